@@ -1,0 +1,202 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { parseDuration, projectSchema, type ProjectFile } from './project-schema';
+
+/** Thrown when a project file is invalid; `problems` holds one line per problem. */
+export class ProjectConfigError extends Error {
+  constructor(public readonly file: string, public readonly problems: string[]) {
+    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ProjectConfigError';
+  }
+}
+
+/** A purpose as the constructs need it: defaults applied, paths absolute, durations in seconds. */
+export interface PurposeConfig {
+  readonly name: string;
+  readonly description?: string;
+  /** Absolute path of the container folder, when the image is built here. */
+  readonly containerDir?: string;
+  /** An existing ECR image URI, when the image is not built here. */
+  readonly image?: string;
+  readonly instanceType: string;
+  readonly instanceCount: number;
+  readonly volumeSizeGb: number;
+  readonly maxRuntimeSeconds: number;
+  readonly environment: Record<string, string>;
+  readonly inputs: ReadonlyArray<{
+    readonly name: string;
+    /** A folder in the project bucket. */
+    readonly prefix?: string;
+    /** A folder in another bucket, `s3://bucket/prefix/`. */
+    readonly uri?: string;
+    readonly distribution: 'FullyReplicated' | 'ShardedByS3Key';
+  }>;
+  readonly outputs: ReadonlyArray<{ readonly name: string; readonly prefix: string }>;
+}
+
+/** A validated project file. */
+export interface ProjectConfig {
+  /** The file it was read from, relative to the project root where possible. */
+  readonly file: string;
+  readonly project: string;
+  readonly stage: string;
+  readonly description?: string;
+  readonly alarmEmails: readonly string[];
+  /** `batcat-<project>-<stage>`: a stable CloudFormation stack name that starts with a letter. */
+  readonly stackName: string;
+  readonly purposes: readonly PurposeConfig[];
+}
+
+export const PURPOSE_DEFAULTS = {
+  instanceType: 'ml.m5.large',
+  instanceCount: 1,
+  volumeSizeGb: 30,
+  maxRuntime: '1h',
+} as const;
+
+/**
+ * Reads and validates `projects/<project>.yaml`. `rootDir` is the folder that holds
+ * `projects/` and `containers/`. Throws a ProjectConfigError listing every problem found.
+ */
+export function loadProject(file: string, rootDir: string = path.dirname(path.dirname(path.resolve(file)))): ProjectConfig {
+  const shown = path.relative(process.cwd(), path.resolve(file)) || file;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ProjectConfigError(shown, [`cannot read the project file: ${(e as Error).message}`]);
+  }
+  return parseProject(text, shown, rootDir, path.basename(file).replace(/\.ya?ml$/, ''));
+}
+
+/** Validates project file text; `expectedName` is the file's base name. */
+export function parseProject(text: string, shown: string, rootDir: string, expectedName?: string): ProjectConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ProjectConfigError(shown, doc.errors.map((e) => {
+      const at = e.linePos?.[0];
+      const msg = e.code === 'DUPLICATE_KEY' ? 'the same key appears twice in one mapping' : e.message.split('\n')[0];
+      return `${at ? `line ${at.line}:${at.col}: ` : ''}YAML ${msg}`;
+    }));
+  }
+  const raw = doc.toJS() ?? {};
+  const result = projectSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ProjectConfigError(shown, result.error.issues.map((i) => describeIssue(i, doc, lines)));
+  }
+  const problems = checkOnDisk(result.data, rootDir, expectedName);
+  if (problems.length > 0) {
+    throw new ProjectConfigError(shown, problems.map((p) => `${where(doc, lines, p.path)}${p.message}`));
+  }
+  return resolve(result.data, shown, rootDir);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter): string {
+  const p = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+  let message = issue.message;
+  if (issue.code === 'invalid_type' && issue.input === undefined) message = `is required (${issue.message.replace(/^Invalid input: /, '')})`;
+  return `${where(doc, lines, p)}${message}`;
+}
+
+/** `line 12:5: purposes[0].instanceType: ` for a path into the document. */
+function where(doc: Document, lines: LineCounter, p: readonly PropertyKey[]): string {
+  const field = p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+  const pos = positionOf(doc, p);
+  const at = pos !== undefined ? lines.linePos(pos) : undefined;
+  return `${at ? `line ${at.line}:${at.col}: ` : ''}${field ? `${field}: ` : ''}`;
+}
+
+function positionOf(doc: Document, p: readonly PropertyKey[]): number | undefined {
+  let node: unknown = doc.contents;
+  let pos: number | undefined = (node as Node | null)?.range?.[0];
+  for (const key of p) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === key);
+      if (!pair) return pos;
+      pos = (pair.key as Node).range?.[0] ?? pos;
+      node = pair.value;
+    } else if (node && typeof node === 'object' && 'items' in node && typeof key === 'number') {
+      node = (node as { items: unknown[] }).items[key];
+      pos = (node as Node | undefined)?.range?.[0] ?? pos;
+    } else {
+      return pos;
+    }
+  }
+  return (node as Node | null)?.range?.[0] ?? pos;
+}
+
+function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) {
+  const problems: Array<{ path: PropertyKey[]; message: string }> = [];
+  if (expectedName !== undefined && expectedName !== data.project) {
+    problems.push({ path: ['project'], message: `project ${JSON.stringify(data.project)} does not match the file name; rename the file to projects/${data.project}.yaml or set project: ${expectedName}` });
+  }
+  data.purposes.forEach((p, i) => {
+    if (p.image !== undefined) return;
+    const rel = p.container ?? `containers/${p.name}`;
+    const dir = path.resolve(rootDir, rel);
+    const at = p.container !== undefined ? ['purposes', i, 'container'] : ['purposes', i, 'name'];
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+      problems.push({ path: at, message: `container folder '${rel}' of purpose '${p.name}' does not exist (looked in ${dir}); create it with a Dockerfile and your script, or set 'image' to an existing ECR image URI` });
+    } else if (!fs.existsSync(path.join(dir, 'Dockerfile'))) {
+      problems.push({ path: at, message: `container folder '${rel}' of purpose '${p.name}' has no Dockerfile (looked in ${dir}); add one, or set 'image' to an existing ECR image URI` });
+    }
+  });
+  return problems;
+}
+
+function resolve(data: ProjectFile, file: string, rootDir: string): ProjectConfig {
+  return {
+    file,
+    project: data.project,
+    stage: data.stage,
+    description: data.description,
+    alarmEmails: data.alarmEmails,
+    stackName: `batcat-${data.project}-${data.stage}`,
+    purposes: data.purposes.map((p): PurposeConfig => ({
+      name: p.name,
+      description: p.description,
+      containerDir: p.image === undefined ? path.resolve(rootDir, p.container ?? `containers/${p.name}`) : undefined,
+      image: p.image,
+      instanceType: p.instanceType ?? PURPOSE_DEFAULTS.instanceType,
+      instanceCount: p.instanceCount ?? PURPOSE_DEFAULTS.instanceCount,
+      volumeSizeGb: p.volumeSizeGb ?? PURPOSE_DEFAULTS.volumeSizeGb,
+      maxRuntimeSeconds: parseDuration(p.maxRuntime ?? PURPOSE_DEFAULTS.maxRuntime)!,
+      environment: Object.fromEntries(Object.entries(p.environment ?? {}).map(([k, v]) => [k, String(v)])),
+      inputs: (p.inputs ?? []).map((i) => ({ ...i, distribution: i.distribution ?? 'FullyReplicated' })),
+      outputs: p.outputs.map((o) => ({ name: o.name, prefix: o.prefix ?? `results/${p.name}/${o.name}/` })),
+    })),
+  };
+}
+
+/** Loads every `*.yaml` in `<rootDir>/projects`, collecting the problems of all files before throwing. */
+export function loadProjects(rootDir: string): ProjectConfig[] {
+  const dir = path.join(rootDir, 'projects');
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+  if (files.length === 0) {
+    throw new ProjectConfigError(path.relative(process.cwd(), dir) || dir, ['no project files found; add projects/<project>.yaml (see README.md, "Project file reference")']);
+  }
+  const projects: ProjectConfig[] = [];
+  const errors: ProjectConfigError[] = [];
+  for (const f of files) {
+    try {
+      projects.push(loadProject(path.join(dir, f), rootDir));
+    } catch (e) {
+      if (!(e instanceof ProjectConfigError)) throw e;
+      errors.push(e);
+    }
+  }
+  if (errors.length > 0) {
+    throw new ProjectConfigError(errors.map((e) => e.file).join(', '), errors.flatMap((e) => (errors.length > 1 ? e.problems.map((p) => `${e.file}: ${p}`) : e.problems)));
+  }
+  const stacks = new Map<string, string>();
+  for (const p of projects) {
+    if (stacks.has(p.stackName)) {
+      throw new ProjectConfigError(p.file, [`project '${p.project}' with stage '${p.stage}' is also declared in ${stacks.get(p.stackName)}; each project and stage may be declared once`]);
+    }
+    stacks.set(p.stackName, p.file);
+  }
+  return projects;
+}

@@ -1,0 +1,225 @@
+import { z } from 'zod';
+import { PROCESSING_INSTANCE_TYPES, suggestInstanceTypes } from '../constructs/processing-instance-types';
+
+/*
+ * The schema of `projects/<project>.yaml`. Every message names the bad value and what is
+ * allowed; the loader adds the file, line and field path.
+ */
+
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
+
+/** A strict object whose unknown-key error lists the keys that are allowed. */
+function strict<T extends z.ZodRawShape>(shape: T) {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys'
+      ? `unknown key ${iss.keys.map(show).join(', ')}; allowed keys: ${allowed}`
+      : undefined),
+  });
+}
+
+/** Lowercase letters, digits and single hyphens; no leading or trailing hyphen. */
+const KEBAB = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$/;
+
+/** Turns a rejected name into the closest valid one, for the error message. */
+export function suggestName(value: string, maxLength: number): string {
+  const s = value.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, maxLength);
+  return s.replace(/-+$/, '') || 'my-project';
+}
+
+function kebabName(what: string, why: string, minLength: number, maxLength: number) {
+  return z.string({ error: (iss) => `${what} must be a string, got ${show(iss.input)}` }).check((ctx) => {
+    const v = ctx.value;
+    let problem: string | undefined;
+    if (v.length < minLength || v.length > maxLength) problem = `must be ${minLength}-${maxLength} characters long (it is ${v.length})`;
+    else if (!KEBAB.test(v)) problem = 'may only contain lowercase letters, digits and single hyphens, and must start and end with a letter or digit';
+    if (problem) {
+      ctx.issues.push({
+        code: 'custom',
+        input: v,
+        message: `${what} ${show(v)} is invalid: ${problem} (${why}); try ${show(suggestName(v, maxLength))}`,
+      });
+    }
+  });
+}
+
+/** `30m`, `2h`, `1d` or a number of seconds, within SageMaker's 1 s to 9 day range. */
+const MAX_RUNTIME_SECONDS = 777_600;
+export function parseDuration(v: string | number): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;
+  const m = /^(\d+)\s*(s|m|h|d)$/.exec(v.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+const duration = z.union([z.string(), z.number()]).check((ctx) => {
+  const seconds = parseDuration(ctx.value);
+  if (seconds === undefined || seconds < 1 || seconds > MAX_RUNTIME_SECONDS) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${show(ctx.value)} is not a valid max runtime; use a duration such as '45m', '2h' or '1d' between 1 second and 9 days (SageMaker's limit)`,
+    });
+  }
+});
+
+const instanceType = z.string().check((ctx) => {
+  if (!PROCESSING_INSTANCE_TYPES.includes(ctx.value)) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${show(ctx.value)} is not a SageMaker Processing instance type; did you mean ${suggestInstanceTypes(ctx.value).map(show).join(' or ')}? `
+        + `Allowed: ${PROCESSING_INSTANCE_TYPES.join(', ')}`,
+    });
+  }
+});
+
+function intRange(what: string, min: number, max: number) {
+  return z.number({ error: (iss) => `${what} must be a whole number from ${min} to ${max}, got ${show(iss.input)}` })
+    .int({ error: (iss) => `${what} must be a whole number from ${min} to ${max}, got ${show(iss.input)}` })
+    .min(min, { error: (iss) => `${what} must be a whole number from ${min} to ${max}, got ${show(iss.input)}` })
+    .max(max, { error: (iss) => `${what} must be a whole number from ${min} to ${max}, got ${show(iss.input)}` });
+}
+
+/** A key prefix inside a bucket: relative, ends with '/', no '..', only S3-safe characters. */
+const keyPrefix = z.string().check((ctx) => {
+  const v = ctx.value;
+  if (!/^(?:[A-Za-z0-9!_.*'()=+-]+\/)+$/.test(v) || v.split('/').some((p) => p === '.' || p === '..')) {
+    ctx.issues.push({
+      code: 'custom',
+      input: v,
+      message: `${show(v)} is not a valid key prefix; use folders of letters, digits and !_.*'()=+- separated by '/', ending with '/', without a leading '/', e.g. 'raw/usage/'`,
+    });
+  }
+});
+
+const s3Uri = z.string().check((ctx) => {
+  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(?:[A-Za-z0-9!_.*'()=+-]+\/)*$/.test(ctx.value)) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${show(ctx.value)} is not a valid S3 folder URI; use 's3://<bucket>/<prefix>/', ending with '/'`,
+    });
+  }
+});
+
+const channelName = z.string().check((ctx) => {
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(ctx.value)) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${show(ctx.value)} is not a valid name; use up to 64 lowercase letters, digits, '_' or '-', starting with a letter or digit (it becomes a folder under /opt/ml/processing)`,
+    });
+  }
+});
+
+const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9._/-]+)(?::([\w.-]{1,128})|@(sha256:[a-f0-9]{64}))$/;
+/** Parses an ECR image URI into its parts, or returns undefined. */
+export function parseEcrImageUri(uri: string) {
+  const m = ECR_IMAGE.exec(uri);
+  return m ? { account: m[1], region: m[2], repository: m[3], tag: m[4], digest: m[5] } : undefined;
+}
+const imageUri = z.string().check((ctx) => {
+  if (!parseEcrImageUri(ctx.value)) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${show(ctx.value)} is not an ECR image URI; SageMaker Processing pulls from ECR: '<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>' (or '@sha256:<digest>')`,
+    });
+  }
+});
+
+const SECRET_LIKE = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|ACCESS_KEY|API_KEY|CREDENTIAL)/i;
+const environment = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).check((ctx) => {
+  const entries = Object.entries(ctx.value);
+  if (entries.length > 90) {
+    ctx.issues.push({ code: 'custom', input: entries.length, message: `${entries.length} environment variables declared; at most 90 are allowed (SageMaker allows 100, BatCat reserves 10)` });
+  }
+  for (const [key, value] of entries) {
+    const path = [key];
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(key)) {
+      ctx.issues.push({ code: 'custom', input: key, path, message: `environment variable name ${show(key)} is invalid; use letters, digits and '_', not starting with a digit` });
+    } else if (key.startsWith('BATCAT_')) {
+      ctx.issues.push({ code: 'custom', input: key, path, message: `environment variable ${show(key)} uses the reserved prefix 'BATCAT_'; BatCat sets those itself` });
+    } else if (SECRET_LIKE.test(key)) {
+      ctx.issues.push({ code: 'custom', input: key, path, message: `environment variable ${show(key)} looks like a secret; environment variables end up in the template and the job description, so keep secrets in AWS Secrets Manager and read them at run time` });
+    }
+    if (String(value).length > 256) {
+      ctx.issues.push({ code: 'custom', input: value, path, message: `environment variable ${show(key)} is ${String(value).length} characters long; SageMaker allows at most 256` });
+    }
+  }
+});
+
+const input = strict({
+  name: channelName,
+  prefix: keyPrefix.optional(),
+  uri: s3Uri.optional(),
+  distribution: z.enum(['FullyReplicated', 'ShardedByS3Key'], {
+    error: (iss) => `${show(iss.input)} is not a distribution; allowed: 'FullyReplicated' (every instance gets all files) or 'ShardedByS3Key' (files are split across instances)`,
+  }).optional(),
+}).check((ctx) => {
+  const { prefix, uri } = ctx.value;
+  if ((prefix === undefined) === (uri === undefined)) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `input ${show(ctx.value.name)} needs exactly one of 'prefix' (a folder in the project bucket, e.g. 'raw/usage/') or 'uri' (a folder elsewhere, e.g. 's3://other-bucket/usage/')`,
+    });
+  }
+});
+
+const output = strict({
+  name: channelName,
+  prefix: keyPrefix.optional(),
+});
+
+const purpose = strict({
+  name: kebabName('purpose name', 'it becomes part of S3 prefixes, state machine and job names', 1, 30),
+  description: z.string().max(256).optional(),
+  container: z.string().min(1).optional(),
+  image: imageUri.optional(),
+  instanceType: instanceType.optional(),
+  instanceCount: intRange('instanceCount', 1, 100).optional(),
+  volumeSizeGb: intRange('volumeSizeGb', 1, 16384).optional(),
+  maxRuntime: duration.optional(),
+  environment: environment.optional(),
+  inputs: z.array(input).optional(),
+  outputs: z.array(output).min(1, { error: 'a purpose needs at least one output; declare e.g. outputs: [{ name: result }]' }),
+}).check((ctx) => {
+  const p = ctx.value;
+  if (p.container !== undefined && p.image !== undefined) {
+    ctx.issues.push({ code: 'custom', input: p.image, path: ['image'], message: `purpose ${show(p.name)} sets both 'container' and 'image'; use 'container' to build from a folder or 'image' for an existing ECR image, not both` });
+  }
+  for (const [kind, list] of [['inputs', p.inputs ?? []], ['outputs', p.outputs]] as const) {
+    const seen = new Map<string, number>();
+    list.forEach((c, i) => {
+      if (seen.has(c.name)) {
+        ctx.issues.push({ code: 'custom', input: c.name, path: [kind, i, 'name'], message: `duplicate ${kind.slice(0, -1)} name ${show(c.name)} (first declared at ${kind}[${seen.get(c.name)}])` });
+      } else {
+        seen.set(c.name, i);
+      }
+    });
+  }
+});
+
+export const projectSchema = strict({
+  project: kebabName('project name', 'it names the stack, the bucket contents and the jobs, and S3 and SageMaker need lowercase', 3, 30),
+  stage: z.string().regex(/^[a-z][a-z0-9]{0,7}$/, {
+    error: (iss) => `stage ${show(iss.input)} is invalid: use 1-8 lowercase letters or digits starting with a letter, e.g. 'dev' or 'prod'`,
+  }).default('dev'),
+  description: z.string().max(512).optional(),
+  alarmEmails: z.array(z.email({ error: (iss) => `${show(iss.input)} is not an e-mail address` })).default([]),
+  purposes: z.array(purpose).min(1, { error: 'a project needs at least one purpose' }),
+}).check((ctx) => {
+  const seen = new Map<string, number>();
+  ctx.value.purposes.forEach((p, i) => {
+    if (seen.has(p.name)) {
+      ctx.issues.push({ code: 'custom', input: p.name, path: ['purposes', i, 'name'], message: `duplicate purpose ${show(p.name)} (first declared at purposes[${seen.get(p.name)}]); every purpose needs its own name` });
+    } else {
+      seen.set(p.name, i);
+    }
+  });
+});
+
+/** A project file as written, after defaults. */
+export type ProjectFile = z.output<typeof projectSchema>;
+export type PurposeFile = ProjectFile['purposes'][number];

@@ -1,0 +1,42 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+
+/**
+ * Acknowledges cdk-nag's AwsSolutions-IAM5 finding for exactly these wildcard resources
+ * on `scope` (usually a role), with a reason.
+ *
+ * A finding id names the resource as the template spells it (`<Bucket.Arn>/raw/*`), and a
+ * reference from a nested stack only gets its final spelling (a parameter) when the app is
+ * prepared. So the id is computed from the resolved token in a validation hook, which runs
+ * after preparation and before the validation plugins: the acknowledgement can never cover
+ * more than the statement that was granted.
+ */
+export function acknowledgeWildcardResources(scope: IConstruct, resources: readonly string[], reason: string): void {
+  scope.node.addValidation({
+    validate: () => {
+      const stack = Stack.of(scope);
+      for (const resource of resources) {
+        Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(resource))}]`, reason });
+      }
+      return [];
+    },
+  });
+}
+
+/** Acknowledges a finding-level rule id such as `AwsSolutions-IAM5[Action::s3:GetObject*]`. */
+export function acknowledgeFinding(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+/** Spells a resolved CloudFormation value the way cdk-nag spells it in finding ids. */
+export function flatten(node: unknown): string {
+  if (node === undefined) return '';
+  if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/}/g, '>');
+  const o = node as Record<string, any>;
+  if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(flatten).join(o['Fn::Join'][0]);
+  if (o['Fn::Sub']) return flatten(o['Fn::Sub']);
+  if (o['Fn::GetAtt']) return `<${flatten(o['Fn::GetAtt'][0])}.${flatten(o['Fn::GetAtt'][1])}>`;
+  if (o['Fn::ImportValue']) return flatten(o['Fn::ImportValue']);
+  if (o.Ref) return `<${flatten(o.Ref)}>`;
+  return JSON.stringify(node);
+}

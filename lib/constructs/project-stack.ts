@@ -1,0 +1,89 @@
+import { CfnOutput, Duration, Size, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import type { ProjectConfig, PurposeConfig } from '../config/load-project';
+import { parseEcrImageUri } from '../config/project-schema';
+import { AlarmTopic } from './alarm-topic';
+import { ProjectData } from './project-data';
+import type { Purpose } from './purpose';
+import { PurposeStack } from './purpose-stack';
+import { S3DataDistribution } from './sagemaker-create-processing-job';
+
+/** Properties of ProjectStack. */
+export interface ProjectStackProps extends StackProps {
+  /** A validated project file (see `loadProject`). */
+  readonly config: ProjectConfig;
+}
+
+/**
+ * Everything one project deploys: the data bucket, the alarm topic, and each purpose in a
+ * nested stack. The stack is named `batcat-<project>-<stage>` unless `stackName` says otherwise.
+ *
+ * Construct IDs are a contract: `Data`, `Alarms` and each purpose's name. Renaming one
+ * replaces its resources.
+ */
+export class ProjectStack extends Stack {
+  public readonly data: ProjectData;
+  public readonly alarmTopic: AlarmTopic;
+  /** The purposes, by name. */
+  public readonly purposes: Record<string, Purpose> = {};
+
+  constructor(scope: Construct, id: string, props: ProjectStackProps) {
+    const c = props.config;
+    super(scope, id, {
+      stackName: c.stackName,
+      description: `BatCat project ${c.project} (${c.stage})${c.description ? `: ${c.description}` : ''}`,
+      ...props,
+    });
+    Tags.of(this).add('batcat:project', c.project);
+    Tags.of(this).add('batcat:stage', c.stage);
+
+    this.data = new ProjectData(this, 'Data');
+    this.alarmTopic = new AlarmTopic(this, 'Alarms', { emails: c.alarmEmails });
+
+    for (const p of c.purposes) {
+      const nested = new PurposeStack(this, p.name, {
+        purpose: {
+          purposeName: p.name,
+          namePrefix: c.stackName,
+          bucket: this.data.bucket,
+          notificationTopic: this.alarmTopic.topic,
+          containerDirectory: p.containerDir,
+          image: p.image ? imageFromUri(this, p) : undefined,
+          inputs: p.inputs.map((i) => ({
+            name: i.name,
+            ...(i.uri ? externalFolder(this, p, i.name, i.uri) : { keyPrefix: i.prefix! }),
+            distribution: i.distribution === 'ShardedByS3Key' ? S3DataDistribution.SHARDED_BY_S3_KEY : S3DataDistribution.FULLY_REPLICATED,
+          })),
+          outputs: p.outputs.map((o) => ({ name: o.name, keyPrefix: o.prefix })),
+          instanceType: new ec2.InstanceType(p.instanceType.replace(/^ml\./, '')),
+          instanceCount: p.instanceCount,
+          volumeSize: Size.gibibytes(p.volumeSizeGb),
+          maxRuntime: Duration.seconds(p.maxRuntimeSeconds),
+          environment: p.environment,
+        },
+      });
+      this.purposes[p.name] = nested.purpose;
+    }
+
+    new CfnOutput(this, 'DataBucketName', { value: this.data.bucket.bucketName, description: 'The project data bucket' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Alarms and failure notifications' });
+  }
+}
+
+/** An image in ECR, imported so pull access is granted on that repository only. */
+function imageFromUri(scope: Construct, p: PurposeConfig): tasks.DockerImage {
+  const u = parseEcrImageUri(p.image!)!;
+  const arn = `arn:${Stack.of(scope).partition}:ecr:${u.region}:${u.account}:repository/${u.repository}`;
+  const repo = ecr.Repository.fromRepositoryArn(scope, `${p.name}ImageRepository`, arn);
+  return tasks.DockerImage.fromEcrRepository(repo, u.digest ?? u.tag);
+}
+
+/** An input folder outside the project bucket. */
+function externalFolder(scope: Construct, p: PurposeConfig, input: string, uri: string) {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri)!;
+  return { bucket: s3.Bucket.fromBucketName(scope, `${p.name}${input}InputBucket`, m[1]), keyPrefix: m[2] };
+}

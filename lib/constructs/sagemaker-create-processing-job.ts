@@ -1,0 +1,407 @@
+import { Aws, Duration, Size, Stack, Token } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { scopedError } from './private/errors';
+import { acknowledgeWildcardResources } from './private/acknowledge';
+import { PROCESSING_INSTANCE_TYPES } from './processing-instance-types';
+
+/** How SageMaker spreads an input's objects across the instances of a job. */
+export enum S3DataDistribution {
+  /** Every instance receives every object. */
+  FULLY_REPLICATED = 'FullyReplicated',
+  /** Objects are split by key across instances: how a purpose outgrows one machine. */
+  SHARDED_BY_S3_KEY = 'ShardedByS3Key',
+}
+
+/** An S3 folder that a processing job reads. */
+export interface ProcessingInput {
+  /** The input's name; it is copied to `/opt/ml/processing/input/<name>` unless `localPath` says otherwise. */
+  readonly name: string;
+  /** The bucket to read from. */
+  readonly bucket: s3.IBucket;
+  /** The folder to read, ending with '/'. The job role may read only below it. */
+  readonly keyPrefix: string;
+  /**
+   * @default `/opt/ml/processing/input/<name>`
+   */
+  readonly localPath?: string;
+  /**
+   * @default S3DataDistribution.FULLY_REPLICATED
+   */
+  readonly distribution?: S3DataDistribution;
+}
+
+/** An S3 folder that a processing job writes when it ends. */
+export interface ProcessingOutput {
+  /** The output's name; the job uploads `/opt/ml/processing/output/<name>` unless `localPath` says otherwise. */
+  readonly name: string;
+  /** The bucket to write to. */
+  readonly bucket: s3.IBucket;
+  /** The folder to write, ending with '/'. The job role may write only below it. */
+  readonly keyPrefix: string;
+  /**
+   * A sub-folder chosen per run, appended to `keyPrefix`: a JsonPath expression such as
+   * `JsonPath.format('dt={}/', JsonPath.stringAt('$.run.date'))`. Access stays scoped to `keyPrefix`.
+   *
+   * @default - the job writes directly under `keyPrefix`
+   */
+  readonly runPrefix?: string;
+  /**
+   * @default `/opt/ml/processing/output/<name>`
+   */
+  readonly localPath?: string;
+}
+
+/** Properties of a SageMakerCreateProcessingJob task. */
+export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProps {
+  /**
+   * The job name: a literal, or a JsonPath expression resolved per run. It must start with
+   * `jobNamePrefix` and match `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`.
+   */
+  readonly jobName: string;
+  /**
+   * The literal start of every job name this task creates (1-30 characters). Step Functions
+   * may create, describe and stop only jobs whose names start with it.
+   */
+  readonly jobNamePrefix: string;
+  /** The container image. Pull access is granted to the job role. */
+  readonly image: tasks.DockerImage;
+  /**
+   * The role the job runs as (trusted by sagemaker.amazonaws.com).
+   *
+   * @default - a role that can read only the inputs, write only the outputs, pull the image and
+   * write the job's logs and metrics
+   */
+  readonly role?: iam.IRole;
+  /**
+   * @default - no inputs
+   */
+  readonly processingInputs?: ProcessingInput[];
+  /**
+   * @default - no outputs
+   */
+  readonly processingOutputs?: ProcessingOutput[];
+  /**
+   * The key SageMaker encrypts the outputs with.
+   *
+   * @default - the output bucket's default encryption
+   */
+  readonly outputEncryptionKey?: kms.IKey;
+  /**
+   * The instance type, without the `ml.` prefix (`new ec2.InstanceType('m5.large')`).
+   *
+   * @default ml.m5.large
+   */
+  readonly instanceType?: ec2.InstanceType;
+  /**
+   * @default 1
+   */
+  readonly instanceCount?: number;
+  /**
+   * The size of each instance's storage volume.
+   *
+   * @default 30 GiB
+   */
+  readonly volumeSize?: Size;
+  /**
+   * The job is stopped after this long.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly maxRuntime?: Duration;
+  /**
+   * Environment variables of the container. Values may be JsonPath expressions.
+   *
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * @default - the image's entrypoint
+   */
+  readonly containerEntrypoint?: string[];
+  /**
+   * @default - none
+   */
+  readonly containerArguments?: string[];
+  /**
+   * Runs the container without network access. SageMaker still moves the inputs and outputs.
+   *
+   * @default true
+   */
+  readonly networkIsolation?: boolean;
+  /**
+   * Runs the job in this VPC; the job role gets the network-interface permissions SageMaker needs.
+   *
+   * @default - no VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Required when `vpc` is set.
+   *
+   * @default - none
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Tags on each job, for cost allocation.
+   *
+   * @default - none
+   */
+  readonly tags?: Record<string, string>;
+}
+
+const JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const KEY_PREFIX = /^(?:[A-Za-z0-9!_.*()=+-]+\/)*$/;
+
+/**
+ * Runs a SageMaker Processing job as a Step Functions task: the piece aws-cdk-lib lacks
+ * (aws/aws-cdk#9537).
+ *
+ * With the default `.sync` integration the state waits for the job and fails with the job's
+ * description as the cause when the job fails. Adding it to a state machine grants the state
+ * machine's role exactly what that needs: create/describe/stop/tag on jobs named
+ * `<jobNamePrefix>*`, `iam:PassRole` on the job role only towards SageMaker, and the
+ * EventBridge managed rule that `.sync` uses to learn the job ended.
+ *
+ * Retries are not added here; see `SageMakerCreateProcessingJob.addDocumentedRetries()`.
+ */
+export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements tasks.ISageMakerTask {
+  private static readonly SUPPORTED_PATTERNS = [sfn.IntegrationPattern.REQUEST_RESPONSE, sfn.IntegrationPattern.RUN_JOB];
+
+  /** The role the job runs as. */
+  public readonly role: iam.IRole;
+  public readonly grantPrincipal: iam.IPrincipal;
+
+  protected readonly taskMetrics?: sfn.TaskMetricsConfig;
+  protected readonly taskPolicies?: iam.PolicyStatement[];
+
+  private readonly integrationPattern: sfn.IntegrationPattern;
+  private readonly imageUri: string;
+  private readonly securityGroupIds?: string[];
+  private readonly subnetIds?: string[];
+
+  constructor(scope: Construct, id: string, private readonly props: SageMakerCreateProcessingJobProps) {
+    super(scope, id, props);
+    this.integrationPattern = props.integrationPattern ?? sfn.IntegrationPattern.RUN_JOB;
+    if (!SageMakerCreateProcessingJob.SUPPORTED_PATTERNS.includes(this.integrationPattern)) {
+      throw scopedError(this, `integrationPattern ${this.integrationPattern} is not supported; use RUN_JOB (.sync) or REQUEST_RESPONSE`);
+    }
+    this.validate();
+
+    this.role = props.role ?? new iam.Role(this, 'JobRole', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: `Runs the SageMaker Processing jobs ${props.jobNamePrefix}*`,
+    });
+    this.grantPrincipal = this.role;
+    this.grantJobAccess();
+    this.imageUri = props.image.bind(this).imageUri;
+
+    if (props.vpc) {
+      this.subnetIds = props.vpc.selectSubnets(props.vpcSubnets).subnetIds;
+      this.securityGroupIds = props.securityGroups!.map((sg) => sg.securityGroupId);
+    }
+    this.taskPolicies = this.stateMachinePolicies();
+  }
+
+  /**
+   * Adds the retries AWS documents for SageMaker tasks: transient service errors (after 1 s,
+   * backing off ×1.1), throttling, and account resource limits such as instance quotas (every
+   * 60 s, as long as the state machine's timeout allows).
+   */
+  public addDocumentedRetries(): this {
+    this.addRetry({ errors: ['SageMaker.AmazonSageMakerException'], interval: Duration.seconds(1), maxAttempts: 5, backoffRate: 1.1 });
+    this.addRetry({ errors: ['SageMaker.ThrottlingException'], interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2 });
+    this.addRetry({ errors: ['SageMaker.ResourceLimitExceededException'], interval: Duration.seconds(60), maxAttempts: 5000, backoffRate: 1 });
+    return this;
+  }
+
+  /** @internal */
+  protected _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): any {
+    if ((this.props.queryLanguage ?? topLevelQueryLanguage) === sfn.QueryLanguage.JSONATA) {
+      throw scopedError(this, 'SageMakerCreateProcessingJob renders JSONPath parameters; set queryLanguage: QueryLanguage.JSON_PATH on the task');
+    }
+    const suffix = this.integrationPattern === sfn.IntegrationPattern.RUN_JOB ? '.sync' : '';
+    return {
+      Resource: `arn:${Aws.PARTITION}:states:::sagemaker:createProcessingJob${suffix}`,
+      ...this._renderParametersOrArguments(this.renderParameters(), sfn.QueryLanguage.JSON_PATH),
+    };
+  }
+
+  private renderParameters(): Record<string, unknown> {
+    const p = this.props;
+    const tags = Object.entries(p.tags ?? {});
+    return {
+      ProcessingJobName: p.jobName,
+      RoleArn: this.role.roleArn,
+      AppSpecification: {
+        ImageUri: this.imageUri,
+        ContainerEntrypoint: p.containerEntrypoint,
+        ContainerArguments: p.containerArguments,
+      },
+      ProcessingResources: {
+        ClusterConfig: {
+          InstanceCount: p.instanceCount ?? 1,
+          InstanceType: `ml.${p.instanceType?.toString() ?? 'm5.large'}`,
+          VolumeSizeInGB: (p.volumeSize ?? Size.gibibytes(30)).toGibibytes(),
+        },
+      },
+      ProcessingInputs: p.processingInputs?.length ? p.processingInputs.map((i) => ({
+        InputName: i.name,
+        S3Input: {
+          S3Uri: `s3://${i.bucket.bucketName}/${i.keyPrefix}`,
+          LocalPath: i.localPath ?? `/opt/ml/processing/input/${i.name}`,
+          S3DataType: 'S3Prefix',
+          S3InputMode: 'File',
+          S3DataDistributionType: i.distribution ?? S3DataDistribution.FULLY_REPLICATED,
+        },
+      })) : undefined,
+      ProcessingOutputConfig: p.processingOutputs?.length ? {
+        Outputs: p.processingOutputs.map((o) => ({
+          OutputName: o.name,
+          S3Output: {
+            S3Uri: o.runPrefix
+              ? sfn.JsonPath.format(`s3://${o.bucket.bucketName}/${o.keyPrefix}{}`, o.runPrefix)
+              : `s3://${o.bucket.bucketName}/${o.keyPrefix}`,
+            LocalPath: o.localPath ?? `/opt/ml/processing/output/${o.name}`,
+            S3UploadMode: 'EndOfJob',
+          },
+        })),
+        KmsKeyId: p.outputEncryptionKey?.keyArn,
+      } : undefined,
+      StoppingCondition: { MaxRuntimeInSeconds: (p.maxRuntime ?? Duration.hours(1)).toSeconds() },
+      Environment: p.environment && Object.keys(p.environment).length > 0 ? p.environment : undefined,
+      NetworkConfig: {
+        EnableNetworkIsolation: p.networkIsolation ?? true,
+        VpcConfig: this.subnetIds ? { Subnets: this.subnetIds, SecurityGroupIds: this.securityGroupIds } : undefined,
+      },
+      Tags: tags.length > 0 ? tags.map(([Key, Value]) => ({ Key, Value })) : undefined,
+    };
+  }
+
+  private validate(): void {
+    const p = this.props;
+    const fail = (_code: string, message: string) => {
+      throw scopedError(this, message);
+    };
+    if (!Token.isUnresolved(p.jobNamePrefix) && !/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,29}$/.test(p.jobNamePrefix)) {
+      fail('ProcessingJobNamePrefix', `jobNamePrefix must be 1-30 letters, digits and inner hyphens, got '${p.jobNamePrefix}'`);
+    }
+    if (!Token.isUnresolved(p.jobName) && !sfn.JsonPath.isEncodedJsonPath(p.jobName)
+      && !(p.jobName.startsWith('$') || p.jobName.startsWith('States.'))
+      && (!JOB_NAME.test(p.jobName) || !p.jobName.startsWith(p.jobNamePrefix))) {
+      fail('ProcessingJobName', `jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix '${p.jobNamePrefix}', got '${p.jobName}'`);
+    }
+    if (p.instanceType && !PROCESSING_INSTANCE_TYPES.includes(`ml.${p.instanceType}`)) {
+      fail('ProcessingInstanceType', `instanceType ml.${p.instanceType} is not a SageMaker Processing instance type; allowed: ${PROCESSING_INSTANCE_TYPES.join(', ')}`);
+    }
+    const count = p.instanceCount ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > 100) fail('ProcessingInstanceCount', `instanceCount must be a whole number from 1 to 100, got ${count}`);
+    const gib = (p.volumeSize ?? Size.gibibytes(30)).toGibibytes();
+    if (!Number.isInteger(gib) || gib < 1 || gib > 16384) fail('ProcessingVolumeSize', `volumeSize must be a whole number of GiB from 1 to 16384, got ${gib}`);
+    const seconds = (p.maxRuntime ?? Duration.hours(1)).toSeconds();
+    if (seconds < 1 || seconds > 777_600) fail('ProcessingMaxRuntime', `maxRuntime must be between 1 second and 9 days (777600 s), got ${seconds} s`);
+    for (const c of [...(p.processingInputs ?? []), ...(p.processingOutputs ?? [])]) {
+      if (!KEY_PREFIX.test(c.keyPrefix)) fail('ProcessingKeyPrefix', `keyPrefix of '${c.name}' must be folders of letters, digits and !_.*()=+- ending with '/', got '${c.keyPrefix}'`);
+    }
+    for (const [kind, list] of [['input', p.processingInputs ?? []], ['output', p.processingOutputs ?? []]] as const) {
+      const names = list.map((c) => c.name);
+      const dup = names.find((n, i) => names.indexOf(n) !== i);
+      if (dup !== undefined) fail('ProcessingDuplicateChannel', `${kind} name '${dup}' is used twice`);
+    }
+    if (p.environment && Object.keys(p.environment).length > 100) fail('ProcessingEnvironment', `at most 100 environment variables are allowed, got ${Object.keys(p.environment).length}`);
+    if (p.vpc && !p.securityGroups?.length) fail('ProcessingVpc', 'securityGroups are required when vpc is set');
+    if (!p.vpc && (p.vpcSubnets || p.securityGroups)) fail('ProcessingVpc', 'vpcSubnets and securityGroups need vpc');
+  }
+
+  /** What the job role needs: its inputs, its outputs, its logs and metrics, and the VPC if any. */
+  private grantJobAccess(): void {
+    const p = this.props;
+    const statements: iam.PolicyStatement[] = [];
+    const wildcards: string[] = [];
+    const objects = (b: s3.IBucket, prefix: string) => {
+      const arn = b.arnForObjects(`${prefix}*`);
+      wildcards.push(arn);
+      return arn;
+    };
+    for (const i of p.processingInputs ?? []) {
+      statements.push(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects(i.bucket, i.keyPrefix)] }));
+      statements.push(new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [i.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${i.keyPrefix}*`] } },
+      }));
+      if (i.bucket.encryptionKey) statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [i.bucket.encryptionKey.keyArn] }));
+    }
+    for (const o of p.processingOutputs ?? []) {
+      statements.push(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [objects(o.bucket, o.keyPrefix)] }));
+      const key = p.outputEncryptionKey ?? o.bucket.encryptionKey;
+      // Multipart uploads of SSE-KMS objects need Decrypt as well as GenerateDataKey.
+      if (key) statements.push(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }));
+    }
+    const logGroup = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/ProcessingJobs`;
+    statements.push(new iam.PolicyStatement({ actions: ['logs:CreateLogGroup'], resources: [logGroup] }));
+    const streams = `${logGroup}:log-stream:${p.jobNamePrefix}*`;
+    wildcards.push(streams);
+    statements.push(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], resources: [streams] }));
+    statements.push(new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/ProcessingJobs' } },
+    }));
+    wildcards.push('*');
+    if (p.vpc) {
+      statements.push(new iam.PolicyStatement({
+        actions: [
+          'ec2:CreateNetworkInterface', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface',
+          'ec2:DeleteNetworkInterfacePermission', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs',
+          'ec2:DescribeDhcpOptions', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups',
+        ],
+        resources: ['*'],
+      }));
+    }
+    for (const s of statements) this.role.addToPrincipalPolicy(s);
+    acknowledgeWildcardResources(this.role, wildcards,
+      'Prefix-scoped: S3 objects below the declared input and output folders only, log streams of '
+      + 'this purpose\'s jobs only, and "*" for cloudwatch:PutMetricData (limited by the cloudwatch:namespace '
+      + 'condition), ecr:GetAuthorizationToken and, with a VPC, the EC2 network-interface calls, which have no resource-level permissions.');
+  }
+
+  /** What the state machine's role needs to run the job. */
+  private stateMachinePolicies(): iam.PolicyStatement[] {
+    const stack = Stack.of(this);
+    const jobs = stack.formatArn({ service: 'sagemaker', resource: 'processing-job', resourceName: `${this.props.jobNamePrefix}*` });
+    const sync = this.integrationPattern === sfn.IntegrationPattern.RUN_JOB;
+    // The finding is on the state machine's role policy, which the task cannot see; the id is exact.
+    acknowledgeWildcardResources(stack, [jobs], `SageMaker job names are unique per run, so the state machine may only act on jobs starting with this purpose's prefix '${this.props.jobNamePrefix}'.`);
+    const statements = [
+      new iam.PolicyStatement({
+        actions: sync
+          ? ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags', 'sagemaker:ListTags']
+          : ['sagemaker:CreateProcessingJob', 'sagemaker:AddTags'],
+        resources: [jobs],
+      }),
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.role.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      }),
+    ];
+    if (sync) {
+      statements.push(new iam.PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForSageMakerProcessingJobsRule' })],
+      }));
+    }
+    return statements;
+  }
+}
