@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { parseDuration, projectSchema, type ProjectFile } from './project-schema';
 
@@ -74,7 +74,7 @@ export function loadProject(file: string, rootDir: string = path.dirname(path.di
 /** Validates project file text; `expectedName` is the file's base name. */
 export function parseProject(text: string, shown: string, rootDir: string, expectedName?: string): ProjectConfig {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ProjectConfigError(shown, doc.errors.map((e) => {
       const at = e.linePos?.[0];
@@ -85,7 +85,10 @@ export function parseProject(text: string, shown: string, rootDir: string, expec
   const raw = doc.toJS() ?? {};
   const result = projectSchema.safeParse(raw);
   if (!result.success) {
-    throw new ProjectConfigError(shown, result.error.issues.map((i) => describeIssue(i, doc, lines)));
+    // In file order, so the list reads top to bottom like the file.
+    const issues = result.error.issues.map((i) => ({ issue: i, pos: positionOf(doc, issuePath(i)) ?? 0 }));
+    issues.sort((a, b) => a.pos - b.pos);
+    throw new ProjectConfigError(shown, issues.map(({ issue }) => describeIssue(issue, raw, doc, lines)));
   }
   const problems = checkOnDisk(result.data, rootDir, expectedName);
   if (problems.length > 0) {
@@ -94,10 +97,15 @@ export function parseProject(text: string, shown: string, rootDir: string, expec
   return resolve(result.data, shown, rootDir);
 }
 
-function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter): string {
-  const p = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+function issuePath(issue: z.core.$ZodIssue): PropertyKey[] {
+  return issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown, doc: Document, lines: LineCounter): string {
+  const p = issuePath(issue);
+  const value = p.reduce<any>((v, k) => (v === null || v === undefined ? undefined : v[k as any]), raw);
   let message = issue.message;
-  if (issue.code === 'invalid_type' && issue.input === undefined) message = `is required (${issue.message.replace(/^Invalid input: /, '')})`;
+  if (issue.code === 'invalid_type' && value === undefined) message = `is required (${issue.message.replace(/^Invalid input: /, '')})`;
   return `${where(doc, lines, p)}${message}`;
 }
 
@@ -118,14 +126,14 @@ function positionOf(doc: Document, p: readonly PropertyKey[]): number | undefine
       if (!pair) return pos;
       pos = (pair.key as Node).range?.[0] ?? pos;
       node = pair.value;
-    } else if (node && typeof node === 'object' && 'items' in node && typeof key === 'number') {
-      node = (node as { items: unknown[] }).items[key];
+    } else if (isSeq(node) && typeof key === 'number') {
+      node = node.items[key];
       pos = (node as Node | undefined)?.range?.[0] ?? pos;
     } else {
       return pos;
     }
   }
-  return (node as Node | null)?.range?.[0] ?? pos;
+  return pos;
 }
 
 function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) {

@@ -176,11 +176,13 @@ export class Purpose extends Construct {
     const image = props.image ?? tasks.DockerImage.fromAsset(this, 'Image', { directory: props.containerDirectory!, platform: Platform.LINUX_AMD64 });
     const maxRuntime = props.maxRuntime ?? Duration.hours(1);
 
+    const runDate = sfn.JsonPath.arrayGetItem(sfn.JsonPath.stringSplit(sfn.JsonPath.stringAt('$$.Execution.StartTime'), 'T'), 0);
     const resolveRun = new sfn.Pass(this, 'ResolveRun', {
       comment: 'Derives the job name from the execution id (any 80-character execution name gives a valid, unique job name) and the run date.',
       parameters: {
         jobName: sfn.JsonPath.format(`${this.jobNamePrefix}-{}`, sfn.JsonPath.hash(sfn.JsonPath.executionId, 'MD5')),
-        date: sfn.JsonPath.arrayGetItem(sfn.JsonPath.stringSplit(sfn.JsonPath.stringAt('$$.Execution.StartTime'), 'T'), 0),
+        date: runDate,
+        partition: sfn.JsonPath.format('dt={}/', runDate),
       },
       resultPath: '$.batcat',
     });
@@ -199,7 +201,7 @@ export class Purpose extends Construct {
         name: o.name,
         bucket: props.bucket,
         keyPrefix: o.keyPrefix ?? `results/${props.purposeName}/${o.name}/`,
-        runPrefix: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt('$.batcat.date')),
+        runPrefix: sfn.JsonPath.stringAt('$.batcat.partition'),
       })),
       instanceType: props.instanceType,
       instanceCount: props.instanceCount,

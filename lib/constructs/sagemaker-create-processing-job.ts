@@ -197,9 +197,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     this.validate();
 
     this.role = props.role ?? new iam.Role(this, 'JobRole', {
-      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-      }),
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
       description: `Runs the SageMaker Processing jobs ${props.jobNamePrefix}*`,
     });
     this.grantPrincipal = this.role;
@@ -290,37 +288,37 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
 
   private validate(): void {
     const p = this.props;
-    const fail = (_code: string, message: string) => {
+    const fail = (message: string) => {
       throw scopedError(this, message);
     };
     if (!Token.isUnresolved(p.jobNamePrefix) && !/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,29}$/.test(p.jobNamePrefix)) {
-      fail('ProcessingJobNamePrefix', `jobNamePrefix must be 1-30 letters, digits and inner hyphens, got '${p.jobNamePrefix}'`);
+      fail(`jobNamePrefix must be 1-30 letters, digits and inner hyphens, got '${p.jobNamePrefix}'`);
     }
     if (!Token.isUnresolved(p.jobName) && !sfn.JsonPath.isEncodedJsonPath(p.jobName)
       && !(p.jobName.startsWith('$') || p.jobName.startsWith('States.'))
       && (!JOB_NAME.test(p.jobName) || !p.jobName.startsWith(p.jobNamePrefix))) {
-      fail('ProcessingJobName', `jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix '${p.jobNamePrefix}', got '${p.jobName}'`);
+      fail(`jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix '${p.jobNamePrefix}', got '${p.jobName}'`);
     }
     if (p.instanceType && !PROCESSING_INSTANCE_TYPES.includes(`ml.${p.instanceType}`)) {
-      fail('ProcessingInstanceType', `instanceType ml.${p.instanceType} is not a SageMaker Processing instance type; allowed: ${PROCESSING_INSTANCE_TYPES.join(', ')}`);
+      fail(`instanceType ml.${p.instanceType} is not a SageMaker Processing instance type; allowed: ${PROCESSING_INSTANCE_TYPES.join(', ')}`);
     }
     const count = p.instanceCount ?? 1;
-    if (!Number.isInteger(count) || count < 1 || count > 100) fail('ProcessingInstanceCount', `instanceCount must be a whole number from 1 to 100, got ${count}`);
+    if (!Number.isInteger(count) || count < 1 || count > 100) fail(`instanceCount must be a whole number from 1 to 100, got ${count}`);
     const gib = (p.volumeSize ?? Size.gibibytes(30)).toGibibytes();
-    if (!Number.isInteger(gib) || gib < 1 || gib > 16384) fail('ProcessingVolumeSize', `volumeSize must be a whole number of GiB from 1 to 16384, got ${gib}`);
+    if (!Number.isInteger(gib) || gib < 1 || gib > 16384) fail(`volumeSize must be a whole number of GiB from 1 to 16384, got ${gib}`);
     const seconds = (p.maxRuntime ?? Duration.hours(1)).toSeconds();
-    if (seconds < 1 || seconds > 777_600) fail('ProcessingMaxRuntime', `maxRuntime must be between 1 second and 9 days (777600 s), got ${seconds} s`);
+    if (seconds < 1 || seconds > 777_600) fail(`maxRuntime must be between 1 second and 9 days (777600 s), got ${seconds} s`);
     for (const c of [...(p.processingInputs ?? []), ...(p.processingOutputs ?? [])]) {
-      if (!KEY_PREFIX.test(c.keyPrefix)) fail('ProcessingKeyPrefix', `keyPrefix of '${c.name}' must be folders of letters, digits and !_.*()=+- ending with '/', got '${c.keyPrefix}'`);
+      if (!KEY_PREFIX.test(c.keyPrefix)) fail(`keyPrefix of '${c.name}' must be folders of letters, digits and !_.*()=+- ending with '/', got '${c.keyPrefix}'`);
     }
     for (const [kind, list] of [['input', p.processingInputs ?? []], ['output', p.processingOutputs ?? []]] as const) {
       const names = list.map((c) => c.name);
       const dup = names.find((n, i) => names.indexOf(n) !== i);
-      if (dup !== undefined) fail('ProcessingDuplicateChannel', `${kind} name '${dup}' is used twice`);
+      if (dup !== undefined) fail(`${kind} name '${dup}' is used twice`);
     }
-    if (p.environment && Object.keys(p.environment).length > 100) fail('ProcessingEnvironment', `at most 100 environment variables are allowed, got ${Object.keys(p.environment).length}`);
-    if (p.vpc && !p.securityGroups?.length) fail('ProcessingVpc', 'securityGroups are required when vpc is set');
-    if (!p.vpc && (p.vpcSubnets || p.securityGroups)) fail('ProcessingVpc', 'vpcSubnets and securityGroups need vpc');
+    if (p.environment && Object.keys(p.environment).length > 100) fail(`at most 100 environment variables are allowed, got ${Object.keys(p.environment).length}`);
+    if (p.vpc && !p.securityGroups?.length) fail('securityGroups are required when vpc is set');
+    if (!p.vpc && (p.vpcSubnets || p.securityGroups)) fail('vpcSubnets and securityGroups need vpc');
   }
 
   /** What the job role needs: its inputs, its outputs, its logs and metrics, and the VPC if any. */
@@ -340,13 +338,13 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         resources: [i.bucket.bucketArn],
         conditions: { StringLike: { 's3:prefix': [`${i.keyPrefix}*`] } },
       }));
-      if (i.bucket.encryptionKey) statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [i.bucket.encryptionKey.keyArn] }));
+      if (i.bucket.encryptionKey) statements.push(viaS3(['kms:Decrypt'], i.bucket.encryptionKey));
     }
     for (const o of p.processingOutputs ?? []) {
       statements.push(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [objects(o.bucket, o.keyPrefix)] }));
       const key = p.outputEncryptionKey ?? o.bucket.encryptionKey;
       // Multipart uploads of SSE-KMS objects need Decrypt as well as GenerateDataKey.
-      if (key) statements.push(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }));
+      if (key) statements.push(viaS3(['kms:GenerateDataKey', 'kms:Decrypt'], key));
     }
     const logGroup = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/ProcessingJobs`;
     statements.push(new iam.PolicyStatement({ actions: ['logs:CreateLogGroup'], resources: [logGroup] }));
@@ -404,4 +402,13 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     }
     return statements;
   }
+}
+
+/** Use of an S3 bucket's key, only through S3 in this region. */
+function viaS3(actions: string[], key: kms.IKey): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions,
+    resources: [key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+  });
 }

@@ -1,0 +1,214 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadProject, loadProjects, parseProject, ProjectConfigError } from '../../lib/config/load-project';
+import { REPO_ROOT, tempDir } from '../helpers';
+
+/** A project folder with a container for `usage-analysis`, and the given project file. */
+function projectDir(yaml: string, file = 'demo.yaml'): string {
+  const dir = tempDir('batcat-config-');
+  fs.mkdirSync(path.join(dir, 'projects'));
+  fs.mkdirSync(path.join(dir, 'containers', 'usage-analysis'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'containers', 'usage-analysis', 'Dockerfile'), 'FROM scratch\n');
+  fs.writeFileSync(path.join(dir, 'projects', file), yaml);
+  return dir;
+}
+
+const VALID = `project: demo
+stage: dev
+alarmEmails: [team@example.com]
+purposes:
+  - name: usage-analysis
+    inputs:
+      - name: usage
+        prefix: raw/usage/
+    outputs:
+      - name: summary
+`;
+
+/** The problems reported for a project file, or fails if it is valid. */
+function problems(yaml: string, file = 'demo.yaml'): string[] {
+  const dir = projectDir(yaml, file);
+  try {
+    loadProject(path.join(dir, 'projects', file), dir);
+  } catch (e) {
+    if (e instanceof ProjectConfigError) {
+      expect(e.message).toContain(file);
+      return e.problems;
+    }
+    throw e;
+  }
+  throw new Error('expected the project file to be rejected');
+}
+
+describe('loadProject', () => {
+  test('the example project loads with defaults applied', () => {
+    const c = loadProject(path.join(REPO_ROOT, 'projects', '2022-rnd-battery.yaml'), REPO_ROOT);
+    expect(c.stackName).toBe('batcat-2022-rnd-battery-dev');
+    expect(c.alarmEmails).toEqual(['battery-data-team@example.com']);
+    const p = c.purposes[0];
+    expect(p).toMatchObject({
+      name: 'usage-analysis',
+      containerDir: path.join(REPO_ROOT, 'containers', 'usage-analysis'),
+      instanceType: 'ml.m5.large',
+      instanceCount: 1,
+      volumeSizeGb: 30,
+      maxRuntimeSeconds: 3600,
+      inputs: [{ name: 'usage', prefix: 'raw/usage/', distribution: 'FullyReplicated' }],
+      outputs: [{ name: 'summary', prefix: 'results/usage-analysis/summary/' }],
+    });
+  });
+
+  test('defaults: stage dev, no e-mails, ml.m5.large, one hour', () => {
+    const dir = projectDir('project: demo\npurposes:\n  - name: usage-analysis\n    outputs: [{ name: out }]\n');
+    const c = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
+    expect(c).toMatchObject({ stage: 'dev', alarmEmails: [], stackName: 'batcat-demo-dev' });
+    expect(c.purposes[0]).toMatchObject({ instanceType: 'ml.m5.large', instanceCount: 1, volumeSizeGb: 30, maxRuntimeSeconds: 3600, environment: {}, inputs: [] });
+  });
+
+  test('unknown keys are named with their line and the allowed keys', () => {
+    const p = problems(VALID.replace('stage: dev', 'stage: dev\nregion: eu-west-1').replace('        prefix: raw/usage/', '        prefix: raw/usage/\n        format: csv'));
+    expect(p).toEqual([
+      "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, purposes",
+      "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, distribution",
+    ]);
+  });
+
+  test('an invalid instance type is named with suggestions and the allowed list', () => {
+    const [p] = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    instanceType: ml.m5.huge'));
+    expect(p).toMatch(/^line 6:5: purposes\[0\]\.instanceType: 'ml\.m5\.huge' is not a SageMaker Processing instance type; did you mean 'ml\.m5\.large'/);
+    expect(p).toContain('Allowed: ml.t3.medium,');
+  });
+
+  test.each([
+    ['2022-RnD-battery', "project name '2022-RnD-battery' is invalid: may only contain lowercase letters, digits and single hyphens", "try '2022-rnd-battery'"],
+    ['rnd_battery', "project name 'rnd_battery' is invalid", "try 'rnd-battery'"],
+    ['-battery', "project name '-battery' is invalid", "try 'battery'"],
+    ['a-very-long-project-name-that-goes-on', "must be 3-30 characters long (it is 37)", "try 'a-very-long-project-name-that'"],
+  ])('project name %p is rejected for S3 and CloudFormation', (name, problem, hint) => {
+    const [p] = problems(VALID.replace('project: demo', `project: ${name}`), 'demo.yaml');
+    expect(p).toContain('line 1:1: project: ');
+    expect(p).toContain(problem);
+    expect(p).toContain(hint);
+  });
+
+  test('invalid purpose and stage names', () => {
+    const p = problems(VALID.replace('stage: dev', 'stage: Prod-1').replace('name: usage-analysis', 'name: Usage Analysis'));
+    expect(p).toEqual([
+      expect.stringMatching(/^line 2:1: stage: stage 'Prod-1' is invalid: use 1-8 lowercase letters or digits/),
+      expect.stringMatching(/^line 5:5: purposes\[0\]\.name: purpose name 'Usage Analysis' is invalid: .* try 'usage-analysis'$/),
+    ]);
+  });
+
+  test('duplicate purposes name both places', () => {
+    const p = problems(`${VALID}  - name: usage-analysis\n    outputs: [{ name: other }]\n`);
+    expect(p).toEqual(["line 11:5: purposes[1].name: duplicate purpose 'usage-analysis' (first declared at purposes[0]); every purpose needs its own name"]);
+  });
+
+  test('duplicate input and output names', () => {
+    const p = problems(VALID.replace('      - name: summary', '      - name: summary\n      - name: summary'));
+    expect(p).toEqual([expect.stringMatching(/purposes\[0\]\.outputs\[1\]\.name: duplicate output name 'summary' \(first declared at outputs\[0\]\)/)]);
+  });
+
+  test('a missing container folder names the path that was looked at', () => {
+    const [p] = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    container: containers/nowhere'));
+    expect(p).toMatch(/^line 6:5: purposes\[0\]\.container: container folder 'containers\/nowhere' of purpose 'usage-analysis' does not exist \(looked in .*containers\/nowhere\); create it with a Dockerfile/);
+  });
+
+  test('the default container folder must exist and hold a Dockerfile', () => {
+    const dir = projectDir(VALID.replace('name: usage-analysis', 'name: forecast'));
+    expect(() => loadProject(path.join(dir, 'projects', 'demo.yaml'), dir)).toThrow(/purposes\[0\]\.name: container folder 'containers\/forecast' of purpose 'forecast' does not exist/);
+    fs.mkdirSync(path.join(dir, 'containers', 'forecast'));
+    expect(() => loadProject(path.join(dir, 'projects', 'demo.yaml'), dir)).toThrow(/container folder 'containers\/forecast' of purpose 'forecast' has no Dockerfile/);
+  });
+
+  test('an existing ECR image needs no folder; container and image together are rejected', () => {
+    const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/usage:1.4.0';
+    const dir = projectDir(VALID.replace('name: usage-analysis', `name: forecast\n    image: ${image}`));
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0]).toMatchObject({ image, containerDir: undefined });
+    const [p] = problems(VALID.replace('  - name: usage-analysis', `  - name: usage-analysis\n    container: containers/usage-analysis\n    image: ${image}`));
+    expect(p).toContain("purposes[0].image: purpose 'usage-analysis' sets both 'container' and 'image'");
+  });
+
+  test('an image that is not in ECR is rejected', () => {
+    const [p] = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    image: python:3.12'));
+    expect(p).toContain("purposes[0].image: 'python:3.12' is not an ECR image URI");
+  });
+
+  test('the file name must match the project name', () => {
+    const [p] = problems(VALID, 'other.yaml');
+    expect(p).toBe("line 1:1: project: project \"demo\" does not match the file name; rename the file to projects/demo.yaml or set project: other");
+  });
+
+  test('numbers, durations, distributions and folders are checked', () => {
+    const p = problems(VALID
+      .replace('  - name: usage-analysis', '  - name: usage-analysis\n    instanceCount: 0\n    volumeSizeGb: 2.5\n    maxRuntime: 10 days')
+      .replace('        prefix: raw/usage/', '        prefix: /raw/usage\n        distribution: Sharded'));
+    expect(p).toEqual([
+      'line 6:5: purposes[0].instanceCount: instanceCount must be a whole number from 1 to 100, got 0',
+      'line 7:5: purposes[0].volumeSizeGb: volumeSizeGb must be a whole number from 1 to 16384, got 2.5',
+      expect.stringMatching(/^line 8:5: purposes\[0\]\.maxRuntime: '10 days' is not a valid max runtime; use a duration such as '45m', '2h' or '1d'/),
+      expect.stringMatching(/^line 11:9: purposes\[0\]\.inputs\[0\]\.prefix: '\/raw\/usage' is not a valid key prefix/),
+      expect.stringMatching(/^line 12:9: purposes\[0\]\.inputs\[0\]\.distribution: 'Sharded' is not a distribution; allowed: 'FullyReplicated'/),
+    ]);
+  });
+
+  test('an input needs exactly one of prefix and uri', () => {
+    const p = problems(VALID.replace('        prefix: raw/usage/', '        uri: s3://other-bucket/usage/\n        prefix: raw/usage/'));
+    expect(p).toEqual([expect.stringMatching(/purposes\[0\]\.inputs\[0\]: input 'usage' needs exactly one of 'prefix'/)]);
+  });
+
+  test('secrets and reserved names in the environment are rejected', () => {
+    const p = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    environment:\n      DB_PASSWORD: hunter2\n      BATCAT_PURPOSE: x\n      OK_VALUE: 1'));
+    expect(p).toEqual([
+      expect.stringMatching(/^line 7:7: purposes\[0\]\.environment\.DB_PASSWORD: environment variable 'DB_PASSWORD' looks like a secret; .*Secrets Manager/),
+      expect.stringMatching(/^line 8:7: purposes\[0\]\.environment\.BATCAT_PURPOSE: environment variable 'BATCAT_PURPOSE' uses the reserved prefix 'BATCAT_'/),
+    ]);
+  });
+
+  test('missing required fields and bad e-mails', () => {
+    const p = problems('project: demo\nalarmEmails: [not-an-address]\npurposes:\n  - name: usage-analysis\n');
+    expect(p).toEqual([
+      "line 2:15: alarmEmails[0]: 'not-an-address' is not an e-mail address",
+      expect.stringMatching(/^line 4:5: purposes\[0\]\.outputs: is required/),
+    ]);
+  });
+
+  test('YAML errors are reported with their line, including duplicate keys', () => {
+    expect(problems('project: demo\nproject: demo\n')).toEqual(['line 2:1: YAML the same key appears twice in one mapping']);
+    expect(problems('project: demo\npurposes: [\n')[0]).toMatch(/^line \d+:\d+: YAML /);
+  });
+
+  test('every problem of a file is reported at once', () => {
+    const p = problems('project: Demo\nstage: x-y\nextra: 1\npurposes: []\n');
+    expect(p).toHaveLength(4);
+  });
+
+  test('parseProject validates text without a file', () => {
+    expect(() => parseProject('project: demo\npurposes: []\n', 'inline.yaml', REPO_ROOT)).toThrow('inline.yaml: 1 problem:\n  - line 2:1: purposes: a project needs at least one purpose');
+  });
+});
+
+describe('loadProjects', () => {
+  test('loads every project file of the repository', () => {
+    expect(loadProjects(REPO_ROOT).map((p) => p.stackName)).toEqual(['batcat-2022-rnd-battery-dev']);
+  });
+
+  test('reports the problems of every file, prefixed with the file', () => {
+    const dir = projectDir('project: Demo\npurposes: []\n');
+    fs.writeFileSync(path.join(dir, 'projects', 'other.yaml'), 'project: other\nfoo: 1\npurposes: []\n');
+    try {
+      loadProjects(dir);
+      throw new Error('expected an error');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ProjectConfigError);
+      const problems = (e as ProjectConfigError).problems;
+      expect(problems.some((p) => p.includes('demo.yaml: line 1:1: project:'))).toBe(true);
+      expect(problems.some((p) => p.includes("other.yaml: line 2:1: foo: unknown key 'foo'"))).toBe(true);
+    }
+  });
+
+  test('an empty projects folder is an error, not an empty app', () => {
+    const dir = tempDir();
+    expect(() => loadProjects(dir)).toThrow(/no project files found/);
+  });
+});

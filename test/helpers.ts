@@ -1,0 +1,42 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+
+export const REPO_ROOT = path.resolve(__dirname, '..');
+
+/** Context for unit tests: no Lambda bundling, and no CDK metadata noise in templates. */
+export const TEST_CONTEXT = {
+  'aws:cdk:bundling-stacks': [],
+  ...JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')).context,
+};
+
+export function testApp(outdir?: string): App {
+  return new App({ context: TEST_CONTEXT, analyticsReporting: false, outdir: outdir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-test-')) });
+}
+
+export function tempDir(prefix = 'batcat-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** The state machine definition of a template, with its CloudFormation references replaced by readable stand-ins. */
+export function definitionOf(template: Template, stubs: (ref: unknown) => string = stubRef): any {
+  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
+  const def = machines[0].Properties.DefinitionString;
+  const text = typeof def === 'string' ? def : (def['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : stubs(p))).join('');
+  return JSON.parse(text);
+}
+
+function stubRef(ref: unknown): string {
+  const r = ref as Record<string, any>;
+  if (r.Ref === 'AWS::Partition') return 'aws';
+  if (r.Ref === 'AWS::Region') return 'eu-west-1';
+  if (r.Ref === 'AWS::AccountId') return '123456789012';
+  if (r.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
+  if (r.Ref) return /bucket/i.test(r.Ref) ? 'example-data-bucket' : `${r.Ref}`;
+  if (r['Fn::GetAtt']) return `arn:aws:iam::123456789012:role/${r['Fn::GetAtt'][0]}`;
+  if (r['Fn::Sub']) return String(r['Fn::Sub']).replace(/\$\{AWS::AccountId\}/g, '123456789012').replace(/\$\{AWS::Region\}/g, 'eu-west-1').replace(/\$\{AWS::URLSuffix\}/g, 'amazonaws.com');
+  return JSON.stringify(ref);
+}
