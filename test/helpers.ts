@@ -35,7 +35,7 @@ function stubRef(ref: unknown): string {
   if (r.Ref === 'AWS::Region') return 'eu-west-1';
   if (r.Ref === 'AWS::AccountId') return '123456789012';
   if (r.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
-  if (r.Ref) return /bucket/i.test(r.Ref) ? 'example-data-bucket' : `${r.Ref}`;
+  if (r.Ref) return String(r.Ref);
   if (r['Fn::GetAtt']) return `arn:aws:iam::123456789012:role/${r['Fn::GetAtt'][0]}`;
   if (r['Fn::Sub']) return String(r['Fn::Sub']).replace(/\$\{AWS::AccountId\}/g, '123456789012').replace(/\$\{AWS::Region\}/g, 'eu-west-1').replace(/\$\{AWS::URLSuffix\}/g, 'amazonaws.com');
   return JSON.stringify(ref);

@@ -1,0 +1,232 @@
+import { Duration, Size, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { S3DataDistribution, SageMakerCreateProcessingJob, type SageMakerCreateProcessingJobProps } from '../../lib/constructs/sagemaker-create-processing-job';
+import { definitionOf } from '../helpers';
+import { baseStack, CONTAINER_DIR } from './fixtures';
+
+function build(overrides: Partial<SageMakerCreateProcessingJobProps> = {}) {
+  const { stack, bucket, key } = baseStack();
+  const task = new SageMakerCreateProcessingJob(stack, 'Job', {
+    jobName: sfn.JsonPath.stringAt('$.jobName'),
+    jobNamePrefix: 'usage-abc123',
+    image: tasks.DockerImage.fromAsset(stack, 'Image', { directory: CONTAINER_DIR }),
+    processingInputs: [{ name: 'usage', bucket, keyPrefix: 'raw/usage/', distribution: S3DataDistribution.SHARDED_BY_S3_KEY }],
+    processingOutputs: [{ name: 'summary', bucket, keyPrefix: 'results/usage/summary/', runPrefix: sfn.JsonPath.stringAt('$.partition') }],
+    instanceType: new ec2.InstanceType('m5.xlarge'),
+    instanceCount: 3,
+    volumeSize: Size.gibibytes(50),
+    maxRuntime: Duration.minutes(90),
+    environment: { MODE: 'full', RUN_DATE: sfn.JsonPath.stringAt('$.date') },
+    ...overrides,
+  });
+  new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(task) });
+  return { stack, task, bucket, key, template: Template.fromStack(stack) };
+}
+
+/** The statements of the policy attached to the role whose logical id starts with `rolePrefix`. */
+function statementsOf(template: Template, rolePrefix: string): any[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => p.Properties.Roles.some((r: any) => String(r.Ref).startsWith(rolePrefix)));
+  expect(policies).toHaveLength(1);
+  return policies[0].Properties.PolicyDocument.Statement;
+}
+
+const actionsOf = (statements: any[]) => statements.flatMap((s) => [s.Action].flat());
+
+describe('SageMakerCreateProcessingJob', () => {
+  test('renders a .sync createProcessingJob task with the job parameters', () => {
+    const def = definitionOf(build().template);
+    const state = def.States.Job;
+    expect(state.Resource).toBe('arn:aws:states:::sagemaker:createProcessingJob.sync');
+    expect(state.Parameters).toEqual({
+      'ProcessingJobName.$': '$.jobName',
+      RoleArn: expect.stringMatching(/^arn:aws:iam::123456789012:role\/JobJobRole/),
+      AppSpecification: { ImageUri: expect.stringMatching(/^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/cdk-[a-z0-9]+-container-assets-123456789012-eu-west-1:[a-f0-9]{64}$/) },
+      ProcessingResources: { ClusterConfig: { InstanceCount: 3, InstanceType: 'ml.m5.xlarge', VolumeSizeInGB: 50 } },
+      ProcessingInputs: [{
+        InputName: 'usage',
+        S3Input: {
+          S3Uri: expect.stringMatching(/^s3:\/\/Data[0-9A-F]{8}\/raw\/usage\/$/),
+          LocalPath: '/opt/ml/processing/input/usage',
+          S3DataType: 'S3Prefix',
+          S3InputMode: 'File',
+          S3DataDistributionType: 'ShardedByS3Key',
+        },
+      }],
+      ProcessingOutputConfig: {
+        Outputs: [{
+          OutputName: 'summary',
+          S3Output: {
+            'S3Uri.$': expect.stringMatching(/^States\.Format\('s3:\/\/Data[0-9A-F]{8}\/results\/usage\/summary\/\{\}', \$\.partition\)$/),
+            LocalPath: '/opt/ml/processing/output/summary',
+            S3UploadMode: 'EndOfJob',
+          },
+        }],
+      },
+      StoppingCondition: { MaxRuntimeInSeconds: 5400 },
+      Environment: { 'MODE': 'full', 'RUN_DATE.$': '$.date' },
+      NetworkConfig: { EnableNetworkIsolation: true },
+    });
+  });
+
+  test('grants the state machine only what .sync needs, on its own jobs', () => {
+    const statements = statementsOf(build().template, 'MachineRole');
+    expect(statements).toEqual(expect.arrayContaining([
+      {
+        Effect: 'Allow',
+        Action: ['sagemaker:AddTags', 'sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:ListTags', 'sagemaker:StopProcessingJob'],
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':processing-job/usage-abc123*']] },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^JobJobRole/), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['events:DescribeRule', 'events:PutRule', 'events:PutTargets'],
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule']] },
+      },
+    ]));
+    // Nothing broader: no service wildcards, and PassRole never without its condition.
+    expect(actionsOf(statements).filter((a) => a.endsWith('*') || a === 'sagemaker:*')).toEqual([]);
+    expect(statements.filter((s) => [s.Action].flat().includes('iam:PassRole')).every((s) => s.Condition)).toBe(true);
+  });
+
+  test('the job role reads only its inputs and writes only its outputs', () => {
+    const statements = statementsOf(build().template, 'JobJobRole');
+    const bucketArn = { 'Fn::GetAtt': [expect.stringMatching(/^Data/), 'Arn'] };
+    expect(statements).toEqual(expect.arrayContaining([
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [bucketArn, '/raw/usage/*']] } },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn, Condition: { StringLike: { 's3:prefix': ['raw/usage/*'] } } },
+      { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: { 'Fn::Join': ['', [bucketArn, '/results/usage/summary/*']] } },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'cloudwatch:PutMetricData',
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/ProcessingJobs' } },
+      },
+      { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+    ]));
+    const actions = actionsOf(statements);
+    for (const forbidden of ['s3:*', 's3:DeleteObject', 's3:GetObject*', 's3:List*', 'kms:*', 'iam:PassRole', 'ec2:CreateNetworkInterface']) {
+      expect(actions).not.toContain(forbidden);
+    }
+    // Reads never reach the outputs, and writes never reach the inputs.
+    const resourcesFor = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => JSON.stringify(s.Resource));
+    expect(resourcesFor('s3:GetObject').join()).not.toContain('results/');
+    expect(resourcesFor('s3:PutObject').join()).not.toContain('raw/');
+    expect(JSON.stringify(statements)).toContain(':log-group:/aws/sagemaker/ProcessingJobs:log-stream:usage-abc123*');
+  });
+
+  test('the job role is trusted by SageMaker only', () => {
+    Template.fromStack(build().stack).hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' } }] },
+    });
+  });
+
+  test('REQUEST_RESPONSE starts the job without waiting, and needs no describe or EventBridge access', () => {
+    const { template } = build({ integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE });
+    expect(definitionOf(template).States.Job.Resource).toBe('arn:aws:states:::sagemaker:createProcessingJob');
+    const actions = actionsOf(statementsOf(template, 'MachineRole'));
+    expect(actions).toEqual(expect.arrayContaining(['sagemaker:CreateProcessingJob', 'sagemaker:AddTags', 'iam:PassRole']));
+    expect(actions).not.toContain('sagemaker:DescribeProcessingJob');
+    expect(actions).not.toContain('events:PutRule');
+  });
+
+  test('a given role is used as is', () => {
+    const { stack, bucket } = baseStack();
+    const role = new iam.Role(stack, 'MyRole', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
+    const task = new SageMakerCreateProcessingJob(stack, 'Job', {
+      jobName: 'fixed-prefix-1', jobNamePrefix: 'fixed-prefix', role,
+      image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1'),
+      processingOutputs: [{ name: 'out', bucket, keyPrefix: 'results/x/' }],
+    });
+    expect(task.role).toBe(role);
+    new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(task) });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::IAM::Role', 2); // the given role and the state machine's
+    expect(definitionOf(template).States.Job.Parameters).toMatchObject({
+      ProcessingJobName: 'fixed-prefix-1',
+      ProcessingResources: { ClusterConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 30 } },
+      StoppingCondition: { MaxRuntimeInSeconds: 3600 },
+    });
+  });
+
+  test('in a VPC the job gets subnets, security groups and the network-interface permissions', () => {
+    const { stack, bucket } = baseStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const sg = new ec2.SecurityGroup(stack, 'Sg', { vpc });
+    const task = new SageMakerCreateProcessingJob(stack, 'Job', {
+      jobName: sfn.JsonPath.stringAt('$.n'), jobNamePrefix: 'vpc-job',
+      image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1'),
+      processingOutputs: [{ name: 'out', bucket, keyPrefix: 'results/x/' }],
+      vpc, securityGroups: [sg], networkIsolation: false,
+    });
+    new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(task) });
+    const template = Template.fromStack(stack);
+    const net = definitionOf(template).States.Job.Parameters.NetworkConfig;
+    expect(net.EnableNetworkIsolation).toBe(false);
+    expect(net.VpcConfig.Subnets).toHaveLength(2);
+    expect(net.VpcConfig.SecurityGroupIds).toHaveLength(1);
+    expect(actionsOf(statementsOf(template, 'JobJobRole'))).toEqual(expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DescribeSubnets']));
+  });
+
+  test.each<[string, Partial<SageMakerCreateProcessingJobProps>, RegExp]>([
+    ['a job name that breaks the pattern', { jobName: 'usage-abc123_x' }, /jobName must match/],
+    ['a job name outside the prefix', { jobName: 'other-1' }, /start with jobNamePrefix 'usage-abc123'/],
+    ['a prefix that is too long', { jobNamePrefix: 'x'.repeat(31) }, /jobNamePrefix must be 1-30/],
+    ['an unknown instance type', { instanceType: new ec2.InstanceType('m5.huge') }, /instanceType ml\.m5\.huge is not a SageMaker Processing instance type/],
+    ['zero instances', { instanceCount: 0 }, /instanceCount must be a whole number from 1 to 100, got 0/],
+    ['a runtime over nine days', { maxRuntime: Duration.days(10) }, /maxRuntime must be between 1 second and 9 days/],
+    ['a key prefix without a trailing slash', { processingInputs: [{ name: 'a', bucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'other-bucket'), keyPrefix: 'raw/a' }] }, /keyPrefix of 'a' must be folders/],
+    ['a VPC without security groups', { vpc: ec2.Vpc.fromVpcAttributes(new Stack(), 'V', { vpcId: 'vpc-1', availabilityZones: ['a'], privateSubnetIds: ['s-1'] }) }, /securityGroups are required when vpc is set/],
+  ])('rejects %s', (_what, overrides, error) => {
+    expect(() => build(overrides)).toThrow(error);
+  });
+
+  test('rejects duplicate output names and JSONata state machines', () => {
+    const { stack, bucket } = baseStack();
+    const image = tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1');
+    expect(() => new SageMakerCreateProcessingJob(stack, 'Dup', {
+      jobName: '$.n', jobNamePrefix: 'p', image,
+      processingOutputs: [{ name: 'o', bucket, keyPrefix: 'a/' }, { name: 'o', bucket, keyPrefix: 'b/' }],
+    })).toThrow(/output name 'o' is used twice/);
+    const task = new SageMakerCreateProcessingJob(stack, 'Ok', { jobName: sfn.JsonPath.stringAt('$.n'), jobNamePrefix: 'p', image });
+    expect(() => new sfn.StateMachine(stack, 'M', { definitionBody: sfn.DefinitionBody.fromChainable(task), queryLanguage: sfn.QueryLanguage.JSONATA }))
+      .toThrow(/renders JSONPath parameters/);
+  });
+
+  test('documented retries: service errors, throttling and resource limits', () => {
+    const { stack } = baseStack();
+    const task = new SageMakerCreateProcessingJob(stack, 'Job', {
+      jobName: sfn.JsonPath.stringAt('$.n'), jobNamePrefix: 'p',
+      image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1'),
+    }).addDocumentedRetries();
+    new sfn.StateMachine(stack, 'M', { definitionBody: sfn.DefinitionBody.fromChainable(task) });
+    expect(definitionOf(Template.fromStack(stack)).States.Job.Retry).toEqual([
+      { ErrorEquals: ['SageMaker.AmazonSageMakerException'], IntervalSeconds: 1, MaxAttempts: 5, BackoffRate: 1.1 },
+      { ErrorEquals: ['SageMaker.ThrottlingException'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2 },
+      { ErrorEquals: ['SageMaker.ResourceLimitExceededException'], IntervalSeconds: 60, MaxAttempts: 5000, BackoffRate: 1 },
+    ]);
+  });
+
+  test('the image asset is pulled with the job role', () => {
+    const { template } = build();
+    expect(statementsOf(template, 'JobJobRole')).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: expect.anything() }),
+    ]));
+  });
+});
