@@ -1,0 +1,178 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import aslValidator from 'asl-validator';
+import { jobNamePrefix, Purpose, type PurposeProps } from '../../lib/constructs/purpose';
+import { definitionOf } from '../helpers';
+import { baseStack, CONTAINER_DIR } from './fixtures';
+
+function build(overrides: Partial<PurposeProps> = {}) {
+  const { stack, bucket, topic } = baseStack();
+  const purpose = new Purpose(stack, 'UsageAnalysis', {
+    purposeName: 'usage-analysis',
+    namePrefix: 'batcat-demo-dev',
+    bucket,
+    notificationTopic: topic,
+    containerDirectory: CONTAINER_DIR,
+    inputs: [{ name: 'usage', keyPrefix: 'raw/usage/' }],
+    outputs: [{ name: 'summary' }],
+    maxRuntime: Duration.hours(2),
+    environment: { USAGE_UNIT: 'kWh' },
+    instanceType: new ec2.InstanceType('m5.xlarge'),
+    ...overrides,
+  });
+  const template = Template.fromStack(stack);
+  return { stack, purpose, template, def: definitionOf(template) };
+}
+
+describe('Purpose', () => {
+  const { purpose, template, def } = build();
+
+  test('the definition is valid Amazon States Language', () => {
+    const result = aslValidator(def);
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  test('the job name is derived from the execution id under a per-purpose prefix', () => {
+    expect(purpose.jobNamePrefix).toBe(jobNamePrefix('usage-analysis', 'batcat-demo-dev-usage-analysis'));
+    expect(purpose.jobNamePrefix).toMatch(/^usage-analysis-[0-9a-f]{6}$/);
+    expect(def.StartAt).toBe('ResolveRun');
+    expect(def.States.ResolveRun).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.batcat',
+      Parameters: {
+        'jobName.$': `States.Format('${purpose.jobNamePrefix}-{}', States.Hash($$.Execution.Id, 'MD5'))`,
+        'date.$': "States.ArrayGetItem(States.StringSplit($$.Execution.StartTime, 'T'), 0)",
+        'partition.$': "States.Format('dt={}/', States.ArrayGetItem(States.StringSplit($$.Execution.StartTime, 'T'), 0))",
+      },
+      Next: 'RunProcessingJob',
+    });
+    expect(def.States.RunProcessingJob.Parameters['ProcessingJobName.$']).toBe('$.batcat.jobName');
+  });
+
+  test('job name prefixes stay within 30 characters and differ per state machine', () => {
+    const long = jobNamePrefix('a-purpose-name-of-thirty-chars', 'batcat-p-dev-a-purpose-name-of-thirty-chars');
+    expect(long).toMatch(/^a-purpose-name-of-thirt-[0-9a-f]{6}$/);
+    expect(long.length).toBeLessThanOrEqual(30);
+    expect(jobNamePrefix('x', 'batcat-a-dev-x')).not.toBe(jobNamePrefix('x', 'batcat-b-dev-x'));
+    // Truncation never leaves a hyphen before the separator.
+    expect(jobNamePrefix('abcdefghijklmnopqrstuv-xyz', 's')).toMatch(/^abcdefghijklmnopqrstuv-[0-9a-f]{6}$/);
+  });
+
+  test('the job writes each output to a dt= partition of its results folder and gets its run in the environment', () => {
+    const p = def.States.RunProcessingJob.Parameters;
+    expect(p.ProcessingOutputConfig.Outputs[0].S3Output['S3Uri.$']).toMatch(/^States\.Format\('s3:\/\/Data[0-9A-F]{8}\/results\/usage-analysis\/summary\/\{\}', \$\.batcat\.partition\)$/);
+    expect(p.Environment).toEqual({
+      'USAGE_UNIT': 'kWh',
+      'BATCAT_PURPOSE': 'usage-analysis',
+      'BATCAT_RUN_DATE.$': '$.batcat.date',
+      'BATCAT_JOB_NAME.$': '$.batcat.jobName',
+      'BATCAT_EXECUTION_ID.$': '$$.Execution.Id',
+    });
+    expect(p.ProcessingResources.ClusterConfig.InstanceType).toBe('ml.m5.xlarge');
+    expect(p.Tags).toEqual([
+      { Key: 'batcat:purpose', Value: 'usage-analysis' },
+      { Key: 'batcat:state-machine', Value: 'batcat-demo-dev-usage-analysis' },
+    ]);
+  });
+
+  test('retries follow AWS guidance and every error is caught', () => {
+    const task = def.States.RunProcessingJob;
+    expect(task.Retry.map((r: any) => r.ErrorEquals[0])).toEqual([
+      'SageMaker.AmazonSageMakerException', 'SageMaker.ThrottlingException', 'SageMaker.ResourceLimitExceededException',
+    ]);
+    expect(task.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' }]);
+    expect(task.Next).toBe('RunSucceeded');
+    expect(def.States.RunSucceeded).toMatchObject({ Type: 'Succeed' });
+  });
+
+  test('a failure is described, published to the topic and fails the execution', () => {
+    expect(def.States.DescribeFailure.Choices[0].Next).toBe('ParseJobDescription');
+    expect(def.States.ParseJobDescription.Parameters).toEqual({ 'description.$': 'States.StringToJson($.error.Cause)' });
+    expect(def.States.NotifyFailure).toMatchObject({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::sns:publish',
+      ResultPath: null,
+      Parameters: {
+        Subject: 'BatCat run failed: batcat-demo-dev-usage-analysis',
+        Message: { 'reason.$': '$.failure.reason', 'error.$': '$.failure.error', 'execution.$': '$$.Execution.Id' },
+      },
+      Next: 'RunFailed',
+    });
+    expect(def.States.RunFailed).toMatchObject({ Type: 'Fail', ErrorPath: '$.failure.error', CausePath: '$.failure.reason' });
+  });
+
+  test('the execution times out an hour after the job would be stopped', () => {
+    expect(def.TimeoutSeconds).toBe(3 * 3600);
+    expect(def.States.RunProcessingJob.Parameters.StoppingCondition.MaxRuntimeInSeconds).toBe(2 * 3600);
+  });
+
+  test('logs at level ALL to a vended-logs group, with X-Ray tracing', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/aws/vendedlogs/states/batcat-demo-dev-usage-analysis',
+      RetentionInDays: 365,
+    });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'batcat-demo-dev-usage-analysis',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+    });
+  });
+
+  test('the state machine may publish to the topic and use its key', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => p.Properties.Roles.some((r: any) => String(r.Ref).includes('StateMachineRole')));
+    const statements = policies[0].Properties.PolicyDocument.Statement;
+    expect(statements).toEqual(expect.arrayContaining([
+      { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/^Topic/) } },
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TopicKey/), 'Arn'] } },
+    ]));
+  });
+
+  test.each([
+    ['failed', 'ExecutionsFailed', 'batcat-demo-dev-usage-analysis-failed'],
+    ['timedOut', 'ExecutionsTimedOut', 'batcat-demo-dev-usage-analysis-timed-out'],
+    ['aborted', 'ExecutionsAborted', 'batcat-demo-dev-usage-analysis-aborted'],
+    ['throttled', 'ExecutionThrottled', 'batcat-demo-dev-usage-analysis-was-throttled'],
+  ] as const)('alarm %s on %s notifies the topic', (field, metricName, alarmName) => {
+    expect(purpose.alarms[field]).toBeDefined();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: alarmName,
+      MetricName: metricName,
+      Namespace: 'AWS/States',
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: Match.stringLikeRegexp('StateMachine') } }],
+    });
+  });
+
+  test('metric helpers expose the state machine metrics', () => {
+    expect(purpose.metricStarted().metricName).toBe('ExecutionsStarted');
+    expect(purpose.metricSucceeded().metricName).toBe('ExecutionsSucceeded');
+    expect(purpose.metricDuration().metricName).toBe('ExecutionTime');
+    expect(purpose.metricFailed({ period: Duration.hours(1) }).period.toMinutes()).toBe(60);
+  });
+
+  test('an existing image needs no asset', () => {
+    const { template: t } = build({ containerDirectory: undefined, image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/usage:1') });
+    expect(definitionOf(t).States.RunProcessingJob.Parameters.AppSpecification.ImageUri).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/usage:1');
+  });
+
+  test.each<[string, Partial<PurposeProps>, RegExp]>([
+    ['an invalid purpose name', { purposeName: 'Usage_Analysis' }, /purposeName must be 1-30 lowercase letters/],
+    ['both a folder and an image', { image: tasks.DockerImage.fromRegistry('x') }, /needs exactly one of containerDirectory or image/],
+    ['neither a folder nor an image', { containerDirectory: undefined }, /needs exactly one of containerDirectory or image/],
+    ['no outputs', { outputs: [] }, /needs at least one output/],
+    ['a reserved environment variable', { environment: { BATCAT_RUN_DATE: 'x' } }, /'BATCAT_RUN_DATE' uses the reserved prefix/],
+    ['a state machine name over 80 characters', { namePrefix: 'x'.repeat(70) }, /state machine name '.*' is 85 characters; at most 80/],
+  ])('rejects %s', (_what, overrides, error) => {
+    expect(() => build(overrides)).toThrow(error);
+  });
+});
