@@ -1,0 +1,77 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createBatCatApp } from '../../lib/app/batcat-app';
+import { TEST_CONTEXT, tempDir } from '../helpers';
+
+/*
+ * A project of 100 purposes must deploy as one stack: every template within CloudFormation's
+ * limits (500 resources, 1 MB), and adding a purpose must not rename anything that exists.
+ */
+
+const CFN_MAX_RESOURCES = 500;
+const CFN_MAX_TEMPLATE_BYTES = 1_000_000;
+
+function projectWith(names: string[]): string {
+  const dir = tempDir('batcat-scale-');
+  fs.mkdirSync(path.join(dir, 'projects'));
+  fs.mkdirSync(path.join(dir, 'containers', 'shared'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'containers', 'shared', 'Dockerfile'), 'FROM public.ecr.aws/docker/library/python:3.12-slim\n');
+  const purposes = names.map((n) => [
+    `  - name: ${n}`,
+    '    container: containers/shared',
+    '    inputs: [{ name: data, prefix: raw/' + n + '/ }]',
+    '    outputs: [{ name: result }]',
+  ].join('\n'));
+  fs.writeFileSync(path.join(dir, 'projects', 'big.yaml'), `project: big\nstage: prod\nalarmEmails: [ops@example.com]\npurposes:\n${purposes.join('\n')}\n`);
+  return dir;
+}
+
+/** Synthesizes a project and returns every template by file name. */
+function synth(names: string[]) {
+  const outdir = tempDir('batcat-scale-out-');
+  const { app } = createBatCatApp({ rootDir: projectWith(names), outdir, context: TEST_CONTEXT, analyticsReporting: false });
+  app.synth();
+  const templates: Record<string, { bytes: number; template: any }> = {};
+  for (const f of fs.readdirSync(outdir).filter((x) => x.endsWith('.template.json'))) {
+    const text = fs.readFileSync(path.join(outdir, f), 'utf8');
+    templates[f] = { bytes: Buffer.byteLength(text), template: JSON.parse(text) };
+  }
+  const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+  return { templates, report };
+}
+
+const names = Array.from({ length: 100 }, (_, i) => `purpose-${String(i).padStart(3, '0')}`);
+
+describe('a project with 100 purposes', () => {
+  const big = synth(names);
+
+  test('is one stack whose templates each stay within CloudFormation limits, with no findings', () => {
+    const parent = big.templates['batcat-big-prod.template.json'];
+    expect(parent).toBeDefined();
+    const nested = Object.entries(big.templates).filter(([f]) => f.endsWith('.nested.template.json'));
+    expect(nested).toHaveLength(100);
+    expect(Object.values<any>(parent.template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack')).toHaveLength(100);
+    for (const [file, { bytes, template }] of Object.entries(big.templates)) {
+      expect([file, Object.keys(template.Resources).length <= CFN_MAX_RESOURCES]).toEqual([file, true]);
+      expect([file, bytes <= CFN_MAX_TEMPLATE_BYTES]).toEqual([file, true]);
+    }
+    expect(Object.keys(parent.template.Resources).length).toBeLessThan(150);
+    expect(big.report.pluginReports.flatMap((p: any) => p.violations)).toEqual([]);
+  });
+
+  test('adding a purpose, anywhere in the list, renames nothing that exists', () => {
+    const grown = synth(['a-new-first-purpose', ...names.slice(0, 50), 'purpose-050-b', ...names.slice(50)]);
+    const parentBefore = big.templates['batcat-big-prod.template.json'].template.Resources;
+    const parentAfter = grown.templates['batcat-big-prod.template.json'].template.Resources;
+    // Every logical ID of the parent stack survives, with the same type.
+    for (const [id, r] of Object.entries<any>(parentBefore)) {
+      expect([id, parentAfter[id]?.Type]).toEqual([id, r.Type]);
+    }
+    expect(Object.keys(parentAfter).filter((id) => !(id in parentBefore))).toHaveLength(2);
+    // Each existing purpose's nested template is unchanged, logical IDs and all.
+    const nestedBefore = Object.entries(big.templates).filter(([f]) => f.endsWith('.nested.template.json'));
+    for (const [file, { template }] of nestedBefore) {
+      expect([file, grown.templates[file]?.template]).toEqual([file, template]);
+    }
+  });
+});
