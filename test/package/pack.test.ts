@@ -1,0 +1,72 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO_ROOT, tempDir } from '../helpers';
+
+/*
+ * Another team's CDK app installs the packed package and uses Purpose in its own stack.
+ * The install is offline: everything comes from the npm cache that `npm ci` filled.
+ */
+
+const CONSUMER_APP = `
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Purpose, ProjectStack, SageMakerCreateProcessingJob, loadProject } from 'batcat-cdk';
+
+const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
+const stack = new Stack(app, 'TeamStack', { stackName: 'team-stack' });
+const bucket = new s3.Bucket(stack, 'TeamData', { enforceSSL: true });
+const topic = new sns.Topic(stack, 'TeamAlarms');
+const purpose = new Purpose(stack, 'Forecast', {
+  purposeName: 'forecast',
+  bucket,
+  notificationTopic: topic,
+  containerDirectory: path.join(__dirname, 'forecast'),
+  inputs: [{ name: 'features', keyPrefix: 'curated/features/' }],
+  outputs: [{ name: 'predictions' }],
+});
+const task: SageMakerCreateProcessingJob = purpose.processingJob;
+console.log(JSON.stringify({ jobNamePrefix: purpose.jobNamePrefix, task: task.node.id, projectStack: typeof ProjectStack, loadProject: typeof loadProject }));
+app.synth();
+`;
+
+function run(cmd: string, args: string[], cwd: string): string {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+test('the packed package installs into a fresh CDK app, which synthesizes a Purpose in its own stack', () => {
+  const packDir = tempDir('batcat-pack-');
+  run('npm', ['pack', '--silent', '--pack-destination', packDir], REPO_ROOT);
+  const tarballs = fs.readdirSync(packDir).filter((f) => f.endsWith('.tgz'));
+  expect(tarballs).toEqual(['batcat-cdk-0.1.0.tgz']);
+
+  const listing = run('tar', ['-tzf', path.join(packDir, tarballs[0])], packDir).split('\n');
+  expect(listing).toEqual(expect.arrayContaining(['package/dist/lib/index.js', 'package/dist/lib/index.d.ts', 'package/README.md']));
+  expect(listing.filter((f) => f.startsWith('package/test/') || f.startsWith('package/dist/test/'))).toEqual([]);
+
+  const app = tempDir('batcat-consumer-');
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  const lock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+  const version = (name: string) => lock.packages[`node_modules/${name}`].version;
+  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error',
+    path.join(packDir, tarballs[0]), `aws-cdk-lib@${version('aws-cdk-lib')}`, `constructs@${version('constructs')}`], app);
+
+  fs.mkdirSync(path.join(app, 'forecast'));
+  fs.writeFileSync(path.join(app, 'forecast', 'Dockerfile'), 'FROM public.ecr.aws/docker/library/python:3.12-slim\n');
+  fs.writeFileSync(path.join(app, 'app.ts'), CONSUMER_APP);
+  // Type-check and compile against the installed declarations, as the other team's build would.
+  run(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+    '--strict', '--esModuleInterop', '--skipLibCheck', '--module', 'commonjs', '--target', 'es2022', '--types', 'node',
+    '--typeRoots', path.join(REPO_ROOT, 'node_modules', '@types'), 'app.ts'], app);
+  const out = JSON.parse(run(process.execPath, ['app.js'], app).trim().split('\n').pop()!);
+  expect(out).toMatchObject({ jobNamePrefix: expect.stringMatching(/^forecast-[0-9a-f]{6}$/), task: 'RunProcessingJob', projectStack: 'function', loadProject: 'function' });
+
+  const template = JSON.parse(fs.readFileSync(path.join(app, 'cdk.out', 'TeamStack.template.json'), 'utf8'));
+  const machines = Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  expect(machines).toHaveLength(1);
+  expect(machines[0].Properties.StateMachineName).toBe('team-stack-forecast');
+  expect(JSON.stringify(machines[0].Properties.DefinitionString)).toContain(':states:::sagemaker:createProcessingJob.sync');
+  expect(Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm')).toHaveLength(4);
+});
