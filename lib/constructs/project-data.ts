@@ -2,6 +2,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledgeFinding } from './private/acknowledge';
+import { denyGrantsExceptForAwsServices } from './private/key-policies';
 
 /** Properties of ProjectData. */
 export interface ProjectDataProps {
@@ -29,11 +31,15 @@ export class ProjectData extends Construct {
 
   constructor(scope: Construct, id: string, props: ProjectDataProps = {}) {
     super(scope, id);
+    // Deliver access logs through a bucket policy, not the LogDeliveryWrite ACL, whatever the
+    // app's feature flags: the log bucket enforces bucket-owner object ownership (no ACLs).
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     this.key = new kms.Key(this, 'Key', {
       description: 'Encrypts the BatCat project data bucket',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    denyGrantsExceptForAwsServices(this.key);
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
       // S3 server access logging can only deliver to SSE-S3 buckets.
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -48,6 +54,10 @@ export class ProjectData extends Construct {
         abortIncompleteMultipartUploadAfter: Duration.days(7),
       }],
     });
+    acknowledgeFinding(this.accessLogsBucket, 'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check', 'S3 server access logging delivers only to buckets encrypted with SSE-S3.');
+    acknowledgeFinding(this.accessLogsBucket, 'cdk-validator-cfnguard::s3_bucket_logging_enabled_check', 'This is the access-log bucket: it cannot log into itself, and a third bucket would only move the finding.');
+    acknowledgeFinding(this.accessLogsBucket, 'cdk-validator-cfnguard::s3_event_notifications_enabled_check', 'Nothing consumes events about access-log objects.');
+    acknowledgeFinding(this.accessLogsBucket, 'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check', 'Access logs expire after the retention period; versioning keeps overwritten objects until then.');
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,
@@ -62,5 +72,9 @@ export class ProjectData extends Construct {
       autoDeleteObjects: false,
       lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
     });
+    acknowledgeFinding(this.bucket, 'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check', 'A rerun replaces the files of its partition; versioning keeps the previous versions, where Object Lock would forbid the rerun.');
+    // Object-created events go to EventBridge, for S3-arrival triggers. Set on the L1: the L2's
+    // eventBridgeEnabled adds a notifications custom resource with its own Lambda function.
+    (this.bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride('NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled', true);
   }
 }

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AlarmTopic } from '../../lib/constructs/alarm-topic';
 import { ProjectData } from '../../lib/constructs/project-data';
@@ -20,6 +20,24 @@ describe('ProjectData', () => {
       LoggingConfiguration: { DestinationBucketName: { Ref: logsBucketId }, LogFilePrefix: 'data-bucket/' },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
+  });
+
+  test('only AWS services may create grants on the key, and new objects are announced to EventBridge', () => {
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([{
+          Sid: 'DenyGrantsExceptForAwsServices',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'kms:CreateGrant',
+          Resource: '*',
+          Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+        }]),
+      },
+    });
+    expect(t.toJSON().Resources[dataBucketId].Properties.NotificationConfiguration).toEqual({ EventBridgeConfiguration: { EventBridgeEnabled: true } });
+    // Natively, without the notifications custom resource and its Lambda function.
+    t.resourceCountIs('AWS::Lambda::Function', 0);
   });
 
   test('both buckets and the key survive stack deletion', () => {
@@ -68,6 +86,16 @@ describe('ProjectData', () => {
       },
     });
     expect(t.toJSON().Resources[logsBucketId].Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+  });
+});
+
+test('ProjectData needs no feature flags from cdk.json: other teams\' apps get the same buckets', () => {
+  const stack = new Stack(new App(), 'Bare');
+  new ProjectData(stack, 'Data');
+  const t = Template.fromStack(stack);
+  expect(JSON.stringify(t.toJSON())).not.toContain('LogDeliveryWrite');
+  t.hasResourceProperties('AWS::S3::BucketPolicy', {
+    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' } })]) },
   });
 });
 
