@@ -294,9 +294,8 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     if (!Token.isUnresolved(p.jobNamePrefix) && !/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,29}$/.test(p.jobNamePrefix)) {
       fail(`jobNamePrefix must be 1-30 letters, digits and inner hyphens, got '${p.jobNamePrefix}'`);
     }
-    if (!Token.isUnresolved(p.jobName) && !sfn.JsonPath.isEncodedJsonPath(p.jobName)
-      && !(p.jobName.startsWith('$') || p.jobName.startsWith('States.'))
-      && (!JOB_NAME.test(p.jobName) || !p.jobName.startsWith(p.jobNamePrefix))) {
+    // A literal name is sent as is (SageMaker then refuses a second job of that name); paths come as tokens.
+    if (!Token.isUnresolved(p.jobName) && (!JOB_NAME.test(p.jobName) || !p.jobName.startsWith(p.jobNamePrefix))) {
       fail(`jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix '${p.jobNamePrefix}', got '${p.jobName}'`);
     }
     if (p.instanceType && !PROCESSING_INSTANCE_TYPES.includes(`ml.${p.instanceType}`)) {

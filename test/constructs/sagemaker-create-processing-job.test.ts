@@ -187,6 +187,7 @@ describe('SageMakerCreateProcessingJob', () => {
   test.each<[string, Partial<SageMakerCreateProcessingJobProps>, RegExp]>([
     ['a job name that breaks the pattern', { jobName: 'usage-abc123_x' }, /jobName must match/],
     ['a job name outside the prefix', { jobName: 'other-1' }, /start with jobNamePrefix 'usage-abc123'/],
+    ['a path written as a plain string, which would be sent literally', { jobName: '$.jobName' }, /jobName must match/],
     ['a prefix that is too long', { jobNamePrefix: 'x'.repeat(31) }, /jobNamePrefix must be 1-30/],
     ['an unknown instance type', { instanceType: new ec2.InstanceType('m5.huge') }, /instanceType ml\.m5\.huge is not a SageMaker Processing instance type/],
     ['zero instances', { instanceCount: 0 }, /instanceCount must be a whole number from 1 to 100, got 0/],
@@ -201,7 +202,7 @@ describe('SageMakerCreateProcessingJob', () => {
     const { stack, bucket } = baseStack();
     const image = tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1');
     expect(() => new SageMakerCreateProcessingJob(stack, 'Dup', {
-      jobName: '$.n', jobNamePrefix: 'p', image,
+      jobName: sfn.JsonPath.stringAt('$.n'), jobNamePrefix: 'p', image,
       processingOutputs: [{ name: 'o', bucket, keyPrefix: 'a/' }, { name: 'o', bucket, keyPrefix: 'b/' }],
     })).toThrow(/output name 'o' is used twice/);
     const task = new SageMakerCreateProcessingJob(stack, 'Ok', { jobName: sfn.JsonPath.stringAt('$.n'), jobNamePrefix: 'p', image });
