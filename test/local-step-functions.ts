@@ -11,7 +11,6 @@ if (!(Promise as any).withResolvers) {
   };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const { StateMachine, ExecutionError } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions');
 
 /** A Step Functions context object for an execution of `stateMachineName` named `name`. */

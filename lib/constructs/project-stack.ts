@@ -78,7 +78,7 @@ export class ProjectStack extends Stack {
 function imageFromUri(scope: Construct, p: PurposeConfig): tasks.DockerImage {
   const u = parseEcrImageUri(p.image!)!;
   const arn = `arn:${Stack.of(scope).partition}:ecr:${u.region}:${u.account}:repository/${u.repository}`;
-  const repo = ecr.Repository.fromRepositoryArn(scope, `${p.name}ImageRepository`, arn);
+  const repo = ecr.Repository.fromRepositoryAttributes(scope, `${p.name}ImageRepository`, { repositoryArn: arn, repositoryName: u.repository });
   return tasks.DockerImage.fromEcrRepository(repo, u.digest ?? u.tag);
 }
 
