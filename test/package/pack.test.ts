@@ -5,7 +5,7 @@ import { REPO_ROOT, tempDir } from '../helpers';
 
 /*
  * Another team's CDK app installs the packed package and uses Purpose in its own stack.
- * The install is offline: everything comes from the npm cache that `npm ci` filled.
+ * The install prefers the npm cache that `npm ci` filled, and falls back to the registry.
  */
 
 const CONSUMER_APP = `
@@ -50,7 +50,7 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   const lock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8'));
   const version = (name: string) => lock.packages[`node_modules/${name}`].version;
-  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error',
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error',
     path.join(packDir, tarballs[0]), `aws-cdk-lib@${version('aws-cdk-lib')}`, `constructs@${version('constructs')}`], app);
 
   fs.mkdirSync(path.join(app, 'forecast'));
