@@ -1,10 +1,11 @@
 export * from './config/load-project';
-export { projectSchema, type ProjectFile, type PurposeFile } from './config/project-schema';
 export * from './constructs/alarm-topic';
+export * from './constructs/name-rules';
 export * from './constructs/processing-instance-types';
 export * from './constructs/project-data';
 export * from './constructs/project-stack';
 export * from './constructs/purpose';
 export * from './constructs/purpose-stack';
 export * from './constructs/sagemaker-create-processing-job';
+export { projectSchema, type ProjectFile, type PurposeFile } from './config/project-schema';
 export * from './app/batcat-app';

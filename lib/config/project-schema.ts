@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KEBAB_NAME, KEY_PREFIX, MAX_PURPOSE_NAME_LENGTH } from '../constructs/name-rules';
 import { PROCESSING_INSTANCE_TYPES, suggestInstanceTypes } from '../constructs/processing-instance-types';
 
 /*
@@ -18,8 +19,6 @@ function strict<T extends z.ZodRawShape>(shape: T) {
   });
 }
 
-/** Lowercase letters, digits and single hyphens; no leading or trailing hyphen. */
-const KEBAB = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$/;
 
 /** Turns a rejected name into the closest valid one, for the error message. */
 export function suggestName(value: string, maxLength: number): string {
@@ -32,7 +31,7 @@ function kebabName(what: string, why: string, minLength: number, maxLength: numb
     const v = ctx.value;
     let problem: string | undefined;
     if (v.length < minLength || v.length > maxLength) problem = `must be ${minLength}-${maxLength} characters long (it is ${v.length})`;
-    else if (!KEBAB.test(v)) problem = 'may only contain lowercase letters, digits and single hyphens, and must start and end with a letter or digit';
+    else if (!KEBAB_NAME.test(v)) problem = 'may only contain lowercase letters, digits and single hyphens, and must start and end with a letter or digit';
     if (problem) {
       ctx.issues.push({
         code: 'custom',
@@ -83,17 +82,18 @@ function intRange(what: string, min: number, max: number) {
 /** A key prefix inside a bucket: relative, ends with '/', no '..', only S3-safe characters. */
 const keyPrefix = z.string().check((ctx) => {
   const v = ctx.value;
-  if (!/^(?:[A-Za-z0-9!_.*'()=+-]+\/)+$/.test(v) || v.split('/').some((p) => p === '.' || p === '..')) {
+  if (v === '' || !KEY_PREFIX.test(v) || v.split('/').some((p) => p === '.' || p === '..')) {
     ctx.issues.push({
       code: 'custom',
       input: v,
-      message: `${show(v)} is not a valid key prefix; use folders of letters, digits and !_.*'()=+- separated by '/', ending with '/', without a leading '/', e.g. 'raw/usage/'`,
+      message: `${show(v)} is not a valid key prefix; use folders of letters, digits and !_.*()=+- separated by '/', ending with '/', without a leading '/', e.g. 'raw/usage/'`,
     });
   }
 });
 
 const s3Uri = z.string().check((ctx) => {
-  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(?:[A-Za-z0-9!_.*'()=+-]+\/)*$/.test(ctx.value)) {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/.exec(ctx.value);
+  if (!m || !KEY_PREFIX.test(m[2])) {
     ctx.issues.push({
       code: 'custom',
       input: ctx.value,
@@ -173,7 +173,7 @@ const output = strict({
 });
 
 const purpose = strict({
-  name: kebabName('purpose name', 'it becomes part of S3 prefixes, state machine and job names', 1, 30),
+  name: kebabName('purpose name', 'it becomes part of S3 prefixes, state machine and job names', 1, MAX_PURPOSE_NAME_LENGTH),
   description: z.string().max(256).optional(),
   container: z.string().min(1).optional(),
   image: imageUri.optional(),

@@ -12,6 +12,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { scopedError } from './private/errors';
+import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH } from './name-rules';
 import { acknowledgeFinding } from './private/acknowledge';
 import { S3DataDistribution, SageMakerCreateProcessingJob } from './sagemaker-create-processing-job';
 
@@ -127,7 +128,6 @@ export interface PurposeAlarms {
   readonly throttled: cloudwatch.Alarm;
 }
 
-const NAME = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,29}$/;
 
 /**
  * One processing job of a project: its image, a job role scoped to its folders, a Step
@@ -150,7 +150,7 @@ export class Purpose extends Construct {
 
   constructor(scope: Construct, id: string, props: PurposeProps) {
     super(scope, id);
-    if (!NAME.test(props.purposeName)) {
+    if (!KEBAB_NAME.test(props.purposeName) || props.purposeName.length > MAX_PURPOSE_NAME_LENGTH) {
       throw scopedError(this, `purposeName must be 1-30 lowercase letters, digits and inner hyphens, got '${props.purposeName}'`);
     }
     if ((props.containerDirectory === undefined) === (props.image === undefined)) {

@@ -7,6 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { scopedError } from './private/errors';
+import { KEY_PREFIX } from './name-rules';
 import { acknowledgeWildcardResources } from './private/acknowledge';
 import { PROCESSING_INSTANCE_TYPES } from './processing-instance-types';
 
@@ -159,7 +160,6 @@ export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProp
 }
 
 const JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-const KEY_PREFIX = /^(?:[A-Za-z0-9!_.*()=+-]+\/)*$/;
 
 /**
  * Runs a SageMaker Processing job as a Step Functions task: the piece aws-cdk-lib lacks

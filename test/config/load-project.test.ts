@@ -152,6 +152,14 @@ describe('loadProject', () => {
     ]);
   });
 
+  test('folders the constructs could not use are rejected here, not later', () => {
+    const p = problems(VALID.replace('        prefix: raw/usage/', "        prefix: raw/o'brien/\n      - name: other\n        uri: s3://Other_Bucket/x/"));
+    expect(p).toEqual([
+      expect.stringMatching(/^line 8:9: purposes\[0\]\.inputs\[0\]\.prefix: 'raw\/o'brien\/' is not a valid key prefix/),
+      expect.stringMatching(/^line 10:9: purposes\[0\]\.inputs\[1\]\.uri: 's3:\/\/Other_Bucket\/x\/' is not a valid S3 folder URI/),
+    ]);
+  });
+
   test('an input needs exactly one of prefix and uri', () => {
     const p = problems(VALID.replace('        prefix: raw/usage/', '        uri: s3://other-bucket/usage/\n        prefix: raw/usage/'));
     expect(p).toEqual([expect.stringMatching(/purposes\[0\]\.inputs\[0\]: input 'usage' needs exactly one of 'prefix'/)]);
