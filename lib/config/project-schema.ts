@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KEBAB_NAME, KEY_PREFIX, MAX_PURPOSE_NAME_LENGTH } from '../constructs/name-rules';
-import { PROCESSING_INSTANCE_TYPES, suggestInstanceTypes } from '../constructs/processing-instance-types';
+import { PROCESSING_INSTANCE_TYPES, PROCESSING_LIMITS, suggestInstanceTypes } from '../constructs/processing-instance-types';
 
 /*
  * The schema of `projects/<project>.yaml`. Every message names the bad value and what is
@@ -43,7 +43,6 @@ function kebabName(what: string, why: string, minLength: number, maxLength: numb
 }
 
 /** `30m`, `2h`, `1d` or a number of seconds, within SageMaker's 1 s to 9 day range. */
-const MAX_RUNTIME_SECONDS = 777_600;
 export function parseDuration(v: string | number): number | undefined {
   if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;
   const m = /^(\d+)\s*(s|m|h|d)$/.exec(v.trim());
@@ -52,7 +51,7 @@ export function parseDuration(v: string | number): number | undefined {
 }
 const duration = z.union([z.string(), z.number()]).check((ctx) => {
   const seconds = parseDuration(ctx.value);
-  if (seconds === undefined || seconds < 1 || seconds > MAX_RUNTIME_SECONDS) {
+  if (seconds === undefined || seconds < 1 || seconds > PROCESSING_LIMITS.maxRuntimeSeconds) {
     ctx.issues.push({
       code: 'custom',
       input: ctx.value,
@@ -178,8 +177,8 @@ const purpose = strict({
   container: z.string().min(1).optional(),
   image: imageUri.optional(),
   instanceType: instanceType.optional(),
-  instanceCount: intRange('instanceCount', 1, 100).optional(),
-  volumeSizeGb: intRange('volumeSizeGb', 1, 16384).optional(),
+  instanceCount: intRange('instanceCount', 1, PROCESSING_LIMITS.maxInstanceCount).optional(),
+  volumeSizeGb: intRange('volumeSizeGb', 1, PROCESSING_LIMITS.maxVolumeSizeGb).optional(),
   maxRuntime: duration.optional(),
   environment: environment.optional(),
   inputs: z.array(input).optional(),

@@ -21,6 +21,15 @@ export const PROCESSING_INSTANCE_TYPES: readonly string[] = [
   'ml.r5d.16xlarge', 'ml.r5d.24xlarge',
 ];
 
+/** SageMaker Processing's limits, from the API reference, checked by the config layer and the task alike. */
+export const PROCESSING_LIMITS = {
+  maxInstanceCount: 100,
+  maxVolumeSizeGb: 16_384,
+  /** 9 days. */
+  maxRuntimeSeconds: 777_600,
+  maxEnvironmentVariables: 100,
+} as const;
+
 /** The closest allowed instance types to `value`, for "did you mean" hints. */
 export function suggestInstanceTypes(value: string, max = 3): string[] {
   return PROCESSING_INSTANCE_TYPES

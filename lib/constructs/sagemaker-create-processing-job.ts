@@ -9,7 +9,7 @@ import type { Construct } from 'constructs';
 import { scopedError } from './private/errors';
 import { KEY_PREFIX } from './name-rules';
 import { acknowledgeWildcardResources } from './private/acknowledge';
-import { PROCESSING_INSTANCE_TYPES } from './processing-instance-types';
+import { PROCESSING_INSTANCE_TYPES, PROCESSING_LIMITS } from './processing-instance-types';
 
 /** How SageMaker spreads an input's objects across the instances of a job. */
 export enum S3DataDistribution {
@@ -302,11 +302,11 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       fail(`instanceType ml.${p.instanceType} is not a SageMaker Processing instance type; allowed: ${PROCESSING_INSTANCE_TYPES.join(', ')}`);
     }
     const count = p.instanceCount ?? 1;
-    if (!Number.isInteger(count) || count < 1 || count > 100) fail(`instanceCount must be a whole number from 1 to 100, got ${count}`);
+    if (!Number.isInteger(count) || count < 1 || count > PROCESSING_LIMITS.maxInstanceCount) fail(`instanceCount must be a whole number from 1 to ${PROCESSING_LIMITS.maxInstanceCount}, got ${count}`);
     const gib = (p.volumeSize ?? Size.gibibytes(30)).toGibibytes();
-    if (!Number.isInteger(gib) || gib < 1 || gib > 16384) fail(`volumeSize must be a whole number of GiB from 1 to 16384, got ${gib}`);
+    if (!Number.isInteger(gib) || gib < 1 || gib > PROCESSING_LIMITS.maxVolumeSizeGb) fail(`volumeSize must be a whole number of GiB from 1 to ${PROCESSING_LIMITS.maxVolumeSizeGb}, got ${gib}`);
     const seconds = (p.maxRuntime ?? Duration.hours(1)).toSeconds();
-    if (seconds < 1 || seconds > 777_600) fail(`maxRuntime must be between 1 second and 9 days (777600 s), got ${seconds} s`);
+    if (seconds < 1 || seconds > PROCESSING_LIMITS.maxRuntimeSeconds) fail(`maxRuntime must be between 1 second and 9 days (${PROCESSING_LIMITS.maxRuntimeSeconds} s), got ${seconds} s`);
     for (const c of [...(p.processingInputs ?? []), ...(p.processingOutputs ?? [])]) {
       if (!KEY_PREFIX.test(c.keyPrefix)) fail(`keyPrefix of '${c.name}' must be folders of letters, digits and !_.*()=+- ending with '/', got '${c.keyPrefix}'`);
     }
@@ -315,7 +315,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       const dup = names.find((n, i) => names.indexOf(n) !== i);
       if (dup !== undefined) fail(`${kind} name '${dup}' is used twice`);
     }
-    if (p.environment && Object.keys(p.environment).length > 100) fail(`at most 100 environment variables are allowed, got ${Object.keys(p.environment).length}`);
+    if (p.environment && Object.keys(p.environment).length > PROCESSING_LIMITS.maxEnvironmentVariables) fail(`at most ${PROCESSING_LIMITS.maxEnvironmentVariables} environment variables are allowed, got ${Object.keys(p.environment).length}`);
     if (p.vpc && !p.securityGroups?.length) fail('securityGroups are required when vpc is set');
     if (!p.vpc && (p.vpcSubnets || p.securityGroups)) fail('vpcSubnets and securityGroups need vpc');
   }
