@@ -19,7 +19,6 @@ function strict<T extends z.ZodRawShape>(shape: T) {
   });
 }
 
-
 /** Turns a rejected name into the closest valid one, for the error message. */
 export function suggestName(value: string, maxLength: number): string {
   const s = value.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, maxLength);

@@ -11,9 +11,9 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { scopedError } from './private/errors';
 import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH } from './name-rules';
 import { acknowledgeFinding } from './private/acknowledge';
+import { scopedError } from './private/errors';
 import { S3DataDistribution, SageMakerCreateProcessingJob } from './sagemaker-create-processing-job';
 
 /** A folder a purpose reads. */
@@ -128,7 +128,6 @@ export interface PurposeAlarms {
   readonly throttled: cloudwatch.Alarm;
 }
 
-
 /**
  * One processing job of a project: its image, a job role scoped to its folders, a Step
  * Functions state machine that runs the job with retries and reports failures, and alarms.
@@ -151,7 +150,7 @@ export class Purpose extends Construct {
   constructor(scope: Construct, id: string, props: PurposeProps) {
     super(scope, id);
     if (!KEBAB_NAME.test(props.purposeName) || props.purposeName.length > MAX_PURPOSE_NAME_LENGTH) {
-      throw scopedError(this, `purposeName must be 1-30 lowercase letters, digits and inner hyphens, got '${props.purposeName}'`);
+      throw scopedError(this, `purposeName must be 1-${MAX_PURPOSE_NAME_LENGTH} lowercase letters, digits and inner hyphens, got '${props.purposeName}'`);
     }
     if ((props.containerDirectory === undefined) === (props.image === undefined)) {
       throw scopedError(this, `purpose '${props.purposeName}' needs exactly one of containerDirectory or image`);
@@ -330,14 +329,13 @@ export class Purpose extends Construct {
     });
     notify.next(new sfn.Fail(this, 'RunFailed', { errorPath: '$.failure.error', causePath: '$.failure.reason' }));
 
-    const useCause = new sfn.Pass(this, 'UseErrorCause', {
-      parameters: { error: sfn.JsonPath.stringAt('$.error.Error'), reason: sfn.JsonPath.stringAt('$.error.Cause') },
+    // Each way of finding the reason ends in the same `$.failure` shape that NotifyFailure reads.
+    const failure = (id: string, reason: string) => new sfn.Pass(this, id, {
+      parameters: { error: sfn.JsonPath.stringAt('$.error.Error'), reason },
       resultPath: '$.failure',
     }).next(notify);
-    const useJobReason = new sfn.Pass(this, 'UseJobFailureReason', {
-      parameters: { error: sfn.JsonPath.stringAt('$.error.Error'), reason: sfn.JsonPath.stringAt('$.failedJob.description.FailureReason') },
-      resultPath: '$.failure',
-    }).next(notify);
+    const useCause = failure('UseErrorCause', sfn.JsonPath.stringAt('$.error.Cause'));
+    const useJobReason = failure('UseJobFailureReason', sfn.JsonPath.stringAt('$.failedJob.description.FailureReason'));
     const parse = new sfn.Pass(this, 'ParseJobDescription', {
       parameters: { description: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.error.Cause')) },
       resultPath: '$.failedJob',
@@ -352,10 +350,7 @@ export class Purpose extends Construct {
         sfn.Condition.stringMatches('$.error.Cause', '{*}'),
       ), parse)
       .when(sfn.Condition.isPresent('$.error.Cause'), useCause)
-      .otherwise(new sfn.Pass(this, 'UseErrorOnly', {
-        parameters: { error: sfn.JsonPath.stringAt('$.error.Error'), reason: 'no cause was reported' },
-        resultPath: '$.failure',
-      }).next(notify));
+      .otherwise(failure('UseErrorOnly', 'no cause was reported'));
   }
 }
 

@@ -6,9 +6,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { scopedError } from './private/errors';
 import { KEY_PREFIX } from './name-rules';
 import { acknowledgeWildcardResources } from './private/acknowledge';
+import { scopedError } from './private/errors';
 import { PROCESSING_INSTANCE_TYPES, PROCESSING_LIMITS } from './processing-instance-types';
 
 /** How SageMaker spreads an input's objects across the instances of a job. */
