@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { parseDuration, projectSchema, type ProjectFile } from './project-schema';
+import { daysOf, parseDuration, projectSchema, type ProjectFile } from './project-schema';
 
 /** Thrown when a project file is invalid; `problems` holds one line per problem. */
 export class ProjectConfigError extends Error {
@@ -27,13 +27,31 @@ export interface PurposeConfig {
   readonly environment: Record<string, string>;
   readonly inputs: ReadonlyArray<{
     readonly name: string;
-    /** A folder in the project bucket. */
+    /** A folder in the project bucket (for `from` inputs, the other purpose's output folder). */
     readonly prefix?: string;
     /** A folder in another bucket, `s3://bucket/prefix/`. */
     readonly uri?: string;
+    /** The output this input reads, when it is another purpose's. */
+    readonly from?: { readonly purpose: string; readonly output: string };
+    /** Each run reads only `<prefix>dt=<window start>/`. */
+    readonly partitioned: boolean;
     readonly distribution: 'FullyReplicated' | 'ShardedByS3Key';
   }>;
   readonly outputs: ReadonlyArray<{ readonly name: string; readonly prefix: string }>;
+  /** The days one scheduled run or one backfill window covers. */
+  readonly windowDays: number;
+  /** The most days one manual run may cover. */
+  readonly maxWindowDays: number;
+  /** How many backfill runs may run at once. */
+  readonly backfillConcurrency: number;
+  /** The time zone of the schedule, which decides the day a tick falls on. */
+  readonly timezone: string;
+  /** An EventBridge Scheduler expression: `cron(...)` or `rate(...)`. */
+  readonly schedule?: string;
+  /** Objects created under these inputs' folders start runs. */
+  readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string }>;
+  /** Runs start when this purpose of the same project succeeds. */
+  readonly after?: string;
 }
 
 /** A validated project file. */
@@ -54,6 +72,9 @@ export const PURPOSE_DEFAULTS = {
   instanceCount: 1,
   volumeSizeGb: 30,
   maxRuntime: '1h',
+  window: '1d',
+  backfillConcurrency: 2,
+  timezone: 'UTC',
 } as const;
 
 /**
@@ -163,7 +184,25 @@ function resolve(data: ProjectFile, file: string, rootDir: string): ProjectConfi
     description: data.description,
     alarmEmails: data.alarmEmails,
     stackName: `batcat-${data.project}-${data.stage}`,
-    purposes: data.purposes.map((p): PurposeConfig => ({
+    purposes: data.purposes.map((p): PurposeConfig => {
+      const outputPrefix = (purpose: string, output: string) => {
+        const o = data.purposes.find((q) => q.name === purpose)!.outputs.find((x) => x.name === output)!;
+        return o.prefix ?? `results/${purpose}/${output}/`;
+      };
+      const windowDays = daysOf(p.window ?? PURPOSE_DEFAULTS.window);
+      const inputs = (p.inputs ?? []).map((i) => {
+        const [purpose, output] = i.from?.split('/') ?? [];
+        return {
+          name: i.name,
+          prefix: i.from !== undefined ? outputPrefix(purpose, output) : i.prefix,
+          uri: i.uri,
+          from: i.from !== undefined ? { purpose, output } : undefined,
+          partitioned: i.from !== undefined || i.partitioned === true,
+          distribution: i.distribution ?? 'FullyReplicated',
+        };
+      });
+      const s = p.triggers?.schedule;
+      return {
       name: p.name,
       description: p.description,
       containerDir: p.image === undefined ? path.resolve(rootDir, p.container ?? `containers/${p.name}`) : undefined,
@@ -173,9 +212,17 @@ function resolve(data: ProjectFile, file: string, rootDir: string): ProjectConfi
       volumeSizeGb: p.volumeSizeGb ?? PURPOSE_DEFAULTS.volumeSizeGb,
       maxRuntimeSeconds: parseDuration(p.maxRuntime ?? PURPOSE_DEFAULTS.maxRuntime)!,
       environment: Object.fromEntries(Object.entries(p.environment ?? {}).map(([k, v]) => [k, String(v)])),
-      inputs: (p.inputs ?? []).map((i) => ({ ...i, distribution: i.distribution ?? 'FullyReplicated' })),
+      inputs,
       outputs: p.outputs.map((o) => ({ name: o.name, prefix: o.prefix ?? `results/${p.name}/${o.name}/` })),
-    })),
+      windowDays,
+      maxWindowDays: p.maxWindow !== undefined ? daysOf(p.maxWindow) : windowDays,
+      backfillConcurrency: p.backfillConcurrency ?? PURPOSE_DEFAULTS.backfillConcurrency,
+      timezone: s?.timezone ?? PURPOSE_DEFAULTS.timezone,
+      schedule: s === undefined ? undefined : s.cron !== undefined ? `cron(${s.cron.trim()})` : `rate(${s.rate!.trim()})`,
+      s3Arrival: (p.triggers?.s3 ?? []).map((a) => ({ input: a.input, prefix: inputs.find((i) => i.name === a.input)!.prefix!, suffix: a.suffix })),
+      after: p.triggers?.after,
+      };
+    }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimeZone } from '../runtime/run-contract';
 import { KEBAB_NAME, KEY_PREFIX, MAX_PURPOSE_NAME_LENGTH } from '../constructs/name-rules';
 import { PROCESSING_INSTANCE_TYPES, PROCESSING_LIMITS, suggestInstanceTypes } from '../constructs/processing-instance-types';
 
@@ -147,22 +148,98 @@ const environment = z.record(z.string(), z.union([z.string(), z.number(), z.bool
   }
 });
 
+/** `<purpose>/<output>`: another purpose's output, read one window partition at a time. */
+const outputRef = z.string().regex(/^[a-z0-9-]+\/[a-z0-9_-]+$/, {
+  error: (iss) => `${show(iss.input)} is not an output reference; write '<purpose>/<output>', e.g. 'usage-analysis/summary'`,
+});
+
 const input = strict({
   name: channelName,
   prefix: keyPrefix.optional(),
   uri: s3Uri.optional(),
+  from: outputRef.optional(),
+  partitioned: z.boolean({ error: (iss) => `partitioned must be true or false, got ${show(iss.input)}` }).optional(),
   distribution: z.enum(['FullyReplicated', 'ShardedByS3Key'], {
     error: (iss) => `${show(iss.input)} is not a distribution; allowed: 'FullyReplicated' (every instance gets all files) or 'ShardedByS3Key' (files are split across instances)`,
   }).optional(),
 }).check((ctx) => {
-  const { prefix, uri } = ctx.value;
-  if ((prefix === undefined) === (uri === undefined)) {
+  const { prefix, uri, from, partitioned } = ctx.value;
+  if ([prefix, uri, from].filter((v) => v !== undefined).length !== 1) {
     ctx.issues.push({
       code: 'custom',
       input: ctx.value,
-      message: `input ${show(ctx.value.name)} needs exactly one of 'prefix' (a folder in the project bucket, e.g. 'raw/usage/') or 'uri' (a folder elsewhere, e.g. 's3://other-bucket/usage/')`,
+      message: `input ${show(ctx.value.name)} needs exactly one of 'prefix' (a folder in the project bucket, e.g. 'raw/usage/'), `
+        + `'uri' (a folder elsewhere, e.g. 's3://other-bucket/usage/') or 'from' (another purpose's output, e.g. 'usage-analysis/summary')`,
     });
   }
+  if (partitioned !== undefined && prefix === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: partitioned,
+      path: ['partitioned'],
+      message: `'partitioned' applies to 'prefix' inputs only ('from' inputs are always read one partition at a time)`,
+    });
+  }
+});
+
+/** `7d`: a whole number of days. */
+function days(what: string, max: number) {
+  return z.string({ error: (iss) => `${what} must be a number of days such as '1d' or '7d', got ${show(iss.input)}` }).check((ctx) => {
+    const m = /^(\d+)d$/.exec(ctx.value);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > max) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, message: `${what} ${show(ctx.value)} is invalid: use a whole number of days from '1d' to '${max}d', e.g. '1d' or '7d'` });
+    }
+  });
+}
+export const daysOf = (v: string): number => Number(v.slice(0, -1));
+
+const timezone = z.string().check((ctx) => {
+  if (!isTimeZone(ctx.value)) {
+    ctx.issues.push({ code: 'custom', input: ctx.value, message: `${show(ctx.value)} is not an IANA time zone; use a name such as 'UTC', 'Europe/Berlin' or 'America/New_York'` });
+  }
+});
+
+/** EventBridge Scheduler's six-field cron: minutes hours day-of-month month day-of-week year. */
+const cron = z.string().check((ctx) => {
+  const fields = ctx.value.trim().split(/\s+/);
+  const ok = fields.length === 6 && fields.every((f) => /^[\d*?,/LW#A-Z-]+$/i.test(f)) && (fields[2] === '?' || fields[4] === '?');
+  if (!ok) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `${show(ctx.value)} is not an EventBridge Scheduler cron expression; it has six fields, minutes hours day-of-month month day-of-week year, `
+        + `with '?' in day-of-month or day-of-week, e.g. '0 2 * * ? *' (02:00 every day)`,
+    });
+  }
+});
+const rate = z.string().check((ctx) => {
+  const m = /^(\d+) (minute|minutes|hour|hours|day|days)$/.exec(ctx.value.trim());
+  if (!m || Number(m[1]) < 1 || (Number(m[1]) === 1) !== !m[2].endsWith('s')) {
+    ctx.issues.push({ code: 'custom', input: ctx.value, message: `${show(ctx.value)} is not a rate; use e.g. '1 day', '12 hours' or '30 minutes'` });
+  }
+});
+
+const schedule = strict({
+  cron: cron.optional(),
+  rate: rate.optional(),
+  timezone: timezone.optional(),
+}).check((ctx) => {
+  if ((ctx.value.cron === undefined) === (ctx.value.rate === undefined)) {
+    ctx.issues.push({ code: 'custom', input: ctx.value, message: `a schedule needs exactly one of 'cron' (e.g. '0 2 * * ? *') or 'rate' (e.g. '1 day')` });
+  }
+});
+
+const s3Arrival = strict({
+  input: channelName,
+  suffix: z.string().min(1).max(100).regex(/^[A-Za-z0-9!_.()=+-]+$/, {
+    error: (iss) => `suffix ${show(iss.input)} is invalid; use letters, digits and !_.()=+-, e.g. '.csv' or '.csv.gz'`,
+  }).optional(),
+});
+
+const triggers = strict({
+  schedule: schedule.optional(),
+  s3: z.array(s3Arrival).min(1).optional(),
+  after: z.string({ error: (iss) => `after must be the name of another purpose of this project, got ${show(iss.input)}` }).optional(),
 });
 
 const output = strict({
@@ -182,8 +259,41 @@ const purpose = strict({
   environment: environment.optional(),
   inputs: z.array(input).optional(),
   outputs: z.array(output).min(1, { error: 'a purpose needs at least one output; declare e.g. outputs: [{ name: result }]' }),
+  window: days('window', 366).optional(),
+  maxWindow: days('maxWindow', 366).optional(),
+  backfillConcurrency: intRange('backfillConcurrency', 1, 40).optional(),
+  triggers: triggers.optional(),
 }).check((ctx) => {
   const p = ctx.value;
+  const windowDays = daysOf(p.window ?? '1d');
+  if (p.maxWindow !== undefined && daysOf(p.maxWindow) < windowDays) {
+    ctx.issues.push({ code: 'custom', input: p.maxWindow, path: ['maxWindow'], message: `maxWindow ${show(p.maxWindow)} is shorter than window ${show(p.window)}; a run must be able to cover one window` });
+  }
+  (p.inputs ?? []).forEach((i, n) => {
+    const longest = Math.max(windowDays, p.maxWindow !== undefined ? daysOf(p.maxWindow) : 1);
+    if ((i.partitioned || i.from !== undefined) && longest !== 1) {
+      ctx.issues.push({
+        code: 'custom',
+        input: i.name,
+        path: ['inputs', n, i.from !== undefined ? 'from' : 'partitioned'],
+        message: `input ${show(i.name)} is read one dt= partition per run, which needs runs of one day (a job reads one folder per input), but window/maxWindow allow ${longest} days; `
+          + `read the whole folder instead and filter by BATCAT_WINDOW_START and BATCAT_WINDOW_END in the script`,
+      });
+    }
+  });
+  (p.triggers?.s3 ?? []).forEach((a, n) => {
+    const i = (p.inputs ?? []).find((x) => x.name === a.input);
+    if (!i || i.prefix === undefined) {
+      const candidates = (p.inputs ?? []).filter((x) => x.prefix !== undefined).map((x) => show(x.name));
+      ctx.issues.push({
+        code: 'custom',
+        input: a.input,
+        path: ['triggers', 's3', n, 'input'],
+        message: `${show(a.input)} is not a 'prefix' input of this purpose; S3 arrival watches a folder of the project bucket. `
+          + `${candidates.length > 0 ? `Allowed: ${candidates.join(', ')}` : 'Declare an input with a prefix first'}`,
+      });
+    }
+  });
   if (p.container !== undefined && p.image !== undefined) {
     ctx.issues.push({ code: 'custom', input: p.image, path: ['image'], message: `purpose ${show(p.name)} sets both 'container' and 'image'; use 'container' to build from a folder or 'image' for an existing ECR image, not both` });
   }
@@ -215,6 +325,38 @@ export const projectSchema = strict({
     } else {
       seen.set(p.name, i);
     }
+  });
+  const byName = new Map(ctx.value.purposes.map((p) => [p.name, p]));
+  const names = [...byName.keys()].map(show).join(', ');
+  ctx.value.purposes.forEach((p, i) => {
+    const after = p.triggers?.after;
+    if (after !== undefined) {
+      const path = ['purposes', i, 'triggers', 'after'];
+      if (after === p.name) ctx.issues.push({ code: 'custom', input: after, path, message: `purpose ${show(p.name)} cannot run after itself` });
+      else if (!byName.has(after)) ctx.issues.push({ code: 'custom', input: after, path, message: `after: ${show(after)} is not a purpose of this project; allowed: ${names}` });
+      else {
+        // Follow the chain back: a cycle would start every purpose in it forever.
+        const chain = [p.name];
+        for (let q = byName.get(after); q !== undefined; q = q.triggers?.after ? byName.get(q.triggers.after) : undefined) {
+          if (chain.includes(q.name)) {
+            ctx.issues.push({ code: 'custom', input: after, path, message: `after: ${show(after)} makes a cycle (${[...chain, q.name].join(' -> ')}); a chain of purposes must have a first purpose` });
+            break;
+          }
+          chain.push(q.name);
+        }
+      }
+    }
+    (p.inputs ?? []).forEach((input, n) => {
+      if (input.from === undefined) return;
+      const [purposeName, outputName] = input.from.split('/');
+      const source = byName.get(purposeName);
+      const path = ['purposes', i, 'inputs', n, 'from'];
+      if (!source || purposeName === p.name) {
+        ctx.issues.push({ code: 'custom', input: input.from, path, message: `from: ${show(input.from)} names ${purposeName === p.name ? 'this purpose itself' : `no purpose of this project (allowed: ${names})`}` });
+      } else if (!source.outputs.some((o) => o.name === outputName)) {
+        ctx.issues.push({ code: 'custom', input: input.from, path, message: `from: purpose ${show(purposeName)} has no output ${show(outputName)}; its outputs: ${source.outputs.map((o) => show(o.name)).join(', ')}` });
+      }
+    });
   });
 });
 

@@ -1,11 +1,14 @@
-import { CfnOutput, Duration, Size, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Size, Stack, Tags, TimeZone, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
 import { parseEcrImageUri } from '../config/project-schema';
+import { purposeStateMachineName } from '../runtime/resource-names';
 import { AlarmTopic } from './alarm-topic';
 import { ProjectData } from './project-data';
 import type { Purpose } from './purpose';
@@ -57,6 +60,7 @@ export class ProjectStack extends Stack {
             name: i.name,
             ...(i.uri ? externalFolder(this, p, i.name, i.uri) : { keyPrefix: i.prefix! }),
             distribution: i.distribution === 'ShardedByS3Key' ? S3DataDistribution.SHARDED_BY_S3_KEY : S3DataDistribution.FULLY_REPLICATED,
+            partitioned: i.partitioned,
           })),
           outputs: p.outputs.map((o) => ({ name: o.name, keyPrefix: o.prefix })),
           instanceType: new ec2.InstanceType(p.instanceType.replace(/^ml\./, '')),
@@ -64,6 +68,13 @@ export class ProjectStack extends Stack {
           volumeSize: Size.gibibytes(p.volumeSizeGb),
           maxRuntime: Duration.seconds(p.maxRuntimeSeconds),
           environment: p.environment,
+          window: Duration.days(p.windowDays),
+          maxWindow: Duration.days(p.maxWindowDays),
+          backfillConcurrency: p.backfillConcurrency,
+          schedule: p.schedule ? scheduler.ScheduleExpression.expression(p.schedule, TimeZone.of(p.timezone)) : undefined,
+          s3Arrival: p.s3Arrival.map((a) => ({ input: a.input, suffix: a.suffix })),
+          // By name, so a purpose's nested stack never references another's.
+          after: p.after ? { purposeName: p.after, stateMachine: upstreamStateMachine(this, p, c.stackName) } : undefined,
         },
       });
       this.purposes[p.name] = nested.purpose;
@@ -72,6 +83,10 @@ export class ProjectStack extends Stack {
     new CfnOutput(this, 'DataBucketName', { value: this.data.bucket.bucketName, description: 'The project data bucket' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Alarms and failure notifications' });
   }
+}
+
+function upstreamStateMachine(scope: Construct, p: PurposeConfig, stackName: string): sfn.IStateMachine {
+  return sfn.StateMachine.fromStateMachineName(scope, `${p.name}Upstream`, purposeStateMachineName(stackName, p.after!));
 }
 
 /** An image in ECR, imported so pull access is granted on that repository only. */

@@ -7,13 +7,18 @@ import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { MAX_BACKFILL_WINDOWS } from '../runtime/run-contract';
+import { backfillStateMachineName } from '../runtime/resource-names';
+import { Backfill } from './backfill';
 import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH } from './name-rules';
 import { acknowledgeFinding } from './private/acknowledge';
 import { scopedError } from './private/errors';
+import { RunTrigger } from './run-trigger';
 import { S3DataDistribution, SageMakerCreateProcessingJob } from './sagemaker-create-processing-job';
 
 /** A folder a purpose reads. */
@@ -30,6 +35,29 @@ export interface PurposeInput {
    * @default S3DataDistribution.FULLY_REPLICATED
    */
   readonly distribution?: S3DataDistribution;
+  /**
+   * The folder holds `dt=YYYY-MM-DD/` partitions and each run reads only the one of its
+   * window's day. Needs runs of one day (`window` and `maxWindow` of one day).
+   *
+   * @default false - each run reads the whole folder
+   */
+  readonly partitioned?: boolean;
+}
+
+/** Another purpose this one runs after. A Purpose is one; across stacks, import its state machine by name. */
+export interface UpstreamPurpose {
+  readonly purposeName: string;
+  readonly stateMachine: sfn.IStateMachine;
+}
+
+/** A folder of the purpose's bucket whose new objects start runs. */
+export interface PurposeS3Arrival {
+  /** The name of a `PurposeInput` in the purpose's own bucket: its folder is watched. */
+  readonly input: string;
+  /**
+   * @default - every new object starts a run
+   */
+  readonly suffix?: string;
 }
 
 /** A folder a purpose writes, in its `bucket`, partitioned by run date (`<keyPrefix>dt=YYYY-MM-DD/`). */
@@ -118,6 +146,45 @@ export interface PurposeProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The days a scheduled run covers (the period that just ended), and the size of each
+   * backfill window. Whole days only.
+   *
+   * @default Duration.days(1)
+   */
+  readonly window?: Duration;
+  /**
+   * The most days a single manual run may cover.
+   *
+   * @default - the same as `window`
+   */
+  readonly maxWindow?: Duration;
+  /**
+   * How many runs of a backfill may run at once.
+   *
+   * @default 2
+   */
+  readonly backfillConcurrency?: number;
+  /**
+   * Starts a run for the window that just ended at each tick. The schedule's time zone
+   * decides which day a tick falls on.
+   *
+   * @default - runs start only by the other triggers
+   */
+  readonly schedule?: scheduler.ScheduleExpression;
+  /**
+   * New objects in these input folders start runs. The bucket must send events to
+   * EventBridge (ProjectData's bucket does).
+   *
+   * @default - none
+   */
+  readonly s3Arrival?: PurposeS3Arrival[];
+  /**
+   * Each successful run of this purpose starts a run of this one for the same window.
+   *
+   * @default - none
+   */
+  readonly after?: UpstreamPurpose;
 }
 
 /** The alarms of a purpose, each notifying the topic. */
@@ -130,14 +197,16 @@ export interface PurposeAlarms {
 
 /**
  * One processing job of a project: its image, a job role scoped to its folders, a Step
- * Functions state machine that runs the job with retries and reports failures, and alarms.
+ * Functions state machine that runs the job with retries and reports failures, the trigger
+ * that starts its runs, a backfill state machine, and alarms.
  *
- * The state machine takes any JSON object as input and adds `batcat` to it: the job name
- * (`<jobNamePrefix>-<md5 of the execution id>`, valid for every execution name) and the run
- * date (the execution's start date) that partitions the outputs.
+ * The state machine's input is a run input (lib/runtime/run-contract.ts). It adds `batcat`:
+ * the job name (`<jobNamePrefix>-<md5 of the execution id>`, valid for every execution name)
+ * and the `dt=<window start>/` partition the outputs are written to.
  */
 export class Purpose extends Construct {
   public readonly purposeName: string;
+  public readonly stateMachineName: string;
   /** Every job of this purpose is named `<jobNamePrefix>-<32 hex digits>`. */
   public readonly jobNamePrefix: string;
   public readonly stateMachine: sfn.StateMachine;
@@ -146,6 +215,9 @@ export class Purpose extends Construct {
   public readonly jobRole: iam.IRole;
   public readonly logGroup: logs.LogGroup;
   public readonly alarms: PurposeAlarms;
+  /** Starts runs: schedule, S3 arrival, upstream success, manual. */
+  public readonly trigger: RunTrigger;
+  public readonly backfill: Backfill;
 
   constructor(scope: Construct, id: string, props: PurposeProps) {
     super(scope, id);
@@ -170,36 +242,61 @@ export class Purpose extends Construct {
     if (stateMachineName.length > 80) {
       throw scopedError(this, `state machine name '${stateMachineName}' is ${stateMachineName.length} characters; at most 80 are allowed, so shorten namePrefix or purposeName`);
     }
+    this.stateMachineName = stateMachineName;
     this.jobNamePrefix = jobNamePrefix(props.purposeName, stateMachineName);
+    const windowDays = wholeDays(this, 'window', props.window ?? Duration.days(1));
+    const maxWindowDays = wholeDays(this, 'maxWindow', props.maxWindow ?? Duration.days(windowDays));
+    if (maxWindowDays < windowDays) throw scopedError(this, `maxWindow (${maxWindowDays} days) must be at least window (${windowDays} days)`);
+    const inputs = props.inputs ?? [];
+    const partitioned = inputs.find((i) => i.partitioned);
+    if (partitioned && maxWindowDays !== 1) {
+      throw scopedError(this, `input '${partitioned.name}' is partitioned, which needs runs of one day (a job reads one folder per input), but window and maxWindow allow ${maxWindowDays} days`);
+    }
+    const s3Arrival = (props.s3Arrival ?? []).map((a) => {
+      const i = inputs.find((x) => x.name === a.input);
+      if (!i || (i.bucket !== undefined && i.bucket !== props.bucket)) {
+        throw scopedError(this, `s3Arrival input '${a.input}' must name an input in the purpose's bucket; inputs: ${inputs.map((x) => x.name).join(', ') || 'none'}`);
+      }
+      return { input: a.input, bucket: props.bucket, prefix: i.keyPrefix, suffix: a.suffix };
+    });
+    const outputs = props.outputs.map((o) => ({ name: o.name, keyPrefix: o.keyPrefix ?? `results/${props.purposeName}/${o.name}/` }));
 
     const image = props.image ?? tasks.DockerImage.fromAsset(this, 'Image', { directory: props.containerDirectory!, platform: Platform.LINUX_AMD64 });
     const maxRuntime = props.maxRuntime ?? Duration.hours(1);
 
-    const runDate = sfn.JsonPath.arrayGetItem(sfn.JsonPath.stringSplit(sfn.JsonPath.stringAt('$$.Execution.StartTime'), 'T'), 0);
     const resolveRun = new sfn.Pass(this, 'ResolveRun', {
-      comment: 'Derives the job name from the execution id (any 80-character execution name gives a valid, unique job name) and the run date.',
+      comment: 'Derives the job name from the execution id (any 80-character execution name gives a valid, unique job name) and the partition of the window.',
       parameters: {
         jobName: sfn.JsonPath.format(`${this.jobNamePrefix}-{}`, sfn.JsonPath.hash(sfn.JsonPath.executionId, 'MD5')),
-        date: runDate,
-        partition: sfn.JsonPath.format('dt={}/', runDate),
+        partition: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt('$.window.start')),
       },
       resultPath: '$.batcat',
     });
+    const checkRunInput = new sfn.Choice(this, 'CheckRunInput')
+      .when(sfn.Condition.and(
+        ...['$.runId', '$.window.start', '$.window.end', '$.trigger.kind'].map((p) => sfn.Condition.and(sfn.Condition.isPresent(p), sfn.Condition.isString(p))),
+      ), resolveRun)
+      .otherwise(new sfn.Fail(this, 'NotARunInput', {
+        error: 'BatCat.InvalidRunInput',
+        cause: 'The input is not a BatCat run input (runId, window.start, window.end and trigger.kind are required). '
+          + 'Start runs with `batcat run` or through the trigger function; see README.md, "The run contract".',
+      }));
 
     this.processingJob = new SageMakerCreateProcessingJob(this, 'RunProcessingJob', {
       jobName: sfn.JsonPath.stringAt('$.batcat.jobName'),
       jobNamePrefix: this.jobNamePrefix,
       image,
-      processingInputs: (props.inputs ?? []).map((i) => ({
+      processingInputs: inputs.map((i) => ({
         name: i.name,
         bucket: i.bucket ?? props.bucket,
         keyPrefix: i.keyPrefix,
+        runPrefix: i.partitioned ? sfn.JsonPath.stringAt('$.batcat.partition') : undefined,
         distribution: i.distribution,
       })),
-      processingOutputs: props.outputs.map((o) => ({
+      processingOutputs: outputs.map((o) => ({
         name: o.name,
         bucket: props.bucket,
-        keyPrefix: o.keyPrefix ?? `results/${props.purposeName}/${o.name}/`,
+        keyPrefix: o.keyPrefix,
         runPrefix: sfn.JsonPath.stringAt('$.batcat.partition'),
       })),
       instanceType: props.instanceType,
@@ -209,7 +306,10 @@ export class Purpose extends Construct {
       environment: {
         ...props.environment,
         BATCAT_PURPOSE: props.purposeName,
-        BATCAT_RUN_DATE: sfn.JsonPath.stringAt('$.batcat.date'),
+        BATCAT_RUN_ID: sfn.JsonPath.stringAt('$.runId'),
+        BATCAT_WINDOW_START: sfn.JsonPath.stringAt('$.window.start'),
+        BATCAT_WINDOW_END: sfn.JsonPath.stringAt('$.window.end'),
+        BATCAT_TRIGGER: sfn.JsonPath.stringAt('$.trigger.kind'),
         BATCAT_JOB_NAME: sfn.JsonPath.stringAt('$.batcat.jobName'),
         BATCAT_EXECUTION_ID: sfn.JsonPath.executionId,
       },
@@ -226,6 +326,7 @@ export class Purpose extends Construct {
     }).addDocumentedRetries();
     this.jobRole = this.processingJob.role;
 
+    resolveRun.next(this.processingJob).next(new sfn.Succeed(this, 'RunSucceeded'));
     this.processingJob.addCatch(this.failureHandling(props.notificationTopic, stateMachineName), { resultPath: '$.error' });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -235,7 +336,7 @@ export class Purpose extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,
       comment: `BatCat purpose ${props.purposeName}: runs its SageMaker Processing job and reports failures.`,
-      definitionBody: sfn.DefinitionBody.fromChainable(resolveRun.next(this.processingJob).next(new sfn.Succeed(this, 'RunSucceeded'))),
+      definitionBody: sfn.DefinitionBody.fromChainable(checkRunInput),
       timeout: maxRuntime.plus(Duration.hours(1)),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
@@ -267,6 +368,39 @@ export class Purpose extends Construct {
       aborted: alarm('ExecutionsAbortedAlarm', this.metricAborted(), 'aborted'),
       throttled: alarm('ExecutionThrottledAlarm', this.metricThrottled(), 'was throttled'),
     };
+
+    this.backfill = new Backfill(this, 'Backfill', {
+      stateMachine: this.stateMachine,
+      stateMachineName,
+      backfillStateMachineName: backfillStateMachineName(stateMachineName),
+      maxConcurrency: props.backfillConcurrency,
+      logRetention: props.logRetention,
+    });
+    const folder = (bucket: s3.IBucket, keyPrefix: string) => `s3://${bucket.bucketName}/${keyPrefix}`;
+    this.trigger = new RunTrigger(this, 'Trigger', {
+      stateMachine: this.stateMachine,
+      stateMachineName,
+      backfillStateMachine: this.backfill.stateMachine,
+      notificationTopic: props.notificationTopic,
+      schedule: props.schedule,
+      s3Arrival,
+      upstream: props.after?.stateMachine,
+      logRetention: props.logRetention,
+      runConfig: {
+        purpose: props.purposeName,
+        stateMachineArn: this.stateMachine.stateMachineArn,
+        backfillStateMachineArn: this.backfill.stateMachine.stateMachineArn,
+        bucket: props.bucket.bucketName,
+        windowDays,
+        maxWindowDays,
+        maxBackfillWindows: MAX_BACKFILL_WINDOWS,
+        timezone: props.schedule?.timeZone?.timezoneName ?? 'UTC',
+        inputs: inputs.map((i) => ({ name: i.name, uri: folder(i.bucket ?? props.bucket, i.keyPrefix), partitioned: i.partitioned === true })),
+        outputs: outputs.map((o) => ({ name: o.name, uri: folder(props.bucket, o.keyPrefix) })),
+        s3Arrival: s3Arrival.map(({ input, prefix, suffix }) => ({ input, prefix, suffix })),
+        upstream: props.after ? { purpose: props.after.purposeName, stateMachineArn: props.after.stateMachine.stateMachineArn } : undefined,
+      },
+    });
   }
 
   /** Runs started, per 5 minutes. */
@@ -321,6 +455,8 @@ export class Purpose extends Construct {
         purpose: this.purposeName,
         stateMachine: stateMachineName,
         execution: sfn.JsonPath.executionId,
+        runId: sfn.JsonPath.stringAt('$.runId'),
+        window: sfn.JsonPath.objectAt('$.window'),
         jobName: sfn.JsonPath.stringAt('$.batcat.jobName'),
         error: sfn.JsonPath.stringAt('$.failure.error'),
         reason: sfn.JsonPath.stringAt('$.failure.reason'),
@@ -352,6 +488,13 @@ export class Purpose extends Construct {
       .when(sfn.Condition.isPresent('$.error.Cause'), useCause)
       .otherwise(failure('UseErrorOnly', 'no cause was reported'));
   }
+}
+
+/** A duration as a whole number of days, or an error naming `what`. */
+function wholeDays(scope: Construct, what: string, d: Duration): number {
+  const days = d.toHours() / 24;
+  if (!Number.isInteger(days) || days < 1 || days > 366) throw scopedError(scope, `${what} must be a whole number of days from 1 to 366, got ${d.toHumanString()}`);
+  return days;
 }
 
 /** `<purpose, at most 23 characters>-<6 hex digits of the state machine name>`: at most 30 characters, unique per state machine. */

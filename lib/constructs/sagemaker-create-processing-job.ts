@@ -28,6 +28,13 @@ export interface ProcessingInput {
   /** The folder to read, ending with '/'. The job role may read only below it. */
   readonly keyPrefix: string;
   /**
+   * A sub-folder chosen per run, appended to `keyPrefix`, such as the run's `dt=` partition.
+   * Access stays scoped to `keyPrefix`.
+   *
+   * @default - the job reads all of `keyPrefix`
+   */
+  readonly runPrefix?: string;
+  /**
    * @default `/opt/ml/processing/input/<name>`
    */
   readonly localPath?: string;
@@ -256,7 +263,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       ProcessingInputs: p.processingInputs?.length ? p.processingInputs.map((i) => ({
         InputName: i.name,
         S3Input: {
-          S3Uri: `s3://${i.bucket.bucketName}/${i.keyPrefix}`,
+          S3Uri: folderUri(i),
           LocalPath: i.localPath ?? `/opt/ml/processing/input/${i.name}`,
           S3DataType: 'S3Prefix',
           S3InputMode: 'File',
@@ -267,9 +274,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         Outputs: p.processingOutputs.map((o) => ({
           OutputName: o.name,
           S3Output: {
-            S3Uri: o.runPrefix
-              ? sfn.JsonPath.format(`s3://${o.bucket.bucketName}/${o.keyPrefix}{}`, o.runPrefix)
-              : `s3://${o.bucket.bucketName}/${o.keyPrefix}`,
+            S3Uri: folderUri(o),
             LocalPath: o.localPath ?? `/opt/ml/processing/output/${o.name}`,
             S3UploadMode: 'EndOfJob',
           },
@@ -410,4 +415,11 @@ function viaS3(actions: string[], key: kms.IKey): iam.PolicyStatement {
     resources: [key.keyArn],
     conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
   });
+}
+
+/** `s3://<bucket>/<keyPrefix>`, followed by the run's sub-folder if it has one. */
+function folderUri(c: { bucket: s3.IBucket; keyPrefix: string; runPrefix?: string }): string {
+  return c.runPrefix
+    ? sfn.JsonPath.format(`s3://${c.bucket.bucketName}/${c.keyPrefix}{}`, c.runPrefix)
+    : `s3://${c.bucket.bucketName}/${c.keyPrefix}`;
 }

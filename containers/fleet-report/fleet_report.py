@@ -1,0 +1,53 @@
+"""Fleet-wide battery usage for one window: a BatCat purpose that runs after usage-analysis.
+
+Reads <root>/processing/input/summary/usage_summary.csv (the usage-analysis output of the same
+window) and writes <root>/processing/output/report/fleet_report.csv: one row with the window,
+the number of vehicles and the fleet's usage. <root> is /opt/ml in the job; BATCAT_PROCESSING_ROOT
+points it elsewhere for local runs. On failure the reason goes to <root>/output/message.
+"""
+
+import csv
+import os
+import sys
+from pathlib import Path
+
+REPORT_COLUMNS = ("window_start", "window_end", "vehicles", "records", "total_usage", "mean_usage_per_vehicle")
+
+
+def root() -> Path:
+    return Path(os.environ.get("BATCAT_PROCESSING_ROOT", "/opt/ml"))
+
+
+def report_failure(message: str) -> None:
+    path = root() / "output" / "message"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(message[:1000], encoding="utf-8")
+
+
+def main() -> int:
+    base = root() / "processing"
+    source = base / "input" / "summary" / "usage_summary.csv"
+    if not source.is_file():
+        report_failure(f"InputError: {source} does not exist; did usage-analysis write its summary for this window?")
+        print(f"InputError: missing {source}", file=sys.stderr)
+        return 1
+    vehicles = records = 0
+    total = 0.0
+    with open(source, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            vehicles += 1
+            records += int(row["records"])
+            total += float(row["total_usage"])
+    target = base / "output" / "report" / "fleet_report.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(REPORT_COLUMNS)
+        writer.writerow([os.environ.get("BATCAT_WINDOW_START", ""), os.environ.get("BATCAT_WINDOW_END", ""),
+                         vehicles, records, round(total, 6), round(total / vehicles, 6) if vehicles else 0])
+    print(f"wrote the fleet report for {vehicles} vehicle(s) to {target}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

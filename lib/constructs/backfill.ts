@@ -1,0 +1,108 @@
+import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
+import { scopedError } from './private/errors';
+
+/** Properties of a Backfill. */
+export interface BackfillProps {
+  /** The state machine each window runs on. */
+  readonly stateMachine: sfn.IStateMachine;
+  /** The name of `stateMachine`, for descriptions. */
+  readonly stateMachineName: string;
+  /** The name of the backfill state machine. */
+  readonly backfillStateMachineName: string;
+  /**
+   * How many runs may run at once.
+   *
+   * @default 2
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * A state machine that runs a list of windows on a purpose's state machine, at most
+ * `maxConcurrency` at a time. Its input is `{ purpose, runs: [{ name, input }] }`, as the
+ * trigger writes it. A window whose run already exists is skipped; a failed window does not
+ * stop the others, and the backfill fails at the end if any window failed.
+ */
+export class Backfill extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: BackfillProps) {
+    super(scope, id);
+    const maxConcurrency = props.maxConcurrency ?? 2;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 40) {
+      throw scopedError(this, `maxConcurrency must be a whole number from 1 to 40, got ${maxConcurrency}`);
+    }
+
+    const startRun = new tasks.StepFunctionsStartExecution(this, 'RunWindow', {
+      stateMachine: props.stateMachine,
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      name: sfn.JsonPath.stringAt('$.name'),
+      input: sfn.TaskInput.fromJsonPathAt('$.input'),
+      associateWithParent: false,
+      resultSelector: { runId: sfn.JsonPath.stringAt('$.Name'), status: sfn.JsonPath.stringAt('$.Status') },
+    });
+    startRun.addCatch(new sfn.Pass(this, 'AlreadyStarted', {
+      comment: 'A run of this name exists: this window was started before, so it is not started again.',
+      parameters: { 'runId.$': '$.name', status: 'ALREADY_STARTED' },
+    }), { errors: ['StepFunctions.ExecutionAlreadyExistsException'], resultPath: '$.error' });
+    startRun.addCatch(new sfn.Pass(this, 'WindowFailed', {
+      parameters: { 'runId.$': '$.name', status: 'FAILED', 'error.$': '$.error.Error' },
+    }), { resultPath: '$.error' });
+
+    const eachWindow = new sfn.Map(this, 'EachWindow', {
+      comment: `Runs each window, at most ${maxConcurrency} at a time.`,
+      itemsPath: '$.runs',
+      maxConcurrency,
+      resultPath: '$.results',
+    }).itemProcessor(startRun);
+
+    const count = new sfn.Pass(this, 'CountFailures', {
+      parameters: {
+        'failed.$': "States.ArrayLength($.results[?(@.status == 'FAILED')])",
+        'total.$': 'States.ArrayLength($.results)',
+        'results.$': '$.results',
+      },
+    });
+    const outcome = new sfn.Choice(this, 'AnyFailed')
+      .when(sfn.Condition.numberGreaterThan('$.failed', 0), new sfn.Fail(this, 'BackfillIncomplete', {
+        error: 'BatCat.BackfillIncomplete',
+        causePath: sfn.JsonPath.format('{} of {} windows failed; see the results of EachWindow', sfn.JsonPath.stringAt('$.failed'), sfn.JsonPath.stringAt('$.total')),
+      }))
+      .otherwise(new sfn.Succeed(this, 'BackfillSucceeded'));
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${props.backfillStateMachineName}`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: props.backfillStateMachineName,
+      comment: `BatCat backfill of ${props.stateMachineName}: one run per window, at most ${maxConcurrency} at a time.`,
+      definitionBody: sfn.DefinitionBody.fromChainable(eachWindow.next(count).next(outcome)),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+
+    // The task grants DescribeExecution and StopExecution on `execution:<name of stateMachine>*`.
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      resourceName: `${Arn.split(props.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}*`,
+    });
+    acknowledgeWildcardResources(this.stateMachine.role, [executions],
+      'A backfill waits for and may stop the runs it starts, whose names are known only at run time; access is limited to executions of this purpose\'s state machine.');
+    acknowledgeFinding(this.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]',
+      'Step Functions needs X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and vended log delivery '
+      + '(logs:CreateLogDelivery and related calls), none of which support resource-level permissions.');
+  }
+}

@@ -1,0 +1,227 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { PurposeRunConfig } from '../runtime/run-contract';
+import { triggerDeadLetterQueueName, triggerFunctionName } from '../runtime/resource-names';
+import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
+
+/** A folder whose new objects start runs. */
+export interface S3Arrival {
+  readonly bucket: s3.IBucket;
+  /** The folder, ending with '/'. */
+  readonly prefix: string;
+  /**
+   * Only keys ending with this start runs, e.g. `.csv`.
+   *
+   * @default - every new object
+   */
+  readonly suffix?: string;
+}
+
+/** Properties of a RunTrigger. */
+export interface RunTriggerProps {
+  /** The purpose's state machine. Its name also names the trigger's function, queue and alarms. */
+  readonly stateMachine: sfn.IStateMachine;
+  readonly stateMachineName: string;
+  /** The state machine that runs backfills of this purpose. */
+  readonly backfillStateMachine: sfn.IStateMachine;
+  /** What the trigger function needs to resolve runs; it may contain tokens. */
+  readonly runConfig: PurposeRunConfig;
+  /** Trigger errors and dead letters alarm here. */
+  readonly notificationTopic: sns.ITopic;
+  /**
+   * Starts a run for the window that just ended at each tick.
+   *
+   * @default - no schedule
+   */
+  readonly schedule?: scheduler.ScheduleExpression;
+  /**
+   * New objects in these folders start runs. The bucket must send events to EventBridge.
+   *
+   * @default - none
+   */
+  readonly s3Arrival?: S3Arrival[];
+  /**
+   * Each successful execution of this state machine starts a run for the same window.
+   *
+   * @default - none
+   */
+  readonly upstream?: sfn.IStateMachine;
+  /**
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The alarms of a trigger. */
+export interface RunTriggerAlarms {
+  /** The function failed: a rejected event or a failed start. */
+  readonly errors: cloudwatch.Alarm;
+  /** Events the trigger could not handle wait in the dead-letter queue. */
+  readonly deadLetters: cloudwatch.Alarm;
+}
+
+/**
+ * The one way runs of a purpose start: a small function that turns a schedule tick, an S3
+ * arrival, an upstream success or a manual request into a run input with a deterministic
+ * execution name (see lib/runtime/trigger.ts), with the schedule and rules that feed it, a
+ * dead-letter queue for events it could not handle, and alarms.
+ */
+export class RunTrigger extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly schedule?: scheduler.Schedule;
+  public readonly alarms: RunTriggerAlarms;
+
+  constructor(scope: Construct, id: string, props: RunTriggerProps) {
+    super(scope, id);
+    const functionName = triggerFunctionName(props.stateMachineName);
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      queueName: triggerDeadLetterQueueName(props.stateMachineName),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledgeFinding(this.deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the trigger function, its schedule and its rules.');
+
+    const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: `/aws/lambda/${functionName}`, retention });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Trigger of ${props.stateMachineName}: starts its runs and backfills only`,
+    });
+    // Its own log group only, instead of the managed AWSLambdaBasicExecutionRole (logs:* on every group).
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+
+    this.function = new NodejsFunction(this, 'Function', {
+      functionName,
+      description: `BatCat trigger of ${props.stateMachineName}: schedule, S3 arrival, upstream and manual runs`,
+      entry: TRIGGER_ENTRY,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      role,
+      environment: { BATCAT_RUN_CONFIG: Stack.of(this).toJsonString(props.runConfig) },
+      bundling: {
+        minify: true,
+        sourceMap: false,
+        format: OutputFormat.CJS,
+        // The runtime's AWS SDK v3 keeps the bundle small and its load fast (bench/trigger-bundle.ts).
+        externalModules: ['@aws-sdk/*'],
+      },
+      tracing: lambda.Tracing.ACTIVE,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      logGroup,
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 2,
+    });
+    props.stateMachine.grantStartExecution(this.function);
+    props.backfillStateMachine.grantStartExecution(this.function);
+    acknowledgeFinding(role, 'AwsSolutions-IAM5[Resource::*]', 'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource-level permissions.');
+
+    const delivery = { deadLetterQueue: this.deadLetterQueue, retryAttempts: 3, maxEventAge: Duration.hours(6) };
+    if (props.schedule) {
+      const scheduleRole = new iam.Role(this, 'ScheduleRole', {
+        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+        description: `Lets the schedule of ${props.stateMachineName} invoke its trigger`,
+      });
+      acknowledgeWildcardResources(scheduleRole, [`${this.function.functionArn}:*`],
+        'lambda:InvokeFunction on the trigger function\'s own versions and aliases, as granted by grantInvoke.');
+      this.schedule = new scheduler.Schedule(this, 'Schedule', {
+        schedule: props.schedule,
+        description: `Starts a run of ${props.stateMachineName} for the window that just ended`,
+        target: new schedulerTargets.LambdaInvoke(this.function, {
+          ...delivery,
+          role: scheduleRole,
+          input: scheduler.ScheduleTargetInput.fromObject({
+            trigger: 'schedule',
+            purpose: props.runConfig.purpose,
+            scheduledTime: scheduler.ContextAttribute.scheduledTime,
+          }),
+        }),
+      });
+    }
+
+    (props.s3Arrival ?? []).forEach((a, i) => {
+      new events.Rule(this, `S3Arrival${i}`, {
+        description: `New objects under ${a.prefix}${a.suffix ? ` ending ${a.suffix}` : ''} start runs of ${props.stateMachineName}`,
+        eventPattern: {
+          source: ['aws.s3'],
+          detailType: ['Object Created'],
+          detail: {
+            bucket: { name: [a.bucket.bucketName] },
+            object: { key: a.suffix ? events.Match.wildcard(`${escapeWildcard(a.prefix)}*${escapeWildcard(a.suffix)}`) : events.Match.prefix(a.prefix) },
+          },
+        },
+        targets: [new targets.LambdaFunction(this.function, delivery)],
+      });
+    });
+
+    if (props.upstream) {
+      new events.Rule(this, 'AfterUpstream', {
+        description: `Successful runs of the upstream purpose start runs of ${props.stateMachineName}`,
+        eventPattern: {
+          source: ['aws.states'],
+          detailType: ['Step Functions Execution Status Change'],
+          detail: { status: ['SUCCEEDED'], stateMachineArn: [props.upstream.stateMachineArn] },
+        },
+        targets: [new targets.LambdaFunction(this.function, delivery)],
+      });
+    }
+
+    const alarm = (alarmId: string, what: string, metric: cloudwatch.IMetric, description: string) => {
+      const a = new cloudwatch.Alarm(this, alarmId, {
+        alarmName: `${props.stateMachineName}-${what}`,
+        alarmDescription: `BatCat trigger of ${props.stateMachineName}: ${description} See README.md "Operations".`,
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      a.addAlarmAction(new actions.SnsAction(props.notificationTopic));
+      return a;
+    };
+    this.alarms = {
+      errors: alarm('ErrorsAlarm', 'trigger-errors', this.metricErrors(),
+        'the function rejected an event or could not start a run; its log says why.'),
+      deadLetters: alarm('DeadLettersAlarm', 'trigger-dead-letters',
+        this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        `events that started nothing wait in the queue ${triggerDeadLetterQueueName(props.stateMachineName)}.`),
+    };
+  }
+
+  /** Failed invocations of the trigger function, per 5 minutes. */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum', ...props });
+  }
+}
+
+/** The handler: TypeScript in this repository, compiled JavaScript in the published package. */
+const TRIGGER_ENTRY = ['index.ts', 'index.js']
+  .map((f) => path.join(__dirname, '..', '..', 'lambda', 'trigger', f))
+  .find((f) => fs.existsSync(f))!;
+
+function escapeWildcard(s: string): string {
+  return s.replace(/[\\*]/g, (c) => `\\${c}`);
+}
