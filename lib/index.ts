@@ -1,11 +1,17 @@
 export * from './config/load-project';
 export * from './constructs/alarm-topic';
+export * from './constructs/backfill';
 export * from './constructs/name-rules';
 export * from './constructs/processing-instance-types';
+export * from './constructs/project-dashboard';
 export * from './constructs/project-data';
 export * from './constructs/project-stack';
 export * from './constructs/purpose';
 export * from './constructs/purpose-stack';
+export * from './constructs/run-trigger';
 export * from './constructs/sagemaker-create-processing-job';
 export { projectSchema, type ProjectFile, type PurposeFile } from './config/project-schema';
 export * from './app/batcat-app';
+export * from './runtime/resource-names';
+export * from './runtime/run-contract';
+export * from './runtime/trigger';

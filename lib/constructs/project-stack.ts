@@ -10,6 +10,7 @@ import type { ProjectConfig, PurposeConfig } from '../config/load-project';
 import { parseEcrImageUri } from '../config/project-schema';
 import { purposeStateMachineName } from '../runtime/resource-names';
 import { AlarmTopic } from './alarm-topic';
+import { ProjectDashboard } from './project-dashboard';
 import { ProjectData } from './project-data';
 import type { Purpose } from './purpose';
 import { PurposeStack } from './purpose-stack';
@@ -22,15 +23,16 @@ export interface ProjectStackProps extends StackProps {
 }
 
 /**
- * Everything one project deploys: the data bucket, the alarm topic, and each purpose in a
- * nested stack. The stack is named `batcat-<project>-<stage>` unless `stackName` says otherwise.
+ * Everything one project deploys: the data bucket, the alarm topic, a dashboard, and each
+ * purpose (with its trigger) in a nested stack. The stack is named `batcat-<project>-<stage>` unless `stackName` says otherwise.
  *
- * Construct IDs are a contract: `Data`, `Alarms` and each purpose's name. Renaming one
+ * Construct IDs are a contract: `Data`, `Alarms`, `Dashboard` and each purpose's name. Renaming one
  * replaces its resources.
  */
 export class ProjectStack extends Stack {
   public readonly data: ProjectData;
   public readonly alarmTopic: AlarmTopic;
+  public readonly dashboard: ProjectDashboard;
   /** The purposes, by name. */
   public readonly purposes: Record<string, Purpose> = {};
 
@@ -79,6 +81,11 @@ export class ProjectStack extends Stack {
       });
       this.purposes[p.name] = nested.purpose;
     }
+
+    this.dashboard = new ProjectDashboard(this, 'Dashboard', {
+      dashboardName: c.stackName,
+      purposes: c.purposes.map((p) => ({ purposeName: p.name, stateMachineName: this.purposes[p.name].stateMachineName })),
+    });
 
     new CfnOutput(this, 'DataBucketName', { value: this.data.bucket.bucketName, description: 'The project data bucket' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Alarms and failure notifications' });

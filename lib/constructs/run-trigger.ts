@@ -112,7 +112,7 @@ export class RunTrigger extends Construct {
     this.function = new NodejsFunction(this, 'Function', {
       functionName,
       description: `BatCat trigger of ${props.stateMachineName}: schedule, S3 arrival, upstream and manual runs`,
-      entry: TRIGGER_ENTRY,
+      entry: triggerEntry(),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -218,9 +218,12 @@ export class RunTrigger extends Construct {
 }
 
 /** The handler: TypeScript in this repository, compiled JavaScript in the published package. */
-const TRIGGER_ENTRY = ['index.ts', 'index.js']
-  .map((f) => path.join(__dirname, '..', '..', 'lambda', 'trigger', f))
-  .find((f) => fs.existsSync(f))!;
+function triggerEntry(): string {
+  const candidates = ['index.ts', 'index.js'].map((f) => path.join(__dirname, '..', '..', 'lambda', 'trigger', f));
+  const entry = candidates.find((f) => fs.existsSync(f));
+  if (!entry) throw new Error(`the trigger handler is missing: none of ${candidates.join(', ')} exists; reinstall batcat-cdk`);
+  return entry;
+}
 
 function escapeWildcard(s: string): string {
   return s.replace(/[\\*]/g, (c) => `\\${c}`);

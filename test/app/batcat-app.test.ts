@@ -22,13 +22,30 @@ describe('the example project app', () => {
   const stack = assembly.getStackByName('batcat-2022-rnd-battery-dev');
   const nestedFile = fs.readdirSync(outdir).filter((f) => f.endsWith('.nested.template.json'));
 
-  test('is one project stack named from project and stage, with the purpose in a nested stack', () => {
+  const nestedOf = (purpose: string) => {
+    const file = nestedFile.find((f) => f.includes(purpose.replace(/-/g, '')));
+    return JSON.parse(fs.readFileSync(path.join(outdir, file!), 'utf8'));
+  };
+
+  test('is one project stack named from project and stage, with each purpose in a nested stack, and a dashboard', () => {
     expect(assembly.stacks.map((s) => s.stackName)).toEqual(['batcat-2022-rnd-battery-dev']);
-    expect(stacks[0].purposes['usage-analysis'].stateMachine).toBeDefined();
-    expect(nestedFile).toHaveLength(1);
-    expect(Object.values<any>(stack.template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack')).toHaveLength(1);
+    expect(Object.keys(stacks[0].purposes)).toEqual(['usage-analysis', 'fleet-report']);
+    expect(nestedFile).toHaveLength(2);
+    expect(Object.values<any>(stack.template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack')).toHaveLength(2);
+    expect(Object.values<any>(stack.template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard')).toHaveLength(1);
     expect(stack.template.Outputs).toHaveProperty('DataBucketName');
     expect(stack.template.Outputs).toHaveProperty('AlarmTopicArn');
+  });
+
+  test('every trigger of the example is in the synthesized project', () => {
+    const usage = Object.values<any>(nestedOf('usage-analysis').Resources);
+    expect(usage.filter((r) => r.Type === 'AWS::Scheduler::Schedule').map((r) => [r.Properties.ScheduleExpression, r.Properties.ScheduleExpressionTimezone]))
+      .toEqual([['cron(0 2 * * ? *)', 'Europe/Berlin']]);
+    expect(usage.filter((r) => r.Type === 'AWS::Events::Rule').map((r) => r.Properties.EventPattern.detail.object.key))
+      .toEqual([[{ wildcard: 'raw/usage/*.csv' }]]);
+    const report = Object.values<any>(nestedOf('fleet-report').Resources);
+    expect(report.filter((r) => r.Type === 'AWS::Events::Rule').map((r) => r.Properties.EventPattern['detail-type'])).toEqual([['Step Functions Execution Status Change']]);
+    expect(report.filter((r) => r.Type === 'AWS::Scheduler::Schedule')).toEqual([]);
   });
 
   test('cdk-nag and the CloudFormation validation report nothing, not even warnings', () => {
@@ -39,15 +56,21 @@ describe('the example project app', () => {
 
   test('every acknowledgement is finding-level and carries a reason', () => {
     const acks = stacks.flatMap((st) => st.node.findAll())
-      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
-      .flatMap((m) => Object.entries<any>(m.data).map(([id, v]) => ({ id: id.replace(/^Annotation::/, ''), reason: typeof v === 'string' ? v : v.reason })));
-    expect(acks.map((a) => a.id).filter((id) => id.startsWith('AwsSolutions')).sort()).toEqual([
-      'AwsSolutions-IAM5[Resource::*]', // the job role: ecr:GetAuthorizationToken, cloudwatch:PutMetricData (namespace-bound)
-      'AwsSolutions-IAM5[Resource::*]', // the state machine role: X-Ray and log delivery
-      'AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/raw/usage/*]',
-      'AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/results/usage-analysis/summary/*]',
-      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\/aws\/sagemaker\/ProcessingJobs:log-stream:usage-analysis-[0-9a-f]{6}\*\]$/),
-      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job\/usage-analysis-[0-9a-f]{6}\*\]$/),
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => ({ path: c.node.path, m })))
+      .flatMap(({ path: p, m }) => Object.entries<any>(m.data).map(([id, v]) => ({ path: p, id: id.replace(/^Annotation::/, ''), reason: typeof v === 'string' ? v : v.reason })));
+    const usageAnalysis = acks.filter((a) => a.path.startsWith('batcat-2022-rnd-battery-dev/usage-analysis')).map((a) => `${a.path.replace(/^.*?usage-analysis\/?/, '')} ${a.id}`);
+    expect(usageAnalysis.sort()).toEqual([
+      ' AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/usage-analysis-2919b6*]',
+      'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
+      'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"PurposeStateMachineBFA98837"}]}]}*]',
+      'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::*]', // ecr:GetAuthorizationToken, cloudwatch:PutMetricData (namespace-bound)
+      'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/raw/usage/*]',
+      'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/results/usage-analysis/summary/*]',
+      'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/ProcessingJobs:log-stream:usage-analysis-2919b6*]',
+      'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
+      'Purpose/Trigger/DeadLetters AwsSolutions-SQS3',
+      'Purpose/Trigger/Role AwsSolutions-IAM5[Resource::*]', // X-Ray
+      'Purpose/Trigger/ScheduleRole AwsSolutions-IAM5[Resource::<PurposeTriggerFunction22F43CE3.Arn>:*]',
     ].sort());
     expect(acks.filter((a) => !a.id.startsWith('AwsSolutions')).map((a) => a.id)).toEqual(Array(5).fill(expect.stringMatching(/^cdk-validator-cfnguard::s3_/)));
     for (const a of acks) expect(String(a.reason).length).toBeGreaterThan(40);
@@ -61,6 +84,7 @@ describe('the example project app', () => {
 
   test('matches the snapshot (asset hashes masked)', () => {
     expect(maskAssetHashes(stack.template)).toMatchSnapshot('project stack');
-    expect(maskAssetHashes(JSON.parse(fs.readFileSync(path.join(outdir, nestedFile[0]), 'utf8')))).toMatchSnapshot('usage-analysis nested stack');
+    expect(maskAssetHashes(nestedOf('usage-analysis'))).toMatchSnapshot('usage-analysis nested stack');
+    expect(maskAssetHashes(nestedOf('fleet-report'))).toMatchSnapshot('fleet-report nested stack');
   });
 });

@@ -70,8 +70,10 @@ describe('a project with 100 purposes', () => {
     expect(Object.keys(parentAfter).filter((id) => !(id in parentBefore))).toHaveLength(2);
     // Each existing purpose's nested template is unchanged, logical IDs and all.
     const nestedBefore = Object.entries(big.templates).filter(([f]) => f.endsWith('.nested.template.json'));
+    // Bundling is skipped here, so the trigger's code asset is hashed from its source folder, which the test runs change.
+    const masked = (t: unknown) => JSON.parse(JSON.stringify(t).replace(/"S3Key":"[0-9a-f]{64}\.zip"/g, '"S3Key":"<asset>.zip"'));
     for (const [file, { template }] of nestedBefore) {
-      expect([file, grown.templates[file]?.template]).toEqual([file, template]);
+      expect([file, masked(grown.templates[file]?.template)]).toEqual([file, masked(template)]);
     }
   });
 });

@@ -69,7 +69,7 @@ describe('loadProject', () => {
     const p = problems(VALID.replace('stage: dev', 'stage: dev\nregion: eu-west-1').replace('        prefix: raw/usage/', '        prefix: raw/usage/\n        format: csv'));
     expect(p).toEqual([
       "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, purposes",
-      "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, distribution",
+      "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, from, partitioned, distribution",
     ]);
   });
 

@@ -1,29 +1,74 @@
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { createHash } from 'node:crypto';
+import { TimeZone } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Purpose } from '../../lib/constructs/purpose';
-import { definitionOf } from '../helpers';
+import type { RunInput } from '../../lib/runtime/run-contract';
+import { normalize } from '../../lib/runtime/trigger';
+import { definitionOf, runConfigOf } from '../helpers';
 import { ExecutionError, executionContext, StateMachine, taskError } from '../local-step-functions';
 import { baseStack } from './fixtures';
 
 /*
  * Runs the synthesized definition of a purpose with a local Step Functions interpreter; the
- * SageMaker and SNS tasks are answered by the functions below.
+ * SageMaker and SNS tasks are answered by the functions below. The run inputs come from the
+ * trigger's own logic, given the configuration the synthesized trigger function carries, so
+ * this checks that what the trigger writes and what the state machine reads agree.
  */
 
-const SM_NAME = 'batcat-demo-dev-usage-analysis';
 const JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const NOW = new Date('2026-11-23T09:30:00Z');
 
-const { stack, bucket, topic } = baseStack();
-const purpose = new Purpose(stack, 'UsageAnalysis', {
-  purposeName: 'usage-analysis',
-  namePrefix: 'batcat-demo-dev',
-  bucket,
-  notificationTopic: topic,
-  image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/usage:1'),
-  inputs: [{ name: 'usage', keyPrefix: 'raw/usage/' }],
-  outputs: [{ name: 'summary' }, { name: 'details', keyPrefix: 'curated/usage-details/' }],
-});
-const definition = definitionOf(Template.fromStack(stack), (ref: any) => (ref.Ref?.startsWith('Data') ? 'demo-data-bucket' : ref.Ref ?? 'stub'));
+function synthPurpose(purposeName: string, namePrefix: string) {
+  const { stack, bucket, topic } = baseStack();
+  const purpose = new Purpose(stack, 'UsageAnalysis', {
+    purposeName,
+    namePrefix,
+    bucket,
+    notificationTopic: topic,
+    image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/usage:1'),
+    inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', partitioned: true }, { name: 'lookup', keyPrefix: 'curated/lookup/' }],
+    outputs: [{ name: 'summary' }, { name: 'details', keyPrefix: 'curated/usage-details/' }],
+    schedule: scheduler.ScheduleExpression.expression('cron(0 2 * * ? *)', TimeZone.EUROPE_BERLIN),
+    s3Arrival: [{ input: 'usage', suffix: '.csv' }],
+    after: { purposeName: 'cleaning', stateMachine: sfn.StateMachine.fromStateMachineName(stack, 'Cleaning', 'batcat-demo-dev-cleaning') },
+    backfillConcurrency: 3,
+  });
+  const template = Template.fromStack(stack);
+  const stubs = (ref: any) => (ref.Ref?.startsWith('Data') ? 'demo-data-bucket' : ref.Ref === 'AWS::Partition' ? 'aws' : ref.Ref === 'AWS::Region' ? 'eu-west-1'
+    : ref.Ref === 'AWS::AccountId' ? '123456789012' : ref.Ref?.includes('Backfill') ? `arn:aws:states:eu-west-1:123456789012:stateMachine:${namePrefix}-${purposeName}-backfill`
+      : ref.Ref?.includes('StateMachine') ? `arn:aws:states:eu-west-1:123456789012:stateMachine:${namePrefix}-${purposeName}` : ref.Ref ?? 'stub');
+  return { purpose, definition: definitionOf(template, stubs), config: runConfigOf(template, stubs) };
+}
+
+const demo = synthPurpose('usage-analysis', 'batcat-demo-dev');
+const SM_NAME = demo.purpose.stateMachineName;
+
+/** A run input from each kind of trigger, as the trigger function builds it. */
+function triggerEvents(config: any) {
+  return {
+    schedule: { trigger: 'schedule', purpose: config.purpose, scheduledTime: '2026-11-23T01:00:00Z' },
+    s3: {
+      'source': 'aws.s3',
+      'detail-type': 'Object Created',
+      'time': '2026-11-21T03:04:05Z',
+      'detail': { bucket: { name: 'demo-data-bucket' }, object: { 'key': 'raw/usage/dt=2026-11-20/part-0001.csv', 'version-id': 'v1' } },
+    },
+    manual: { purpose: config.purpose, date: '2026-11-01', force: true },
+    upstream: {
+      'source': 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      'detail': {
+        status: 'SUCCEEDED',
+        stateMachineArn: config.upstream.stateMachineArn,
+        executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:batcat-demo-dev-cleaning:cleaning-schedule-20261122',
+        input: JSON.stringify({ runId: 'cleaning-schedule-20261122', window: { start: '2026-11-22', end: '2026-11-22' } }),
+      },
+    },
+  };
+}
 
 interface Run {
   output?: any;
@@ -32,12 +77,12 @@ interface Run {
   notifications: any[];
 }
 
-async function run(executionName: string, job: (params: any, attempt: number) => any, input: any = {}): Promise<Run> {
+async function run(definition: any, stateMachineName: string, executionName: string, input: unknown, job: (params: any, attempt: number) => any): Promise<Run> {
   const jobRequests: any[] = [];
   const notifications: any[] = [];
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const execution = machine.run(input, {
-    context: executionContext(SM_NAME, executionName),
+    context: executionContext(stateMachineName, executionName),
     overrides: {
       taskResourceLocalHandlers: {
         RunProcessingJob: async (params: any) => {
@@ -61,60 +106,101 @@ async function run(executionName: string, job: (params: any, attempt: number) =>
 
 const completed = (params: any) => ({ ProcessingJobArn: `arn:aws:sagemaker:eu-west-1:123456789012:processing-job/${params.ProcessingJobName}`, ProcessingJobStatus: 'Completed' });
 
+/** Runs what `event` asks for, as the trigger would start it. */
+async function runEvent(p: typeof demo, event: unknown, job = completed) {
+  const n = normalize(event, p.config, NOW);
+  if (n.backfill) throw new Error('expected a single run');
+  const r = await run(p.definition, p.purpose.stateMachineName, n.name, n.input, job);
+  return { ...r, input: n.input as RunInput, name: n.name };
+}
+
 describe('a purpose run, executed locally', () => {
-  test('passes the job its name, inputs, dated outputs and environment', async () => {
-    const r = await run('manual-2026-11-23', completed, { requestedBy: 'test' });
+  test.each(Object.keys(triggerEvents(demo.config)))('a %s run gets its window, its S3 folders and its environment', async (kind) => {
+    const r = await runEvent(demo, (triggerEvents(demo.config) as any)[kind]);
     expect(r.error).toBeUndefined();
     expect(r.jobRequests).toHaveLength(1);
     const p = r.jobRequests[0];
+    const { window, inputs, outputs } = r.input;
     expect(p.ProcessingJobName).toMatch(JOB_NAME);
-    expect(p.ProcessingJobName).toMatch(new RegExp(`^${purpose.jobNamePrefix}-[0-9a-f]{32}$`));
-    expect(p.ProcessingInputs[0].S3Input).toMatchObject({ S3Uri: 's3://demo-data-bucket/raw/usage/', LocalPath: '/opt/ml/processing/input/usage' });
-    expect(p.ProcessingOutputConfig.Outputs.map((o: any) => [o.OutputName, o.S3Output.S3Uri, o.S3Output.LocalPath])).toEqual([
-      ['summary', 's3://demo-data-bucket/results/usage-analysis/summary/dt=2026-11-23/', '/opt/ml/processing/output/summary'],
-      ['details', 's3://demo-data-bucket/curated/usage-details/dt=2026-11-23/', '/opt/ml/processing/output/details'],
-    ]);
+    expect(p.ProcessingJobName).toMatch(new RegExp(`^${demo.purpose.jobNamePrefix}-[0-9a-f]{32}$`));
+    // The state machine sends exactly the folders the run input announces.
+    expect(Object.fromEntries(p.ProcessingInputs.map((i: any) => [i.InputName, i.S3Input.S3Uri]))).toEqual(inputs);
+    expect(Object.fromEntries(p.ProcessingOutputConfig.Outputs.map((o: any) => [o.OutputName, o.S3Output.S3Uri]))).toEqual(outputs);
+    expect(inputs).toEqual({ usage: `s3://demo-data-bucket/raw/usage/dt=${window.start}/`, lookup: 's3://demo-data-bucket/curated/lookup/' });
+    expect(outputs).toEqual({
+      summary: `s3://demo-data-bucket/results/usage-analysis/summary/dt=${window.start}/`,
+      details: `s3://demo-data-bucket/curated/usage-details/dt=${window.start}/`,
+    });
     expect(p.Environment).toEqual({
       BATCAT_PURPOSE: 'usage-analysis',
-      BATCAT_RUN_DATE: '2026-11-23',
+      BATCAT_RUN_ID: r.name,
+      BATCAT_WINDOW_START: window.start,
+      BATCAT_WINDOW_END: window.end,
+      BATCAT_TRIGGER: kind,
       BATCAT_JOB_NAME: p.ProcessingJobName,
-      BATCAT_EXECUTION_ID: `arn:aws:states:eu-west-1:123456789012:execution:${SM_NAME}:manual-2026-11-23`,
+      BATCAT_EXECUTION_ID: `arn:aws:states:eu-west-1:123456789012:execution:${SM_NAME}:${r.name}`,
     });
-    expect(r.output).toMatchObject({
-      requestedBy: 'test',
-      batcat: { jobName: p.ProcessingJobName, date: '2026-11-23', partition: 'dt=2026-11-23/' },
-      job: { arn: `arn:aws:sagemaker:eu-west-1:123456789012:processing-job/${p.ProcessingJobName}`, status: 'Completed' },
+    expect(r.output).toMatchObject({ runId: r.name, batcat: { jobName: p.ProcessingJobName, partition: `dt=${window.start}/` }, job: { status: 'Completed' } });
+  });
+
+  test('each trigger resolves the window it documents', async () => {
+    const events = triggerEvents(demo.config);
+    const windows = Object.fromEntries(Object.entries(events).map(([k, e]) => [k, normalize(e, demo.config, NOW).window]));
+    expect(windows).toEqual({
+      schedule: { start: '2026-11-22', end: '2026-11-22' }, // the Berlin day before the 02:00 tick
+      s3: { start: '2026-11-20', end: '2026-11-20' }, // the object's dt= partition, not the event time
+      manual: { start: '2026-11-01', end: '2026-11-01' },
+      upstream: { start: '2026-11-22', end: '2026-11-22' }, // the upstream run's window
     });
   });
 
-  test('any 80-character execution name gives a valid, distinct job name', async () => {
-    const names = [
-      'a'.repeat(80),
-      `${'x_'.repeat(39)}_z`,
-      `backfill.2026-11-01+force=1@${'9'.repeat(52)}`,
-      `${'é'.repeat(40)}${'-'.repeat(40)}`,
-    ];
+  test('the longest names (a 30-character purpose in an 80-character state machine) give valid, distinct job names for every trigger', async () => {
+    const longest = synthPurpose('a-purpose-name-of-thirty-chars', 'p'.repeat(49));
+    expect(longest.purpose.stateMachineName).toHaveLength(80);
+    const events = triggerEvents(longest.config);
     const jobNames: string[] = [];
-    for (const name of names) {
-      expect(name.length).toBe(80);
-      const r = await run(name, completed);
+    for (const event of [...Object.values(events), { purpose: longest.config.purpose, date: '2026-11-01' }]) {
+      const r = await runEvent(longest, event);
+      expect(r.name.length).toBeLessThanOrEqual(80);
       expect(r.error).toBeUndefined();
       const jobName = r.jobRequests[0].ProcessingJobName as string;
       expect(jobName).toMatch(JOB_NAME);
       expect(jobName.length).toBeLessThanOrEqual(63);
       jobNames.push(jobName);
     }
-    expect(new Set(jobNames).size).toBe(names.length);
-    // The same execution name gives the same job name: a redelivered start cannot create a second job.
-    expect((await run(names[0], completed)).jobRequests[0].ProcessingJobName).toBe(jobNames[0]);
+    expect(new Set(jobNames).size).toBe(5);
   });
 
-  test('a failed job publishes its FailureReason and fails the execution with it', async () => {
+  test('any 80-character execution name gives a valid, distinct job name, the same one each time', async () => {
+    const input = normalize({ purpose: 'usage-analysis', date: '2026-11-01' }, demo.config, NOW);
+    const names = ['a'.repeat(80), `${'x_'.repeat(39)}_z`, `${'é'.repeat(40)}${'-'.repeat(40)}`];
+    const jobNames: string[] = [];
+    for (const name of names) {
+      const r = await run(demo.definition, SM_NAME, name, (input as any).input, completed);
+      expect(r.error).toBeUndefined();
+      jobNames.push(r.jobRequests[0].ProcessingJobName);
+      expect(jobNames[jobNames.length - 1]).toMatch(JOB_NAME);
+    }
+    expect(new Set(jobNames).size).toBe(names.length);
+    // The same execution name gives the same job name: a redelivered start cannot create a second job.
+    expect((await run(demo.definition, SM_NAME, names[0], (input as any).input, completed)).jobRequests[0].ProcessingJobName).toBe(jobNames[0]);
+  });
+
+  test('an input that is not a run input fails at once, and starts no job', async () => {
+    for (const input of [{}, { runId: 'x', window: { start: '2026-11-01' }, trigger: { kind: 'manual' } }, { runId: 1, window: { start: '2026-11-01', end: '2026-11-01' }, trigger: { kind: 'manual' } }]) {
+      const r = await run(demo.definition, SM_NAME, 'console-run', input, completed);
+      expect(r.jobRequests).toHaveLength(0);
+      expect(r.error).toBeInstanceOf(ExecutionError);
+      expect(String(r.error.message)).toMatch(/BatCat\.InvalidRunInput|not a BatCat run input/);
+    }
+  });
+
+  test('a failed job publishes its FailureReason with the run, and fails the execution with it', async () => {
     const description = {
       ProcessingJobName: 'x', ProcessingJobStatus: 'Failed',
       FailureReason: "AlgorithmError: InputError: usage.csv line 3: usage 'abc' is not a number",
     };
-    const r = await run('run-1', () => {
+    const r = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-02' }, () => {
       throw taskError('States.TaskFailed', JSON.stringify(description));
     });
     expect(r.jobRequests).toHaveLength(1);
@@ -126,7 +212,9 @@ describe('a purpose run, executed locally', () => {
       Message: {
         purpose: 'usage-analysis',
         stateMachine: SM_NAME,
-        execution: `arn:aws:states:eu-west-1:123456789012:execution:${SM_NAME}:run-1`,
+        execution: `arn:aws:states:eu-west-1:123456789012:execution:${SM_NAME}:${r.name}`,
+        runId: r.name,
+        window: { start: '2026-11-02', end: '2026-11-02' },
         error: 'States.TaskFailed',
         reason: description.FailureReason,
         jobName: expect.stringMatching(JOB_NAME),
@@ -136,11 +224,11 @@ describe('a purpose run, executed locally', () => {
   });
 
   test('a JSON cause without FailureReason and a plain-text cause are passed on as they are', async () => {
-    const json = await run('run-2', () => {
+    const json = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-03' }, () => {
       throw taskError('States.TaskFailed', '{"ProcessingJobStatus":"Stopped"}');
     });
     expect(json.notifications[0].Message.reason).toBe('{"ProcessingJobStatus":"Stopped"}');
-    const text = await run('run-3', () => {
+    const text = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-04' }, () => {
       throw taskError('SageMaker.ValidationException', 'Role is not authorized');
     });
     expect(text.jobRequests).toHaveLength(1);
@@ -148,7 +236,7 @@ describe('a purpose run, executed locally', () => {
   });
 
   test('transient SageMaker errors are retried five times before the failure is reported', async () => {
-    const r = await run('run-4', () => {
+    const r = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-05' }, () => {
       throw taskError('SageMaker.AmazonSageMakerException', 'Internal error');
     });
     expect(r.jobRequests).toHaveLength(6);
@@ -156,7 +244,7 @@ describe('a purpose run, executed locally', () => {
   });
 
   test('an account resource limit is waited out, then the job runs', async () => {
-    const r = await run('run-5', (params, attempt) => {
+    const r = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-06' }, (params, attempt) => {
       if (attempt < 4) throw taskError('SageMaker.ResourceLimitExceededException', 'instance quota reached');
       return completed(params);
     });
@@ -165,4 +253,11 @@ describe('a purpose run, executed locally', () => {
     expect(new Set(r.jobRequests.map((p) => p.ProcessingJobName)).size).toBe(1);
     expect(r.notifications).toHaveLength(0);
   });
+});
+
+test('the local interpreter hashes like Step Functions (MD5 of long execution ids)', async () => {
+  const machine = new StateMachine({ StartAt: 'H', States: { H: { Type: 'Pass', Parameters: { 'h.$': "States.Hash($.s, 'MD5')" }, End: true } } });
+  for (const s of ['short', 'x'.repeat(56), `arn:aws:states:eu-west-1:123456789012:execution:${'p'.repeat(80)}:${'é'.repeat(80)}`]) {
+    expect((await machine.run({ s }).result).h).toBe(createHash('md5').update(s).digest('hex'));
+  }
 });

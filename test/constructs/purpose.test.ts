@@ -38,14 +38,15 @@ describe('Purpose', () => {
   test('the job name is derived from the execution id under a per-purpose prefix', () => {
     expect(purpose.jobNamePrefix).toBe(jobNamePrefix('usage-analysis', 'batcat-demo-dev-usage-analysis'));
     expect(purpose.jobNamePrefix).toMatch(/^usage-analysis-[0-9a-f]{6}$/);
-    expect(def.StartAt).toBe('ResolveRun');
+    expect(def.StartAt).toBe('CheckRunInput');
+    expect(def.States.CheckRunInput).toMatchObject({ Type: 'Choice', Choices: [{ Next: 'ResolveRun' }], Default: 'NotARunInput' });
+    expect(def.States.NotARunInput).toMatchObject({ Type: 'Fail', Error: 'BatCat.InvalidRunInput' });
     expect(def.States.ResolveRun).toMatchObject({
       Type: 'Pass',
       ResultPath: '$.batcat',
       Parameters: {
         'jobName.$': `States.Format('${purpose.jobNamePrefix}-{}', States.Hash($$.Execution.Id, 'MD5'))`,
-        'date.$': "States.ArrayGetItem(States.StringSplit($$.Execution.StartTime, 'T'), 0)",
-        'partition.$': "States.Format('dt={}/', States.ArrayGetItem(States.StringSplit($$.Execution.StartTime, 'T'), 0))",
+        'partition.$': "States.Format('dt={}/', $.window.start)",
       },
       Next: 'RunProcessingJob',
     });
@@ -67,7 +68,10 @@ describe('Purpose', () => {
     expect(p.Environment).toEqual({
       'USAGE_UNIT': 'kWh',
       'BATCAT_PURPOSE': 'usage-analysis',
-      'BATCAT_RUN_DATE.$': '$.batcat.date',
+      'BATCAT_RUN_ID.$': '$.runId',
+      'BATCAT_WINDOW_START.$': '$.window.start',
+      'BATCAT_WINDOW_END.$': '$.window.end',
+      'BATCAT_TRIGGER.$': '$.trigger.kind',
       'BATCAT_JOB_NAME.$': '$.batcat.jobName',
       'BATCAT_EXECUTION_ID.$': '$$.Execution.Id',
     });

@@ -64,9 +64,16 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
   expect(out).toMatchObject({ jobNamePrefix: expect.stringMatching(/^forecast-[0-9a-f]{6}$/), task: 'RunProcessingJob', projectStack: 'function', loadProject: 'function' });
 
   const template = JSON.parse(fs.readFileSync(path.join(app, 'cdk.out', 'TeamStack.template.json'), 'utf8'));
-  const machines = Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-  expect(machines).toHaveLength(1);
-  expect(machines[0].Properties.StateMachineName).toBe('team-stack-forecast');
-  expect(JSON.stringify(machines[0].Properties.DefinitionString)).toContain(':states:::sagemaker:createProcessingJob.sync');
-  expect(Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm')).toHaveLength(4);
+  const resources = Object.values<any>(template.Resources);
+  const machines = resources.filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  expect(machines.map((m) => m.Properties.StateMachineName).sort()).toEqual(['team-stack-forecast', 'team-stack-forecast-backfill']);
+  expect(JSON.stringify(machines.find((m) => m.Properties.StateMachineName === 'team-stack-forecast').Properties.DefinitionString))
+    .toContain(':states:::sagemaker:createProcessingJob.sync');
+  expect(resources.filter((r) => r.Type === 'AWS::CloudWatch::Alarm')).toHaveLength(6);
+
+  // The trigger was bundled from the published JavaScript with the esbuild the package brings.
+  const trigger = resources.find((r) => r.Type === 'AWS::Lambda::Function');
+  expect(trigger.Properties).toMatchObject({ FunctionName: 'team-stack-forecast-trigger', Runtime: 'nodejs24.x', Handler: 'index.handler' });
+  const bundle = path.join(app, 'cdk.out', `asset.${trigger.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
+  expect(fs.readFileSync(bundle, 'utf8')).toContain('ExecutionAlreadyExists');
 });
