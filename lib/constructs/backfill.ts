@@ -66,18 +66,18 @@ export class Backfill extends Construct {
       resultPath: '$.results',
     }).itemProcessor(startRun);
 
-    const count = new sfn.Pass(this, 'CountFailures', {
+    const statuses = new sfn.Pass(this, 'CollectStatuses', {
+      parameters: { 'statuses.$': '$.results[*].status', 'results.$': '$.results' },
+    });
+    const check = new sfn.Pass(this, 'CheckFailures', {
       parameters: {
-        'failed.$': "States.ArrayLength($.results[?(@.status == 'FAILED')])",
-        'total.$': 'States.ArrayLength($.results)',
+        'anyFailed.$': "States.ArrayContains($.statuses, 'FAILED')",
+        'cause.$': "States.Format('at least one of {} windows failed; see the results of EachWindow', States.ArrayLength($.statuses))",
         'results.$': '$.results',
       },
     });
     const outcome = new sfn.Choice(this, 'AnyFailed')
-      .when(sfn.Condition.numberGreaterThan('$.failed', 0), new sfn.Fail(this, 'BackfillIncomplete', {
-        error: 'BatCat.BackfillIncomplete',
-        causePath: sfn.JsonPath.format('{} of {} windows failed; see the results of EachWindow', sfn.JsonPath.stringAt('$.failed'), sfn.JsonPath.stringAt('$.total')),
-      }))
+      .when(sfn.Condition.booleanEquals('$.anyFailed', true), new sfn.Fail(this, 'BackfillIncomplete', { error: 'BatCat.BackfillIncomplete', causePath: '$.cause' }))
       .otherwise(new sfn.Succeed(this, 'BackfillSucceeded'));
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -87,7 +87,7 @@ export class Backfill extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.backfillStateMachineName,
       comment: `BatCat backfill of ${props.stateMachineName}: one run per window, at most ${maxConcurrency} at a time.`,
-      definitionBody: sfn.DefinitionBody.fromChainable(eachWindow.next(count).next(outcome)),
+      definitionBody: sfn.DefinitionBody.fromChainable(eachWindow.next(statuses).next(check).next(outcome)),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });

@@ -1,0 +1,233 @@
+import { Duration, TimeZone } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import aslValidator from 'asl-validator';
+import { Purpose, type PurposeProps } from '../../lib/constructs/purpose';
+import { definitionOf, runConfigOf } from '../helpers';
+import { StateMachine } from '../local-step-functions';
+import { baseStack } from './fixtures';
+
+/* The trigger and backfill of a purpose, as synthesized. */
+
+function build(overrides: Partial<PurposeProps> = {}) {
+  const { stack, bucket, topic } = baseStack();
+  const purpose = new Purpose(stack, 'UsageAnalysis', {
+    purposeName: 'usage-analysis',
+    namePrefix: 'batcat-demo-dev',
+    bucket,
+    notificationTopic: topic,
+    image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/usage:1'),
+    inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', partitioned: true }],
+    outputs: [{ name: 'summary' }],
+    schedule: scheduler.ScheduleExpression.expression('cron(0 2 * * ? *)', TimeZone.EUROPE_BERLIN),
+    s3Arrival: [{ input: 'usage', suffix: '.csv' }],
+    after: { purposeName: 'cleaning', stateMachine: sfn.StateMachine.fromStateMachineName(stack, 'Cleaning', 'batcat-demo-dev-cleaning') },
+    backfillConcurrency: 3,
+    ...overrides,
+  });
+  return { stack, purpose, template: Template.fromStack(stack) };
+}
+
+describe('RunTrigger', () => {
+  const { purpose, template } = build();
+  const fnId = template.findResources('AWS::Lambda::Function');
+  const [functionLogicalId] = Object.keys(fnId);
+
+  test('is a small Node.js function with an explicit runtime, memory, timeout, JSON logs, tracing and a DLQ', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'batcat-demo-dev-usage-analysis-trigger',
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 256,
+      Timeout: 30,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: Match.anyValue() },
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetters'), 'Arn'] } },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/lambda/batcat-demo-dev-usage-analysis-trigger', RetentionInDays: 365 });
+  });
+
+  test('carries the run configuration the trigger logic needs', () => {
+    expect(runConfigOf(template, (ref: any) => ref.Ref ?? JSON.stringify(ref))).toEqual({
+      purpose: 'usage-analysis',
+      stateMachineArn: expect.stringMatching(/^UsageAnalysisStateMachine/),
+      backfillStateMachineArn: expect.stringMatching(/^UsageAnalysisBackfillStateMachine/),
+      bucket: expect.stringMatching(/^Data/),
+      windowDays: 1,
+      maxWindowDays: 1,
+      maxBackfillWindows: 200,
+      timezone: 'Europe/Berlin',
+      inputs: [{ name: 'usage', uri: expect.stringMatching(/^s3:\/\/Data[0-9A-F]+\/raw\/usage\/$/), partitioned: true }],
+      outputs: [{ name: 'summary', uri: expect.stringMatching(/^s3:\/\/Data[0-9A-F]+\/results\/usage-analysis\/summary\/$/) }],
+      s3Arrival: [{ input: 'usage', prefix: 'raw/usage/', suffix: '.csv' }],
+      upstream: { purpose: 'cleaning', stateMachineArn: expect.stringContaining(':stateMachine:batcat-demo-dev-cleaning') },
+    });
+  });
+
+  test('may start only its own purpose\'s runs and backfills, and write only its own logs', () => {
+    const role = Object.values<any>(template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('^Trigger of') } }));
+    expect(role).toHaveLength(1);
+    expect(role[0].Properties.ManagedPolicyArns).toBeUndefined();
+    const policies = Object.values<any>(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('UsageAnalysisTriggerRole'));
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('states:')))).toEqual([
+      {
+        Action: 'states:StartExecution',
+        Effect: 'Allow',
+        Resource: [{ Ref: expect.stringMatching(/^UsageAnalysisBackfillStateMachine/) }, { Ref: expect.stringMatching(/^UsageAnalysisStateMachine/) }],
+      },
+    ]);
+    expect(statements.find((s: any) => [s.Action].flat().includes('logs:PutLogEvents')).Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^UsageAnalysisTriggerLogs/), 'Arn'] });
+    expect(statements.find((s: any) => [s.Action].flat().includes('sqs:SendMessage')).Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/DeadLetters/), 'Arn'] });
+    // Nothing else: no S3, no SageMaker, no wildcard actions.
+    expect(statements.flatMap((s: any) => [s.Action].flat()).sort()).toEqual([
+      'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'states:StartExecution', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+    ]);
+  });
+
+  test('the dead-letter queue is encrypted, TLS-only, keeps messages 14 days, and alarms at its first message', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'batcat-demo-dev-usage-analysis-trigger-dlq', SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'batcat-demo-dev-usage-analysis-trigger-dead-letters',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'batcat-demo-dev-usage-analysis-trigger-errors',
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId } }],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+    });
+    expect(purpose.trigger.alarms.errors).toBeDefined();
+  });
+
+  test('the schedule invokes the trigger with the tick time, in its time zone, with retries and the DLQ', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 2 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: { 'Fn::GetAtt': [functionLogicalId, 'Arn'] },
+        Input: JSON.stringify({ trigger: 'schedule', purpose: 'usage-analysis', scheduledTime: '<aws.scheduler.scheduled-time>' }),
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 21600 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetters'), 'Arn'] } },
+      },
+    });
+  });
+
+  test('S3 arrivals and upstream successes reach the trigger through EventBridge rules with the DLQ', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.s3'],
+        'detail-type': ['Object Created'],
+        'detail': { bucket: { name: [{ Ref: Match.stringLikeRegexp('^Data') }] }, object: { key: [{ wildcard: 'raw/usage/*.csv' }] } },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionLogicalId, 'Arn'] }, DeadLetterConfig: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 21600 } })],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        'detail': { status: ['SUCCEEDED'], stateMachineArn: [Match.anyValue()] },
+      },
+    });
+    expect(JSON.stringify(template.findResources('AWS::Events::Rule'))).toContain(':stateMachine:batcat-demo-dev-cleaning');
+  });
+
+  test('without a suffix, a folder is matched by prefix; without triggers, only manual runs exist', () => {
+    const plain = build({ s3Arrival: [{ input: 'usage' }], schedule: undefined, after: undefined }).template;
+    plain.hasResourceProperties('AWS::Events::Rule', { EventPattern: { detail: { object: { key: [{ prefix: 'raw/usage/' }] } } } });
+    plain.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    const manualOnly = build({ s3Arrival: undefined, schedule: undefined, after: undefined }).template;
+    manualOnly.resourceCountIs('AWS::Events::Rule', 0);
+    manualOnly.resourceCountIs('AWS::Lambda::Function', 1);
+  });
+
+  test('rejects triggers that cannot work', () => {
+    expect(() => build({ s3Arrival: [{ input: 'nope' }] })).toThrow(/s3Arrival input 'nope' must name an input in the purpose's bucket; inputs: usage/);
+    expect(() => build({ window: Duration.days(7) })).toThrow(/input 'usage' is partitioned, which needs runs of one day/);
+    expect(() => build({ window: Duration.hours(36), inputs: [] , s3Arrival: [] })).toThrow(/window must be a whole number of days from 1 to 366, got 1 day 12 hours/);
+    expect(() => build({ window: Duration.days(7), maxWindow: Duration.days(3), inputs: [], s3Arrival: [] })).toThrow(/maxWindow \(3 days\) must be at least window \(7 days\)/);
+    expect(() => build({ backfillConcurrency: 0 })).toThrow(/maxConcurrency must be a whole number from 1 to 40, got 0/);
+  });
+});
+
+describe('Backfill', () => {
+  const { template } = build();
+  const definition = definitionOf(template, undefined, true);
+
+  test('runs each window on the purpose\'s state machine, at most backfillConcurrency at a time', () => {
+    expect(aslValidator(definition).errors).toEqual([]);
+    expect(definition.States.EachWindow).toMatchObject({ Type: 'Map', ItemsPath: '$.runs', MaxConcurrency: 3 });
+    expect(definition.States.EachWindow.ItemProcessor.States.RunWindow).toMatchObject({
+      Resource: 'arn:aws:states:::states:startExecution.sync:2',
+      Parameters: { 'Name.$': '$.name', 'Input.$': '$.input', 'StateMachineArn': expect.stringMatching(/^UsageAnalysisStateMachine/) },
+    });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'batcat-demo-dev-usage-analysis-backfill',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+  });
+
+  interface Outcome { output?: any; error?: any; maxRunning: number; started: string[] }
+
+  /** Runs the backfill definition locally; `child` answers each window's run after a short delay. */
+  async function runBackfill(names: string[], child: (name: string) => 'SUCCEEDED' | 'FAILED' | 'EXISTS'): Promise<Outcome> {
+    let running = 0;
+    let maxRunning = 0;
+    const started: string[] = [];
+    const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+    const execution = machine.run({ purpose: 'usage-analysis', runs: names.map((name) => ({ name, input: { runId: name } })) }, {
+      overrides: {
+        taskResourceLocalHandlers: {
+          RunWindow: async (params: any) => {
+            running++;
+            maxRunning = Math.max(maxRunning, running);
+            started.push(params.Name);
+            await new Promise((r) => setTimeout(r, 20));
+            running--;
+            const outcome = child(params.Name);
+            if (outcome === 'EXISTS') throw Object.assign(new Error('exists'), { name: 'StepFunctions.ExecutionAlreadyExistsException' });
+            if (outcome === 'FAILED') throw Object.assign(new Error('{"status":"FAILED"}'), { name: 'States.TaskFailed' });
+            return { Name: params.Name, Status: 'SUCCEEDED' };
+          },
+        },
+      },
+    });
+    try {
+      return { output: await execution.result, maxRunning, started };
+    } catch (error) {
+      return { error, maxRunning, started };
+    }
+  }
+
+  const names = Array.from({ length: 10 }, (_, i) => `usage-analysis-manual-202610${String(i + 1).padStart(2, '0')}`);
+
+  test('never runs more windows at once than the cap, and runs all of them', async () => {
+    const r = await runBackfill(names, () => 'SUCCEEDED');
+    expect(r.error).toBeUndefined();
+    expect(r.maxRunning).toBe(3);
+    expect([...r.started].sort()).toEqual(names);
+    expect(r.output).toMatchObject({ anyFailed: false });
+    expect(r.output.results).toHaveLength(10);
+  });
+
+  test('skips windows that already ran, and fails at the end naming how many windows failed', async () => {
+    const r = await runBackfill(names, (name) => (name.endsWith('02') ? 'EXISTS' : name.endsWith('05') || name.endsWith('07') ? 'FAILED' : 'SUCCEEDED'));
+    expect(r.started).toHaveLength(10);
+    expect(r.error?.cause?.name).toBe('BatCat.BackfillIncomplete');
+    expect(String(r.error?.message)).toContain('at least one of 10 windows failed');
+  });
+});

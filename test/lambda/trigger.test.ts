@@ -1,0 +1,58 @@
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { PurposeRunConfig } from '../../lib/runtime/run-contract';
+
+/* The Lambda shell: configuration from the environment, one JSON log line per event, errors rethrown for the DLQ. */
+
+const CONFIG: PurposeRunConfig = {
+  purpose: 'usage-analysis',
+  stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:sm',
+  backfillStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:sm-backfill',
+  bucket: 'demo-data',
+  windowDays: 1,
+  maxWindowDays: 1,
+  maxBackfillWindows: 10,
+  timezone: 'UTC',
+  inputs: [],
+  outputs: [{ name: 'summary', uri: 's3://demo-data/results/summary/' }],
+  s3Arrival: [],
+};
+
+const sfn = mockClient(SFNClient);
+let handler: (event: unknown) => Promise<any>;
+const logs: Array<{ level: string; entry: any }> = [];
+
+beforeAll(async () => {
+  process.env.BATCAT_RUN_CONFIG = JSON.stringify(CONFIG);
+  process.env.AWS_REGION = 'eu-west-1';
+  ({ handler } = await import('../../lambda/trigger/index'));
+  jest.spyOn(console, 'info').mockImplementation((entry) => logs.push({ level: 'info', entry }));
+  jest.spyOn(console, 'error').mockImplementation((entry) => logs.push({ level: 'error', entry }));
+});
+beforeEach(() => {
+  sfn.reset();
+  logs.length = 0;
+});
+
+test('starts the run and logs what it started as one structured entry', async () => {
+  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:sm:usage-analysis-manual-20261101', startDate: new Date() });
+  const result = await handler({ purpose: 'usage-analysis', date: '2026-11-01' });
+  expect(result.started).toMatchObject({ runId: 'usage-analysis-manual-20261101', status: 'started' });
+  expect(logs).toEqual([{ level: 'info', entry: expect.objectContaining({ message: 'run started', purpose: 'usage-analysis', trigger: 'manual' }) }]);
+});
+
+test('rejects bad input with its reason in the log, and throws so an asynchronous event reaches the DLQ', async () => {
+  const event = { purpose: 'usage-analysis', date: 'yesterday' };
+  await expect(handler(event)).rejects.toThrow(/date must be a calendar date/);
+  expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  expect(logs).toEqual([{
+    level: 'error',
+    entry: { message: 'request rejected; nothing started', purpose: 'usage-analysis', reason: expect.stringMatching(/date must be/), errorName: 'RunRequestError', event },
+  }]);
+});
+
+test('a failed start is logged as such and thrown for Lambda to retry', async () => {
+  sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+  await expect(handler({ purpose: 'usage-analysis', date: '2026-11-01' })).rejects.toThrow('Rate exceeded');
+  expect(logs[0].entry).toMatchObject({ message: 'could not start the run', errorName: 'ThrottlingException' });
+});
