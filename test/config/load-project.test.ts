@@ -220,3 +220,78 @@ describe('loadProjects', () => {
     expect(() => loadProjects(dir)).toThrow(/no project files found/);
   });
 });
+
+describe('triggers, windows and chained purposes', () => {
+  test('the example project resolves its schedule, S3 arrival and chain', () => {
+    const c = loadProject(path.join(REPO_ROOT, 'projects', '2022-rnd-battery.yaml'), REPO_ROOT);
+    expect(c.purposes[0]).toMatchObject({
+      schedule: 'cron(0 2 * * ? *)',
+      timezone: 'Europe/Berlin',
+      s3Arrival: [{ input: 'usage', prefix: 'raw/usage/', suffix: '.csv' }],
+      windowDays: 1,
+      maxWindowDays: 1,
+      backfillConcurrency: 2,
+      inputs: [{ name: 'usage', prefix: 'raw/usage/', partitioned: true }],
+    });
+    expect(c.purposes[1]).toMatchObject({
+      after: 'usage-analysis',
+      schedule: undefined,
+      timezone: 'UTC',
+      inputs: [{ name: 'summary', prefix: 'results/usage-analysis/summary/', from: { purpose: 'usage-analysis', output: 'summary' }, partitioned: true }],
+    });
+  });
+
+  test('a rate, a weekly window and a longer manual window', () => {
+    const dir = projectDir(`${VALID}    window: 7d\n    maxWindow: 31d\n    triggers:\n      schedule: { rate: 1 day }\n`);
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0]).toMatchObject({ schedule: 'rate(1 day)', windowDays: 7, maxWindowDays: 31, timezone: 'UTC' });
+  });
+
+  const CHAIN = `project: demo
+purposes:
+  - name: usage-analysis
+    outputs: [{ name: summary }]
+  - name: report
+    container: containers/usage-analysis
+    inputs: [{ name: summary, from: usage-analysis/summary }]
+    outputs: [{ name: out }]
+    triggers: { after: usage-analysis }
+`;
+
+  test('bad triggers are named with their line, and what is allowed', () => {
+    expect(problems(`${VALID}    triggers:\n      schedule: { cron: "0 2 * * *", timezone: Mars/Olympus }\n`)).toEqual([
+      expect.stringMatching(/^line 12:19: purposes\[0\]\.triggers\.schedule\.cron: '0 2 \* \* \*' is not an EventBridge Scheduler cron expression; it has six fields/),
+      "line 12:38: purposes[0].triggers.schedule.timezone: 'Mars/Olympus' is not an IANA time zone; use a name such as 'UTC', 'Europe/Berlin' or 'America/New_York'",
+    ]);
+    expect(problems(`${VALID}    triggers:\n      schedule: { rate: 2 day }\n`)).toEqual([expect.stringMatching(/rate: '2 day' is not a rate; use e.g. '1 day'/)]);
+    expect(problems(`${VALID}    triggers:\n      schedule: {}\n`)).toEqual([expect.stringMatching(/schedule: a schedule needs exactly one of 'cron'/)]);
+    expect(problems(`${VALID}    triggers:\n      s3: [{ input: nope }]\n`)).toEqual([
+      expect.stringMatching(/purposes\[0\]\.triggers\.s3\[0\]\.input: 'nope' is not a 'prefix' input of this purpose; .* Allowed: 'usage'/),
+    ]);
+    expect(problems(`${VALID}    triggers:\n      after: usage-analysis\n`)).toEqual([expect.stringMatching(/after: purpose 'usage-analysis' cannot run after itself/)]);
+    expect(problems(`${VALID}    triggers:\n      after: cleaning\n`)).toEqual([expect.stringMatching(/after: 'cleaning' is not a purpose of this project; allowed: 'usage-analysis'/)]);
+  });
+
+  test('a cycle of purposes and a reference to a missing output are refused', () => {
+    const cycle = CHAIN.replace('    outputs: [{ name: summary }]\n', '    outputs: [{ name: summary }]\n    triggers: { after: report }\n');
+    expect(problems(cycle)).toEqual([
+      expect.stringMatching(/purposes\[0\]\.triggers\.after: after: 'report' makes a cycle \(usage-analysis -> report -> usage-analysis\)/),
+      expect.stringMatching(/purposes\[1\]\.triggers\.after: after: 'usage-analysis' makes a cycle \(report -> usage-analysis -> report\)/),
+    ]);
+    expect(problems(CHAIN.replace('from: usage-analysis/summary', 'from: usage-analysis/details'))).toEqual([
+      expect.stringMatching(/inputs\[0\]\.from: from: purpose 'usage-analysis' has no output 'details'; its outputs: 'summary'/),
+    ]);
+    expect(problems(CHAIN.replace('from: usage-analysis/summary', 'from: cleaning/out'))).toEqual([expect.stringMatching(/names no purpose of this project/)]);
+  });
+
+  test('windows: whole days, maxWindow not below window, and partitioned inputs only with one-day runs', () => {
+    expect(problems(`${VALID}    window: 12h\n`)).toEqual([expect.stringMatching(/window '12h' is invalid: use a whole number of days from '1d' to '366d'/)]);
+    expect(problems(`${VALID}    window: 7d\n    maxWindow: 3d\n`)).toEqual([expect.stringMatching(/maxWindow '3d' is shorter than window '7d'/)]);
+    expect(problems(VALID.replace('prefix: raw/usage/', 'prefix: raw/usage/\n        partitioned: true') + '    maxWindow: 7d\n')).toEqual([
+      expect.stringMatching(/inputs\[0\]\.partitioned: input 'usage' is read one dt= partition per run, which needs runs of one day .* allow 7 days/),
+    ]);
+    expect(problems(VALID.replace('prefix: raw/usage/', 'uri: s3://other-bucket/usage/\n        partitioned: true'))).toEqual([
+      expect.stringMatching(/'partitioned' applies to 'prefix' inputs only/),
+    ]);
+    expect(problems(`${VALID}    backfillConcurrency: 0\n`)).toEqual([expect.stringMatching(/backfillConcurrency must be a whole number from 1 to 40, got 0/)]);
+  });
+});
