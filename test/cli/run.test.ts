@@ -28,7 +28,7 @@ async function cli(...argv: string[]) {
   return { code, out, err };
 }
 
-const payload = (v: unknown) => Buffer.from(JSON.stringify(v)) as unknown as Uint8Array;
+const payload = (v: unknown) => Buffer.from(JSON.stringify(v)) as any;
 const invoked = () => lambda.commandCalls(InvokeCommand).map((c) => ({ name: c.args[0].input.FunctionName, request: JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()) }));
 
 beforeEach(() => {
