@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +16,7 @@ import { backfillStateMachineName } from '../runtime/resource-names';
 import { Backfill } from './backfill';
 import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH } from './name-rules';
 import { acknowledgeFinding } from './private/acknowledge';
+import { firstEventAlarm } from './private/alarms';
 import { scopedError } from './private/errors';
 import { RunTrigger } from './run-trigger';
 import { S3DataDistribution, SageMakerCreateProcessingJob } from './sagemaker-create-processing-job';
@@ -349,19 +349,12 @@ export class Purpose extends Construct {
     }
     acknowledgeStateMachineRole(this.stateMachine);
 
-    const alarm = (id: string, metric: cloudwatch.Metric, what: string) => {
-      const a = new cloudwatch.Alarm(this, id, {
-        alarmName: `${stateMachineName}-${what.replace(/ /g, '-')}`,
-        alarmDescription: `BatCat purpose ${props.purposeName}: at least one run ${what} in 5 minutes. See the state machine ${stateMachineName} and README.md "Operations".`,
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      a.addAlarmAction(new actions.SnsAction(props.notificationTopic));
-      return a;
-    };
+    const alarm = (id: string, metric: cloudwatch.Metric, what: string) => firstEventAlarm(this, id, {
+      alarmName: `${stateMachineName}-${what.replace(/ /g, '-')}`,
+      alarmDescription: `BatCat purpose ${props.purposeName}: at least one run ${what} in 5 minutes. See the state machine ${stateMachineName} and README.md "Operations".`,
+      metric,
+      topic: props.notificationTopic,
+    });
     this.alarms = {
       failed: alarm('ExecutionsFailedAlarm', this.metricFailed(), 'failed'),
       timedOut: alarm('ExecutionsTimedOutAlarm', this.metricTimedOut(), 'timed out'),

@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,6 +18,7 @@ import { Construct } from 'constructs';
 import type { PurposeRunConfig } from '../runtime/run-contract';
 import { triggerDeadLetterQueueName, triggerFunctionName } from '../runtime/resource-names';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
+import { firstEventAlarm } from './private/alarms';
 
 /** A folder whose new objects start runs. */
 export interface S3Arrival {
@@ -189,19 +189,12 @@ export class RunTrigger extends Construct {
       });
     }
 
-    const alarm = (alarmId: string, what: string, metric: cloudwatch.IMetric, description: string) => {
-      const a = new cloudwatch.Alarm(this, alarmId, {
-        alarmName: `${props.stateMachineName}-${what}`,
-        alarmDescription: `BatCat trigger of ${props.stateMachineName}: ${description} See README.md "Operations".`,
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      a.addAlarmAction(new actions.SnsAction(props.notificationTopic));
-      return a;
-    };
+    const alarm = (alarmId: string, what: string, metric: cloudwatch.IMetric, description: string) => firstEventAlarm(this, alarmId, {
+      alarmName: `${props.stateMachineName}-${what}`,
+      alarmDescription: `BatCat trigger of ${props.stateMachineName}: ${description} See README.md "Operations".`,
+      metric,
+      topic: props.notificationTopic,
+    });
     this.alarms = {
       errors: alarm('ErrorsAlarm', 'trigger-errors', this.metricErrors(),
         'the function rejected an event or could not start a run; its log says why.'),
