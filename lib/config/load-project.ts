@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
+import { resultsPrefix } from '../constructs/name-rules';
 import { daysOf, parseDuration, projectSchema, type ProjectFile } from './project-schema';
 
 /** Thrown when a project file is invalid; `problems` holds one line per problem. */
@@ -187,7 +188,7 @@ function resolve(data: ProjectFile, file: string, rootDir: string): ProjectConfi
     purposes: data.purposes.map((p): PurposeConfig => {
       const outputPrefix = (purpose: string, output: string) => {
         const o = data.purposes.find((q) => q.name === purpose)!.outputs.find((x) => x.name === output)!;
-        return o.prefix ?? `results/${purpose}/${output}/`;
+        return o.prefix ?? resultsPrefix(purpose, output);
       };
       const windowDays = daysOf(p.window ?? PURPOSE_DEFAULTS.window);
       const inputs = (p.inputs ?? []).map((i) => {
@@ -213,7 +214,7 @@ function resolve(data: ProjectFile, file: string, rootDir: string): ProjectConfi
       maxRuntimeSeconds: parseDuration(p.maxRuntime ?? PURPOSE_DEFAULTS.maxRuntime)!,
       environment: Object.fromEntries(Object.entries(p.environment ?? {}).map(([k, v]) => [k, String(v)])),
       inputs,
-      outputs: p.outputs.map((o) => ({ name: o.name, prefix: o.prefix ?? `results/${p.name}/${o.name}/` })),
+      outputs: p.outputs.map((o) => ({ name: o.name, prefix: o.prefix ?? resultsPrefix(p.name, o.name) })),
       windowDays,
       maxWindowDays: p.maxWindow !== undefined ? daysOf(p.maxWindow) : windowDays,
       backfillConcurrency: p.backfillConcurrency ?? PURPOSE_DEFAULTS.backfillConcurrency,

@@ -14,3 +14,8 @@ export const MAX_PURPOSE_NAME_LENGTH = 30;
  * URIs or in Step Functions intrinsic functions.
  */
 export const KEY_PREFIX = /^(?:[A-Za-z0-9!_.*()=+-]+\/)*$/;
+
+/** Where an output is written unless it names a prefix: `results/<purpose>/<output>/`. */
+export function resultsPrefix(purpose: string, output: string): string {
+  return `results/${purpose}/${output}/`;
+}

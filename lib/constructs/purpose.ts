@@ -12,13 +12,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { MAX_BACKFILL_WINDOWS } from '../runtime/run-contract';
-import { backfillStateMachineName } from '../runtime/resource-names';
+import { backfillStateMachineName, purposeStateMachineName } from '../runtime/resource-names';
 import { Backfill } from './backfill';
-import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH } from './name-rules';
+import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH, resultsPrefix } from './name-rules';
 import { acknowledgeFinding } from './private/acknowledge';
 import { firstEventAlarm } from './private/alarms';
 import { scopedError } from './private/errors';
-import { RunTrigger } from './run-trigger';
+import { RunTrigger, type UpstreamPurpose } from './run-trigger';
 import { S3DataDistribution, SageMakerCreateProcessingJob } from './sagemaker-create-processing-job';
 
 /** A folder a purpose reads. */
@@ -42,12 +42,6 @@ export interface PurposeInput {
    * @default false - each run reads the whole folder
    */
   readonly partitioned?: boolean;
-}
-
-/** Another purpose this one runs after. A Purpose is one; across stacks, import its state machine by name. */
-export interface UpstreamPurpose {
-  readonly purposeName: string;
-  readonly stateMachine: sfn.IStateMachine;
 }
 
 /** A folder of the purpose's bucket whose new objects start runs. */
@@ -238,7 +232,7 @@ export class Purpose extends Construct {
     if (props.namePrefix === undefined && Token.isUnresolved(stackName)) {
       throw scopedError(this, 'namePrefix is required when the stack name is not known at synth time (nested stacks)');
     }
-    const stateMachineName = `${props.namePrefix ?? stackName.toLowerCase()}-${props.purposeName}`;
+    const stateMachineName = purposeStateMachineName(props.namePrefix ?? stackName.toLowerCase(), props.purposeName);
     if (stateMachineName.length > 80) {
       throw scopedError(this, `state machine name '${stateMachineName}' is ${stateMachineName.length} characters; at most 80 are allowed, so shorten namePrefix or purposeName`);
     }
@@ -259,7 +253,7 @@ export class Purpose extends Construct {
       }
       return { input: a.input, bucket: props.bucket, prefix: i.keyPrefix, suffix: a.suffix };
     });
-    const outputs = props.outputs.map((o) => ({ name: o.name, keyPrefix: o.keyPrefix ?? `results/${props.purposeName}/${o.name}/` }));
+    const outputs = props.outputs.map((o) => ({ name: o.name, keyPrefix: o.keyPrefix ?? resultsPrefix(props.purposeName, o.name) }));
 
     const image = props.image ?? tasks.DockerImage.fromAsset(this, 'Image', { directory: props.containerDirectory!, platform: Platform.LINUX_AMD64 });
     const maxRuntime = props.maxRuntime ?? Duration.hours(1);
@@ -377,12 +371,10 @@ export class Purpose extends Construct {
       notificationTopic: props.notificationTopic,
       schedule: props.schedule,
       s3Arrival,
-      upstream: props.after?.stateMachine,
+      upstream: props.after,
       logRetention: props.logRetention,
       runConfig: {
         purpose: props.purposeName,
-        stateMachineArn: this.stateMachine.stateMachineArn,
-        backfillStateMachineArn: this.backfill.stateMachine.stateMachineArn,
         bucket: props.bucket.bucketName,
         windowDays,
         maxWindowDays,
@@ -390,8 +382,6 @@ export class Purpose extends Construct {
         timezone: props.schedule?.timeZone?.timezoneName ?? 'UTC',
         inputs: inputs.map((i) => ({ name: i.name, uri: folder(i.bucket ?? props.bucket, i.keyPrefix), partitioned: i.partitioned === true })),
         outputs: outputs.map((o) => ({ name: o.name, uri: folder(props.bucket, o.keyPrefix) })),
-        s3Arrival: s3Arrival.map(({ input, prefix, suffix }) => ({ input, prefix, suffix })),
-        upstream: props.after ? { purpose: props.after.purposeName, stateMachineArn: props.after.stateMachine.stateMachineArn } : undefined,
       },
     });
   }

@@ -22,6 +22,8 @@ import { firstEventAlarm } from './private/alarms';
 
 /** A folder whose new objects start runs. */
 export interface S3Arrival {
+  /** The input the folder is read as. */
+  readonly input: string;
   readonly bucket: s3.IBucket;
   /** The folder, ending with '/'. */
   readonly prefix: string;
@@ -40,8 +42,11 @@ export interface RunTriggerProps {
   readonly stateMachineName: string;
   /** The state machine that runs backfills of this purpose. */
   readonly backfillStateMachine: sfn.IStateMachine;
-  /** What the trigger function needs to resolve runs; it may contain tokens. */
-  readonly runConfig: PurposeRunConfig;
+  /**
+   * What the trigger function needs to resolve runs, besides what the other props give; it
+   * may contain tokens.
+   */
+  readonly runConfig: RunSettings;
   /** Trigger errors and dead letters alarm here. */
   readonly notificationTopic: sns.ITopic;
   /**
@@ -57,16 +62,25 @@ export interface RunTriggerProps {
    */
   readonly s3Arrival?: S3Arrival[];
   /**
-   * Each successful execution of this state machine starts a run for the same window.
+   * Each successful run of this purpose starts a run for the same window.
    *
    * @default - none
    */
-  readonly upstream?: sfn.IStateMachine;
+  readonly upstream?: UpstreamPurpose;
   /**
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
 }
+
+/** Another purpose a purpose runs after. A Purpose is one; across stacks, import its state machine by name. */
+export interface UpstreamPurpose {
+  readonly purposeName: string;
+  readonly stateMachine: sfn.IStateMachine;
+}
+
+/** The part of the trigger's configuration that RunTrigger does not derive from its other props. */
+export type RunSettings = Omit<PurposeRunConfig, 'stateMachineArn' | 'backfillStateMachineArn' | 's3Arrival' | 'upstream'>;
 
 /** The alarms of a trigger. */
 export interface RunTriggerAlarms {
@@ -91,6 +105,15 @@ export class RunTrigger extends Construct {
   constructor(scope: Construct, id: string, props: RunTriggerProps) {
     super(scope, id);
     const functionName = triggerFunctionName(props.stateMachineName);
+    const { purpose, ...settings } = props.runConfig;
+    const runConfig: PurposeRunConfig = {
+      purpose,
+      stateMachineArn: props.stateMachine.stateMachineArn,
+      backfillStateMachineArn: props.backfillStateMachine.stateMachineArn,
+      ...settings,
+      s3Arrival: (props.s3Arrival ?? []).map(({ input, prefix, suffix }) => ({ input, prefix, suffix })),
+      upstream: props.upstream ? { purpose: props.upstream.purposeName, stateMachineArn: props.upstream.stateMachine.stateMachineArn } : undefined,
+    };
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
@@ -119,7 +142,7 @@ export class RunTrigger extends Construct {
       memorySize: 256,
       timeout: Duration.seconds(30),
       role,
-      environment: { BATCAT_RUN_CONFIG: Stack.of(this).toJsonString(props.runConfig) },
+      environment: { BATCAT_RUN_CONFIG: Stack.of(this).toJsonString(runConfig) },
       bundling: {
         minify: true,
         sourceMap: false,
@@ -155,7 +178,7 @@ export class RunTrigger extends Construct {
           role: scheduleRole,
           input: scheduler.ScheduleTargetInput.fromObject({
             trigger: 'schedule',
-            purpose: props.runConfig.purpose,
+            purpose,
             scheduledTime: scheduler.ContextAttribute.scheduledTime,
           }),
         }),
@@ -183,7 +206,7 @@ export class RunTrigger extends Construct {
         eventPattern: {
           source: ['aws.states'],
           detailType: ['Step Functions Execution Status Change'],
-          detail: { status: ['SUCCEEDED'], stateMachineArn: [props.upstream.stateMachineArn] },
+          detail: { status: ['SUCCEEDED'], stateMachineArn: [props.upstream.stateMachine.stateMachineArn] },
         },
         targets: [new targets.LambdaFunction(this.function, delivery)],
       });

@@ -5,9 +5,9 @@ import { shortHash } from './run-contract';
  * finds the resources by them, so both must derive them here.
  */
 
-/** `batcat-<project>-<stage>-<purpose>`: the state machine of a purpose in a project stack. */
-export function purposeStateMachineName(stackName: string, purpose: string): string {
-  return `${stackName.toLowerCase()}-${purpose}`;
+/** `<namePrefix>-<purpose>`: the state machine of a purpose; in a project stack, `batcat-<project>-<stage>-<purpose>`. */
+export function purposeStateMachineName(namePrefix: string, purpose: string): string {
+  return `${namePrefix}-${purpose}`;
 }
 
 /** The trigger function of the purpose whose state machine is `stateMachineName` (at most 64 characters). */
