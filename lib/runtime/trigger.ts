@@ -160,19 +160,13 @@ function fromUpstream(detail: Record<string, unknown>, config: PurposeRunConfig)
   if (detail.status !== 'SUCCEEDED') {
     throw new RunRequestError(`upstream execution ${describe(detail.executionArn)} has status ${describe(detail.status)}; only SUCCEEDED starts '${config.purpose}'`);
   }
-  let upstreamInput: unknown;
-  try {
-    upstreamInput = typeof detail.input === 'string' ? JSON.parse(detail.input) : undefined;
-  } catch {
-    upstreamInput = undefined;
-  }
-  const upstreamWindow = isObject(upstreamInput) && isObject(upstreamInput.window) ? upstreamInput.window : undefined;
-  if (!upstreamWindow || typeof detail.executionArn !== 'string') {
+  const upstreamInput = parseJsonObject(detail.input);
+  if (!upstreamInput || !isObject(upstreamInput.window) || typeof detail.executionArn !== 'string') {
     throw new RunRequestError(`upstream execution ${describe(detail.executionArn)} carries no BatCat run input with a window; `
       + `was it started outside the run contract, or was its input too large for the event?`);
   }
-  const window = checkedWindow(upstreamWindow.start, upstreamWindow.end, 'upstream window');
-  const upstreamRunId = typeof (upstreamInput as Record<string, unknown>).runId === 'string' ? (upstreamInput as { runId: string }).runId : detail.executionArn;
+  const window = checkedWindow(upstreamInput.window.start, upstreamInput.window.end, 'upstream window');
+  const upstreamRunId = typeof upstreamInput.runId === 'string' ? upstreamInput.runId : detail.executionArn;
   // A rerun of the upstream is a new execution, so it starts a new downstream run; a redelivered event does not.
   const name = runName(config.purpose, 'upstream', window, shortHash(8, detail.executionArn));
   return single(config, name, window, { kind: 'upstream', purpose: config.upstream.purpose, executionArn: detail.executionArn, runId: upstreamRunId });
@@ -251,6 +245,16 @@ async function start(sfn: SFNClient, stateMachineArn: string, name: string, inpu
       return { runId: name, executionArn: executionArnOf(stateMachineArn, name), status: 'already-started', window };
     }
     throw e;
+  }
+}
+
+/** The object a JSON text holds, or undefined if it holds something else or is not JSON. */
+function parseJsonObject(text: unknown): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = typeof text === 'string' ? JSON.parse(text) : undefined;
+    return isObject(v) ? v : undefined;
+  } catch {
+    return undefined;
   }
 }
 
