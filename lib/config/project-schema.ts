@@ -333,13 +333,13 @@ export const projectSchema = strict({
     if (after !== undefined) {
       const path = ['purposes', i, 'triggers', 'after'];
       if (after === p.name) ctx.issues.push({ code: 'custom', input: after, path, message: `purpose ${show(p.name)} cannot run after itself` });
-      else if (!byName.has(after)) ctx.issues.push({ code: 'custom', input: after, path, message: `after: ${show(after)} is not a purpose of this project; allowed: ${names}` });
+      else if (!byName.has(after)) ctx.issues.push({ code: 'custom', input: after, path, message: `${show(after)} is not a purpose of this project; allowed: ${names}` });
       else {
         // Follow the chain back: a cycle would start every purpose in it forever.
         const chain = [p.name];
         for (let q = byName.get(after); q !== undefined; q = q.triggers?.after ? byName.get(q.triggers.after) : undefined) {
           if (chain.includes(q.name)) {
-            ctx.issues.push({ code: 'custom', input: after, path, message: `after: ${show(after)} makes a cycle (${[...chain, q.name].join(' -> ')}); a chain of purposes must have a first purpose` });
+            ctx.issues.push({ code: 'custom', input: after, path, message: `${show(after)} makes a cycle (${[...chain, q.name].join(' -> ')}); a chain of purposes must have a first purpose` });
             break;
           }
           chain.push(q.name);
@@ -352,9 +352,9 @@ export const projectSchema = strict({
       const source = byName.get(purposeName);
       const path = ['purposes', i, 'inputs', n, 'from'];
       if (!source || purposeName === p.name) {
-        ctx.issues.push({ code: 'custom', input: input.from, path, message: `from: ${show(input.from)} names ${purposeName === p.name ? 'this purpose itself' : `no purpose of this project (allowed: ${names})`}` });
+        ctx.issues.push({ code: 'custom', input: input.from, path, message: `${show(input.from)} names ${purposeName === p.name ? 'this purpose itself' : `no purpose of this project (allowed: ${names})`}` });
       } else if (!source.outputs.some((o) => o.name === outputName)) {
-        ctx.issues.push({ code: 'custom', input: input.from, path, message: `from: purpose ${show(purposeName)} has no output ${show(outputName)}; its outputs: ${source.outputs.map((o) => show(o.name)).join(', ')}` });
+        ctx.issues.push({ code: 'custom', input: input.from, path, message: `purpose ${show(purposeName)} has no output ${show(outputName)}; its outputs: ${source.outputs.map((o) => show(o.name)).join(', ')}` });
       }
     });
   });

@@ -268,17 +268,17 @@ purposes:
       expect.stringMatching(/purposes\[0\]\.triggers\.s3\[0\]\.input: 'nope' is not a 'prefix' input of this purpose; .* Allowed: 'usage'/),
     ]);
     expect(problems(`${VALID}    triggers:\n      after: usage-analysis\n`)).toEqual([expect.stringMatching(/after: purpose 'usage-analysis' cannot run after itself/)]);
-    expect(problems(`${VALID}    triggers:\n      after: cleaning\n`)).toEqual([expect.stringMatching(/after: 'cleaning' is not a purpose of this project; allowed: 'usage-analysis'/)]);
+    expect(problems(`${VALID}    triggers:\n      after: cleaning\n`)).toEqual([expect.stringMatching(/triggers\.after: 'cleaning' is not a purpose of this project; allowed: 'usage-analysis'/)]);
   });
 
   test('a cycle of purposes and a reference to a missing output are refused', () => {
     const cycle = CHAIN.replace('    outputs: [{ name: summary }]\n', '    outputs: [{ name: summary }]\n    triggers: { after: report }\n');
     expect(problems(cycle)).toEqual([
-      expect.stringMatching(/purposes\[0\]\.triggers\.after: after: 'report' makes a cycle \(usage-analysis -> report -> usage-analysis\)/),
-      expect.stringMatching(/purposes\[1\]\.triggers\.after: after: 'usage-analysis' makes a cycle \(report -> usage-analysis -> report\)/),
+      expect.stringMatching(/purposes\[0\]\.triggers\.after: 'report' makes a cycle \(usage-analysis -> report -> usage-analysis\)/),
+      expect.stringMatching(/purposes\[1\]\.triggers\.after: 'usage-analysis' makes a cycle \(report -> usage-analysis -> report\)/),
     ]);
     expect(problems(CHAIN.replace('from: usage-analysis/summary', 'from: usage-analysis/details'))).toEqual([
-      expect.stringMatching(/inputs\[0\]\.from: from: purpose 'usage-analysis' has no output 'details'; its outputs: 'summary'/),
+      expect.stringMatching(/inputs\[0\]\.from: purpose 'usage-analysis' has no output 'details'; its outputs: 'summary'/),
     ]);
     expect(problems(CHAIN.replace('from: usage-analysis/summary', 'from: cleaning/out'))).toEqual([expect.stringMatching(/names no purpose of this project/)]);
   });
