@@ -15,3 +15,4 @@ export * from './app/batcat-app';
 export * from './runtime/resource-names';
 export * from './runtime/run-contract';
 export * from './runtime/trigger';
+export * from './io';

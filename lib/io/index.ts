@@ -1,0 +1,7 @@
+export * from './athena';
+export * from './csv';
+export * from './errors';
+export * from './glue';
+export * from './redshift';
+export * from './s3';
+export { type PollOptions } from './wait';
