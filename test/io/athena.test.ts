@@ -1,5 +1,5 @@
 import {
-  AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, StopQueryExecutionCommand,
+  AthenaClient, GetQueryExecutionCommand, type GetQueryExecutionCommandOutput, type QueryExecutionState, GetQueryResultsCommand, StartQueryExecutionCommand, StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
 import { countPlaceholders, executionParameters, queryAthena, readAthenaRows, runAthenaQuery, sqlLiteral } from '../../lib/io/athena';
@@ -26,8 +26,9 @@ function fakeTime() {
 
 const SQL = 'SELECT vehicle, kwh FROM usage WHERE dt BETWEEN ? AND ? AND fleet = ?';
 
-function execution(state: string, extra: Record<string, unknown> = {}) {
+function execution(state: QueryExecutionState, extra: Record<string, unknown> = {}): GetQueryExecutionCommandOutput {
   return {
+    $metadata: {},
     QueryExecution: {
       QueryExecutionId: 'q-1',
       Status: { State: state, ...extra },
