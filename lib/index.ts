@@ -16,3 +16,7 @@ export * from './runtime/resource-names';
 export * from './runtime/run-contract';
 export * from './runtime/trigger';
 export * from './io';
+export * from './constructs/athena-run-query';
+export * from './constructs/query-workgroup';
+export * from './constructs/result-database';
+export * from './constructs/result-table';

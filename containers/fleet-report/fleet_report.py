@@ -1,7 +1,7 @@
 """Fleet-wide battery usage for one window: a BatCat purpose that runs after usage-analysis.
 
-Reads <root>/processing/input/summary/usage_summary.csv (the usage-analysis output of the same
-window) and writes <root>/processing/output/report/fleet_report.csv: one row with the window,
+Reads the result of its Athena query (queries/fleet-report.sql: the usage-analysis summary rows
+of the window) from <root>/processing/input/query/<query id>.csv and writes <root>/processing/output/report/fleet_report.csv: one row with the window,
 the number of vehicles and the fleet's usage. <root> is /opt/ml in the job; BATCAT_PROCESSING_ROOT
 points it elsewhere for local runs. On failure the reason goes to <root>/output/message.
 """
@@ -26,18 +26,21 @@ def report_failure(message: str) -> None:
 
 def main() -> int:
     base = root() / "processing"
-    source = base / "input" / "summary" / "usage_summary.csv"
-    if not source.is_file():
-        report_failure(f"InputError: {source} does not exist; did usage-analysis write its summary for this window?")
-        print(f"InputError: missing {source}", file=sys.stderr)
+    folder = base / "input" / "query"
+    sources = sorted(folder.glob("*.csv"))  # Athena writes <id>.csv and <id>.csv.metadata
+    if len(sources) != 1:
+        report_failure(f"InputError: expected one query result in {folder}, found {len(sources)}")
+        print(f"InputError: expected one query result CSV in {folder}, found {[s.name for s in sources]}", file=sys.stderr)
         return 1
-    vehicles = records = 0
+    vins = set()
+    records = 0
     total = 0.0
-    with open(source, newline="", encoding="utf-8") as handle:
+    with open(sources[0], newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            vehicles += 1
+            vins.add(row["vin"])
             records += int(row["records"])
             total += float(row["total_usage"])
+    vehicles = len(vins)
     target = base / "output" / "report" / "fleet_report.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "w", newline="", encoding="utf-8") as handle:

@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { resultsPrefix } from '../constructs/name-rules';
-import { daysOf, parseDuration, projectSchema, type ProjectFile } from './project-schema';
+import { projectDatabaseName, resultsPrefix, resultTableName } from '../constructs/name-rules';
+import { countPlaceholders } from '../io/sql';
+import { daysOf, parseDuration, parseSize, projectSchema, type ProjectFile } from './project-schema';
 
 /** Thrown when a project file is invalid; `problems` holds one line per problem. */
 export class ProjectConfigError extends Error {
@@ -38,7 +39,14 @@ export interface PurposeConfig {
     readonly partitioned: boolean;
     readonly distribution: 'FullyReplicated' | 'ShardedByS3Key';
   }>;
-  readonly outputs: ReadonlyArray<{ readonly name: string; readonly prefix: string }>;
+  readonly outputs: ReadonlyArray<{
+    readonly name: string;
+    readonly prefix: string;
+    /** The Glue table the output is registered as, in the project database. */
+    readonly table?: ResultTableConfig;
+  }>;
+  /** An Athena query that runs before the job; its result is the job's input `query`. */
+  readonly query?: QueryConfig;
   /** The days one scheduled run or one backfill window covers. */
   readonly windowDays: number;
   /** The most days one manual run may cover. */
@@ -55,6 +63,31 @@ export interface PurposeConfig {
   readonly after?: string;
 }
 
+/** An output registered as a Glue table, partitioned by `dt`. */
+export interface ResultTableConfig {
+  readonly name: string;
+  readonly description?: string;
+  readonly format: 'csv' | 'parquet';
+  readonly columns: ReadonlyArray<{ readonly name: string; readonly type: string }>;
+}
+
+/** A purpose's Athena query. */
+export interface QueryConfig {
+  /** The query file, absolute. */
+  readonly file: string;
+  /** Its text. */
+  readonly sql: string;
+  readonly database: string;
+  readonly tables: readonly string[];
+  /**
+   * The S3 folders the tables read: `bucket` is absent for the project bucket.
+   * For the project's own tables, their output folders.
+   */
+  readonly locations: ReadonlyArray<{ readonly bucket?: string; readonly prefix: string }>;
+  /** What each `?` is bound to, in order. */
+  readonly parameters: ReadonlyArray<'start' | 'end'>;
+}
+
 /** A validated project file. */
 export interface ProjectConfig {
   /** The file it was read from, relative to the project root where possible. */
@@ -65,6 +98,12 @@ export interface ProjectConfig {
   readonly alarmEmails: readonly string[];
   /** `batcat-<project>-<stage>`: a stable CloudFormation stack name that starts with a letter. */
   readonly stackName: string;
+  /** The Glue database of the project's result tables: `batcat_<project>_<stage>`. */
+  readonly database: string;
+  /** The project's Athena workgroup, named like the stack. */
+  readonly workgroup: string;
+  /** The most bytes one query of the workgroup may scan. */
+  readonly bytesScannedCutoff: number;
   readonly purposes: readonly PurposeConfig[];
 }
 
@@ -76,6 +115,11 @@ export const PURPOSE_DEFAULTS = {
   window: '1d',
   backfillConcurrency: 2,
   timezone: 'UTC',
+  queryParameters: ['start', 'end'],
+} as const;
+
+export const PROJECT_DEFAULTS = {
+  bytesScannedCutoff: '10GB',
 } as const;
 
 /**
@@ -164,6 +208,27 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
     problems.push({ path: ['project'], message: `project ${JSON.stringify(data.project)} does not match the file name; rename the file to projects/${data.project}.yaml or set project: ${expectedName}` });
   }
   data.purposes.forEach((p, i) => {
+    if (p.query === undefined) return;
+    const file = path.resolve(rootDir, p.query.file);
+    const at = ['purposes', i, 'query', 'file'];
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      problems.push({ path: at, message: `query file '${p.query.file}' of purpose '${p.name}' does not exist (looked in ${file})` });
+      return;
+    }
+    const sql = fs.readFileSync(file, 'utf8');
+    const bound = p.query.parameters ?? PURPOSE_DEFAULTS.queryParameters;
+    const placeholders = countPlaceholders(sql);
+    if (sql.trim() === '') {
+      problems.push({ path: at, message: `query file '${p.query.file}' is empty` });
+    } else if (placeholders !== bound.length) {
+      problems.push({
+        path: at,
+        message: `query file '${p.query.file}' has ${placeholders} '?' placeholder(s), but ${bound.length} value(s) are bound (query.parameters: [${bound.join(', ')}]); `
+          + `write one '?' per value, e.g. 'WHERE dt BETWEEN ? AND ?' for the window's start and end, or set query.parameters`,
+      });
+    }
+  });
+  data.purposes.forEach((p, i) => {
     if (p.image !== undefined) return;
     const rel = p.container ?? `containers/${p.name}`;
     const dir = path.resolve(rootDir, rel);
@@ -185,6 +250,9 @@ function resolve(data: ProjectFile, file: string, rootDir: string): ProjectConfi
     description: data.description,
     alarmEmails: data.alarmEmails,
     stackName: `batcat-${data.project}-${data.stage}`,
+    database: projectDatabaseName(data.project, data.stage),
+    workgroup: `batcat-${data.project}-${data.stage}`,
+    bytesScannedCutoff: parseSize(data.athena?.bytesScannedCutoff ?? PROJECT_DEFAULTS.bytesScannedCutoff)!,
     purposes: data.purposes.map((p): PurposeConfig => {
       const outputPrefix = (purpose: string, output: string) => {
         const o = data.purposes.find((q) => q.name === purpose)!.outputs.find((x) => x.name === output)!;
@@ -214,7 +282,26 @@ function resolve(data: ProjectFile, file: string, rootDir: string): ProjectConfi
       maxRuntimeSeconds: parseDuration(p.maxRuntime ?? PURPOSE_DEFAULTS.maxRuntime)!,
       environment: Object.fromEntries(Object.entries(p.environment ?? {}).map(([k, v]) => [k, String(v)])),
       inputs,
-      outputs: p.outputs.map((o) => ({ name: o.name, prefix: o.prefix ?? resultsPrefix(p.name, o.name) })),
+      outputs: p.outputs.map((o) => ({
+        name: o.name,
+        prefix: o.prefix ?? resultsPrefix(p.name, o.name),
+        table: o.table && {
+          name: o.table.name ?? resultTableName(p.name, o.name),
+          description: o.table.description,
+          format: o.table.format ?? 'csv',
+          columns: Object.entries(o.table.columns).map(([name, type]) => ({ name, type })),
+        },
+      })),
+      query: p.query && {
+        file: path.resolve(rootDir, p.query.file),
+        sql: fs.readFileSync(path.resolve(rootDir, p.query.file), 'utf8'),
+        database: p.query.database ?? projectDatabaseName(data.project, data.stage),
+        tables: p.query.tables,
+        locations: p.query.locations !== undefined
+          ? p.query.locations.map((l) => (l.startsWith('s3://') ? { bucket: l.slice(5).split('/')[0], prefix: l.slice(5).split('/').slice(1).join('/') } : { prefix: l }))
+          : p.query.tables.map((t) => ({ prefix: tableLocation(data, t) })),
+        parameters: p.query.parameters ?? PURPOSE_DEFAULTS.queryParameters,
+      },
       windowDays,
       maxWindowDays: p.maxWindow !== undefined ? daysOf(p.maxWindow) : windowDays,
       backfillConcurrency: p.backfillConcurrency ?? PURPOSE_DEFAULTS.backfillConcurrency,
@@ -225,6 +312,16 @@ function resolve(data: ProjectFile, file: string, rootDir: string): ProjectConfi
       };
     }),
   };
+}
+
+/** The output folder of one of the project's tables. */
+function tableLocation(data: ProjectFile, table: string): string {
+  for (const p of data.purposes) {
+    for (const o of p.outputs) {
+      if (o.table && (o.table.name ?? resultTableName(p.name, o.name)) === table) return o.prefix ?? resultsPrefix(p.name, o.name);
+    }
+  }
+  throw new Error(`table '${table}' is not a table of this project`); // the schema rejects this earlier
 }
 
 /** Loads every `*.yaml` in `<rootDir>/projects`, collecting the problems of all files before throwing. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isTimeZone } from '../runtime/run-contract';
-import { KEBAB_NAME, KEY_PREFIX, MAX_PURPOSE_NAME_LENGTH } from '../constructs/name-rules';
+import { GLUE_NAME, KEBAB_NAME, KEY_PREFIX, MAX_PURPOSE_NAME_LENGTH, resultTableName } from '../constructs/name-rules';
 import { PROCESSING_INSTANCE_TYPES, PROCESSING_LIMITS, suggestInstanceTypes } from '../constructs/processing-instance-types';
 
 /*
@@ -242,9 +242,67 @@ const triggers = strict({
   after: z.string({ error: (iss) => `after must be the name of another purpose of this project, got ${show(iss.input)}` }).optional(),
 });
 
+const glueName = (what: string) => z.string().regex(GLUE_NAME, {
+  error: (iss) => `${what} ${show(iss.input)} is invalid; use lowercase letters, digits and '_', starting with a letter or '_' (Glue and Athena names)`,
+});
+
+const COLUMN_TYPE = /^(string|boolean|tinyint|smallint|int|integer|bigint|float|double|date|timestamp|binary|decimal|decimal\(\d+,\s*\d+\)|(var)?char\(\d+\)|(array|map|struct)<.+>)$/;
+const columnType = z.string().check((ctx) => {
+  if (!COLUMN_TYPE.test(ctx.value)) {
+    ctx.issues.push({ code: 'custom', input: ctx.value, message: `${show(ctx.value)} is not an Athena column type; use e.g. string, bigint, double, boolean, date, timestamp, decimal(10,2) or varchar(20)` });
+  }
+});
+
+const table = strict({
+  name: glueName('table name').optional(),
+  description: z.string().max(2048).optional(),
+  format: z.enum(['csv', 'parquet'], { error: (iss) => `${show(iss.input)} is not a table format; allowed: 'csv' (with a header line) or 'parquet'` }).optional(),
+  columns: z.record(z.string(), columnType).check((ctx) => {
+    const names = Object.keys(ctx.value);
+    if (names.length === 0) ctx.issues.push({ code: 'custom', input: ctx.value, message: 'a table needs at least one column, e.g. columns: { vehicle_id: string, kwh: double }' });
+    for (const n of names) {
+      if (!GLUE_NAME.test(n)) ctx.issues.push({ code: 'custom', input: n, path: [n], message: `column name ${show(n)} is invalid; use lowercase letters, digits and '_'` });
+      else if (n === 'dt') ctx.issues.push({ code: 'custom', input: n, path: [n], message: `'dt' is the partition column BatCat adds (the run's window start); do not declare it` });
+    }
+  }),
+});
+
 const output = strict({
   name: channelName,
   prefix: keyPrefix.optional(),
+  table: table.optional(),
+});
+
+/** An Athena query that runs before the job; its result becomes the job's input `query`. */
+const query = strict({
+  file: z.string().regex(/^[^/].*\.sql$/, { error: (iss) => `${show(iss.input)} is not a query file; give a path relative to the project folder ending with .sql, e.g. 'queries/fleet-report.sql'` }),
+  database: glueName('database').optional(),
+  tables: z.array(glueName('table name')).min(1, { error: 'list the tables the query reads (tables: [...]); the state machine may read only those' }),
+  locations: z.array(z.union([keyPrefix, s3Uri])).min(1).optional(),
+  parameters: z.array(z.enum(['start', 'end'], { error: (iss) => `${show(iss.input)} is not a query parameter; allowed: 'start' and 'end' (the run's window)` })).optional(),
+}).check((ctx) => {
+  if (ctx.value.database !== undefined && ctx.value.locations === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value.database,
+      path: ['locations'],
+      message: `a query over another database needs 'locations': the S3 folders its tables read (e.g. 'raw/usage/' or 's3://other-bucket/usage/'), so the state machine may read them and nothing else`,
+    });
+  }
+});
+
+/** `10GB`, `500MB`, `1TB`: decimal units, as Athena bills. */
+export function parseSize(v: string): number | undefined {
+  const m = /^(\d+)\s*(MB|GB|TB)$/i.exec(v.trim());
+  return m ? Number(m[1]) * { MB: 1e6, GB: 1e9, TB: 1e12 }[m[2].toUpperCase() as 'MB' | 'GB' | 'TB'] : undefined;
+}
+const athena = strict({
+  bytesScannedCutoff: z.string().check((ctx) => {
+    const bytes = parseSize(ctx.value);
+    if (bytes === undefined || bytes < 10e6) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, message: `${show(ctx.value)} is not a valid cutoff; use a size such as '500MB', '10GB' or '1TB', at least '10MB' (Athena's minimum)` });
+    }
+  }).optional(),
 });
 
 const purpose = strict({
@@ -263,8 +321,15 @@ const purpose = strict({
   maxWindow: days('maxWindow', 366).optional(),
   backfillConcurrency: intRange('backfillConcurrency', 1, 40).optional(),
   triggers: triggers.optional(),
+  query: query.optional(),
 }).check((ctx) => {
   const p = ctx.value;
+  if (p.query !== undefined) {
+    const clash = (p.inputs ?? []).findIndex((i) => i.name === 'query');
+    if (clash !== -1) {
+      ctx.issues.push({ code: 'custom', input: 'query', path: ['inputs', clash, 'name'], message: `input name 'query' is taken by the query's result (/opt/ml/processing/input/query/); rename this input` });
+    }
+  }
   const windowDays = daysOf(p.window ?? '1d');
   if (p.maxWindow !== undefined && daysOf(p.maxWindow) < windowDays) {
     ctx.issues.push({ code: 'custom', input: p.maxWindow, path: ['maxWindow'], message: `maxWindow ${show(p.maxWindow)} is shorter than window ${show(p.window)}; a run must be able to cover one window` });
@@ -316,6 +381,7 @@ export const projectSchema = strict({
   }).default('dev'),
   description: z.string().max(512).optional(),
   alarmEmails: z.array(z.email({ error: (iss) => `${show(iss.input)} is not an e-mail address` })).default([]),
+  athena: athena.optional(),
   purposes: z.array(purpose).min(1, { error: 'a project needs at least one purpose' }),
 }).check((ctx) => {
   const seen = new Map<string, number>();
@@ -327,6 +393,16 @@ export const projectSchema = strict({
     }
   });
   const byName = new Map(ctx.value.purposes.map((p) => [p.name, p]));
+  const tables = new Map<string, string>();
+  ctx.value.purposes.forEach((p, i) => p.outputs.forEach((o, n) => {
+    if (o.table === undefined) return;
+    const name = o.table.name ?? resultTableName(p.name, o.name);
+    if (tables.has(name)) {
+      ctx.issues.push({ code: 'custom', input: name, path: ['purposes', i, 'outputs', n, 'table'], message: `table ${show(name)} is also registered by ${tables.get(name)}; give one of them another table name` });
+    } else {
+      tables.set(name, `${p.name}/${o.name}`);
+    }
+  }));
   const names = [...byName.keys()].map(show).join(', ');
   ctx.value.purposes.forEach((p, i) => {
     const after = p.triggers?.after;
@@ -345,6 +421,19 @@ export const projectSchema = strict({
           chain.push(q.name);
         }
       }
+    }
+    if (p.query !== undefined && p.query.database === undefined) {
+      p.query.tables.forEach((t, n) => {
+        if (!tables.has(t)) {
+          ctx.issues.push({
+            code: 'custom',
+            input: t,
+            path: ['purposes', i, 'query', 'tables', n],
+            message: `${show(t)} is not a table of this project (${tables.size > 0 ? `its tables: ${[...tables.keys()].map(show).join(', ')}` : 'no output declares a table'}); `
+              + `declare it as an output's table, or set query.database and query.locations for a table of another database`,
+          });
+        }
+      });
     }
     (p.inputs ?? []).forEach((input, n) => {
       if (input.from === undefined) return;

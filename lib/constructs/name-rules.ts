@@ -19,3 +19,19 @@ export const KEY_PREFIX = /^(?:[A-Za-z0-9!_.*()=+-]+\/)*$/;
 export function resultsPrefix(purpose: string, output: string): string {
   return `results/${purpose}/${output}/`;
 }
+
+/** Glue database and table names: lowercase letters, digits and underscores. */
+export const GLUE_NAME = /^[a-z_][a-z0-9_]{0,254}$/;
+
+/** The project's Glue database: `batcat_<project>_<stage>`. */
+export function projectDatabaseName(project: string, stage: string): string {
+  return `batcat_${project}_${stage}`.replace(/-/g, '_');
+}
+
+/** The table an output is registered as unless it names one: `<purpose>_<output>`. */
+export function resultTableName(purpose: string, output: string): string {
+  return `${purpose}_${output}`.replace(/-/g, '_');
+}
+
+/** Where the project workgroup writes query results: `<prefix><query execution id>.csv`. */
+export const QUERY_RESULTS_PREFIX = 'athena-results/';

@@ -12,8 +12,12 @@ import { purposeStateMachineName } from '../runtime/resource-names';
 import { AlarmTopic } from './alarm-topic';
 import { ProjectDashboard } from './project-dashboard';
 import { ProjectData } from './project-data';
-import type { Purpose } from './purpose';
+import { QUERY_RESULTS_PREFIX } from './name-rules';
+import { QueryParameter, type Purpose } from './purpose';
 import { PurposeStack } from './purpose-stack';
+import { QueryWorkGroup } from './query-workgroup';
+import { ResultDatabase } from './result-database';
+import { ResultFormat, ResultTable } from './result-table';
 import { S3DataDistribution } from './sagemaker-create-processing-job';
 
 /** Properties of ProjectStack. */
@@ -23,16 +27,21 @@ export interface ProjectStackProps extends StackProps {
 }
 
 /**
- * Everything one project deploys: the data bucket, the alarm topic, a dashboard, and each
- * purpose (with its trigger) in a nested stack. The stack is named `batcat-<project>-<stage>` unless `stackName` says otherwise.
+ * Everything one project deploys: the data bucket, the alarm topic, the Athena workgroup, the
+ * Glue database with a table per declared result, a dashboard, and each purpose (with its
+ * trigger) in a nested stack. The stack is named `batcat-<project>-<stage>` unless `stackName` says otherwise.
  *
- * Construct IDs are a contract: `Data`, `Alarms`, `Dashboard` and each purpose's name. Renaming one
- * replaces its resources.
+ * Construct IDs are a contract: `Data`, `Alarms`, `Queries`, `Results` (its tables by table
+ * name), `Dashboard` and each purpose's name. Renaming one replaces its resources.
  */
 export class ProjectStack extends Stack {
   public readonly data: ProjectData;
   public readonly alarmTopic: AlarmTopic;
   public readonly dashboard: ProjectDashboard;
+  public readonly queryWorkGroup: QueryWorkGroup;
+  public readonly resultDatabase: ResultDatabase;
+  /** The result tables, by table name. */
+  public readonly resultTables: Record<string, ResultTable> = {};
   /** The purposes, by name. */
   public readonly purposes: Record<string, Purpose> = {};
 
@@ -48,6 +57,31 @@ export class ProjectStack extends Stack {
 
     this.data = new ProjectData(this, 'Data');
     this.alarmTopic = new AlarmTopic(this, 'Alarms', { emails: c.alarmEmails });
+    this.queryWorkGroup = new QueryWorkGroup(this, 'Queries', {
+      workGroupName: c.workgroup,
+      resultsBucket: this.data.bucket,
+      bytesScannedCutoff: c.bytesScannedCutoff,
+    });
+    // A query result is read by the run that made it; a month is plenty to look at it afterwards.
+    this.data.bucket.addLifecycleRule({ id: 'ExpireQueryResults', prefix: QUERY_RESULTS_PREFIX, expiration: Duration.days(30), noncurrentVersionExpiration: Duration.days(1) });
+    this.resultDatabase = new ResultDatabase(this, 'Results', {
+      databaseName: c.database,
+      description: `Results of the BatCat project ${c.project} (${c.stage}), one table per declared output, partitioned by dt`,
+    });
+    for (const p of c.purposes) {
+      for (const o of p.outputs) {
+        if (!o.table) continue;
+        this.resultTables[o.table.name] = new ResultTable(this.resultDatabase, o.table.name, {
+          database: this.resultDatabase,
+          tableName: o.table.name,
+          description: o.table.description ?? `Output '${o.name}' of purpose '${p.name}'`,
+          bucket: this.data.bucket,
+          keyPrefix: o.prefix,
+          format: o.table.format === 'parquet' ? ResultFormat.PARQUET : ResultFormat.CSV,
+          columns: o.table.columns.map((col) => ({ name: col.name, type: col.type })),
+        });
+      }
+    }
 
     for (const p of c.purposes) {
       const nested = new PurposeStack(this, p.name, {
@@ -77,6 +111,17 @@ export class ProjectStack extends Stack {
           s3Arrival: p.s3Arrival.map((a) => ({ input: a.input, suffix: a.suffix })),
           // By name, so a purpose's nested stack never references another's.
           after: p.after ? { purposeName: p.after, stateMachine: upstreamStateMachine(this, p, c.stackName) } : undefined,
+          query: p.query && {
+            queryString: p.query.sql,
+            parameters: p.query.parameters.map((x) => (x === 'start' ? QueryParameter.WINDOW_START : QueryParameter.WINDOW_END)),
+            workGroup: this.queryWorkGroup,
+            database: p.query.database,
+            tables: [...p.query.tables],
+            dataLocations: p.query.locations.map((l, k) => ({
+              bucket: l.bucket ? s3.Bucket.fromBucketName(this, `${p.name}QueryData${k}`, l.bucket) : this.data.bucket,
+              keyPrefix: l.prefix,
+            })),
+          },
         },
       });
       this.purposes[p.name] = nested.purpose;
@@ -89,6 +134,8 @@ export class ProjectStack extends Stack {
 
     new CfnOutput(this, 'DataBucketName', { value: this.data.bucket.bucketName, description: 'The project data bucket' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Alarms and failure notifications' });
+    new CfnOutput(this, 'QueryWorkGroupName', { value: this.queryWorkGroup.workGroupName, description: 'Athena workgroup for queries of this project' });
+    new CfnOutput(this, 'ResultDatabaseName', { value: this.resultDatabase.databaseName, description: 'Glue database with the result tables' });
   }
 }
 

@@ -15,9 +15,11 @@ import { MAX_BACKFILL_WINDOWS } from '../runtime/run-contract';
 import { backfillStateMachineName, purposeStateMachineName } from '../runtime/resource-names';
 import { Backfill } from './backfill';
 import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH, resultsPrefix } from './name-rules';
+import { AthenaRunQuery, type QueryDataLocation } from './athena-run-query';
 import { acknowledgeFinding } from './private/acknowledge';
 import { firstEventAlarm } from './private/alarms';
 import { scopedError } from './private/errors';
+import type { IQueryWorkGroup } from './query-workgroup';
 import { RunTrigger, type UpstreamPurpose } from './run-trigger';
 import { S3DataDistribution, SageMakerCreateProcessingJob } from './sagemaker-create-processing-job';
 
@@ -62,6 +64,33 @@ export interface PurposeOutput {
    * @default `results/<purposeName>/<name>/`
    */
   readonly keyPrefix?: string;
+}
+
+/** A value bound to a query's `?` placeholder. */
+export enum QueryParameter {
+  /** The run's window start, as the literal `'YYYY-MM-DD'`. */
+  WINDOW_START = 'start',
+  /** The run's window end (included), as the literal `'YYYY-MM-DD'`. */
+  WINDOW_END = 'end',
+}
+
+/** An Athena query that runs before the job; its result file is the job's input `query`. */
+export interface PurposeQuery {
+  /** The SQL, with a `?` for each of `parameters`. */
+  readonly queryString: string;
+  /**
+   * What each `?` is bound to, in order.
+   *
+   * @default [QueryParameter.WINDOW_START, QueryParameter.WINDOW_END]
+   */
+  readonly parameters?: QueryParameter[];
+  readonly workGroup: IQueryWorkGroup;
+  /** The Glue database of the tables. */
+  readonly database: string;
+  /** The tables the query reads. */
+  readonly tables: string[];
+  /** The folders those tables' files are in. */
+  readonly dataLocations: QueryDataLocation[];
 }
 
 /** Properties of a Purpose. */
@@ -179,6 +208,13 @@ export interface PurposeProps {
    * @default - none
    */
   readonly after?: UpstreamPurpose;
+  /**
+   * Runs this Athena query for the window before the job. The result CSV (with Athena's
+   * `.csv.metadata` next to it) is copied to `/opt/ml/processing/input/query/`.
+   *
+   * @default - no query
+   */
+  readonly query?: PurposeQuery;
 }
 
 /** The alarms of a purpose, each notifying the topic. */
@@ -258,14 +294,34 @@ export class Purpose extends Construct {
     const image = props.image ?? tasks.DockerImage.fromAsset(this, 'Image', { directory: props.containerDirectory!, platform: Platform.LINUX_AMD64 });
     const maxRuntime = props.maxRuntime ?? Duration.hours(1);
 
+    if (inputs.some((i) => i.name === 'query') && props.query) throw scopedError(this, "input name 'query' is taken by the query's result; rename the input");
+    const queryParameters = props.query ? props.query.parameters ?? [QueryParameter.WINDOW_START, QueryParameter.WINDOW_END] : [];
+    const literal = (p: QueryParameter) => sfn.JsonPath.format("'{}'", sfn.JsonPath.stringAt(p === QueryParameter.WINDOW_START ? '$.window.start' : '$.window.end'));
     const resolveRun = new sfn.Pass(this, 'ResolveRun', {
       comment: 'Derives the job name from the execution id (any 80-character execution name gives a valid, unique job name) and the partition of the window.',
       parameters: {
         jobName: sfn.JsonPath.format(`${this.jobNamePrefix}-{}`, sfn.JsonPath.hash(sfn.JsonPath.executionId, 'MD5')),
         partition: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt('$.window.start')),
+        // Athena ExecutionParameters are SQL literals: the dates, quoted.
+        ...(queryParameters.length > 0 ? { queryParameters: sfn.JsonPath.array(...queryParameters.map(literal)) } : {}),
       },
       resultPath: '$.batcat',
     });
+    const runQuery = props.query && new AthenaRunQuery(this, 'RunQuery', {
+      comment: "Runs the purpose's query for the window in the project workgroup; the result file becomes the job's input 'query'.",
+      queryString: props.query.queryString,
+      executionParametersPath: queryParameters.length > 0 ? '$.batcat.queryParameters' : undefined,
+      workGroup: props.query.workGroup,
+      database: props.query.database,
+      tables: props.query.tables,
+      dataLocations: props.query.dataLocations,
+      resultSelector: {
+        queryExecutionId: sfn.JsonPath.stringAt('$.QueryExecution.QueryExecutionId'),
+        resultFile: sfn.JsonPath.format('{}.csv', sfn.JsonPath.stringAt('$.QueryExecution.QueryExecutionId')),
+        dataScannedBytes: sfn.JsonPath.numberAt('$.QueryExecution.Statistics.DataScannedInBytes'),
+      },
+      resultPath: '$.query',
+    }).addDocumentedRetries();
     const checkRunInput = new sfn.Choice(this, 'CheckRunInput')
       .when(sfn.Condition.and(
         ...['$.runId', '$.window.start', '$.window.end', '$.trigger.kind'].map((p) => sfn.Condition.and(sfn.Condition.isPresent(p), sfn.Condition.isString(p))),
@@ -280,13 +336,21 @@ export class Purpose extends Construct {
       jobName: sfn.JsonPath.stringAt('$.batcat.jobName'),
       jobNamePrefix: this.jobNamePrefix,
       image,
-      processingInputs: inputs.map((i) => ({
-        name: i.name,
-        bucket: i.bucket ?? props.bucket,
-        keyPrefix: i.keyPrefix,
-        runPrefix: i.partitioned ? sfn.JsonPath.stringAt('$.batcat.partition') : undefined,
-        distribution: i.distribution,
-      })),
+      processingInputs: [
+        ...inputs.map((i) => ({
+          name: i.name,
+          bucket: i.bucket ?? props.bucket,
+          keyPrefix: i.keyPrefix,
+          runPrefix: i.partitioned ? sfn.JsonPath.stringAt('$.batcat.partition') : undefined,
+          distribution: i.distribution,
+        })),
+        ...(props.query ? [{
+          name: 'query',
+          bucket: props.query.workGroup.resultsBucket,
+          keyPrefix: props.query.workGroup.resultsPrefix,
+          runPrefix: sfn.JsonPath.stringAt('$.query.resultFile'),
+        }] : []),
+      ],
       processingOutputs: outputs.map((o) => ({
         name: o.name,
         bucket: props.bucket,
@@ -306,6 +370,7 @@ export class Purpose extends Construct {
         BATCAT_TRIGGER: sfn.JsonPath.stringAt('$.trigger.kind'),
         BATCAT_JOB_NAME: sfn.JsonPath.stringAt('$.batcat.jobName'),
         BATCAT_EXECUTION_ID: sfn.JsonPath.executionId,
+        ...(props.query ? { BATCAT_QUERY_EXECUTION_ID: sfn.JsonPath.stringAt('$.query.queryExecutionId') } : {}),
       },
       networkIsolation: props.networkIsolation,
       vpc: props.vpc,
@@ -320,8 +385,10 @@ export class Purpose extends Construct {
     }).addDocumentedRetries();
     this.jobRole = this.processingJob.role;
 
-    resolveRun.next(this.processingJob).next(new sfn.Succeed(this, 'RunSucceeded'));
-    this.processingJob.addCatch(this.failureHandling(props.notificationTopic, stateMachineName), { resultPath: '$.error' });
+    (runQuery ? resolveRun.next(runQuery) : resolveRun).next(this.processingJob).next(new sfn.Succeed(this, 'RunSucceeded'));
+    const onFailure = this.failureHandling(props.notificationTopic, stateMachineName);
+    runQuery?.addCatch(onFailure, { resultPath: '$.error' });
+    this.processingJob.addCatch(onFailure, { resultPath: '$.error' });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
@@ -427,8 +494,9 @@ export class Purpose extends Construct {
   }
 
   /**
-   * After a failed job: pick the clearest reason (the job's FailureReason when the cause is a
-   * job description, otherwise the error's cause), notify the topic, and fail the execution.
+   * After a failed query or job: pick the clearest reason (the job's FailureReason or the
+   * query's StateChangeReason when the cause is their description, otherwise the error's
+   * cause), notify the topic, and fail the execution.
    */
   private failureHandling(topic: sns.ITopic, stateMachineName: string): sfn.IChainable {
     const notify = new tasks.SnsPublish(this, 'NotifyFailure', {
@@ -455,11 +523,13 @@ export class Purpose extends Construct {
     }).next(notify);
     const useCause = failure('UseErrorCause', sfn.JsonPath.stringAt('$.error.Cause'));
     const useJobReason = failure('UseJobFailureReason', sfn.JsonPath.stringAt('$.failedJob.description.FailureReason'));
+    const useQueryReason = failure('UseQueryFailureReason', sfn.JsonPath.stringAt('$.failedJob.description.QueryExecution.Status.StateChangeReason'));
     const parse = new sfn.Pass(this, 'ParseJobDescription', {
       parameters: { description: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.error.Cause')) },
       resultPath: '$.failedJob',
     }).next(new sfn.Choice(this, 'HasFailureReason')
       .when(sfn.Condition.isPresent('$.failedJob.description.FailureReason'), useJobReason)
+      .when(sfn.Condition.isPresent('$.failedJob.description.QueryExecution.Status.StateChangeReason'), useQueryReason)
       .otherwise(useCause));
 
     return new sfn.Choice(this, 'DescribeFailure')

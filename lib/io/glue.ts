@@ -1,6 +1,6 @@
 /** The Glue Data Catalog: what a table holds and which partitions a window covers. */
 import { GetPartitionsCommand, GetTableCommand, GetTablesCommand, type GlueClient, type Table } from '@aws-sdk/client-glue';
-import type { DateWindow } from './athena';
+import type { DateWindow } from './sql';
 import { GlueTableNotFoundError } from './errors';
 
 export interface GlueColumn {

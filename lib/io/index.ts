@@ -4,4 +4,5 @@ export * from './errors';
 export * from './glue';
 export * from './redshift';
 export * from './s3';
+export * from './sql';
 export { type PollOptions } from './wait';

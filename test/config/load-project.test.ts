@@ -68,7 +68,7 @@ describe('loadProject', () => {
   test('unknown keys are named with their line and the allowed keys', () => {
     const p = problems(VALID.replace('stage: dev', 'stage: dev\nregion: eu-west-1').replace('        prefix: raw/usage/', '        prefix: raw/usage/\n        format: csv'));
     expect(p).toEqual([
-      "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, purposes",
+      "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, athena, purposes",
       "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, from, partitioned, distribution",
     ]);
   });
@@ -237,7 +237,25 @@ describe('triggers, windows and chained purposes', () => {
       after: 'usage-analysis',
       schedule: undefined,
       timezone: 'UTC',
-      inputs: [{ name: 'summary', prefix: 'results/usage-analysis/summary/', from: { purpose: 'usage-analysis', output: 'summary' }, partitioned: true }],
+      inputs: [],
+      query: {
+        file: path.join(REPO_ROOT, 'queries', 'fleet-report.sql'),
+        database: 'batcat_2022_rnd_battery_dev',
+        tables: ['usage_analysis_summary'],
+        locations: [{ prefix: 'results/usage-analysis/summary/' }],
+        parameters: ['start', 'end'],
+      },
+    });
+    expect(c.purposes[1].query!.sql).toContain('WHERE dt BETWEEN ? AND ?');
+    expect(c).toMatchObject({ database: 'batcat_2022_rnd_battery_dev', workgroup: 'batcat-2022-rnd-battery-dev', bytesScannedCutoff: 10e9 });
+    expect(c.purposes[0].outputs[0].table).toEqual({
+      name: 'usage_analysis_summary',
+      description: undefined,
+      format: 'csv',
+      columns: [
+        { name: 'vin', type: 'string' }, { name: 'records', type: 'bigint' }, { name: 'first_time', type: 'string' }, { name: 'last_time', type: 'string' },
+        { name: 'total_usage', type: 'double' }, { name: 'mean_usage', type: 'double' }, { name: 'max_usage', type: 'double' },
+      ],
     });
   });
 
@@ -293,5 +311,86 @@ purposes:
       expect.stringMatching(/'partitioned' applies to 'prefix' inputs only/),
     ]);
     expect(problems(`${VALID}    backfillConcurrency: 0\n`)).toEqual([expect.stringMatching(/backfillConcurrency must be a whole number from 1 to 40, got 0/)]);
+  });
+});
+
+describe('queries and result tables', () => {
+  const TABLES = `project: demo
+athena:
+  bytesScannedCutoff: 500MB
+purposes:
+  - name: usage-analysis
+    outputs:
+      - name: summary
+        table:
+          columns: { vin: string, kwh: double }
+      - name: details
+        table:
+          name: usage_details
+          format: parquet
+          columns: { vin: string, at: timestamp, kwh: 'decimal(10,3)' }
+    query:
+      file: queries/usage.sql
+      tables: [usage_details]
+`;
+  const SQL = "-- the window's days\nSELECT * FROM usage_details WHERE dt BETWEEN ? AND ? AND note <> '?'\n";
+
+  function queryProject(yaml: string, sql: string | null = SQL): string {
+    const dir = projectDir(yaml);
+    if (sql !== null) {
+      fs.mkdirSync(path.join(dir, 'queries'));
+      fs.writeFileSync(path.join(dir, 'queries', 'usage.sql'), sql);
+    }
+    return dir;
+  }
+  function queryProblems(yaml: string, sql: string | null): string[] {
+    const dir = queryProject(yaml, sql);
+    try {
+      loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
+    } catch (e) {
+      if (e instanceof ProjectConfigError) return e.problems;
+      throw e;
+    }
+    throw new Error('expected the project file to be rejected');
+  }
+
+  test('tables get default names and format; the query reads the table folders; the cutoff is parsed', () => {
+    const dir = queryProject(TABLES);
+    const c = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
+    expect(c.bytesScannedCutoff).toBe(500e6);
+    expect(c.database).toBe('batcat_demo_dev');
+    expect(c.purposes[0].outputs.map((o) => [o.table!.name, o.table!.format])).toEqual([['usage_analysis_summary', 'csv'], ['usage_details', 'parquet']]);
+    expect(c.purposes[0].query).toMatchObject({ database: 'batcat_demo_dev', tables: ['usage_details'], locations: [{ prefix: 'results/usage-analysis/details/' }], parameters: ['start', 'end'] });
+  });
+
+  test('a query over another database names its folders; parameters can bind start only', () => {
+    const dir = queryProject(TABLES.replace('      tables: [usage_details]', `      database: telemetry
+      tables: [raw_usage]
+      locations: [raw/usage/, 's3://telemetry-lake/usage/']
+      parameters: [start]`), 'SELECT * FROM raw_usage WHERE dt = ?');
+    const q = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0].query!;
+    expect(q).toMatchObject({ database: 'telemetry', tables: ['raw_usage'], parameters: ['start'], locations: [{ prefix: 'raw/usage/' }, { bucket: 'telemetry-lake', prefix: 'usage/' }] });
+  });
+
+  test.each([
+    ['an unknown table', TABLES.replace('tables: [usage_details]', 'tables: [usage_detail]'), SQL,
+      /purposes\[0\]\.query\.tables\[0\]: 'usage_detail' is not a table of this project \(its tables: 'usage_analysis_summary', 'usage_details'\)/],
+    ['another database without locations', TABLES.replace('      tables: [usage_details]', '      database: telemetry\n      tables: [raw]'), SQL,
+      /query\.locations: a query over another database needs 'locations'/],
+    ['a missing query file', TABLES, null, /query\.file: query file 'queries\/usage\.sql' of purpose 'usage-analysis' does not exist/],
+    ['placeholders that do not match the parameters', TABLES, 'SELECT * FROM usage_details WHERE dt = ?',
+      /query file 'queries\/usage\.sql' has 1 '\?' placeholder\(s\), but 2 value\(s\) are bound \(query\.parameters: \[start, end\]\)/],
+    ['an empty query file', TABLES, '  \n', /query file 'queries\/usage\.sql' is empty/],
+    ['a query file that is not .sql', TABLES.replace('queries/usage.sql', 'queries/usage.txt'), SQL, /is not a query file/],
+    ['an unknown parameter', TABLES.replace('      tables: [usage_details]', '      tables: [usage_details]\n      parameters: [start, today]'), SQL, /'today' is not a query parameter; allowed: 'start' and 'end'/],
+    ['an input named query', TABLES.replace('    outputs:\n', '    inputs:\n      - { name: query, prefix: raw/q/ }\n    outputs:\n'), SQL, /inputs\[0\]\.name: input name 'query' is taken by the query's result/],
+    ['a dt column', TABLES.replace('{ vin: string, kwh: double }', '{ vin: string, dt: string }'), SQL, /columns\.dt: 'dt' is the partition column BatCat adds/],
+    ['a bad column type', TABLES.replace('kwh: double }', 'kwh: number }'), SQL, /'number' is not an Athena column type/],
+    ['a bad column name', TABLES.replace('{ vin: string,', '{ VIN: string,'), SQL, /column name 'VIN' is invalid/],
+    ['a duplicate table name', TABLES.replace('name: usage_details', 'name: usage_analysis_summary').replace('tables: [usage_details]', 'tables: [usage_analysis_summary]'), SQL, /table 'usage_analysis_summary' is also registered by usage-analysis\/summary/],
+    ['a cutoff below Athena\'s minimum', TABLES.replace('500MB', '5MB'), SQL, /'5MB' is not a valid cutoff; use a size such as '500MB', '10GB' or '1TB', at least '10MB'/],
+    ['a table without columns', TABLES.replace('columns: { vin: string, kwh: double }', 'columns: {}'), SQL, /a table needs at least one column/],
+  ])('rejects %s', (_what, yaml, sql, message) => {
+    expect(queryProblems(yaml, sql)).toEqual([expect.stringMatching(message)]);
   });
 });

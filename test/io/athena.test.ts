@@ -2,7 +2,8 @@ import {
   AthenaClient, GetQueryExecutionCommand, type GetQueryExecutionCommandOutput, type QueryExecutionState, GetQueryResultsCommand, StartQueryExecutionCommand, StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
-import { countPlaceholders, executionParameters, queryAthena, readAthenaRows, runAthenaQuery, sqlLiteral } from '../../lib/io/athena';
+import { queryAthena, readAthenaRows, runAthenaQuery } from '../../lib/io/athena';
+import { countPlaceholders, executionParameters, sqlLiteral } from '../../lib/io/sql';
 import { AthenaQueryError, QueryTimeoutError } from '../../lib/io/errors';
 
 const athenaMock = mockClient(AthenaClient);

@@ -1,0 +1,136 @@
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { KEY_PREFIX } from './name-rules';
+import { acknowledgeWildcardResources } from './private/acknowledge';
+import { scopedError } from './private/errors';
+import type { IQueryWorkGroup } from './query-workgroup';
+
+/** An S3 folder a query's tables read. */
+export interface QueryDataLocation {
+  readonly bucket: s3.IBucket;
+  /** Ends with '/'. */
+  readonly keyPrefix: string;
+}
+
+/** Properties of AthenaRunQuery. */
+export interface AthenaRunQueryProps extends sfn.TaskStateBaseProps {
+  /** The SQL, with `?` placeholders. */
+  readonly queryString: string;
+  /**
+   * A JsonPath to the list of parameter literals, e.g. `$.batcat.queryParameters`.
+   *
+   * @default - the query has no placeholders
+   */
+  readonly executionParametersPath?: string;
+  readonly workGroup: IQueryWorkGroup;
+  /** The Glue database the query's unqualified table names refer to. */
+  readonly database: string;
+  /** The tables the query reads; Glue access is granted on these only. */
+  readonly tables: string[];
+  /** Where the tables' files are; read access is granted on these folders only. */
+  readonly dataLocations: QueryDataLocation[];
+}
+
+/**
+ * Runs an Athena query and waits for it (`startQueryExecution.sync`), granting the state
+ * machine only what a SELECT over the named tables needs. aws-cdk-lib's
+ * AthenaStartQueryExecution grants every S3 bucket, Glue create/delete on the whole database
+ * and Lake Formation data access; this one grants:
+ * - start, stop and describe queries in one workgroup;
+ * - GetDatabase/GetTable/GetPartitions on the database and the listed tables;
+ * - reading the listed data folders and writing the workgroup's result folder, with the
+ *   buckets' KMS keys only through S3.
+ */
+export class AthenaRunQuery extends sfn.TaskStateBase {
+  protected readonly taskMetrics?: sfn.TaskMetricsConfig;
+  protected readonly taskPolicies?: iam.PolicyStatement[];
+
+  constructor(scope: Construct, id: string, private readonly props: AthenaRunQueryProps) {
+    super(scope, id, props);
+    if (props.queryString.trim() === '') throw scopedError(this, 'queryString is empty');
+    if (props.tables.length === 0) throw scopedError(this, 'list at least one table the query reads');
+    const badFolder = props.dataLocations.find((l) => !KEY_PREFIX.test(l.keyPrefix) || l.keyPrefix === '');
+    if (badFolder) throw scopedError(this, `data location '${badFolder.keyPrefix}' must be a folder ending with '/' (a whole bucket is not allowed)`);
+    this.taskPolicies = this.policies();
+  }
+
+  /** Retries Athena's throttling and transient errors. */
+  public addDocumentedRetries(): this {
+    this.addRetry({ errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+    return this;
+  }
+
+  /** @internal */
+  protected _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): any {
+    if ((this.props.queryLanguage ?? topLevelQueryLanguage) === sfn.QueryLanguage.JSONATA) {
+      throw scopedError(this, 'AthenaRunQuery renders JSONPath parameters; set queryLanguage: QueryLanguage.JSON_PATH on the task');
+    }
+    return {
+      Resource: `arn:${Aws.PARTITION}:states:::athena:startQueryExecution.sync`,
+      ...this._renderParametersOrArguments({
+        QueryString: this.props.queryString,
+        QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: this.props.database },
+        WorkGroup: this.props.workGroup.workGroupName,
+        ExecutionParameters: this.props.executionParametersPath ? sfn.JsonPath.listAt(this.props.executionParametersPath) : undefined,
+      }, sfn.QueryLanguage.JSON_PATH),
+    };
+  }
+
+  private policies(): iam.PolicyStatement[] {
+    const stack = Stack.of(this);
+    const p = this.props;
+    const wg = p.workGroup;
+    const statements = [
+      new iam.PolicyStatement({
+        actions: ['athena:StartQueryExecution', 'athena:StopQueryExecution', 'athena:GetQueryExecution'],
+        resources: [stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: wg.workGroupName })],
+      }),
+      new iam.PolicyStatement({
+        actions: ['athena:GetDataCatalog'],
+        resources: [stack.formatArn({ service: 'athena', resource: 'datacatalog', resourceName: 'AwsDataCatalog' })],
+      }),
+      new iam.PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],
+        resources: [
+          stack.formatArn({ service: 'glue', resource: 'catalog' }),
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: p.database }),
+          ...p.tables.map((t) => stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${p.database}/${t}` })),
+        ],
+      }),
+    ];
+    const wildcards: string[] = [];
+    const keys = new Map<string, { key: NonNullable<s3.IBucket['encryptionKey']>; write: boolean }>();
+    for (const l of p.dataLocations) {
+      const objects = l.bucket.arnForObjects(`${l.keyPrefix}*`);
+      wildcards.push(objects);
+      statements.push(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects] }));
+      statements.push(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [l.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${l.keyPrefix}*`] } } }));
+      statements.push(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [l.bucket.bucketArn] }));
+      if (l.bucket.encryptionKey) keys.set(l.bucket.encryptionKey.node.path, { key: l.bucket.encryptionKey, write: keys.get(l.bucket.encryptionKey.node.path)?.write ?? false });
+    }
+    const results = wg.resultsBucket.arnForObjects(`${wg.resultsPrefix}*`);
+    wildcards.push(results);
+    statements.push(new iam.PolicyStatement({
+      actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      resources: [results],
+    }));
+    statements.push(new iam.PolicyStatement({
+      actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+      resources: [wg.resultsBucket.bucketArn],
+    }));
+    if (wg.resultsBucket.encryptionKey) keys.set(wg.resultsBucket.encryptionKey.node.path, { key: wg.resultsBucket.encryptionKey, write: true });
+    for (const { key, write } of keys.values()) {
+      statements.push(new iam.PolicyStatement({
+        actions: write ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+      }));
+    }
+    acknowledgeWildcardResources(stack, wildcards,
+      `Prefix-scoped: the query reads objects below its tables' folders only and writes results below the workgroup's result folder only (${wg.resultsPrefix}); query result names are chosen by Athena.`);
+    return statements;
+  }
+}

@@ -1,0 +1,37 @@
+import { Aws, Stack } from 'aws-cdk-lib';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import { Construct } from 'constructs';
+import { GLUE_NAME } from './name-rules';
+import { scopedError } from './private/errors';
+
+/** Properties of ResultDatabase. */
+export interface ResultDatabaseProps {
+  /** Lowercase letters, digits and underscores. */
+  readonly databaseName: string;
+  /**
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/** The Glue database that holds a project's result tables. */
+export class ResultDatabase extends Construct {
+  public readonly databaseName: string;
+  public readonly databaseArn: string;
+  public readonly catalogArn: string;
+  /** The CloudFormation resource, for tables to depend on. */
+  public readonly resource: glue.CfnDatabase;
+
+  constructor(scope: Construct, id: string, props: ResultDatabaseProps) {
+    super(scope, id);
+    if (!GLUE_NAME.test(props.databaseName)) throw scopedError(this, `databaseName must be lowercase letters, digits and '_', got '${props.databaseName}'`);
+    this.databaseName = props.databaseName;
+    this.resource = new glue.CfnDatabase(this, 'Resource', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseInput: { name: props.databaseName, description: props.description },
+    });
+    const stack = Stack.of(this);
+    this.databaseArn = stack.formatArn({ service: 'glue', resource: 'database', resourceName: props.databaseName });
+    this.catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
+  }
+}
