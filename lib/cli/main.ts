@@ -1,27 +1,56 @@
 #!/usr/bin/env node
+import * as path from 'node:path';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ProjectConfigError } from '../config/load-project';
-import { purposeContext, UsageError } from './project-context';
+import { folderPrefix, pullCommand, pushCommand } from './data-commands';
+import { dataBucketOf, projectContext, purposeContext, UsageError } from './project-context';
+import { queryCommand } from './query-command';
 import { runCommand } from './run-command';
 import { runsCommand } from './runs-command';
+
+/** The AWS clients the commands use. */
+export interface AwsClients {
+  readonly lambda: LambdaClient;
+  readonly sfn: SFNClient;
+  readonly athena: AthenaClient;
+  readonly s3: S3Client;
+  readonly cloudformation: CloudFormationClient;
+}
 
 /** Where the CLI writes, and how it reaches AWS; tests replace these. */
 export interface CliEnv {
   readonly cwd: string;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
-  readonly clients?: (region?: string) => { lambda: LambdaClient; sfn: SFNClient };
+  /** Clients to use instead of the default ones. */
+  readonly clients?: (region?: string) => Partial<AwsClients>;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The clock that goes with `sleep`. @default Date.now */
+  readonly now?: () => number;
+  /** Aborting stops a running query or copy (the bin wires Ctrl-C to it). */
+  readonly signal?: AbortSignal;
 }
 
-const defaultClients = (region?: string) => ({ lambda: new LambdaClient({ region }), sfn: new SFNClient({ region }) });
+function awsClients(env: CliEnv, region?: string): AwsClients {
+  const given = env.clients?.(region) ?? {};
+  return {
+    lambda: given.lambda ?? new LambdaClient({ region }),
+    sfn: given.sfn ?? new SFNClient({ region }),
+    athena: given.athena ?? new AthenaClient({ region }),
+    s3: given.s3 ?? new S3Client({ region }),
+    cloudformation: given.cloudformation ?? new CloudFormationClient({ region }),
+  };
+}
 
 /** Runs `batcat <argv>` and resolves to the exit code. */
 export async function runCli(argv: readonly string[], env: CliEnv): Promise<number> {
   const line = (s: string) => env.out(`${s}\n`);
-  const clients = env.clients ?? defaultClients;
+  const clients = (region?: string) => awsClients(env, region);
   let code = 0;
   const program = new Command('batcat')
     .description('BatCat CDK: run and inspect the purposes of your projects. Run it in the folder that holds projects/.')
@@ -66,6 +95,64 @@ Examples:
       code = await runsCommand(purposeContext(g.root, project, purpose), opts.limit, { ...clients(g.region), out: line });
     });
 
+  program.command('query')
+    .description("Run a SQL file in the project's Athena workgroup and database, with the window bound to its ? placeholders, and save the result as CSV.")
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .requiredOption('--sql <file>', 'the query file; each ? is bound in order to the window start and end')
+    .option('--date <YYYY-MM-DD>', 'a one-day window')
+    .option('--from <YYYY-MM-DD>', 'first day of the window')
+    .option('--to <YYYY-MM-DD>', 'last day of the window, included (default: --from)')
+    .option('--out <file>', 'write the CSV here (default: standard output)')
+    .option('--timeout-minutes <n>', 'stop the query after this long', positiveInt, 30)
+    .addHelpText('after', `
+Values are sent to Athena as ExecutionParameters, never pasted into the SQL. Progress goes to standard error.
+Example:
+  batcat query 2022-rnd-battery --sql queries/fleet-report.sql --from 2026-11-01 --to 2026-11-07 --out data/result/fleet.csv`)
+    .action(async (project: string, opts) => {
+      const g = program.opts();
+      const c = clients(g.region);
+      code = await queryCommand(projectContext(g.root, project), g.root, opts, {
+        athena: c.athena,
+        s3: c.s3,
+        write: env.out,
+        progress: (s) => env.err(`${s}\n`),
+        signal: env.signal,
+        sleep: env.sleep ? (ms) => env.sleep!(ms) : undefined,
+        now: env.now,
+      });
+    });
+
+  program.command('pull')
+    .description('Copy a folder of the project bucket to a local folder. Unchanged files are skipped; an interrupted pull resumes where it stopped.')
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<prefix>', 'a folder of the project bucket, e.g. results/usage-analysis/summary/')
+    .argument('[dir]', 'the local folder (default: data/<prefix>)')
+    .option('--force', 'overwrite local files that were changed since they were pulled')
+    .option('--bucket <name>', "the bucket (default: the deployed stack's DataBucketName output)")
+    .action(async (project: string, prefix: string, dir: string | undefined, opts) => {
+      const g = program.opts();
+      const config = projectContext(g.root, project);
+      const folder = folderPrefix(prefix);
+      const c = clients(g.region);
+      const bucket = await dataBucketOf(c.cloudformation, config, opts.bucket);
+      code = await pullCommand(bucket, folder, path.resolve(g.root, dir ?? path.join('data', folder)), opts.force === true, { s3: c.s3, out: line, signal: env.signal });
+    });
+
+  program.command('push')
+    .description('Copy a local folder to a folder of the project bucket. Unchanged files are skipped; an interrupted push resumes where it stopped.')
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<dir>', 'the local folder, e.g. data/raw/usage')
+    .argument('<prefix>', 'a folder of the project bucket, e.g. raw/usage/')
+    .option('--bucket <name>', "the bucket (default: the deployed stack's DataBucketName output)")
+    .action(async (project: string, dir: string, prefix: string, opts) => {
+      const g = program.opts();
+      const config = projectContext(g.root, project);
+      const folder = folderPrefix(prefix);
+      const c = clients(g.region);
+      const bucket = await dataBucketOf(c.cloudformation, config, opts.bucket);
+      code = await pushCommand(bucket, path.resolve(g.root, dir), folder, { s3: c.s3, out: line, signal: env.signal });
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
@@ -78,6 +165,10 @@ Examples:
     if (e instanceof ProjectConfigError) {
       env.err(`batcat: invalid project file ${e.message}\n`);
       return 2;
+    }
+    if ((e as Error).name === 'Interrupted') {
+      env.err('batcat: interrupted; nothing half-written was kept, run the command again to resume\n');
+      return 130;
     }
     env.err(`batcat: ${describeAwsError(e as Error)}\n`);
     return 1;
@@ -97,14 +188,23 @@ function describeAwsError(e: Error): string {
   if (/ENOTFOUND|ECONNREFUSED|ETIMEDOUT/.test(e.message)) return `${e.message}\n  Cannot reach AWS from this machine; check the network, proxy and region.`;
   if (/region is missing/i.test(e.message)) return `${e.message}\n  Set AWS_REGION or pass --region.`;
   if (e.name === 'AccessDeniedException') return `${e.message}\n  Your identity needs lambda:InvokeFunction and lambda:GetFunctionConfiguration on the trigger, and states:ListExecutions and states:DescribeExecution.`;
+  if (e.name === 'AthenaQueryError' || e.name === 'QueryTimeoutError' || e.name.endsWith('S3IoError') || e.name === 'NoSuchKeyError' || e.name === 'NoSuchBucketError' || e.name === 'S3AccessDeniedError') return e.message;
   return `${e.name}: ${e.message}`;
 }
 
 if (require.main === module) {
+  // Ctrl-C stops a running query or copy cleanly; a second Ctrl-C exits at once.
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    process.stderr.write('batcat: interrupted, stopping (Ctrl-C again to quit now)\n');
+    controller.abort(Object.assign(new Error('interrupted'), { name: 'Interrupted' }));
+    process.once('SIGINT', () => process.exit(130));
+  });
   runCli(process.argv.slice(2), {
     cwd: process.cwd(),
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
+    signal: controller.signal,
   }).then((code) => {
     process.exitCode = code;
   });

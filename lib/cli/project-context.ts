@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { loadProject, type ProjectConfig, type PurposeConfig } from '../config/load-project';
 import { purposeStateMachineName, triggerFunctionName } from '../runtime/resource-names';
 
@@ -19,19 +20,42 @@ export interface PurposeContext {
   readonly triggerFunctionName: string;
 }
 
-/** Reads `<rootDir>/projects/<project>.yaml` and finds `purpose` in it. */
-export function purposeContext(rootDir: string, projectName: string, purposeName: string): PurposeContext {
+/** Reads and validates `<rootDir>/projects/<project>.yaml`. */
+export function projectContext(rootDir: string, projectName: string): ProjectConfig {
   const file = path.join(rootDir, 'projects', `${projectName}.yaml`);
   if (!fs.existsSync(file)) {
     const dir = path.join(rootDir, 'projects');
     const known = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => f.replace(/\.ya?ml$/, '')) : [];
     throw new UsageError(`no project '${projectName}': ${file} does not exist${known.length > 0 ? `; projects here: ${known.join(', ')}` : '; run batcat in the folder that holds projects/'}`);
   }
-  const project = loadProject(file, rootDir);
+  return loadProject(file, rootDir);
+}
+
+/** Reads `<rootDir>/projects/<project>.yaml` and finds `purpose` in it. */
+export function purposeContext(rootDir: string, projectName: string, purposeName: string): PurposeContext {
+  const project = projectContext(rootDir, projectName);
   const purpose = project.purposes.find((p) => p.name === purposeName);
   if (!purpose) {
     throw new UsageError(`project '${project.project}' has no purpose '${purposeName}'; its purposes: ${project.purposes.map((p) => p.name).join(', ')}`);
   }
   const stateMachineName = purposeStateMachineName(project.stackName, purpose.name);
   return { project, purpose, stateMachineName, triggerFunctionName: triggerFunctionName(stateMachineName) };
+}
+
+/** The project's data bucket: `override`, or the DataBucketName output of the deployed stack. */
+export async function dataBucketOf(cfn: CloudFormationClient, project: ProjectConfig, override?: string): Promise<string> {
+  if (override !== undefined) return override;
+  let outputs;
+  try {
+    const r = await cfn.send(new DescribeStacksCommand({ StackName: project.stackName }));
+    outputs = r.Stacks?.[0]?.Outputs ?? [];
+  } catch (e) {
+    if ((e as Error).name === 'ValidationError' && /does not exist/.test((e as Error).message)) {
+      throw new UsageError(`stack ${project.stackName} is not deployed in this account and region; deploy it (npx cdk deploy ${project.stackName}) or pass --bucket`);
+    }
+    throw e;
+  }
+  const bucket = outputs.find((o) => o.OutputKey === 'DataBucketName')?.OutputValue;
+  if (!bucket) throw new UsageError(`stack ${project.stackName} has no DataBucketName output; is it a BatCat project stack? Pass --bucket to name the bucket`);
+  return bucket;
 }

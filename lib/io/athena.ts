@@ -40,6 +40,8 @@ export interface AthenaQueryOptions extends PollOptions {
   readonly database?: string;
   /** @default 'AwsDataCatalog' */
   readonly catalog?: string;
+  /** Called at each poll with the query's state and bytes scanned so far. */
+  readonly onProgress?: (progress: AthenaQueryProgress) => void;
 }
 
 export interface AthenaQueryResult {
@@ -67,11 +69,29 @@ export async function runAthenaQuery(athena: AthenaClient, options: AthenaQueryO
   return waitForAthenaQuery(athena, id, options);
 }
 
+/** How a running query is doing, reported at each poll. */
+export interface AthenaQueryProgress {
+  readonly queryExecutionId: string;
+  readonly state: string;
+  readonly dataScannedBytes: number;
+  readonly elapsedMs: number;
+}
+
 /** Waits for a query that is already running; see `runAthenaQuery`. */
-export async function waitForAthenaQuery(athena: AthenaClient, queryExecutionId: string, options: PollOptions = {}): Promise<AthenaQueryResult> {
+export async function waitForAthenaQuery(
+  athena: AthenaClient,
+  queryExecutionId: string,
+  options: PollOptions & { readonly onProgress?: (p: AthenaQueryProgress) => void } = {},
+): Promise<AthenaQueryResult> {
   return pollUntil(async () => {
     const { QueryExecution: q } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryExecutionId }));
     const state = q?.Status?.State;
+    options.onProgress?.({
+      queryExecutionId,
+      state: state ?? 'UNKNOWN',
+      dataScannedBytes: q?.Statistics?.DataScannedInBytes ?? 0,
+      elapsedMs: q?.Statistics?.TotalExecutionTimeInMillis ?? 0,
+    });
     if (state === 'SUCCEEDED') {
       return {
         queryExecutionId,

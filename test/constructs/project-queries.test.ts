@@ -246,7 +246,7 @@ describe('a query-fed run, executed locally', () => {
       S3Input: expect.objectContaining({ S3Uri: 's3://demo-data-bucket/athena-results/a1b2c3d4-0000-1111-2222-333344445555.csv' }),
     })]);
     expect(job.Environment.BATCAT_QUERY_EXECUTION_ID).toBe('a1b2c3d4-0000-1111-2222-333344445555');
-    expect(r.output.query).toEqual({ queryExecutionId: 'a1b2c3d4-0000-1111-2222-333344445555', resultFile: 'a1b2c3d4-0000-1111-2222-333344445555.csv', dataScannedBytes: 4096 });
+    expect((r.output as any).query).toEqual({ queryExecutionId: 'a1b2c3d4-0000-1111-2222-333344445555', resultFile: 'a1b2c3d4-0000-1111-2222-333344445555.csv', dataScannedBytes: 4096 });
   });
 
   test("a failed query stops the run before the job, and the notification carries Athena's reason", async () => {

@@ -1,0 +1,53 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { pullPrefix, pushFolder, type SyncEvent, type SyncReport } from '../io/sync';
+import { formatBytes } from './format';
+import { UsageError } from './project-context';
+
+export interface DataDeps {
+  readonly s3: S3Client;
+  readonly out: (line: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** `raw/usage` or `raw/usage/` -> `raw/usage/`; rejects absolute and `..` prefixes. */
+export function folderPrefix(prefix: string): string {
+  if (prefix.startsWith('/') || prefix.split('/').some((s) => s === '..' || s === '.')) {
+    throw new UsageError(`prefix '${prefix}' must be a folder of the project bucket such as raw/usage/, without a leading '/', '.' or '..'`);
+  }
+  if (prefix === '') throw new UsageError('give a folder of the project bucket, such as raw/usage/ (copying the whole bucket is not supported)');
+  return prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
+function reporter(deps: DataDeps, arrow: string): (e: SyncEvent) => void {
+  return (e) => {
+    switch (e.kind) {
+      case 'plan': deps.out(`${e.files} file(s), ${formatBytes(e.bytes)}`); break;
+      case 'start': deps.out(`${arrow} [${e.index}/${e.total}] ${e.file} (${formatBytes(e.size)})`); break;
+      case 'progress': deps.out(`    ${e.file}: ${formatBytes(e.bytes)} of ${formatBytes(e.size)}`); break;
+      case 'conflict': deps.out(`! ${e.file}: changed here since it was pulled, and changed in the bucket too; kept the local file (--force overwrites it)`); break;
+      default: break;
+    }
+  };
+}
+
+function summary(deps: DataDeps, r: SyncReport, verb: string): number {
+  deps.out(`${verb} ${r.copied.length} file(s) (${formatBytes(r.bytes)}), ${r.skipped.length} unchanged${r.conflicts.length > 0 ? `, ${r.conflicts.length} kept (local changes)` : ''}`);
+  return r.conflicts.length > 0 ? 1 : 0;
+}
+
+/** `batcat pull`: copies a folder of the bucket into a local folder (default `data/<prefix>`). */
+export async function pullCommand(bucket: string, prefix: string, dir: string, force: boolean, deps: DataDeps): Promise<number> {
+  deps.out(`pull s3://${bucket}/${prefix} -> ${dir}`);
+  const r = await pullPrefix(deps.s3, { bucket, prefix, dir, force, onEvent: reporter(deps, '↓'), signal: deps.signal });
+  return summary(deps, r, 'pulled');
+}
+
+/** `batcat push`: copies a local folder into a folder of the bucket. */
+export async function pushCommand(bucket: string, dir: string, prefix: string, deps: DataDeps): Promise<number> {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`local folder ${dir} does not exist`);
+  deps.out(`push ${dir} -> s3://${bucket}/${prefix}`);
+  const r = await pushFolder(deps.s3, { bucket, prefix, dir: path.resolve(dir), onEvent: reporter(deps, '↑'), signal: deps.signal });
+  return summary(deps, r, 'pushed');
+}

@@ -1,0 +1,132 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { AthenaClient } from '@aws-sdk/client-athena';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ProjectConfig } from '../config/load-project';
+import { runAthenaQuery } from '../io/athena';
+import { parseS3Uri, s3Error } from '../io/s3';
+import { countPlaceholders, executionParameters, type DateWindow } from '../io/sql';
+import { parseDate } from '../runtime/run-contract';
+import { formatBytes, formatSeconds } from './format';
+import { UsageError } from './project-context';
+
+export interface QueryOptions {
+  readonly sql: string;
+  readonly date?: string;
+  readonly from?: string;
+  readonly to?: string;
+  /** A local file; without it the CSV goes to standard output. */
+  readonly out?: string;
+  readonly timeoutMinutes: number;
+}
+
+export interface QueryDeps {
+  readonly athena: AthenaClient;
+  readonly s3: S3Client;
+  /** Standard output: the CSV when there is no --out. */
+  readonly write: (text: string) => void;
+  /** Progress, on standard error. */
+  readonly progress: (line: string) => void;
+  readonly signal?: AbortSignal;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly now?: () => number;
+}
+
+/** The window of --date or --from/--to, or undefined when none is given. */
+function windowOf(o: QueryOptions): DateWindow | undefined {
+  try {
+    if (o.date !== undefined) {
+      if (o.from !== undefined || o.to !== undefined) throw new UsageError('give --date or --from/--to, not both');
+      const d = parseDate(o.date, '--date');
+      return { start: d, end: d };
+    }
+    if (o.from === undefined && o.to === undefined) return undefined;
+    if (o.from === undefined) throw new UsageError('--to needs --from');
+    const start = parseDate(o.from, '--from');
+    const end = o.to !== undefined ? parseDate(o.to, '--to') : start;
+    if (end < start) throw new UsageError(`--to ${end} is before --from ${start}`);
+    return { start, end };
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/**
+ * Runs a query file in the project's workgroup and database, with the window bound to its `?`
+ * placeholders (start, end), and streams the result CSV to a file or standard output.
+ */
+export async function queryCommand(project: ProjectConfig, rootDir: string, o: QueryOptions, deps: QueryDeps): Promise<number> {
+  const file = path.resolve(rootDir, o.sql);
+  if (!fs.existsSync(file)) throw new UsageError(`query file ${file} does not exist`);
+  const sql = fs.readFileSync(file, 'utf8');
+  if (sql.trim() === '') throw new UsageError(`query file ${file} is empty`);
+  const window = windowOf(o);
+  const placeholders = countPlaceholders(sql);
+  if (placeholders > 0 && !window) throw new UsageError(`${o.sql} has ${placeholders} '?' placeholder(s); give the window with --from and --to (or --date)`);
+  try {
+    executionParameters(sql, placeholders === 0 ? undefined : window);
+  } catch (e) {
+    throw new UsageError(`${o.sql}: ${(e as Error).message}`);
+  }
+  const out = o.out === undefined ? undefined : path.resolve(rootDir, o.out);
+  if (out !== undefined && fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new UsageError(`--out ${o.out} is a folder; give a file name`);
+
+  deps.progress(`query ${o.sql} in workgroup ${project.workgroup}, database ${project.database}${window && placeholders > 0 ? `, window ${window.start} .. ${window.end}` : ''}`);
+  let lastState = '';
+  const result = await runAthenaQuery(deps.athena, {
+    sql,
+    window: placeholders > 0 ? window : undefined,
+    workgroup: project.workgroup,
+    database: project.database,
+    timeoutMs: o.timeoutMinutes * 60_000,
+    signal: deps.signal,
+    sleep: deps.sleep,
+    now: deps.now,
+    onProgress: (p) => {
+      const line = `  ${p.state.toLowerCase()} ${formatSeconds(p.elapsedMs)}, ${formatBytes(p.dataScannedBytes)} scanned`;
+      if (line !== lastState) deps.progress(line);
+      lastState = line;
+    },
+  });
+  deps.progress(`query ${result.queryExecutionId} succeeded: ${formatBytes(result.dataScannedBytes)} scanned in ${formatSeconds(result.engineExecutionTimeMs)}`);
+  if (!result.outputLocation) throw new Error(`query ${result.queryExecutionId} reported no result location`);
+
+  const { bucket, key } = parseS3Uri(result.outputLocation);
+  let body: Readable;
+  try {
+    body = (await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: deps.signal })).Body as Readable;
+  } catch (e) {
+    throw s3Error(e, 'GetObject', bucket, key);
+  }
+  let bytes = 0;
+  let last = Date.now();
+  const counted = async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      bytes += chunk.length;
+      if (Date.now() - last > 2000) {
+        last = Date.now();
+        deps.progress(`  ${formatBytes(bytes)} received`);
+      }
+      yield chunk;
+    }
+  };
+  if (out === undefined) {
+    for await (const chunk of counted(body)) deps.write(chunk.toString('utf8'));
+  } else {
+    // Written under a temporary name, so an interrupted download never looks like a result.
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    const part = `${out}.batcat-part`;
+    try {
+      await pipeline(body, counted, fs.createWriteStream(part), { signal: deps.signal });
+    } catch (e) {
+      fs.rmSync(part, { force: true });
+      throw e;
+    }
+    fs.renameSync(part, out);
+    deps.progress(`wrote ${o.out} (${formatBytes(bytes)}) from ${result.outputLocation}`);
+  }
+  return 0;
+}
