@@ -14,6 +14,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Purpose, ProjectStack, SageMakerCreateProcessingJob, loadProject } from 'batcat-cdk';
+import { readCsvFromBucket, runAthenaQuery } from 'batcat-cdk/io';
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
 const stack = new Stack(app, 'TeamStack', { stackName: 'team-stack' });
@@ -28,7 +29,7 @@ const purpose = new Purpose(stack, 'Forecast', {
   outputs: [{ name: 'predictions' }],
 });
 const task: SageMakerCreateProcessingJob = purpose.processingJob;
-console.log(JSON.stringify({ jobNamePrefix: purpose.jobNamePrefix, task: task.node.id, projectStack: typeof ProjectStack, loadProject: typeof loadProject }));
+console.log(JSON.stringify({ jobNamePrefix: purpose.jobNamePrefix, task: task.node.id, projectStack: typeof ProjectStack, loadProject: typeof loadProject, io: [typeof readCsvFromBucket, typeof runAthenaQuery] }));
 app.synth();
 `;
 
@@ -61,7 +62,15 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
     '--strict', '--esModuleInterop', '--skipLibCheck', '--module', 'commonjs', '--target', 'es2022', '--types', 'node',
     '--typeRoots', path.join(REPO_ROOT, 'node_modules', '@types'), 'app.ts'], app);
   const out = JSON.parse(run(process.execPath, ['app.js'], app).trim().split('\n').pop()!);
-  expect(out).toMatchObject({ jobNamePrefix: expect.stringMatching(/^forecast-[0-9a-f]{6}$/), task: 'RunProcessingJob', projectStack: 'function', loadProject: 'function' });
+  expect(out).toMatchObject({ jobNamePrefix: expect.stringMatching(/^forecast-[0-9a-f]{6}$/), task: 'RunProcessingJob', projectStack: 'function', loadProject: 'function', io: ['function', 'function'] });
+
+  // The IO library alone, as a script or a Lambda function uses it: no aws-cdk-lib loaded.
+  fs.writeFileSync(path.join(app, 'io.js'), "const io = require('batcat-cdk/io');\n"
+    + "console.log(JSON.stringify({ exports: Object.keys(io).sort(), cdk: Object.keys(require.cache).some((k) => k.includes('aws-cdk-lib')) }));\n");
+  const io = JSON.parse(run(process.execPath, ['io.js'], app).trim());
+  expect(io.cdk).toBe(false);
+  expect(io.exports).toEqual(expect.arrayContaining(['readCsvFromBucket', 'readCsvBatchesFromBucket', 'saveToBucket', 'listKeys', 'runAthenaQuery',
+    'readAthenaRows', 'describeTable', 'listPartitions', 'requireTables', 'queryRedshift', 'pullPrefix', 'pushFolder', 'NoSuchKeyError']));
 
   const template = JSON.parse(fs.readFileSync(path.join(app, 'cdk.out', 'TeamStack.template.json'), 'utf8'));
   const resources = Object.values<any>(template.Resources);
