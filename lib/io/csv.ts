@@ -196,8 +196,9 @@ export function castField(text: string, type: ColumnType, column: string): CsvVa
       return v;
     }
     case 'integer': {
-      if (!/^[+-]?\d+$/.test(text.trim())) throw new CsvFormatError(`column '${column}': '${text}' is not an integer`);
-      return Number(text);
+      const v = Number(text);
+      if (!Number.isInteger(v) || text.trim() === '') throw new CsvFormatError(`column '${column}': '${text}' is not an integer`);
+      return v;
     }
     case 'boolean': {
       const t = text.trim().toLowerCase();

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { castField, csvLine, CsvParser, type ColumnType, type CsvValue } from './csv';
+import { castField, csvLine, CsvFormatError, CsvParser, type ColumnType, type CsvValue } from './csv';
 import { NoSuchBucketError, NoSuchKeyError, S3AccessDeniedError, S3IoError } from './errors';
 
 /** `s3://bucket/key` split into its parts. */
@@ -166,19 +166,21 @@ export async function* readCsvBatchesFromBucket(s3: S3Client, options: CsvReadOp
   }
 }
 
-function recordMaker(columns: string[], types: Record<string, ColumnType> | undefined, key: string) {
+function recordMaker(columns: string[], types: Record<string, ColumnType> | undefined, key: string): (fields: string[]) => Record<string, CsvValue> {
   const unknown = Object.keys(types ?? {}).filter((c) => !columns.includes(c));
   if (unknown.length > 0) throw new Error(`${key}: types name columns that are not in the file: ${unknown.join(', ')}; columns: ${columns.join(', ')}`);
-  const typeOf = columns.map((c) => types?.[c] ?? 'string');
-  const n = columns.length;
-  return (fields: string[]): Record<string, CsvValue> => {
-    const record: Record<string, CsvValue> = {};
-    for (let k = 0; k < n; k++) {
-      const text = fields[k] ?? '';
-      record[columns[k]] = typeOf[k] === 'string' ? text : castField(text, typeOf[k], columns[k]);
-    }
-    return record;
-  };
+  const seen = new Set<string>();
+  const duplicate = columns.find((c) => seen.size === seen.add(c).size);
+  if (duplicate !== undefined) throw new CsvFormatError(`${key}: the header names column '${duplicate}' twice`);
+  const casts = columns.map((c) => {
+    const type = types?.[c];
+    return type === undefined || type === 'string' ? undefined : (text: string) => castField(text, type, c);
+  });
+  // One object literal with the columns as fixed keys: every record shares one hidden class,
+  // which V8 builds several times faster than records filled key by key. Keys are JSON-quoted.
+  const fields = columns.map((c, k) => `${JSON.stringify(c)}: ${casts[k] ? `c[${k}](f[${k}] ?? '')` : `f[${k}] ?? ''`}`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('c', `return (f) => ({ ${fields.join(', ')} });`)(casts) as (f: string[]) => Record<string, CsvValue>;
 }
 
 /** Rows to write: objects (columns from `columns` or the first row) or arrays. */
