@@ -86,6 +86,8 @@ export interface QueryConfig {
   readonly locations: ReadonlyArray<{ readonly bucket?: string; readonly prefix: string }>;
   /** What each `?` is bound to, in order. */
   readonly parameters: ReadonlyArray<'start' | 'end'>;
+  /** A CSV that stands in for the query's result in local runs (absolute). */
+  readonly local?: string;
 }
 
 /** A validated project file. */
@@ -301,6 +303,7 @@ function resolve(data: ProjectFile, file: string, rootDir: string): ProjectConfi
           ? p.query.locations.map((l) => (l.startsWith('s3://') ? { bucket: l.slice(5).split('/')[0], prefix: l.slice(5).split('/').slice(1).join('/') } : { prefix: l }))
           : p.query.tables.map((t) => ({ prefix: tableLocation(data, t) })),
         parameters: p.query.parameters ?? PURPOSE_DEFAULTS.queryParameters,
+        local: p.query.local !== undefined ? path.resolve(rootDir, p.query.local) : undefined,
       },
       windowDays,
       maxWindowDays: p.maxWindow !== undefined ? daysOf(p.maxWindow) : windowDays,

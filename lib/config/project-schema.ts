@@ -280,6 +280,7 @@ const query = strict({
   tables: z.array(glueName('table name')).min(1, { error: 'list the tables the query reads (tables: [...]); the state machine may read only those' }),
   locations: z.array(z.union([keyPrefix, s3Uri])).min(1).optional(),
   parameters: z.array(z.enum(['start', 'end'], { error: (iss) => `${show(iss.input)} is not a query parameter; allowed: 'start' and 'end' (the run's window)` })).optional(),
+  local: z.string().regex(/^[^/].*\.csv$/, { error: (iss) => `${show(iss.input)} is not a local query result; give a CSV file relative to the project folder, e.g. 'queries/fleet-report.sample.csv'` }).optional(),
 }).check((ctx) => {
   if (ctx.value.database !== undefined && ctx.value.locations === undefined) {
     ctx.issues.push({

@@ -1,0 +1,52 @@
+/*
+ * The local Step Functions interpreter (aws-local-stepfunctions), as run-local and the tests
+ * use it. Two fixes are applied when it is loaded:
+ * - Node 20 lacks Promise.withResolvers, which version 3 uses;
+ * - version 3.0.0 computes MD5 wrongly for inputs of 56 bytes or more (its padding of
+ *   multi-block messages is off), so States.Hash($$.Execution.Id, 'MD5') gave equal job names
+ *   for different long execution ids. Its MD5 is replaced with node:crypto's.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+if (!(Promise as any).withResolvers) {
+  (Promise as any).withResolvers = function withResolvers<T>() {
+    let resolve!: (v: T) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
+
+function loadInterpreter(): typeof import('aws-local-stepfunctions') {
+  const file = require.resolve('aws-local-stepfunctions');
+  const copy = { exports: {} as any };
+  // Compiled in the caller's realm (jest's, in tests), so errors thrown by task handlers stay `instanceof Error` for the interpreter.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  new Function('module', 'exports', 'require', '__filename', '__dirname', `${fs.readFileSync(file, 'utf8')}\nmodule.exports.__MD5 = MD5;\n`)(
+    copy, copy.exports, require, file, path.dirname(file));
+  copy.exports.__MD5.prototype.getDigest = (input: string) => createHash('md5').update(input, 'utf8').digest('hex');
+  return copy.exports;
+}
+
+export const { StateMachine, ExecutionError } = loadInterpreter();
+
+/** A Step Functions context object for an execution of `stateMachineName` named `name`. */
+export function executionContext(stateMachineName: string, name: string, startTime = new Date().toISOString(), region = 'eu-west-1', account = '123456789012') {
+  const stateMachineId = `arn:aws:states:${region}:${account}:stateMachine:${stateMachineName}`;
+  return {
+    Execution: { Id: `arn:aws:states:${region}:${account}:execution:${stateMachineName}:${name}`, Name: name, StartTime: startTime, RoleArn: `arn:aws:iam::${account}:role/sm`, Input: {} },
+    StateMachine: { Id: stateMachineId, Name: stateMachineName },
+  };
+}
+
+/** An error as a Step Functions task reports it: `Error` is the name, `Cause` the message. */
+export function taskError(error: string, cause: string): Error {
+  const e = new Error(cause);
+  e.name = error;
+  return e;
+}

@@ -1,0 +1,65 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { ProjectConfig } from '../config/load-project';
+import { ProjectStack } from '../constructs/project-stack';
+import type { PurposeRunConfig } from '../runtime/run-contract';
+
+/** The bucket name local runs put in S3 URIs; `data/` stands in for it. */
+export const LOCAL_BUCKET = 'local-data-bucket';
+
+/** What a local run needs of a purpose, exactly as `cdk synth` renders it. */
+export interface SynthesizedPurpose {
+  readonly stateMachineName: string;
+  /** The state machine definition (ASL), with CloudFormation references replaced by local stand-ins. */
+  readonly definition: any;
+  /** The trigger function's configuration, with the same stand-ins. */
+  readonly runConfig: PurposeRunConfig;
+}
+
+/** Local stand-ins for the CloudFormation values a template leaves to deploy time. */
+function standIn(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(standIn);
+  if (node === null || typeof node !== 'object') return node;
+  const o = node as Record<string, any>;
+  if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map((p) => String(standIn(p))).join(o['Fn::Join'][0]);
+  if (o['Fn::Select']) return (standIn(o['Fn::Select'][1]) as unknown[])[Number(standIn(o['Fn::Select'][0]))];
+  if (o['Fn::Split']) return String(standIn(o['Fn::Split'][1])).split(o['Fn::Split'][0]);
+  if (o.Ref !== undefined) {
+    const ref = String(o.Ref);
+    if (ref === 'AWS::Partition') return 'aws';
+    if (ref === 'AWS::Region') return 'local';
+    if (ref === 'AWS::AccountId') return '000000000000';
+    if (ref === 'AWS::URLSuffix') return 'amazonaws.com';
+    if (/DataBucket/.test(ref) && !/Arn/.test(ref)) return LOCAL_BUCKET;
+    return `local-${ref}`;
+  }
+  if (o['Fn::GetAtt']) return `arn:aws:local:${[o['Fn::GetAtt']].flat().join('.')}`;
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, standIn(v)]));
+}
+
+/**
+ * Builds the project's stack in memory (no Lambda bundling, no Docker) and takes the purpose's
+ * state machine definition and trigger configuration from it: the same definition `cdk synth`
+ * writes and Step Functions runs.
+ */
+export function synthesizePurpose(project: ProjectConfig, purposeName: string): SynthesizedPurpose {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-local-synth-')) });
+  const stack = new ProjectStack(app, project.stackName, { config: project });
+  const purpose = stack.purposes[purposeName];
+  if (!purpose) throw new Error(`project '${project.project}' has no purpose '${purposeName}'`);
+  const nested = Stack.of(purpose);
+  const machine = purpose.stateMachine.node.defaultChild as sfn.CfnStateMachine;
+  const definition = standIn(nested.resolve(machine.definitionString));
+  const fn = purpose.trigger.function.node.defaultChild as lambda.CfnFunction;
+  const env = nested.resolve(fn.environment) as { variables: Record<string, unknown> };
+  fs.rmSync(app.outdir, { recursive: true, force: true });
+  return {
+    stateMachineName: purpose.stateMachineName,
+    definition: JSON.parse(String(definition)),
+    runConfig: JSON.parse(String(standIn(env.variables.BATCAT_RUN_CONFIG))),
+  };
+}
