@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -7,11 +8,16 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ProjectConfigError } from '../config/load-project';
+import { LocalRunError, localRuns, runLocal } from '../local/local-run';
+import { RunRequestError } from '../runtime/run-contract';
 import { folderPrefix, pullCommand, pushCommand } from './data-commands';
+import { defaultDoctorEnv, doctorCommand, type DoctorEnv } from './doctor-command';
+import { Asker, type PromptIO } from './prompts';
 import { dataBucketOf, projectContext, purposeContext, UsageError } from './project-context';
 import { queryCommand } from './query-command';
 import { runCommand } from './run-command';
 import { runsCommand } from './runs-command';
+import { addPurposeCommand, initCommand } from './scaffold-commands';
 
 /** The AWS clients the commands use. */
 export interface AwsClients {
@@ -34,6 +40,10 @@ export interface CliEnv {
   readonly now?: () => number;
   /** Aborting stops a running query or copy (the bin wires Ctrl-C to it). */
   readonly signal?: AbortSignal;
+  /** The terminal to prompt on; without it, commands take every answer from flags. */
+  readonly prompt?: PromptIO;
+  /** What doctor inspects. @default this machine */
+  readonly doctor?: (rootDir: string) => DoctorEnv;
 }
 
 function awsClients(env: CliEnv, region?: string): AwsClients {
@@ -53,7 +63,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
   const clients = (region?: string) => awsClients(env, region);
   let code = 0;
   const program = new Command('batcat')
-    .description('BatCat CDK: run and inspect the purposes of your projects. Run it in the folder that holds projects/.')
+    .description('BatCat CDK: create projects and purposes, run them locally, run and inspect them on AWS, and move data. Run it in the folder that holds projects/.')
     .option('--root <dir>', 'the folder that holds projects/ and containers/', env.cwd)
     .option('--region <region>', 'the AWS region (default: AWS_REGION or your profile\'s region)')
     .exitOverride()
@@ -90,9 +100,73 @@ Examples:
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<purpose>', 'the purpose')
     .option('--limit <n>', 'how many runs to show', positiveInt, 20)
+    .option('--local', 'list the runs of batcat run-local (runs/<purpose>/) instead of AWS')
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
-      code = await runsCommand(purposeContext(g.root, project, purpose), opts.limit, { ...clients(g.region), out: line });
+      const ctx = purposeContext(g.root, project, purpose);
+      if (opts.local) {
+        code = localRunsTable(g.root, ctx.purpose.name, opts.limit, line);
+        return;
+      }
+      code = await runsCommand(ctx, opts.limit, { ...clients(g.region), out: line });
+    });
+
+  program.command('run-local')
+    .description("Run a purpose on this machine through its synthesized state machine: the script runs with python3 on files from data/, and the outputs land in data/result/<purpose>/dt=.../. No AWS, no Docker.")
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<purpose>', 'the purpose to run')
+    .option('--date <YYYY-MM-DD>', 'run the window starting on this day (default: the window that ended yesterday)')
+    .option('--from <YYYY-MM-DD>', 'first day of a longer window (with --to)')
+    .option('--to <YYYY-MM-DD>', 'last day, included')
+    .option('--data <dir>', 'the folder that stands in for the project bucket', 'data')
+    .option('--python <command>', 'the Python to run the script with', 'python3')
+    .addHelpText('after', `
+Inputs are read from the data folder by their S3 key: raw/usage/dt=2026-11-22/ is data/raw/usage/dt=2026-11-22/,
+another purpose's output is data/result/<purpose>/dt=.../<output>/. A query step reads the CSV named by query.local.
+Each run is recorded in runs/<purpose>/<run id>/ (input, job parameters, logs, outputs, status); list them with
+batcat runs <project> <purpose> --local.`)
+    .action(async (project: string, purpose: string, opts) => {
+      const g = program.opts();
+      const ctx = purposeContext(g.root, project, purpose);
+      const dataDir = path.resolve(g.root, opts.data);
+      if (!fs.existsSync(dataDir)) throw new UsageError(`data folder ${dataDir} does not exist; create it, or pass --data <dir>`);
+      const r = await runLocal({ rootDir: g.root, project: ctx.project, purpose: ctx.purpose, date: opts.date, from: opts.from, to: opts.to, dataDir, python: opts.python, print: line });
+      code = r.status === 'SUCCEEDED' ? 0 : 1;
+    });
+
+  program.command('init')
+    .description('Create a data-science project folder: data/, notebook/, report/, doc/, model/, log/, test/, a project file with a first purpose, its container folder, and a package.json for npx cdk synth.')
+    .argument('[name]', 'the project name: lowercase letters, digits and hyphens, e.g. 2026-rnd-battery')
+    .option('--purpose <name>', 'the first purpose (default: analysis)')
+    .option('--description <text>', 'one line about the project')
+    .option('--dir <dir>', 'where to create it (default: ./<name>)')
+    .option('--force', 'write into a folder that is not empty (files of the same name are replaced)')
+    .option('--batcat-version <spec>', 'the batcat-cdk dependency to write into package.json (default: this version)')
+    .action(async (name: string | undefined, opts) => {
+      code = await initCommand(program.opts().root, name, opts, new Asker(env.prompt), line);
+    });
+
+  const add = program.command('add').description('Add to a project.');
+  add.command('purpose')
+    .description("Add a purpose to a project file (keeping the file's comments and layout) and create its container folder.")
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('[purpose]', 'the new purpose: lowercase letters, digits and hyphens')
+    .option('--description <text>', 'what the purpose does')
+    .option('--instance <type>', 'the SageMaker Processing instance type (default ml.m5.large)')
+    .option('--schedule <cron>', "an EventBridge Scheduler cron, e.g. '0 2 * * ? *' (02:00 daily)")
+    .option('--timezone <zone>', 'the time zone of the schedule (default UTC)')
+    .option('--query <file.sql>', 'read an Athena query result instead of raw files (the file is created if missing)')
+    .option('--tables <names>', 'with --query: the Glue tables it reads, comma-separated')
+    .action(async (project: string, purpose: string | undefined, opts) => {
+      const g = program.opts();
+      code = await addPurposeCommand(g.root, project, purpose, opts, new Asker(env.prompt), line);
+    });
+
+  program.command('doctor')
+    .description('Check this machine and the project before a first deploy: Node.js, python3, AWS credentials (without calling AWS), project files and container folders.')
+    .action(() => {
+      const g = program.opts();
+      code = doctorCommand((env.doctor ?? defaultDoctorEnv)(g.root), line);
     });
 
   program.command('query')
@@ -158,7 +232,7 @@ Example:
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof RunRequestError || e instanceof LocalRunError) {
       env.err(`batcat: ${e.message}\n`);
       return 2;
     }
@@ -173,6 +247,20 @@ Example:
     env.err(`batcat: ${describeAwsError(e as Error)}\n`);
     return 1;
   }
+}
+
+function localRunsTable(rootDir: string, purpose: string, limit: number, line: (s: string) => void): number {
+  const runs = localRuns(rootDir, purpose).slice(0, limit);
+  if (runs.length === 0) {
+    line(`no local runs of ${purpose} yet (runs/${purpose}/); start one with batcat run-local`);
+    return 0;
+  }
+  const rows = runs.map((r) => [r.runId, r.status, `${r.window.start}..${r.window.end}`, r.startedAt.replace('T', ' ').slice(0, 19),
+    r.durationMs !== undefined ? `${(r.durationMs / 1000).toFixed(1)}s` : '-', r.status === 'FAILED' ? (r.cause ?? '').slice(0, 80) : '']);
+  const head = ['RUN', 'STATUS', 'WINDOW', 'STARTED (UTC)', 'DURATION', 'REASON'];
+  const width = head.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
+  for (const r of [head, ...rows]) line(r.map((c, k) => c.padEnd(width[k])).join('  ').trimEnd());
+  return 0;
 }
 
 function positiveInt(v: string): number {
@@ -205,6 +293,7 @@ if (require.main === module) {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     signal: controller.signal,
+    prompt: process.stdin.isTTY && process.stdout.isTTY ? { input: process.stdin, output: process.stdout } : undefined,
   }).then((code) => {
     process.exitCode = code;
   });
