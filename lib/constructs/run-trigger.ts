@@ -19,6 +19,7 @@ import type { PurposeRunConfig } from '../runtime/run-contract';
 import { triggerDeadLetterQueueName, triggerFunctionName } from '../runtime/resource-names';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import { firstEventAlarm } from './private/alarms';
+import { packageRoot } from './private/package-root';
 
 /** A folder whose new objects start runs. */
 export interface S3Arrival {
@@ -136,6 +137,9 @@ export class RunTrigger extends Construct {
       functionName,
       description: `BatCat trigger of ${props.stateMachineName}: schedule, S3 arrival, upstream and manual runs`,
       entry: triggerEntry(),
+      // The package's own folder is the bundling root, so synth does not depend on the app's
+      // folder having a lock file (esbuild needs no install: the only dependency is external).
+      depsLockFilePath: path.join(packageRoot(), 'package.json'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

@@ -1,0 +1,36 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT, tempDir } from '../helpers';
+
+// By file URL: a bare 'tsx' would be resolved from the child's working folder.
+const TSX = pathToFileURL(path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+/** Runs `batcat <args>` as a user would: a child process, no terminal, in `cwd`. */
+export function batcat(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', TSX, path.join(REPO_ROOT, 'lib', 'cli', 'main.ts'), ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A copy of the example project (projects/, containers/, queries/) in a temp folder. */
+export function exampleCopy(): string {
+  const root = tempDir('batcat-example-');
+  for (const d of ['projects', 'containers', 'queries']) fs.cpSync(path.join(REPO_ROOT, d), path.join(root, d), { recursive: true });
+  return root;
+}
+
+/** Every file below `dir`, relative and sorted. */
+export function filesBelow(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  const walk = (d: string) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : out.push(path.relative(dir, path.join(d, e.name)))));
+  walk(dir);
+  return out.sort();
+}

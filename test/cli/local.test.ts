@@ -1,0 +1,118 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { batcat, exampleCopy, filesBelow } from './cli-process';
+
+/*
+ * `batcat run-local` and `batcat runs --local` on a copy of the example project, run as child
+ * processes: the synthesized state machine, the real scripts, python3, files in data/.
+ */
+
+jest.setTimeout(120_000);
+
+const USAGE = 'vin,time,usage\nVIN2,2026-11-22T08:00:00,1.5\nVIN1,2026-11-22T09:00:00,2\nVIN1,2026-11-22T07:00:00,4\n';
+
+function withUsage(root: string, day: string, csv = USAGE): void {
+  const dir = path.join(root, 'data', 'raw', 'usage', `dt=${day}`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'part-0001.csv'), csv);
+}
+
+describe('batcat run-local', () => {
+  const root = exampleCopy();
+  withUsage(root, '2026-11-22');
+
+  test('runs the example purpose through its state machine and collects the summary CSV', () => {
+    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22'], root);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    // Each state as it runs, with its duration, in order.
+    const states = lines.filter((l) => /^[▶✓✗] /.test(l)).map((l) => l.replace(/ \(\d+ ms\)$/, ''));
+    expect(states).toEqual(['▶ CheckRunInput', '✓ CheckRunInput', '▶ ResolveRun', '✓ ResolveRun', '▶ RunProcessingJob', '✓ RunProcessingJob', '▶ RunSucceeded', '✓ RunSucceeded']);
+    expect(r.out).toContain('  input usage: 1 file(s) from data/raw/usage/dt=2026-11-22/');
+    expect(r.out).toContain('  $ python3 containers/usage-analysis/usage_analysis.py');
+    expect(r.out).toContain('  data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv');
+    expect(fs.readFileSync(path.join(root, 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv'), 'utf8')).toBe([
+      'vin,records,first_time,last_time,total_usage,mean_usage,max_usage',
+      'VIN1,2,2026-11-22T07:00:00,2026-11-22T09:00:00,6.0,3.0,4.0',
+      'VIN2,1,2026-11-22T08:00:00,2026-11-22T08:00:00,1.5,1.5,1.5',
+      '',
+    ].join('\r\n'));
+
+    const runDir = path.join(root, 'runs', 'usage-analysis', 'usage-analysis-manual-20261122');
+    expect(filesBelow(runDir)).toEqual(['input.json', 'job.json', 'outputs.json', 'status.json', 'stderr.log', 'stdout.log']);
+    const input = JSON.parse(fs.readFileSync(path.join(runDir, 'input.json'), 'utf8'));
+    expect(input).toMatchObject({ runId: 'usage-analysis-manual-20261122', window: { start: '2026-11-22', end: '2026-11-22' }, trigger: { kind: 'manual' } });
+    const job = JSON.parse(fs.readFileSync(path.join(runDir, 'job.json'), 'utf8')).job;
+    // The rendered job parameters are those the real state machine sends to SageMaker.
+    expect(job.ProcessingJobName).toMatch(/^usage-analysis-[0-9a-f]{6}-[0-9a-f]{32}$/);
+    expect(job.Environment).toMatchObject({ BATCAT_PURPOSE: 'usage-analysis', BATCAT_WINDOW_START: '2026-11-22', BATCAT_TRIGGER: 'manual', USAGE_UNIT: 'kWh' });
+    expect(job.ProcessingInputs[0].S3Input.S3Uri).toBe('s3://local-data-bucket/raw/usage/dt=2026-11-22/');
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8'))).toMatchObject({ status: 'SUCCEEDED', runId: 'usage-analysis-manual-20261122' });
+    const summary = path.join(root, 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv');
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'outputs.json'), 'utf8'))).toEqual([{ file: 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv', bytes: fs.statSync(summary).size }]);
+    expect(fs.readFileSync(path.join(runDir, 'stdout.log'), 'utf8')).toContain('reading 1 file(s)');
+  });
+
+  test('a query-fed purpose reads the CSV named by query.local, with the window bound as parameters', () => {
+    const r = batcat(['run-local', '2022-rnd-battery', 'fleet-report', '--date', '2026-11-22'], root);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`  query stands in: queries/fleet-report.sample.csv (parameters ["'2026-11-22'","'2026-11-22'"])`);
+    expect(fs.readFileSync(path.join(root, 'data/result/fleet-report/dt=2026-11-22/report/fleet_report.csv'), 'utf8'))
+      .toBe('window_start,window_end,vehicles,records,total_usage,mean_usage_per_vehicle\r\n2026-11-22,2026-11-22,3,72,93.75,31.25\r\n');
+  });
+
+  test('a failing script: the message and the stderr tail are shown, the exit code is 1, and the run is recorded as failed', () => {
+    withUsage(root, '2026-11-23', 'vin,time,usage\nVIN1,2026-11-23T01:00:00,abc\n');
+    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-23'], root);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("run usage-analysis-manual-20261123 FAILED: States.TaskFailed: InputError: part-0001.csv line 2: usage 'abc' is not a number");
+    expect(r.out).toMatch(/last lines of the script's stderr \(all of it: runs\/usage-analysis\/usage-analysis-manual-20261123\/stderr\.log\):\n {2}.*usage 'abc' is not a number/);
+    expect(r.out).toContain('▶ NotifyFailure');
+    expect(r.out).toContain('✗ RunFailed');
+    const status = JSON.parse(fs.readFileSync(path.join(root, 'runs/usage-analysis/usage-analysis-manual-20261123/status.json'), 'utf8'));
+    expect(status).toMatchObject({ status: 'FAILED', cause: "InputError: part-0001.csv line 2: usage 'abc' is not a number" });
+    expect(fs.existsSync(path.join(root, 'data/result/usage-analysis/dt=2026-11-23'))).toBe(false);
+  });
+
+  test('a missing input folder fails like SageMaker would, naming the local folder', () => {
+    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-10-01'], root);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('ClientError: No objects found under s3://local-data-bucket/raw/usage/dt=2026-10-01/ (locally data/raw/usage/dt=2026-10-01/)');
+  });
+
+  test('running a window again records a new attempt; runs --local lists them newest first', () => {
+    const again = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22'], root);
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/run usage-analysis-manual-20261122-rerun-\d{8}t\d{6}z?/i);
+    const r = batcat(['runs', '2022-rnd-battery', 'usage-analysis', '--local'], root);
+    expect(r.code).toBe(0);
+    const rows = r.out.trim().split('\n');
+    expect(rows[0]).toMatch(/^RUN\s+STATUS\s+WINDOW\s+STARTED \(UTC\)\s+DURATION\s+REASON$/);
+    expect(rows).toHaveLength(5);
+    expect(rows[1]).toMatch(/^usage-analysis-manual-20261122-rerun-\S+\s+SUCCEEDED\s+2026-11-22\.\.2026-11-22/);
+    expect(r.out).toMatch(/usage-analysis-manual-20261123\s+FAILED\s+2026-11-23\.\.2026-11-23\s+.*InputError: part-0001\.csv line 2/);
+  });
+
+  test.each([
+    ['an unknown purpose', ['run-local', '2022-rnd-battery', 'nope'], /project '2022-rnd-battery' has no purpose 'nope'; its purposes: usage-analysis, fleet-report/],
+    ['a bad date', ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-02-30'], /--date must be a calendar date written YYYY-MM-DD|date must be a calendar date/],
+    ['a missing data folder', ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--data', 'nowhere'], /data folder .*nowhere does not exist/],
+    ['a python that is not there', ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--python', 'python-does-not-exist'], /cannot run python-does-not-exist/],
+  ])('rejects %s with a clear message', (_what, args, message) => {
+    const r = batcat(args, root);
+    expect(r.code).not.toBe(0);
+    expect(`${r.out}${r.err}`).toMatch(message);
+  });
+
+  test('a query-fed purpose without query.local says what to add', () => {
+    const other = exampleCopy();
+    const file = path.join(other, 'projects', '2022-rnd-battery.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/ {6}local: .*\n/, ''));
+    fs.mkdirSync(path.join(other, 'data'));
+    const r = batcat(['run-local', '2022-rnd-battery', 'fleet-report', '--date', '2026-11-22'], other);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("purpose 'fleet-report' starts with an Athena query; add query.local to the project file");
+    expect(fs.existsSync(path.join(other, 'runs'))).toBe(false);
+  });
+});
