@@ -1,6 +1,17 @@
 import type { Readable, Writable } from 'node:stream';
-import * as clack from '@clack/prompts';
 import { UsageError } from './project-context';
+
+type Clack = typeof import('@clack/prompts');
+let clackModule: Promise<Clack> | undefined;
+/**
+ * @clack/prompts is ESM only; a real dynamic import loads it from this CommonJS package on every
+ * Node.js version we support (a compiled `import()` would become `require()`).
+ */
+function clack(): Promise<Clack> {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  clackModule ??= (new Function('m', 'return import(m)') as (m: string) => Promise<Clack>)('@clack/prompts');
+  return clackModule;
+}
 
 /** The terminal to prompt on; absent when stdin or stdout is not a terminal (scripts, CI). */
 export interface PromptIO {
@@ -24,26 +35,29 @@ export class Asker {
       if (o.initial !== undefined) return o.initial;
       throw new UsageError(`${message.replace(/\?$/, '')}: give ${o.flag} (there is no terminal to ask on)`);
     }
-    const v = await clack.text({
+    const c = await clack();
+    const v = await c.text({
       message,
-      placeholder: o.placeholder,
-      initialValue: o.initial,
-      validate: (x) => o.validate?.(x ?? ''),
+      // The default shows as the placeholder: Enter takes it, typing replaces it.
+      placeholder: o.placeholder ?? o.initial,
+      defaultValue: o.initial,
+      validate: (x) => (!x && o.initial !== undefined ? undefined : o.validate?.(x ?? '')),
       input: this.io.input,
       output: this.io.output,
     });
-    if (clack.isCancel(v)) throw new UsageError('cancelled; nothing was changed');
+    if (c.isCancel(v)) throw new UsageError('cancelled; nothing was changed');
     return v;
   }
 
   async select<T extends string>(message: string, o: { flag: string; initial: T; options: Array<{ value: T; label?: string; hint?: string }> }): Promise<T> {
     if (!this.io) return o.initial;
-    const v = await clack.select<T>({ message, initialValue: o.initial, options: o.options as any, input: this.io.input, output: this.io.output });
-    if (clack.isCancel(v)) throw new UsageError('cancelled; nothing was changed');
+    const c = await clack();
+    const v = await c.select<T>({ message, initialValue: o.initial, options: o.options as any, input: this.io.input, output: this.io.output });
+    if (c.isCancel(v)) throw new UsageError('cancelled; nothing was changed');
     return v as T;
   }
 
-  intro(title: string): void {
-    if (this.io) clack.intro(title, { output: this.io.output });
+  async intro(title: string): Promise<void> {
+    if (this.io) (await clack()).intro(title, { output: this.io.output });
   }
 }

@@ -50,7 +50,7 @@ export interface InitOptions {
 
 /** `batcat init [name]`: a new data-science project folder that `npx cdk synth` accepts. */
 export async function initCommand(cwd: string, nameArg: string | undefined, o: InitOptions, ask: Asker, out: (line: string) => void): Promise<number> {
-  ask.intro('batcat init: a new data-science project');
+  await ask.intro('batcat init: a new data-science project');
   const name = nameArg ?? await ask.text('Project name?', {
     flag: 'the name: batcat init <name>',
     placeholder: '2026-rnd-battery',

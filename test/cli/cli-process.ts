@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { REPO_ROOT, tempDir } from '../helpers';
 
 // By file URL: a bare 'tsx' would be resolved from the child's working folder.
-const TSX = pathToFileURL(path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+export const TSX = pathToFileURL(path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** Runs `batcat <args>` as a user would: a child process, no terminal, in `cwd`. */
 export function batcat(args: string[], cwd: string, env: Record<string, string> = {}) {

@@ -37,10 +37,14 @@ function run(cmd: string, args: string[], cwd: string): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-test('the packed package installs into a fresh CDK app, which synthesizes a Purpose in its own stack', () => {
-  const packDir = tempDir('batcat-pack-');
+const packDir = tempDir('batcat-pack-');
+const tarballs: string[] = [];
+beforeAll(() => {
   run('npm', ['pack', '--silent', '--pack-destination', packDir], REPO_ROOT);
-  const tarballs = fs.readdirSync(packDir).filter((f) => f.endsWith('.tgz'));
+  tarballs.push(...fs.readdirSync(packDir).filter((f) => f.endsWith('.tgz')));
+});
+
+test('the packed package installs into a fresh CDK app, which synthesizes a Purpose in its own stack', () => {
   expect(tarballs).toEqual(['batcat-cdk-0.1.0.tgz']);
 
   const listing = run('tar', ['-tzf', path.join(packDir, tarballs[0])], packDir).split('\n');
@@ -85,4 +89,26 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
   expect(trigger.Properties).toMatchObject({ FunctionName: 'team-stack-forecast-trigger', Runtime: 'nodejs24.x', Handler: 'index.handler' });
   const bundle = path.join(app, 'cdk.out', `asset.${trigger.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
   expect(fs.readFileSync(bundle, 'utf8')).toContain('ExecutionAlreadyExists');
+});
+
+test('a project made by batcat init installs, passes doctor, synthesizes with npx cdk synth, and runs its purpose locally', () => {
+  const cwd = tempDir('batcat-init-e2e-');
+  const cli = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js'); // built by npm pack's prepack
+  run(process.execPath, [cli, 'init', '2026-rnd-battery', '--purpose', 'cell-aging', '--batcat-version', `file:${path.join(packDir, tarballs[0])}`], cwd);
+  const dir = path.join(cwd, '2026-rnd-battery');
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], dir);
+  // The installed bin, as the README's getting-started section uses it.
+  const batcat = path.join(dir, 'node_modules', '.bin', 'batcat');
+  expect(run(batcat, ['doctor'], dir)).toContain('✓ project files: OK, projects/2026-rnd-battery.yaml (1 purpose)');
+  const synth = run(path.join(dir, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet'], dir);
+  expect(synth).not.toMatch(/error/i);
+  const template = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.out', 'batcat-2026-rnd-battery-dev.template.json'), 'utf8'));
+  expect(Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack')).toHaveLength(1);
+  const report = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.out', 'validation-report.json'), 'utf8'));
+  expect(report.pluginReports.flatMap((p: any) => p.violations)).toEqual([]);
+
+  fs.mkdirSync(path.join(dir, 'data', 'raw', 'cell-aging', 'dt=2026-01-05'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'data', 'raw', 'cell-aging', 'dt=2026-01-05', 'cells.csv'), 'cell,capacity\nc1,2.9\n');
+  expect(run(batcat, ['run-local', '2026-rnd-battery', 'cell-aging', '--date', '2026-01-05'], dir)).toContain('run cell-aging-manual-20260105 succeeded');
+  expect(fs.readFileSync(path.join(dir, 'data', 'result', 'cell-aging', 'dt=2026-01-05', 'result', 'summary.csv'), 'utf8')).toContain('cells.csv,1,2,2026-01-05,2026-01-05');
 });
