@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isMap, isSeq, parseDocument } from 'yaml';
 import { parseProject, ProjectConfigError } from '../config/load-project';
 import { suggestName } from '../config/project-schema';
 import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH } from '../constructs/name-rules';
@@ -110,7 +111,7 @@ export async function initCommand(cwd: string, nameArg: string | undefined, o: I
 
 /** Validates project text as `cdk synth` would, with container folders given in memory. */
 function checkProjectText(text: string, shown: string, name: string, extraFiles: Record<string, string>, rootDir?: string): void {
-  const tmp = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'batcat-check-'));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-check-'));
   try {
     if (rootDir) {
       for (const d of ['containers', 'queries']) if (fs.existsSync(path.join(rootDir, d))) fs.cpSync(path.join(rootDir, d), path.join(tmp, d), { recursive: true });
@@ -186,23 +187,20 @@ export async function addPurposeCommand(rootDir: string, projectName: string, pu
 
 /** Inserts the purpose's YAML after the last item of `purposes:`, indented like the items there. */
 export function insertPurpose(text: string, p: PurposeTemplate, file: string): string {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines });
+  const doc = parseDocument(text);
   const purposes = isMap(doc.contents) ? doc.contents.get('purposes', true) : undefined;
   if (!isSeq(purposes) || purposes.flow || purposes.items.length === 0 || !purposes.range) {
     throw new UsageError(`${file} has no block list 'purposes:' to add to`);
   }
-  const first = purposes.items[0] as { range?: [number, number, number] };
-  const col = lines.linePos(first.range![0]).col - 1; // where the first item's content starts
-  const dash = text.lastIndexOf('-', first.range![0]);
-  const lineStart = text.lastIndexOf('\n', dash) + 1;
-  const indent = ' '.repeat(dash - lineStart);
-  const itemIndent = indent + ' '.repeat(Math.max(2, col - (dash - lineStart)) - 2);
+  // Indent the new item like the first one: its '-' starts where theirs does.
+  const first = (purposes.items[0] as { range?: [number, number, number] }).range![0];
+  const dash = text.lastIndexOf('-', first);
+  const indent = ' '.repeat(dash - (text.lastIndexOf('\n', dash) + 1));
   let at = purposes.range[2];
-  // Keep the insertion after the last item's own lines, before what follows the list.
+  // After the last item's own lines, before whatever follows the list.
   while (at > 0 && /\s/.test(text[at - 1]) && text[at - 1] !== '\n') at--;
   const before = text.slice(0, at);
   const after = text.slice(at);
-  const snippet = purposeYaml(p, itemIndent);
+  const snippet = purposeYaml(p, indent);
   return `${before}${before.endsWith('\n') ? '' : '\n'}${before.endsWith('\n\n') ? '' : '\n'}${snippet}${after.startsWith('\n') || after === '' ? '' : '\n'}${after}`;
 }
