@@ -249,20 +249,20 @@ export async function saveToBucket(s3: S3Client, options: SaveToBucketOptions): 
       let batch = '';
       if (columns) batch += csvLine(columns, delimiter);
       try {
-      for await (const row of rows as AsyncIterable<CsvRow>) {
-        if (Array.isArray(row)) {
-          batch += csvLine(row, delimiter);
-        } else {
-          if (!columns) {
-            columns = Object.keys(row);
-            batch += csvLine(columns, delimiter);
+        for await (const row of rows as AsyncIterable<CsvRow>) {
+          if (Array.isArray(row)) {
+            batch += csvLine(row, delimiter);
+          } else {
+            if (!columns) {
+              columns = Object.keys(row);
+              batch += csvLine(columns, delimiter);
+            }
+            const r = row as Record<string, unknown>;
+            batch += csvLine(columns.map((c) => r[c]), delimiter);
           }
-          const r = row as Record<string, unknown>;
-          batch += csvLine(columns.map((c) => r[c]), delimiter);
+          count++;
+          if (batch.length >= 65536) { yield Buffer.from(batch); batch = ''; }
         }
-        count++;
-        if (batch.length >= 65536) { yield Buffer.from(batch); batch = ''; }
-      }
       } catch (err) {
         sourceError = err;
         throw err;
