@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { KEY_PREFIX } from './name-rules';
 import { acknowledgeWildcardResources } from './private/acknowledge';
 import { scopedError } from './private/errors';
+import { readFolder, viaS3 } from './private/s3-access';
 import type { IQueryWorkGroup } from './query-workgroup';
 
 /** An S3 folder a query's tables read. */
@@ -102,14 +103,10 @@ export class AthenaRunQuery extends sfn.TaskStateBase {
       }),
     ];
     const wildcards: string[] = [];
-    const keys = new Map<string, { key: NonNullable<s3.IBucket['encryptionKey']>; write: boolean }>();
     for (const l of p.dataLocations) {
-      const objects = l.bucket.arnForObjects(`${l.keyPrefix}*`);
-      wildcards.push(objects);
-      statements.push(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects] }));
-      statements.push(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [l.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${l.keyPrefix}*`] } } }));
+      wildcards.push(l.bucket.arnForObjects(`${l.keyPrefix}*`));
+      statements.push(...readFolder(l.bucket, l.keyPrefix));
       statements.push(new iam.PolicyStatement({ actions: ['s3:GetBucketLocation'], resources: [l.bucket.bucketArn] }));
-      if (l.bucket.encryptionKey) keys.set(l.bucket.encryptionKey.node.path, { key: l.bucket.encryptionKey, write: keys.get(l.bucket.encryptionKey.node.path)?.write ?? false });
     }
     const results = wg.resultsBucket.arnForObjects(`${wg.resultsPrefix}*`);
     wildcards.push(results);
@@ -121,14 +118,11 @@ export class AthenaRunQuery extends sfn.TaskStateBase {
       actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
       resources: [wg.resultsBucket.bucketArn],
     }));
-    if (wg.resultsBucket.encryptionKey) keys.set(wg.resultsBucket.encryptionKey.node.path, { key: wg.resultsBucket.encryptionKey, write: true });
-    for (const { key, write } of keys.values()) {
-      statements.push(new iam.PolicyStatement({
-        actions: write ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
-        resources: [key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
-      }));
-    }
+    // Each key once: the results key is written with, the others only read.
+    const resultsKey = wg.resultsBucket.encryptionKey;
+    const readKeys = new Set(p.dataLocations.map((l) => l.bucket.encryptionKey).filter((k) => k !== undefined && k !== resultsKey));
+    for (const key of readKeys) statements.push(viaS3(['kms:Decrypt'], key!));
+    if (resultsKey) statements.push(viaS3(['kms:Decrypt', 'kms:GenerateDataKey'], resultsKey));
     acknowledgeWildcardResources(stack, wildcards,
       `Prefix-scoped: the query reads objects below its tables' folders only and writes results below the workgroup's result folder only (${wg.resultsPrefix}); query result names are chosen by Athena.`);
     return statements;

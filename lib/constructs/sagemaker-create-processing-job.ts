@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import { KEY_PREFIX } from './name-rules';
 import { acknowledgeWildcardResources } from './private/acknowledge';
 import { scopedError } from './private/errors';
+import { readFolder, viaS3 } from './private/s3-access';
 import { PROCESSING_INSTANCE_TYPES, PROCESSING_LIMITS } from './processing-instance-types';
 
 /** How SageMaker spreads an input's objects across the instances of a job. */
@@ -336,12 +337,8 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       return arn;
     };
     for (const i of p.processingInputs ?? []) {
-      statements.push(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects(i.bucket, i.keyPrefix)] }));
-      statements.push(new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [i.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${i.keyPrefix}*`] } },
-      }));
+      wildcards.push(i.bucket.arnForObjects(`${i.keyPrefix}*`));
+      statements.push(...readFolder(i.bucket, i.keyPrefix));
       if (i.bucket.encryptionKey) statements.push(viaS3(['kms:Decrypt'], i.bucket.encryptionKey));
     }
     for (const o of p.processingOutputs ?? []) {
@@ -406,15 +403,6 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     }
     return statements;
   }
-}
-
-/** Use of an S3 bucket's key, only through S3 in this region. */
-function viaS3(actions: string[], key: kms.IKey): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    actions,
-    resources: [key.keyArn],
-    conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
-  });
 }
 
 /** `s3://<bucket>/<keyPrefix>`, followed by the run's sub-folder if it has one. */

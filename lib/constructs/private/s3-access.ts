@@ -1,0 +1,25 @@
+import { Aws } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+
+/** Reading the objects below `keyPrefix`, and listing that folder only. */
+export function readFolder(bucket: s3.IBucket, keyPrefix: string): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects(`${keyPrefix}*`)] }),
+    new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } },
+    }),
+  ];
+}
+
+/** Use of an S3 bucket's key, only through S3 in this region. */
+export function viaS3(actions: string[], key: kms.IKey): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions,
+    resources: [key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+  });
+}
