@@ -8,9 +8,9 @@ import type { ProjectConfig } from '../config/load-project';
 import { runAthenaQuery } from '../io/athena';
 import { parseS3Uri, s3Error } from '../io/s3';
 import { countPlaceholders, executionParameters, type DateWindow } from '../io/sql';
-import { parseDate } from '../runtime/run-contract';
 import { formatBytes, formatSeconds } from './format';
 import { UsageError } from './project-context';
+import { checkedDates } from './run-command';
 
 export interface QueryOptions {
   readonly sql: string;
@@ -34,24 +34,13 @@ export interface QueryDeps {
   readonly now?: () => number;
 }
 
-/** The window of --date or --from/--to, or undefined when none is given. */
+/** The window of --date or --from/--to (--to defaults to --from), or undefined when none is given. */
 function windowOf(o: QueryOptions): DateWindow | undefined {
-  try {
-    if (o.date !== undefined) {
-      if (o.from !== undefined || o.to !== undefined) throw new UsageError('give --date or --from/--to, not both');
-      const d = parseDate(o.date, '--date');
-      return { start: d, end: d };
-    }
-    if (o.from === undefined && o.to === undefined) return undefined;
-    if (o.from === undefined) throw new UsageError('--to needs --from');
-    const start = parseDate(o.from, '--from');
-    const end = o.to !== undefined ? parseDate(o.to, '--to') : start;
-    if (end < start) throw new UsageError(`--to ${end} is before --from ${start}`);
-    return { start, end };
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError((e as Error).message);
-  }
+  const d = checkedDates({ date: o.date, from: o.from, to: o.to ?? o.from });
+  if (d.date !== undefined) return { start: d.date, end: d.date };
+  if (d.from === undefined) return undefined;
+  if (d.to! < d.from) throw new UsageError(`--to ${d.to} is before --from ${d.from}`);
+  return { start: d.from, end: d.to! };
 }
 
 /**

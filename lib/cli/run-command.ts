@@ -64,7 +64,8 @@ export async function runCommand(ctx: PurposeContext, opts: RunOptions, deps: Ru
   return waitFor(s.executionArn, opts.pollSeconds, deps);
 }
 
-function checkedDates(opts: RunOptions): Pick<ManualRequest, 'date' | 'from' | 'to'> {
+/** The dates of --date or --from/--to, checked as flags (exit code 2 on a mistake). */
+export function checkedDates(opts: Pick<RunOptions, 'date' | 'from' | 'to' | 'backfill'>): Pick<ManualRequest, 'date' | 'from' | 'to'> {
   try {
     if (opts.date !== undefined && (opts.from !== undefined || opts.to !== undefined)) throw new UsageError('give either --date, or --from and --to, not both');
     if ((opts.from === undefined) !== (opts.to === undefined)) throw new UsageError('--from and --to go together');
