@@ -158,11 +158,11 @@ export function parseProject(text: string, shown: string, rootDir: string, expec
     issues.sort((a, b) => a.pos - b.pos);
     throw new ProjectConfigError(shown, issues.map(({ issue }) => describeIssue(issue, raw, doc, lines)));
   }
-  const problems = checkOnDisk(result.data, rootDir, expectedName);
+  const { problems, queries } = checkOnDisk(result.data, rootDir, expectedName);
   if (problems.length > 0) {
     throw new ProjectConfigError(shown, problems.map((p) => `${where(doc, lines, p.path)}${p.message}`));
   }
-  return resolve(result.data, shown, rootDir);
+  return resolve(result.data, shown, rootDir, queries);
 }
 
 function issuePath(issue: z.core.$ZodIssue): PropertyKey[] {
@@ -204,8 +204,10 @@ function positionOf(doc: Document, p: readonly PropertyKey[]): number | undefine
   return pos;
 }
 
+/** Problems with files the project names, and the query texts read on the way (by purpose). */
 function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) {
   const problems: Array<{ path: PropertyKey[]; message: string }> = [];
+  const queries = new Map<string, string>();
   if (expectedName !== undefined && expectedName !== data.project) {
     problems.push({ path: ['project'], message: `project ${JSON.stringify(data.project)} does not match the file name; rename the file to projects/${data.project}.yaml or set project: ${expectedName}` });
   }
@@ -218,6 +220,7 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
       return;
     }
     const sql = fs.readFileSync(file, 'utf8');
+    queries.set(p.name, sql);
     const bound = p.query.parameters ?? PURPOSE_DEFAULTS.queryParameters;
     const placeholders = countPlaceholders(sql);
     if (sql.trim() === '') {
@@ -241,19 +244,21 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
       problems.push({ path: at, message: `container folder '${rel}' of purpose '${p.name}' has no Dockerfile (looked in ${dir}); add one, or set 'image' to an existing ECR image URI` });
     }
   });
-  return problems;
+  return { problems, queries };
 }
 
-function resolve(data: ProjectFile, file: string, rootDir: string): ProjectConfig {
+function resolve(data: ProjectFile, file: string, rootDir: string, queries: ReadonlyMap<string, string>): ProjectConfig {
+  const stackName = `batcat-${data.project}-${data.stage}`;
+  const database = projectDatabaseName(data.project, data.stage);
   return {
     file,
     project: data.project,
     stage: data.stage,
     description: data.description,
     alarmEmails: data.alarmEmails,
-    stackName: `batcat-${data.project}-${data.stage}`,
-    database: projectDatabaseName(data.project, data.stage),
-    workgroup: `batcat-${data.project}-${data.stage}`,
+    stackName,
+    database,
+    workgroup: stackName,
     bytesScannedCutoff: parseSize(data.athena?.bytesScannedCutoff ?? PROJECT_DEFAULTS.bytesScannedCutoff)!,
     purposes: data.purposes.map((p): PurposeConfig => {
       const outputPrefix = (purpose: string, output: string) => {
@@ -296,8 +301,8 @@ function resolve(data: ProjectFile, file: string, rootDir: string): ProjectConfi
       })),
       query: p.query && {
         file: path.resolve(rootDir, p.query.file),
-        sql: fs.readFileSync(path.resolve(rootDir, p.query.file), 'utf8'),
-        database: p.query.database ?? projectDatabaseName(data.project, data.stage),
+        sql: queries.get(p.name)!,
+        database: p.query.database ?? database,
         tables: p.query.tables,
         locations: p.query.locations !== undefined
           ? p.query.locations.map((l) => (l.startsWith('s3://') ? { bucket: l.slice(5).split('/')[0], prefix: l.slice(5).split('/').slice(1).join('/') } : { prefix: l }))
