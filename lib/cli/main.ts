@@ -8,6 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ProjectConfigError } from '../config/load-project';
+import { AthenaQueryError, QueryTimeoutError, S3IoError } from '../io/errors';
 import { LocalRunError, localRuns, runLocal } from '../local/local-run';
 import { RunRequestError } from '../runtime/run-contract';
 import { folderPrefix, pullCommand, pushCommand } from './data-commands';
@@ -276,7 +277,8 @@ function describeAwsError(e: Error): string {
   if (/ENOTFOUND|ECONNREFUSED|ETIMEDOUT/.test(e.message)) return `${e.message}\n  Cannot reach AWS from this machine; check the network, proxy and region.`;
   if (/region is missing/i.test(e.message)) return `${e.message}\n  Set AWS_REGION or pass --region.`;
   if (e.name === 'AccessDeniedException') return `${e.message}\n  Your identity needs lambda:InvokeFunction and lambda:GetFunctionConfiguration on the trigger, and states:ListExecutions and states:DescribeExecution.`;
-  if (e.name === 'AthenaQueryError' || e.name === 'QueryTimeoutError' || e.name.endsWith('S3IoError') || e.name === 'NoSuchKeyError' || e.name === 'NoSuchBucketError' || e.name === 'S3AccessDeniedError') return e.message;
+  // Our IO errors already name the object or query and the reason (S3IoError covers its subclasses).
+  if (e instanceof S3IoError || e instanceof AthenaQueryError || e instanceof QueryTimeoutError) return e.message;
   return `${e.name}: ${e.message}`;
 }
 
