@@ -1,7 +1,8 @@
 /** The Glue Data Catalog: what a table holds and which partitions a window covers. */
 import { GetPartitionsCommand, GetTableCommand, GetTablesCommand, type GlueClient, type Table } from '@aws-sdk/client-glue';
-import type { DateWindow } from './sql';
+import { addDays } from '../runtime/run-contract';
 import { GlueTableNotFoundError } from './errors';
+import type { DateWindow } from './sql';
 
 export interface GlueColumn {
   readonly name: string;
@@ -104,7 +105,7 @@ export async function listPartitions(glue: GlueClient, database: string, table: 
   if (t.projected) {
     const template = t.parameters['storage.location.template'] ?? `${t.location ?? ''}${t.location?.endsWith('/') ? '' : '/'}${partitionKey}=\${${partitionKey}}/`;
     const out: GluePartition[] = [];
-    for (let d = window.start; d <= window.end; d = nextDay(d)) {
+    for (let d = window.start; d <= window.end; d = addDays(d, 1)) {
       out.push({ values: [d], location: template.replace(`\${${partitionKey}}`, d) });
     }
     return out;
@@ -123,8 +124,4 @@ export async function listPartitions(glue: GlueClient, database: string, table: 
     token = page.NextToken;
   } while (token);
   return out.sort((a, b) => (a.values.join('/') < b.values.join('/') ? -1 : 1));
-}
-
-function nextDay(d: string): string {
-  return new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
