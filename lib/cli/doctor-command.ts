@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadProjects, ProjectConfigError } from '../config/load-project';
-import { LocalRunError, localEntrypoint } from '../local/local-run';
+import { LocalRunError, localEntrypoint } from '../local/entrypoint';
 
 /** One check: ok, or what is wrong and how to fix it. `warn` does not fail the doctor. */
 export interface Check {

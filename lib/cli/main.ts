@@ -9,7 +9,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ProjectConfigError } from '../config/load-project';
 import { AthenaQueryError, QueryTimeoutError, S3IoError } from '../io/errors';
-import { LocalRunError, localRuns, runLocal } from '../local/local-run';
+import { LocalRunError } from '../local/entrypoint';
+import { localRuns } from '../local/run-records';
 import { RunRequestError } from '../runtime/run-contract';
 import { folderPrefix, pullCommand, pushCommand } from './data-commands';
 import { defaultDoctorEnv, doctorCommand, type DoctorEnv } from './doctor-command';
@@ -131,6 +132,8 @@ batcat runs <project> <purpose> --local.`)
       const ctx = purposeContext(g.root, project, purpose);
       const dataDir = path.resolve(g.root, opts.data);
       if (!fs.existsSync(dataDir)) throw new UsageError(`data folder ${dataDir} does not exist; create it, or pass --data <dir>`);
+      // Loaded here: it builds the stack with aws-cdk-lib, which no other command needs at start-up.
+      const { runLocal } = await import('../local/local-run');
       const r = await runLocal({ rootDir: g.root, project: ctx.project, purpose: ctx.purpose, date: opts.date, from: opts.from, to: opts.to, dataDir, python: opts.python, print: line });
       code = r.status === 'SUCCEEDED' ? 0 : 1;
     });

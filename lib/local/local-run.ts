@@ -12,6 +12,8 @@ import type { ProjectConfig, PurposeConfig } from '../config/load-project';
 import { RunRequestError, shortHash, type RunInput } from '../runtime/run-contract';
 import { normalize } from '../runtime/trigger';
 import { executionContext, StateMachine, taskError } from './interpreter';
+import { LocalRunError, localEntrypoint } from './entrypoint';
+import type { LocalRunStatus } from './run-records';
 import { LOCAL_BUCKET, synthesizePurpose } from './synthesized-purpose';
 
 export interface LocalRunOptions {
@@ -43,49 +45,7 @@ export interface LocalRunResult {
   readonly cause?: string;
 }
 
-/** What `runs/<purpose>/<run id>/status.json` holds. */
-export interface LocalRunStatus {
-  readonly runId: string;
-  readonly purpose: string;
-  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-  readonly window: { readonly start: string; readonly end: string };
-  readonly startedAt: string;
-  readonly endedAt?: string;
-  readonly durationMs?: number;
-  readonly error?: string;
-  readonly cause?: string;
-}
-
-/** Thrown for a purpose that cannot run here at all (no container folder, no entrypoint...). */
-export class LocalRunError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LocalRunError';
-  }
-}
-
 const STDERR_TAIL_LINES = 20;
-
-/** The local script and arguments the Dockerfile's ENTRYPOINT runs. */
-export function localEntrypoint(containerDir: string): { script: string; args: string[] } {
-  const dockerfile = path.join(containerDir, 'Dockerfile');
-  if (!fs.existsSync(dockerfile)) throw new LocalRunError(`${dockerfile} does not exist`);
-  const text = fs.readFileSync(dockerfile, 'utf8');
-  const m = /^\s*(?:ENTRYPOINT|CMD)\s+(\[.*\])\s*$/im.exec(text);
-  let argv: string[] | undefined;
-  try {
-    argv = m ? JSON.parse(m[1]) : undefined;
-  } catch {
-    argv = undefined;
-  }
-  const at = argv?.findIndex((a) => a.endsWith('.py')) ?? -1;
-  if (!argv || at === -1) {
-    throw new LocalRunError(`${dockerfile} has no ENTRYPOINT in exec form naming a Python script, such as ENTRYPOINT ["python3", "/opt/program/analysis.py"]; run-local runs that script with the local python3`);
-  }
-  const script = path.join(containerDir, path.basename(argv[at]));
-  if (!fs.existsSync(script)) throw new LocalRunError(`the ENTRYPOINT's script ${path.basename(argv[at])} is not in ${containerDir}`);
-  return { script, args: argv.slice(at + 1) };
-}
 
 /** Where a folder of the project bucket lives locally: `data/<key>`, with results in `data/result/<purpose>/dt=.../<output>/`. */
 function localFolderOf(project: ProjectConfig, dataDir: string, uri: string): string {
@@ -320,15 +280,4 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   }
   print(`recorded in ${path.relative(o.rootDir, runDir)}/`);
   return result;
-}
-
-/** The local runs of a purpose, newest first. */
-export function localRuns(rootDir: string, purpose: string): LocalRunStatus[] {
-  const dir = path.join(rootDir, 'runs', purpose);
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir)
-    .map((d) => path.join(dir, d, 'status.json'))
-    .filter((f) => fs.existsSync(f))
-    .map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as LocalRunStatus)
-    .sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1));
 }
