@@ -25,23 +25,7 @@ export class CsvParser {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
     const records: string[][] = [];
-    let s = text;
-    if (this.rest.length > 0) {
-      // Joining the whole chunk to the rest makes a rope string, which V8 scans several times
-      // slower; join only up to the first line break and parse the chunk's remainder flat.
-      const nl = text.indexOf('\n');
-      if (nl === -1) {
-        this.rest += text;
-        return records;
-      }
-      const head = this.rest + text.slice(0, nl + 1);
-      if (this.parse(head, records, false) === head.length) {
-        s = text.slice(nl + 1);
-      } else {
-        records.length = 0; // a quoted field runs on past the line break
-        s = this.rest + text;
-      }
-    }
+    const s = this.rest + text;
     const consumed = this.parse(s, records, false);
     this.rest = s.slice(consumed);
     return records;
