@@ -1,22 +1,39 @@
-export * from './config/load-project';
-export * from './constructs/alarm-topic';
-export * from './constructs/athena-run-query';
-export * from './constructs/backfill';
-export * from './constructs/name-rules';
-export * from './constructs/processing-instance-types';
-export * from './constructs/project-dashboard';
-export * from './constructs/project-data';
-export * from './constructs/project-stack';
-export * from './constructs/purpose';
-export * from './constructs/purpose-stack';
-export * from './constructs/query-workgroup';
-export * from './constructs/result-database';
-export * from './constructs/result-table';
-export * from './constructs/run-trigger';
-export * from './constructs/sagemaker-create-processing-job';
-export { projectSchema, type ProjectFile, type PurposeFile } from './config/project-schema';
-export * from './app/batcat-app';
-export * from './runtime/resource-names';
-export * from './runtime/run-contract';
-export * from './runtime/trigger';
-export * from './io';
+/*
+ * The public API of batcat-cdk: the constructs other teams use in their stacks, their props,
+ * and the types those props need. Everything else is internal and may change.
+ * test/api/public-api.test.ts keeps this list and README.md's construct section in step.
+ */
+
+export { AlarmTopic, type AlarmTopicProps } from './constructs/alarm-topic';
+export { AthenaRunQuery, type AthenaRunQueryProps, type QueryDataLocation } from './constructs/athena-run-query';
+export { Backfill, type BackfillProps } from './constructs/backfill';
+export { ProjectDashboard, type ProjectDashboardProps } from './constructs/project-dashboard';
+export { ProjectData, type ProjectDataProps } from './constructs/project-data';
+export { Purpose } from './constructs/purpose';
+export { PurposeMetrics, type PurposeMetricsProps } from './constructs/purpose-metrics';
+export {
+  QueryParameter,
+  type PurposeAlarms,
+  type PurposeInput,
+  type PurposeOutput,
+  type PurposeProps,
+  type PurposeQuery,
+  type PurposeS3Arrival,
+} from './constructs/purpose-props';
+export { QueryWorkGroup, type IQueryWorkGroup, type QueryWorkGroupProps } from './constructs/query-workgroup';
+export { ResultDatabase, type ResultDatabaseProps } from './constructs/result-database';
+export { ResultFormat, ResultTable, type ResultColumn, type ResultTableProps } from './constructs/result-table';
+export { RunTrigger, type RunSettings, type RunTriggerAlarms, type RunTriggerProps, type S3Arrival, type UpstreamPurpose } from './constructs/run-trigger';
+export {
+  S3DataDistribution,
+  SageMakerCreateProcessingJob,
+  type ProcessingInput,
+  type ProcessingOutput,
+  type SageMakerCreateProcessingJobProps,
+} from './constructs/sagemaker-create-processing-job';
+export { createBatCatApp, type BatCatAppProps } from './app/batcat-app';
+export { ProjectStack, type ProjectStackProps } from './app/project-stack';
+export { PurposeStack, type PurposeStackProps } from './app/purpose-stack';
+export { loadProject, ProjectConfigError, type ProjectConfig, type PurposeConfig } from './config/load-project';
+export type { PurposeRunConfig, RunInput, TriggerDetails } from './contract/run-input';
+export type { RunWindow } from './contract/dates';

@@ -1,5 +1,6 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { RunRequestError, type PurposeRunConfig } from '../../lib/runtime/run-contract';
+import { RUN_CONFIG_ENV } from '../../lib/contract/environment';
+import { RunRequestError, type PurposeRunConfig } from '../../lib/contract/run-input';
 import { startRuns, type TriggerResult } from '../../lib/runtime/trigger';
 
 /*
@@ -9,7 +10,7 @@ import { startRuns, type TriggerResult } from '../../lib/runtime/trigger';
  * the dead-letter queue after Lambda's retries.
  */
 
-const config: PurposeRunConfig = JSON.parse(process.env.BATCAT_RUN_CONFIG ?? 'null');
+const config: PurposeRunConfig = JSON.parse(process.env[RUN_CONFIG_ENV] ?? 'null');
 const sfn = new SFNClient({});
 
 export async function handler(event: unknown): Promise<TriggerResult> {

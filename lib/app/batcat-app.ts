@@ -1,7 +1,7 @@
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadProjects } from '../config/load-project';
-import { ProjectStack } from '../constructs/project-stack';
+import { ProjectStack } from './project-stack';
 
 /** Properties of createBatCatApp. */
 export interface BatCatAppProps extends AppProps {

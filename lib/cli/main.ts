@@ -11,7 +11,7 @@ import { ProjectConfigError } from '../config/load-project';
 import { AthenaQueryError, QueryTimeoutError, S3IoError } from '../io/errors';
 import { LocalRunError } from '../local/entrypoint';
 import { localRuns } from '../local/run-records';
-import { RunRequestError } from '../runtime/run-contract';
+import { RunRequestError } from '../contract/run-input';
 import { folderPrefix, pullCommand, pushCommand } from './data-commands';
 import { defaultDoctorEnv, doctorCommand, type DoctorEnv } from './doctor-command';
 import { Asker, type PromptIO } from './prompts';

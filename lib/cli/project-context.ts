@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { loadProject, type ProjectConfig, type PurposeConfig } from '../config/load-project';
-import { purposeStateMachineName, triggerFunctionName } from '../runtime/resource-names';
+import { purposeStateMachineName, triggerFunctionName } from '../contract/names';
 
 /** A command-line mistake: printed as is, with exit code 2 and nothing done. */
 export class UsageError extends Error {

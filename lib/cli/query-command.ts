@@ -7,7 +7,8 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ProjectConfig } from '../config/load-project';
 import { runAthenaQuery } from '../io/athena';
 import { parseS3Uri, s3Error } from '../io/s3';
-import { countPlaceholders, executionParameters, type DateWindow } from '../io/sql';
+import type { RunWindow } from '../contract/dates';
+import { countPlaceholders, executionParameters } from '../io/sql';
 import { formatBytes, formatSeconds } from './format';
 import { UsageError } from './project-context';
 import { checkedDates } from './run-command';
@@ -35,7 +36,7 @@ export interface QueryDeps {
 }
 
 /** The window of --date or --from/--to (--to defaults to --from), or undefined when none is given. */
-function windowOf(o: QueryOptions): DateWindow | undefined {
+function windowOf(o: QueryOptions): RunWindow | undefined {
   const d = checkedDates({ date: o.date, from: o.from, to: o.to ?? o.from });
   if (d.date !== undefined) return { start: d.date, end: d.date };
   if (d.from === undefined) return undefined;

@@ -1,6 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type SFNClient } from '@aws-sdk/client-sfn';
-import { parseDate } from '../runtime/run-contract';
+import { parseDate } from '../contract/run-input';
 import type { ManualRequest, TriggerResult } from '../runtime/trigger';
 import { UsageError, type PurposeContext } from './project-context';
 

@@ -1,6 +1,6 @@
 import { GetFunctionConfigurationCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { PurposeRunConfig } from '../runtime/run-contract';
+import type { PurposeRunConfig } from '../contract/run-input';
 import type { PurposeContext } from './project-context';
 
 export interface RunsDeps {

@@ -3,14 +3,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { parseProject, ProjectConfigError } from '../config/load-project';
-import { suggestName } from '../config/project-schema';
-import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH } from '../constructs/name-rules';
-import { PROCESSING_INSTANCE_TYPES, suggestInstanceTypes } from '../constructs/processing-instance-types';
-import { packageInfo } from '../scaffold/package-info';
+import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH, suggestName } from '../contract/names';
+import { PROCESSING_INSTANCE_TYPES, suggestInstanceTypes } from '../contract/processing';
+import { packageInfo } from './scaffold/package-info';
 import {
   cdkJson, docReadme, dockerfile, gitignore, packageJson, PROJECT_FOLDERS, projectReadme, projectYaml, purposeYaml,
   querySql, requirements, script, scriptName, type PurposeTemplate,
-} from '../scaffold/templates';
+} from './scaffold/templates';
 import type { Asker } from './prompts';
 import { projectContext, UsageError } from './project-context';
 

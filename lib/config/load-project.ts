@@ -2,9 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { projectDatabaseName, resultsPrefix, resultTableName } from '../constructs/name-rules';
-import { countPlaceholders } from '../io/sql';
-import { daysOf, parseDuration, parseSize, projectSchema, type ProjectFile } from './project-schema';
+import { projectDatabaseName, projectStackName, resultsPrefix, resultTableName } from '../contract/names';
+import { PROCESSING_DEFAULTS, RUN_DEFAULTS } from '../contract/processing';
+import { parseEcrImageUri, parseS3Uri, type EcrImage } from '../contract/s3-uri';
+import { countPlaceholders } from '../contract/sql';
+import { projectSchema, type ProjectFile } from './project-schema';
+import { parseDays, parseDuration, parseSize } from './units';
 
 /** Thrown when a project file is invalid; `problems` holds one line per problem. */
 export class ProjectConfigError extends Error {
@@ -14,31 +17,34 @@ export class ProjectConfigError extends Error {
   }
 }
 
-/** A purpose as the constructs need it: defaults applied, paths absolute, durations in seconds. */
+/** An input as the constructs need it: always a bucket folder, the bucket absent for the project bucket. */
+export interface InputConfig {
+  readonly name: string;
+  /** Another bucket; absent for the project bucket. */
+  readonly bucket?: string;
+  /** The folder, ending with '/' (for `from` inputs, the other purpose's output folder). */
+  readonly prefix: string;
+  /** The output this input reads, when it is another purpose's. */
+  readonly from?: { readonly purpose: string; readonly output: string };
+  /** Each run reads only `<prefix>dt=<window start>/`. */
+  readonly partitioned: boolean;
+  readonly distribution: 'FullyReplicated' | 'ShardedByS3Key';
+}
+
+/** A purpose as the constructs need it: defaults applied, paths absolute, values parsed. */
 export interface PurposeConfig {
   readonly name: string;
   readonly description?: string;
   /** Absolute path of the container folder, when the image is built here. */
   readonly containerDir?: string;
-  /** An existing ECR image URI, when the image is not built here. */
-  readonly image?: string;
+  /** An existing ECR image, when the image is not built here. */
+  readonly image?: EcrImage & { readonly uri: string };
   readonly instanceType: string;
   readonly instanceCount: number;
   readonly volumeSizeGb: number;
   readonly maxRuntimeSeconds: number;
   readonly environment: Record<string, string>;
-  readonly inputs: ReadonlyArray<{
-    readonly name: string;
-    /** A folder in the project bucket (for `from` inputs, the other purpose's output folder). */
-    readonly prefix?: string;
-    /** A folder in another bucket, `s3://bucket/prefix/`. */
-    readonly uri?: string;
-    /** The output this input reads, when it is another purpose's. */
-    readonly from?: { readonly purpose: string; readonly output: string };
-    /** Each run reads only `<prefix>dt=<window start>/`. */
-    readonly partitioned: boolean;
-    readonly distribution: 'FullyReplicated' | 'ShardedByS3Key';
-  }>;
+  readonly inputs: readonly InputConfig[];
   readonly outputs: ReadonlyArray<{
     readonly name: string;
     readonly prefix: string;
@@ -109,20 +115,11 @@ export interface ProjectConfig {
   readonly purposes: readonly PurposeConfig[];
 }
 
-export const PURPOSE_DEFAULTS = {
-  instanceType: 'ml.m5.large',
-  instanceCount: 1,
-  volumeSizeGb: 30,
-  maxRuntime: '1h',
-  window: '1d',
-  backfillConcurrency: 2,
-  timezone: 'UTC',
-  queryParameters: ['start', 'end'],
-} as const;
+/** What a query binds to its `?` placeholders unless it says otherwise: the window's start and end. */
+export const DEFAULT_QUERY_PARAMETERS = ['start', 'end'] as const;
 
-export const PROJECT_DEFAULTS = {
-  bytesScannedCutoff: '10GB',
-} as const;
+/** The most one query of a project's workgroup may scan unless the project file says otherwise. */
+export const DEFAULT_BYTES_SCANNED_CUTOFF = '10GB';
 
 /**
  * Reads and validates `projects/<project>.yaml`. `rootDir` is the folder that holds
@@ -162,7 +159,7 @@ export function parseProject(text: string, shown: string, rootDir: string, expec
   if (problems.length > 0) {
     throw new ProjectConfigError(shown, problems.map((p) => `${where(doc, lines, p.path)}${p.message}`));
   }
-  return resolve(result.data, shown, rootDir, queries);
+  return toProjectConfig(result.data, shown, rootDir, queries);
 }
 
 function issuePath(issue: z.core.$ZodIssue): PropertyKey[] {
@@ -221,7 +218,7 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
     }
     const sql = fs.readFileSync(file, 'utf8');
     queries.set(p.name, sql);
-    const bound = p.query.parameters ?? PURPOSE_DEFAULTS.queryParameters;
+    const bound = p.query.parameters ?? DEFAULT_QUERY_PARAMETERS;
     const placeholders = countPlaceholders(sql);
     if (sql.trim() === '') {
       problems.push({ path: at, message: `query file '${p.query.file}' is empty` });
@@ -247,9 +244,28 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
   return { problems, queries };
 }
 
-function resolve(data: ProjectFile, file: string, rootDir: string, queries: ReadonlyMap<string, string>): ProjectConfig {
-  const stackName = `batcat-${data.project}-${data.stage}`;
+/** The validated file as the constructs need it: defaults applied, names derived, URIs split, units parsed. */
+function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queries: ReadonlyMap<string, string>): ProjectConfig {
+  const stackName = projectStackName(data.project, data.stage);
   const database = projectDatabaseName(data.project, data.stage);
+  const outputPrefix = (purpose: string, output: string) => {
+    const o = data.purposes.find((q) => q.name === purpose)!.outputs.find((x) => x.name === output)!;
+    return o.prefix ?? resultsPrefix(purpose, output);
+  };
+  const tableLocation = (table: string) => {
+    for (const p of data.purposes) {
+      for (const o of p.outputs) {
+        if (o.table && (o.table.name ?? resultTableName(p.name, o.name)) === table) return outputPrefix(p.name, o.name);
+      }
+    }
+    throw new Error(`table '${table}' is not a table of this project`); // the schema rejects this earlier
+  };
+  const folder = (location: string) => {
+    if (!location.startsWith('s3://')) return { prefix: location };
+    const { bucket, key } = parseS3Uri(location);
+    return { bucket, prefix: key };
+  };
+
   return {
     file,
     project: data.project,
@@ -259,19 +275,14 @@ function resolve(data: ProjectFile, file: string, rootDir: string, queries: Read
     stackName,
     database,
     workgroup: stackName,
-    bytesScannedCutoff: parseSize(data.athena?.bytesScannedCutoff ?? PROJECT_DEFAULTS.bytesScannedCutoff)!,
+    bytesScannedCutoff: parseSize(data.athena?.bytesScannedCutoff ?? DEFAULT_BYTES_SCANNED_CUTOFF)!,
     purposes: data.purposes.map((p): PurposeConfig => {
-      const outputPrefix = (purpose: string, output: string) => {
-        const o = data.purposes.find((q) => q.name === purpose)!.outputs.find((x) => x.name === output)!;
-        return o.prefix ?? resultsPrefix(purpose, output);
-      };
-      const windowDays = daysOf(p.window ?? PURPOSE_DEFAULTS.window);
-      const inputs = (p.inputs ?? []).map((i) => {
+      const windowDays = p.window !== undefined ? parseDays(p.window)! : RUN_DEFAULTS.windowDays;
+      const inputs = (p.inputs ?? []).map((i): InputConfig => {
         const [purpose, output] = i.from?.split('/') ?? [];
         return {
           name: i.name,
-          prefix: i.from !== undefined ? outputPrefix(purpose, output) : i.prefix,
-          uri: i.uri,
+          ...(i.from !== undefined ? { prefix: outputPrefix(purpose, output) } : folder(i.uri ?? i.prefix!)),
           from: i.from !== undefined ? { purpose, output } : undefined,
           partitioned: i.from !== undefined || i.partitioned === true,
           distribution: i.distribution ?? 'FullyReplicated',
@@ -279,57 +290,45 @@ function resolve(data: ProjectFile, file: string, rootDir: string, queries: Read
       });
       const s = p.triggers?.schedule;
       return {
-      name: p.name,
-      description: p.description,
-      containerDir: p.image === undefined ? path.resolve(rootDir, p.container ?? `containers/${p.name}`) : undefined,
-      image: p.image,
-      instanceType: p.instanceType ?? PURPOSE_DEFAULTS.instanceType,
-      instanceCount: p.instanceCount ?? PURPOSE_DEFAULTS.instanceCount,
-      volumeSizeGb: p.volumeSizeGb ?? PURPOSE_DEFAULTS.volumeSizeGb,
-      maxRuntimeSeconds: parseDuration(p.maxRuntime ?? PURPOSE_DEFAULTS.maxRuntime)!,
-      environment: Object.fromEntries(Object.entries(p.environment ?? {}).map(([k, v]) => [k, String(v)])),
-      inputs,
-      outputs: p.outputs.map((o) => ({
-        name: o.name,
-        prefix: o.prefix ?? resultsPrefix(p.name, o.name),
-        table: o.table && {
-          name: o.table.name ?? resultTableName(p.name, o.name),
-          description: o.table.description,
-          format: o.table.format ?? 'csv',
-          columns: Object.entries(o.table.columns).map(([name, type]) => ({ name, type })),
+        name: p.name,
+        description: p.description,
+        containerDir: p.image === undefined ? path.resolve(rootDir, p.container ?? `containers/${p.name}`) : undefined,
+        image: p.image !== undefined ? { uri: p.image, ...parseEcrImageUri(p.image)! } : undefined,
+        instanceType: p.instanceType ?? PROCESSING_DEFAULTS.instanceType,
+        instanceCount: p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount,
+        volumeSizeGb: p.volumeSizeGb ?? PROCESSING_DEFAULTS.volumeSizeGb,
+        maxRuntimeSeconds: p.maxRuntime !== undefined ? parseDuration(p.maxRuntime)! : PROCESSING_DEFAULTS.maxRuntimeSeconds,
+        environment: Object.fromEntries(Object.entries(p.environment ?? {}).map(([k, v]) => [k, String(v)])),
+        inputs,
+        outputs: p.outputs.map((o) => ({
+          name: o.name,
+          prefix: outputPrefix(p.name, o.name),
+          table: o.table && {
+            name: o.table.name ?? resultTableName(p.name, o.name),
+            description: o.table.description,
+            format: o.table.format ?? 'csv',
+            columns: Object.entries(o.table.columns).map(([name, type]) => ({ name, type })),
+          },
+        })),
+        query: p.query && {
+          file: path.resolve(rootDir, p.query.file),
+          sql: queries.get(p.name)!,
+          database: p.query.database ?? database,
+          tables: p.query.tables,
+          locations: p.query.locations !== undefined ? p.query.locations.map(folder) : p.query.tables.map((t) => ({ prefix: tableLocation(t) })),
+          parameters: p.query.parameters ?? DEFAULT_QUERY_PARAMETERS,
+          local: p.query.local !== undefined ? path.resolve(rootDir, p.query.local) : undefined,
         },
-      })),
-      query: p.query && {
-        file: path.resolve(rootDir, p.query.file),
-        sql: queries.get(p.name)!,
-        database: p.query.database ?? database,
-        tables: p.query.tables,
-        locations: p.query.locations !== undefined
-          ? p.query.locations.map((l) => (l.startsWith('s3://') ? { bucket: l.slice(5).split('/')[0], prefix: l.slice(5).split('/').slice(1).join('/') } : { prefix: l }))
-          : p.query.tables.map((t) => ({ prefix: tableLocation(data, t) })),
-        parameters: p.query.parameters ?? PURPOSE_DEFAULTS.queryParameters,
-        local: p.query.local !== undefined ? path.resolve(rootDir, p.query.local) : undefined,
-      },
-      windowDays,
-      maxWindowDays: p.maxWindow !== undefined ? daysOf(p.maxWindow) : windowDays,
-      backfillConcurrency: p.backfillConcurrency ?? PURPOSE_DEFAULTS.backfillConcurrency,
-      timezone: s?.timezone ?? PURPOSE_DEFAULTS.timezone,
-      schedule: s === undefined ? undefined : s.cron !== undefined ? `cron(${s.cron.trim()})` : `rate(${s.rate!.trim()})`,
-      s3Arrival: (p.triggers?.s3 ?? []).map((a) => ({ input: a.input, prefix: inputs.find((i) => i.name === a.input)!.prefix!, suffix: a.suffix })),
-      after: p.triggers?.after,
+        windowDays,
+        maxWindowDays: p.maxWindow !== undefined ? parseDays(p.maxWindow)! : windowDays,
+        backfillConcurrency: p.backfillConcurrency ?? RUN_DEFAULTS.backfillConcurrency,
+        timezone: s?.timezone ?? RUN_DEFAULTS.timezone,
+        schedule: s === undefined ? undefined : s.cron !== undefined ? `cron(${s.cron.trim()})` : `rate(${s.rate!.trim()})`,
+        s3Arrival: (p.triggers?.s3 ?? []).map((a) => ({ input: a.input, prefix: inputs.find((i) => i.name === a.input)!.prefix, suffix: a.suffix })),
+        after: p.triggers?.after,
       };
     }),
   };
-}
-
-/** The output folder of one of the project's tables. */
-function tableLocation(data: ProjectFile, table: string): string {
-  for (const p of data.purposes) {
-    for (const o of p.outputs) {
-      if (o.table && (o.table.name ?? resultTableName(p.name, o.name)) === table) return o.prefix ?? resultsPrefix(p.name, o.name);
-    }
-  }
-  throw new Error(`table '${table}' is not a table of this project`); // the schema rejects this earlier
 }
 
 /** Loads every `*.yaml` in `<rootDir>/projects`, collecting the problems of all files before throwing. */

@@ -3,9 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { KEY_PREFIX } from './name-rules';
+import { keyPrefixProblem } from '../contract/rules';
 import { acknowledgeWildcardResources } from './private/acknowledge';
-import { scopedError } from './private/errors';
+import { check, scopedError } from './private/errors';
 import { readFolder, viaS3 } from './private/s3-access';
 import type { IQueryWorkGroup } from './query-workgroup';
 
@@ -53,8 +53,7 @@ export class AthenaRunQuery extends sfn.TaskStateBase {
     super(scope, id, props);
     if (props.queryString.trim() === '') throw scopedError(this, 'queryString is empty');
     if (props.tables.length === 0) throw scopedError(this, 'list at least one table the query reads');
-    const badFolder = props.dataLocations.find((l) => !KEY_PREFIX.test(l.keyPrefix) || l.keyPrefix === '');
-    if (badFolder) throw scopedError(this, `data location '${badFolder.keyPrefix}' must be a folder ending with '/' (a whole bucket is not allowed)`);
+    for (const l of props.dataLocations) check(this, keyPrefixProblem(l.keyPrefix));
     this.taskPolicies = this.policies();
   }
 

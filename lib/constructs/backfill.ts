@@ -4,7 +4,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
-import { scopedError } from './private/errors';
+import { RUN_DEFAULTS } from '../contract/processing';
+import { backfillConcurrencyProblem } from '../contract/rules';
+import { check } from './private/errors';
 
 /** Properties of a Backfill. */
 export interface BackfillProps {
@@ -38,10 +40,8 @@ export class Backfill extends Construct {
 
   constructor(scope: Construct, id: string, props: BackfillProps) {
     super(scope, id);
-    const maxConcurrency = props.maxConcurrency ?? 2;
-    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 40) {
-      throw scopedError(this, `maxConcurrency must be a whole number from 1 to 40, got ${maxConcurrency}`);
-    }
+    const maxConcurrency = props.maxConcurrency ?? RUN_DEFAULTS.backfillConcurrency;
+    check(this, backfillConcurrencyProblem(maxConcurrency));
 
     const startRun = new tasks.StepFunctionsStartExecution(this, 'RunWindow', {
       stateMachine: props.stateMachine,
@@ -69,7 +69,7 @@ export class Backfill extends Construct {
     const statuses = new sfn.Pass(this, 'CollectStatuses', {
       parameters: { 'statuses.$': '$.results[*].status', 'results.$': '$.results' },
     });
-    const check = new sfn.Pass(this, 'CheckFailures', {
+    const checkFailures = new sfn.Pass(this, 'CheckFailures', {
       parameters: {
         'anyFailed.$': "States.ArrayContains($.statuses, 'FAILED')",
         'cause.$': "States.Format('at least one of {} windows failed; see the results of EachWindow', States.ArrayLength($.statuses))",
@@ -87,7 +87,7 @@ export class Backfill extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.backfillStateMachineName,
       comment: `BatCat backfill of ${props.stateMachineName}: one run per window, at most ${maxConcurrency} at a time.`,
-      definitionBody: sfn.DefinitionBody.fromChainable(eachWindow.next(statuses).next(check).next(outcome)),
+      definitionBody: sfn.DefinitionBody.fromChainable(eachWindow.next(statuses).next(checkFailures).next(outcome)),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });

@@ -1,14 +1,18 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { triggerDeadLetterQueueName, triggerFunctionName } from '../runtime/resource-names';
+import { triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
+import { PurposeMetrics } from './purpose-metrics';
 
 /** Properties of a ProjectDashboard. */
 export interface ProjectDashboardProps {
+  /** The dashboard's name. */
   readonly dashboardName: string;
   /** The state machine name of each purpose, by purpose name, in display order. */
   readonly purposes: ReadonlyArray<{ readonly purposeName: string; readonly stateMachineName: string }>;
   /**
+   * The time range the dashboard opens with.
+   *
    * @default Duration.days(14)
    */
   readonly defaultInterval?: Duration;
@@ -33,37 +37,32 @@ export class ProjectDashboard extends Construct {
     const stack = Stack.of(this);
     const period = Duration.hours(1);
     for (const p of props.purposes) {
-      const stateMachineArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: p.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-      const states = (metricName: string, label: string, statistic = 'Sum') => new cloudwatch.Metric({
-        namespace: 'AWS/States', metricName, label, statistic, period, dimensionsMap: { StateMachineArn: stateMachineArn },
+      const metrics = new PurposeMetrics({
+        stateMachineArn: stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: p.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        triggerFunctionName: triggerFunctionName(p.stateMachineName),
+        deadLetterQueueName: triggerDeadLetterQueueName(p.stateMachineName),
       });
       this.dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: `${p.purposeName}: runs`,
           width: 8,
           left: [
-            states('ExecutionsStarted', 'started'),
-            states('ExecutionsSucceeded', 'succeeded'),
-            states('ExecutionsFailed', 'failed'),
-            states('ExecutionsTimedOut', 'timed out'),
+            metrics.metricStarted({ label: 'started', period }),
+            metrics.metricSucceeded({ label: 'succeeded', period }),
+            metrics.metricFailed({ label: 'failed', period }),
+            metrics.metricTimedOut({ label: 'timed out', period }),
           ],
         }),
         new cloudwatch.GraphWidget({
           title: `${p.purposeName}: duration (ms)`,
           width: 8,
-          left: [states('ExecutionTime', 'average', 'Average'), states('ExecutionTime', 'longest', 'Maximum')],
+          left: [metrics.metricDuration({ label: 'average', period }), metrics.metricDuration({ label: 'longest', period, statistic: 'Maximum' })],
         }),
         new cloudwatch.GraphWidget({
           title: `${p.purposeName}: trigger`,
           width: 8,
-          left: [new cloudwatch.Metric({
-            namespace: 'AWS/Lambda', metricName: 'Errors', label: 'errors', statistic: 'Sum', period,
-            dimensionsMap: { FunctionName: triggerFunctionName(p.stateMachineName) },
-          })],
-          right: [new cloudwatch.Metric({
-            namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', label: 'dead letters', statistic: 'Maximum', period,
-            dimensionsMap: { QueueName: triggerDeadLetterQueueName(p.stateMachineName) },
-          })],
+          left: [metrics.metricTriggerErrors({ label: 'errors', period })],
+          right: [metrics.metricDeadLetters({ label: 'dead letters', period })],
         }),
       );
     }

@@ -2,8 +2,10 @@ import { Aws, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { QUERY_RESULTS_PREFIX } from './name-rules';
-import { scopedError } from './private/errors';
+import { QUERY_RESULTS_PREFIX } from '../contract/names';
+import { bytesScannedCutoffProblem } from '../contract/rules';
+import { s3Uri } from '../contract/s3-uri';
+import { check, scopedError } from './private/errors';
 
 /** What a query task needs to know about the workgroup it runs in. */
 export interface IQueryWorkGroup {
@@ -46,7 +48,7 @@ export class QueryWorkGroup extends Construct implements IQueryWorkGroup {
   constructor(scope: Construct, id: string, props: QueryWorkGroupProps) {
     super(scope, id);
     const cutoff = props.bytesScannedCutoff ?? 10e9;
-    if (!Number.isInteger(cutoff) || cutoff < 10e6) throw scopedError(this, `bytesScannedCutoff must be a whole number of bytes, at least 10000000 (10 MB), got ${cutoff}`);
+    check(this, bytesScannedCutoffProblem(cutoff, cutoff));
     if (!/^[a-zA-Z0-9._-]{1,128}$/.test(props.workGroupName)) throw scopedError(this, `workGroupName must be 1-128 letters, digits, '.', '_' or '-', got '${props.workGroupName}'`);
     this.workGroupName = props.workGroupName;
     this.resultsBucket = props.resultsBucket;
@@ -64,7 +66,7 @@ export class QueryWorkGroup extends Construct implements IQueryWorkGroup {
         requesterPaysEnabled: false,
         engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
         resultConfiguration: {
-          outputLocation: `s3://${props.resultsBucket.bucketName}/${this.resultsPrefix}`,
+          outputLocation: s3Uri(props.resultsBucket.bucketName, this.resultsPrefix),
           expectedBucketOwner: Aws.ACCOUNT_ID,
           encryptionConfiguration: key
             ? { encryptionOption: 'SSE_KMS', kmsKey: key.keyArn }

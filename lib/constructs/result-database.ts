@@ -1,8 +1,8 @@
 import { Aws, Stack } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import { Construct } from 'constructs';
-import { GLUE_NAME } from './name-rules';
-import { scopedError } from './private/errors';
+import { glueNameProblem } from '../contract/rules';
+import { check } from './private/errors';
 
 /** Properties of ResultDatabase. */
 export interface ResultDatabaseProps {
@@ -24,7 +24,7 @@ export class ResultDatabase extends Construct {
 
   constructor(scope: Construct, id: string, props: ResultDatabaseProps) {
     super(scope, id);
-    if (!GLUE_NAME.test(props.databaseName)) throw scopedError(this, `databaseName must be lowercase letters, digits and '_', got '${props.databaseName}'`);
+    check(this, glueNameProblem('database', props.databaseName));
     this.databaseName = props.databaseName;
     this.resource = new glue.CfnDatabase(this, 'Resource', {
       catalogId: Aws.ACCOUNT_ID,

@@ -2,8 +2,10 @@ import { Aws, Stack } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { GLUE_NAME, KEY_PREFIX } from './name-rules';
-import { scopedError } from './private/errors';
+import { dateProblem } from '../contract/dates';
+import { columnNameProblem, columnTypeProblem, glueNameProblem, keyPrefixProblem } from '../contract/rules';
+import { s3Uri } from '../contract/s3-uri';
+import { check, scopedError } from './private/errors';
 import type { ResultDatabase } from './result-database';
 
 /** How a result table's files are written. */
@@ -75,17 +77,16 @@ export class ResultTable extends Construct {
 
   constructor(scope: Construct, id: string, props: ResultTableProps) {
     super(scope, id);
-    if (!GLUE_NAME.test(props.tableName)) throw scopedError(this, `tableName must be lowercase letters, digits and '_', got '${props.tableName}'`);
-    if (!KEY_PREFIX.test(props.keyPrefix) || props.keyPrefix === '') throw scopedError(this, `keyPrefix must be a folder ending with '/', got '${props.keyPrefix}'`);
-    if (props.columns.length === 0) throw scopedError(this, `table '${props.tableName}' needs at least one column`);
-    const bad = props.columns.find((c) => !GLUE_NAME.test(c.name) || c.name === 'dt');
-    if (bad) throw scopedError(this, `column '${bad.name}' is invalid: use lowercase letters, digits and '_', and not 'dt' (the partition column)`);
+    check(this, glueNameProblem('table name', props.tableName));
+    check(this, keyPrefixProblem(props.keyPrefix));
+    if (props.columns.length === 0) throw scopedError(this, 'a table needs at least one column, e.g. columns: { vehicle_id: string, kwh: double }');
+    for (const c of props.columns) check(this, columnNameProblem(c.name) ?? columnTypeProblem(c.type));
     const first = props.firstPartition ?? '2000-01-01';
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(first)) throw scopedError(this, `firstPartition must be YYYY-MM-DD, got '${first}'`);
+    check(this, dateProblem(first, 'firstPartition'));
 
     const format = props.format ?? ResultFormat.CSV;
     this.tableName = props.tableName;
-    this.location = `s3://${props.bucket.bucketName}/${props.keyPrefix}`;
+    this.location = s3Uri(props.bucket.bucketName, props.keyPrefix);
     const table = new glue.CfnTable(this, 'Resource', {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: props.database.databaseName,

@@ -15,11 +15,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { PurposeRunConfig } from '../runtime/run-contract';
-import { triggerDeadLetterQueueName, triggerFunctionName } from '../runtime/resource-names';
+import { RUN_CONFIG_ENV } from '../contract/environment';
+import { triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
+import { packageRoot } from '../contract/package-root';
+import type { PurposeRunConfig } from '../contract/run-input';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import { firstEventAlarm } from './private/alarms';
-import { packageRoot } from './private/package-root';
 
 /** A folder whose new objects start runs. */
 export interface S3Arrival {
@@ -146,7 +147,7 @@ export class RunTrigger extends Construct {
       memorySize: 256,
       timeout: Duration.seconds(30),
       role,
-      environment: { BATCAT_RUN_CONFIG: Stack.of(this).toJsonString(runConfig) },
+      environment: { [RUN_CONFIG_ENV]: Stack.of(this).toJsonString(runConfig) },
       bundling: {
         minify: true,
         sourceMap: false,

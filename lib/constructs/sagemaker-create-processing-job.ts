@@ -6,11 +6,13 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { KEY_PREFIX } from './name-rules';
+import { JOB_NAME, JOB_NAME_PREFIX } from '../contract/names';
+import { PROCESSING_DEFAULTS, PROCESSING_LIMITS } from '../contract/processing';
+import { duplicateProblems, instanceCountProblem, instanceTypeProblem, keyPrefixProblem, maxRuntimeProblem, volumeSizeGbProblem } from '../contract/rules';
+import { s3Uri } from '../contract/s3-uri';
 import { acknowledgeWildcardResources } from './private/acknowledge';
-import { scopedError } from './private/errors';
+import { check, scopedError } from './private/errors';
 import { readFolder, viaS3 } from './private/s3-access';
-import { PROCESSING_INSTANCE_TYPES, PROCESSING_LIMITS } from './processing-instance-types';
 
 /** How SageMaker spreads an input's objects across the instances of a job. */
 export enum S3DataDistribution {
@@ -167,8 +169,6 @@ export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProp
   readonly tags?: Record<string, string>;
 }
 
-const JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-
 /**
  * Runs a SageMaker Processing job as a Step Functions task: the piece aws-cdk-lib lacks
  * (aws/aws-cdk#9537).
@@ -256,9 +256,9 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       },
       ProcessingResources: {
         ClusterConfig: {
-          InstanceCount: p.instanceCount ?? 1,
-          InstanceType: `ml.${p.instanceType?.toString() ?? 'm5.large'}`,
-          VolumeSizeInGB: (p.volumeSize ?? Size.gibibytes(30)).toGibibytes(),
+          InstanceCount: p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount,
+          InstanceType: p.instanceType ? `ml.${p.instanceType}` : PROCESSING_DEFAULTS.instanceType,
+          VolumeSizeInGB: this.volumeSizeGb,
         },
       },
       ProcessingInputs: p.processingInputs?.length ? p.processingInputs.map((i) => ({
@@ -282,7 +282,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         })),
         KmsKeyId: p.outputEncryptionKey?.keyArn,
       } : undefined,
-      StoppingCondition: { MaxRuntimeInSeconds: (p.maxRuntime ?? Duration.hours(1)).toSeconds() },
+      StoppingCondition: { MaxRuntimeInSeconds: this.maxRuntime.toSeconds() },
       Environment: p.environment && Object.keys(p.environment).length > 0 ? p.environment : undefined,
       NetworkConfig: {
         EnableNetworkIsolation: p.networkIsolation ?? true,
@@ -294,36 +294,36 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
 
   private validate(): void {
     const p = this.props;
-    const fail = (message: string) => {
-      throw scopedError(this, message);
-    };
-    if (!Token.isUnresolved(p.jobNamePrefix) && !/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,29}$/.test(p.jobNamePrefix)) {
-      fail(`jobNamePrefix must be 1-30 letters, digits and inner hyphens, got '${p.jobNamePrefix}'`);
+    if (!Token.isUnresolved(p.jobNamePrefix) && !JOB_NAME_PREFIX.test(p.jobNamePrefix)) {
+      throw scopedError(this, `jobNamePrefix must be 1-30 letters, digits and inner hyphens, got '${p.jobNamePrefix}'`);
     }
     // A literal name is sent as is (SageMaker then refuses a second job of that name); paths come as tokens.
     if (!Token.isUnresolved(p.jobName) && (!JOB_NAME.test(p.jobName) || !p.jobName.startsWith(p.jobNamePrefix))) {
-      fail(`jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix '${p.jobNamePrefix}', got '${p.jobName}'`);
+      throw scopedError(this, `jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix '${p.jobNamePrefix}', got '${p.jobName}'`);
     }
-    if (p.instanceType && !PROCESSING_INSTANCE_TYPES.includes(`ml.${p.instanceType}`)) {
-      fail(`instanceType ml.${p.instanceType} is not a SageMaker Processing instance type; allowed: ${PROCESSING_INSTANCE_TYPES.join(', ')}`);
-    }
-    const count = p.instanceCount ?? 1;
-    if (!Number.isInteger(count) || count < 1 || count > PROCESSING_LIMITS.maxInstanceCount) fail(`instanceCount must be a whole number from 1 to ${PROCESSING_LIMITS.maxInstanceCount}, got ${count}`);
-    const gib = (p.volumeSize ?? Size.gibibytes(30)).toGibibytes();
-    if (!Number.isInteger(gib) || gib < 1 || gib > PROCESSING_LIMITS.maxVolumeSizeGb) fail(`volumeSize must be a whole number of GiB from 1 to ${PROCESSING_LIMITS.maxVolumeSizeGb}, got ${gib}`);
-    const seconds = (p.maxRuntime ?? Duration.hours(1)).toSeconds();
-    if (seconds < 1 || seconds > PROCESSING_LIMITS.maxRuntimeSeconds) fail(`maxRuntime must be between 1 second and 9 days (${PROCESSING_LIMITS.maxRuntimeSeconds} s), got ${seconds} s`);
-    for (const c of [...(p.processingInputs ?? []), ...(p.processingOutputs ?? [])]) {
-      if (!KEY_PREFIX.test(c.keyPrefix)) fail(`keyPrefix of '${c.name}' must be folders of letters, digits and !_.*()=+- ending with '/', got '${c.keyPrefix}'`);
-    }
+    if (p.instanceType) check(this, instanceTypeProblem(`ml.${p.instanceType}`));
+    check(this, instanceCountProblem(p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount));
+    check(this, volumeSizeGbProblem(this.volumeSizeGb));
+    const seconds = this.maxRuntime.toSeconds();
+    check(this, maxRuntimeProblem(seconds, this.maxRuntime.toHumanString()));
+    for (const c of [...(p.processingInputs ?? []), ...(p.processingOutputs ?? [])]) check(this, keyPrefixProblem(c.keyPrefix));
     for (const [kind, list] of [['input', p.processingInputs ?? []], ['output', p.processingOutputs ?? []]] as const) {
-      const names = list.map((c) => c.name);
-      const dup = names.find((n, i) => names.indexOf(n) !== i);
-      if (dup !== undefined) fail(`${kind} name '${dup}' is used twice`);
+      for (const d of duplicateProblems(kind, list.map((c) => c.name))) check(this, d.message);
     }
-    if (p.environment && Object.keys(p.environment).length > PROCESSING_LIMITS.maxEnvironmentVariables) fail(`at most ${PROCESSING_LIMITS.maxEnvironmentVariables} environment variables are allowed, got ${Object.keys(p.environment).length}`);
-    if (p.vpc && !p.securityGroups?.length) fail('securityGroups are required when vpc is set');
-    if (!p.vpc && (p.vpcSubnets || p.securityGroups)) fail('vpcSubnets and securityGroups need vpc');
+    const variables = Object.keys(p.environment ?? {}).length;
+    if (variables > PROCESSING_LIMITS.maxEnvironmentVariables) {
+      throw scopedError(this, `at most ${PROCESSING_LIMITS.maxEnvironmentVariables} environment variables are allowed, got ${variables}`);
+    }
+    if (p.vpc && !p.securityGroups?.length) throw scopedError(this, 'securityGroups are required when vpc is set');
+    if (!p.vpc && (p.vpcSubnets || p.securityGroups)) throw scopedError(this, 'vpcSubnets and securityGroups need vpc');
+  }
+
+  private get volumeSizeGb(): number {
+    return (this.props.volumeSize ?? Size.gibibytes(PROCESSING_DEFAULTS.volumeSizeGb)).toGibibytes();
+  }
+
+  private get maxRuntime(): Duration {
+    return this.props.maxRuntime ?? Duration.seconds(PROCESSING_DEFAULTS.maxRuntimeSeconds);
   }
 
   /** What the job role needs: its inputs, its outputs, its logs and metrics, and the VPC if any. */
@@ -408,6 +408,6 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
 /** `s3://<bucket>/<keyPrefix>`, followed by the run's sub-folder if it has one. */
 function folderUri(c: { bucket: s3.IBucket; keyPrefix: string; runPrefix?: string }): string {
   return c.runPrefix
-    ? sfn.JsonPath.format(`s3://${c.bucket.bucketName}/${c.keyPrefix}{}`, c.runPrefix)
-    : `s3://${c.bucket.bucketName}/${c.keyPrefix}`;
+    ? sfn.JsonPath.format(s3Uri(c.bucket.bucketName, `${c.keyPrefix}{}`), c.runPrefix)
+    : s3Uri(c.bucket.bucketName, c.keyPrefix);
 }

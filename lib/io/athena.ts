@@ -7,7 +7,8 @@ import {
   type AthenaClient, type ColumnInfo,
 } from '@aws-sdk/client-athena';
 import { AthenaQueryError, QueryTimeoutError } from './errors';
-import { executionParameters, type DateWindow, type SqlValue } from './sql';
+import type { RunWindow } from '../contract/dates';
+import { executionParameters, type SqlValue } from './sql';
 import { pollUntil, type PollOptions } from './wait';
 
 export interface AthenaQueryOptions extends PollOptions {
@@ -19,7 +20,7 @@ export interface AthenaQueryOptions extends PollOptions {
    *
    * @default - no window
    */
-  readonly window?: DateWindow;
+  readonly window?: RunWindow;
   /**
    * Values of the remaining `?`, in order: strings become quoted literals, numbers and booleans
    * stay as they are, dates become `TIMESTAMP '...'`.

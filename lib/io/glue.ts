@@ -1,8 +1,7 @@
 /** The Glue Data Catalog: what a table holds and which partitions a window covers. */
 import { GetPartitionsCommand, GetTableCommand, GetTablesCommand, type GlueClient, type Table } from '@aws-sdk/client-glue';
-import { addDays } from '../runtime/run-contract';
+import { addDays, windowProblem, type RunWindow } from '../contract/dates';
 import { GlueTableNotFoundError } from './errors';
-import type { DateWindow } from './sql';
 
 export interface GlueColumn {
   readonly name: string;
@@ -88,15 +87,14 @@ export async function tableNames(glue: GlueClient, database: string): Promise<st
   return names.sort();
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /**
  * The `dt` partitions of a table that fall in the window. For a table with partition
  * projection they are computed from its template (Glue stores none); otherwise they are read
  * from Glue, every page.
  */
-export async function listPartitions(glue: GlueClient, database: string, table: string, window: DateWindow, partitionKey = 'dt'): Promise<GluePartition[]> {
-  if (!DATE.test(window.start) || !DATE.test(window.end)) throw new Error(`window dates must be written YYYY-MM-DD, got ${window.start} .. ${window.end}`);
+export async function listPartitions(glue: GlueClient, database: string, table: string, window: RunWindow, partitionKey = 'dt'): Promise<GluePartition[]> {
+  const problem = windowProblem(window);
+  if (problem) throw new Error(problem);
   if (!/^[a-z_][a-z0-9_]*$/.test(partitionKey)) throw new Error(`partition key '${partitionKey}' is not a valid column name`);
   const t = await describeTable(glue, database, table);
   if (!t.partitionKeys.some((k) => k.name === partitionKey)) {

@@ -7,3 +7,4 @@ export * from './s3';
 export * from './sql';
 export * from './sync';
 export { type PollOptions } from './wait';
+export type { RunWindow } from '../contract/dates';

@@ -7,15 +7,11 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { parseS3Uri } from '../contract/s3-uri';
 import { castField, csvLine, CsvFormatError, CsvParser, type ColumnType, type CsvValue } from './csv';
 import { NoSuchBucketError, NoSuchKeyError, S3AccessDeniedError, S3IoError } from './errors';
 
-/** `s3://bucket/key` split into its parts. */
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m || m[1] === '') throw new Error(`'${uri}' is not an S3 URI; write s3://<bucket>/<key>`);
-  return { bucket: m[1], key: m[2] };
-}
+export { parseS3Uri };
 
 /** Turns an SDK error into one of ours, naming the bucket, the key and the call. */
 export function s3Error(err: unknown, action: string, bucket: string, key?: string): Error {

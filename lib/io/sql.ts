@@ -3,37 +3,12 @@
  * the config loader checks query files with it at synth time.
  */
 
-/** A run window: both days included, `YYYY-MM-DD`. */
-export interface DateWindow {
-  readonly start: string;
-  readonly end: string;
-}
+import { windowProblem, type RunWindow } from '../contract/dates';
+import { countPlaceholders } from '../contract/sql';
+
+export { countPlaceholders };
 
 export type SqlValue = string | number | boolean | Date;
-
-/** `?` placeholders in `sql`, outside string literals, quoted identifiers and comments. */
-export function countPlaceholders(sql: string): number {
-  let n = 0;
-  for (let i = 0; i < sql.length; i++) {
-    const c = sql[i];
-    if (c === "'" || c === '"' || c === '`') {
-      const close = sql.indexOf(c, i + 1);
-      if (close === -1) break;
-      i = close;
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const nl = sql.indexOf('\n', i);
-      if (nl === -1) break;
-      i = nl;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const close = sql.indexOf('*/', i + 2);
-      if (close === -1) break;
-      i = close + 1;
-    } else if (c === '?') {
-      n++;
-    }
-  }
-  return n;
-}
 
 /** A value as an Athena literal for `ExecutionParameters`. */
 export function sqlLiteral(v: SqlValue): string {
@@ -46,13 +21,11 @@ export function sqlLiteral(v: SqlValue): string {
   return `'${v.replace(/'/g, "''")}'`;
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /** The ExecutionParameters for a window and further values, checked against the placeholders. */
-export function executionParameters(sql: string, window?: DateWindow, parameters: readonly SqlValue[] = []): string[] | undefined {
+export function executionParameters(sql: string, window?: RunWindow, parameters: readonly SqlValue[] = []): string[] | undefined {
   if (window) {
-    for (const [k, v] of Object.entries(window)) if (!DATE.test(v)) throw new Error(`window.${k} must be a date written YYYY-MM-DD, got '${v}'`);
-    if (window.end < window.start) throw new Error(`window ends (${window.end}) before it starts (${window.start})`);
+    const problem = windowProblem(window);
+    if (problem) throw new Error(problem);
   }
   const values = [...(window ? [window.start, window.end] : []), ...parameters];
   const placeholders = countPlaceholders(sql);

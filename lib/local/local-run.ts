@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
-import { RunRequestError, shortHash, type RunInput } from '../runtime/run-contract';
-import { normalize } from '../runtime/trigger';
+import { RunRequestError, shortHash, type RunInput } from '../contract/run-input';
+import { resolveRunRequest } from '../runtime/trigger';
 import { executionContext, StateMachine, taskError } from './interpreter';
 import { LocalRunError, localEntrypoint } from './entrypoint';
 import type { LocalRunStatus } from './run-records';
@@ -111,9 +111,9 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   const runsDir = path.join(o.rootDir, 'runs', purpose.name);
   const now = o.now ?? new Date();
   const request = { purpose: purpose.name, date: o.date, from: o.from, to: o.to };
-  let n = normalize(request, synth.runConfig, now);
+  let n = resolveRunRequest(request, synth.runConfig, now);
   // A window that ran here before gets a new attempt, as `batcat run --force` would on AWS.
-  if (fs.existsSync(path.join(runsDir, n.name))) n = normalize({ ...request, force: true }, synth.runConfig, now);
+  if (fs.existsSync(path.join(runsDir, n.name))) n = resolveRunRequest({ ...request, force: true }, synth.runConfig, now);
   if (n.backfill) throw new RunRequestError('run-local runs one window at a time');
   const input = n.input as RunInput;
   const runDir = path.join(runsDir, n.name);

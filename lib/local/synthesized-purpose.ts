@@ -5,8 +5,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { ProjectConfig } from '../config/load-project';
-import { ProjectStack } from '../constructs/project-stack';
-import type { PurposeRunConfig } from '../runtime/run-contract';
+import { ProjectStack } from '../app/project-stack';
+import { RUN_CONFIG_ENV } from '../contract/environment';
+import type { PurposeRunConfig } from '../contract/run-input';
 
 /** The bucket name local runs put in S3 URIs; `data/` stands in for it. */
 export const LOCAL_BUCKET = 'local-data-bucket';
@@ -60,6 +61,6 @@ export function synthesizePurpose(project: ProjectConfig, purposeName: string): 
   return {
     stateMachineName: purpose.stateMachineName,
     definition: JSON.parse(String(definition)),
-    runConfig: JSON.parse(String(standIn(env.variables.BATCAT_RUN_CONFIG))),
+    runConfig: JSON.parse(String(standIn(env.variables[RUN_CONFIG_ENV]))),
   };
 }

@@ -1,9 +1,16 @@
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { addDays, daysIn, localDate, partitionDateOf, windowJustEnded, windowStartingOn, type RunWindow } from '../contract/dates';
 import {
-  addDays, daysIn, executionArnOf, localDate, parseDate, partitionDateOf, runInput, runName, RunRequestError,
-  shortHash, windowJustEnded, windowStartingOn,
-  type PurposeRunConfig, type RunInput, type RunWindow, type TriggerDetails,
-} from './run-contract';
+  executionArnOf,
+  parseDate,
+  runInput,
+  runName,
+  RunRequestError,
+  shortHash,
+  type PurposeRunConfig,
+  type RunInput,
+  type TriggerDetails,
+} from '../contract/run-input';
 
 /*
  * Turns any event that may start a run of a purpose into a run input and a deterministic
@@ -73,7 +80,7 @@ export interface TriggerDeps {
  */
 export async function startRuns(event: unknown, config: PurposeRunConfig, deps: TriggerDeps): Promise<TriggerResult> {
   const now = deps.now?.() ?? new Date();
-  const request = normalize(event, config, now);
+  const request = resolveRunRequest(event, config, now);
   if (request.backfill) {
     const started = await start(deps.sfn, config.backfillStateMachineArn, request.name, request.backfill, request.window);
     return {
@@ -87,12 +94,12 @@ export async function startRuns(event: unknown, config: PurposeRunConfig, deps: 
   return { purpose: config.purpose, trigger: request.input.trigger.kind, started };
 }
 
-type Normalized =
+type RunRequest =
   | { readonly backfill?: undefined; readonly name: string; readonly window: RunWindow; readonly input: RunInput }
   | { readonly backfill: BackfillInput; readonly name: string; readonly window: RunWindow };
 
-/** The run an event asks for, without starting it. Exported for tests and local runs. */
-export function normalize(event: unknown, config: PurposeRunConfig, now: Date): Normalized {
+/** The run (or backfill) an event asks for, without starting it: for the trigger, tests and local runs. */
+export function resolveRunRequest(event: unknown, config: PurposeRunConfig, now: Date): RunRequest {
   if (!isObject(event)) throw new RunRequestError(`expected an event object, got ${describe(event)}`);
   if (typeof event.source === 'string' || typeof event['detail-type'] === 'string') return fromEventBridge(event, config);
   if (event.trigger === 'schedule') return fromSchedule(event, config);
@@ -100,7 +107,7 @@ export function normalize(event: unknown, config: PurposeRunConfig, now: Date): 
   throw new RunRequestError(`unknown trigger ${describe(event.trigger)}; expected 'manual' or 'schedule', or an EventBridge event from aws.s3 or aws.states`);
 }
 
-function single(config: PurposeRunConfig, name: string, window: RunWindow, trigger: TriggerDetails): Normalized {
+function single(config: PurposeRunConfig, name: string, window: RunWindow, trigger: TriggerDetails): RunRequest {
   return { name, window, input: runInput(config, name, window, trigger) };
 }
 
@@ -110,7 +117,7 @@ function checkPurpose(event: Record<string, unknown>, config: PurposeRunConfig):
   }
 }
 
-function fromSchedule(event: Record<string, unknown>, config: PurposeRunConfig): Normalized {
+function fromSchedule(event: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
   checkPurpose(event, config);
   const time = typeof event.scheduledTime === 'string' ? new Date(event.scheduledTime) : undefined;
   if (!time || Number.isNaN(time.getTime())) {
@@ -121,7 +128,7 @@ function fromSchedule(event: Record<string, unknown>, config: PurposeRunConfig):
     { kind: 'schedule', scheduledTime: time.toISOString(), timezone: config.timezone });
 }
 
-function fromEventBridge(event: Record<string, unknown>, config: PurposeRunConfig): Normalized {
+function fromEventBridge(event: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
   const detail = isObject(event.detail) ? event.detail : {};
   if (event.source === 'aws.s3' && event['detail-type'] === 'Object Created') return fromS3(event, detail, config);
   if (event.source === 'aws.states' && event['detail-type'] === 'Step Functions Execution Status Change') return fromUpstream(detail, config);
@@ -129,7 +136,7 @@ function fromEventBridge(event: Record<string, unknown>, config: PurposeRunConfi
     + `'${config.purpose}' is started by aws.s3 Object Created and aws.states Step Functions Execution Status Change events only`);
 }
 
-function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>, config: PurposeRunConfig): Normalized {
+function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
   const bucket = isObject(detail.bucket) ? detail.bucket.name : undefined;
   const object = isObject(detail.object) ? detail.object : {};
   const key = object.key;
@@ -152,7 +159,7 @@ function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>,
   return single(config, name, window, { kind: 's3', bucket, key, versionId, eventTime: eventTime ?? `${day}T00:00:00Z` });
 }
 
-function fromUpstream(detail: Record<string, unknown>, config: PurposeRunConfig): Normalized {
+function fromUpstream(detail: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
   if (!config.upstream || detail.stateMachineArn !== config.upstream.stateMachineArn) {
     throw new RunRequestError(`execution event from state machine ${describe(detail.stateMachineArn)}; `
       + `'${config.purpose}' runs after ${config.upstream ? `'${config.upstream.stateMachineArn}'` : 'no other purpose'}`);
@@ -178,7 +185,7 @@ function checkedWindow(start: unknown, end: unknown, what: string): RunWindow {
   return window;
 }
 
-function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, now: Date): Normalized {
+function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, now: Date): RunRequest {
   const unknownKeys = Object.keys(event).filter((k) => !MANUAL_KEYS.has(k));
   if (unknownKeys.length > 0) {
     throw new RunRequestError(`unknown field${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((k) => `'${k}'`).join(', ')} in a manual request; allowed: ${[...MANUAL_KEYS].join(', ')}`);
@@ -211,7 +218,7 @@ function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, no
   return single(config, runName(config.purpose, 'manual', window, undefined, rerunAt), window, { kind: 'manual', rerun: rerunAt !== undefined });
 }
 
-function backfill(config: PurposeRunConfig, range: RunWindow, rerunAt: Date | undefined): Normalized {
+function backfill(config: PurposeRunConfig, range: RunWindow, rerunAt: Date | undefined): RunRequest {
   const days = daysIn(range);
   if (days % config.windowDays !== 0) {
     const shorter = addDays(range.start, days - (days % config.windowDays) - 1);

@@ -48,7 +48,7 @@ describe('batcat init', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
     expect(pkg.dependencies).toEqual({ 'aws-cdk-lib': '2.276.0', 'batcat-cdk': '^0.1.0', 'constructs': '10.8.1' });
     expect(pkg.devDependencies).toEqual({ 'aws-cdk': '2.1148.1' });
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'cdk.json'), 'utf8')).app).toBe('node node_modules/batcat-cdk/dist/bin/batcat.js');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'cdk.json'), 'utf8')).app).toBe('node node_modules/batcat-cdk/dist/bin/app.js');
   });
 
   test('the scaffolded purpose runs locally and writes its result', () => {

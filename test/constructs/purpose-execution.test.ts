@@ -5,8 +5,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Purpose } from '../../lib/constructs/purpose';
-import type { RunInput } from '../../lib/runtime/run-contract';
-import { normalize } from '../../lib/runtime/trigger';
+import type { RunInput } from '../../lib/contract/run-input';
+import { resolveRunRequest } from '../../lib/runtime/trigger';
 import { definitionOf, runConfigOf } from '../helpers';
 import { ExecutionError, executionContext, StateMachine, taskError } from '../local-step-functions';
 import { baseStack } from './fixtures';
@@ -108,7 +108,7 @@ const completed = (params: any) => ({ ProcessingJobArn: `arn:aws:sagemaker:eu-we
 
 /** Runs what `event` asks for, as the trigger would start it. */
 async function runEvent(p: typeof demo, event: unknown, job: (params: any, attempt: number) => any = completed) {
-  const n = normalize(event, p.config, NOW);
+  const n = resolveRunRequest(event, p.config, NOW);
   if (n.backfill) throw new Error('expected a single run');
   const r = await run(p.definition, p.purpose.stateMachineName, n.name, n.input, job);
   return { ...r, input: n.input as RunInput, name: n.name };
@@ -145,7 +145,7 @@ describe('a purpose run, executed locally', () => {
 
   test('each trigger resolves the window it documents', async () => {
     const events = triggerEvents(demo.config);
-    const windows = Object.fromEntries(Object.entries(events).map(([k, e]) => [k, normalize(e, demo.config, NOW).window]));
+    const windows = Object.fromEntries(Object.entries(events).map(([k, e]) => [k, resolveRunRequest(e, demo.config, NOW).window]));
     expect(windows).toEqual({
       schedule: { start: '2026-11-22', end: '2026-11-22' }, // the Berlin day before the 02:00 tick
       s3: { start: '2026-11-20', end: '2026-11-20' }, // the object's dt= partition, not the event time
@@ -172,7 +172,7 @@ describe('a purpose run, executed locally', () => {
   });
 
   test('any 80-character execution name gives a valid, distinct job name, the same one each time', async () => {
-    const input = normalize({ purpose: 'usage-analysis', date: '2026-11-01' }, demo.config, NOW);
+    const input = resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-01' }, demo.config, NOW);
     const names = ['a'.repeat(80), `${'x_'.repeat(39)}_z`, `${'é'.repeat(40)}${'-'.repeat(40)}`];
     const jobNames: string[] = [];
     for (const name of names) {

@@ -3,7 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import aslValidator from 'asl-validator';
-import { jobNamePrefix, Purpose, type PurposeProps } from '../../lib/constructs/purpose';
+import { Purpose } from '../../lib/constructs/purpose';
+import type { PurposeProps } from '../../lib/constructs/purpose-props';
+import { jobNamePrefix } from '../../lib/contract/names';
 import { definitionOf } from '../helpers';
 import { baseStack, CONTAINER_DIR } from './fixtures';
 

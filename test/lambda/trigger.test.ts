@@ -1,6 +1,6 @@
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { PurposeRunConfig } from '../../lib/runtime/run-contract';
+import type { PurposeRunConfig } from '../../lib/contract/run-input';
 
 /* The Lambda shell: configuration from the environment, one JSON log line per event, errors rethrown for the DLQ. */
 

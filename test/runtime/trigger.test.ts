@@ -1,6 +1,6 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { RunRequestError, type PurposeRunConfig } from '../../lib/runtime/run-contract';
+import { RunRequestError, type PurposeRunConfig } from '../../lib/contract/run-input';
 import { startRuns, type BackfillInput } from '../../lib/runtime/trigger';
 
 /*

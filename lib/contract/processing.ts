@@ -1,3 +1,8 @@
+/*
+ * SageMaker Processing's facts (from the API reference) and BatCat's defaults for a job,
+ * checked by the config layer and the task construct alike.
+ */
+
 /**
  * Instance types that SageMaker Processing accepts for `ProcessingClusterConfig.InstanceType`,
  * from the SageMaker API reference. Kept as data so the config layer and the task construct
@@ -21,13 +26,32 @@ export const PROCESSING_INSTANCE_TYPES: readonly string[] = [
   'ml.r5d.16xlarge', 'ml.r5d.24xlarge',
 ];
 
-/** SageMaker Processing's limits, from the API reference, checked by the config layer and the task alike. */
+/** SageMaker Processing's limits, from the API reference. */
 export const PROCESSING_LIMITS = {
   maxInstanceCount: 100,
   maxVolumeSizeGb: 16_384,
   /** 9 days. */
   maxRuntimeSeconds: 777_600,
   maxEnvironmentVariables: 100,
+} as const;
+
+/** What a purpose's job gets unless the project file or the props say otherwise. */
+export const PROCESSING_DEFAULTS = {
+  instanceType: 'ml.m5.large',
+  instanceCount: 1,
+  volumeSizeGb: 30,
+  maxRuntimeSeconds: 3600,
+} as const;
+
+/** How a purpose's runs are cut into windows and backfilled unless the project file or the props say otherwise. */
+export const RUN_DEFAULTS = {
+  windowDays: 1,
+  backfillConcurrency: 2,
+  /** The most runs of one backfill at once (Step Functions Map concurrency we allow). */
+  maxBackfillConcurrency: 40,
+  /** The longest window, in days. */
+  maxWindowDays: 366,
+  timezone: 'UTC',
 } as const;
 
 /** The closest allowed instance types to `value`, for "did you mean" hints. */

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { dateProblem, partitionOf, type RunWindow } from './dates';
 
 /*
  * The run contract: the one input shape every trigger produces, and the rules that derive a
- * run's window, name and S3 locations. Runs inside the trigger Lambda, the CLI and local runs,
- * so it never imports aws-cdk-lib.
+ * run's name and S3 locations. Runs inside the trigger Lambda, the CLI and local runs, and the
+ * state machine reads it by the paths in RUN_INPUT_PATHS.
  */
 
 export const RUN_CONTRACT_VERSION = 1;
@@ -11,14 +12,11 @@ export const RUN_CONTRACT_VERSION = 1;
 /** The most windows one backfill may start: its run inputs must fit one Step Functions input. */
 export const MAX_BACKFILL_WINDOWS = 200;
 
+/** Step Functions' limit on execution names. */
+export const MAX_RUN_NAME_LENGTH = 80;
+
 /** What started a run. */
 export type TriggerKind = 'schedule' | 's3' | 'manual' | 'upstream';
-
-/** The days a run covers, both inclusive, as `YYYY-MM-DD`. */
-export interface RunWindow {
-  readonly start: string;
-  readonly end: string;
-}
 
 /** The details of each kind of trigger. */
 export type TriggerDetails =
@@ -40,6 +38,15 @@ export interface RunInput {
   /** Output name -> the S3 folder the job writes (`.../dt=<window start>/`). */
   readonly outputs: Record<string, string>;
 }
+
+/** Where the state machine finds the run input's fields. */
+export const RUN_INPUT_PATHS = {
+  runId: '$.runId',
+  windowStart: '$.window.start',
+  windowEnd: '$.window.end',
+  window: '$.window',
+  triggerKind: '$.trigger.kind',
+} as const;
 
 /** What the trigger of one purpose needs to know. The construct writes it; the trigger reads it. */
 export interface PurposeRunConfig {
@@ -75,80 +82,21 @@ export class RunRequestError extends Error {
   }
 }
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DAY_MS = 86_400_000;
-
-/** Checks a `YYYY-MM-DD` calendar date; `field` names it in the error. */
+/** Checks a `YYYY-MM-DD` calendar date of a request; `field` names it in the error. */
 export function parseDate(value: unknown, field: string): string {
-  const m = typeof value === 'string' ? DATE.exec(value) : null;
-  if (m) {
-    const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-    if (d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3])) return value as string;
-  }
-  throw new RunRequestError(`${field} must be a calendar date written YYYY-MM-DD, got ${JSON.stringify(value)}`);
-}
-
-/** `date` plus `days` (which may be negative). */
-export function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
-
-/** The number of days from `start` to `end`, both included. */
-export function daysIn(window: RunWindow): number {
-  return Math.round((Date.parse(`${window.end}T00:00:00Z`) - Date.parse(`${window.start}T00:00:00Z`)) / DAY_MS) + 1;
-}
-
-/** The calendar date of `instant` in `timezone` (an IANA name such as `Europe/Berlin`). */
-export function localDate(instant: Date, timezone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(instant);
-  const get = (t: string) => parts.find((p) => p.type === t)!.value;
-  return `${get('year')}-${get('month')}-${get('day')}`;
-}
-
-/** True if `timezone` is an IANA time zone this runtime knows. */
-export function isTimeZone(timezone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: timezone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The `days`-long window that ended the day before `instant` (in `timezone`): what a schedule tick covers. */
-export function windowJustEnded(instant: Date, days: number, timezone: string): RunWindow {
-  const today = localDate(instant, timezone);
-  return { start: addDays(today, -days), end: addDays(today, -1) };
-}
-
-/** The `days`-long window starting on `start`. */
-export function windowStartingOn(start: string, days: number): RunWindow {
-  return { start, end: addDays(start, days - 1) };
-}
-
-/** The partition folder of a window's results: `dt=<start>/`. */
-export function partitionOf(window: RunWindow): string {
-  return `dt=${window.start}/`;
-}
-
-/** `dt=YYYY-MM-DD` in a key (the Hive partition convention), if it holds a real date. */
-export function partitionDateOf(key: string): string | undefined {
-  const m = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key);
-  if (!m) return undefined;
-  try {
-    return parseDate(m[1], 'dt');
-  } catch {
-    return undefined;
-  }
+  const problem = dateProblem(value, field);
+  if (problem) throw new RunRequestError(problem);
+  return value as string;
 }
 
 const compact = (date: string) => date.replace(/-/g, '');
 
 /**
  * The execution name of a run: `<purpose>-<trigger>-<window>[-<discriminator>][-rerun-<time>]`,
- * at most 80 characters (a 30-character purpose name leaves room for every trigger) of `[A-Za-z0-9-]`. The same purpose, trigger, window and
- * discriminator always give the same name, so Step Functions refuses a duplicate run.
- * `rerunAt` makes a visibly different name for a deliberate rerun.
+ * at most 80 characters (a 30-character purpose name leaves room for every trigger) of
+ * `[A-Za-z0-9-]`. The same purpose, trigger, window and discriminator always give the same
+ * name, so Step Functions refuses a duplicate run. `rerunAt` makes a visibly different name
+ * for a deliberate rerun.
  */
 export function runName(purpose: string, kind: TriggerKind | 'backfill', window: RunWindow, discriminator?: string, rerunAt?: Date): string {
   const days = window.start === window.end ? compact(window.start) : `${compact(window.start)}-${compact(window.end)}`;
@@ -157,9 +105,6 @@ export function runName(purpose: string, kind: TriggerKind | 'backfill', window:
   if (name.length > MAX_RUN_NAME_LENGTH) throw new Error(`run name '${name}' is longer than ${MAX_RUN_NAME_LENGTH} characters`);
   return name;
 }
-
-/** Step Functions' limit on execution names. */
-export const MAX_RUN_NAME_LENGTH = 80;
 
 /** The first `length` hex digits of SHA-256 over `parts`: a short, stable discriminator. */
 export function shortHash(length: number, ...parts: string[]): string {

@@ -4,7 +4,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Template } from 'aws-cdk-lib/assertions';
 import { loadProject } from '../../lib/config/load-project';
-import { ProjectStack } from '../../lib/constructs/project-stack';
+import { ProjectStack } from '../../lib/app/project-stack';
 import { definitionOf, tempDir, testApp } from '../helpers';
 
 const IMAGE = '210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/forecast@sha256:' + 'ab'.repeat(32);

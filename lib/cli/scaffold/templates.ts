@@ -235,7 +235,7 @@ export function packageJson(project: string, info: PackageInfo, batcatSpec: stri
 }
 
 export function cdkJson(info: PackageInfo): string {
-  return `${JSON.stringify({ app: 'node node_modules/batcat-cdk/dist/bin/batcat.js', context: info.cdkContext }, null, 2)}\n`;
+  return `${JSON.stringify({ app: 'node node_modules/batcat-cdk/dist/bin/app.js', context: info.cdkContext }, null, 2)}\n`;
 }
 
 export function projectReadme(project: string, description: string, purpose: string): string {

@@ -4,7 +4,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadProject } from '../../lib/config/load-project';
-import { ProjectStack } from '../../lib/constructs/project-stack';
+import { ProjectStack } from '../../lib/app/project-stack';
 import { definitionOf, tempDir, testApp } from '../helpers';
 import { executionContext, StateMachine } from '../local-step-functions';
 

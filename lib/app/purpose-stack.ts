@@ -1,6 +1,7 @@
 import { NestedStack, type NestedStackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { Purpose, type PurposeProps } from './purpose';
+import { Purpose } from '../constructs/purpose';
+import type { PurposeProps } from '../constructs/purpose-props';
 
 /** Properties of PurposeStack. */
 export interface PurposeStackProps extends NestedStackProps {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { packageRoot } from '../constructs/private/package-root';
+import { packageRoot } from '../../contract/package-root';
 
 export interface PackageInfo {
   readonly version: string;

@@ -6,19 +6,18 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import type { ProjectConfig, PurposeConfig } from '../config/load-project';
-import { parseEcrImageUri } from '../config/project-schema';
-import { purposeStateMachineName } from '../runtime/resource-names';
-import { AlarmTopic } from './alarm-topic';
-import { ProjectDashboard } from './project-dashboard';
-import { ProjectData } from './project-data';
-import { QUERY_RESULTS_PREFIX } from './name-rules';
-import { QueryParameter, type Purpose } from './purpose';
+import type { InputConfig, ProjectConfig, PurposeConfig } from '../config/load-project';
+import { AlarmTopic } from '../constructs/alarm-topic';
+import { ProjectDashboard } from '../constructs/project-dashboard';
+import { ProjectData } from '../constructs/project-data';
+import type { Purpose } from '../constructs/purpose';
+import { QueryParameter } from '../constructs/purpose-props';
+import { QueryWorkGroup } from '../constructs/query-workgroup';
+import { ResultDatabase } from '../constructs/result-database';
+import { ResultFormat, ResultTable } from '../constructs/result-table';
+import { S3DataDistribution } from '../constructs/sagemaker-create-processing-job';
+import { purposeStateMachineName, QUERY_RESULTS_PREFIX } from '../contract/names';
 import { PurposeStack } from './purpose-stack';
-import { QueryWorkGroup } from './query-workgroup';
-import { ResultDatabase } from './result-database';
-import { ResultFormat, ResultTable } from './result-table';
-import { S3DataDistribution } from './sagemaker-create-processing-job';
 
 /** Properties of ProjectStack. */
 export interface ProjectStackProps extends StackProps {
@@ -94,7 +93,8 @@ export class ProjectStack extends Stack {
           image: p.image ? imageFromUri(this, p) : undefined,
           inputs: p.inputs.map((i) => ({
             name: i.name,
-            ...(i.uri ? externalFolder(this, p, i.name, i.uri) : { keyPrefix: i.prefix! }),
+            bucket: i.bucket !== undefined ? externalBucket(this, p, i) : undefined,
+            keyPrefix: i.prefix,
             distribution: i.distribution === 'ShardedByS3Key' ? S3DataDistribution.SHARDED_BY_S3_KEY : S3DataDistribution.FULLY_REPLICATED,
             partitioned: i.partitioned,
           })),
@@ -145,14 +145,13 @@ function upstreamStateMachine(scope: Construct, p: PurposeConfig, stackName: str
 
 /** An image in ECR, imported so pull access is granted on that repository only. */
 function imageFromUri(scope: Construct, p: PurposeConfig): tasks.DockerImage {
-  const u = parseEcrImageUri(p.image!)!;
-  const arn = `arn:${Stack.of(scope).partition}:ecr:${u.region}:${u.account}:repository/${u.repository}`;
-  const repo = ecr.Repository.fromRepositoryAttributes(scope, `${p.name}ImageRepository`, { repositoryArn: arn, repositoryName: u.repository });
-  return tasks.DockerImage.fromEcrRepository(repo, u.digest ?? u.tag);
+  const image = p.image!;
+  const arn = `arn:${Stack.of(scope).partition}:ecr:${image.region}:${image.account}:repository/${image.repository}`;
+  const repo = ecr.Repository.fromRepositoryAttributes(scope, `${p.name}ImageRepository`, { repositoryArn: arn, repositoryName: image.repository });
+  return tasks.DockerImage.fromEcrRepository(repo, image.digest ?? image.tag);
 }
 
-/** An input folder outside the project bucket. */
-function externalFolder(scope: Construct, p: PurposeConfig, input: string, uri: string) {
-  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri)!;
-  return { bucket: s3.Bucket.fromBucketName(scope, `${p.name}${input}InputBucket`, m[1]), keyPrefix: m[2] };
+/** The bucket of an input outside the project bucket. */
+function externalBucket(scope: Construct, p: PurposeConfig, input: InputConfig): s3.IBucket {
+  return s3.Bucket.fromBucketName(scope, `${p.name}${input.name}InputBucket`, input.bucket!);
 }

@@ -1,0 +1,198 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { JOB_ENV } from '../../contract/environment';
+import { RUN_INPUT_PATHS } from '../../contract/run-input';
+import { AthenaRunQuery } from '../athena-run-query';
+import { QueryParameter, type PurposeQuery } from '../purpose-props';
+import { SageMakerCreateProcessingJob } from '../sagemaker-create-processing-job';
+import type { ResolvedPurpose } from './resolve-purpose-props';
+
+/*
+ * The states of a purpose's state machine, one small function each. Every state is created in
+ * the Purpose's scope, so their IDs (and the IDs of the resources they create) are the
+ * Purpose's: CheckRunInput, ResolveRun, RunQuery, RunProcessingJob, RunSucceeded and the
+ * failure path.
+ */
+
+/** Where ResolveRun puts what it derives, and where the query's and job's results go. */
+const PATHS = {
+  resolved: '$.batcat',
+  jobName: '$.batcat.jobName',
+  partition: '$.batcat.partition',
+  queryParameters: '$.batcat.queryParameters',
+  query: '$.query',
+  queryExecutionId: '$.query.queryExecutionId',
+  queryResultFile: '$.query.resultFile',
+  job: '$.job',
+  error: '$.error',
+  failure: '$.failure',
+} as const;
+
+/** Refuses anything that is not a run input, then goes on to `next`. */
+export function checkRunInput(scope: Construct, next: sfn.IChainable): sfn.Choice {
+  const required = [RUN_INPUT_PATHS.runId, RUN_INPUT_PATHS.windowStart, RUN_INPUT_PATHS.windowEnd, RUN_INPUT_PATHS.triggerKind];
+  return new sfn.Choice(scope, 'CheckRunInput')
+    .when(sfn.Condition.and(...required.map((p) => sfn.Condition.and(sfn.Condition.isPresent(p), sfn.Condition.isString(p)))), next)
+    .otherwise(
+      new sfn.Fail(scope, 'NotARunInput', {
+        error: 'BatCat.InvalidRunInput',
+        cause:
+          'The input is not a BatCat run input (runId, window.start, window.end and trigger.kind are required). ' +
+          'Start runs with `batcat run` or through the trigger function; see README.md, "The run contract".',
+      }),
+    );
+}
+
+/** Derives the job name and the partition of the window, and the query's parameters. */
+export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass {
+  const literal = (p: QueryParameter) =>
+    sfn.JsonPath.format("'{}'", sfn.JsonPath.stringAt(p === QueryParameter.WINDOW_START ? RUN_INPUT_PATHS.windowStart : RUN_INPUT_PATHS.windowEnd));
+  return new sfn.Pass(scope, 'ResolveRun', {
+    comment: 'Derives the job name from the execution id (any 80-character execution name gives a valid, unique job name) and the partition of the window.',
+    parameters: {
+      jobName: sfn.JsonPath.format(`${purpose.jobNamePrefix}-{}`, sfn.JsonPath.hash(sfn.JsonPath.executionId, 'MD5')),
+      partition: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart)),
+      // Athena ExecutionParameters are SQL literals: the dates, quoted.
+      ...(purpose.queryParameters.length > 0 ? { queryParameters: sfn.JsonPath.array(...purpose.queryParameters.map(literal)) } : {}),
+    },
+    resultPath: PATHS.resolved,
+  });
+}
+
+/** Runs the purpose's query for the window; its result file becomes the job's input `query`. */
+export function runQuery(scope: Construct, query: PurposeQuery, purpose: ResolvedPurpose): AthenaRunQuery {
+  return new AthenaRunQuery(scope, 'RunQuery', {
+    comment: "Runs the purpose's query for the window in the project workgroup; the result file becomes the job's input 'query'.",
+    queryString: query.queryString,
+    executionParametersPath: purpose.queryParameters.length > 0 ? PATHS.queryParameters : undefined,
+    workGroup: query.workGroup,
+    database: query.database,
+    tables: query.tables,
+    dataLocations: query.dataLocations,
+    resultSelector: {
+      queryExecutionId: sfn.JsonPath.stringAt('$.QueryExecution.QueryExecutionId'),
+      resultFile: sfn.JsonPath.format('{}.csv', sfn.JsonPath.stringAt('$.QueryExecution.QueryExecutionId')),
+      dataScannedBytes: sfn.JsonPath.numberAt('$.QueryExecution.Statistics.DataScannedInBytes'),
+    },
+    resultPath: PATHS.query,
+  }).addDocumentedRetries();
+}
+
+/** The processing job: the run's folders, the `BATCAT_*` environment, and the documented retries. */
+export function runProcessingJob(scope: Construct, purpose: ResolvedPurpose, image: tasks.DockerImage): SageMakerCreateProcessingJob {
+  const { props } = purpose;
+  const runPartition = sfn.JsonPath.stringAt(PATHS.partition);
+  return new SageMakerCreateProcessingJob(scope, 'RunProcessingJob', {
+    jobName: sfn.JsonPath.stringAt(PATHS.jobName),
+    jobNamePrefix: purpose.jobNamePrefix,
+    image,
+    processingInputs: [
+      ...purpose.inputs.map((i) => ({
+        name: i.name,
+        bucket: i.bucket ?? props.bucket,
+        keyPrefix: i.keyPrefix,
+        runPrefix: i.partitioned ? runPartition : undefined,
+        distribution: i.distribution,
+      })),
+      ...(props.query
+        ? [
+            {
+              name: 'query',
+              bucket: props.query.workGroup.resultsBucket,
+              keyPrefix: props.query.workGroup.resultsPrefix,
+              runPrefix: sfn.JsonPath.stringAt(PATHS.queryResultFile),
+            },
+          ]
+        : []),
+    ],
+    processingOutputs: purpose.outputs.map((o) => ({ name: o.name, bucket: props.bucket, keyPrefix: o.keyPrefix, runPrefix: runPartition })),
+    instanceType: props.instanceType,
+    instanceCount: props.instanceCount,
+    volumeSize: props.volumeSize,
+    maxRuntime: purpose.maxRuntime,
+    environment: {
+      ...props.environment,
+      [JOB_ENV.purpose]: props.purposeName,
+      [JOB_ENV.runId]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId),
+      [JOB_ENV.windowStart]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart),
+      [JOB_ENV.windowEnd]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowEnd),
+      [JOB_ENV.trigger]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.triggerKind),
+      [JOB_ENV.jobName]: sfn.JsonPath.stringAt(PATHS.jobName),
+      [JOB_ENV.executionId]: sfn.JsonPath.executionId,
+      ...(props.query ? { [JOB_ENV.queryExecutionId]: sfn.JsonPath.stringAt(PATHS.queryExecutionId) } : {}),
+    },
+    networkIsolation: props.networkIsolation,
+    vpc: props.vpc,
+    vpcSubnets: props.vpcSubnets,
+    securityGroups: props.securityGroups,
+    tags: { 'batcat:purpose': props.purposeName, 'batcat:state-machine': purpose.stateMachineName },
+    resultSelector: {
+      arn: sfn.JsonPath.stringAt('$.ProcessingJobArn'),
+      status: sfn.JsonPath.stringAt('$.ProcessingJobStatus'),
+    },
+    resultPath: PATHS.job,
+  }).addDocumentedRetries();
+}
+
+/** Sends failures of `steps` to the failure path. */
+export function catchFailures(steps: ReadonlyArray<sfn.TaskStateBase | undefined>, onFailure: sfn.IChainable): void {
+  for (const step of steps) step?.addCatch(onFailure, { resultPath: PATHS.error });
+}
+
+/**
+ * After a failed query or job: pick the clearest reason (the job's FailureReason or the
+ * query's StateChangeReason when the cause is their description, otherwise the error's
+ * cause), notify the topic, and fail the execution.
+ */
+export function failureHandling(scope: Construct, purpose: ResolvedPurpose, topic: sns.ITopic): sfn.IChainable {
+  const notify = new tasks.SnsPublish(scope, 'NotifyFailure', {
+    topic,
+    subject: `BatCat run failed: ${purpose.stateMachineName}`,
+    message: sfn.TaskInput.fromObject({
+      purpose: purpose.props.purposeName,
+      stateMachine: purpose.stateMachineName,
+      execution: sfn.JsonPath.executionId,
+      runId: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId),
+      window: sfn.JsonPath.objectAt(RUN_INPUT_PATHS.window),
+      jobName: sfn.JsonPath.stringAt(PATHS.jobName),
+      error: sfn.JsonPath.stringAt('$.failure.error'),
+      reason: sfn.JsonPath.stringAt('$.failure.reason'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  notify.next(new sfn.Fail(scope, 'RunFailed', { errorPath: '$.failure.error', causePath: '$.failure.reason' }));
+
+  // Each way of finding the reason ends in the same `$.failure` shape that NotifyFailure reads.
+  const failure = (id: string, reason: string) =>
+    new sfn.Pass(scope, id, { parameters: { error: sfn.JsonPath.stringAt('$.error.Error'), reason }, resultPath: PATHS.failure }).next(notify);
+  const useCause = failure('UseErrorCause', sfn.JsonPath.stringAt('$.error.Cause'));
+  const useJobReason = failure('UseJobFailureReason', sfn.JsonPath.stringAt('$.failedJob.description.FailureReason'));
+  const useQueryReason = failure('UseQueryFailureReason', sfn.JsonPath.stringAt('$.failedJob.description.QueryExecution.Status.StateChangeReason'));
+  const parse = new sfn.Pass(scope, 'ParseJobDescription', {
+    parameters: { description: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.error.Cause')) },
+    resultPath: '$.failedJob',
+  }).next(
+    new sfn.Choice(scope, 'HasFailureReason')
+      .when(sfn.Condition.isPresent('$.failedJob.description.FailureReason'), useJobReason)
+      .when(sfn.Condition.isPresent('$.failedJob.description.QueryExecution.Status.StateChangeReason'), useQueryReason)
+      .otherwise(useCause),
+  );
+
+  return new sfn.Choice(scope, 'DescribeFailure')
+    .when(
+      sfn.Condition.and(sfn.Condition.isPresent('$.error.Cause'), sfn.Condition.isString('$.error.Cause'), sfn.Condition.stringMatches('$.error.Cause', '{*}')),
+      parse,
+    )
+    .when(sfn.Condition.isPresent('$.error.Cause'), useCause)
+    .otherwise(failure('UseErrorOnly', 'no cause was reported'));
+}
+
+/** Publishing failures to an encrypted topic needs its key. */
+export function topicKeyAccess(topic: sns.ITopic): iam.PolicyStatement | undefined {
+  return topic.masterKey
+    ? new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [topic.masterKey.keyArn] })
+    : undefined;
+}

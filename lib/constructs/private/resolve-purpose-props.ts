@@ -1,0 +1,92 @@
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { jobNamePrefix, MAX_STATE_MACHINE_NAME_LENGTH, purposeStateMachineName, resultsPrefix } from '../../contract/names';
+import { PROCESSING_DEFAULTS, RUN_DEFAULTS } from '../../contract/processing';
+import {
+  duplicateProblems,
+  environmentProblems,
+  maxWindowProblem,
+  partitionedInputProblem,
+  purposeNameProblem,
+  queryInputClashProblem,
+  s3ArrivalInputProblem,
+  windowDaysProblem,
+} from '../../contract/rules';
+import { QueryParameter, type PurposeInput, type PurposeProps } from '../purpose-props';
+import { check, scopedError } from './errors';
+
+/** A Purpose's props, checked, with defaults applied and names derived. */
+export interface ResolvedPurpose {
+  readonly props: PurposeProps;
+  readonly stateMachineName: string;
+  readonly jobNamePrefix: string;
+  readonly inputs: readonly PurposeInput[];
+  readonly outputs: ReadonlyArray<{ readonly name: string; readonly keyPrefix: string }>;
+  readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string }>;
+  readonly windowDays: number;
+  readonly maxWindowDays: number;
+  readonly maxRuntime: Duration;
+  /** What each `?` of the query is bound to; empty without a query. */
+  readonly queryParameters: readonly QueryParameter[];
+}
+
+/**
+ * Checks a Purpose's props with the same rules the project file is checked with, and resolves
+ * the values the construct derives from them.
+ */
+export function resolvePurposeProps(scope: Construct, props: PurposeProps): ResolvedPurpose {
+  check(scope, purposeNameProblem(props.purposeName));
+  if ((props.containerDirectory === undefined) === (props.image === undefined)) {
+    throw scopedError(scope, `purpose '${props.purposeName}' needs exactly one of containerDirectory or image`);
+  }
+  if (props.outputs.length === 0) throw scopedError(scope, 'a purpose needs at least one output; declare e.g. outputs: [{ name: result }]');
+  for (const p of environmentProblems(props.environment ?? {})) check(scope, p.message);
+  const inputs = props.inputs ?? [];
+  for (const [kind, names] of [['input', inputs.map((i) => i.name)], ['output', props.outputs.map((o) => o.name)]] as const) {
+    for (const d of duplicateProblems(kind, names)) check(scope, d.message);
+  }
+  if (props.query) check(scope, queryInputClashProblem(inputs.map((i) => i.name)));
+
+  const stackName = Stack.of(scope).stackName;
+  if (props.namePrefix === undefined && Token.isUnresolved(stackName)) {
+    throw scopedError(scope, 'namePrefix is required when the stack name is not known at synth time (nested stacks)');
+  }
+  const stateMachineName = purposeStateMachineName(props.namePrefix ?? stackName.toLowerCase(), props.purposeName);
+  if (stateMachineName.length > MAX_STATE_MACHINE_NAME_LENGTH) {
+    throw scopedError(
+      scope,
+      `state machine name '${stateMachineName}' is ${stateMachineName.length} characters; at most ${MAX_STATE_MACHINE_NAME_LENGTH} are allowed, so shorten namePrefix or purposeName`,
+    );
+  }
+
+  const windowDays = wholeDays(scope, 'window', props.window ?? Duration.days(RUN_DEFAULTS.windowDays));
+  const maxWindowDays = wholeDays(scope, 'maxWindow', props.maxWindow ?? Duration.days(windowDays));
+  check(scope, maxWindowProblem(windowDays, maxWindowDays));
+  for (const i of inputs.filter((x) => x.partitioned)) check(scope, partitionedInputProblem(i.name, maxWindowDays));
+
+  const ownFolders = inputs.filter((i) => i.bucket === undefined || i.bucket === props.bucket);
+  const s3Arrival = (props.s3Arrival ?? []).map((a) => {
+    check(scope, s3ArrivalInputProblem(a.input, ownFolders.map((i) => i.name)));
+    return { input: a.input, prefix: ownFolders.find((i) => i.name === a.input)!.keyPrefix, suffix: a.suffix };
+  });
+
+  return {
+    props,
+    stateMachineName,
+    jobNamePrefix: jobNamePrefix(props.purposeName, stateMachineName),
+    inputs,
+    outputs: props.outputs.map((o) => ({ name: o.name, keyPrefix: o.keyPrefix ?? resultsPrefix(props.purposeName, o.name) })),
+    s3Arrival,
+    windowDays,
+    maxWindowDays,
+    maxRuntime: props.maxRuntime ?? Duration.seconds(PROCESSING_DEFAULTS.maxRuntimeSeconds),
+    queryParameters: props.query ? (props.query.parameters ?? [QueryParameter.WINDOW_START, QueryParameter.WINDOW_END]) : [],
+  };
+}
+
+/** A duration as a whole number of days, or an error naming `what`. */
+function wholeDays(scope: Construct, what: string, d: Duration): number {
+  const days = d.toHours() / 24;
+  check(scope, windowDaysProblem(what, days, d.toHumanString()));
+  return days;
+}

@@ -1,0 +1,250 @@
+import type { Duration, Size } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { QueryDataLocation } from './athena-run-query';
+import type { IQueryWorkGroup } from './query-workgroup';
+import type { UpstreamPurpose } from './run-trigger';
+import type { S3DataDistribution } from './sagemaker-create-processing-job';
+
+/*
+ * The props of a Purpose and the types they use. The defaults they name are applied, and the
+ * props checked, by `resolvePurposeProps` (private/resolve-purpose-props.ts).
+ */
+
+/** A folder a purpose reads. */
+export interface PurposeInput {
+  /** Copied to `/opt/ml/processing/input/<name>`. */
+  readonly name: string;
+  /** The folder, ending with '/'. */
+  readonly keyPrefix: string;
+  /**
+   * The bucket of the folder.
+   *
+   * @default - the purpose's `bucket`
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * How the folder's objects are spread across the job's instances.
+   *
+   * @default S3DataDistribution.FULLY_REPLICATED
+   */
+  readonly distribution?: S3DataDistribution;
+  /**
+   * The folder holds `dt=YYYY-MM-DD/` partitions and each run reads only the one of its
+   * window's day. Needs runs of one day (`window` and `maxWindow` of one day).
+   *
+   * @default false - each run reads the whole folder
+   */
+  readonly partitioned?: boolean;
+}
+
+/** A folder of the purpose's bucket whose new objects start runs. */
+export interface PurposeS3Arrival {
+  /** The name of a `PurposeInput` in the purpose's own bucket: its folder is watched. */
+  readonly input: string;
+  /**
+   * Only keys ending with this start runs, e.g. `.csv`.
+   *
+   * @default - every new object starts a run
+   */
+  readonly suffix?: string;
+}
+
+/** A folder a purpose writes, in its `bucket`, partitioned by run date (`<keyPrefix>dt=YYYY-MM-DD/`). */
+export interface PurposeOutput {
+  /** Uploaded from `/opt/ml/processing/output/<name>`. */
+  readonly name: string;
+  /**
+   * The folder, ending with '/'.
+   *
+   * @default `results/<purposeName>/<name>/`
+   */
+  readonly keyPrefix?: string;
+}
+
+/** A value bound to a query's `?` placeholder. */
+export enum QueryParameter {
+  /** The run's window start, as the literal `'YYYY-MM-DD'`. */
+  WINDOW_START = 'start',
+  /** The run's window end (included), as the literal `'YYYY-MM-DD'`. */
+  WINDOW_END = 'end',
+}
+
+/** An Athena query that runs before the job; its result file is the job's input `query`. */
+export interface PurposeQuery {
+  /** The SQL, with a `?` for each of `parameters`. */
+  readonly queryString: string;
+  /**
+   * What each `?` is bound to, in order.
+   *
+   * @default [QueryParameter.WINDOW_START, QueryParameter.WINDOW_END]
+   */
+  readonly parameters?: QueryParameter[];
+  /** The workgroup the query runs in; its result file is read from the workgroup's results folder. */
+  readonly workGroup: IQueryWorkGroup;
+  /** The Glue database of the tables. */
+  readonly database: string;
+  /** The tables the query reads. */
+  readonly tables: string[];
+  /** The folders those tables' files are in. */
+  readonly dataLocations: QueryDataLocation[];
+}
+
+/** Properties of a Purpose. */
+export interface PurposeProps {
+  /** The purpose's name: 1-30 lowercase letters, digits and inner hyphens. */
+  readonly purposeName: string;
+  /** The bucket the outputs are written to, and inputs are read from unless they name another. */
+  readonly bucket: s3.IBucket;
+  /** Failure notifications and alarms go here. */
+  readonly notificationTopic: sns.ITopic;
+  /**
+   * A folder with a Dockerfile, built into an image asset at deploy time. Give this or `image`.
+   *
+   * @default - `image` is used
+   */
+  readonly containerDirectory?: string;
+  /**
+   * An existing image. Give this or `containerDirectory`.
+   *
+   * @default - built from `containerDirectory`
+   */
+  readonly image?: tasks.DockerImage;
+  /**
+   * The folders the job reads.
+   *
+   * @default - no inputs
+   */
+  readonly inputs?: PurposeInput[];
+  /** At least one output. */
+  readonly outputs: PurposeOutput[];
+  /**
+   * The instance type of the job, without the `ml.` prefix (`new ec2.InstanceType('m5.large')`).
+   *
+   * @default ml.m5.large
+   */
+  readonly instanceType?: ec2.InstanceType;
+  /**
+   * How many instances run the job; `ShardedByS3Key` inputs are split between them.
+   *
+   * @default 1
+   */
+  readonly instanceCount?: number;
+  /**
+   * The storage volume of each instance.
+   *
+   * @default 30 GiB
+   */
+  readonly volumeSize?: Size;
+  /**
+   * The job is stopped after this long; the execution times out one hour later.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly maxRuntime?: Duration;
+  /**
+   * Environment variables for the script. Names starting with `BATCAT_` are reserved.
+   *
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * Runs the container without network access; SageMaker still moves the inputs and outputs.
+   *
+   * @default true
+   */
+  readonly networkIsolation?: boolean;
+  /**
+   * Runs the job in this VPC.
+   *
+   * @default - no VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * The subnets of `vpc` the job runs in.
+   *
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * The security groups of the job's network interfaces.
+   *
+   * @default - none; required with `vpc`
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Starts the names of the state machine, its log group and its alarms: `<namePrefix>-<purposeName>`.
+   *
+   * @default - the stack name, lowercased
+   */
+  readonly namePrefix?: string;
+  /**
+   * How long the state machine's and the trigger's logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * The days a scheduled run covers (the period that just ended), and the size of each
+   * backfill window. Whole days only.
+   *
+   * @default Duration.days(1)
+   */
+  readonly window?: Duration;
+  /**
+   * The most days a single manual run may cover.
+   *
+   * @default - the same as `window`
+   */
+  readonly maxWindow?: Duration;
+  /**
+   * How many runs of a backfill may run at once.
+   *
+   * @default 2
+   */
+  readonly backfillConcurrency?: number;
+  /**
+   * Starts a run for the window that just ended at each tick. The schedule's time zone
+   * decides which day a tick falls on.
+   *
+   * @default - runs start only by the other triggers
+   */
+  readonly schedule?: scheduler.ScheduleExpression;
+  /**
+   * New objects in these input folders start runs. The bucket must send events to
+   * EventBridge (ProjectData's bucket does).
+   *
+   * @default - none
+   */
+  readonly s3Arrival?: PurposeS3Arrival[];
+  /**
+   * Each successful run of this purpose starts a run of this one for the same window.
+   *
+   * @default - none
+   */
+  readonly after?: UpstreamPurpose;
+  /**
+   * Runs this Athena query for the window before the job. The result CSV (with Athena's
+   * `.csv.metadata` next to it) is copied to `/opt/ml/processing/input/query/`.
+   *
+   * @default - no query
+   */
+  readonly query?: PurposeQuery;
+}
+
+/** The alarms of a purpose, each notifying the topic. */
+export interface PurposeAlarms {
+  /** At least one run failed. */
+  readonly failed: cloudwatch.Alarm;
+  /** At least one run timed out. */
+  readonly timedOut: cloudwatch.Alarm;
+  /** At least one run was aborted. */
+  readonly aborted: cloudwatch.Alarm;
+  /** Step Functions throttled at least one execution. */
+  readonly throttled: cloudwatch.Alarm;
+}

@@ -1,0 +1,84 @@
+/*
+ * Calendar dates as the run contract writes them (`YYYY-MM-DD`, UTC days) and the windows
+ * built from them. Used by the trigger, the CLI, the IO library and the constructs alike.
+ */
+
+/** The days a run covers, both inclusive, as `YYYY-MM-DD`. */
+export interface RunWindow {
+  readonly start: string;
+  readonly end: string;
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DAY_MS = 86_400_000;
+
+/** True if `value` is a real calendar date written `YYYY-MM-DD` (not 2026-02-30). */
+export function isDate(value: unknown): value is string {
+  const m = typeof value === 'string' ? DATE.exec(value) : null;
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
+}
+
+/** The problem with a date value, named by `field`, or undefined. */
+export function dateProblem(value: unknown, field: string): string | undefined {
+  return isDate(value) ? undefined : `${field} must be a calendar date written YYYY-MM-DD, got ${JSON.stringify(value)}`;
+}
+
+/** The problem with a window (each date, and the order), or undefined. */
+export function windowProblem(window: RunWindow, field = 'window'): string | undefined {
+  return (
+    dateProblem(window.start, `${field}.start`) ??
+    dateProblem(window.end, `${field}.end`) ??
+    (window.end < window.start ? `${field} ends (${window.end}) before it starts (${window.start})` : undefined)
+  );
+}
+
+/** `date` plus `days` (which may be negative). */
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The number of days from `start` to `end`, both included. */
+export function daysIn(window: RunWindow): number {
+  return Math.round((Date.parse(`${window.end}T00:00:00Z`) - Date.parse(`${window.start}T00:00:00Z`)) / DAY_MS) + 1;
+}
+
+/** The calendar date of `instant` in `timezone` (an IANA name such as `Europe/Berlin`). */
+export function localDate(instant: Date, timezone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(instant);
+  const get = (t: string) => parts.find((p) => p.type === t)!.value;
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+/** True if `timezone` is an IANA time zone this runtime knows. */
+export function isTimeZone(timezone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The `days`-long window that ended the day before `instant` (in `timezone`): what a schedule tick covers. */
+export function windowJustEnded(instant: Date, days: number, timezone: string): RunWindow {
+  const today = localDate(instant, timezone);
+  return { start: addDays(today, -days), end: addDays(today, -1) };
+}
+
+/** The `days`-long window starting on `start`. */
+export function windowStartingOn(start: string, days: number): RunWindow {
+  return { start, end: addDays(start, days - 1) };
+}
+
+/** The partition folder of a window's results: `dt=<start>/`. */
+export function partitionOf(window: RunWindow): string {
+  return `dt=${window.start}/`;
+}
+
+/** `dt=YYYY-MM-DD` in a key (the Hive partition convention), if it holds a real date. */
+export function partitionDateOf(key: string): string | undefined {
+  const m = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key);
+  return m && isDate(m[1]) ? m[1] : undefined;
+}

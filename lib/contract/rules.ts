@@ -1,0 +1,204 @@
+import { isTimeZone } from './dates';
+import { parseEcrImageUri, tryParseS3Uri } from './s3-uri';
+import { RESERVED_ENV_COUNT, RESERVED_ENV_PREFIX } from './environment';
+import { CHANNEL_NAME, GLUE_NAME, KEBAB_NAME, KEY_PREFIX, MAX_PURPOSE_NAME_LENGTH, PROJECT_NAME_LENGTH, STAGE_NAME, suggestName } from './names';
+import { PROCESSING_INSTANCE_TYPES, PROCESSING_LIMITS, RUN_DEFAULTS, suggestInstanceTypes } from './processing';
+
+/*
+ * Every validation rule, stated once. Each returns the problem with a value (naming the value
+ * and what is allowed) or undefined. The project-file schema and the constructs both call
+ * these, so a construct used from another team's stack gives the same error text as the
+ * project file; the caller adds where (file, line and field, or the construct path).
+ */
+
+/** A value as error messages show it: strings quoted. */
+export const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
+
+/** A kebab-case name of `min`-`max` characters; `why` says where it ends up. */
+export function kebabNameProblem(what: string, why: string, value: string, min: number, max: number): string | undefined {
+  let problem: string | undefined;
+  if (value.length < min || value.length > max) problem = `must be ${min}-${max} characters long (it is ${value.length})`;
+  else if (!KEBAB_NAME.test(value)) problem = 'may only contain lowercase letters, digits and single hyphens, and must start and end with a letter or digit';
+  return problem && `${what} ${show(value)} is invalid: ${problem} (${why}); try ${show(suggestName(value, max))}`;
+}
+
+export function projectNameProblem(value: string): string | undefined {
+  return kebabNameProblem(
+    'project name',
+    'it names the stack, the bucket contents and the jobs, and S3 and SageMaker need lowercase',
+    value,
+    PROJECT_NAME_LENGTH.min,
+    PROJECT_NAME_LENGTH.max,
+  );
+}
+
+export function purposeNameProblem(value: string): string | undefined {
+  return kebabNameProblem('purpose name', 'it becomes part of S3 prefixes, state machine and job names', value, 1, MAX_PURPOSE_NAME_LENGTH);
+}
+
+export function stageProblem(value: string): string | undefined {
+  return STAGE_NAME.test(value) ? undefined : `stage ${show(value)} is invalid: use 1-8 lowercase letters or digits starting with a letter, e.g. 'dev' or 'prod'`;
+}
+
+/** A folder inside a bucket: relative, ends with '/', no '.' or '..', only S3-safe characters. */
+export function keyPrefixProblem(value: string): string | undefined {
+  const ok = value !== '' && KEY_PREFIX.test(value) && !value.split('/').some((p) => p === '.' || p === '..');
+  return ok
+    ? undefined
+    : `${show(value)} is not a valid key prefix; use folders of letters, digits and !_.*()=+- separated by '/', ending with '/', without a leading '/', e.g. 'raw/usage/'`;
+}
+
+/** `s3://<bucket>/<folder>/`. */
+export function s3FolderUriProblem(value: string): string | undefined {
+  const location = tryParseS3Uri(value);
+  return location && KEY_PREFIX.test(location.key) ? undefined : `${show(value)} is not a valid S3 folder URI; use 's3://<bucket>/<prefix>/', ending with '/'`;
+}
+
+/** An input or output name. */
+export function channelNameProblem(value: string): string | undefined {
+  return CHANNEL_NAME.test(value)
+    ? undefined
+    : `${show(value)} is not a valid name; use up to 64 lowercase letters, digits, '_' or '-', starting with a letter or digit (it becomes a folder under /opt/ml/processing)`;
+}
+
+/** Names of one kind (inputs, outputs, purposes) must be unique: one problem per repeat, with its index. */
+export function duplicateProblems(kind: string, names: readonly string[]): Array<{ index: number; message: string }> {
+  const first = new Map<string, number>();
+  const out: Array<{ index: number; message: string }> = [];
+  names.forEach((name, index) => {
+    const seen = first.get(name);
+    if (seen === undefined) first.set(name, index);
+    else out.push({ index, message: `duplicate ${kind} name ${show(name)} (first declared at ${kind}s[${seen}])` });
+  });
+  return out;
+}
+
+export function ecrImageProblem(value: string): string | undefined {
+  return parseEcrImageUri(value)
+    ? undefined
+    : `${show(value)} is not an ECR image URI; SageMaker Processing pulls from ECR: '<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>' (or '@sha256:<digest>')`;
+}
+
+/** `ml.m5.large` and the other Processing instance types. */
+export function instanceTypeProblem(value: string): string | undefined {
+  if (PROCESSING_INSTANCE_TYPES.includes(value)) return undefined;
+  return (
+    `${show(value)} is not a SageMaker Processing instance type; did you mean ${suggestInstanceTypes(value).map(show).join(' or ')}? ` +
+    `Allowed: ${PROCESSING_INSTANCE_TYPES.join(', ')}`
+  );
+}
+
+export function wholeNumberProblem(what: string, value: unknown, min: number, max: number): string | undefined {
+  const ok = typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+  return ok ? undefined : `${what} must be a whole number from ${min} to ${max}, got ${show(value)}`;
+}
+
+export const instanceCountProblem = (value: unknown) => wholeNumberProblem('instanceCount', value, 1, PROCESSING_LIMITS.maxInstanceCount);
+export const volumeSizeGbProblem = (value: unknown) => wholeNumberProblem('volumeSizeGb', value, 1, PROCESSING_LIMITS.maxVolumeSizeGb);
+export const backfillConcurrencyProblem = (value: unknown) =>
+  wholeNumberProblem('backfillConcurrency', value, 1, RUN_DEFAULTS.maxBackfillConcurrency);
+
+/** A job's maximum runtime; `shown` is the value as the user wrote it. */
+export function maxRuntimeProblem(seconds: number | undefined, shown: unknown): string | undefined {
+  const ok = seconds !== undefined && Number.isInteger(seconds) && seconds >= 1 && seconds <= PROCESSING_LIMITS.maxRuntimeSeconds;
+  return ok
+    ? undefined
+    : `${show(shown)} is not a valid max runtime; use a duration such as '45m', '2h' or '1d' between 1 second and 9 days (SageMaker's limit)`;
+}
+
+/** A window length in whole days; `shown` is the value as the user wrote it. */
+export function windowDaysProblem(what: string, days: number | undefined, shown: unknown): string | undefined {
+  const max = RUN_DEFAULTS.maxWindowDays;
+  const ok = days !== undefined && Number.isInteger(days) && days >= 1 && days <= max;
+  return ok ? undefined : `${what} ${show(shown)} is invalid: use a whole number of days from '1d' to '${max}d', e.g. '1d' or '7d'`;
+}
+
+/** `maxWindow` must cover at least one `window`. */
+export function maxWindowProblem(windowDays: number, maxWindowDays: number): string | undefined {
+  return maxWindowDays < windowDays
+    ? `maxWindow '${maxWindowDays}d' is shorter than window '${windowDays}d'; a run must be able to cover one window`
+    : undefined;
+}
+
+/** An input read one `dt=` partition per run needs runs of one day. */
+export function partitionedInputProblem(input: string, longestRunDays: number): string | undefined {
+  return longestRunDays === 1
+    ? undefined
+    : `input ${show(input)} is read one dt= partition per run, which needs runs of one day (a job reads one folder per input), but window/maxWindow allow ${longestRunDays} days; ` +
+        `read the whole folder instead and filter by BATCAT_WINDOW_START and BATCAT_WINDOW_END in the script`;
+}
+
+/** A purpose with a query gets its result as the input `query`. */
+export function queryInputClashProblem(inputNames: readonly string[]): string | undefined {
+  return inputNames.includes('query') ? `input name 'query' is taken by the query's result (/opt/ml/processing/input/query/); rename this input` : undefined;
+}
+
+/** S3 arrival watches a folder of the purpose's own bucket: a `prefix` input. */
+export function s3ArrivalInputProblem(input: string, prefixInputs: readonly string[]): string | undefined {
+  if (prefixInputs.includes(input)) return undefined;
+  return (
+    `${show(input)} is not a 'prefix' input of this purpose; S3 arrival watches a folder of the project bucket. ` +
+    `${prefixInputs.length > 0 ? `Allowed: ${prefixInputs.map(show).join(', ')}` : 'Declare an input with a prefix first'}`
+  );
+}
+
+const SECRET_LIKE = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|ACCESS_KEY|API_KEY|CREDENTIAL)/i;
+const MAX_USER_ENV = PROCESSING_LIMITS.maxEnvironmentVariables - RESERVED_ENV_COUNT;
+
+/** A script's environment: names, reserved and secret-looking names, value lengths, count. `key` is absent for the count. */
+export function environmentProblems(environment: Record<string, unknown>): Array<{ key?: string; message: string }> {
+  const out: Array<{ key?: string; message: string }> = [];
+  const entries = Object.entries(environment);
+  if (entries.length > MAX_USER_ENV) {
+    out.push({
+      message: `${entries.length} environment variables declared; at most ${MAX_USER_ENV} are allowed (SageMaker allows ${PROCESSING_LIMITS.maxEnvironmentVariables}, BatCat reserves ${RESERVED_ENV_COUNT})`,
+    });
+  }
+  for (const [key, value] of entries) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(key)) {
+      out.push({ key, message: `environment variable name ${show(key)} is invalid; use letters, digits and '_', not starting with a digit` });
+    } else if (key.startsWith(RESERVED_ENV_PREFIX)) {
+      out.push({ key, message: `environment variable ${show(key)} uses the reserved prefix '${RESERVED_ENV_PREFIX}'; BatCat sets those itself` });
+    } else if (SECRET_LIKE.test(key)) {
+      out.push({
+        key,
+        message: `environment variable ${show(key)} looks like a secret; environment variables end up in the template and the job description, so keep secrets in AWS Secrets Manager and read them at run time`,
+      });
+    }
+    if (String(value).length > 256) {
+      out.push({ key, message: `environment variable ${show(key)} is ${String(value).length} characters long; SageMaker allows at most 256` });
+    }
+  }
+  return out;
+}
+
+/** Glue databases, tables and columns. */
+export function glueNameProblem(what: string, value: string): string | undefined {
+  return GLUE_NAME.test(value)
+    ? undefined
+    : `${what} ${show(value)} is invalid; use lowercase letters, digits and '_', starting with a letter or '_' (Glue and Athena names)`;
+}
+
+/** A result table's column: a Glue name, and not the partition column BatCat adds. */
+export function columnNameProblem(value: string): string | undefined {
+  if (value === 'dt') return `'dt' is the partition column BatCat adds (the run's window start); do not declare it`;
+  return glueNameProblem('column name', value);
+}
+
+const COLUMN_TYPE = /^(string|boolean|tinyint|smallint|int|integer|bigint|float|double|date|timestamp|binary|decimal|decimal\(\d+,\s*\d+\)|(var)?char\(\d+\)|(array|map|struct)<.+>)$/;
+
+export function columnTypeProblem(value: string): string | undefined {
+  return COLUMN_TYPE.test(value)
+    ? undefined
+    : `${show(value)} is not an Athena column type; use e.g. string, bigint, double, boolean, date, timestamp, decimal(10,2) or varchar(20)`;
+}
+
+/** Athena's per-query scan limit, in bytes; `shown` is the value as the user wrote it. */
+export function bytesScannedCutoffProblem(bytes: number | undefined, shown: unknown): string | undefined {
+  const ok = bytes !== undefined && Number.isInteger(bytes) && bytes >= 10e6;
+  return ok ? undefined : `${show(shown)} is not a valid cutoff; use a size such as '500MB', '10GB' or '1TB', at least '10MB' (Athena's minimum)`;
+}
+
+export function timeZoneProblem(value: string): string | undefined {
+  return isTimeZone(value) ? undefined : `${show(value)} is not an IANA time zone; use a name such as 'UTC', 'Europe/Berlin' or 'America/New_York'`;
+}
