@@ -110,7 +110,7 @@ export function doctorChecks(d: DoctorEnv): Check[] {
     for (const purpose of p.purposes) {
       const name = `container ${purpose.name}`;
       if (!purpose.containerDir) {
-        checks.push({ name, ok: true, detail: `uses the image ${purpose.image} (run-local needs a container folder)` });
+        checks.push({ name, ok: true, detail: `uses the image ${purpose.image?.uri} (run-local needs a container folder)` });
         continue;
       }
       const rel = path.relative(d.rootDir, purpose.containerDir);

@@ -97,7 +97,7 @@ function failure(jobName: string, reason: string): Error {
 export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   const { project, purpose, print } = o;
   const dataDir = path.resolve(o.dataDir ?? path.join(o.rootDir, 'data'));
-  if (!purpose.containerDir) throw new LocalRunError(`purpose '${purpose.name}' uses the existing image ${purpose.image}; run-local runs a container folder's script, so give the purpose a container folder`);
+  if (!purpose.containerDir) throw new LocalRunError(`purpose '${purpose.name}' uses the existing image ${purpose.image?.uri}; run-local runs a container folder's script, so give the purpose a container folder`);
   const entry = localEntrypoint(purpose.containerDir);
   if (purpose.query && !purpose.query.local) {
     throw new LocalRunError(`purpose '${purpose.name}' starts with an Athena query; add query.local to the project file: a CSV that stands in for the query's result here (e.g. a sample pulled with batcat query --out)`);

@@ -101,7 +101,7 @@ describe('loadProject', () => {
 
   test('duplicate purposes name both places', () => {
     const p = problems(`${VALID}  - name: usage-analysis\n    outputs: [{ name: other }]\n`);
-    expect(p).toEqual(["line 11:5: purposes[1].name: duplicate purpose 'usage-analysis' (first declared at purposes[0]); every purpose needs its own name"]);
+    expect(p).toEqual(["line 11:5: purposes[1].name: duplicate purpose name 'usage-analysis' (first declared at purposes[0]); every purpose needs its own name"]);
   });
 
   test('duplicate input and output names', () => {
@@ -124,7 +124,10 @@ describe('loadProject', () => {
   test('an existing ECR image needs no folder; container and image together are rejected', () => {
     const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/usage:1.4.0';
     const dir = projectDir(VALID.replace('name: usage-analysis', `name: forecast\n    image: ${image}`));
-    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0]).toMatchObject({ image, containerDir: undefined });
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0]).toMatchObject({
+      image: { uri: image, account: '123456789012', region: 'eu-west-1', repository: 'team/usage', tag: '1.4.0' },
+      containerDir: undefined,
+    });
     const [p] = problems(VALID.replace('  - name: usage-analysis', `  - name: usage-analysis\n    container: containers/usage-analysis\n    image: ${image}`));
     expect(p).toContain("purposes[0].image: purpose 'usage-analysis' sets both 'container' and 'image'");
   });

@@ -172,7 +172,7 @@ describe('Purpose', () => {
   });
 
   test.each<[string, Partial<PurposeProps>, RegExp]>([
-    ['an invalid purpose name', { purposeName: 'Usage_Analysis' }, /purposeName must be 1-30 lowercase letters/],
+    ['an invalid purpose name', { purposeName: 'Usage_Analysis' }, /purpose name 'Usage_Analysis' is invalid: may only contain lowercase letters, digits and single hyphens/],
     ['both a folder and an image', { image: tasks.DockerImage.fromRegistry('x') }, /needs exactly one of containerDirectory or image/],
     ['neither a folder nor an image', { containerDirectory: undefined }, /needs exactly one of containerDirectory or image/],
     ['no outputs', { outputs: [] }, /needs at least one output/],

@@ -156,11 +156,11 @@ describe('RunTrigger', () => {
   });
 
   test('rejects triggers that cannot work', () => {
-    expect(() => build({ s3Arrival: [{ input: 'nope' }] })).toThrow(/s3Arrival input 'nope' must name an input in the purpose's bucket; inputs: usage/);
-    expect(() => build({ window: Duration.days(7) })).toThrow(/input 'usage' is partitioned, which needs runs of one day/);
-    expect(() => build({ window: Duration.hours(36), inputs: [] , s3Arrival: [] })).toThrow(/window must be a whole number of days from 1 to 366, got 1 day 12 hours/);
-    expect(() => build({ window: Duration.days(7), maxWindow: Duration.days(3), inputs: [], s3Arrival: [] })).toThrow(/maxWindow \(3 days\) must be at least window \(7 days\)/);
-    expect(() => build({ backfillConcurrency: 0 })).toThrow(/maxConcurrency must be a whole number from 1 to 40, got 0/);
+    expect(() => build({ s3Arrival: [{ input: 'nope' }] })).toThrow(/'nope' is not a 'prefix' input of this purpose; S3 arrival watches a folder of the project bucket. Allowed: 'usage'/);
+    expect(() => build({ window: Duration.days(7) })).toThrow(/input 'usage' is read one dt= partition per run, which needs runs of one day/);
+    expect(() => build({ window: Duration.hours(36), inputs: [] , s3Arrival: [] })).toThrow(/window '1 day 12 hours' is invalid: use a whole number of days from '1d' to '366d'/);
+    expect(() => build({ window: Duration.days(7), maxWindow: Duration.days(3), inputs: [], s3Arrival: [] })).toThrow(/maxWindow '3d' is shorter than window '7d'; a run must be able to cover one window/);
+    expect(() => build({ backfillConcurrency: 0 })).toThrow(/backfillConcurrency must be a whole number from 1 to 40, got 0/);
   });
 });
 

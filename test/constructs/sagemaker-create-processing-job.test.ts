@@ -189,10 +189,10 @@ describe('SageMakerCreateProcessingJob', () => {
     ['a job name outside the prefix', { jobName: 'other-1' }, /start with jobNamePrefix 'usage-abc123'/],
     ['a path written as a plain string, which would be sent literally', { jobName: '$.jobName' }, /jobName must match/],
     ['a prefix that is too long', { jobNamePrefix: 'x'.repeat(31) }, /jobNamePrefix must be 1-30/],
-    ['an unknown instance type', { instanceType: new ec2.InstanceType('m5.huge') }, /instanceType ml\.m5\.huge is not a SageMaker Processing instance type/],
+    ['an unknown instance type', { instanceType: new ec2.InstanceType('m5.huge') }, /'ml\.m5\.huge' is not a SageMaker Processing instance type; did you mean 'ml\.m5\.large'/],
     ['zero instances', { instanceCount: 0 }, /instanceCount must be a whole number from 1 to 100, got 0/],
-    ['a runtime over nine days', { maxRuntime: Duration.days(10) }, /maxRuntime must be between 1 second and 9 days/],
-    ['a key prefix without a trailing slash', { processingInputs: [{ name: 'a', bucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'other-bucket'), keyPrefix: 'raw/a' }] }, /keyPrefix of 'a' must be folders/],
+    ['a runtime over nine days', { maxRuntime: Duration.days(10) }, /'10 days' is not a valid max runtime; use a duration such as '45m', '2h' or '1d' between 1 second and 9 days/],
+    ['a key prefix without a trailing slash', { processingInputs: [{ name: 'a', bucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'other-bucket'), keyPrefix: 'raw/a' }] }, /'raw\/a' is not a valid key prefix; use folders of letters/],
     ['a VPC without security groups', { vpc: ec2.Vpc.fromVpcAttributes(new Stack(), 'V', { vpcId: 'vpc-1', availabilityZones: ['a'], privateSubnetIds: ['s-1'] }) }, /securityGroups are required when vpc is set/],
   ])('rejects %s', (_what, overrides, error) => {
     expect(() => build(overrides)).toThrow(error);
@@ -204,7 +204,7 @@ describe('SageMakerCreateProcessingJob', () => {
     expect(() => new SageMakerCreateProcessingJob(stack, 'Dup', {
       jobName: sfn.JsonPath.stringAt('$.n'), jobNamePrefix: 'p', image,
       processingOutputs: [{ name: 'o', bucket, keyPrefix: 'a/' }, { name: 'o', bucket, keyPrefix: 'b/' }],
-    })).toThrow(/output name 'o' is used twice/);
+    })).toThrow(/duplicate output name 'o' \(first declared at outputs\[0\]\)/);
     const task = new SageMakerCreateProcessingJob(stack, 'Ok', { jobName: sfn.JsonPath.stringAt('$.n'), jobNamePrefix: 'p', image });
     expect(() => new sfn.StateMachine(stack, 'M', { definitionBody: sfn.DefinitionBody.fromChainable(task), queryLanguage: sfn.QueryLanguage.JSONATA }))
       .toThrow(/renders JSONPath parameters/);

@@ -69,7 +69,7 @@ describe('parameters', () => {
     expect(() => executionParameters(SQL, { start: '2022-01-01', end: '2022-01-02' })).toThrow("the query has 3 '?' placeholder(s) but 2 value(s) are bound (the window binds the first two: start, end)");
     expect(() => executionParameters('SELECT 1', undefined, [1])).toThrow("the query has 0 '?' placeholder(s) but 1 value(s) are bound");
     expect(executionParameters('SELECT 1')).toBeUndefined();
-    expect(() => executionParameters('SELECT ?, ?', { start: '2022-1-1', end: '2022-01-02' })).toThrow("window.start must be a date written YYYY-MM-DD, got '2022-1-1'");
+    expect(() => executionParameters('SELECT ?, ?', { start: '2022-1-1', end: '2022-01-02' })).toThrow('window.start must be a calendar date written YYYY-MM-DD, got "2022-1-1"');
     expect(() => executionParameters('SELECT ?, ?', { start: '2022-01-03', end: '2022-01-02' })).toThrow('window ends (2022-01-02) before it starts (2022-01-03)');
   });
 

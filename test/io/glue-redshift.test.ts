@@ -94,7 +94,7 @@ describe('Glue', () => {
   });
 
   test('bad windows and keys are refused before calling Glue', async () => {
-    await expect(listPartitions(glue, 'db', 't', { start: "2022-01-01' OR '1'='1", end: '2022-01-02' })).rejects.toThrow('window dates must be written YYYY-MM-DD');
+    await expect(listPartitions(glue, 'db', 't', { start: "2022-01-01' OR '1'='1", end: '2022-01-02' })).rejects.toThrow('window.start must be a calendar date written YYYY-MM-DD');
     await expect(listPartitions(glue, 'db', 't', { start: '2022-01-01', end: '2022-01-02' }, 'dt; drop')).rejects.toThrow("partition key 'dt; drop' is not a valid column name");
     glueMock.on(GetTableCommand).resolves({ Table: { ...summaryTable, PartitionKeys: [] } });
     await expect(listPartitions(glue, 'db', 't', { start: '2022-01-01', end: '2022-01-02' })).rejects.toThrow("table db.t is not partitioned by 'dt'; its partition keys: none");
