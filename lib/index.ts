@@ -10,7 +10,7 @@ export { Backfill, type BackfillProps } from './constructs/backfill';
 export { ProjectDashboard, type ProjectDashboardProps } from './constructs/project-dashboard';
 export { ProjectData, type ProjectDataProps } from './constructs/project-data';
 export { Purpose } from './constructs/purpose';
-export { PurposeMetrics, type PurposeMetricsProps } from './constructs/purpose-metrics';
+export { PurposeMetrics, RunOutcome, type PurposeMetricsProps } from './constructs/purpose-metrics';
 export {
   QueryParameter,
   type PurposeAlarms,

@@ -2,7 +2,7 @@ import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
-import { PurposeMetrics } from './purpose-metrics';
+import { PurposeMetrics, RunOutcome } from './purpose-metrics';
 
 /** Properties of a ProjectDashboard. */
 export interface ProjectDashboardProps {
@@ -47,10 +47,10 @@ export class ProjectDashboard extends Construct {
           title: `${p.purposeName}: runs`,
           width: 8,
           left: [
-            metrics.metricStarted({ label: 'started', period }),
-            metrics.metricSucceeded({ label: 'succeeded', period }),
-            metrics.metricFailed({ label: 'failed', period }),
-            metrics.metricTimedOut({ label: 'timed out', period }),
+            metrics.metricRuns(RunOutcome.STARTED, { label: 'started', period }),
+            metrics.metricRuns(RunOutcome.SUCCEEDED, { label: 'succeeded', period }),
+            metrics.metricRuns(RunOutcome.FAILED, { label: 'failed', period }),
+            metrics.metricRuns(RunOutcome.TIMED_OUT, { label: 'timed out', period }),
           ],
         }),
         new cloudwatch.GraphWidget({

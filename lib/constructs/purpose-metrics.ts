@@ -11,6 +11,22 @@ export interface PurposeMetricsProps {
   readonly deadLetterQueueName: string;
 }
 
+/** The Step Functions execution counts a purpose's runs are measured by. */
+export enum RunOutcome {
+  /** Runs started. */
+  STARTED = 'ExecutionsStarted',
+  /** Runs that succeeded. */
+  SUCCEEDED = 'ExecutionsSucceeded',
+  /** Runs that failed. */
+  FAILED = 'ExecutionsFailed',
+  /** Runs that timed out. */
+  TIMED_OUT = 'ExecutionsTimedOut',
+  /** Runs that were aborted. */
+  ABORTED = 'ExecutionsAborted',
+  /** Executions Step Functions throttled. */
+  THROTTLED = 'ExecutionThrottled',
+}
+
 /**
  * The metrics of one purpose, made in one place for its alarms and the project dashboard (the
  * cdk-monitoring-constructs pattern: metric factories apart from alarms). Each metric defaults
@@ -22,34 +38,9 @@ export interface PurposeMetricsProps {
 export class PurposeMetrics {
   constructor(private readonly props: PurposeMetricsProps) {}
 
-  /** Runs started. */
-  public metricStarted(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.states('ExecutionsStarted', 'Sum', options);
-  }
-
-  /** Runs that succeeded. */
-  public metricSucceeded(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.states('ExecutionsSucceeded', 'Sum', options);
-  }
-
-  /** Runs that failed. */
-  public metricFailed(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.states('ExecutionsFailed', 'Sum', options);
-  }
-
-  /** Runs that timed out. */
-  public metricTimedOut(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.states('ExecutionsTimedOut', 'Sum', options);
-  }
-
-  /** Runs that were aborted. */
-  public metricAborted(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.states('ExecutionsAborted', 'Sum', options);
-  }
-
-  /** Executions Step Functions throttled. */
-  public metricThrottled(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.states('ExecutionThrottled', 'Sum', options);
+  /** Runs that ended (or started) the way `outcome` says, summed per period. */
+  public metricRuns(outcome: RunOutcome, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.states(outcome, 'Sum', options);
   }
 
   /** Run duration in milliseconds (average unless `statistic` says otherwise). */
@@ -59,36 +50,25 @@ export class PurposeMetrics {
 
   /** Failed invocations of the trigger function: rejected events or failed starts. */
   public metricTriggerErrors(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/Lambda',
-      metricName: 'Errors',
-      dimensionsMap: { FunctionName: this.props.triggerFunctionName },
-      statistic: 'Sum',
-      period: Duration.minutes(5),
-      ...options,
-    });
+    return metric('AWS/Lambda', 'Errors', { FunctionName: this.props.triggerFunctionName }, 'Sum', options);
   }
 
   /** Events waiting in the trigger's dead-letter queue (the most in the period). */
   public metricDeadLetters(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/SQS',
-      metricName: 'ApproximateNumberOfMessagesVisible',
-      dimensionsMap: { QueueName: this.props.deadLetterQueueName },
-      statistic: 'Maximum',
-      period: Duration.minutes(5),
-      ...options,
-    });
+    return metric('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: this.props.deadLetterQueueName }, 'Maximum', options);
   }
 
   private states(metricName: string, statistic: string, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/States',
-      metricName,
-      dimensionsMap: { StateMachineArn: this.props.stateMachineArn },
-      statistic,
-      period: Duration.minutes(5),
-      ...options,
-    });
+    return metric('AWS/States', metricName, { StateMachineArn: this.props.stateMachineArn }, statistic, options);
   }
+}
+
+function metric(
+  namespace: string,
+  metricName: string,
+  dimensionsMap: Record<string, string>,
+  statistic: string,
+  options?: cloudwatch.MetricOptions,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace, metricName, dimensionsMap, statistic, period: Duration.minutes(5), ...options });
 }

@@ -24,7 +24,7 @@ import {
 } from './private/purpose-definition';
 import { resolvePurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
 import type { PurposeAlarms, PurposeProps } from './purpose-props';
-import { PurposeMetrics } from './purpose-metrics';
+import { PurposeMetrics, RunOutcome } from './purpose-metrics';
 import { RunTrigger } from './run-trigger';
 import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing-job';
 
@@ -55,7 +55,7 @@ export class Purpose extends Construct {
   public readonly jobRole: iam.IRole;
   /** The state machine's log group. */
   public readonly logGroup: logs.LogGroup;
-  /** The purpose's metrics, as its alarms and the project dashboard use them. */
+  /** The purpose's metrics (runs, duration, trigger errors, dead letters), as its alarms and the project dashboard use them. */
   public readonly metrics: PurposeMetrics;
   /** Alarms on failed, timed out, aborted and throttled runs. */
   public readonly alarms: PurposeAlarms;
@@ -117,41 +117,6 @@ export class Purpose extends Construct {
     this.trigger = this.createTrigger(purpose);
   }
 
-  /** Runs started, per 5 minutes. */
-  public metricStarted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metrics.metricStarted(props);
-  }
-
-  /** Runs that succeeded, per 5 minutes. */
-  public metricSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metrics.metricSucceeded(props);
-  }
-
-  /** Runs that failed, per 5 minutes. */
-  public metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metrics.metricFailed(props);
-  }
-
-  /** Runs that timed out, per 5 minutes. */
-  public metricTimedOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metrics.metricTimedOut(props);
-  }
-
-  /** Runs that were aborted, per 5 minutes. */
-  public metricAborted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metrics.metricAborted(props);
-  }
-
-  /** Executions throttled by Step Functions, per 5 minutes. */
-  public metricThrottled(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metrics.metricThrottled(props);
-  }
-
-  /** Run duration (average over 5 minutes). */
-  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metrics.metricDuration(props);
-  }
-
   /** Lets `grantee` start runs of this purpose. */
   public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
     return this.stateMachine.grantStartExecution(grantee);
@@ -166,10 +131,10 @@ export class Purpose extends Construct {
         topic: purpose.props.notificationTopic,
       });
     return {
-      failed: alarm('ExecutionsFailedAlarm', this.metrics.metricFailed(), 'failed'),
-      timedOut: alarm('ExecutionsTimedOutAlarm', this.metrics.metricTimedOut(), 'timed out'),
-      aborted: alarm('ExecutionsAbortedAlarm', this.metrics.metricAborted(), 'aborted'),
-      throttled: alarm('ExecutionThrottledAlarm', this.metrics.metricThrottled(), 'was throttled'),
+      failed: alarm('ExecutionsFailedAlarm', this.metrics.metricRuns(RunOutcome.FAILED), 'failed'),
+      timedOut: alarm('ExecutionsTimedOutAlarm', this.metrics.metricRuns(RunOutcome.TIMED_OUT), 'timed out'),
+      aborted: alarm('ExecutionsAbortedAlarm', this.metrics.metricRuns(RunOutcome.ABORTED), 'aborted'),
+      throttled: alarm('ExecutionThrottledAlarm', this.metrics.metricRuns(RunOutcome.THROTTLED), 'was throttled'),
     };
   }
 

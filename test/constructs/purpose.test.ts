@@ -4,8 +4,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import aslValidator from 'asl-validator';
 import { Purpose } from '../../lib/constructs/purpose';
+import { RunOutcome } from '../../lib/constructs/purpose-metrics';
 import type { PurposeProps } from '../../lib/constructs/purpose-props';
-import { jobNamePrefix } from '../../lib/contract/names';
+import { jobNamePrefix, triggerFunctionName } from '../../lib/contract/names';
 import { definitionOf } from '../helpers';
 import { baseStack, CONTAINER_DIR } from './fixtures';
 
@@ -160,10 +161,11 @@ describe('Purpose', () => {
   });
 
   test('metric helpers expose the state machine metrics', () => {
-    expect(purpose.metricStarted().metricName).toBe('ExecutionsStarted');
-    expect(purpose.metricSucceeded().metricName).toBe('ExecutionsSucceeded');
-    expect(purpose.metricDuration().metricName).toBe('ExecutionTime');
-    expect(purpose.metricFailed({ period: Duration.hours(1) }).period.toMinutes()).toBe(60);
+    expect(purpose.metrics.metricRuns(RunOutcome.STARTED).metricName).toBe('ExecutionsStarted');
+    expect(purpose.metrics.metricRuns(RunOutcome.SUCCEEDED).metricName).toBe('ExecutionsSucceeded');
+    expect(purpose.metrics.metricDuration().metricName).toBe('ExecutionTime');
+    expect(purpose.metrics.metricRuns(RunOutcome.FAILED, { period: Duration.hours(1) }).period.toMinutes()).toBe(60);
+    expect(purpose.metrics.metricTriggerErrors().dimensions).toEqual({ FunctionName: triggerFunctionName(purpose.stateMachineName) });
   });
 
   test('an existing image needs no asset', () => {
