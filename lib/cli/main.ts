@@ -293,7 +293,7 @@ if (require.main === module) {
     controller.abort(Object.assign(new Error('interrupted'), { name: 'Interrupted' }));
     process.once('SIGINT', () => process.exit(130));
   });
-  runCli(process.argv.slice(2), {
+  void runCli(process.argv.slice(2), {
     cwd: process.cwd(),
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),

@@ -52,9 +52,9 @@ export class Asker {
   async select<T extends string>(message: string, o: { flag: string; initial: T; options: Array<{ value: T; label?: string; hint?: string }> }): Promise<T> {
     if (!this.io) return o.initial;
     const c = await clack();
-    const v = await c.select<T>({ message, initialValue: o.initial, options: o.options as any, input: this.io.input, output: this.io.output });
+    const v = await c.select<T>({ message, initialValue: o.initial, options: o.options as Parameters<typeof c.select<T>>[0]['options'], input: this.io.input, output: this.io.output });
     if (c.isCancel(v)) throw new UsageError('cancelled; nothing was changed');
-    return v as T;
+    return v;
   }
 
   async intro(title: string): Promise<void> {

@@ -38,7 +38,7 @@ export async function runsCommand(ctx: PurposeContext, limit: number, deps: Runs
   }
   const rows = await mapLimited(executions, 5, async (e): Promise<RunRow> => {
     const d = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
-    let input: any;
+    let input: { trigger?: { kind?: string }; window?: { start: string; end: string } } | null;
     try {
       input = JSON.parse(d.input ?? 'null');
     } catch {

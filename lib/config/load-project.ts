@@ -168,7 +168,7 @@ function issuePath(issue: z.core.$ZodIssue): PropertyKey[] {
 
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown, doc: Document, lines: LineCounter): string {
   const p = issuePath(issue);
-  const value = p.reduce<any>((v, k) => (v === null || v === undefined ? undefined : v[k as any]), raw);
+  const value = p.reduce<unknown>((v, k) => (v === null || typeof v !== 'object' ? undefined : (v as Record<PropertyKey, unknown>)[k]), raw);
   let message = issue.message;
   if (issue.code === 'invalid_type' && value === undefined) message = `is required (${issue.message.replace(/^Invalid input: /, '')})`;
   return `${where(doc, lines, p)}${message}`;

@@ -64,7 +64,7 @@ export class AthenaRunQuery extends sfn.TaskStateBase {
   }
 
   /** @internal */
-  protected _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): any {
+  protected _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): Record<string, unknown> {
     if ((this.props.queryLanguage ?? topLevelQueryLanguage) === sfn.QueryLanguage.JSONATA) {
       throw scopedError(this, 'AthenaRunQuery renders JSONPath parameters; set queryLanguage: QueryLanguage.JSON_PATH on the task');
     }

@@ -232,7 +232,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
   }
 
   /** @internal */
-  protected _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): any {
+  protected _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): Record<string, unknown> {
     if ((this.props.queryLanguage ?? topLevelQueryLanguage) === sfn.QueryLanguage.JSONATA) {
       throw scopedError(this, 'SageMakerCreateProcessingJob renders JSONPath parameters; set queryLanguage: QueryLanguage.JSON_PATH on the task');
     }
@@ -257,7 +257,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       ProcessingResources: {
         ClusterConfig: {
           InstanceCount: p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount,
-          InstanceType: p.instanceType ? `ml.${p.instanceType}` : PROCESSING_DEFAULTS.instanceType,
+          InstanceType: p.instanceType ? `ml.${p.instanceType.toString()}` : PROCESSING_DEFAULTS.instanceType,
           VolumeSizeInGB: this.volumeSizeGb,
         },
       },
@@ -301,7 +301,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     if (!Token.isUnresolved(p.jobName) && (!JOB_NAME.test(p.jobName) || !p.jobName.startsWith(p.jobNamePrefix))) {
       throw scopedError(this, `jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix '${p.jobNamePrefix}', got '${p.jobName}'`);
     }
-    if (p.instanceType) check(this, instanceTypeProblem(`ml.${p.instanceType}`));
+    if (p.instanceType) check(this, instanceTypeProblem(`ml.${p.instanceType.toString()}`));
     check(this, instanceCountProblem(p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount));
     check(this, volumeSizeGbProblem(this.volumeSizeGb));
     const seconds = this.maxRuntime.toSeconds();

@@ -160,7 +160,7 @@ export function csvLine(values: readonly unknown[], delimiter = ','): string {
 
 function csvField(v: unknown, delimiter: string): string {
   if (v === null || v === undefined) return '';
-  const s = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const s = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : `${v as string | number | boolean}`;
   if (s.includes('"') || s.includes(delimiter) || s.includes('\n') || s.includes('\r')) return `"${s.replace(/"/g, '""')}"`;
   return s;
 }

@@ -13,6 +13,11 @@ import { NoSuchBucketError, NoSuchKeyError, S3AccessDeniedError, S3IoError } fro
 
 export { parseS3Uri };
 
+/** What an aborted call throws: the signal's reason, as the caller gave it (the CLI gives an Error). */
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason as Error;
+}
+
 /** Turns an SDK error into one of ours, naming the bucket, the key and the call. */
 export function s3Error(err: unknown, action: string, bucket: string, key?: string): Error {
   const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number }; message?: string };
@@ -110,7 +115,7 @@ export async function* readCsvBatchesFromBucket(s3: S3Client, options: CsvReadOp
   try {
     response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: options.signal });
   } catch (err) {
-    if (options.signal?.aborted) throw options.signal.reason;
+    if (options.signal?.aborted) throw abortReason(options.signal);
     throw s3Error(err, 'GetObject', bucket, key);
   }
   const gzip = options.gzip === undefined || options.gzip === 'auto'
@@ -149,7 +154,7 @@ export async function* readCsvBatchesFromBucket(s3: S3Client, options: CsvReadOp
     const last = records([...parser.push(decoder.decode()), ...parser.end()]);
     if (last.length > 0) yield last;
   } catch (err) {
-    if (options.signal?.aborted) throw options.signal.reason;
+    if (options.signal?.aborted) throw abortReason(options.signal);
     if ((err as Error).name === 'CsvFormatError') {
       (err as Error).message = `s3://${bucket}/${key}: ${(err as Error).message}`;
       throw err;
@@ -235,7 +240,7 @@ export async function saveToBucket(s3: S3Client, options: SaveToBucketOptions): 
   if ((options.rows === undefined) === (options.body === undefined)) throw new Error('saveToBucket needs exactly one of rows or body');
   let count = 0;
   // When the source fails, the upload is aborted; report the source's error, not the abort's.
-  let sourceError: unknown;
+  let sourceError: Error | undefined;
   let body: Readable | Uint8Array | string;
   if (options.rows !== undefined) {
     const rows = options.rows;
@@ -260,14 +265,14 @@ export async function saveToBucket(s3: S3Client, options: SaveToBucketOptions): 
           if (batch.length >= 65536) { yield Buffer.from(batch); batch = ''; }
         }
       } catch (err) {
-        sourceError = err;
+        sourceError = err as Error;
         throw err;
       }
       if (batch.length > 0) yield Buffer.from(batch);
     })());
   } else {
     body = options.body!;
-    if (body instanceof Readable) body.once('error', (err) => { sourceError = err; });
+    if (body instanceof Readable) body.once('error', (err: Error) => { sourceError = err; });
   }
   const gzip = options.gzip ?? key.endsWith('.gz');
   if (gzip) {
@@ -296,7 +301,7 @@ export async function saveToBucket(s3: S3Client, options: SaveToBucketOptions): 
     const result = await upload.done();
     return { bucket, key, rows: count, etag: result.ETag };
   } catch (err) {
-    if (options.signal?.aborted) throw options.signal.reason;
+    if (options.signal?.aborted) throw abortReason(options.signal);
     if (sourceError !== undefined) throw sourceError;
     throw s3Error(err, 'PutObject', bucket, key);
   } finally {
@@ -326,13 +331,13 @@ export async function* listKeys(s3: S3Client, options: ListKeysOptions): AsyncIt
   const { bucket, prefix = '' } = options;
   try {
     for await (const page of paginateListObjectsV2({ client: s3, pageSize: options.pageSize }, { Bucket: bucket, Prefix: prefix })) {
-      if (options.signal?.aborted) throw options.signal.reason;
+      if (options.signal?.aborted) throw abortReason(options.signal);
       for (const o of page.Contents ?? []) {
         yield { key: o.Key!, size: o.Size ?? 0, etag: (o.ETag ?? '').replace(/"/g, ''), lastModified: o.LastModified };
       }
     }
   } catch (err) {
-    if (options.signal?.aborted) throw options.signal.reason;
+    if (options.signal?.aborted) throw abortReason(options.signal);
     throw s3Error(err, 'ListObjectsV2', bucket, prefix);
   }
 }

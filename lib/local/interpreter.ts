@@ -10,8 +10,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-if (!(Promise as any).withResolvers) {
-  (Promise as any).withResolvers = function withResolvers<T>() {
+const promise = Promise as unknown as { withResolvers?: unknown };
+if (!promise.withResolvers) {
+  promise.withResolvers = function withResolvers<T>() {
     let resolve!: (v: T) => void;
     let reject!: (e: unknown) => void;
     const promise = new Promise<T>((res, rej) => {
@@ -24,7 +25,7 @@ if (!(Promise as any).withResolvers) {
 
 function loadInterpreter(): typeof import('aws-local-stepfunctions') {
   const file = require.resolve('aws-local-stepfunctions');
-  const copy = { exports: {} as any };
+  const copy = { exports: {} as typeof import('aws-local-stepfunctions') & { __MD5: { prototype: { getDigest(input: string): string } } } };
   // Compiled in the caller's realm (jest's, in tests), so errors thrown by task handlers stay `instanceof Error` for the interpreter.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   new Function('module', 'exports', 'require', '__filename', '__dirname', `${fs.readFileSync(file, 'utf8')}\nmodule.exports.__MD5 = MD5;\n`)(

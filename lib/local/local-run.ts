@@ -16,6 +16,21 @@ import { LocalRunError, localEntrypoint } from './entrypoint';
 import type { LocalRunStatus } from './run-records';
 import { LOCAL_BUCKET, synthesizePurpose } from './synthesized-purpose';
 
+/** The CreateProcessingJob parameters as far as a local run reads them. */
+/** The interpreter's task handlers: JSON in, JSON out. */
+type LocalHandlers = NonNullable<NonNullable<NonNullable<Parameters<InstanceType<typeof StateMachine>['run']>[1]>['overrides']>['taskResourceLocalHandlers']>;
+
+interface ProcessingJobParams {
+  readonly ProcessingJobName: string;
+  readonly ProcessingInputs?: ReadonlyArray<{ readonly InputName: string; readonly S3Input: { readonly S3Uri: string; readonly LocalPath: string } }>;
+  readonly ProcessingOutputConfig?: {
+    readonly Outputs: ReadonlyArray<{ readonly OutputName: string; readonly S3Output: { readonly S3Uri: string; readonly LocalPath: string } }>;
+  };
+  readonly Environment?: Record<string, string>;
+  readonly AppSpecification?: { readonly ContainerArguments?: string[] };
+  readonly StoppingCondition?: { readonly MaxRuntimeInSeconds?: number };
+}
+
 export interface LocalRunOptions {
   /** The folder that holds projects/, containers/ and runs/. */
   readonly rootDir: string;
@@ -115,7 +130,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   // A window that ran here before gets a new attempt, as `batcat run --force` would on AWS.
   if (fs.existsSync(path.join(runsDir, n.name))) n = resolveRunRequest({ ...request, force: true }, synth.runConfig, now);
   if (n.backfill) throw new RunRequestError('run-local runs one window at a time');
-  const input = n.input as RunInput;
+  const input: RunInput = n.input;
   const runDir = path.join(runsDir, n.name);
   fs.mkdirSync(runDir, { recursive: true });
   const started = Date.now();
@@ -143,7 +158,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   });
 
   const handlers = {
-    RunQuery: async (params: any) => {
+    RunQuery: async (params: { ExecutionParameters?: string[] }) => {
       await afterEntered('RunQuery');
       rendered.query = params;
       const id = `local-${shortHash(12, n.name, String(Date.now()))}`;
@@ -151,13 +166,13 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       print(`  query stands in: ${path.relative(o.rootDir, purpose.query!.local!)} (parameters ${JSON.stringify(params.ExecutionParameters ?? [])})`);
       return { QueryExecution: { QueryExecutionId: id, Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 0 } } };
     },
-    RunProcessingJob: async (params: any) => {
+    RunProcessingJob: async (params: ProcessingJobParams) => {
       await afterEntered('RunProcessingJob');
       rendered.job = params;
       fs.writeFileSync(path.join(runDir, 'job.json'), JSON.stringify(rendered, null, 2));
-      const jobName = params.ProcessingJobName as string;
+      const jobName = params.ProcessingJobName;
       for (const i of params.ProcessingInputs ?? []) {
-        const uri = i.S3Input.S3Uri as string;
+        const uri = i.S3Input.S3Uri;
         const target = underRoot(root, i.S3Input.LocalPath);
         const key = uri.replace(`s3://${LOCAL_BUCKET}/`, '');
         const queryFile = queryResults.get(key);
@@ -213,16 +228,16 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       }
       return { ProcessingJobArn: `arn:aws:sagemaker:local:000000000000:processing-job/${jobName}`, ProcessingJobStatus: 'Completed' };
     },
-    NotifyFailure: async (params: any) => {
+    NotifyFailure: (params: unknown) => {
       fs.writeFileSync(path.join(runDir, 'notification.json'), JSON.stringify(params, null, 2));
-      return { MessageId: 'local' };
+      return Promise.resolve({ MessageId: 'local' });
     },
   };
 
-  const machine = new StateMachine(synth.definition, { validationOptions: { checkArn: false } });
-  const execution = machine.run(input as any, {
+  const machine = new StateMachine(synth.definition as unknown as ConstructorParameters<typeof StateMachine>[0], { validationOptions: { checkArn: false } });
+  const execution = machine.run(input as unknown as Parameters<InstanceType<typeof StateMachine>['run']>[0], {
     context: executionContext(synth.stateMachineName, n.name, now.toISOString(), 'local', '000000000000'),
-    overrides: { taskResourceLocalHandlers: handlers as any, retryIntervalOverrides: { RunProcessingJob: 0, RunQuery: 0 } },
+    overrides: { taskResourceLocalHandlers: handlers as unknown as LocalHandlers, retryIntervalOverrides: { RunProcessingJob: 0, RunQuery: 0 } },
   });
   const failedStates = new Set<string>();
   const logging = (async () => {
@@ -236,7 +251,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         waiting.delete(e.state.name);
       } else if (e.type === 'StateFailed') {
         failedStates.add(e.state.name);
-        print(`✗ ${e.state.name} (${took()}): ${(e as any).Error ?? 'failed'}`);
+        print(`✗ ${e.state.name} (${took()}): ${e.Error ?? 'failed'}`);
       } else if (e.type === 'StateExited' && !failedStates.has(e.state.name)) {
         print(`✓ ${e.state.name} (${took()})`);
       }

@@ -16,7 +16,7 @@ export const LOCAL_BUCKET = 'local-data-bucket';
 export interface SynthesizedPurpose {
   readonly stateMachineName: string;
   /** The state machine definition (ASL), with CloudFormation references replaced by local stand-ins. */
-  readonly definition: any;
+  readonly definition: Record<string, unknown>;
   /** The trigger function's configuration, with the same stand-ins. */
   readonly runConfig: PurposeRunConfig;
 }
@@ -25,12 +25,13 @@ export interface SynthesizedPurpose {
 function standIn(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(standIn);
   if (node === null || typeof node !== 'object') return node;
-  const o = node as Record<string, any>;
-  if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map((p) => String(standIn(p))).join(o['Fn::Join'][0]);
-  if (o['Fn::Select']) return (standIn(o['Fn::Select'][1]) as unknown[])[Number(standIn(o['Fn::Select'][0]))];
-  if (o['Fn::Split']) return String(standIn(o['Fn::Split'][1])).split(o['Fn::Split'][0]);
+  const o = node as Record<string, unknown>;
+  const args = (fn: string) => o[fn] as [unknown, unknown];
+  if (o['Fn::Join']) return (args('Fn::Join')[1] as unknown[]).map((p) => String(standIn(p))).join(String(args('Fn::Join')[0]));
+  if (o['Fn::Select']) return (standIn(args('Fn::Select')[1]) as unknown[])[Number(standIn(args('Fn::Select')[0]))];
+  if (o['Fn::Split']) return String(standIn(args('Fn::Split')[1])).split(String(args('Fn::Split')[0]));
   if (o.Ref !== undefined) {
-    const ref = String(o.Ref);
+    const ref = o.Ref as string;
     if (ref === 'AWS::Partition') return 'aws';
     if (ref === 'AWS::Region') return 'local';
     if (ref === 'AWS::AccountId') return '000000000000';
@@ -38,7 +39,7 @@ function standIn(node: unknown): unknown {
     if (/DataBucket/.test(ref) && !/Arn/.test(ref)) return LOCAL_BUCKET;
     return `local-${ref}`;
   }
-  if (o['Fn::GetAtt']) return `arn:aws:local:${[o['Fn::GetAtt']].flat().join('.')}`;
+  if (o['Fn::GetAtt']) return `arn:aws:local:${[o['Fn::GetAtt'] as string | string[]].flat().join('.')}`;
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, standIn(v)]));
 }
 

@@ -104,7 +104,7 @@ describe('batcat run', () => {
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--wait', '--poll-seconds', '1');
     expect(r.code).toBe(1);
     expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(3);
-    expect(r.out).toMatch(/running after \d+s\n[\s\S]*failed after \d+s\n  error: States.TaskFailed\n  cause: InputError: no .csv files/);
+    expect(r.out).toMatch(/running after \d+s\n[\s\S]*failed after \d+s\n {2}error: States.TaskFailed\n {2}cause: InputError: no .csv files/);
   });
 
   const refused: Array<[string, string[], RegExp]> = [
@@ -142,9 +142,9 @@ describe('batcat runs', () => {
       ],
     });
     sfn.on(DescribeExecutionCommand, { executionArn: EXECUTION('usage-analysis-schedule-20261122') })
-      .resolves({ input: JSON.stringify({ window: { start: '2026-11-22', end: '2026-11-22' }, trigger: { kind: 'schedule' } }) } as any);
+      .resolves({ input: JSON.stringify({ window: { start: '2026-11-22', end: '2026-11-22' }, trigger: { kind: 'schedule' } }) });
     sfn.on(DescribeExecutionCommand, { executionArn: EXECUTION('usage-analysis-s3-20261120-0123456789abcdef') })
-      .resolves({ input: JSON.stringify({ window: { start: '2026-11-20', end: '2026-11-20' }, trigger: { kind: 's3' } }) } as any);
+      .resolves({ input: JSON.stringify({ window: { start: '2026-11-20', end: '2026-11-20' }, trigger: { kind: 's3' } }) });
     const r = await cli('runs', '2022-rnd-battery', 'usage-analysis', '--limit', '5');
     expect(r.code).toBe(0);
     expect(lambda.commandCalls(GetFunctionConfigurationCommand)[0].args[0].input).toEqual({ FunctionName: FUNCTION });

@@ -35,4 +35,4 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ code, out, err, screen }));
 }
 
-main();
+void main();

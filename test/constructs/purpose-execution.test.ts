@@ -5,7 +5,6 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Purpose } from '../../lib/constructs/purpose';
-import type { RunInput } from '../../lib/contract/run-input';
 import { resolveRunRequest } from '../../lib/runtime/trigger';
 import { definitionOf, runConfigOf } from '../helpers';
 import { ExecutionError, executionContext, StateMachine, taskError } from '../local-step-functions';
@@ -111,7 +110,7 @@ async function runEvent(p: typeof demo, event: unknown, job: (params: any, attem
   const n = resolveRunRequest(event, p.config, NOW);
   if (n.backfill) throw new Error('expected a single run');
   const r = await run(p.definition, p.purpose.stateMachineName, n.name, n.input, job);
-  return { ...r, input: n.input as RunInput, name: n.name };
+  return { ...r, input: n.input, name: n.name };
 }
 
 describe('a purpose run, executed locally', () => {

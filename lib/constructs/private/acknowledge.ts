@@ -32,10 +32,16 @@ export function acknowledgeFinding(scope: IConstruct, id: string, reason: string
 export function flatten(node: unknown): string {
   if (node === undefined) return '';
   if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/}/g, '>');
-  const o = node as Record<string, any>;
-  if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(flatten).join(o['Fn::Join'][0]);
+  const o = node as Record<string, unknown>;
+  if (o['Fn::Join']) {
+    const [separator, parts] = o['Fn::Join'] as [string, unknown[]];
+    return parts.map(flatten).join(separator);
+  }
   if (o['Fn::Sub']) return flatten(o['Fn::Sub']);
-  if (o['Fn::GetAtt']) return `<${flatten(o['Fn::GetAtt'][0])}.${flatten(o['Fn::GetAtt'][1])}>`;
+  if (o['Fn::GetAtt']) {
+    const [resource, attribute] = o['Fn::GetAtt'] as [unknown, unknown];
+    return `<${flatten(resource)}.${flatten(attribute)}>`;
+  }
   if (o['Fn::ImportValue']) return flatten(o['Fn::ImportValue']);
   if (o.Ref) return `<${flatten(o.Ref)}>`;
   return JSON.stringify(node);
