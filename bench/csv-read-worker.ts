@@ -5,7 +5,12 @@ import { readCsvBatchesFromBucket, readCsvFromBucket } from '../lib/io/s3';
 
 async function main(): Promise<void> {
   const [mode, endpoint, bucket, key] = process.argv.slice(2);
-  const s3 = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const s3 = new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
   const bytes = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength ?? 0;
   let rows = 0;
   const t0 = process.hrtime.bigint();

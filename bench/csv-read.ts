@@ -40,8 +40,9 @@ function writeCsv(file: string, bytes: number): { rows: number; size: number } {
     for (let k = 0; k < 20_000; k++, rows++) {
       const i = rows;
       const note = i % 10 === 0 ? `"stop at depot ${i % 97}, ""fast"" charger"` : '';
-      chunk += `WVW${String(i % 5000).padStart(14, '0')},2022-01-01T${String(Math.floor(i / 3600) % 24).padStart(2, '0')}:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,`
-        + `${((i * 7919) % 10000) / 1000},${(i * 31) % 100},${((i * 13) % 400) / 10 - 5},${100000 + (i % 90000)},${i % 3 === 0 ? 'true' : 'false'},${note}\n`;
+      chunk +=
+        `WVW${String(i % 5000).padStart(14, '0')},2022-01-01T${String(Math.floor(i / 3600) % 24).padStart(2, '0')}:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,` +
+        `${((i * 7919) % 10000) / 1000},${(i * 31) % 100},${((i * 13) % 400) / 10 - 5},${100000 + (i % 90000)},${i % 3 === 0 ? 'true' : 'false'},${note}\n`;
     }
     fs.writeSync(fd, chunk);
     size += Buffer.byteLength(chunk);
@@ -50,7 +51,12 @@ function writeCsv(file: string, bytes: number): { rows: number; size: number } {
   return { rows, size };
 }
 
-interface Measure { seconds: number; rows: number; bytes: number; peakRssMb: number }
+interface Measure {
+  seconds: number;
+  rows: number;
+  bytes: number;
+  peakRssMb: number;
+}
 
 function measure(mode: string, endpoint: string): Measure {
   const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'csv-read-worker.ts'), mode, endpoint, BUCKET, KEY], {
@@ -84,11 +90,15 @@ async function main(): Promise<void> {
       for (const m of modes) results[m].push(measure(m, server.endpoint));
     }
     const plain = median(results['plain-download'].map((x) => x.bytes / x.seconds));
-    console.log(`\n  ${'mode'.padEnd(30)} ${'MB/s (median)'.padStart(14)} ${'x plain'.padStart(8)} ${'peak RSS MB (max)'.padStart(18)}  rows`);
+    console.log(
+      `\n  ${'mode'.padEnd(30)} ${'MB/s (median)'.padStart(14)} ${'x plain'.padStart(8)} ${'peak RSS MB (max)'.padStart(18)}  rows`,
+    );
     for (const m of modes) {
       const rate = median(results[m].map((x) => x.bytes / x.seconds));
       const peak = Math.max(...results[m].map((x) => x.peakRssMb));
-      console.log(`  ${m.padEnd(30)} ${(rate / 1e6).toFixed(0).padStart(14)} ${(rate / plain).toFixed(2).padStart(8)} ${peak.toFixed(0).padStart(18)}  ${results[m][0].rows}`);
+      console.log(
+        `  ${m.padEnd(30)} ${(rate / 1e6).toFixed(0).padStart(14)} ${(rate / plain).toFixed(2).padStart(8)} ${peak.toFixed(0).padStart(18)}  ${results[m][0].rows}`,
+      );
     }
     console.log(`  targets: readCsvFromBucket >= 0.70 x plain download; peak RSS < 150 MB (${RUNS} runs per mode, medians)`);
   } finally {

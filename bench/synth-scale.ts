@@ -19,7 +19,11 @@ function projectDir(purposes: number): string {
   fs.mkdirSync(path.join(dir, 'projects'));
   fs.mkdirSync(path.join(dir, 'containers', 'shared'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'containers', 'shared', 'Dockerfile'), 'FROM public.ecr.aws/docker/library/python:3.12-slim\n');
-  const list = Array.from({ length: purposes }, (_, i) => `  - name: purpose-${i}\n    container: containers/shared\n    inputs: [{ name: data, prefix: raw/p${i}/ }]\n    outputs: [{ name: result }]`);
+  const list = Array.from(
+    { length: purposes },
+    (_, i) =>
+      `  - name: purpose-${i}\n    container: containers/shared\n    inputs: [{ name: data, prefix: raw/p${i}/ }]\n    outputs: [{ name: result }]`,
+  );
   fs.writeFileSync(path.join(dir, 'projects', 'bench.yaml'), `project: bench\npurposes:\n${list.join('\n')}\n`);
   return dir;
 }
@@ -39,7 +43,9 @@ function main(): void {
   const rows: Array<{ purposes: number; ms: number; rss: number }> = [];
   for (const n of SIZES) {
     const dir = projectDir(n);
-    const runs = Array.from({ length: RUNS }, () => JSON.parse(execFileSync(process.execPath, [...process.execArgv, __filename, '--once', dir], { encoding: 'utf8' })));
+    const runs = Array.from({ length: RUNS }, () =>
+      JSON.parse(execFileSync(process.execPath, [...process.execArgv, __filename, '--once', dir], { encoding: 'utf8' })),
+    );
     rows.push({ purposes: n, ms: median(runs.map((r) => r.ms)), rss: median(runs.map((r) => r.maxRssMb)) });
     process.stderr.write(`synthesized ${n} purpose(s) ${RUNS} times\n`);
   }
@@ -48,7 +54,9 @@ function main(): void {
   console.log('-------- | ---------------- | ------------ | -------------------- | --------------------');
   for (const r of rows) {
     const perPurpose = r.purposes > base.purposes ? ((r.ms - base.ms) / (r.purposes - base.purposes)).toFixed(0) : '-';
-    console.log(`${String(r.purposes).padStart(8)} | ${(r.ms / 1000).toFixed(2).padStart(16)} | ${(r.ms / base.ms).toFixed(2).padStart(11)}x | ${perPurpose.padStart(20)} | ${r.rss.toFixed(0).padStart(20)}`);
+    console.log(
+      `${String(r.purposes).padStart(8)} | ${(r.ms / 1000).toFixed(2).padStart(16)} | ${(r.ms / base.ms).toFixed(2).padStart(11)}x | ${perPurpose.padStart(20)} | ${r.rss.toFixed(0).padStart(20)}`,
+    );
   }
 }
 

@@ -42,7 +42,9 @@ try {
   const env = { ...process.env, BATCAT_RUN_CONFIG: JSON.stringify({ purpose: 'bench' }), AWS_REGION: 'eu-west-1', NODE_NO_WARNINGS: '1' };
   const timed = (before: string, measured: string) => {
     const script = `${before};const t=process.hrtime.bigint();${measured};console.log(Number(process.hrtime.bigint()-t)/1e6)`;
-    const times = Array.from({ length: RUNS }, () => Number(execFileSync(process.execPath, ['-e', script], { cwd: ROOT, env, encoding: 'utf8' }).trim()));
+    const times = Array.from({ length: RUNS }, () =>
+      Number(execFileSync(process.execPath, ['-e', script], { cwd: ROOT, env, encoding: 'utf8' }).trim()),
+    );
     return median(times);
   };
   const requireBundle = `require(${JSON.stringify(outfile)})`;
@@ -54,7 +56,9 @@ try {
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
   const ms = (n: number) => `${n.toFixed(1)} ms`;
   console.log(`trigger bundle (lambda/trigger/index.ts), medians of ${RUNS} fresh processes`);
-  console.log(`  size                     ${kb(bytes)} minified, ${kb(gz)} gzipped   (target < 150 KB: ${bytes < 150 * 1024 ? 'met' : 'missed'})`);
+  console.log(
+    `  size                     ${kb(bytes)} minified, ${kb(gz)} gzipped   (target < 150 KB: ${bytes < 150 * 1024 ? 'met' : 'missed'})`,
+  );
   console.log(`  cold load, with the SDK  ${ms(total)}   (target < 100 ms: ${total < 100 ? 'met' : 'missed'})`);
   console.log(`    the bundle's own code  ${ms(own)}`);
   console.log(`    @aws-sdk/client-sfn    ${ms(sdkOnly)} on its own`);

@@ -23,7 +23,14 @@ export {
 export { QueryWorkGroup, type IQueryWorkGroup, type QueryWorkGroupProps } from './constructs/query-workgroup';
 export { ResultDatabase, type ResultDatabaseProps } from './constructs/result-database';
 export { ResultFormat, ResultTable, type ResultColumn, type ResultTableProps } from './constructs/result-table';
-export { RunTrigger, type RunSettings, type RunTriggerAlarms, type RunTriggerProps, type S3Arrival, type UpstreamPurpose } from './constructs/run-trigger';
+export {
+  RunTrigger,
+  type RunSettings,
+  type RunTriggerAlarms,
+  type RunTriggerProps,
+  type S3Arrival,
+  type UpstreamPurpose,
+} from './constructs/run-trigger';
 export {
   S3DataDistribution,
   SageMakerCreateProcessingJob,

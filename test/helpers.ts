@@ -13,7 +13,11 @@ export const TEST_CONTEXT = {
 };
 
 export function testApp(outdir?: string): App {
-  return new App({ context: TEST_CONTEXT, analyticsReporting: false, outdir: outdir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-test-')) });
+  return new App({
+    context: TEST_CONTEXT,
+    analyticsReporting: false,
+    outdir: outdir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-test-')),
+  });
 }
 
 export function tempDir(prefix = 'batcat-'): string {
@@ -25,11 +29,13 @@ export function tempDir(prefix = 'batcat-'): string {
  * backfill state machine), with CloudFormation references replaced by readable stand-ins.
  */
 export function definitionOf(template: Template, stubs: (ref: unknown) => string = stubRef, backfill = false): any {
-  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))
-    .filter((m) => String(m.Properties.StateMachineName).endsWith('-backfill') === backfill);
+  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine')).filter(
+    (m) => String(m.Properties.StateMachineName).endsWith('-backfill') === backfill,
+  );
   if (machines.length !== 1) throw new Error(`expected one ${backfill ? 'backfill' : 'purpose'} state machine, found ${machines.length}`);
   const def = machines[0].Properties.DefinitionString;
-  const text = typeof def === 'string' ? def : (def['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : stubs(p))).join('');
+  const text =
+    typeof def === 'string' ? def : (def['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : stubs(p))).join('');
   return JSON.parse(text);
 }
 
@@ -41,15 +47,22 @@ function stubRef(ref: unknown): string {
   if (r.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
   if (r.Ref) return String(r.Ref);
   if (r['Fn::GetAtt']) return `arn:aws:iam::123456789012:role/${r['Fn::GetAtt'][0]}`;
-  if (r['Fn::Sub']) return String(r['Fn::Sub']).replace(/\$\{AWS::AccountId\}/g, '123456789012').replace(/\$\{AWS::Region\}/g, 'eu-west-1').replace(/\$\{AWS::URLSuffix\}/g, 'amazonaws.com');
+  if (r['Fn::Sub'])
+    return String(r['Fn::Sub'])
+      .replace(/\$\{AWS::AccountId\}/g, '123456789012')
+      .replace(/\$\{AWS::Region\}/g, 'eu-west-1')
+      .replace(/\$\{AWS::URLSuffix\}/g, 'amazonaws.com');
   return JSON.stringify(ref);
 }
 
 /** The run configuration the trigger function of a template was given, with references replaced by stand-ins. */
 export function runConfigOf(template: Template, stubs: (ref: unknown) => string = stubRef): any {
-  const functions = Object.values(template.findResources('AWS::Lambda::Function'))
-    .filter((f) => f.Properties.Environment?.Variables?.BATCAT_RUN_CONFIG !== undefined);
+  const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+    (f) => f.Properties.Environment?.Variables?.BATCAT_RUN_CONFIG !== undefined,
+  );
   if (functions.length !== 1) throw new Error(`expected one trigger function, found ${functions.length}`);
   const v = functions[0].Properties.Environment.Variables.BATCAT_RUN_CONFIG;
-  return JSON.parse(typeof v === 'string' ? v : (v['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : stubs(p))).join(''));
+  return JSON.parse(
+    typeof v === 'string' ? v : (v['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : stubs(p))).join(''),
+  );
 }

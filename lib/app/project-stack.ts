@@ -62,7 +62,12 @@ export class ProjectStack extends Stack {
       bytesScannedCutoff: c.bytesScannedCutoff,
     });
     // A query result is read by the run that made it; a month is plenty to look at it afterwards.
-    this.data.bucket.addLifecycleRule({ id: 'ExpireQueryResults', prefix: QUERY_RESULTS_PREFIX, expiration: Duration.days(30), noncurrentVersionExpiration: Duration.days(1) });
+    this.data.bucket.addLifecycleRule({
+      id: 'ExpireQueryResults',
+      prefix: QUERY_RESULTS_PREFIX,
+      expiration: Duration.days(30),
+      noncurrentVersionExpiration: Duration.days(1),
+    });
     this.resultDatabase = new ResultDatabase(this, 'Results', {
       databaseName: c.database,
       description: `Results of the BatCat project ${c.project} (${c.stage}), one table per declared output, partitioned by dt`,
@@ -134,8 +139,14 @@ export class ProjectStack extends Stack {
 
     new CfnOutput(this, 'DataBucketName', { value: this.data.bucket.bucketName, description: 'The project data bucket' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Alarms and failure notifications' });
-    new CfnOutput(this, 'QueryWorkGroupName', { value: this.queryWorkGroup.workGroupName, description: 'Athena workgroup for queries of this project' });
-    new CfnOutput(this, 'ResultDatabaseName', { value: this.resultDatabase.databaseName, description: 'Glue database with the result tables' });
+    new CfnOutput(this, 'QueryWorkGroupName', {
+      value: this.queryWorkGroup.workGroupName,
+      description: 'Athena workgroup for queries of this project',
+    });
+    new CfnOutput(this, 'ResultDatabaseName', {
+      value: this.resultDatabase.databaseName,
+      description: 'Glue database with the result tables',
+    });
   }
 }
 
@@ -147,7 +158,10 @@ function upstreamStateMachine(scope: Construct, p: PurposeConfig, stackName: str
 function imageFromUri(scope: Construct, p: PurposeConfig): tasks.DockerImage {
   const image = p.image!;
   const arn = `arn:${Stack.of(scope).partition}:ecr:${image.region}:${image.account}:repository/${image.repository}`;
-  const repo = ecr.Repository.fromRepositoryAttributes(scope, `${p.name}ImageRepository`, { repositoryArn: arn, repositoryName: image.repository });
+  const repo = ecr.Repository.fromRepositoryAttributes(scope, `${p.name}ImageRepository`, {
+    repositoryArn: arn,
+    repositoryName: image.repository,
+  });
   return tasks.DockerImage.fromEcrRepository(repo, image.digest ?? image.tag);
 }
 

@@ -14,26 +14,42 @@ export interface DataDeps {
 /** `raw/usage` or `raw/usage/` -> `raw/usage/`; rejects absolute and `..` prefixes. */
 export function folderPrefix(prefix: string): string {
   if (prefix.startsWith('/') || prefix.split('/').some((s) => s === '..' || s === '.')) {
-    throw new UsageError(`prefix '${prefix}' must be a folder of the project bucket such as raw/usage/, without a leading '/', '.' or '..'`);
+    throw new UsageError(
+      `prefix '${prefix}' must be a folder of the project bucket such as raw/usage/, without a leading '/', '.' or '..'`,
+    );
   }
-  if (prefix === '') throw new UsageError('give a folder of the project bucket, such as raw/usage/ (copying the whole bucket is not supported)');
+  if (prefix === '')
+    throw new UsageError('give a folder of the project bucket, such as raw/usage/ (copying the whole bucket is not supported)');
   return prefix.endsWith('/') ? prefix : `${prefix}/`;
 }
 
 function reporter(deps: DataDeps, arrow: string): (e: SyncEvent) => void {
   return (e) => {
     switch (e.kind) {
-      case 'plan': deps.out(`${e.files} file(s), ${formatBytes(e.bytes)}`); break;
-      case 'start': deps.out(`${arrow} [${e.index}/${e.total}] ${e.file} (${formatBytes(e.size)})`); break;
-      case 'progress': deps.out(`    ${e.file}: ${formatBytes(e.bytes)} of ${formatBytes(e.size)}`); break;
-      case 'conflict': deps.out(`! ${e.file}: changed here since it was pulled, and changed in the bucket too; kept the local file (--force overwrites it)`); break;
-      default: break;
+      case 'plan':
+        deps.out(`${e.files} file(s), ${formatBytes(e.bytes)}`);
+        break;
+      case 'start':
+        deps.out(`${arrow} [${e.index}/${e.total}] ${e.file} (${formatBytes(e.size)})`);
+        break;
+      case 'progress':
+        deps.out(`    ${e.file}: ${formatBytes(e.bytes)} of ${formatBytes(e.size)}`);
+        break;
+      case 'conflict':
+        deps.out(
+          `! ${e.file}: changed here since it was pulled, and changed in the bucket too; kept the local file (--force overwrites it)`,
+        );
+        break;
+      default:
+        break;
     }
   };
 }
 
 function summary(deps: DataDeps, r: SyncReport, verb: string): number {
-  deps.out(`${verb} ${r.copied.length} file(s) (${formatBytes(r.bytes)}), ${r.skipped.length} unchanged${r.conflicts.length > 0 ? `, ${r.conflicts.length} kept (local changes)` : ''}`);
+  deps.out(
+    `${verb} ${r.copied.length} file(s) (${formatBytes(r.bytes)}), ${r.skipped.length} unchanged${r.conflicts.length > 0 ? `, ${r.conflicts.length} kept (local changes)` : ''}`,
+  );
   return r.conflicts.length > 0 ? 1 : 0;
 }
 

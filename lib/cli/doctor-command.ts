@@ -42,18 +42,28 @@ function profilesIn(file: string): string[] {
 /** Where credentials would come from, found without calling AWS. */
 function credentialsCheck(d: DoctorEnv): Check {
   const e = d.env;
-  if (e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY) return { name: 'AWS credentials', ok: true, detail: 'from environment variables (AWS_ACCESS_KEY_ID)' };
-  if (e.AWS_WEB_IDENTITY_TOKEN_FILE) return { name: 'AWS credentials', ok: true, detail: 'from a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)' };
-  if (e.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || e.AWS_CONTAINER_CREDENTIALS_FULL_URI) return { name: 'AWS credentials', ok: true, detail: 'from the container credentials endpoint' };
+  if (e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY)
+    return { name: 'AWS credentials', ok: true, detail: 'from environment variables (AWS_ACCESS_KEY_ID)' };
+  if (e.AWS_WEB_IDENTITY_TOKEN_FILE)
+    return { name: 'AWS credentials', ok: true, detail: 'from a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)' };
+  if (e.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || e.AWS_CONTAINER_CREDENTIALS_FULL_URI)
+    return { name: 'AWS credentials', ok: true, detail: 'from the container credentials endpoint' };
   const config = e.AWS_CONFIG_FILE ?? path.join(d.home, '.aws', 'config');
   const credentials = e.AWS_SHARED_CREDENTIALS_FILE ?? path.join(d.home, '.aws', 'credentials');
   const profiles = new Set([...profilesIn(config), ...profilesIn(credentials)]);
   const wanted = e.AWS_PROFILE ?? 'default';
-  if (profiles.has(wanted)) return { name: 'AWS credentials', ok: true, detail: `profile '${wanted}' in ${[config, credentials].filter((f) => profilesIn(f).includes(wanted)).join(' and ')} (not checked against AWS)` };
+  if (profiles.has(wanted))
+    return {
+      name: 'AWS credentials',
+      ok: true,
+      detail: `profile '${wanted}' in ${[config, credentials].filter((f) => profilesIn(f).includes(wanted)).join(' and ')} (not checked against AWS)`,
+    };
   return {
     name: 'AWS credentials',
     ok: false,
-    detail: e.AWS_PROFILE ? `profile '${e.AWS_PROFILE}' (AWS_PROFILE) is not in ${config} or ${credentials}` : 'none found in the environment or ~/.aws',
+    detail: e.AWS_PROFILE
+      ? `profile '${e.AWS_PROFILE}' (AWS_PROFILE) is not in ${config} or ${credentials}`
+      : 'none found in the environment or ~/.aws',
     fix: 'configure a profile (aws configure sso, or aws configure) and export AWS_PROFILE=<profile>; run-local and cdk synth work without credentials',
     warn: true,
   };
@@ -63,23 +73,45 @@ function credentialsCheck(d: DoctorEnv): Check {
 export function doctorChecks(d: DoctorEnv): Check[] {
   const checks: Check[] = [];
   const major = Number(d.nodeVersion.split('.')[0]);
-  checks.push(major >= 20
-    ? { name: 'Node.js', ok: true, detail: `${d.nodeVersion}${major < 22 ? ' (the AWS SDK will need 22 or later from 2027)' : ''}` }
-    : { name: 'Node.js', ok: false, detail: d.nodeVersion, fix: 'install Node.js 20 or later (22 recommended), e.g. with nvm install 22' });
+  checks.push(
+    major >= 20
+      ? { name: 'Node.js', ok: true, detail: `${d.nodeVersion}${major < 22 ? ' (the AWS SDK will need 22 or later from 2027)' : ''}` }
+      : {
+          name: 'Node.js',
+          ok: false,
+          detail: d.nodeVersion,
+          fix: 'install Node.js 20 or later (22 recommended), e.g. with nvm install 22',
+        },
+  );
 
   const py = d.pythonVersion('python3');
   const pm = py ? /Python (\d+)\.(\d+)/.exec(py) : null;
-  checks.push(!py
-    ? { name: 'python3', ok: false, detail: 'not found on PATH', fix: 'install Python 3.9 or later (batcat run-local runs the purpose scripts with it)' }
-    : pm && (Number(pm[1]) > 3 || Number(pm[2]) >= 9)
-      ? { name: 'python3', ok: true, detail: py }
-      : { name: 'python3', ok: false, detail: py, fix: 'install Python 3.9 or later' });
+  checks.push(
+    !py
+      ? {
+          name: 'python3',
+          ok: false,
+          detail: 'not found on PATH',
+          fix: 'install Python 3.9 or later (batcat run-local runs the purpose scripts with it)',
+        }
+      : pm && (Number(pm[1]) > 3 || Number(pm[2]) >= 9)
+        ? { name: 'python3', ok: true, detail: py }
+        : { name: 'python3', ok: false, detail: py, fix: 'install Python 3.9 or later' },
+  );
 
   checks.push(credentialsCheck(d));
   const region = d.env.AWS_REGION ?? d.env.AWS_DEFAULT_REGION;
-  checks.push(region
-    ? { name: 'AWS region', ok: true, detail: region }
-    : { name: 'AWS region', ok: false, warn: true, detail: 'AWS_REGION is not set (a profile may still set one)', fix: 'export AWS_REGION=<region>, e.g. eu-west-1' });
+  checks.push(
+    region
+      ? { name: 'AWS region', ok: true, detail: region }
+      : {
+          name: 'AWS region',
+          ok: false,
+          warn: true,
+          detail: 'AWS_REGION is not set (a profile may still set one)',
+          fix: 'export AWS_REGION=<region>, e.g. eu-west-1',
+        },
+  );
   checks.push({
     name: 'CDK bootstrap',
     ok: true,
@@ -88,22 +120,39 @@ export function doctorChecks(d: DoctorEnv): Check[] {
     fix: 'before the first deploy to an account and region, run once: npx cdk bootstrap aws://<account>/<region>',
   });
 
-  const installed = fs.existsSync(path.join(d.rootDir, 'node_modules', 'aws-cdk-lib')) || fs.existsSync(path.join(d.rootDir, 'node_modules', 'batcat-cdk'));
-  checks.push(installed
-    ? { name: 'dependencies', ok: true, detail: 'node_modules present' }
-    : { name: 'dependencies', ok: false, detail: `no node_modules in ${d.rootDir}`, fix: 'run npm install (npm ci in CI)' });
+  const installed =
+    fs.existsSync(path.join(d.rootDir, 'node_modules', 'aws-cdk-lib')) || fs.existsSync(path.join(d.rootDir, 'node_modules', 'batcat-cdk'));
+  checks.push(
+    installed
+      ? { name: 'dependencies', ok: true, detail: 'node_modules present' }
+      : { name: 'dependencies', ok: false, detail: `no node_modules in ${d.rootDir}`, fix: 'run npm install (npm ci in CI)' },
+  );
 
   if (!fs.existsSync(path.join(d.rootDir, 'projects'))) {
-    checks.push({ name: 'project files', ok: false, detail: `no projects/ folder in ${d.rootDir}`, fix: 'run batcat doctor in the project folder, or create one with batcat init <name>' });
+    checks.push({
+      name: 'project files',
+      ok: false,
+      detail: `no projects/ folder in ${d.rootDir}`,
+      fix: 'run batcat doctor in the project folder, or create one with batcat init <name>',
+    });
     return checks;
   }
   let projects;
   try {
     projects = loadProjects(d.rootDir);
-    checks.push({ name: 'project files', ok: true, detail: projects.map((p) => `${p.file} (${p.purposes.length} purpose${p.purposes.length === 1 ? '' : 's'})`).join(', ') });
+    checks.push({
+      name: 'project files',
+      ok: true,
+      detail: projects.map((p) => `${p.file} (${p.purposes.length} purpose${p.purposes.length === 1 ? '' : 's'})`).join(', '),
+    });
   } catch (e) {
     if (!(e instanceof ProjectConfigError)) throw e;
-    checks.push({ name: 'project files', ok: false, detail: e.message, fix: 'fix the lines listed above (README, "Project file reference")' });
+    checks.push({
+      name: 'project files',
+      ok: false,
+      detail: e.message,
+      fix: 'fix the lines listed above (README, "Project file reference")',
+    });
     return checks;
   }
   for (const p of projects) {
@@ -116,7 +165,12 @@ export function doctorChecks(d: DoctorEnv): Check[] {
       const rel = path.relative(d.rootDir, purpose.containerDir);
       const missing = ['Dockerfile', 'requirements.txt'].filter((f) => !fs.existsSync(path.join(purpose.containerDir!, f)));
       if (missing.length > 0) {
-        checks.push({ name, ok: false, detail: `${rel} has no ${missing.join(' or ')}`, fix: `add ${missing.map((m) => `${rel}/${m}`).join(' and ')} (batcat add purpose creates complete folders)` });
+        checks.push({
+          name,
+          ok: false,
+          detail: `${rel} has no ${missing.join(' or ')}`,
+          fix: `add ${missing.map((m) => `${rel}/${m}`).join(' and ')} (batcat add purpose creates complete folders)`,
+        });
         continue;
       }
       try {
@@ -124,7 +178,12 @@ export function doctorChecks(d: DoctorEnv): Check[] {
         checks.push({ name, ok: true, detail: `${rel}: Dockerfile, requirements.txt, ${path.basename(entry.script)}` });
       } catch (e) {
         if (!(e instanceof LocalRunError)) throw e;
-        checks.push({ name, ok: false, detail: e.message, fix: 'end the Dockerfile with ENTRYPOINT ["python3", "/opt/program/<script>.py"] and keep the script in the folder' });
+        checks.push({
+          name,
+          ok: false,
+          detail: e.message,
+          fix: 'end the Dockerfile with ENTRYPOINT ["python3", "/opt/program/<script>.py"] and keep the script in the folder',
+        });
       }
     }
   }

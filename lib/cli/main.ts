@@ -65,14 +65,17 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
   const clients = (region?: string) => awsClients(env, region);
   let code = 0;
   const program = new Command('batcat')
-    .description('BatCat CDK: create projects and purposes, run them locally, run and inspect them on AWS, and move data. Run it in the folder that holds projects/.')
+    .description(
+      'BatCat CDK: create projects and purposes, run them locally, run and inspect them on AWS, and move data. Run it in the folder that holds projects/.',
+    )
     .option('--root <dir>', 'the folder that holds projects/ and containers/', env.cwd)
-    .option('--region <region>', 'the AWS region (default: AWS_REGION or your profile\'s region)')
+    .option('--region <region>', "the AWS region (default: AWS_REGION or your profile's region)")
     .exitOverride()
     .configureOutput({ writeOut: env.out, writeErr: env.err })
     .showHelpAfterError('(run batcat --help for usage)');
 
-  program.command('run')
+  program
+    .command('run')
     .description('Start a run of a purpose through its trigger. The same window never starts a second job unless --force is given.')
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<purpose>', 'the purpose to run')
@@ -83,21 +86,31 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     .option('--force', 'start a new attempt even if a run for this window exists')
     .option('--wait', 'follow the run until it ends; exit 1 if it fails')
     .option('--poll-seconds <n>', 'seconds between status checks with --wait', positiveInt, 15)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Without dates, the window that ended yesterday is run (as the schedule would).
 Examples:
   batcat run 2022-rnd-battery usage-analysis --date 2026-11-22 --wait
   batcat run 2022-rnd-battery usage-analysis --from 2026-11-01 --to 2026-11-30 --backfill
-  batcat run 2022-rnd-battery usage-analysis --date 2026-11-22 --force`)
+  batcat run 2022-rnd-battery usage-analysis --date 2026-11-22 --force`,
+    )
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
       const ctx = purposeContext(g.root, project, purpose);
-      code = await runCommand(ctx, { ...opts, pollSeconds: opts.pollSeconds }, {
-        ...clients(g.region), out: line, sleep: env.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
-      });
+      code = await runCommand(
+        ctx,
+        { ...opts, pollSeconds: opts.pollSeconds },
+        {
+          ...clients(g.region),
+          out: line,
+          sleep: env.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+        },
+      );
     });
 
-  program.command('runs')
+  program
+    .command('runs')
     .description('List the recent runs of a purpose: status, trigger, window and duration.')
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<purpose>', 'the purpose')
@@ -113,8 +126,11 @@ Examples:
       code = await runsCommand(ctx, opts.limit, { ...clients(g.region), out: line });
     });
 
-  program.command('run-local')
-    .description("Run a purpose on this machine through its synthesized state machine: the script runs with python3 on files from data/, and the outputs land in data/result/<purpose>/dt=.../. No AWS, no Docker.")
+  program
+    .command('run-local')
+    .description(
+      'Run a purpose on this machine through its synthesized state machine: the script runs with python3 on files from data/, and the outputs land in data/result/<purpose>/dt=.../. No AWS, no Docker.',
+    )
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<purpose>', 'the purpose to run')
     .option('--date <YYYY-MM-DD>', 'run the window starting on this day (default: the window that ended yesterday)')
@@ -122,11 +138,14 @@ Examples:
     .option('--to <YYYY-MM-DD>', 'last day, included')
     .option('--data <dir>', 'the folder that stands in for the project bucket', 'data')
     .option('--python <command>', 'the Python to run the script with', 'python3')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Inputs are read from the data folder by their S3 key: raw/usage/dt=2026-11-22/ is data/raw/usage/dt=2026-11-22/,
 another purpose's output is data/result/<purpose>/dt=.../<output>/. A query step reads the CSV named by query.local.
 Each run is recorded in runs/<purpose>/<run id>/ (input, job parameters, logs, outputs, status); list them with
-batcat runs <project> <purpose> --local.`)
+batcat runs <project> <purpose> --local.`,
+    )
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
       const ctx = purposeContext(g.root, project, purpose);
@@ -134,12 +153,25 @@ batcat runs <project> <purpose> --local.`)
       if (!fs.existsSync(dataDir)) throw new UsageError(`data folder ${dataDir} does not exist; create it, or pass --data <dir>`);
       // Loaded here: it builds the stack with aws-cdk-lib, which no other command needs at start-up.
       const { runLocal } = await import('../local/local-run');
-      const r = await runLocal({ rootDir: g.root, project: ctx.project, purpose: ctx.purpose, date: opts.date, from: opts.from, to: opts.to, dataDir, python: opts.python, print: line });
+      const r = await runLocal({
+        rootDir: g.root,
+        project: ctx.project,
+        purpose: ctx.purpose,
+        date: opts.date,
+        from: opts.from,
+        to: opts.to,
+        dataDir,
+        python: opts.python,
+        print: line,
+      });
       code = r.status === 'SUCCEEDED' ? 0 : 1;
     });
 
-  program.command('init')
-    .description('Create a data-science project folder: data/, notebook/, report/, doc/, model/, log/, test/, a project file with a first purpose, its container folder, and a package.json for npx cdk synth.')
+  program
+    .command('init')
+    .description(
+      'Create a data-science project folder: data/, notebook/, report/, doc/, model/, log/, test/, a project file with a first purpose, its container folder, and a package.json for npx cdk synth.',
+    )
     .argument('[name]', 'the project name: lowercase letters, digits and hyphens, e.g. 2026-rnd-battery')
     .option('--purpose <name>', 'the first purpose (default: analysis)')
     .option('--description <text>', 'one line about the project')
@@ -151,7 +183,8 @@ batcat runs <project> <purpose> --local.`)
     });
 
   const add = program.command('add').description('Add to a project.');
-  add.command('purpose')
+  add
+    .command('purpose')
     .description("Add a purpose to a project file (keeping the file's comments and layout) and create its container folder.")
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('[purpose]', 'the new purpose: lowercase letters, digits and hyphens')
@@ -166,15 +199,21 @@ batcat runs <project> <purpose> --local.`)
       code = await addPurposeCommand(g.root, project, purpose, opts, new Asker(env.prompt), line);
     });
 
-  program.command('doctor')
-    .description('Check this machine and the project before a first deploy: Node.js, python3, AWS credentials (without calling AWS), project files and container folders.')
+  program
+    .command('doctor')
+    .description(
+      'Check this machine and the project before a first deploy: Node.js, python3, AWS credentials (without calling AWS), project files and container folders.',
+    )
     .action(() => {
       const g = program.opts();
       code = doctorCommand((env.doctor ?? defaultDoctorEnv)(g.root), line);
     });
 
-  program.command('query')
-    .description("Run a SQL file in the project's Athena workgroup and database, with the window bound to its ? placeholders, and save the result as CSV.")
+  program
+    .command('query')
+    .description(
+      "Run a SQL file in the project's Athena workgroup and database, with the window bound to its ? placeholders, and save the result as CSV.",
+    )
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .requiredOption('--sql <file>', 'the query file; each ? is bound in order to the window start and end')
     .option('--date <YYYY-MM-DD>', 'a one-day window')
@@ -182,10 +221,13 @@ batcat runs <project> <purpose> --local.`)
     .option('--to <YYYY-MM-DD>', 'last day of the window, included (default: --from)')
     .option('--out <file>', 'write the CSV here (default: standard output)')
     .option('--timeout-minutes <n>', 'stop the query after this long', positiveInt, 30)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Values are sent to Athena as ExecutionParameters, never pasted into the SQL. Progress goes to standard error.
 Example:
-  batcat query 2022-rnd-battery --sql queries/fleet-report.sql --from 2026-11-01 --to 2026-11-07 --out data/result/fleet.csv`)
+  batcat query 2022-rnd-battery --sql queries/fleet-report.sql --from 2026-11-01 --to 2026-11-07 --out data/result/fleet.csv`,
+    )
     .action(async (project: string, opts) => {
       const g = program.opts();
       const c = clients(g.region);
@@ -200,8 +242,11 @@ Example:
       });
     });
 
-  program.command('pull')
-    .description('Copy a folder of the project bucket to a local folder. Unchanged files are skipped; an interrupted pull resumes where it stopped.')
+  program
+    .command('pull')
+    .description(
+      'Copy a folder of the project bucket to a local folder. Unchanged files are skipped; an interrupted pull resumes where it stopped.',
+    )
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<prefix>', 'a folder of the project bucket, e.g. results/usage-analysis/summary/')
     .argument('[dir]', 'the local folder (default: data/<prefix>)')
@@ -213,11 +258,18 @@ Example:
       const folder = folderPrefix(prefix);
       const c = clients(g.region);
       const bucket = await dataBucketOf(c.cloudformation, config, opts.bucket);
-      code = await pullCommand(bucket, folder, path.resolve(g.root, dir ?? path.join('data', folder)), opts.force === true, { s3: c.s3, out: line, signal: env.signal });
+      code = await pullCommand(bucket, folder, path.resolve(g.root, dir ?? path.join('data', folder)), opts.force === true, {
+        s3: c.s3,
+        out: line,
+        signal: env.signal,
+      });
     });
 
-  program.command('push')
-    .description('Copy a local folder to a folder of the project bucket. Unchanged files are skipped; an interrupted push resumes where it stopped.')
+  program
+    .command('push')
+    .description(
+      'Copy a local folder to a folder of the project bucket. Unchanged files are skipped; an interrupted push resumes where it stopped.',
+    )
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<dir>', 'the local folder, e.g. data/raw/usage')
     .argument('<prefix>', 'a folder of the project bucket, e.g. raw/usage/')
@@ -259,11 +311,23 @@ function localRunsTable(rootDir: string, purpose: string, limit: number, line: (
     line(`no local runs of ${purpose} yet (runs/${purpose}/); start one with batcat run-local`);
     return 0;
   }
-  const rows = runs.map((r) => [r.runId, r.status, `${r.window.start}..${r.window.end}`, r.startedAt.replace('T', ' ').slice(0, 19),
-    r.durationMs !== undefined ? `${(r.durationMs / 1000).toFixed(1)}s` : '-', r.status === 'FAILED' ? (r.cause ?? '').slice(0, 80) : '']);
+  const rows = runs.map((r) => [
+    r.runId,
+    r.status,
+    `${r.window.start}..${r.window.end}`,
+    r.startedAt.replace('T', ' ').slice(0, 19),
+    r.durationMs !== undefined ? `${(r.durationMs / 1000).toFixed(1)}s` : '-',
+    r.status === 'FAILED' ? (r.cause ?? '').slice(0, 80) : '',
+  ]);
   const head = ['RUN', 'STATUS', 'WINDOW', 'STARTED (UTC)', 'DURATION', 'REASON'];
   const width = head.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
-  for (const r of [head, ...rows]) line(r.map((c, k) => c.padEnd(width[k])).join('  ').trimEnd());
+  for (const r of [head, ...rows])
+    line(
+      r
+        .map((c, k) => c.padEnd(width[k]))
+        .join('  ')
+        .trimEnd(),
+    );
   return 0;
 }
 
@@ -276,10 +340,13 @@ function positiveInt(v: string): number {
 /** AWS errors with the hint a user needs most often. */
 function describeAwsError(e: Error): string {
   if (e.name === 'ResourceNotFoundException') return `${e.message}\n  Is the project deployed (cdk deploy) in this account and region?`;
-  if (e.name === 'CredentialsProviderError' || /credential/i.test(e.message)) return `${e.message}\n  Set AWS credentials (AWS_PROFILE, aws sso login, or environment variables).`;
-  if (/ENOTFOUND|ECONNREFUSED|ETIMEDOUT/.test(e.message)) return `${e.message}\n  Cannot reach AWS from this machine; check the network, proxy and region.`;
+  if (e.name === 'CredentialsProviderError' || /credential/i.test(e.message))
+    return `${e.message}\n  Set AWS credentials (AWS_PROFILE, aws sso login, or environment variables).`;
+  if (/ENOTFOUND|ECONNREFUSED|ETIMEDOUT/.test(e.message))
+    return `${e.message}\n  Cannot reach AWS from this machine; check the network, proxy and region.`;
   if (/region is missing/i.test(e.message)) return `${e.message}\n  Set AWS_REGION or pass --region.`;
-  if (e.name === 'AccessDeniedException') return `${e.message}\n  Your identity needs lambda:InvokeFunction and lambda:GetFunctionConfiguration on the trigger, and states:ListExecutions and states:DescribeExecution.`;
+  if (e.name === 'AccessDeniedException')
+    return `${e.message}\n  Your identity needs lambda:InvokeFunction and lambda:GetFunctionConfiguration on the trigger, and states:ListExecutions and states:DescribeExecution.`;
   // Our IO errors already name the object or query and the reason (S3IoError covers its subclasses).
   if (e instanceof S3IoError || e instanceof AthenaQueryError || e instanceof QueryTimeoutError) return e.message;
   return `${e.name}: ${e.message}`;

@@ -25,8 +25,15 @@ export function projectContext(rootDir: string, projectName: string): ProjectCon
   const file = path.join(rootDir, 'projects', `${projectName}.yaml`);
   if (!fs.existsSync(file)) {
     const dir = path.join(rootDir, 'projects');
-    const known = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => f.replace(/\.ya?ml$/, '')) : [];
-    throw new UsageError(`no project '${projectName}': ${file} does not exist${known.length > 0 ? `; projects here: ${known.join(', ')}` : '; run batcat in the folder that holds projects/'}`);
+    const known = fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .map((f) => f.replace(/\.ya?ml$/, ''))
+      : [];
+    throw new UsageError(
+      `no project '${projectName}': ${file} does not exist${known.length > 0 ? `; projects here: ${known.join(', ')}` : '; run batcat in the folder that holds projects/'}`,
+    );
   }
   return loadProject(file, rootDir);
 }
@@ -36,7 +43,9 @@ export function purposeContext(rootDir: string, projectName: string, purposeName
   const project = projectContext(rootDir, projectName);
   const purpose = project.purposes.find((p) => p.name === purposeName);
   if (!purpose) {
-    throw new UsageError(`project '${project.project}' has no purpose '${purposeName}'; its purposes: ${project.purposes.map((p) => p.name).join(', ')}`);
+    throw new UsageError(
+      `project '${project.project}' has no purpose '${purposeName}'; its purposes: ${project.purposes.map((p) => p.name).join(', ')}`,
+    );
   }
   const stateMachineName = purposeStateMachineName(project.stackName, purpose.name);
   return { project, purpose, stateMachineName, triggerFunctionName: triggerFunctionName(stateMachineName) };
@@ -51,11 +60,16 @@ export async function dataBucketOf(cfn: CloudFormationClient, project: ProjectCo
     outputs = r.Stacks?.[0]?.Outputs ?? [];
   } catch (e) {
     if ((e as Error).name === 'ValidationError' && /does not exist/.test((e as Error).message)) {
-      throw new UsageError(`stack ${project.stackName} is not deployed in this account and region; deploy it (npx cdk deploy ${project.stackName}) or pass --bucket`);
+      throw new UsageError(
+        `stack ${project.stackName} is not deployed in this account and region; deploy it (npx cdk deploy ${project.stackName}) or pass --bucket`,
+      );
     }
     throw e;
   }
   const bucket = outputs.find((o) => o.OutputKey === 'DataBucketName')?.OutputValue;
-  if (!bucket) throw new UsageError(`stack ${project.stackName} has no DataBucketName output; is it a BatCat project stack? Pass --bucket to name the bucket`);
+  if (!bucket)
+    throw new UsageError(
+      `stack ${project.stackName} has no DataBucketName output; is it a BatCat project stack? Pass --bucket to name the bucket`,
+    );
   return bucket;
 }

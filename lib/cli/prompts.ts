@@ -30,7 +30,10 @@ export class Asker {
     return this.io !== undefined;
   }
 
-  async text(message: string, o: { flag: string; initial?: string; placeholder?: string; validate?: (v: string) => string | undefined }): Promise<string> {
+  async text(
+    message: string,
+    o: { flag: string; initial?: string; placeholder?: string; validate?: (v: string) => string | undefined },
+  ): Promise<string> {
     if (!this.io) {
       if (o.initial !== undefined) return o.initial;
       throw new UsageError(`${message.replace(/\?$/, '')}: give ${o.flag} (there is no terminal to ask on)`);
@@ -49,10 +52,19 @@ export class Asker {
     return v;
   }
 
-  async select<T extends string>(message: string, o: { flag: string; initial: T; options: Array<{ value: T; label?: string; hint?: string }> }): Promise<T> {
+  async select<T extends string>(
+    message: string,
+    o: { flag: string; initial: T; options: Array<{ value: T; label?: string; hint?: string }> },
+  ): Promise<T> {
     if (!this.io) return o.initial;
     const c = await clack();
-    const v = await c.select<T>({ message, initialValue: o.initial, options: o.options as Parameters<typeof c.select<T>>[0]['options'], input: this.io.input, output: this.io.output });
+    const v = await c.select<T>({
+      message,
+      initialValue: o.initial,
+      options: o.options as Parameters<typeof c.select<T>>[0]['options'],
+      input: this.io.input,
+      output: this.io.output,
+    });
     if (c.isCancel(v)) throw new UsageError('cancelled; nothing was changed');
     return v;
   }

@@ -55,16 +55,20 @@ export async function queryCommand(project: ProjectConfig, rootDir: string, o: Q
   if (sql.trim() === '') throw new UsageError(`query file ${file} is empty`);
   const window = windowOf(o);
   const placeholders = countPlaceholders(sql);
-  if (placeholders > 0 && !window) throw new UsageError(`${o.sql} has ${placeholders} '?' placeholder(s); give the window with --from and --to (or --date)`);
+  if (placeholders > 0 && !window)
+    throw new UsageError(`${o.sql} has ${placeholders} '?' placeholder(s); give the window with --from and --to (or --date)`);
   try {
     executionParameters(sql, placeholders === 0 ? undefined : window);
   } catch (e) {
     throw new UsageError(`${o.sql}: ${(e as Error).message}`);
   }
   const out = o.out === undefined ? undefined : path.resolve(rootDir, o.out);
-  if (out !== undefined && fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new UsageError(`--out ${o.out} is a folder; give a file name`);
+  if (out !== undefined && fs.existsSync(out) && fs.statSync(out).isDirectory())
+    throw new UsageError(`--out ${o.out} is a folder; give a file name`);
 
-  deps.progress(`query ${o.sql} in workgroup ${project.workgroup}, database ${project.database}${window && placeholders > 0 ? `, window ${window.start} .. ${window.end}` : ''}`);
+  deps.progress(
+    `query ${o.sql} in workgroup ${project.workgroup}, database ${project.database}${window && placeholders > 0 ? `, window ${window.start} .. ${window.end}` : ''}`,
+  );
   let lastState = '';
   const result = await runAthenaQuery(deps.athena, {
     sql,
@@ -81,7 +85,9 @@ export async function queryCommand(project: ProjectConfig, rootDir: string, o: Q
       lastState = line;
     },
   });
-  deps.progress(`query ${result.queryExecutionId} succeeded: ${formatBytes(result.dataScannedBytes)} scanned in ${formatSeconds(result.engineExecutionTimeMs)}`);
+  deps.progress(
+    `query ${result.queryExecutionId} succeeded: ${formatBytes(result.dataScannedBytes)} scanned in ${formatSeconds(result.engineExecutionTimeMs)}`,
+  );
   if (!result.outputLocation) throw new Error(`query ${result.queryExecutionId} reported no result location`);
 
   const { bucket, key } = parseS3Uri(result.outputLocation);

@@ -36,11 +36,13 @@ export async function runCommand(ctx: PurposeContext, opts: RunOptions, deps: Ru
     ...(opts.force ? { force: true } : {}),
   };
   deps.out(`asking ${ctx.triggerFunctionName} for ${describeRequest(request)}`);
-  const response = await deps.lambda.send(new InvokeCommand({
-    FunctionName: ctx.triggerFunctionName,
-    InvocationType: 'RequestResponse',
-    Payload: Buffer.from(JSON.stringify(request)),
-  }));
+  const response = await deps.lambda.send(
+    new InvokeCommand({
+      FunctionName: ctx.triggerFunctionName,
+      InvocationType: 'RequestResponse',
+      Payload: Buffer.from(JSON.stringify(request)),
+    }),
+  );
   const payload = response.Payload ? JSON.parse(Buffer.from(response.Payload).toString('utf8') || 'null') : null;
   if (response.FunctionError) {
     deps.out(`not started: ${payload?.errorMessage ?? `the trigger failed (${response.FunctionError})`}`);
@@ -51,7 +53,9 @@ export async function runCommand(ctx: PurposeContext, opts: RunOptions, deps: Ru
   const window = `${s.window.start}..${s.window.end}`;
   if (result.backfillRuns) {
     const verb = s.status === 'started' ? 'started backfill' : 'backfill already started';
-    deps.out(`${verb} ${s.runId}: ${result.backfillRuns.length} run(s) for ${window}, at most ${ctx.purpose.backfillConcurrency} at a time`);
+    deps.out(
+      `${verb} ${s.runId}: ${result.backfillRuns.length} run(s) for ${window}, at most ${ctx.purpose.backfillConcurrency} at a time`,
+    );
     for (const r of result.backfillRuns) deps.out(`  ${r.runId}  ${r.window.start}..${r.window.end}`);
   } else if (s.status === 'started') {
     deps.out(`started ${s.runId} for ${window}`);
@@ -67,7 +71,8 @@ export async function runCommand(ctx: PurposeContext, opts: RunOptions, deps: Ru
 /** The dates of --date or --from/--to, checked as flags (exit code 2 on a mistake). */
 export function checkedDates(opts: Pick<RunOptions, 'date' | 'from' | 'to' | 'backfill'>): Pick<ManualRequest, 'date' | 'from' | 'to'> {
   try {
-    if (opts.date !== undefined && (opts.from !== undefined || opts.to !== undefined)) throw new UsageError('give either --date, or --from and --to, not both');
+    if (opts.date !== undefined && (opts.from !== undefined || opts.to !== undefined))
+      throw new UsageError('give either --date, or --from and --to, not both');
     if ((opts.from === undefined) !== (opts.to === undefined)) throw new UsageError('--from and --to go together');
     if (opts.backfill && opts.from === undefined) throw new UsageError('--backfill needs --from and --to');
     if (opts.date !== undefined) return { date: parseDate(opts.date, '--date') };

@@ -68,20 +68,34 @@ export function formatDuration(ms: number): string {
 }
 
 function table(rows: RunRow[]): string[] {
-  const header: RunRow = { name: 'RUN', status: 'STATUS', trigger: 'TRIGGER', window: 'WINDOW', started: 'STARTED (UTC)', duration: 'DURATION' };
+  const header: RunRow = {
+    name: 'RUN',
+    status: 'STATUS',
+    trigger: 'TRIGGER',
+    window: 'WINDOW',
+    started: 'STARTED (UTC)',
+    duration: 'DURATION',
+  };
   const keys = Object.keys(header) as Array<keyof RunRow>;
   const widths = keys.map((k) => Math.max(...[header, ...rows].map((r) => r[k].length)));
-  return [header, ...rows].map((r) => keys.map((k, i) => r[k].padEnd(widths[i])).join('  ').trimEnd());
+  return [header, ...rows].map((r) =>
+    keys
+      .map((k, i) => r[k].padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]);
+      }
+    }),
+  );
   return results;
 }

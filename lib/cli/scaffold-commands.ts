@@ -7,8 +7,20 @@ import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH, suggestName } from '../contract/na
 import { PROCESSING_INSTANCE_TYPES, suggestInstanceTypes } from '../contract/processing';
 import { packageInfo } from './scaffold/package-info';
 import {
-  cdkJson, docReadme, dockerfile, gitignore, packageJson, PROJECT_FOLDERS, projectReadme, projectYaml, purposeYaml,
-  querySql, requirements, script, scriptName, type PurposeTemplate,
+  cdkJson,
+  docReadme,
+  dockerfile,
+  gitignore,
+  packageJson,
+  PROJECT_FOLDERS,
+  projectReadme,
+  projectYaml,
+  purposeYaml,
+  querySql,
+  requirements,
+  script,
+  scriptName,
+  type PurposeTemplate,
 } from './scaffold/templates';
 import type { Asker } from './prompts';
 import { projectContext, UsageError } from './project-context';
@@ -49,30 +61,43 @@ export interface InitOptions {
 }
 
 /** `batcat init [name]`: a new data-science project folder that `npx cdk synth` accepts. */
-export async function initCommand(cwd: string, nameArg: string | undefined, o: InitOptions, ask: Asker, out: (line: string) => void): Promise<number> {
+export async function initCommand(
+  cwd: string,
+  nameArg: string | undefined,
+  o: InitOptions,
+  ask: Asker,
+  out: (line: string) => void,
+): Promise<number> {
   await ask.intro('batcat init: a new data-science project');
-  const name = nameArg ?? await ask.text('Project name?', {
-    flag: 'the name: batcat init <name>',
-    placeholder: '2026-rnd-battery',
-    validate: (v) => nameProblem('project name', v, 3, 30),
-  });
+  const name =
+    nameArg ??
+    (await ask.text('Project name?', {
+      flag: 'the name: batcat init <name>',
+      placeholder: '2026-rnd-battery',
+      validate: (v) => nameProblem('project name', v, 3, 30),
+    }));
   const bad = nameProblem('project name', name, 3, 30);
   if (bad) throw new UsageError(bad);
-  const purpose = o.purpose ?? await ask.text('First purpose (one processing job)?', {
-    flag: '--purpose',
-    initial: 'analysis',
-    validate: (v) => nameProblem('purpose name', v, 1, MAX_PURPOSE_NAME_LENGTH),
-  });
+  const purpose =
+    o.purpose ??
+    (await ask.text('First purpose (one processing job)?', {
+      flag: '--purpose',
+      initial: 'analysis',
+      validate: (v) => nameProblem('purpose name', v, 1, MAX_PURPOSE_NAME_LENGTH),
+    }));
   const badPurpose = nameProblem('purpose name', purpose, 1, MAX_PURPOSE_NAME_LENGTH);
   if (badPurpose) throw new UsageError(badPurpose);
-  const description = o.description ?? await ask.text('One line about the project?', { flag: '--description', initial: `Data science project ${name}` });
+  const description =
+    o.description ?? (await ask.text('One line about the project?', { flag: '--description', initial: `Data science project ${name}` }));
 
   const dir = path.resolve(cwd, o.dir ?? name);
   if (fs.existsSync(dir)) {
     if (!fs.statSync(dir).isDirectory()) throw new UsageError(`${dir} exists and is not a folder`);
     const present = fs.readdirSync(dir);
     if (present.length > 0 && !o.force) {
-      throw new UsageError(`${dir} is not empty (${present.slice(0, 5).join(', ')}${present.length > 5 ? ', ...' : ''}); choose another folder with --dir, or pass --force to add the project files there (files of the same name are replaced)`);
+      throw new UsageError(
+        `${dir} is not empty (${present.slice(0, 5).join(', ')}${present.length > 5 ? ', ...' : ''}); choose another folder with --dir, or pass --force to add the project files there (files of the same name are replaced)`,
+      );
     }
   }
 
@@ -91,7 +116,9 @@ export async function initCommand(cwd: string, nameArg: string | undefined, o: I
 
   // The project file must be one the app accepts; check it before writing anything.
   const text = files[`projects/${name}.yaml`];
-  checkProjectText(text, `projects/${name}.yaml`, name, { [`containers/${purpose}/Dockerfile`]: files[`containers/${purpose}/Dockerfile`] });
+  checkProjectText(text, `projects/${name}.yaml`, name, {
+    [`containers/${purpose}/Dockerfile`]: files[`containers/${purpose}/Dockerfile`],
+  });
 
   fs.mkdirSync(dir, { recursive: true });
   const written = writeFiles(dir, files);
@@ -113,7 +140,8 @@ function checkProjectText(text: string, shown: string, name: string, extraFiles:
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-check-'));
   try {
     if (rootDir) {
-      for (const d of ['containers', 'queries']) if (fs.existsSync(path.join(rootDir, d))) fs.cpSync(path.join(rootDir, d), path.join(tmp, d), { recursive: true });
+      for (const d of ['containers', 'queries'])
+        if (fs.existsSync(path.join(rootDir, d))) fs.cpSync(path.join(rootDir, d), path.join(tmp, d), { recursive: true });
     }
     writeFiles(tmp, extraFiles);
     parseProject(text, shown, tmp, name);
@@ -136,35 +164,71 @@ export interface AddPurposeOptions {
  * (every other byte of the file, comments included, stays as it was) and creates its
  * container folder. The new file is validated first; on any problem nothing is changed.
  */
-export async function addPurposeCommand(rootDir: string, projectName: string, purposeArg: string | undefined, o: AddPurposeOptions, ask: Asker, out: (line: string) => void): Promise<number> {
+export async function addPurposeCommand(
+  rootDir: string,
+  projectName: string,
+  purposeArg: string | undefined,
+  o: AddPurposeOptions,
+  ask: Asker,
+  out: (line: string) => void,
+): Promise<number> {
   const project = projectContext(rootDir, projectName);
   const file = path.join(rootDir, 'projects', `${projectName}.yaml`);
   const existing = project.purposes.map((p) => p.name);
-  const purpose = purposeArg ?? await ask.text('Purpose name?', {
-    flag: 'the name: batcat add purpose <project> <purpose>',
-    validate: (v) => nameProblem('purpose name', v, 1, MAX_PURPOSE_NAME_LENGTH) ?? (existing.includes(v) ? `purpose '${v}' exists already` : undefined),
-  });
+  const purpose =
+    purposeArg ??
+    (await ask.text('Purpose name?', {
+      flag: 'the name: batcat add purpose <project> <purpose>',
+      validate: (v) =>
+        nameProblem('purpose name', v, 1, MAX_PURPOSE_NAME_LENGTH) ?? (existing.includes(v) ? `purpose '${v}' exists already` : undefined),
+    }));
   const bad = nameProblem('purpose name', purpose, 1, MAX_PURPOSE_NAME_LENGTH);
   if (bad) throw new UsageError(bad);
-  if (existing.includes(purpose)) throw new UsageError(`project '${projectName}' has a purpose '${purpose}' already; its purposes: ${existing.join(', ')}`);
-  const instanceType = o.instance ?? await ask.select('Instance type?', {
-    flag: '--instance',
-    initial: 'ml.m5.large',
-    options: ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.m5.2xlarge', 'ml.c5.xlarge', 'ml.r5.xlarge'].map((v) => ({ value: v })),
-  });
+  if (existing.includes(purpose))
+    throw new UsageError(`project '${projectName}' has a purpose '${purpose}' already; its purposes: ${existing.join(', ')}`);
+  const instanceType =
+    o.instance ??
+    (await ask.select('Instance type?', {
+      flag: '--instance',
+      initial: 'ml.m5.large',
+      options: ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.m5.2xlarge', 'ml.c5.xlarge', 'ml.r5.xlarge'].map((v) => ({ value: v })),
+    }));
   if (!PROCESSING_INSTANCE_TYPES.includes(instanceType)) {
-    throw new UsageError(`'${instanceType}' is not a SageMaker Processing instance type; did you mean ${suggestInstanceTypes(instanceType).map((s) => `'${s}'`).join(' or ')}?`);
+    throw new UsageError(
+      `'${instanceType}' is not a SageMaker Processing instance type; did you mean ${suggestInstanceTypes(instanceType)
+        .map((s) => `'${s}'`)
+        .join(' or ')}?`,
+    );
   }
-  const schedule = o.schedule ?? (ask.interactive && !o.query
-    ? (await ask.text('Schedule (EventBridge cron, six fields; empty for manual runs only)?', { flag: '--schedule', initial: '', placeholder: '0 2 * * ? *' })) || undefined
-    : undefined);
+  const schedule =
+    o.schedule ??
+    (ask.interactive && !o.query
+      ? (await ask.text('Schedule (EventBridge cron, six fields; empty for manual runs only)?', {
+          flag: '--schedule',
+          initial: '',
+          placeholder: '0 2 * * ? *',
+        })) || undefined
+      : undefined);
   if (o.tables !== undefined && o.query === undefined) throw new UsageError('--tables goes with --query');
-  const tables = o.tables?.split(',').map((t) => t.trim()).filter((t) => t !== '');
-  if (o.query !== undefined && (!tables || tables.length === 0)) throw new UsageError('--query needs --tables: the Glue tables the query reads, e.g. --tables usage_analysis_summary');
+  const tables = o.tables
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  if (o.query !== undefined && (!tables || tables.length === 0))
+    throw new UsageError('--query needs --tables: the Glue tables the query reads, e.g. --tables usage_analysis_summary');
   const container = path.join(rootDir, 'containers', purpose);
-  if (fs.existsSync(container) && fs.readdirSync(container).length > 0) throw new UsageError(`${container} exists and is not empty; remove it or choose another purpose name`);
+  if (fs.existsSync(container) && fs.readdirSync(container).length > 0)
+    throw new UsageError(`${container} exists and is not empty; remove it or choose another purpose name`);
 
-  const template: PurposeTemplate = { name: purpose, description: o.description, instanceType, schedule, timezone: o.timezone, query: o.query, tables };
+  const template: PurposeTemplate = {
+    name: purpose,
+    description: o.description,
+    instanceType,
+    schedule,
+    timezone: o.timezone,
+    query: o.query,
+    tables,
+  };
   const text = fs.readFileSync(file, 'utf8');
   const updated = insertPurpose(text, template, file);
   const newFiles = containerFiles(purpose, o.query ? 'query' : 'raw');
@@ -173,7 +237,8 @@ export async function addPurposeCommand(rootDir: string, projectName: string, pu
   try {
     checkProjectText(updated, path.relative(process.cwd(), file) || file, projectName, newFiles, rootDir);
   } catch (e) {
-    if (e instanceof ProjectConfigError) throw new UsageError(`the purpose would make ${e.message.replace(/^[^:]*: /, 'the project file invalid: ')}`);
+    if (e instanceof ProjectConfigError)
+      throw new UsageError(`the purpose would make ${e.message.replace(/^[^:]*: /, 'the project file invalid: ')}`);
     throw e;
   }
   const written = writeFiles(rootDir, newFiles);

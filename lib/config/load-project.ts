@@ -11,7 +11,10 @@ import { parseDays, parseDuration, parseSize } from './units';
 
 /** Thrown when a project file is invalid; `problems` holds one line per problem. */
 export class ProjectConfigError extends Error {
-  constructor(public readonly file: string, public readonly problems: string[]) {
+  constructor(
+    public readonly file: string,
+    public readonly problems: string[],
+  ) {
     super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ProjectConfigError';
   }
@@ -141,11 +144,14 @@ export function parseProject(text: string, shown: string, rootDir: string, expec
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ProjectConfigError(shown, doc.errors.map((e) => {
-      const at = e.linePos?.[0];
-      const msg = e.code === 'DUPLICATE_KEY' ? 'the same key appears twice in one mapping' : e.message.split('\n')[0];
-      return `${at ? `line ${at.line}:${at.col}: ` : ''}YAML ${msg}`;
-    }));
+    throw new ProjectConfigError(
+      shown,
+      doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        const msg = e.code === 'DUPLICATE_KEY' ? 'the same key appears twice in one mapping' : e.message.split('\n')[0];
+        return `${at ? `line ${at.line}:${at.col}: ` : ''}YAML ${msg}`;
+      }),
+    );
   }
   const raw = doc.toJS() ?? {};
   const result = projectSchema.safeParse(raw);
@@ -153,11 +159,17 @@ export function parseProject(text: string, shown: string, rootDir: string, expec
     // In file order, so the list reads top to bottom like the file.
     const issues = result.error.issues.map((i) => ({ issue: i, pos: positionOf(doc, issuePath(i)) ?? 0 }));
     issues.sort((a, b) => a.pos - b.pos);
-    throw new ProjectConfigError(shown, issues.map(({ issue }) => describeIssue(issue, raw, doc, lines)));
+    throw new ProjectConfigError(
+      shown,
+      issues.map(({ issue }) => describeIssue(issue, raw, doc, lines)),
+    );
   }
   const { problems, queries } = checkOnDisk(result.data, rootDir, expectedName);
   if (problems.length > 0) {
-    throw new ProjectConfigError(shown, problems.map((p) => `${where(doc, lines, p.path)}${p.message}`));
+    throw new ProjectConfigError(
+      shown,
+      problems.map((p) => `${where(doc, lines, p.path)}${p.message}`),
+    );
   }
   return toProjectConfig(result.data, shown, rootDir, queries);
 }
@@ -168,7 +180,10 @@ function issuePath(issue: z.core.$ZodIssue): PropertyKey[] {
 
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown, doc: Document, lines: LineCounter): string {
   const p = issuePath(issue);
-  const value = p.reduce<unknown>((v, k) => (v === null || typeof v !== 'object' ? undefined : (v as Record<PropertyKey, unknown>)[k]), raw);
+  const value = p.reduce<unknown>(
+    (v, k) => (v === null || typeof v !== 'object' ? undefined : (v as Record<PropertyKey, unknown>)[k]),
+    raw,
+  );
   let message = issue.message;
   if (issue.code === 'invalid_type' && value === undefined) message = `is required (${issue.message.replace(/^Invalid input: /, '')})`;
   return `${where(doc, lines, p)}${message}`;
@@ -206,7 +221,10 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
   const problems: Array<{ path: PropertyKey[]; message: string }> = [];
   const queries = new Map<string, string>();
   if (expectedName !== undefined && expectedName !== data.project) {
-    problems.push({ path: ['project'], message: `project ${JSON.stringify(data.project)} does not match the file name; rename the file to projects/${data.project}.yaml or set project: ${expectedName}` });
+    problems.push({
+      path: ['project'],
+      message: `project ${JSON.stringify(data.project)} does not match the file name; rename the file to projects/${data.project}.yaml or set project: ${expectedName}`,
+    });
   }
   data.purposes.forEach((p, i) => {
     if (p.query === undefined) return;
@@ -225,8 +243,9 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
     } else if (placeholders !== bound.length) {
       problems.push({
         path: at,
-        message: `query file '${p.query.file}' has ${placeholders} '?' placeholder(s), but ${bound.length} value(s) are bound (query.parameters: [${bound.join(', ')}]); `
-          + `write one '?' per value, e.g. 'WHERE dt BETWEEN ? AND ?' for the window's start and end, or set query.parameters`,
+        message:
+          `query file '${p.query.file}' has ${placeholders} '?' placeholder(s), but ${bound.length} value(s) are bound (query.parameters: [${bound.join(', ')}]); ` +
+          `write one '?' per value, e.g. 'WHERE dt BETWEEN ? AND ?' for the window's start and end, or set query.parameters`,
       });
     }
   });
@@ -236,9 +255,15 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
     const dir = path.resolve(rootDir, rel);
     const at = p.container !== undefined ? ['purposes', i, 'container'] : ['purposes', i, 'name'];
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-      problems.push({ path: at, message: `container folder '${rel}' of purpose '${p.name}' does not exist (looked in ${dir}); create it with a Dockerfile and your script, or set 'image' to an existing ECR image URI` });
+      problems.push({
+        path: at,
+        message: `container folder '${rel}' of purpose '${p.name}' does not exist (looked in ${dir}); create it with a Dockerfile and your script, or set 'image' to an existing ECR image URI`,
+      });
     } else if (!fs.existsSync(path.join(dir, 'Dockerfile'))) {
-      problems.push({ path: at, message: `container folder '${rel}' of purpose '${p.name}' has no Dockerfile (looked in ${dir}); add one, or set 'image' to an existing ECR image URI` });
+      problems.push({
+        path: at,
+        message: `container folder '${rel}' of purpose '${p.name}' has no Dockerfile (looked in ${dir}); add one, or set 'image' to an existing ECR image URI`,
+      });
     }
   });
   return { problems, queries };
@@ -315,7 +340,8 @@ function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queri
           sql: queries.get(p.name)!,
           database: p.query.database ?? database,
           tables: p.query.tables,
-          locations: p.query.locations !== undefined ? p.query.locations.map(folder) : p.query.tables.map((t) => ({ prefix: tableLocation(t) })),
+          locations:
+            p.query.locations !== undefined ? p.query.locations.map(folder) : p.query.tables.map((t) => ({ prefix: tableLocation(t) })),
           parameters: p.query.parameters ?? DEFAULT_QUERY_PARAMETERS,
           local: p.query.local !== undefined ? path.resolve(rootDir, p.query.local) : undefined,
         },
@@ -324,7 +350,11 @@ function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queri
         backfillConcurrency: p.backfillConcurrency ?? RUN_DEFAULTS.backfillConcurrency,
         timezone: s?.timezone ?? RUN_DEFAULTS.timezone,
         schedule: s === undefined ? undefined : s.cron !== undefined ? `cron(${s.cron.trim()})` : `rate(${s.rate!.trim()})`,
-        s3Arrival: (p.triggers?.s3 ?? []).map((a) => ({ input: a.input, prefix: inputs.find((i) => i.name === a.input)!.prefix, suffix: a.suffix })),
+        s3Arrival: (p.triggers?.s3 ?? []).map((a) => ({
+          input: a.input,
+          prefix: inputs.find((i) => i.name === a.input)!.prefix,
+          suffix: a.suffix,
+        })),
         after: p.triggers?.after,
       };
     }),
@@ -334,9 +364,16 @@ function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queri
 /** Loads every `*.yaml` in `<rootDir>/projects`, collecting the problems of all files before throwing. */
 export function loadProjects(rootDir: string): ProjectConfig[] {
   const dir = path.join(rootDir, 'projects');
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+  const files = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+    : [];
   if (files.length === 0) {
-    throw new ProjectConfigError(path.relative(process.cwd(), dir) || dir, ['no project files found; add projects/<project>.yaml (see README.md, "Project file reference")']);
+    throw new ProjectConfigError(path.relative(process.cwd(), dir) || dir, [
+      'no project files found; add projects/<project>.yaml (see README.md, "Project file reference")',
+    ]);
   }
   const projects: ProjectConfig[] = [];
   const errors: ProjectConfigError[] = [];
@@ -349,12 +386,17 @@ export function loadProjects(rootDir: string): ProjectConfig[] {
     }
   }
   if (errors.length > 0) {
-    throw new ProjectConfigError(errors.map((e) => e.file).join(', '), errors.flatMap((e) => (errors.length > 1 ? e.problems.map((p) => `${e.file}: ${p}`) : e.problems)));
+    throw new ProjectConfigError(
+      errors.map((e) => e.file).join(', '),
+      errors.flatMap((e) => (errors.length > 1 ? e.problems.map((p) => `${e.file}: ${p}`) : e.problems)),
+    );
   }
   const stacks = new Map<string, string>();
   for (const p of projects) {
     if (stacks.has(p.stackName)) {
-      throw new ProjectConfigError(p.file, [`project '${p.project}' with stage '${p.stage}' is also declared in ${stacks.get(p.stackName)}; each project and stage may be declared once`]);
+      throw new ProjectConfigError(p.file, [
+        `project '${p.project}' with stage '${p.stage}' is also declared in ${stacks.get(p.stackName)}; each project and stage may be declared once`,
+      ]);
     }
     stacks.set(p.stackName, p.file);
   }

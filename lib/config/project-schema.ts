@@ -47,7 +47,8 @@ function by<T>(problem: (value: T) => string | undefined) {
 function strict<T extends z.ZodRawShape>(shape: T) {
   const allowed = Object.keys(shape).join(', ');
   return z.strictObject(shape, {
-    error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown key ${iss.keys.map(show).join(', ')}; allowed keys: ${allowed}` : undefined),
+    error: (iss) =>
+      iss.code === 'unrecognized_keys' ? `unknown key ${iss.keys.map(show).join(', ')}; allowed keys: ${allowed}` : undefined,
   });
 }
 
@@ -130,7 +131,11 @@ const schedule = strict({
   timezone: z.string().check(by(timeZoneProblem)).optional(),
 }).check((ctx) => {
   if ((ctx.value.cron === undefined) === (ctx.value.rate === undefined)) {
-    ctx.issues.push({ code: 'custom', input: ctx.value, message: `a schedule needs exactly one of 'cron' (e.g. '0 2 * * ? *') or 'rate' (e.g. '1 day')` });
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: `a schedule needs exactly one of 'cron' (e.g. '0 2 * * ? *') or 'rate' (e.g. '1 day')`,
+    });
   }
 });
 
@@ -155,10 +160,19 @@ const triggers = strict({
 const table = strict({
   name: glueName('table name').optional(),
   description: z.string().max(2048).optional(),
-  format: z.enum(['csv', 'parquet'], { error: (iss) => `${show(iss.input)} is not a table format; allowed: 'csv' (with a header line) or 'parquet'` }).optional(),
+  format: z
+    .enum(['csv', 'parquet'], {
+      error: (iss) => `${show(iss.input)} is not a table format; allowed: 'csv' (with a header line) or 'parquet'`,
+    })
+    .optional(),
   columns: z.record(z.string(), z.string().check(by(columnTypeProblem))).check((ctx) => {
     const names = Object.keys(ctx.value);
-    if (names.length === 0) ctx.issues.push({ code: 'custom', input: ctx.value, message: 'a table needs at least one column, e.g. columns: { vehicle_id: string, kwh: double }' });
+    if (names.length === 0)
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: 'a table needs at least one column, e.g. columns: { vehicle_id: string, kwh: double }',
+      });
     for (const n of names) {
       const message = columnNameProblem(n);
       if (message) ctx.issues.push({ code: 'custom', input: n, path: [n], message });
@@ -175,18 +189,29 @@ const output = strict({
 /** An Athena query that runs before the job; its result becomes the job's input `query`. */
 const query = strict({
   file: z.string().regex(/^[^/].*\.sql$/, {
-    error: (iss) => `${show(iss.input)} is not a query file; give a path relative to the project folder ending with .sql, e.g. 'queries/fleet-report.sql'`,
+    error: (iss) =>
+      `${show(iss.input)} is not a query file; give a path relative to the project folder ending with .sql, e.g. 'queries/fleet-report.sql'`,
   }),
   database: glueName('database').optional(),
-  tables: z.array(glueName('table name')).min(1, { error: 'list the tables the query reads (tables: [...]); the state machine may read only those' }),
-  locations: z.array(z.union([keyPrefix, s3Uri])).min(1).optional(),
+  tables: z
+    .array(glueName('table name'))
+    .min(1, { error: 'list the tables the query reads (tables: [...]); the state machine may read only those' }),
+  locations: z
+    .array(z.union([keyPrefix, s3Uri]))
+    .min(1)
+    .optional(),
   parameters: z
-    .array(z.enum(['start', 'end'], { error: (iss) => `${show(iss.input)} is not a query parameter; allowed: 'start' and 'end' (the run's window)` }))
+    .array(
+      z.enum(['start', 'end'], {
+        error: (iss) => `${show(iss.input)} is not a query parameter; allowed: 'start' and 'end' (the run's window)`,
+      }),
+    )
     .optional(),
   local: z
     .string()
     .regex(/^[^/].*\.csv$/, {
-      error: (iss) => `${show(iss.input)} is not a local query result; give a CSV file relative to the project folder, e.g. 'queries/fleet-report.sample.csv'`,
+      error: (iss) =>
+        `${show(iss.input)} is not a local query result; give a CSV file relative to the project folder, e.g. 'queries/fleet-report.sample.csv'`,
     })
     .optional(),
 }).check((ctx) => {
@@ -239,7 +264,11 @@ const purpose = strict({
   issue(['maxWindow'], p.maxWindow, maxWindowProblem(windowDays, maxWindowDays));
   inputs.forEach((i, n) => {
     if (i.partitioned || i.from !== undefined) {
-      issue(['inputs', n, i.from !== undefined ? 'from' : 'partitioned'], i.name, partitionedInputProblem(i.name, Math.max(windowDays, maxWindowDays)));
+      issue(
+        ['inputs', n, i.from !== undefined ? 'from' : 'partitioned'],
+        i.name,
+        partitionedInputProblem(i.name, Math.max(windowDays, maxWindowDays)),
+      );
     }
   });
   const prefixInputs = inputs.filter((x) => x.prefix !== undefined).map((x) => x.name);
@@ -251,8 +280,15 @@ const purpose = strict({
       `purpose ${show(p.name)} sets both 'container' and 'image'; use 'container' to build from a folder or 'image' for an existing ECR image, not both`,
     );
   }
-  for (const [kind, list] of [['input', inputs], ['output', p.outputs]] as const) {
-    for (const d of duplicateProblems(kind, list.map((c) => c.name))) issue([`${kind}s`, d.index, 'name'], list[d.index].name, d.message);
+  for (const [kind, list] of [
+    ['input', inputs],
+    ['output', p.outputs],
+  ] as const) {
+    for (const d of duplicateProblems(
+      kind,
+      list.map((c) => c.name),
+    ))
+      issue([`${kind}s`, d.index, 'name'], list[d.index].name, d.message);
   }
 });
 
@@ -265,8 +301,16 @@ export const projectSchema = strict({
   purposes: z.array(purpose).min(1, { error: 'a project needs at least one purpose' }),
 }).check((ctx) => {
   const purposes = ctx.value.purposes;
-  for (const d of duplicateProblems('purpose', purposes.map((p) => p.name))) {
-    ctx.issues.push({ code: 'custom', input: purposes[d.index].name, path: ['purposes', d.index, 'name'], message: `${d.message}; every purpose needs its own name` });
+  for (const d of duplicateProblems(
+    'purpose',
+    purposes.map((p) => p.name),
+  )) {
+    ctx.issues.push({
+      code: 'custom',
+      input: purposes[d.index].name,
+      path: ['purposes', d.index, 'name'],
+      message: `${d.message}; every purpose needs its own name`,
+    });
   }
   const byName = new Map(purposes.map((p) => [p.name, p]));
   const tables = new Map<string, string>();
@@ -291,8 +335,15 @@ export const projectSchema = strict({
     const after = p.triggers?.after;
     if (after !== undefined) {
       const path = ['purposes', i, 'triggers', 'after'];
-      if (after === p.name) ctx.issues.push({ code: 'custom', input: after, path, message: `purpose ${show(p.name)} cannot run after itself` });
-      else if (!byName.has(after)) ctx.issues.push({ code: 'custom', input: after, path, message: `${show(after)} is not a purpose of this project; allowed: ${names}` });
+      if (after === p.name)
+        ctx.issues.push({ code: 'custom', input: after, path, message: `purpose ${show(p.name)} cannot run after itself` });
+      else if (!byName.has(after))
+        ctx.issues.push({
+          code: 'custom',
+          input: after,
+          path,
+          message: `${show(after)} is not a purpose of this project; allowed: ${names}`,
+        });
       else {
         // Follow the chain back: a cycle would start every purpose in it forever.
         const chain = [p.name];

@@ -49,7 +49,11 @@ export class AthenaRunQuery extends sfn.TaskStateBase {
   protected readonly taskMetrics?: sfn.TaskMetricsConfig;
   protected readonly taskPolicies?: iam.PolicyStatement[];
 
-  constructor(scope: Construct, id: string, private readonly props: AthenaRunQueryProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: AthenaRunQueryProps,
+  ) {
     super(scope, id, props);
     if (props.queryString.trim() === '') throw scopedError(this, 'queryString is empty');
     if (props.tables.length === 0) throw scopedError(this, 'list at least one table the query reads');
@@ -59,7 +63,12 @@ export class AthenaRunQuery extends sfn.TaskStateBase {
 
   /** Retries Athena's throttling and transient errors. */
   public addDocumentedRetries(): this {
-    this.addRetry({ errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+    this.addRetry({
+      errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'],
+      interval: Duration.seconds(2),
+      maxAttempts: 5,
+      backoffRate: 2,
+    });
     return this;
   }
 
@@ -70,12 +79,15 @@ export class AthenaRunQuery extends sfn.TaskStateBase {
     }
     return {
       Resource: `arn:${Aws.PARTITION}:states:::athena:startQueryExecution.sync`,
-      ...this._renderParametersOrArguments({
-        QueryString: this.props.queryString,
-        QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: this.props.database },
-        WorkGroup: this.props.workGroup.workGroupName,
-        ExecutionParameters: this.props.executionParametersPath ? sfn.JsonPath.listAt(this.props.executionParametersPath) : undefined,
-      }, sfn.QueryLanguage.JSON_PATH),
+      ...this._renderParametersOrArguments(
+        {
+          QueryString: this.props.queryString,
+          QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: this.props.database },
+          WorkGroup: this.props.workGroup.workGroupName,
+          ExecutionParameters: this.props.executionParametersPath ? sfn.JsonPath.listAt(this.props.executionParametersPath) : undefined,
+        },
+        sfn.QueryLanguage.JSON_PATH,
+      ),
     };
   }
 
@@ -109,21 +121,28 @@ export class AthenaRunQuery extends sfn.TaskStateBase {
     }
     const results = wg.resultsBucket.arnForObjects(`${wg.resultsPrefix}*`);
     wildcards.push(results);
-    statements.push(new iam.PolicyStatement({
-      actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-      resources: [results],
-    }));
-    statements.push(new iam.PolicyStatement({
-      actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
-      resources: [wg.resultsBucket.bucketArn],
-    }));
+    statements.push(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: [results],
+      }),
+    );
+    statements.push(
+      new iam.PolicyStatement({
+        actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
+        resources: [wg.resultsBucket.bucketArn],
+      }),
+    );
     // Each key once: the results key is written with, the others only read.
     const resultsKey = wg.resultsBucket.encryptionKey;
     const readKeys = new Set(p.dataLocations.map((l) => l.bucket.encryptionKey).filter((k) => k !== undefined && k !== resultsKey));
     for (const key of readKeys) statements.push(viaS3(['kms:Decrypt'], key!));
     if (resultsKey) statements.push(viaS3(['kms:Decrypt', 'kms:GenerateDataKey'], resultsKey));
-    acknowledgeWildcardResources(stack, wildcards,
-      `Prefix-scoped: the query reads objects below its tables' folders only and writes results below the workgroup's result folder only (${wg.resultsPrefix}); query result names are chosen by Athena.`);
+    acknowledgeWildcardResources(
+      stack,
+      wildcards,
+      `Prefix-scoped: the query reads objects below its tables' folders only and writes results below the workgroup's result folder only (${wg.resultsPrefix}); query result names are chosen by Athena.`,
+    );
     return statements;
   }
 }

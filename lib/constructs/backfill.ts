@@ -51,13 +51,19 @@ export class Backfill extends Construct {
       associateWithParent: false,
       resultSelector: { runId: sfn.JsonPath.stringAt('$.Name'), status: sfn.JsonPath.stringAt('$.Status') },
     });
-    startRun.addCatch(new sfn.Pass(this, 'AlreadyStarted', {
-      comment: 'A run of this name exists: this window was started before, so it is not started again.',
-      parameters: { 'runId.$': '$.name', status: 'ALREADY_STARTED' },
-    }), { errors: ['StepFunctions.ExecutionAlreadyExistsException'], resultPath: '$.error' });
-    startRun.addCatch(new sfn.Pass(this, 'WindowFailed', {
-      parameters: { 'runId.$': '$.name', status: 'FAILED', 'error.$': '$.error.Error' },
-    }), { resultPath: '$.error' });
+    startRun.addCatch(
+      new sfn.Pass(this, 'AlreadyStarted', {
+        comment: 'A run of this name exists: this window was started before, so it is not started again.',
+        parameters: { 'runId.$': '$.name', status: 'ALREADY_STARTED' },
+      }),
+      { errors: ['StepFunctions.ExecutionAlreadyExistsException'], resultPath: '$.error' },
+    );
+    startRun.addCatch(
+      new sfn.Pass(this, 'WindowFailed', {
+        parameters: { 'runId.$': '$.name', status: 'FAILED', 'error.$': '$.error.Error' },
+      }),
+      { resultPath: '$.error' },
+    );
 
     const eachWindow = new sfn.Map(this, 'EachWindow', {
       comment: `Runs each window, at most ${maxConcurrency} at a time.`,
@@ -77,7 +83,10 @@ export class Backfill extends Construct {
       },
     });
     const outcome = new sfn.Choice(this, 'AnyFailed')
-      .when(sfn.Condition.booleanEquals('$.anyFailed', true), new sfn.Fail(this, 'BackfillIncomplete', { error: 'BatCat.BackfillIncomplete', causePath: '$.cause' }))
+      .when(
+        sfn.Condition.booleanEquals('$.anyFailed', true),
+        new sfn.Fail(this, 'BackfillIncomplete', { error: 'BatCat.BackfillIncomplete', causePath: '$.cause' }),
+      )
       .otherwise(new sfn.Succeed(this, 'BackfillSucceeded'));
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -99,10 +108,16 @@ export class Backfill extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       resourceName: `${Arn.split(props.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}*`,
     });
-    acknowledgeWildcardResources(this.stateMachine.role, [executions],
-      'A backfill waits for and may stop the runs it starts, whose names are known only at run time; access is limited to executions of this purpose\'s state machine.');
-    acknowledgeFinding(this.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]',
-      'Step Functions needs X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and vended log delivery '
-      + '(logs:CreateLogDelivery and related calls), none of which support resource-level permissions.');
+    acknowledgeWildcardResources(
+      this.stateMachine.role,
+      [executions],
+      "A backfill waits for and may stop the runs it starts, whose names are known only at run time; access is limited to executions of this purpose's state machine.",
+    );
+    acknowledgeFinding(
+      this.stateMachine.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Step Functions needs X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and vended log delivery ' +
+        '(logs:CreateLogDelivery and related calls), none of which support resource-level permissions.',
+    );
   }
 }

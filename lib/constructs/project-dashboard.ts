@@ -38,7 +38,12 @@ export class ProjectDashboard extends Construct {
     const period = Duration.hours(1);
     for (const p of props.purposes) {
       const metrics = new PurposeMetrics({
-        stateMachineArn: stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: p.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        stateMachineArn: stack.formatArn({
+          service: 'states',
+          resource: 'stateMachine',
+          resourceName: p.stateMachineName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
         triggerFunctionName: triggerFunctionName(p.stateMachineName),
         deadLetterQueueName: triggerDeadLetterQueueName(p.stateMachineName),
       });
@@ -56,7 +61,10 @@ export class ProjectDashboard extends Construct {
         new cloudwatch.GraphWidget({
           title: `${p.purposeName}: duration (ms)`,
           width: 8,
-          left: [metrics.metricDuration({ label: 'average', period }), metrics.metricDuration({ label: 'longest', period, statistic: 'Maximum' })],
+          left: [
+            metrics.metricDuration({ label: 'average', period }),
+            metrics.metricDuration({ label: 'longest', period, statistic: 'Maximum' }),
+          ],
         }),
         new cloudwatch.GraphWidget({
           title: `${p.purposeName}: trigger`,

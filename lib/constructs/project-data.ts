@@ -48,16 +48,34 @@ export class ProjectData extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
       removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{
-        expiration: props.accessLogRetention ?? Duration.days(365),
-        noncurrentVersionExpiration: Duration.days(30),
-        abortIncompleteMultipartUploadAfter: Duration.days(7),
-      }],
+      lifecycleRules: [
+        {
+          expiration: props.accessLogRetention ?? Duration.days(365),
+          noncurrentVersionExpiration: Duration.days(30),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
     });
-    acknowledgeFinding(this.accessLogsBucket, 'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check', 'S3 server access logging delivers only to buckets encrypted with SSE-S3.');
-    acknowledgeFinding(this.accessLogsBucket, 'cdk-validator-cfnguard::s3_bucket_logging_enabled_check', 'This is the access-log bucket: it cannot log into itself, and a third bucket would only move the finding.');
-    acknowledgeFinding(this.accessLogsBucket, 'cdk-validator-cfnguard::s3_event_notifications_enabled_check', 'Nothing consumes events about access-log objects.');
-    acknowledgeFinding(this.accessLogsBucket, 'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check', 'Access logs expire after the retention period; versioning keeps overwritten objects until then.');
+    acknowledgeFinding(
+      this.accessLogsBucket,
+      'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check',
+      'S3 server access logging delivers only to buckets encrypted with SSE-S3.',
+    );
+    acknowledgeFinding(
+      this.accessLogsBucket,
+      'cdk-validator-cfnguard::s3_bucket_logging_enabled_check',
+      'This is the access-log bucket: it cannot log into itself, and a third bucket would only move the finding.',
+    );
+    acknowledgeFinding(
+      this.accessLogsBucket,
+      'cdk-validator-cfnguard::s3_event_notifications_enabled_check',
+      'Nothing consumes events about access-log objects.',
+    );
+    acknowledgeFinding(
+      this.accessLogsBucket,
+      'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
+      'Access logs expire after the retention period; versioning keeps overwritten objects until then.',
+    );
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,
@@ -72,9 +90,16 @@ export class ProjectData extends Construct {
       autoDeleteObjects: false,
       lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
     });
-    acknowledgeFinding(this.bucket, 'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check', 'A rerun replaces the files of its partition; versioning keeps the previous versions, where Object Lock would forbid the rerun.');
+    acknowledgeFinding(
+      this.bucket,
+      'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
+      'A rerun replaces the files of its partition; versioning keeps the previous versions, where Object Lock would forbid the rerun.',
+    );
     // Object-created events go to EventBridge, for S3-arrival triggers. Set on the L1: the L2's
     // eventBridgeEnabled adds a notifications custom resource with its own Lambda function.
-    (this.bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride('NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled', true);
+    (this.bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride(
+      'NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled',
+      true,
+    );
   }
 }

@@ -71,7 +71,8 @@ export class Purpose extends Construct {
     this.stateMachineName = purpose.stateMachineName;
     this.jobNamePrefix = purpose.jobNamePrefix;
 
-    const image = props.image ?? tasks.DockerImage.fromAsset(this, 'Image', { directory: props.containerDirectory!, platform: Platform.LINUX_AMD64 });
+    const image =
+      props.image ?? tasks.DockerImage.fromAsset(this, 'Image', { directory: props.containerDirectory!, platform: Platform.LINUX_AMD64 });
     const resolve = resolveRun(this, purpose);
     const query = props.query && runQuery(this, props.query, purpose);
     const definition = checkRunInput(this, resolve);
@@ -156,7 +157,11 @@ export class Purpose extends Construct {
         maxWindowDays: purpose.maxWindowDays,
         maxBackfillWindows: MAX_BACKFILL_WINDOWS,
         timezone: props.schedule?.timeZone?.timezoneName ?? RUN_DEFAULTS.timezone,
-        inputs: purpose.inputs.map((i) => ({ name: i.name, uri: s3Uri((i.bucket ?? props.bucket).bucketName, i.keyPrefix), partitioned: i.partitioned === true })),
+        inputs: purpose.inputs.map((i) => ({
+          name: i.name,
+          uri: s3Uri((i.bucket ?? props.bucket).bucketName, i.keyPrefix),
+          partitioned: i.partitioned === true,
+        })),
         outputs: purpose.outputs.map((o) => ({ name: o.name, uri: s3Uri(props.bucket.bucketName, o.keyPrefix) })),
       },
     });

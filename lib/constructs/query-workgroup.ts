@@ -49,7 +49,8 @@ export class QueryWorkGroup extends Construct implements IQueryWorkGroup {
     super(scope, id);
     const cutoff = props.bytesScannedCutoff ?? 10e9;
     check(this, bytesScannedCutoffProblem(cutoff, cutoff));
-    if (!/^[a-zA-Z0-9._-]{1,128}$/.test(props.workGroupName)) throw scopedError(this, `workGroupName must be 1-128 letters, digits, '.', '_' or '-', got '${props.workGroupName}'`);
+    if (!/^[a-zA-Z0-9._-]{1,128}$/.test(props.workGroupName))
+      throw scopedError(this, `workGroupName must be 1-128 letters, digits, '.', '_' or '-', got '${props.workGroupName}'`);
     this.workGroupName = props.workGroupName;
     this.resultsBucket = props.resultsBucket;
     this.resultsPrefix = props.resultsPrefix ?? QUERY_RESULTS_PREFIX;
@@ -68,9 +69,7 @@ export class QueryWorkGroup extends Construct implements IQueryWorkGroup {
         resultConfiguration: {
           outputLocation: s3Uri(props.resultsBucket.bucketName, this.resultsPrefix),
           expectedBucketOwner: Aws.ACCOUNT_ID,
-          encryptionConfiguration: key
-            ? { encryptionOption: 'SSE_KMS', kmsKey: key.keyArn }
-            : { encryptionOption: 'SSE_S3' },
+          encryptionConfiguration: key ? { encryptionOption: 'SSE_KMS', kmsKey: key.keyArn } : { encryptionOption: 'SSE_S3' },
         },
       },
     });

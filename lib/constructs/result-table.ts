@@ -54,7 +54,10 @@ const SERDE = {
   [ResultFormat.CSV]: {
     inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
     outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-    serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.serde2.OpenCSVSerde', parameters: { separatorChar: ',', quoteChar: '"', escapeChar: '\\' } },
+    serdeInfo: {
+      serializationLibrary: 'org.apache.hadoop.hive.serde2.OpenCSVSerde',
+      parameters: { separatorChar: ',', quoteChar: '"', escapeChar: '\\' },
+    },
   },
   [ResultFormat.PARQUET]: {
     inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
@@ -79,7 +82,8 @@ export class ResultTable extends Construct {
     super(scope, id);
     check(this, glueNameProblem('table name', props.tableName));
     check(this, keyPrefixProblem(props.keyPrefix));
-    if (props.columns.length === 0) throw scopedError(this, 'a table needs at least one column, e.g. columns: { vehicle_id: string, kwh: double }');
+    if (props.columns.length === 0)
+      throw scopedError(this, 'a table needs at least one column, e.g. columns: { vehicle_id: string, kwh: double }');
     for (const c of props.columns) check(this, columnNameProblem(c.name) ?? columnTypeProblem(c.type));
     const first = props.firstPartition ?? '2000-01-01';
     check(this, dateProblem(first, 'firstPartition'));
@@ -96,8 +100,8 @@ export class ResultTable extends Construct {
         tableType: 'EXTERNAL_TABLE',
         partitionKeys: [{ name: 'dt', type: 'string', comment: "The run's window start, YYYY-MM-DD" }],
         parameters: {
-          'classification': format,
-          'EXTERNAL': 'TRUE',
+          classification: format,
+          EXTERNAL: 'TRUE',
           ...(format === ResultFormat.CSV ? { 'skip.header.line.count': '1' } : {}),
           'projection.enabled': 'true',
           'projection.dt.type': 'date',
@@ -115,6 +119,10 @@ export class ResultTable extends Construct {
       },
     });
     table.addResourceDependency(props.database.resource);
-    this.tableArn = Stack.of(this).formatArn({ service: 'glue', resource: 'table', resourceName: `${props.database.databaseName}/${props.tableName}` });
+    this.tableArn = Stack.of(this).formatArn({
+      service: 'glue',
+      resource: 'table',
+      resourceName: `${props.database.databaseName}/${props.tableName}`,
+    });
   }
 }

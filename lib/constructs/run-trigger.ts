@@ -114,7 +114,9 @@ export class RunTrigger extends Construct {
       backfillStateMachineArn: props.backfillStateMachine.stateMachineArn,
       ...settings,
       s3Arrival: (props.s3Arrival ?? []).map(({ input, prefix, suffix }) => ({ input, prefix, suffix })),
-      upstream: props.upstream ? { purpose: props.upstream.purposeName, stateMachineArn: props.upstream.stateMachine.stateMachineArn } : undefined,
+      upstream: props.upstream
+        ? { purpose: props.upstream.purposeName, stateMachineArn: props.upstream.stateMachine.stateMachineArn }
+        : undefined,
     };
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
 
@@ -124,7 +126,11 @@ export class RunTrigger extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    acknowledgeFinding(this.deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the trigger function, its schedule and its rules.');
+    acknowledgeFinding(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter queue of the trigger function, its schedule and its rules.',
+    );
 
     const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: `/aws/lambda/${functionName}`, retention });
     const role = new iam.Role(this, 'Role', {
@@ -132,7 +138,9 @@ export class RunTrigger extends Construct {
       description: `Trigger of ${props.stateMachineName}: starts its runs and backfills only`,
     });
     // Its own log group only, instead of the managed AWSLambdaBasicExecutionRole (logs:* on every group).
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
 
     this.function = new NodejsFunction(this, 'Function', {
       functionName,
@@ -165,16 +173,25 @@ export class RunTrigger extends Construct {
     });
     props.stateMachine.grantStartExecution(this.function);
     props.backfillStateMachine.grantStartExecution(this.function);
-    acknowledgeFinding(role, 'AwsSolutions-IAM5[Resource::*]', 'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource-level permissions.');
+    acknowledgeFinding(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource-level permissions.',
+    );
 
     const delivery = { deadLetterQueue: this.deadLetterQueue, retryAttempts: 3, maxEventAge: Duration.hours(6) };
     if (props.schedule) {
       const scheduleRole = new iam.Role(this, 'ScheduleRole', {
-        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+        }),
         description: `Lets the schedule of ${props.stateMachineName} invoke its trigger`,
       });
-      acknowledgeWildcardResources(scheduleRole, [`${this.function.functionArn}:*`],
-        'lambda:InvokeFunction on the trigger function\'s own versions and aliases, as granted by grantInvoke.');
+      acknowledgeWildcardResources(
+        scheduleRole,
+        [`${this.function.functionArn}:*`],
+        "lambda:InvokeFunction on the trigger function's own versions and aliases, as granted by grantInvoke.",
+      );
       this.schedule = new scheduler.Schedule(this, 'Schedule', {
         schedule: props.schedule,
         description: `Starts a run of ${props.stateMachineName} for the window that just ended`,
@@ -198,7 +215,11 @@ export class RunTrigger extends Construct {
           detailType: ['Object Created'],
           detail: {
             bucket: { name: [a.bucket.bucketName] },
-            object: { key: a.suffix ? events.Match.wildcard(`${escapeWildcard(a.prefix)}*${escapeWildcard(a.suffix)}`) : events.Match.prefix(a.prefix) },
+            object: {
+              key: a.suffix
+                ? events.Match.wildcard(`${escapeWildcard(a.prefix)}*${escapeWildcard(a.suffix)}`)
+                : events.Match.prefix(a.prefix),
+            },
           },
         },
         targets: [new targets.LambdaFunction(this.function, delivery)],
@@ -217,18 +238,26 @@ export class RunTrigger extends Construct {
       });
     }
 
-    const alarm = (alarmId: string, what: string, metric: cloudwatch.IMetric, description: string) => firstEventAlarm(this, alarmId, {
-      alarmName: `${props.stateMachineName}-${what}`,
-      alarmDescription: `BatCat trigger of ${props.stateMachineName}: ${description} See README.md "Operations".`,
-      metric,
-      topic: props.notificationTopic,
-    });
+    const alarm = (alarmId: string, what: string, metric: cloudwatch.IMetric, description: string) =>
+      firstEventAlarm(this, alarmId, {
+        alarmName: `${props.stateMachineName}-${what}`,
+        alarmDescription: `BatCat trigger of ${props.stateMachineName}: ${description} See README.md "Operations".`,
+        metric,
+        topic: props.notificationTopic,
+      });
     this.alarms = {
-      errors: alarm('ErrorsAlarm', 'trigger-errors', this.metricErrors(),
-        'the function rejected an event or could not start a run; its log says why.'),
-      deadLetters: alarm('DeadLettersAlarm', 'trigger-dead-letters',
+      errors: alarm(
+        'ErrorsAlarm',
+        'trigger-errors',
+        this.metricErrors(),
+        'the function rejected an event or could not start a run; its log says why.',
+      ),
+      deadLetters: alarm(
+        'DeadLettersAlarm',
+        'trigger-dead-letters',
         this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        `events that started nothing wait in the queue ${triggerDeadLetterQueueName(props.stateMachineName)}.`),
+        `events that started nothing wait in the queue ${triggerDeadLetterQueueName(props.stateMachineName)}.`,
+      ),
     };
   }
 

@@ -8,7 +8,14 @@ import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { JOB_NAME, JOB_NAME_PREFIX } from '../contract/names';
 import { PROCESSING_DEFAULTS, PROCESSING_LIMITS } from '../contract/processing';
-import { duplicateProblems, instanceCountProblem, instanceTypeProblem, keyPrefixProblem, maxRuntimeProblem, volumeSizeGbProblem } from '../contract/rules';
+import {
+  duplicateProblems,
+  instanceCountProblem,
+  instanceTypeProblem,
+  keyPrefixProblem,
+  maxRuntimeProblem,
+  volumeSizeGbProblem,
+} from '../contract/rules';
 import { s3Uri } from '../contract/s3-uri';
 import { acknowledgeWildcardResources } from './private/acknowledge';
 import { check, scopedError } from './private/errors';
@@ -196,7 +203,11 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
   private readonly securityGroupIds?: string[];
   private readonly subnetIds?: string[];
 
-  constructor(scope: Construct, id: string, private readonly props: SageMakerCreateProcessingJobProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: SageMakerCreateProcessingJobProps,
+  ) {
     super(scope, id, props);
     this.integrationPattern = props.integrationPattern ?? sfn.IntegrationPattern.RUN_JOB;
     if (!SageMakerCreateProcessingJob.SUPPORTED_PATTERNS.includes(this.integrationPattern)) {
@@ -204,10 +215,12 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     }
     this.validate();
 
-    this.role = props.role ?? new iam.Role(this, 'JobRole', {
-      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
-      description: `Runs the SageMaker Processing jobs ${props.jobNamePrefix}*`,
-    });
+    this.role =
+      props.role ??
+      new iam.Role(this, 'JobRole', {
+        assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+        description: `Runs the SageMaker Processing jobs ${props.jobNamePrefix}*`,
+      });
     this.grantPrincipal = this.role;
     this.grantJobAccess();
     this.imageUri = props.image.bind(this).imageUri;
@@ -227,14 +240,22 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
   public addDocumentedRetries(): this {
     this.addRetry({ errors: ['SageMaker.AmazonSageMakerException'], interval: Duration.seconds(1), maxAttempts: 5, backoffRate: 1.1 });
     this.addRetry({ errors: ['SageMaker.ThrottlingException'], interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2 });
-    this.addRetry({ errors: ['SageMaker.ResourceLimitExceededException'], interval: Duration.seconds(60), maxAttempts: 5000, backoffRate: 1 });
+    this.addRetry({
+      errors: ['SageMaker.ResourceLimitExceededException'],
+      interval: Duration.seconds(60),
+      maxAttempts: 5000,
+      backoffRate: 1,
+    });
     return this;
   }
 
   /** @internal */
   protected _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): Record<string, unknown> {
     if ((this.props.queryLanguage ?? topLevelQueryLanguage) === sfn.QueryLanguage.JSONATA) {
-      throw scopedError(this, 'SageMakerCreateProcessingJob renders JSONPath parameters; set queryLanguage: QueryLanguage.JSON_PATH on the task');
+      throw scopedError(
+        this,
+        'SageMakerCreateProcessingJob renders JSONPath parameters; set queryLanguage: QueryLanguage.JSON_PATH on the task',
+      );
     }
     const suffix = this.integrationPattern === sfn.IntegrationPattern.RUN_JOB ? '.sync' : '';
     return {
@@ -261,27 +282,31 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
           VolumeSizeInGB: this.volumeSizeGb,
         },
       },
-      ProcessingInputs: p.processingInputs?.length ? p.processingInputs.map((i) => ({
-        InputName: i.name,
-        S3Input: {
-          S3Uri: folderUri(i),
-          LocalPath: i.localPath ?? `/opt/ml/processing/input/${i.name}`,
-          S3DataType: 'S3Prefix',
-          S3InputMode: 'File',
-          S3DataDistributionType: i.distribution ?? S3DataDistribution.FULLY_REPLICATED,
-        },
-      })) : undefined,
-      ProcessingOutputConfig: p.processingOutputs?.length ? {
-        Outputs: p.processingOutputs.map((o) => ({
-          OutputName: o.name,
-          S3Output: {
-            S3Uri: folderUri(o),
-            LocalPath: o.localPath ?? `/opt/ml/processing/output/${o.name}`,
-            S3UploadMode: 'EndOfJob',
-          },
-        })),
-        KmsKeyId: p.outputEncryptionKey?.keyArn,
-      } : undefined,
+      ProcessingInputs: p.processingInputs?.length
+        ? p.processingInputs.map((i) => ({
+            InputName: i.name,
+            S3Input: {
+              S3Uri: folderUri(i),
+              LocalPath: i.localPath ?? `/opt/ml/processing/input/${i.name}`,
+              S3DataType: 'S3Prefix',
+              S3InputMode: 'File',
+              S3DataDistributionType: i.distribution ?? S3DataDistribution.FULLY_REPLICATED,
+            },
+          }))
+        : undefined,
+      ProcessingOutputConfig: p.processingOutputs?.length
+        ? {
+            Outputs: p.processingOutputs.map((o) => ({
+              OutputName: o.name,
+              S3Output: {
+                S3Uri: folderUri(o),
+                LocalPath: o.localPath ?? `/opt/ml/processing/output/${o.name}`,
+                S3UploadMode: 'EndOfJob',
+              },
+            })),
+            KmsKeyId: p.outputEncryptionKey?.keyArn,
+          }
+        : undefined,
       StoppingCondition: { MaxRuntimeInSeconds: this.maxRuntime.toSeconds() },
       Environment: p.environment && Object.keys(p.environment).length > 0 ? p.environment : undefined,
       NetworkConfig: {
@@ -299,7 +324,10 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     }
     // A literal name is sent as is (SageMaker then refuses a second job of that name); paths come as tokens.
     if (!Token.isUnresolved(p.jobName) && (!JOB_NAME.test(p.jobName) || !p.jobName.startsWith(p.jobNamePrefix))) {
-      throw scopedError(this, `jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix '${p.jobNamePrefix}', got '${p.jobName}'`);
+      throw scopedError(
+        this,
+        `jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix '${p.jobNamePrefix}', got '${p.jobName}'`,
+      );
     }
     if (p.instanceType) check(this, instanceTypeProblem(`ml.${p.instanceType.toString()}`));
     check(this, instanceCountProblem(p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount));
@@ -307,8 +335,15 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     const seconds = this.maxRuntime.toSeconds();
     check(this, maxRuntimeProblem(seconds, this.maxRuntime.toHumanString()));
     for (const c of [...(p.processingInputs ?? []), ...(p.processingOutputs ?? [])]) check(this, keyPrefixProblem(c.keyPrefix));
-    for (const [kind, list] of [['input', p.processingInputs ?? []], ['output', p.processingOutputs ?? []]] as const) {
-      for (const d of duplicateProblems(kind, list.map((c) => c.name))) check(this, d.message);
+    for (const [kind, list] of [
+      ['input', p.processingInputs ?? []],
+      ['output', p.processingOutputs ?? []],
+    ] as const) {
+      for (const d of duplicateProblems(
+        kind,
+        list.map((c) => c.name),
+      ))
+        check(this, d.message);
     }
     const variables = Object.keys(p.environment ?? {}).length;
     if (variables > PROCESSING_LIMITS.maxEnvironmentVariables) {
@@ -342,7 +377,9 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       if (i.bucket.encryptionKey) statements.push(viaS3(['kms:Decrypt'], i.bucket.encryptionKey));
     }
     for (const o of p.processingOutputs ?? []) {
-      statements.push(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [objects(o.bucket, o.keyPrefix)] }));
+      statements.push(
+        new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [objects(o.bucket, o.keyPrefix)] }),
+      );
       const key = p.outputEncryptionKey ?? o.bucket.encryptionKey;
       // Multipart uploads of SSE-KMS objects need Decrypt as well as GenerateDataKey.
       if (key) statements.push(viaS3(['kms:GenerateDataKey', 'kms:Decrypt'], key));
@@ -351,28 +388,43 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     statements.push(new iam.PolicyStatement({ actions: ['logs:CreateLogGroup'], resources: [logGroup] }));
     const streams = `${logGroup}:log-stream:${p.jobNamePrefix}*`;
     wildcards.push(streams);
-    statements.push(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], resources: [streams] }));
-    statements.push(new iam.PolicyStatement({
-      actions: ['cloudwatch:PutMetricData'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/ProcessingJobs' } },
-    }));
+    statements.push(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], resources: [streams] }),
+    );
+    statements.push(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/ProcessingJobs' } },
+      }),
+    );
     wildcards.push('*');
     if (p.vpc) {
-      statements.push(new iam.PolicyStatement({
-        actions: [
-          'ec2:CreateNetworkInterface', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface',
-          'ec2:DeleteNetworkInterfacePermission', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs',
-          'ec2:DescribeDhcpOptions', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups',
-        ],
-        resources: ['*'],
-      }));
+      statements.push(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:CreateNetworkInterfacePermission',
+            'ec2:DeleteNetworkInterface',
+            'ec2:DeleteNetworkInterfacePermission',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeVpcs',
+            'ec2:DescribeDhcpOptions',
+            'ec2:DescribeSubnets',
+            'ec2:DescribeSecurityGroups',
+          ],
+          resources: ['*'],
+        }),
+      );
     }
     for (const s of statements) this.role.addToPrincipalPolicy(s);
-    acknowledgeWildcardResources(this.role, wildcards,
-      'Prefix-scoped: S3 objects below the declared input and output folders only, log streams of '
-      + 'this purpose\'s jobs only, and "*" for cloudwatch:PutMetricData (limited by the cloudwatch:namespace '
-      + 'condition), ecr:GetAuthorizationToken and, with a VPC, the EC2 network-interface calls, which have no resource-level permissions.');
+    acknowledgeWildcardResources(
+      this.role,
+      wildcards,
+      'Prefix-scoped: S3 objects below the declared input and output folders only, log streams of ' +
+        'this purpose\'s jobs only, and "*" for cloudwatch:PutMetricData (limited by the cloudwatch:namespace ' +
+        'condition), ecr:GetAuthorizationToken and, with a VPC, the EC2 network-interface calls, which have no resource-level permissions.',
+    );
   }
 
   /** What the state machine's role needs to run the job. */
@@ -381,11 +433,21 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     const jobs = stack.formatArn({ service: 'sagemaker', resource: 'processing-job', resourceName: `${this.props.jobNamePrefix}*` });
     const sync = this.integrationPattern === sfn.IntegrationPattern.RUN_JOB;
     // The finding is on the state machine's role policy, which the task cannot see; the id is exact.
-    acknowledgeWildcardResources(stack, [jobs], `SageMaker job names are unique per run, so the state machine may only act on jobs starting with this purpose's prefix '${this.props.jobNamePrefix}'.`);
+    acknowledgeWildcardResources(
+      stack,
+      [jobs],
+      `SageMaker job names are unique per run, so the state machine may only act on jobs starting with this purpose's prefix '${this.props.jobNamePrefix}'.`,
+    );
     const statements = [
       new iam.PolicyStatement({
         actions: sync
-          ? ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags', 'sagemaker:ListTags']
+          ? [
+              'sagemaker:CreateProcessingJob',
+              'sagemaker:DescribeProcessingJob',
+              'sagemaker:StopProcessingJob',
+              'sagemaker:AddTags',
+              'sagemaker:ListTags',
+            ]
           : ['sagemaker:CreateProcessingJob', 'sagemaker:AddTags'],
         resources: [jobs],
       }),
@@ -396,10 +458,14 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       }),
     ];
     if (sync) {
-      statements.push(new iam.PolicyStatement({
-        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForSageMakerProcessingJobsRule' })],
-      }));
+      statements.push(
+        new iam.PolicyStatement({
+          actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+          resources: [
+            stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForSageMakerProcessingJobsRule' }),
+          ],
+        }),
+      );
     }
     return statements;
   }

@@ -1,7 +1,16 @@
 import { isTimeZone } from './dates';
 import { parseEcrImageUri, tryParseS3Uri } from './s3-uri';
 import { RESERVED_ENV_COUNT, RESERVED_ENV_PREFIX } from './environment';
-import { CHANNEL_NAME, GLUE_NAME, KEBAB_NAME, KEY_PREFIX, MAX_PURPOSE_NAME_LENGTH, PROJECT_NAME_LENGTH, STAGE_NAME, suggestName } from './names';
+import {
+  CHANNEL_NAME,
+  GLUE_NAME,
+  KEBAB_NAME,
+  KEY_PREFIX,
+  MAX_PURPOSE_NAME_LENGTH,
+  PROJECT_NAME_LENGTH,
+  STAGE_NAME,
+  suggestName,
+} from './names';
 import { PROCESSING_INSTANCE_TYPES, PROCESSING_LIMITS, RUN_DEFAULTS, suggestInstanceTypes } from './processing';
 
 /*
@@ -18,7 +27,8 @@ export const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : 
 export function kebabNameProblem(what: string, why: string, value: string, min: number, max: number): string | undefined {
   let problem: string | undefined;
   if (value.length < min || value.length > max) problem = `must be ${min}-${max} characters long (it is ${value.length})`;
-  else if (!KEBAB_NAME.test(value)) problem = 'may only contain lowercase letters, digits and single hyphens, and must start and end with a letter or digit';
+  else if (!KEBAB_NAME.test(value))
+    problem = 'may only contain lowercase letters, digits and single hyphens, and must start and end with a letter or digit';
   return problem && `${what} ${show(value)} is invalid: ${problem} (${why}); try ${show(suggestName(value, max))}`;
 }
 
@@ -37,7 +47,9 @@ export function purposeNameProblem(value: string): string | undefined {
 }
 
 export function stageProblem(value: string): string | undefined {
-  return STAGE_NAME.test(value) ? undefined : `stage ${show(value)} is invalid: use 1-8 lowercase letters or digits starting with a letter, e.g. 'dev' or 'prod'`;
+  return STAGE_NAME.test(value)
+    ? undefined
+    : `stage ${show(value)} is invalid: use 1-8 lowercase letters or digits starting with a letter, e.g. 'dev' or 'prod'`;
 }
 
 /** A folder inside a bucket: relative, ends with '/', no '.' or '..', only S3-safe characters. */
@@ -51,7 +63,9 @@ export function keyPrefixProblem(value: string): string | undefined {
 /** `s3://<bucket>/<folder>/`. */
 export function s3FolderUriProblem(value: string): string | undefined {
   const location = tryParseS3Uri(value);
-  return location && KEY_PREFIX.test(location.key) ? undefined : `${show(value)} is not a valid S3 folder URI; use 's3://<bucket>/<prefix>/', ending with '/'`;
+  return location && KEY_PREFIX.test(location.key)
+    ? undefined
+    : `${show(value)} is not a valid S3 folder URI; use 's3://<bucket>/<prefix>/', ending with '/'`;
 }
 
 /** An input or output name. */
@@ -130,7 +144,9 @@ export function partitionedInputProblem(input: string, longestRunDays: number): 
 
 /** A purpose with a query gets its result as the input `query`. */
 export function queryInputClashProblem(inputNames: readonly string[]): string | undefined {
-  return inputNames.includes('query') ? `input name 'query' is taken by the query's result (/opt/ml/processing/input/query/); rename this input` : undefined;
+  return inputNames.includes('query')
+    ? `input name 'query' is taken by the query's result (/opt/ml/processing/input/query/); rename this input`
+    : undefined;
 }
 
 /** S3 arrival watches a folder of the purpose's own bucket: a `prefix` input. */
@@ -156,9 +172,15 @@ export function environmentProblems(environment: Record<string, unknown>): Array
   }
   for (const [key, value] of entries) {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(key)) {
-      out.push({ key, message: `environment variable name ${show(key)} is invalid; use letters, digits and '_', not starting with a digit` });
+      out.push({
+        key,
+        message: `environment variable name ${show(key)} is invalid; use letters, digits and '_', not starting with a digit`,
+      });
     } else if (key.startsWith(RESERVED_ENV_PREFIX)) {
-      out.push({ key, message: `environment variable ${show(key)} uses the reserved prefix '${RESERVED_ENV_PREFIX}'; BatCat sets those itself` });
+      out.push({
+        key,
+        message: `environment variable ${show(key)} uses the reserved prefix '${RESERVED_ENV_PREFIX}'; BatCat sets those itself`,
+      });
     } else if (SECRET_LIKE.test(key)) {
       out.push({
         key,
@@ -166,7 +188,10 @@ export function environmentProblems(environment: Record<string, unknown>): Array
       });
     }
     if (String(value).length > 256) {
-      out.push({ key, message: `environment variable ${show(key)} is ${String(value).length} characters long; SageMaker allows at most 256` });
+      out.push({
+        key,
+        message: `environment variable ${show(key)} is ${String(value).length} characters long; SageMaker allows at most 256`,
+      });
     }
   }
   return out;
@@ -185,7 +210,8 @@ export function columnNameProblem(value: string): string | undefined {
   return glueNameProblem('column name', value);
 }
 
-const COLUMN_TYPE = /^(string|boolean|tinyint|smallint|int|integer|bigint|float|double|date|timestamp|binary|decimal|decimal\(\d+,\s*\d+\)|(var)?char\(\d+\)|(array|map|struct)<.+>)$/;
+const COLUMN_TYPE =
+  /^(string|boolean|tinyint|smallint|int|integer|bigint|float|double|date|timestamp|binary|decimal|decimal\(\d+,\s*\d+\)|(var)?char\(\d+\)|(array|map|struct)<.+>)$/;
 
 export function columnTypeProblem(value: string): string | undefined {
   return COLUMN_TYPE.test(value)
@@ -196,9 +222,13 @@ export function columnTypeProblem(value: string): string | undefined {
 /** Athena's per-query scan limit, in bytes; `shown` is the value as the user wrote it. */
 export function bytesScannedCutoffProblem(bytes: number | undefined, shown: unknown): string | undefined {
   const ok = bytes !== undefined && Number.isInteger(bytes) && bytes >= 10e6;
-  return ok ? undefined : `${show(shown)} is not a valid cutoff; use a size such as '500MB', '10GB' or '1TB', at least '10MB' (Athena's minimum)`;
+  return ok
+    ? undefined
+    : `${show(shown)} is not a valid cutoff; use a size such as '500MB', '10GB' or '1TB', at least '10MB' (Athena's minimum)`;
 }
 
 export function timeZoneProblem(value: string): string | undefined {
-  return isTimeZone(value) ? undefined : `${show(value)} is not an IANA time zone; use a name such as 'UTC', 'Europe/Berlin' or 'America/New_York'`;
+  return isTimeZone(value)
+    ? undefined
+    : `${show(value)} is not an IANA time zone; use a name such as 'UTC', 'Europe/Berlin' or 'America/New_York'`;
 }

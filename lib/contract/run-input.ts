@@ -98,7 +98,13 @@ const compact = (date: string) => date.replace(/-/g, '');
  * name, so Step Functions refuses a duplicate run. `rerunAt` makes a visibly different name
  * for a deliberate rerun.
  */
-export function runName(purpose: string, kind: TriggerKind | 'backfill', window: RunWindow, discriminator?: string, rerunAt?: Date): string {
+export function runName(
+  purpose: string,
+  kind: TriggerKind | 'backfill',
+  window: RunWindow,
+  discriminator?: string,
+  rerunAt?: Date,
+): string {
   const days = window.start === window.end ? compact(window.start) : `${compact(window.start)}-${compact(window.end)}`;
   const rerun = rerunAt ? `-rerun-${rerunAt.toISOString().replace(/[-:]/g, '').slice(0, 15)}` : '';
   const name = `${purpose}-${kind}-${days}${discriminator ? `-${discriminator}` : ''}${rerun}`;

@@ -3,8 +3,12 @@
  * formatted into the SQL, so a value cannot change the query.
  */
 import {
-  GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, StopQueryExecutionCommand,
-  type AthenaClient, type ColumnInfo,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
+  type AthenaClient,
+  type ColumnInfo,
 } from '@aws-sdk/client-athena';
 import { AthenaQueryError, QueryTimeoutError } from './errors';
 import type { RunWindow } from '../contract/dates';
@@ -59,13 +63,17 @@ export interface AthenaQueryResult {
  */
 export async function runAthenaQuery(athena: AthenaClient, options: AthenaQueryOptions): Promise<AthenaQueryResult> {
   const params = executionParameters(options.sql, options.window, options.parameters);
-  const started = await athena.send(new StartQueryExecutionCommand({
-    QueryString: options.sql,
-    ExecutionParameters: params,
-    WorkGroup: options.workgroup ?? 'primary',
-    QueryExecutionContext: options.database || options.catalog ? { Database: options.database, Catalog: options.catalog ?? 'AwsDataCatalog' } : undefined,
-    ResultConfiguration: options.outputLocation ? { OutputLocation: options.outputLocation } : undefined,
-  }), { abortSignal: options.signal });
+  const started = await athena.send(
+    new StartQueryExecutionCommand({
+      QueryString: options.sql,
+      ExecutionParameters: params,
+      WorkGroup: options.workgroup ?? 'primary',
+      QueryExecutionContext:
+        options.database || options.catalog ? { Database: options.database, Catalog: options.catalog ?? 'AwsDataCatalog' } : undefined,
+      ResultConfiguration: options.outputLocation ? { OutputLocation: options.outputLocation } : undefined,
+    }),
+    { abortSignal: options.signal },
+  );
   const id = started.QueryExecutionId!;
   return waitForAthenaQuery(athena, id, options);
 }
@@ -84,31 +92,38 @@ export async function waitForAthenaQuery(
   queryExecutionId: string,
   options: PollOptions & { readonly onProgress?: (p: AthenaQueryProgress) => void } = {},
 ): Promise<AthenaQueryResult> {
-  return pollUntil(async () => {
-    const { QueryExecution: q } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryExecutionId }));
-    const state = q?.Status?.State;
-    options.onProgress?.({
-      queryExecutionId,
-      state: state ?? 'UNKNOWN',
-      dataScannedBytes: q?.Statistics?.DataScannedInBytes ?? 0,
-      elapsedMs: q?.Statistics?.TotalExecutionTimeInMillis ?? 0,
-    });
-    if (state === 'SUCCEEDED') {
-      return {
+  return pollUntil(
+    async () => {
+      const { QueryExecution: q } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryExecutionId }));
+      const state = q?.Status?.State;
+      options.onProgress?.({
         queryExecutionId,
-        outputLocation: q?.ResultConfiguration?.OutputLocation,
+        state: state ?? 'UNKNOWN',
         dataScannedBytes: q?.Statistics?.DataScannedInBytes ?? 0,
-        engineExecutionTimeMs: q?.Statistics?.EngineExecutionTimeInMillis ?? 0,
-      };
-    }
-    if (state === 'FAILED' || state === 'CANCELLED') {
-      throw new AthenaQueryError(queryExecutionId, state, q?.Status?.StateChangeReason ?? q?.Status?.AthenaError?.ErrorMessage ?? 'no reason given', q?.Status?.AthenaError?.ErrorType?.toString());
-    }
-    return undefined;
-  },
-  () => athena.send(new StopQueryExecutionCommand({ QueryExecutionId: queryExecutionId })),
-  (ms) => new QueryTimeoutError(queryExecutionId, ms),
-  options);
+        elapsedMs: q?.Statistics?.TotalExecutionTimeInMillis ?? 0,
+      });
+      if (state === 'SUCCEEDED') {
+        return {
+          queryExecutionId,
+          outputLocation: q?.ResultConfiguration?.OutputLocation,
+          dataScannedBytes: q?.Statistics?.DataScannedInBytes ?? 0,
+          engineExecutionTimeMs: q?.Statistics?.EngineExecutionTimeInMillis ?? 0,
+        };
+      }
+      if (state === 'FAILED' || state === 'CANCELLED') {
+        throw new AthenaQueryError(
+          queryExecutionId,
+          state,
+          q?.Status?.StateChangeReason ?? q?.Status?.AthenaError?.ErrorMessage ?? 'no reason given',
+          q?.Status?.AthenaError?.ErrorType?.toString(),
+        );
+      }
+      return undefined;
+    },
+    () => athena.send(new StopQueryExecutionCommand({ QueryExecutionId: queryExecutionId })),
+    (ms) => new QueryTimeoutError(queryExecutionId, ms),
+    options,
+  );
 }
 
 /** A result value: numbers for numeric types, booleans, `null` for NULL, strings for the rest (dates stay `YYYY-MM-DD`). */
@@ -130,13 +145,20 @@ export interface AthenaRowsOptions {
 }
 
 /** The rows of a finished query, page by page, typed by the result's column types. */
-export async function* readAthenaRows(athena: AthenaClient, queryExecutionId: string, options: AthenaRowsOptions = {}): AsyncIterable<Record<string, AthenaValue>> {
+export async function* readAthenaRows(
+  athena: AthenaClient,
+  queryExecutionId: string,
+  options: AthenaRowsOptions = {},
+): AsyncIterable<Record<string, AthenaValue>> {
   let token: string | undefined;
   let first = true;
   let columns: Array<{ name: string; convert: (t: string | undefined) => AthenaValue }> = [];
   do {
     if (options.signal?.aborted) throw options.signal.reason;
-    const page = await athena.send(new GetQueryResultsCommand({ QueryExecutionId: queryExecutionId, NextToken: token, MaxResults: options.pageSize ?? 1000 }), { abortSignal: options.signal });
+    const page = await athena.send(
+      new GetQueryResultsCommand({ QueryExecutionId: queryExecutionId, NextToken: token, MaxResults: options.pageSize ?? 1000 }),
+      { abortSignal: options.signal },
+    );
     let rows = page.ResultSet?.Rows ?? [];
     if (first) {
       columns = (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => ({ name: c.Name!, convert: converter(c) }));
@@ -147,7 +169,9 @@ export async function* readAthenaRows(athena: AthenaClient, queryExecutionId: st
     }
     for (const r of rows) {
       const record: Record<string, AthenaValue> = {};
-      columns.forEach((c, k) => { record[c.name] = c.convert(r.Data?.[k]?.VarCharValue); });
+      columns.forEach((c, k) => {
+        record[c.name] = c.convert(r.Data?.[k]?.VarCharValue);
+      });
       yield record;
     }
     token = page.NextToken;

@@ -34,8 +34,18 @@ function isNotFound(err: unknown): boolean {
 function describe(database: string, t: Table): GlueTableDescription {
   const sd = t.StorageDescriptor;
   const serde = `${sd?.SerdeInfo?.SerializationLibrary ?? ''} ${sd?.InputFormat ?? ''}`.toLowerCase();
-  const format = serde.includes('parquet') ? 'parquet' : serde.includes('csv') || serde.includes('lazysimple') ? 'csv' : serde.includes('json') ? 'json' : 'other';
-  const column = (c: { Name?: string; Type?: string; Comment?: string }): GlueColumn => ({ name: c.Name!, type: c.Type ?? 'string', comment: c.Comment });
+  const format = serde.includes('parquet')
+    ? 'parquet'
+    : serde.includes('csv') || serde.includes('lazysimple')
+      ? 'csv'
+      : serde.includes('json')
+        ? 'json'
+        : 'other';
+  const column = (c: { Name?: string; Type?: string; Comment?: string }): GlueColumn => ({
+    name: c.Name!,
+    type: c.Type ?? 'string',
+    comment: c.Comment,
+  });
   return {
     database,
     name: t.Name!,
@@ -92,16 +102,26 @@ export async function tableNames(glue: GlueClient, database: string): Promise<st
  * projection they are computed from its template (Glue stores none); otherwise they are read
  * from Glue, every page.
  */
-export async function listPartitions(glue: GlueClient, database: string, table: string, window: RunWindow, partitionKey = 'dt'): Promise<GluePartition[]> {
+export async function listPartitions(
+  glue: GlueClient,
+  database: string,
+  table: string,
+  window: RunWindow,
+  partitionKey = 'dt',
+): Promise<GluePartition[]> {
   const problem = windowProblem(window);
   if (problem) throw new Error(problem);
   if (!/^[a-z_][a-z0-9_]*$/.test(partitionKey)) throw new Error(`partition key '${partitionKey}' is not a valid column name`);
   const t = await describeTable(glue, database, table);
   if (!t.partitionKeys.some((k) => k.name === partitionKey)) {
-    throw new Error(`table ${database}.${table} is not partitioned by '${partitionKey}'; its partition keys: ${t.partitionKeys.map((k) => k.name).join(', ') || 'none'}`);
+    throw new Error(
+      `table ${database}.${table} is not partitioned by '${partitionKey}'; its partition keys: ${t.partitionKeys.map((k) => k.name).join(', ') || 'none'}`,
+    );
   }
   if (t.projected) {
-    const template = t.parameters['storage.location.template'] ?? `${t.location ?? ''}${t.location?.endsWith('/') ? '' : '/'}${partitionKey}=\${${partitionKey}}/`;
+    const template =
+      t.parameters['storage.location.template'] ??
+      `${t.location ?? ''}${t.location?.endsWith('/') ? '' : '/'}${partitionKey}=\${${partitionKey}}/`;
     const out: GluePartition[] = [];
     for (let d = window.start; d <= window.end; d = addDays(d, 1)) {
       out.push({ values: [d], location: template.replace(`\${${partitionKey}}`, d) });
@@ -112,12 +132,14 @@ export async function listPartitions(glue: GlueClient, database: string, table: 
   let token: string | undefined;
   do {
     // The dates are checked above, so the expression holds only our own literals.
-    const page = await glue.send(new GetPartitionsCommand({
-      DatabaseName: database,
-      TableName: table,
-      Expression: `${partitionKey} >= '${window.start}' AND ${partitionKey} <= '${window.end}'`,
-      NextToken: token,
-    }));
+    const page = await glue.send(
+      new GetPartitionsCommand({
+        DatabaseName: database,
+        TableName: table,
+        Expression: `${partitionKey} >= '${window.start}' AND ${partitionKey} <= '${window.end}'`,
+        NextToken: token,
+      }),
+    );
     out.push(...(page.Partitions ?? []).map((p) => ({ values: p.Values ?? [], location: p.StorageDescriptor?.Location })));
     token = page.NextToken;
   } while (token);

@@ -3,8 +3,13 @@
  * password in code or configuration, and no driver or network path to the cluster.
  */
 import {
-  CancelStatementCommand, DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCommand,
-  type Field, type RedshiftDataClient, type SqlParameter,
+  CancelStatementCommand,
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  type Field,
+  type RedshiftDataClient,
+  type SqlParameter,
 } from '@aws-sdk/client-redshift-data';
 import { QueryTimeoutError, RedshiftStatementError } from './errors';
 import { pollUntil, type PollOptions } from './wait';
@@ -36,35 +41,48 @@ function value(f: Field): RedshiftValue {
 }
 
 /** Runs a statement and waits for it; a failed or aborted statement throws with Redshift's reason. Returns the statement id. */
-export async function runRedshiftStatement(client: RedshiftDataClient, options: RedshiftQueryOptions): Promise<{ statementId: string; hasResultSet: boolean; resultRows: number }> {
+export async function runRedshiftStatement(
+  client: RedshiftDataClient,
+  options: RedshiftQueryOptions,
+): Promise<{ statementId: string; hasResultSet: boolean; resultRows: number }> {
   if ((options.clusterIdentifier === undefined) === (options.workgroupName === undefined)) {
     throw new Error('a Redshift query needs exactly one of clusterIdentifier (provisioned) or workgroupName (Serverless)');
   }
-  const parameters: SqlParameter[] | undefined = options.parameters && Object.keys(options.parameters).length > 0
-    ? Object.entries(options.parameters).map(([name, v]) => ({ name, value: String(v) }))
-    : undefined;
-  const started = await client.send(new ExecuteStatementCommand({
-    Sql: options.sql,
-    Parameters: parameters,
-    SecretArn: options.secretArn,
-    Database: options.database,
-    ClusterIdentifier: options.clusterIdentifier,
-    WorkgroupName: options.workgroupName,
-  }), { abortSignal: options.signal });
+  const parameters: SqlParameter[] | undefined =
+    options.parameters && Object.keys(options.parameters).length > 0
+      ? Object.entries(options.parameters).map(([name, v]) => ({ name, value: String(v) }))
+      : undefined;
+  const started = await client.send(
+    new ExecuteStatementCommand({
+      Sql: options.sql,
+      Parameters: parameters,
+      SecretArn: options.secretArn,
+      Database: options.database,
+      ClusterIdentifier: options.clusterIdentifier,
+      WorkgroupName: options.workgroupName,
+    }),
+    { abortSignal: options.signal },
+  );
   const id = started.Id!;
-  return pollUntil(async () => {
-    const s = await client.send(new DescribeStatementCommand({ Id: id }));
-    if (s.Status === 'FINISHED') return { statementId: id, hasResultSet: s.HasResultSet === true, resultRows: s.ResultRows ?? 0 };
-    if (s.Status === 'FAILED' || s.Status === 'ABORTED') throw new RedshiftStatementError(id, s.Status, s.Error ?? 'no reason given');
-    return undefined;
-  },
-  () => client.send(new CancelStatementCommand({ Id: id })),
-  (ms) => new QueryTimeoutError(id, ms),
-  options);
+  return pollUntil(
+    async () => {
+      const s = await client.send(new DescribeStatementCommand({ Id: id }));
+      if (s.Status === 'FINISHED') return { statementId: id, hasResultSet: s.HasResultSet === true, resultRows: s.ResultRows ?? 0 };
+      if (s.Status === 'FAILED' || s.Status === 'ABORTED') throw new RedshiftStatementError(id, s.Status, s.Error ?? 'no reason given');
+      return undefined;
+    },
+    () => client.send(new CancelStatementCommand({ Id: id })),
+    (ms) => new QueryTimeoutError(id, ms),
+    options,
+  );
 }
 
 /** The rows of a finished statement, every page, as objects keyed by column label. */
-export async function* readRedshiftRows(client: RedshiftDataClient, statementId: string, signal?: AbortSignal): AsyncIterable<Record<string, RedshiftValue>> {
+export async function* readRedshiftRows(
+  client: RedshiftDataClient,
+  statementId: string,
+  signal?: AbortSignal,
+): AsyncIterable<Record<string, RedshiftValue>> {
   let token: string | undefined;
   let names: string[] | undefined;
   do {
@@ -73,7 +91,9 @@ export async function* readRedshiftRows(client: RedshiftDataClient, statementId:
     names ??= (page.ColumnMetadata ?? []).map((c) => c.label ?? c.name ?? '');
     for (const record of page.Records ?? []) {
       const row: Record<string, RedshiftValue> = {};
-      record.forEach((f, k) => { row[names![k]] = value(f); });
+      record.forEach((f, k) => {
+        row[names![k]] = value(f);
+      });
       yield row;
     }
     token = page.NextToken;
@@ -81,7 +101,10 @@ export async function* readRedshiftRows(client: RedshiftDataClient, statementId:
 }
 
 /** Runs a query through the Data API and streams its rows. */
-export async function* queryRedshift(client: RedshiftDataClient, options: RedshiftQueryOptions): AsyncIterable<Record<string, RedshiftValue>> {
+export async function* queryRedshift(
+  client: RedshiftDataClient,
+  options: RedshiftQueryOptions,
+): AsyncIterable<Record<string, RedshiftValue>> {
   const { statementId, hasResultSet } = await runRedshiftStatement(client, options);
   if (hasResultSet) yield* readRedshiftRows(client, statementId, options.signal);
 }

@@ -25,7 +25,8 @@ export function s3Error(err: unknown, action: string, bucket: string, key?: stri
   const status = e?.$metadata?.httpStatusCode;
   if (code === 'NoSuchBucket') return new NoSuchBucketError(bucket, key, { cause: err });
   if (code === 'NoSuchKey' || (code === 'NotFound' && key !== undefined)) return new NoSuchKeyError(bucket, key ?? '', { cause: err });
-  if (code === 'AccessDenied' || code === 'Forbidden' || status === 403) return new S3AccessDeniedError(action, bucket, key, { cause: err });
+  if (code === 'AccessDenied' || code === 'Forbidden' || status === 403)
+    return new S3AccessDeniedError(action, bucket, key, { cause: err });
   if (err instanceof S3IoError) return err;
   return new S3IoError(`${action} on s3://${bucket}/${key ?? ''} failed: ${e?.message ?? String(err)}`, bucket, key, { cause: err });
 }
@@ -74,7 +75,10 @@ export interface CsvRawReadOptions extends CsvReadOptionsBase {
  */
 export function readCsvFromBucket(s3: S3Client, options: CsvRawReadOptions): AsyncIterable<string[]>;
 export function readCsvFromBucket(s3: S3Client, options: CsvReadOptions): AsyncIterable<Record<string, CsvValue>>;
-export function readCsvFromBucket(s3: S3Client, options: CsvReadOptions | CsvRawReadOptions): AsyncIterable<string[] | Record<string, CsvValue>> {
+export function readCsvFromBucket(
+  s3: S3Client,
+  options: CsvReadOptions | CsvRawReadOptions,
+): AsyncIterable<string[] | Record<string, CsvValue>> {
   return {
     [Symbol.asyncIterator]: () => {
       // An async generator yielding row by row costs more than parsing the row; hand out the
@@ -108,7 +112,10 @@ export function readCsvFromBucket(s3: S3Client, options: CsvReadOptions | CsvRaw
  */
 export function readCsvBatchesFromBucket(s3: S3Client, options: CsvRawReadOptions): AsyncIterable<string[][]>;
 export function readCsvBatchesFromBucket(s3: S3Client, options: CsvReadOptions): AsyncIterable<Array<Record<string, CsvValue>>>;
-export async function* readCsvBatchesFromBucket(s3: S3Client, options: CsvReadOptions | CsvRawReadOptions): AsyncIterable<Array<string[] | Record<string, CsvValue>>> {
+export async function* readCsvBatchesFromBucket(
+  s3: S3Client,
+  options: CsvReadOptions | CsvRawReadOptions,
+): AsyncIterable<Array<string[] | Record<string, CsvValue>>> {
   const { bucket, key } = options;
   const parser = new CsvParser(options.delimiter);
   let response;
@@ -118,9 +125,10 @@ export async function* readCsvBatchesFromBucket(s3: S3Client, options: CsvReadOp
     if (options.signal?.aborted) throw abortReason(options.signal);
     throw s3Error(err, 'GetObject', bucket, key);
   }
-  const gzip = options.gzip === undefined || options.gzip === 'auto'
-    ? key.endsWith('.gz') || /gzip/i.test(response.ContentEncoding ?? '')
-    : options.gzip;
+  const gzip =
+    options.gzip === undefined || options.gzip === 'auto'
+      ? key.endsWith('.gz') || /gzip/i.test(response.ContentEncoding ?? '')
+      : options.gzip;
   let source = response.Body as Readable;
   if (gzip) {
     const gunzip = createGunzip();
@@ -132,14 +140,17 @@ export async function* readCsvBatchesFromBucket(s3: S3Client, options: CsvReadOp
   const decoder = new TextDecoder('utf-8');
 
   const raw = 'raw' in options && options.raw;
-  const named = raw ? undefined : options as CsvReadOptions;
+  const named = raw ? undefined : (options as CsvReadOptions);
   let toRecord = named?.columns ? recordMaker(named.columns, named.types, key) : undefined;
   const records = (rows: string[][]): Array<string[] | Record<string, CsvValue>> => {
     if (raw) return rows;
     const out: Array<Record<string, CsvValue>> = new Array(rows.length);
     let m = 0;
     for (const r of rows) {
-      if (!toRecord) { toRecord = recordMaker(r, named!.types, key); continue; }
+      if (!toRecord) {
+        toRecord = recordMaker(r, named!.types, key);
+        continue;
+      }
       out[m++] = toRecord(r);
     }
     out.length = m;
@@ -159,7 +170,8 @@ export async function* readCsvBatchesFromBucket(s3: S3Client, options: CsvReadOp
       (err as Error).message = `s3://${bucket}/${key}: ${(err as Error).message}`;
       throw err;
     }
-    if ((err as { code?: string }).code?.startsWith('Z_')) throw new S3IoError(`s3://${bucket}/${key} is not valid gzip: ${(err as Error).message}`, bucket, key, { cause: err });
+    if ((err as { code?: string }).code?.startsWith('Z_'))
+      throw new S3IoError(`s3://${bucket}/${key} is not valid gzip: ${(err as Error).message}`, bucket, key, { cause: err });
     throw s3Error(err, 'GetObject', bucket, key);
   } finally {
     options.signal?.removeEventListener('abort', abort);
@@ -167,9 +179,14 @@ export async function* readCsvBatchesFromBucket(s3: S3Client, options: CsvReadOp
   }
 }
 
-function recordMaker(columns: string[], types: Record<string, ColumnType> | undefined, key: string): (fields: string[]) => Record<string, CsvValue> {
+function recordMaker(
+  columns: string[],
+  types: Record<string, ColumnType> | undefined,
+  key: string,
+): (fields: string[]) => Record<string, CsvValue> {
   const unknown = Object.keys(types ?? {}).filter((c) => !columns.includes(c));
-  if (unknown.length > 0) throw new Error(`${key}: types name columns that are not in the file: ${unknown.join(', ')}; columns: ${columns.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`${key}: types name columns that are not in the file: ${unknown.join(', ')}; columns: ${columns.join(', ')}`);
   const seen = new Set<string>();
   const duplicate = columns.find((c) => seen.size === seen.add(c).size);
   if (duplicate !== undefined) throw new CsvFormatError(`${key}: the header names column '${duplicate}' twice`);
@@ -245,34 +262,45 @@ export async function saveToBucket(s3: S3Client, options: SaveToBucketOptions): 
   if (options.rows !== undefined) {
     const rows = options.rows;
     const delimiter = options.delimiter ?? ',';
-    body = Readable.from((async function* () {
-      let columns = options.columns;
-      let batch = '';
-      if (columns) batch += csvLine(columns, delimiter);
-      try {
-        for await (const row of rows as AsyncIterable<CsvRow>) {
-          if (Array.isArray(row)) {
-            batch += csvLine(row, delimiter);
-          } else {
-            if (!columns) {
-              columns = Object.keys(row);
-              batch += csvLine(columns, delimiter);
+    body = Readable.from(
+      (async function* () {
+        let columns = options.columns;
+        let batch = '';
+        if (columns) batch += csvLine(columns, delimiter);
+        try {
+          for await (const row of rows as AsyncIterable<CsvRow>) {
+            if (Array.isArray(row)) {
+              batch += csvLine(row, delimiter);
+            } else {
+              if (!columns) {
+                columns = Object.keys(row);
+                batch += csvLine(columns, delimiter);
+              }
+              const r = row as Record<string, unknown>;
+              batch += csvLine(
+                columns.map((c) => r[c]),
+                delimiter,
+              );
             }
-            const r = row as Record<string, unknown>;
-            batch += csvLine(columns.map((c) => r[c]), delimiter);
+            count++;
+            if (batch.length >= 65536) {
+              yield Buffer.from(batch);
+              batch = '';
+            }
           }
-          count++;
-          if (batch.length >= 65536) { yield Buffer.from(batch); batch = ''; }
+        } catch (err) {
+          sourceError = err as Error;
+          throw err;
         }
-      } catch (err) {
-        sourceError = err as Error;
-        throw err;
-      }
-      if (batch.length > 0) yield Buffer.from(batch);
-    })());
+        if (batch.length > 0) yield Buffer.from(batch);
+      })(),
+    );
   } else {
     body = options.body!;
-    if (body instanceof Readable) body.once('error', (err: Error) => { sourceError = err; });
+    if (body instanceof Readable)
+      body.once('error', (err: Error) => {
+        sourceError = err;
+      });
   }
   const gzip = options.gzip ?? key.endsWith('.gz');
   if (gzip) {
@@ -295,7 +323,9 @@ export async function saveToBucket(s3: S3Client, options: SaveToBucketOptions): 
     leavePartsOnError: false,
   });
   if (options.onProgress) upload.on('httpUploadProgress', (p) => options.onProgress!(p.loaded ?? 0));
-  const abort = () => { void upload.abort(); };
+  const abort = () => {
+    void upload.abort();
+  };
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
     const result = await upload.done();
@@ -343,13 +373,18 @@ export async function* listKeys(s3: S3Client, options: ListKeysOptions): AsyncIt
 }
 
 /** The object's size and ETag, or undefined if it does not exist. */
-export async function headObject(s3: S3Client, bucket: string, key: string): Promise<{ size: number; etag: string; metadata: Record<string, string> } | undefined> {
+export async function headObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ size: number; etag: string; metadata: Record<string, string> } | undefined> {
   try {
     const r = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return { size: r.ContentLength ?? 0, etag: (r.ETag ?? '').replace(/"/g, ''), metadata: r.Metadata ?? {} };
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || (e.$metadata?.httpStatusCode === 404 && e.name !== 'NoSuchBucket')) return undefined;
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || (e.$metadata?.httpStatusCode === 404 && e.name !== 'NoSuchBucket'))
+      return undefined;
     throw s3Error(err, 'HeadObject', bucket, key);
   }
 }

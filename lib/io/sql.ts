@@ -30,8 +30,10 @@ export function executionParameters(sql: string, window?: RunWindow, parameters:
   const values = [...(window ? [window.start, window.end] : []), ...parameters];
   const placeholders = countPlaceholders(sql);
   if (placeholders !== values.length) {
-    throw new Error(`the query has ${placeholders} '?' placeholder(s) but ${values.length} value(s) are bound`
-      + `${window ? ' (the window binds the first two: start, end)' : ''}`);
+    throw new Error(
+      `the query has ${placeholders} '?' placeholder(s) but ${values.length} value(s) are bound` +
+        `${window ? ' (the window binds the first two: start, end)' : ''}`,
+    );
   }
   return values.length > 0 ? values.map(sqlLiteral) : undefined;
 }

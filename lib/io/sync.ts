@@ -62,7 +62,8 @@ export interface SyncOptions {
 
 function checkPrefix(prefix: string): void {
   if (prefix !== '' && !prefix.endsWith('/')) throw new Error(`prefix '${prefix}' must be a folder ending with '/'`);
-  if (prefix.startsWith('/') || prefix.split('/').some((p) => p === '..' || p === '.')) throw new Error(`prefix '${prefix}' must be relative, without '.' or '..'`);
+  if (prefix.startsWith('/') || prefix.split('/').some((p) => p === '..' || p === '.'))
+    throw new Error(`prefix '${prefix}' must be relative, without '.' or '..'`);
 }
 
 function readState(dir: string, source: string): SyncState {
@@ -146,19 +147,26 @@ export async function pullPrefix(s3: S3Client, options: SyncOptions): Promise<Sy
     fs.mkdirSync(path.dirname(local), { recursive: true });
     const part = `${local}${PART_SUFFIX}`;
     try {
-      const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, IfMatch: `"${o.etag}"` }), { abortSignal: options.signal });
+      const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, IfMatch: `"${o.etag}"` }), {
+        abortSignal: options.signal,
+      });
       let done = 0;
       let last = Date.now();
-      await pipeline(r.Body as Readable, async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          done += chunk.length;
-          if (Date.now() - last > 1000) {
-            last = Date.now();
-            emit({ kind: 'progress', file: rel, bytes: done, size: o.size });
+      await pipeline(
+        r.Body as Readable,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            done += chunk.length;
+            if (Date.now() - last > 1000) {
+              last = Date.now();
+              emit({ kind: 'progress', file: rel, bytes: done, size: o.size });
+            }
+            yield chunk;
           }
-          yield chunk;
-        }
-      }, fs.createWriteStream(part), { signal: options.signal });
+        },
+        fs.createWriteStream(part),
+        { signal: options.signal },
+      );
     } catch (err) {
       fs.rmSync(part, { force: true });
       if (options.signal?.aborted) throw options.signal.reason;
@@ -181,7 +189,8 @@ function localFiles(dir: string): string[] {
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const full = path.join(d, e.name);
       if (e.isDirectory()) walk(full);
-      else if (e.isFile() && e.name !== SYNC_STATE_FILE && !e.name.endsWith(PART_SUFFIX)) out.push(path.relative(dir, full).split(path.sep).join('/'));
+      else if (e.isFile() && e.name !== SYNC_STATE_FILE && !e.name.endsWith(PART_SUFFIX))
+        out.push(path.relative(dir, full).split(path.sep).join('/'));
     }
   };
   walk(dir);
@@ -209,7 +218,7 @@ export async function pushFolder(s3: S3Client, options: SyncOptions): Promise<Sy
     const local = path.join(dir, rel);
     const key = `${prefix}${rel}`;
     const remote = await headObject(s3, bucket, key);
-    if (remote && await sameAsRemote(local, remote, state.files[rel])) {
+    if (remote && (await sameAsRemote(local, remote, state.files[rel]))) {
       state.files[rel] = { etag: remote.etag, size: remote.size, mtimeMs: fs.statSync(local).mtimeMs };
       writeState(dir, state);
       report.skipped.push(rel);

@@ -23,7 +23,9 @@ export function localEntrypoint(containerDir: string): { script: string; args: s
   }
   const at = argv?.findIndex((a) => a.endsWith('.py')) ?? -1;
   if (!argv || at === -1) {
-    throw new LocalRunError(`${dockerfile} has no ENTRYPOINT in exec form naming a Python script, such as ENTRYPOINT ["python3", "/opt/program/analysis.py"]; run-local runs that script with the local python3`);
+    throw new LocalRunError(
+      `${dockerfile} has no ENTRYPOINT in exec form naming a Python script, such as ENTRYPOINT ["python3", "/opt/program/analysis.py"]; run-local runs that script with the local python3`,
+    );
   }
   const script = path.join(containerDir, path.basename(argv[at]));
   if (!fs.existsSync(script)) throw new LocalRunError(`the ENTRYPOINT's script ${path.basename(argv[at])} is not in ${containerDir}`);

@@ -28,8 +28,14 @@ function loadInterpreter(): typeof import('aws-local-stepfunctions') {
   const copy = { exports: {} as typeof import('aws-local-stepfunctions') & { __MD5: { prototype: { getDigest(input: string): string } } } };
   // Compiled in the caller's realm (jest's, in tests), so errors thrown by task handlers stay `instanceof Error` for the interpreter.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  new Function('module', 'exports', 'require', '__filename', '__dirname', `${fs.readFileSync(file, 'utf8')}\nmodule.exports.__MD5 = MD5;\n`)(
-    copy, copy.exports, require, file, path.dirname(file));
+  new Function(
+    'module',
+    'exports',
+    'require',
+    '__filename',
+    '__dirname',
+    `${fs.readFileSync(file, 'utf8')}\nmodule.exports.__MD5 = MD5;\n`,
+  )(copy, copy.exports, require, file, path.dirname(file));
   copy.exports.__MD5.prototype.getDigest = (input: string) => createHash('md5').update(input, 'utf8').digest('hex');
   return copy.exports;
 }
@@ -37,10 +43,22 @@ function loadInterpreter(): typeof import('aws-local-stepfunctions') {
 export const { StateMachine, ExecutionError } = loadInterpreter();
 
 /** A Step Functions context object for an execution of `stateMachineName` named `name`. */
-export function executionContext(stateMachineName: string, name: string, startTime = new Date().toISOString(), region = 'eu-west-1', account = '123456789012') {
+export function executionContext(
+  stateMachineName: string,
+  name: string,
+  startTime = new Date().toISOString(),
+  region = 'eu-west-1',
+  account = '123456789012',
+) {
   const stateMachineId = `arn:aws:states:${region}:${account}:stateMachine:${stateMachineName}`;
   return {
-    Execution: { Id: `arn:aws:states:${region}:${account}:execution:${stateMachineName}:${name}`, Name: name, StartTime: startTime, RoleArn: `arn:aws:iam::${account}:role/sm`, Input: {} },
+    Execution: {
+      Id: `arn:aws:states:${region}:${account}:execution:${stateMachineName}:${name}`,
+      Name: name,
+      StartTime: startTime,
+      RoleArn: `arn:aws:iam::${account}:role/sm`,
+      Input: {},
+    },
     StateMachine: { Id: stateMachineId, Name: stateMachineName },
   };
 }

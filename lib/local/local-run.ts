@@ -18,13 +18,21 @@ import { LOCAL_BUCKET, synthesizePurpose } from './synthesized-purpose';
 
 /** The CreateProcessingJob parameters as far as a local run reads them. */
 /** The interpreter's task handlers: JSON in, JSON out. */
-type LocalHandlers = NonNullable<NonNullable<NonNullable<Parameters<InstanceType<typeof StateMachine>['run']>[1]>['overrides']>['taskResourceLocalHandlers']>;
+type LocalHandlers = NonNullable<
+  NonNullable<NonNullable<Parameters<InstanceType<typeof StateMachine>['run']>[1]>['overrides']>['taskResourceLocalHandlers']
+>;
 
 interface ProcessingJobParams {
   readonly ProcessingJobName: string;
-  readonly ProcessingInputs?: ReadonlyArray<{ readonly InputName: string; readonly S3Input: { readonly S3Uri: string; readonly LocalPath: string } }>;
+  readonly ProcessingInputs?: ReadonlyArray<{
+    readonly InputName: string;
+    readonly S3Input: { readonly S3Uri: string; readonly LocalPath: string };
+  }>;
   readonly ProcessingOutputConfig?: {
-    readonly Outputs: ReadonlyArray<{ readonly OutputName: string; readonly S3Output: { readonly S3Uri: string; readonly LocalPath: string } }>;
+    readonly Outputs: ReadonlyArray<{
+      readonly OutputName: string;
+      readonly S3Output: { readonly S3Uri: string; readonly LocalPath: string };
+    }>;
   };
   readonly Environment?: Record<string, string>;
   readonly AppSpecification?: { readonly ContainerArguments?: string[] };
@@ -105,20 +113,30 @@ function underRoot(root: string, containerPath: string): string {
 function failure(jobName: string, reason: string): Error {
   // The shape Step Functions reports for a failed .sync job: the state machine's failure
   // handling takes FailureReason from it.
-  return taskError('States.TaskFailed', JSON.stringify({ ProcessingJobName: jobName, ProcessingJobStatus: 'Failed', FailureReason: reason }));
+  return taskError(
+    'States.TaskFailed',
+    JSON.stringify({ ProcessingJobName: jobName, ProcessingJobStatus: 'Failed', FailureReason: reason }),
+  );
 }
 
 /** Runs `purpose` locally and records the run under `runs/<purpose>/<run id>/`. */
 export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   const { project, purpose, print } = o;
   const dataDir = path.resolve(o.dataDir ?? path.join(o.rootDir, 'data'));
-  if (!purpose.containerDir) throw new LocalRunError(`purpose '${purpose.name}' uses the existing image ${purpose.image?.uri}; run-local runs a container folder's script, so give the purpose a container folder`);
+  if (!purpose.containerDir)
+    throw new LocalRunError(
+      `purpose '${purpose.name}' uses the existing image ${purpose.image?.uri}; run-local runs a container folder's script, so give the purpose a container folder`,
+    );
   const entry = localEntrypoint(purpose.containerDir);
   if (purpose.query && !purpose.query.local) {
-    throw new LocalRunError(`purpose '${purpose.name}' starts with an Athena query; add query.local to the project file: a CSV that stands in for the query's result here (e.g. a sample pulled with batcat query --out)`);
+    throw new LocalRunError(
+      `purpose '${purpose.name}' starts with an Athena query; add query.local to the project file: a CSV that stands in for the query's result here (e.g. a sample pulled with batcat query --out)`,
+    );
   }
   if (purpose.query?.local && !fs.existsSync(purpose.query.local)) {
-    throw new LocalRunError(`query.local of purpose '${purpose.name}' is ${path.relative(o.rootDir, purpose.query.local)}, which does not exist; create it (batcat query ... --out ${path.relative(o.rootDir, purpose.query.local)})`);
+    throw new LocalRunError(
+      `query.local of purpose '${purpose.name}' is ${path.relative(o.rootDir, purpose.query.local)}, which does not exist; create it (batcat query ... --out ${path.relative(o.rootDir, purpose.query.local)})`,
+    );
   }
 
   print(`synthesizing ${project.stackName} to get the state machine of ${purpose.name}...`);
@@ -134,9 +152,21 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   const runDir = path.join(runsDir, n.name);
   fs.mkdirSync(runDir, { recursive: true });
   const started = Date.now();
-  const status = (s: Partial<LocalRunStatus> & { status: LocalRunStatus['status'] }) => fs.writeFileSync(path.join(runDir, 'status.json'), JSON.stringify({
-    runId: n.name, purpose: purpose.name, window: input.window, startedAt: new Date(started).toISOString(), ...s,
-  }, null, 2));
+  const status = (s: Partial<LocalRunStatus> & { status: LocalRunStatus['status'] }) =>
+    fs.writeFileSync(
+      path.join(runDir, 'status.json'),
+      JSON.stringify(
+        {
+          runId: n.name,
+          purpose: purpose.name,
+          window: input.window,
+          startedAt: new Date(started).toISOString(),
+          ...s,
+        },
+        null,
+        2,
+      ),
+    );
   fs.writeFileSync(path.join(runDir, 'input.json'), JSON.stringify(input, null, 2));
   status({ status: 'RUNNING' });
   print(`run ${n.name}: window ${input.window.start} .. ${input.window.end}, data from ${path.relative(o.rootDir, dataDir) || '.'}/`);
@@ -152,10 +182,11 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   // "entered" line is out, so its own lines come between that state's start and end.
   const entered = new Map<string, number>();
   const waiting = new Map<string, () => void>();
-  const afterEntered = (state: string) => new Promise<void>((resolve) => {
-    if (entered.has(state)) resolve();
-    else waiting.set(state, resolve);
-  });
+  const afterEntered = (state: string) =>
+    new Promise<void>((resolve) => {
+      if (entered.has(state)) resolve();
+      else waiting.set(state, resolve);
+    });
 
   const handlers = {
     RunQuery: async (params: { ExecutionParameters?: string[] }) => {
@@ -163,7 +194,9 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       rendered.query = params;
       const id = `local-${shortHash(12, n.name, String(Date.now()))}`;
       queryResults.set(`athena-results/${id}.csv`, purpose.query!.local!);
-      print(`  query stands in: ${path.relative(o.rootDir, purpose.query!.local!)} (parameters ${JSON.stringify(params.ExecutionParameters ?? [])})`);
+      print(
+        `  query stands in: ${path.relative(o.rootDir, purpose.query!.local!)} (parameters ${JSON.stringify(params.ExecutionParameters ?? [])})`,
+      );
       return { QueryExecution: { QueryExecutionId: id, Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 0 } } };
     },
     RunProcessingJob: async (params: ProcessingJobParams) => {
@@ -183,15 +216,20 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         }
         const source = localFolderOf(project, dataDir, uri);
         if (!fs.existsSync(source)) {
-          throw failure(jobName, `ClientError: No objects found under ${uri} (locally ${path.relative(o.rootDir, source)}/); put the input's files there, e.g. with batcat pull`);
+          throw failure(
+            jobName,
+            `ClientError: No objects found under ${uri} (locally ${path.relative(o.rootDir, source)}/); put the input's files there, e.g. with batcat pull`,
+          );
         }
         const files = copyTree(source, target);
         print(`  input ${i.InputName}: ${files.length} file(s) from ${path.relative(o.rootDir, source)}/`);
       }
-      for (const out of params.ProcessingOutputConfig?.Outputs ?? []) fs.mkdirSync(underRoot(root, out.S3Output.LocalPath), { recursive: true });
+      for (const out of params.ProcessingOutputConfig?.Outputs ?? [])
+        fs.mkdirSync(underRoot(root, out.S3Output.LocalPath), { recursive: true });
 
       const env: Record<string, string> = { BATCAT_PROCESSING_ROOT: root };
-      for (const k of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SYSTEMROOT']) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+      for (const k of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SYSTEMROOT'])
+        if (process.env[k] !== undefined) env[k] = process.env[k]!;
       Object.assign(env, params.Environment ?? {});
       const args = [entry.script, ...entry.args, ...(params.AppSpecification?.ContainerArguments ?? [])];
       const maxRuntime = Number(params.StoppingCondition?.MaxRuntimeInSeconds ?? 86400) * 1000;
@@ -201,7 +239,10 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         const timer = setTimeout(() => child.kill('SIGKILL'), maxRuntime);
         const lines = (chunk: Buffer, log: fs.WriteStream, isErr: boolean) => {
           log.write(chunk);
-          for (const line of chunk.toString('utf8').split('\n').filter((l) => l !== '')) {
+          for (const line of chunk
+            .toString('utf8')
+            .split('\n')
+            .filter((l) => l !== '')) {
             print(`  | ${line}`);
             if (isErr) stderrTail = [...stderrTail, line].slice(-STDERR_TAIL_LINES);
           }
@@ -220,7 +261,12 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       if (code !== 0) {
         const messageFile = path.join(root, 'output', 'message');
         const message = fs.existsSync(messageFile) ? fs.readFileSync(messageFile, 'utf8').trim() : '';
-        throw failure(jobName, message !== '' ? message : `AlgorithmError: the script exited with code ${code}${code === 137 ? ' (killed after MaxRuntimeInSeconds)' : ''} and wrote no /opt/ml/output/message`);
+        throw failure(
+          jobName,
+          message !== ''
+            ? message
+            : `AlgorithmError: the script exited with code ${code}${code === 137 ? ' (killed after MaxRuntimeInSeconds)' : ''} and wrote no /opt/ml/output/message`,
+        );
       }
       for (const out of params.ProcessingOutputConfig?.Outputs ?? []) {
         const target = localFolderOf(project, dataDir, out.S3Output.S3Uri);
@@ -234,10 +280,15 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     },
   };
 
-  const machine = new StateMachine(synth.definition as unknown as ConstructorParameters<typeof StateMachine>[0], { validationOptions: { checkArn: false } });
+  const machine = new StateMachine(synth.definition as unknown as ConstructorParameters<typeof StateMachine>[0], {
+    validationOptions: { checkArn: false },
+  });
   const execution = machine.run(input as unknown as Parameters<InstanceType<typeof StateMachine>['run']>[0], {
     context: executionContext(synth.stateMachineName, n.name, now.toISOString(), 'local', '000000000000'),
-    overrides: { taskResourceLocalHandlers: handlers as unknown as LocalHandlers, retryIntervalOverrides: { RunProcessingJob: 0, RunQuery: 0 } },
+    overrides: {
+      taskResourceLocalHandlers: handlers as unknown as LocalHandlers,
+      retryIntervalOverrides: { RunProcessingJob: 0, RunQuery: 0 },
+    },
   });
   const failedStates = new Set<string>();
   const logging = (async () => {
@@ -280,9 +331,22 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     await new Promise((r) => stderrLog.end(r));
     fs.rmSync(root, { recursive: true, force: true });
   }
-  fs.writeFileSync(path.join(runDir, 'outputs.json'), JSON.stringify(outputs.map((f) => ({ file: path.relative(o.rootDir, f), bytes: fs.statSync(f).size })), null, 2));
+  fs.writeFileSync(
+    path.join(runDir, 'outputs.json'),
+    JSON.stringify(
+      outputs.map((f) => ({ file: path.relative(o.rootDir, f), bytes: fs.statSync(f).size })),
+      null,
+      2,
+    ),
+  );
   const ended = Date.now();
-  status({ status: result.status, endedAt: new Date(ended).toISOString(), durationMs: ended - started, error: result.error, cause: result.cause });
+  status({
+    status: result.status,
+    endedAt: new Date(ended).toISOString(),
+    durationMs: ended - started,
+    error: result.error,
+    cause: result.cause,
+  });
   if (result.status === 'SUCCEEDED') {
     print(`run ${n.name} succeeded in ${((ended - started) / 1000).toFixed(1)} s; outputs:`);
     for (const f of outputs) print(`  ${path.relative(o.rootDir, f)}`);

@@ -20,7 +20,8 @@ export interface LocalRunStatus {
 export function localRuns(rootDir: string, purpose: string): LocalRunStatus[] {
   const dir = path.join(rootDir, 'runs', purpose);
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir)
+  return fs
+    .readdirSync(dir)
     .map((d) => path.join(dir, d, 'status.json'))
     .filter((f) => fs.existsSync(f))
     .map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as LocalRunStatus)

@@ -49,7 +49,10 @@ function standIn(node: unknown): unknown {
  * writes and Step Functions runs.
  */
 export function synthesizePurpose(project: ProjectConfig, purposeName: string): SynthesizedPurpose {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-local-synth-')) });
+  const app = new App({
+    context: { 'aws:cdk:bundling-stacks': [] },
+    outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-local-synth-')),
+  });
   const stack = new ProjectStack(app, project.stackName, { config: project });
   const purpose = stack.purposes[purposeName];
   if (!purpose) throw new Error(`project '${project.project}' has no purpose '${purposeName}'`);

@@ -104,7 +104,9 @@ export function resolveRunRequest(event: unknown, config: PurposeRunConfig, now:
   if (typeof event.source === 'string' || typeof event['detail-type'] === 'string') return fromEventBridge(event, config);
   if (event.trigger === 'schedule') return fromSchedule(event, config);
   if (event.trigger === undefined || event.trigger === 'manual') return fromManual(event, config, now);
-  throw new RunRequestError(`unknown trigger ${describe(event.trigger)}; expected 'manual' or 'schedule', or an EventBridge event from aws.s3 or aws.states`);
+  throw new RunRequestError(
+    `unknown trigger ${describe(event.trigger)}; expected 'manual' or 'schedule', or an EventBridge event from aws.s3 or aws.states`,
+  );
 }
 
 function single(config: PurposeRunConfig, name: string, window: RunWindow, trigger: TriggerDetails): RunRequest {
@@ -124,16 +126,22 @@ function fromSchedule(event: Record<string, unknown>, config: PurposeRunConfig):
     throw new RunRequestError(`scheduledTime must be an ISO 8601 time, got ${describe(event.scheduledTime)}`);
   }
   const window = windowJustEnded(time, config.windowDays, config.timezone);
-  return single(config, runName(config.purpose, 'schedule', window), window,
-    { kind: 'schedule', scheduledTime: time.toISOString(), timezone: config.timezone });
+  return single(config, runName(config.purpose, 'schedule', window), window, {
+    kind: 'schedule',
+    scheduledTime: time.toISOString(),
+    timezone: config.timezone,
+  });
 }
 
 function fromEventBridge(event: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
   const detail = isObject(event.detail) ? event.detail : {};
   if (event.source === 'aws.s3' && event['detail-type'] === 'Object Created') return fromS3(event, detail, config);
-  if (event.source === 'aws.states' && event['detail-type'] === 'Step Functions Execution Status Change') return fromUpstream(detail, config);
-  throw new RunRequestError(`unexpected event from ${describe(event.source)} (${describe(event['detail-type'])}); `
-    + `'${config.purpose}' is started by aws.s3 Object Created and aws.states Step Functions Execution Status Change events only`);
+  if (event.source === 'aws.states' && event['detail-type'] === 'Step Functions Execution Status Change')
+    return fromUpstream(detail, config);
+  throw new RunRequestError(
+    `unexpected event from ${describe(event.source)} (${describe(event['detail-type'])}); ` +
+      `'${config.purpose}' is started by aws.s3 Object Created and aws.states Step Functions Execution Status Change events only`,
+  );
 }
 
 function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
@@ -161,22 +169,33 @@ function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>,
 
 function fromUpstream(detail: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
   if (!config.upstream || detail.stateMachineArn !== config.upstream.stateMachineArn) {
-    throw new RunRequestError(`execution event from state machine ${describe(detail.stateMachineArn)}; `
-      + `'${config.purpose}' runs after ${config.upstream ? `'${config.upstream.stateMachineArn}'` : 'no other purpose'}`);
+    throw new RunRequestError(
+      `execution event from state machine ${describe(detail.stateMachineArn)}; ` +
+        `'${config.purpose}' runs after ${config.upstream ? `'${config.upstream.stateMachineArn}'` : 'no other purpose'}`,
+    );
   }
   if (detail.status !== 'SUCCEEDED') {
-    throw new RunRequestError(`upstream execution ${describe(detail.executionArn)} has status ${describe(detail.status)}; only SUCCEEDED starts '${config.purpose}'`);
+    throw new RunRequestError(
+      `upstream execution ${describe(detail.executionArn)} has status ${describe(detail.status)}; only SUCCEEDED starts '${config.purpose}'`,
+    );
   }
   const upstreamInput = parseJsonObject(detail.input);
   if (!upstreamInput || !isObject(upstreamInput.window) || typeof detail.executionArn !== 'string') {
-    throw new RunRequestError(`upstream execution ${describe(detail.executionArn)} carries no BatCat run input with a window; `
-      + `was it started outside the run contract, or was its input too large for the event?`);
+    throw new RunRequestError(
+      `upstream execution ${describe(detail.executionArn)} carries no BatCat run input with a window; ` +
+        `was it started outside the run contract, or was its input too large for the event?`,
+    );
   }
   const window = checkedWindow(upstreamInput.window.start, upstreamInput.window.end, 'upstream window');
   const upstreamRunId = typeof upstreamInput.runId === 'string' ? upstreamInput.runId : detail.executionArn;
   // A rerun of the upstream is a new execution, so it starts a new downstream run; a redelivered event does not.
   const name = runName(config.purpose, 'upstream', window, shortHash(8, detail.executionArn));
-  return single(config, name, window, { kind: 'upstream', purpose: config.upstream.purpose, executionArn: detail.executionArn, runId: upstreamRunId });
+  return single(config, name, window, {
+    kind: 'upstream',
+    purpose: config.upstream.purpose,
+    executionArn: detail.executionArn,
+    runId: upstreamRunId,
+  });
 }
 
 function checkedWindow(start: unknown, end: unknown, what: string): RunWindow {
@@ -188,16 +207,20 @@ function checkedWindow(start: unknown, end: unknown, what: string): RunWindow {
 function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, now: Date): RunRequest {
   const unknownKeys = Object.keys(event).filter((k) => !MANUAL_KEYS.has(k));
   if (unknownKeys.length > 0) {
-    throw new RunRequestError(`unknown field${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((k) => `'${k}'`).join(', ')} in a manual request; allowed: ${[...MANUAL_KEYS].join(', ')}`);
+    throw new RunRequestError(
+      `unknown field${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((k) => `'${k}'`).join(', ')} in a manual request; allowed: ${[...MANUAL_KEYS].join(', ')}`,
+    );
   }
   checkPurpose(event, config);
   for (const flag of ['backfill', 'force'] as const) {
-    if (event[flag] !== undefined && typeof event[flag] !== 'boolean') throw new RunRequestError(`${flag} must be true or false, got ${describe(event[flag])}`);
+    if (event[flag] !== undefined && typeof event[flag] !== 'boolean')
+      throw new RunRequestError(`${flag} must be true or false, got ${describe(event[flag])}`);
   }
   const rerunAt = event.force === true ? now : undefined;
   const hasRange = event.from !== undefined || event.to !== undefined;
   if (event.date !== undefined && hasRange) throw new RunRequestError('give either date, or from and to, not both');
-  if (hasRange && (event.from === undefined || event.to === undefined)) throw new RunRequestError('from and to go together: give both, or use date');
+  if (hasRange && (event.from === undefined || event.to === undefined))
+    throw new RunRequestError('from and to go together: give both, or use date');
   if (event.backfill === true && !hasRange) throw new RunRequestError('a backfill needs from and to');
 
   let window: RunWindow;
@@ -207,15 +230,22 @@ function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, no
 
   const today = localDate(now, config.timezone);
   if (window.end >= today) {
-    throw new RunRequestError(`the window ${window.start}..${window.end} has not ended yet (today is ${today} in ${config.timezone}); its last day must be ${addDays(today, -1)} or earlier`);
+    throw new RunRequestError(
+      `the window ${window.start}..${window.end} has not ended yet (today is ${today} in ${config.timezone}); its last day must be ${addDays(today, -1)} or earlier`,
+    );
   }
   if (event.backfill === true) return backfill(config, window, rerunAt);
 
   if (daysIn(window) > config.maxWindowDays) {
-    throw new RunRequestError(`the window ${window.start}..${window.end} is ${daysIn(window)} days; one run of '${config.purpose}' may cover at most ${config.maxWindowDays} `
-      + `(maxWindow). To start one run per ${config.windowDays}-day window instead, ask for a backfill (batcat run --backfill)`);
+    throw new RunRequestError(
+      `the window ${window.start}..${window.end} is ${daysIn(window)} days; one run of '${config.purpose}' may cover at most ${config.maxWindowDays} ` +
+        `(maxWindow). To start one run per ${config.windowDays}-day window instead, ask for a backfill (batcat run --backfill)`,
+    );
   }
-  return single(config, runName(config.purpose, 'manual', window, undefined, rerunAt), window, { kind: 'manual', rerun: rerunAt !== undefined });
+  return single(config, runName(config.purpose, 'manual', window, undefined, rerunAt), window, {
+    kind: 'manual',
+    rerun: rerunAt !== undefined,
+  });
 }
 
 function backfill(config: PurposeRunConfig, range: RunWindow, rerunAt: Date | undefined): RunRequest {
@@ -223,12 +253,16 @@ function backfill(config: PurposeRunConfig, range: RunWindow, rerunAt: Date | un
   if (days % config.windowDays !== 0) {
     const shorter = addDays(range.start, days - (days % config.windowDays) - 1);
     const longer = addDays(shorter, config.windowDays);
-    throw new RunRequestError(`the backfill ${range.start}..${range.end} is ${days} days, not a whole number of ${config.windowDays}-day windows; `
-      + `end it on ${shorter < range.start ? longer : `${shorter} or ${longer}`}`);
+    throw new RunRequestError(
+      `the backfill ${range.start}..${range.end} is ${days} days, not a whole number of ${config.windowDays}-day windows; ` +
+        `end it on ${shorter < range.start ? longer : `${shorter} or ${longer}`}`,
+    );
   }
   const count = days / config.windowDays;
   if (count > config.maxBackfillWindows) {
-    throw new RunRequestError(`the backfill ${range.start}..${range.end} has ${count} windows; at most ${config.maxBackfillWindows} may be started at once, so split the range`);
+    throw new RunRequestError(
+      `the backfill ${range.start}..${range.end} has ${count} windows; at most ${config.maxBackfillWindows} may be started at once, so split the range`,
+    );
   }
   const runs = Array.from({ length: count }, (_, i) => {
     const window = windowStartingOn(addDays(range.start, i * config.windowDays), config.windowDays);
@@ -237,7 +271,9 @@ function backfill(config: PurposeRunConfig, range: RunWindow, rerunAt: Date | un
   });
   const input: BackfillInput = { purpose: config.purpose, runs };
   if (Buffer.byteLength(JSON.stringify(input)) > MAX_BACKFILL_INPUT_BYTES) {
-    throw new RunRequestError(`the backfill ${range.start}..${range.end} is too large for one Step Functions input (${count} runs); split the range`);
+    throw new RunRequestError(
+      `the backfill ${range.start}..${range.end} is too large for one Step Functions input (${count} runs); split the range`,
+    );
   }
   return { backfill: input, name: runName(config.purpose, 'backfill', range, undefined, rerunAt), window: range };
 }

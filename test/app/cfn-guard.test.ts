@@ -21,9 +21,14 @@ test('the Control Tower controls find nothing that is not acknowledged', () => {
   expect(report.pluginReports.flatMap((p: any) => p.violations)).toEqual([]);
 
   // These, and only these, are acknowledged.
-  const acknowledged = stacks[0].node.findAll()
+  const acknowledged = stacks[0].node
+    .findAll()
     .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => [c.node.path, m.data]))
-    .flatMap(([p, data]: any) => Object.keys(data).filter((id) => id.startsWith('cdk-validator-cfnguard::')).map((id) => `${p.replace(/^batcat-2022-rnd-battery-dev\//, '')} ${id.replace(/^cdk-validator-cfnguard::/, '')}`));
+    .flatMap(([p, data]: any) =>
+      Object.keys(data)
+        .filter((id) => id.startsWith('cdk-validator-cfnguard::'))
+        .map((id) => `${p.replace(/^batcat-2022-rnd-battery-dev\//, '')} ${id.replace(/^cdk-validator-cfnguard::/, '')}`),
+    );
   expect(acknowledged.sort()).toEqual([
     'Data/AccessLogs s3_bucket_default_encryption_kms_check',
     'Data/AccessLogs s3_bucket_logging_enabled_check',
@@ -47,7 +52,9 @@ test('the guard is live: a bucket without the acknowledgements is reported', () 
     error.mockRestore();
   }
   const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
-  const findings = report.pluginReports.flatMap((p: any) => p.violations.flatMap((v: any) => v.violatingConstructs.map((c: any) => `${v.ruleName} ${c.constructPath}`)));
+  const findings = report.pluginReports.flatMap((p: any) =>
+    p.violations.flatMap((v: any) => v.violatingConstructs.map((c: any) => `${v.ruleName} ${c.constructPath}`)),
+  );
   expect(findings).toContain('s3_bucket_object_lock_enabled_check batcat-2022-rnd-battery-dev/Canary/Resource');
   expect(findings.filter((f: string) => !f.includes('/Canary/'))).toEqual([]);
 });

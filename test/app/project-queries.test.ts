@@ -59,7 +59,9 @@ describe('a project with result tables and a query-fed purpose', () => {
   const { app, parent, nestedOf } = project(YAML);
   const report = nestedOf('report');
   const statements = Object.values<any>(report.findResources('AWS::IAM::Policy'))
-    .filter((p) => JSON.stringify(p.Properties.Roles).includes('StateMachineRole') && !JSON.stringify(p.Properties.Roles).includes('Backfill'))
+    .filter(
+      (p) => JSON.stringify(p.Properties.Roles).includes('StateMachineRole') && !JSON.stringify(p.Properties.Roles).includes('Backfill'),
+    )
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
   const jobStatements = Object.values<any>(report.findResources('AWS::IAM::Policy'))
     .filter((p) => JSON.stringify(p.Properties.Roles).includes('JobRole'))
@@ -88,7 +90,11 @@ describe('a project with result tables and a query-fed purpose', () => {
     });
     // Query results expire; the data does not.
     parent.hasResourceProperties('AWS::S3::Bucket', {
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'ExpireQueryResults', Prefix: 'athena-results/', ExpirationInDays: 30, Status: 'Enabled' })]) },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Id: 'ExpireQueryResults', Prefix: 'athena-results/', ExpirationInDays: 30, Status: 'Enabled' }),
+        ]),
+      },
     });
   });
 
@@ -104,8 +110,8 @@ describe('a project with result tables and a query-fed purpose', () => {
         TableType: 'EXTERNAL_TABLE',
         PartitionKeys: [{ Name: 'dt', Type: 'string', Comment: Match.anyValue() }],
         Parameters: {
-          'classification': 'csv',
-          'EXTERNAL': 'TRUE',
+          classification: 'csv',
+          EXTERNAL: 'TRUE',
           'skip.header.line.count': '1',
           'projection.enabled': 'true',
           'projection.dt.type': 'date',
@@ -113,11 +119,16 @@ describe('a project with result tables and a query-fed purpose', () => {
           'projection.dt.range': '2000-01-01,NOW',
           'projection.dt.interval': '1',
           'projection.dt.interval.unit': 'DAYS',
-          'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^DataBucket') }, '/results/usage-analysis/summary/dt=${dt}/']] },
+          'storage.location.template': {
+            'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^DataBucket') }, '/results/usage-analysis/summary/dt=${dt}/']],
+          },
         },
         StorageDescriptor: {
           Location: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^DataBucket') }, '/results/usage-analysis/summary/']] },
-          Columns: [{ Name: 'vin', Type: 'string' }, { Name: 'kwh', Type: 'double' }],
+          Columns: [
+            { Name: 'vin', Type: 'string' },
+            { Name: 'kwh', Type: 'double' },
+          ],
           SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.serde2.OpenCSVSerde' },
         },
       },
@@ -125,8 +136,10 @@ describe('a project with result tables and a query-fed purpose', () => {
     parent.hasResourceProperties('AWS::Glue::Table', {
       TableInput: {
         Name: 'usage_details',
-        Parameters: Match.objectLike({ 'classification': 'parquet', 'projection.enabled': 'true', 'skip.header.line.count': Match.absent() }),
-        StorageDescriptor: Match.objectLike({ SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' } }),
+        Parameters: Match.objectLike({ classification: 'parquet', 'projection.enabled': 'true', 'skip.header.line.count': Match.absent() }),
+        StorageDescriptor: Match.objectLike({
+          SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+        }),
       },
     });
     // Tables are created after their database.
@@ -138,14 +151,15 @@ describe('a project with result tables and a query-fed purpose', () => {
   test('the state machine runs the query in the workgroup with the window bound as parameters, then gives the result file to the job', () => {
     const def = definitionOf(report);
     expect(def.States.ResolveRun.Next).toBe('RunQuery');
-    expect(def.States.ResolveRun.Parameters['queryParameters.$'])
-      .toBe("States.Array(States.Format('\\'{}\\'', $.window.start), States.Format('\\'{}\\'', $.window.end))");
+    expect(def.States.ResolveRun.Parameters['queryParameters.$']).toBe(
+      "States.Array(States.Format('\\'{}\\'', $.window.start), States.Format('\\'{}\\'', $.window.end))",
+    );
     const q = def.States.RunQuery;
     expect(q.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
     expect(q.Parameters).toEqual({
-      'QueryString': SQL,
-      'QueryExecutionContext': { Catalog: 'AwsDataCatalog', Database: 'batcat_demo_dev' },
-      'WorkGroup': 'batcat-demo-dev',
+      QueryString: SQL,
+      QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: 'batcat_demo_dev' },
+      WorkGroup: 'batcat-demo-dev',
       'ExecutionParameters.$': '$.batcat.queryParameters',
     });
     expect(q.Next).toBe('RunProcessingJob');
@@ -164,9 +178,13 @@ describe('a project with result tables and a query-fed purpose', () => {
     expect(athena.Action).toEqual(['athena:GetQueryExecution', 'athena:StartQueryExecution', 'athena:StopQueryExecution']);
     expect(JSON.stringify(athena.Resource)).toMatch(/:workgroup\/batcat-demo-dev"/);
     const glue = statements.find((s) => [s.Action].flat().includes('glue:GetTable'));
-    expect(glue.Resource.map((r: any) => JSON.stringify(r).replace(/.*:glue:[^/]*?(catalog|database|table)/, '$1').replace(/"\]\]\}$/, ''))).toEqual([
-      'catalog', 'database/batcat_demo_dev', 'table/batcat_demo_dev/usage_analysis_summary',
-    ]);
+    expect(
+      glue.Resource.map((r: any) =>
+        JSON.stringify(r)
+          .replace(/.*:glue:[^/]*?(catalog|database|table)/, '$1')
+          .replace(/"\]\]\}$/, ''),
+      ),
+    ).toEqual(['catalog', 'database/batcat_demo_dev', 'table/batcat_demo_dev/usage_analysis_summary']);
     const reads = statements.filter((s) => [s.Action].flat().includes('s3:GetObject')).map((s) => JSON.stringify(s.Resource));
     expect(reads).toHaveLength(2);
     expect(reads[0]).toContain('/results/usage-analysis/summary/*');
@@ -174,7 +192,9 @@ describe('a project with result tables and a query-fed purpose', () => {
     // '*' stays for X-Ray and log delivery only, as before.
     const everything = statements.filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat());
     expect(everything.filter((a: string) => !/^(xray|logs):/.test(a))).toEqual([]);
-    const kms = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')) && s.Condition?.StringEquals?.['kms:ViaService']);
+    const kms = statements.filter(
+      (s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')) && s.Condition?.StringEquals?.['kms:ViaService'],
+    );
     expect(kms.map((s) => s.Action)).toEqual([['kms:Decrypt', 'kms:GenerateDataKey']]);
   });
 
@@ -195,8 +215,16 @@ describe('a project with result tables and a query-fed purpose', () => {
 
 describe('a query-fed run, executed locally', () => {
   const { nestedOf } = project(YAML);
-  const stubs = (ref: any) => (ref.Ref?.includes('DataBucket') ? 'demo-data-bucket' : ref.Ref === 'AWS::Partition' ? 'aws' : ref.Ref === 'AWS::Region' ? 'eu-west-1'
-    : ref.Ref === 'AWS::AccountId' ? '123456789012' : ref.Ref ?? 'stub');
+  const stubs = (ref: any) =>
+    ref.Ref?.includes('DataBucket')
+      ? 'demo-data-bucket'
+      : ref.Ref === 'AWS::Partition'
+        ? 'aws'
+        : ref.Ref === 'AWS::Region'
+          ? 'eu-west-1'
+          : ref.Ref === 'AWS::AccountId'
+            ? '123456789012'
+            : (ref.Ref ?? 'stub');
   const definition = definitionOf(nestedOf('report'), stubs);
   const input = {
     version: 1,
@@ -215,9 +243,18 @@ describe('a query-fed run, executed locally', () => {
       context: executionContext('batcat-demo-dev-report', input.runId),
       overrides: {
         taskResourceLocalHandlers: {
-          RunQuery: async (p: any) => { calls.RunQuery.push(p); return query(p); },
-          RunProcessingJob: async (p: any) => { calls.RunProcessingJob.push(p); return { ProcessingJobArn: 'arn:job', ProcessingJobStatus: 'Completed' }; },
-          NotifyFailure: async (p: any) => { calls.NotifyFailure.push(p); return { MessageId: 'm' }; },
+          RunQuery: async (p: any) => {
+            calls.RunQuery.push(p);
+            return query(p);
+          },
+          RunProcessingJob: async (p: any) => {
+            calls.RunProcessingJob.push(p);
+            return { ProcessingJobArn: 'arn:job', ProcessingJobStatus: 'Completed' };
+          },
+          NotifyFailure: async (p: any) => {
+            calls.NotifyFailure.push(p);
+            return { MessageId: 'm' };
+          },
         },
         retryIntervalOverrides: { RunQuery: 0, RunProcessingJob: 0 },
       },
@@ -241,12 +278,18 @@ describe('a query-fed run, executed locally', () => {
     expect(r.error).toBeUndefined();
     expect(r.calls.RunQuery[0].ExecutionParameters).toEqual(["'2022-11-03'", "'2022-11-09'"]);
     const job = r.calls.RunProcessingJob[0];
-    expect(job.ProcessingInputs).toEqual([expect.objectContaining({
-      InputName: 'query',
-      S3Input: expect.objectContaining({ S3Uri: 's3://demo-data-bucket/athena-results/a1b2c3d4-0000-1111-2222-333344445555.csv' }),
-    })]);
+    expect(job.ProcessingInputs).toEqual([
+      expect.objectContaining({
+        InputName: 'query',
+        S3Input: expect.objectContaining({ S3Uri: 's3://demo-data-bucket/athena-results/a1b2c3d4-0000-1111-2222-333344445555.csv' }),
+      }),
+    ]);
     expect(job.Environment.BATCAT_QUERY_EXECUTION_ID).toBe('a1b2c3d4-0000-1111-2222-333344445555');
-    expect((r.output as any).query).toEqual({ queryExecutionId: 'a1b2c3d4-0000-1111-2222-333344445555', resultFile: 'a1b2c3d4-0000-1111-2222-333344445555.csv', dataScannedBytes: 4096 });
+    expect((r.output as any).query).toEqual({
+      queryExecutionId: 'a1b2c3d4-0000-1111-2222-333344445555',
+      resultFile: 'a1b2c3d4-0000-1111-2222-333344445555.csv',
+      dataScannedBytes: 4096,
+    });
   });
 
   test("a failed query stops the run before the job, and the notification carries Athena's reason", async () => {

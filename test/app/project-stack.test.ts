@@ -44,7 +44,12 @@ purposes:
 
   test('is named from project and stage, and tags everything with them', () => {
     expect(stack.stackName).toBe('batcat-demo-prod');
-    parent.hasResourceProperties('AWS::S3::Bucket', { Tags: [{ Key: 'batcat:project', Value: 'demo' }, { Key: 'batcat:stage', Value: 'prod' }] });
+    parent.hasResourceProperties('AWS::S3::Bucket', {
+      Tags: [
+        { Key: 'batcat:project', Value: 'demo' },
+        { Key: 'batcat:stage', Value: 'prod' },
+      ],
+    });
   });
 
   test('an existing ECR image is pulled from its own repository only, by digest', () => {
@@ -58,7 +63,10 @@ purposes:
 
   test('an input in another bucket is read below its prefix only, sharded across the instances', () => {
     const p = definitionOf(nested).States.RunProcessingJob.Parameters;
-    expect(p.ProcessingInputs[0].S3Input).toMatchObject({ S3Uri: 's3://shared-feature-store/vehicles/', S3DataDistributionType: 'ShardedByS3Key' });
+    expect(p.ProcessingInputs[0].S3Input).toMatchObject({
+      S3Uri: 's3://shared-feature-store/vehicles/',
+      S3DataDistributionType: 'ShardedByS3Key',
+    });
     expect(p.ProcessingResources.ClusterConfig).toEqual({ InstanceCount: 4, InstanceType: 'ml.c5.xlarge', VolumeSizeInGB: 30 });
     const statements = Object.values<any>(nested.findResources('AWS::IAM::Policy')).flatMap((s) => s.Properties.PolicyDocument.Statement);
     const text = JSON.stringify(statements);

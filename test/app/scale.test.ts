@@ -16,13 +16,18 @@ function projectWith(names: string[]): string {
   fs.mkdirSync(path.join(dir, 'projects'));
   fs.mkdirSync(path.join(dir, 'containers', 'shared'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'containers', 'shared', 'Dockerfile'), 'FROM public.ecr.aws/docker/library/python:3.12-slim\n');
-  const purposes = names.map((n) => [
-    `  - name: ${n}`,
-    '    container: containers/shared',
-    '    inputs: [{ name: data, prefix: raw/' + n + '/ }]',
-    '    outputs: [{ name: result }]',
-  ].join('\n'));
-  fs.writeFileSync(path.join(dir, 'projects', 'big.yaml'), `project: big\nstage: prod\nalarmEmails: [ops@example.com]\npurposes:\n${purposes.join('\n')}\n`);
+  const purposes = names.map((n) =>
+    [
+      `  - name: ${n}`,
+      '    container: containers/shared',
+      '    inputs: [{ name: data, prefix: raw/' + n + '/ }]',
+      '    outputs: [{ name: result }]',
+    ].join('\n'),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'projects', 'big.yaml'),
+    `project: big\nstage: prod\nalarmEmails: [ops@example.com]\npurposes:\n${purposes.join('\n')}\n`,
+  );
   return dir;
 }
 

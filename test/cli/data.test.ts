@@ -35,7 +35,14 @@ beforeEach(() => {
   cfn.reset();
   athena.reset();
   cfn.on(DescribeStacksCommand, { StackName: 'batcat-2022-rnd-battery-dev' }).resolves({
-    Stacks: [{ StackName: 'batcat-2022-rnd-battery-dev', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'DataBucketName', OutputValue: BUCKET }] }],
+    Stacks: [
+      {
+        StackName: 'batcat-2022-rnd-battery-dev',
+        CreationTime: new Date(),
+        StackStatus: 'CREATE_COMPLETE',
+        Outputs: [{ OutputKey: 'DataBucketName', OutputValue: BUCKET }],
+      },
+    ],
   });
 });
 
@@ -43,10 +50,14 @@ beforeEach(() => {
 function failingOn(command: string, nth: number): S3Client {
   const client = server.client();
   let calls = 0;
-  client.middlewareStack.add((next, context) => async (args) => {
-    if (context.commandName === command && ++calls === nth) throw Object.assign(new Error('connection reset by peer'), { name: 'NetworkingError' });
-    return next(args);
-  }, { step: 'initialize' });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === command && ++calls === nth)
+        throw Object.assign(new Error('connection reset by peer'), { name: 'NetworkingError' });
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
   return client;
 }
 
@@ -56,10 +67,20 @@ async function cli(argv: string[], opts: { s3?: S3Client; cwd?: string } = {}) {
   let err = '';
   const code = await runCli(argv, {
     cwd: opts.cwd ?? REPO_ROOT,
-    out: (t) => { out += t; },
-    err: (t) => { err += t; },
-    clients: () => ({ s3: opts.s3 ?? s3, cloudformation: new CloudFormationClient({ region: 'eu-west-1' }), athena: new AthenaClient({ region: 'eu-west-1' }) }),
-    sleep: async (ms) => { clock += ms; },
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    clients: () => ({
+      s3: opts.s3 ?? s3,
+      cloudformation: new CloudFormationClient({ region: 'eu-west-1' }),
+      athena: new AthenaClient({ region: 'eu-west-1' }),
+    }),
+    sleep: async (ms) => {
+      clock += ms;
+    },
     now: () => clock,
   });
   return { code, out, err };
@@ -78,7 +99,10 @@ function localFolder(): string {
 
 const files = (dir: string) => {
   const out: string[] = [];
-  const walk = (d: string) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : out.push(path.relative(dir, path.join(d, e.name)))));
+  const walk = (d: string) =>
+    fs
+      .readdirSync(d, { withFileTypes: true })
+      .forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : out.push(path.relative(dir, path.join(d, e.name)))));
   walk(dir);
   return out.sort();
 };
@@ -130,7 +154,9 @@ describe('batcat push and pull', () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'raw/edit-test/x.csv', Body: 'v2\n' }));
     const kept = await cli(['pull', '2022-rnd-battery', 'raw/edit-test/', target]);
     expect(kept.code).toBe(1);
-    expect(kept.out).toContain('! x.csv: changed here since it was pulled, and changed in the bucket too; kept the local file (--force overwrites it)');
+    expect(kept.out).toContain(
+      '! x.csv: changed here since it was pulled, and changed in the bucket too; kept the local file (--force overwrites it)',
+    );
     expect(fs.readFileSync(path.join(target, 'x.csv'), 'utf8')).toBe('my local edit\n');
     const forced = await cli(['pull', '2022-rnd-battery', 'raw/edit-test/', target, '--force']);
     expect(forced.code).toBe(0);
@@ -163,9 +189,17 @@ describe('batcat push and pull', () => {
   });
 
   test.each([
-    ['a prefix leaving the bucket folder', ['pull', '2022-rnd-battery', '../secrets/'], /prefix '\.\.\/secrets\/' must be a folder of the project bucket/],
+    [
+      'a prefix leaving the bucket folder',
+      ['pull', '2022-rnd-battery', '../secrets/'],
+      /prefix '\.\.\/secrets\/' must be a folder of the project bucket/,
+    ],
     ['an absolute prefix', ['push', '2022-rnd-battery', '.', '/raw/'], /prefix '\/raw\/' must be a folder/],
-    ['a missing local folder', ['push', '2022-rnd-battery', 'data/does-not-exist', 'raw/x/'], /local folder .*data\/does-not-exist does not exist/],
+    [
+      'a missing local folder',
+      ['push', '2022-rnd-battery', 'data/does-not-exist', 'raw/x/'],
+      /local folder .*data\/does-not-exist does not exist/,
+    ],
     ['an unknown project', ['pull', 'no-such-project', 'raw/'], /no project 'no-such-project'/],
   ])('rejects %s with exit code 2 and copies nothing', async (_what, argv, message) => {
     const r = await cli(argv);
@@ -175,10 +209,14 @@ describe('batcat push and pull', () => {
 
   test('a project that is not deployed is named, with the fix', async () => {
     cfn.reset();
-    cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Stack with id batcat-2022-rnd-battery-dev does not exist'), { name: 'ValidationError' }));
+    cfn
+      .on(DescribeStacksCommand)
+      .rejects(Object.assign(new Error('Stack with id batcat-2022-rnd-battery-dev does not exist'), { name: 'ValidationError' }));
     const r = await cli(['pull', '2022-rnd-battery', 'raw/']);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('stack batcat-2022-rnd-battery-dev is not deployed in this account and region; deploy it (npx cdk deploy batcat-2022-rnd-battery-dev) or pass --bucket');
+    expect(r.err).toContain(
+      'stack batcat-2022-rnd-battery-dev is not deployed in this account and region; deploy it (npx cdk deploy batcat-2022-rnd-battery-dev) or pass --bucket',
+    );
   });
 });
 
@@ -187,8 +225,15 @@ describe('batcat query', () => {
 
   function succeeded(id: string) {
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: id });
-    athena.on(GetQueryExecutionCommand)
-      .resolvesOnce({ QueryExecution: { QueryExecutionId: id, Status: { State: 'RUNNING' }, Statistics: { DataScannedInBytes: 1e6, TotalExecutionTimeInMillis: 2000 } } })
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolvesOnce({
+        QueryExecution: {
+          QueryExecutionId: id,
+          Status: { State: 'RUNNING' },
+          Statistics: { DataScannedInBytes: 1e6, TotalExecutionTimeInMillis: 2000 },
+        },
+      })
       .resolves({
         QueryExecution: {
           QueryExecutionId: id,
@@ -203,7 +248,18 @@ describe('batcat query', () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'athena-results/q-1.csv', Body: RESULT }));
     succeeded('q-1');
     const out = path.join(tempDir('batcat-query-'), 'result', 'fleet.csv');
-    const r = await cli(['query', '2022-rnd-battery', '--sql', 'queries/fleet-report.sql', '--from', '2026-11-01', '--to', '2026-11-07', '--out', out]);
+    const r = await cli([
+      'query',
+      '2022-rnd-battery',
+      '--sql',
+      'queries/fleet-report.sql',
+      '--from',
+      '2026-11-01',
+      '--to',
+      '2026-11-07',
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     expect(fs.readFileSync(out, 'utf8')).toBe(RESULT);
     const start = athena.commandCalls(StartQueryExecutionCommand)[0].args[0].input;
@@ -213,12 +269,14 @@ describe('batcat query', () => {
       WorkGroup: 'batcat-2022-rnd-battery-dev',
       QueryExecutionContext: { Database: 'batcat_2022_rnd_battery_dev' },
     });
-    expect(r.err.split('\n')).toEqual(expect.arrayContaining([
-      'query queries/fleet-report.sql in workgroup batcat-2022-rnd-battery-dev, database batcat_2022_rnd_battery_dev, window 2026-11-01 .. 2026-11-07',
-      '  running 2s, 1.0 MB scanned',
-      'query q-1 succeeded: 3.5 MB scanned in 4s',
-      `wrote ${out} (${RESULT.length} B) from s3://${BUCKET}/athena-results/q-1.csv`,
-    ]));
+    expect(r.err.split('\n')).toEqual(
+      expect.arrayContaining([
+        'query queries/fleet-report.sql in workgroup batcat-2022-rnd-battery-dev, database batcat_2022_rnd_battery_dev, window 2026-11-01 .. 2026-11-07',
+        '  running 2s, 1.0 MB scanned',
+        'query q-1 succeeded: 3.5 MB scanned in 4s',
+        `wrote ${out} (${RESULT.length} B) from s3://${BUCKET}/athena-results/q-1.csv`,
+      ]),
+    );
   });
 
   test('without --out the CSV goes to standard output and progress to standard error', async () => {
@@ -232,7 +290,11 @@ describe('batcat query', () => {
 
   test("a failed query exits 1 with Athena's reason; a timeout stops the query", async () => {
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-3' });
-    athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { QueryExecutionId: 'q-3', Status: { State: 'FAILED', StateChangeReason: 'Bytes scanned limit was exceeded' } } });
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolves({
+        QueryExecution: { QueryExecutionId: 'q-3', Status: { State: 'FAILED', StateChangeReason: 'Bytes scanned limit was exceeded' } },
+      });
     const failed = await cli(['query', '2022-rnd-battery', '--sql', 'queries/fleet-report.sql', '--date', '2026-11-01']);
     expect(failed.code).toBe(1);
     expect(failed.err).toContain('batcat: Athena query q-3 failed: Bytes scanned limit was exceeded');
@@ -241,17 +303,34 @@ describe('batcat query', () => {
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-4' });
     athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { QueryExecutionId: 'q-4', Status: { State: 'RUNNING' } } });
     athena.on(StopQueryExecutionCommand).resolves({});
-    const slow = await cli(['query', '2022-rnd-battery', '--sql', 'queries/fleet-report.sql', '--date', '2026-11-01', '--timeout-minutes', '1']);
+    const slow = await cli([
+      'query',
+      '2022-rnd-battery',
+      '--sql',
+      'queries/fleet-report.sql',
+      '--date',
+      '2026-11-01',
+      '--timeout-minutes',
+      '1',
+    ]);
     expect(slow.code).toBe(1);
     expect(slow.err).toContain('batcat: query q-4 did not finish within 60 s; it was stopped');
     expect(athena.commandCalls(StopQueryExecutionCommand)).toHaveLength(1);
   });
 
   test.each([
-    ['no window for a query with placeholders', ['--sql', 'queries/fleet-report.sql'], /has 2 '\?' placeholder\(s\); give the window with --from and --to \(or --date\)/],
+    [
+      'no window for a query with placeholders',
+      ['--sql', 'queries/fleet-report.sql'],
+      /has 2 '\?' placeholder\(s\); give the window with --from and --to \(or --date\)/,
+    ],
     ['a missing query file', ['--sql', 'queries/nope.sql', '--date', '2026-11-01'], /query file .*queries\/nope\.sql does not exist/],
     ['a bad date', ['--sql', 'queries/fleet-report.sql', '--date', '2026-13-01'], /--date must be a calendar date written YYYY-MM-DD/],
-    ['--to before --from', ['--sql', 'queries/fleet-report.sql', '--from', '2026-11-05', '--to', '2026-11-01'], /--to 2026-11-01 is before --from 2026-11-05/],
+    [
+      '--to before --from',
+      ['--sql', 'queries/fleet-report.sql', '--from', '2026-11-05', '--to', '2026-11-01'],
+      /--to 2026-11-01 is before --from 2026-11-05/,
+    ],
     ['no --sql', [], /required option '--sql <file>' not specified/],
   ])('rejects %s with exit code 2 and starts no query', async (_what, args, message) => {
     const r = await cli(['query', '2022-rnd-battery', ...args]);

@@ -28,29 +28,54 @@ describe('batcat run-local', () => {
     const lines = r.out.split('\n');
     // Each state as it runs, with its duration, in order.
     const states = lines.filter((l) => /^[▶✓✗] /.test(l)).map((l) => l.replace(/ \(\d+ ms\)$/, ''));
-    expect(states).toEqual(['▶ CheckRunInput', '✓ CheckRunInput', '▶ ResolveRun', '✓ ResolveRun', '▶ RunProcessingJob', '✓ RunProcessingJob', '▶ RunSucceeded', '✓ RunSucceeded']);
+    expect(states).toEqual([
+      '▶ CheckRunInput',
+      '✓ CheckRunInput',
+      '▶ ResolveRun',
+      '✓ ResolveRun',
+      '▶ RunProcessingJob',
+      '✓ RunProcessingJob',
+      '▶ RunSucceeded',
+      '✓ RunSucceeded',
+    ]);
     expect(r.out).toContain('  input usage: 1 file(s) from data/raw/usage/dt=2026-11-22/');
     expect(r.out).toContain('  $ python3 containers/usage-analysis/usage_analysis.py');
     expect(r.out).toContain('  data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv');
-    expect(fs.readFileSync(path.join(root, 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv'), 'utf8')).toBe([
-      'vin,records,first_time,last_time,total_usage,mean_usage,max_usage',
-      'VIN1,2,2026-11-22T07:00:00,2026-11-22T09:00:00,6.0,3.0,4.0',
-      'VIN2,1,2026-11-22T08:00:00,2026-11-22T08:00:00,1.5,1.5,1.5',
-      '',
-    ].join('\r\n'));
+    expect(fs.readFileSync(path.join(root, 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv'), 'utf8')).toBe(
+      [
+        'vin,records,first_time,last_time,total_usage,mean_usage,max_usage',
+        'VIN1,2,2026-11-22T07:00:00,2026-11-22T09:00:00,6.0,3.0,4.0',
+        'VIN2,1,2026-11-22T08:00:00,2026-11-22T08:00:00,1.5,1.5,1.5',
+        '',
+      ].join('\r\n'),
+    );
 
     const runDir = path.join(root, 'runs', 'usage-analysis', 'usage-analysis-manual-20261122');
     expect(filesBelow(runDir)).toEqual(['input.json', 'job.json', 'outputs.json', 'status.json', 'stderr.log', 'stdout.log']);
     const input = JSON.parse(fs.readFileSync(path.join(runDir, 'input.json'), 'utf8'));
-    expect(input).toMatchObject({ runId: 'usage-analysis-manual-20261122', window: { start: '2026-11-22', end: '2026-11-22' }, trigger: { kind: 'manual' } });
+    expect(input).toMatchObject({
+      runId: 'usage-analysis-manual-20261122',
+      window: { start: '2026-11-22', end: '2026-11-22' },
+      trigger: { kind: 'manual' },
+    });
     const job = JSON.parse(fs.readFileSync(path.join(runDir, 'job.json'), 'utf8')).job;
     // The rendered job parameters are those the real state machine sends to SageMaker.
     expect(job.ProcessingJobName).toMatch(/^usage-analysis-[0-9a-f]{6}-[0-9a-f]{32}$/);
-    expect(job.Environment).toMatchObject({ BATCAT_PURPOSE: 'usage-analysis', BATCAT_WINDOW_START: '2026-11-22', BATCAT_TRIGGER: 'manual', USAGE_UNIT: 'kWh' });
+    expect(job.Environment).toMatchObject({
+      BATCAT_PURPOSE: 'usage-analysis',
+      BATCAT_WINDOW_START: '2026-11-22',
+      BATCAT_TRIGGER: 'manual',
+      USAGE_UNIT: 'kWh',
+    });
     expect(job.ProcessingInputs[0].S3Input.S3Uri).toBe('s3://local-data-bucket/raw/usage/dt=2026-11-22/');
-    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8'))).toMatchObject({ status: 'SUCCEEDED', runId: 'usage-analysis-manual-20261122' });
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8'))).toMatchObject({
+      status: 'SUCCEEDED',
+      runId: 'usage-analysis-manual-20261122',
+    });
     const summary = path.join(root, 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv');
-    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'outputs.json'), 'utf8'))).toEqual([{ file: 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv', bytes: fs.statSync(summary).size }]);
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'outputs.json'), 'utf8'))).toEqual([
+      { file: 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv', bytes: fs.statSync(summary).size },
+    ]);
     expect(fs.readFileSync(path.join(runDir, 'stdout.log'), 'utf8')).toContain('reading 1 file(s)');
   });
 
@@ -58,16 +83,21 @@ describe('batcat run-local', () => {
     const r = batcat(['run-local', '2022-rnd-battery', 'fleet-report', '--date', '2026-11-22'], root);
     expect(r.code).toBe(0);
     expect(r.out).toContain(`  query stands in: queries/fleet-report.sample.csv (parameters ["'2026-11-22'","'2026-11-22'"])`);
-    expect(fs.readFileSync(path.join(root, 'data/result/fleet-report/dt=2026-11-22/report/fleet_report.csv'), 'utf8'))
-      .toBe('window_start,window_end,vehicles,records,total_usage,mean_usage_per_vehicle\r\n2026-11-22,2026-11-22,3,72,93.75,31.25\r\n');
+    expect(fs.readFileSync(path.join(root, 'data/result/fleet-report/dt=2026-11-22/report/fleet_report.csv'), 'utf8')).toBe(
+      'window_start,window_end,vehicles,records,total_usage,mean_usage_per_vehicle\r\n2026-11-22,2026-11-22,3,72,93.75,31.25\r\n',
+    );
   });
 
   test('a failing script: the message and the stderr tail are shown, the exit code is 1, and the run is recorded as failed', () => {
     withUsage(root, '2026-11-23', 'vin,time,usage\nVIN1,2026-11-23T01:00:00,abc\n');
     const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-23'], root);
     expect(r.code).toBe(1);
-    expect(r.out).toContain("run usage-analysis-manual-20261123 FAILED: States.TaskFailed: InputError: part-0001.csv line 2: usage 'abc' is not a number");
-    expect(r.out).toMatch(/last lines of the script's stderr \(all of it: runs\/usage-analysis\/usage-analysis-manual-20261123\/stderr\.log\):\n {2}.*usage 'abc' is not a number/);
+    expect(r.out).toContain(
+      "run usage-analysis-manual-20261123 FAILED: States.TaskFailed: InputError: part-0001.csv line 2: usage 'abc' is not a number",
+    );
+    expect(r.out).toMatch(
+      /last lines of the script's stderr \(all of it: runs\/usage-analysis\/usage-analysis-manual-20261123\/stderr\.log\):\n {2}.*usage 'abc' is not a number/,
+    );
     expect(r.out).toContain('▶ NotifyFailure');
     expect(r.out).toContain('✗ RunFailed');
     const status = JSON.parse(fs.readFileSync(path.join(root, 'runs/usage-analysis/usage-analysis-manual-20261123/status.json'), 'utf8'));
@@ -78,7 +108,9 @@ describe('batcat run-local', () => {
   test('a missing input folder fails like SageMaker would, naming the local folder', () => {
     const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-10-01'], root);
     expect(r.code).toBe(1);
-    expect(r.out).toContain('ClientError: No objects found under s3://local-data-bucket/raw/usage/dt=2026-10-01/ (locally data/raw/usage/dt=2026-10-01/)');
+    expect(r.out).toContain(
+      'ClientError: No objects found under s3://local-data-bucket/raw/usage/dt=2026-10-01/ (locally data/raw/usage/dt=2026-10-01/)',
+    );
   });
 
   test('running a window again records a new attempt; runs --local lists them newest first', () => {
@@ -95,10 +127,26 @@ describe('batcat run-local', () => {
   });
 
   test.each([
-    ['an unknown purpose', ['run-local', '2022-rnd-battery', 'nope'], /project '2022-rnd-battery' has no purpose 'nope'; its purposes: usage-analysis, fleet-report/],
-    ['a bad date', ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-02-30'], /--date must be a calendar date written YYYY-MM-DD|date must be a calendar date/],
-    ['a missing data folder', ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--data', 'nowhere'], /data folder .*nowhere does not exist/],
-    ['a python that is not there', ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--python', 'python-does-not-exist'], /cannot run python-does-not-exist/],
+    [
+      'an unknown purpose',
+      ['run-local', '2022-rnd-battery', 'nope'],
+      /project '2022-rnd-battery' has no purpose 'nope'; its purposes: usage-analysis, fleet-report/,
+    ],
+    [
+      'a bad date',
+      ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-02-30'],
+      /--date must be a calendar date written YYYY-MM-DD|date must be a calendar date/,
+    ],
+    [
+      'a missing data folder',
+      ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--data', 'nowhere'],
+      /data folder .*nowhere does not exist/,
+    ],
+    [
+      'a python that is not there',
+      ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--python', 'python-does-not-exist'],
+      /cannot run python-does-not-exist/,
+    ],
   ])('rejects %s with a clear message', (_what, args, message) => {
     const r = batcat(args, root);
     expect(r.code).not.toBe(0);

@@ -20,8 +20,12 @@ async function cli(...argv: string[]) {
   let err = '';
   const code = await runCli(argv, {
     cwd: REPO_ROOT,
-    out: (t) => { out += t; },
-    err: (t) => { err += t; },
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
     clients: () => ({ lambda: new LambdaClient({ region: 'eu-west-1' }), sfn: new SFNClient({ region: 'eu-west-1' }) }),
     sleep: async () => undefined,
   });
@@ -29,7 +33,13 @@ async function cli(...argv: string[]) {
 }
 
 const payload = (v: unknown) => Buffer.from(JSON.stringify(v)) as any;
-const invoked = () => lambda.commandCalls(InvokeCommand).map((c) => ({ name: c.args[0].input.FunctionName, request: JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()) }));
+const invoked = () =>
+  lambda
+    .commandCalls(InvokeCommand)
+    .map((c) => ({
+      name: c.args[0].input.FunctionName,
+      request: JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()),
+    }));
 
 beforeEach(() => {
   lambda.reset();
@@ -37,38 +47,60 @@ beforeEach(() => {
 });
 
 describe('batcat run', () => {
-  test('asks the purpose\'s trigger for the run and prints what it started', async () => {
+  test("asks the purpose's trigger for the run and prints what it started", async () => {
     lambda.on(InvokeCommand).resolves({
       StatusCode: 200,
       Payload: payload({
-        purpose: 'usage-analysis', trigger: 'manual',
-        started: { runId: 'usage-analysis-manual-20261122', executionArn: EXECUTION('usage-analysis-manual-20261122'), status: 'started', window: { start: '2026-11-22', end: '2026-11-22' } },
+        purpose: 'usage-analysis',
+        trigger: 'manual',
+        started: {
+          runId: 'usage-analysis-manual-20261122',
+          executionArn: EXECUTION('usage-analysis-manual-20261122'),
+          status: 'started',
+          window: { start: '2026-11-22', end: '2026-11-22' },
+        },
       }),
     });
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22');
     expect(r).toMatchObject({ code: 0, err: '' });
     expect(invoked()).toEqual([{ name: FUNCTION, request: { trigger: 'manual', purpose: 'usage-analysis', date: '2026-11-22' } }]);
     expect(r.out).toContain('started usage-analysis-manual-20261122 for 2026-11-22..2026-11-22');
-    expect(r.out).toContain(`https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION('usage-analysis-manual-20261122')}`);
+    expect(r.out).toContain(
+      `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION('usage-analysis-manual-20261122')}`,
+    );
   });
 
   test('a repeated request says the run already exists and how to force a new one', async () => {
     lambda.on(InvokeCommand).resolves({
       Payload: payload({
-        purpose: 'usage-analysis', trigger: 'manual',
-        started: { runId: 'usage-analysis-manual-20261122', executionArn: EXECUTION('usage-analysis-manual-20261122'), status: 'already-started', window: { start: '2026-11-22', end: '2026-11-22' } },
+        purpose: 'usage-analysis',
+        trigger: 'manual',
+        started: {
+          runId: 'usage-analysis-manual-20261122',
+          executionArn: EXECUTION('usage-analysis-manual-20261122'),
+          status: 'already-started',
+          window: { start: '2026-11-22', end: '2026-11-22' },
+        },
       }),
     });
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22');
     expect(r.code).toBe(0);
-    expect(r.out).toContain('already started: usage-analysis-manual-20261122 for 2026-11-22..2026-11-22 exists, so no second job was started; use --force for a new attempt');
+    expect(r.out).toContain(
+      'already started: usage-analysis-manual-20261122 for 2026-11-22..2026-11-22 exists, so no second job was started; use --force for a new attempt',
+    );
   });
 
   test('passes --force and a backfill range, and lists the windows of the backfill', async () => {
     lambda.on(InvokeCommand).resolves({
       Payload: payload({
-        purpose: 'usage-analysis', trigger: 'manual',
-        started: { runId: 'usage-analysis-backfill-20261101-20261102', executionArn: `${SM}-backfill:x`, status: 'started', window: { start: '2026-11-01', end: '2026-11-02' } },
+        purpose: 'usage-analysis',
+        trigger: 'manual',
+        started: {
+          runId: 'usage-analysis-backfill-20261101-20261102',
+          executionArn: `${SM}-backfill:x`,
+          status: 'started',
+          window: { start: '2026-11-01', end: '2026-11-02' },
+        },
         backfillRuns: [
           { runId: 'usage-analysis-manual-20261101', window: { start: '2026-11-01', end: '2026-11-01' } },
           { runId: 'usage-analysis-manual-20261102', window: { start: '2026-11-02', end: '2026-11-02' } },
@@ -77,15 +109,27 @@ describe('batcat run', () => {
     });
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--from', '2026-11-01', '--to', '2026-11-02', '--backfill', '--force');
     expect(r.code).toBe(0);
-    expect(invoked()[0].request).toEqual({ trigger: 'manual', purpose: 'usage-analysis', from: '2026-11-01', to: '2026-11-02', backfill: true, force: true });
-    expect(r.out).toContain('started backfill usage-analysis-backfill-20261101-20261102: 2 run(s) for 2026-11-01..2026-11-02, at most 2 at a time');
+    expect(invoked()[0].request).toEqual({
+      trigger: 'manual',
+      purpose: 'usage-analysis',
+      from: '2026-11-01',
+      to: '2026-11-02',
+      backfill: true,
+      force: true,
+    });
+    expect(r.out).toContain(
+      'started backfill usage-analysis-backfill-20261101-20261102: 2 run(s) for 2026-11-01..2026-11-02, at most 2 at a time',
+    );
     expect(r.out).toContain('  usage-analysis-manual-20261102  2026-11-02..2026-11-02');
   });
 
-  test('prints the trigger\'s reason and exits 1 when it refuses the request', async () => {
+  test("prints the trigger's reason and exits 1 when it refuses the request", async () => {
     lambda.on(InvokeCommand).resolves({
       FunctionError: 'Unhandled',
-      Payload: payload({ errorType: 'RunRequestError', errorMessage: 'the window 2026-10-01..2026-10-30 is 30 days; one run may cover at most 1' }),
+      Payload: payload({
+        errorType: 'RunRequestError',
+        errorMessage: 'the window 2026-10-01..2026-10-30 is 30 days; one run may cover at most 1',
+      }),
     });
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--from', '2026-10-01', '--to', '2026-10-30');
     expect(r.code).toBe(1);
@@ -95,24 +139,46 @@ describe('batcat run', () => {
   test('--wait follows the run to its end and exits with its outcome', async () => {
     lambda.on(InvokeCommand).resolves({
       Payload: payload({
-        purpose: 'usage-analysis', trigger: 'manual',
+        purpose: 'usage-analysis',
+        trigger: 'manual',
         started: { runId: 'r', executionArn: EXECUTION('r'), status: 'started', window: { start: '2026-11-22', end: '2026-11-22' } },
       }),
     });
-    sfn.on(DescribeExecutionCommand).resolvesOnce({ status: 'RUNNING' } as any).resolvesOnce({ status: 'RUNNING' } as any)
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ status: 'RUNNING' } as any)
+      .resolvesOnce({ status: 'RUNNING' } as any)
       .resolvesOnce({ status: 'FAILED', error: 'States.TaskFailed', cause: 'InputError: no .csv files' } as any);
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--wait', '--poll-seconds', '1');
     expect(r.code).toBe(1);
     expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(3);
-    expect(r.out).toMatch(/running after \d+s\n[\s\S]*failed after \d+s\n {2}error: States.TaskFailed\n {2}cause: InputError: no .csv files/);
+    expect(r.out).toMatch(
+      /running after \d+s\n[\s\S]*failed after \d+s\n {2}error: States.TaskFailed\n {2}cause: InputError: no .csv files/,
+    );
   });
 
   const refused: Array<[string, string[], RegExp]> = [
-    ['an unknown project', ['run', 'no-such-project', 'usage-analysis'], /no project 'no-such-project': .* does not exist; projects here: 2022-rnd-battery/],
-    ['an unknown purpose', ['run', '2022-rnd-battery', 'forecast'], /project '2022-rnd-battery' has no purpose 'forecast'; its purposes: usage-analysis, fleet-report/],
-    ['a malformed date', ['run', '2022-rnd-battery', 'usage-analysis', '--date', '22.11.2026'], /--date must be a calendar date written YYYY-MM-DD, got "22.11.2026"/],
+    [
+      'an unknown project',
+      ['run', 'no-such-project', 'usage-analysis'],
+      /no project 'no-such-project': .* does not exist; projects here: 2022-rnd-battery/,
+    ],
+    [
+      'an unknown purpose',
+      ['run', '2022-rnd-battery', 'forecast'],
+      /project '2022-rnd-battery' has no purpose 'forecast'; its purposes: usage-analysis, fleet-report/,
+    ],
+    [
+      'a malformed date',
+      ['run', '2022-rnd-battery', 'usage-analysis', '--date', '22.11.2026'],
+      /--date must be a calendar date written YYYY-MM-DD, got "22.11.2026"/,
+    ],
     ['half a range', ['run', '2022-rnd-battery', 'usage-analysis', '--from', '2026-11-01'], /--from and --to go together/],
-    ['a date and a range', ['run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-01', '--from', '2026-11-01', '--to', '2026-11-02'], /either --date, or --from and --to/],
+    [
+      'a date and a range',
+      ['run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-01', '--from', '2026-11-01', '--to', '2026-11-02'],
+      /either --date, or --from and --to/,
+    ],
     ['a backfill without a range', ['run', '2022-rnd-battery', 'usage-analysis', '--backfill'], /--backfill needs --from and --to/],
     ['a bad poll interval', ['run', '2022-rnd-battery', 'usage-analysis', '--poll-seconds', '0'], /expected a whole number of at least 1/],
     ['an unknown option', ['run', '2022-rnd-battery', 'usage-analysis', '--dates', '2026-11-01'], /unknown option '--dates'/],
@@ -134,16 +200,34 @@ describe('batcat run', () => {
 
 describe('batcat runs', () => {
   test('lists recent runs with status, trigger, window and duration', async () => {
-    lambda.on(GetFunctionConfigurationCommand).resolves({ Environment: { Variables: { BATCAT_RUN_CONFIG: JSON.stringify({ stateMachineArn: SM }) } } });
+    lambda
+      .on(GetFunctionConfigurationCommand)
+      .resolves({ Environment: { Variables: { BATCAT_RUN_CONFIG: JSON.stringify({ stateMachineArn: SM }) } } });
     sfn.on(ListExecutionsCommand).resolves({
       executions: [
-        { executionArn: EXECUTION('usage-analysis-schedule-20261122'), stateMachineArn: SM, name: 'usage-analysis-schedule-20261122', status: 'SUCCEEDED', startDate: new Date('2026-11-23T01:00:02Z'), stopDate: new Date('2026-11-23T01:12:07Z') },
-        { executionArn: EXECUTION('usage-analysis-s3-20261120-0123456789abcdef'), stateMachineArn: SM, name: 'usage-analysis-s3-20261120-0123456789abcdef', status: 'FAILED', startDate: new Date('2026-11-21T03:04:09Z'), stopDate: new Date('2026-11-21T03:04:40Z') },
+        {
+          executionArn: EXECUTION('usage-analysis-schedule-20261122'),
+          stateMachineArn: SM,
+          name: 'usage-analysis-schedule-20261122',
+          status: 'SUCCEEDED',
+          startDate: new Date('2026-11-23T01:00:02Z'),
+          stopDate: new Date('2026-11-23T01:12:07Z'),
+        },
+        {
+          executionArn: EXECUTION('usage-analysis-s3-20261120-0123456789abcdef'),
+          stateMachineArn: SM,
+          name: 'usage-analysis-s3-20261120-0123456789abcdef',
+          status: 'FAILED',
+          startDate: new Date('2026-11-21T03:04:09Z'),
+          stopDate: new Date('2026-11-21T03:04:40Z'),
+        },
       ],
     });
-    sfn.on(DescribeExecutionCommand, { executionArn: EXECUTION('usage-analysis-schedule-20261122') })
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: EXECUTION('usage-analysis-schedule-20261122') })
       .resolves({ input: JSON.stringify({ window: { start: '2026-11-22', end: '2026-11-22' }, trigger: { kind: 'schedule' } }) });
-    sfn.on(DescribeExecutionCommand, { executionArn: EXECUTION('usage-analysis-s3-20261120-0123456789abcdef') })
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: EXECUTION('usage-analysis-s3-20261120-0123456789abcdef') })
       .resolves({ input: JSON.stringify({ window: { start: '2026-11-20', end: '2026-11-20' }, trigger: { kind: 's3' } }) });
     const r = await cli('runs', '2022-rnd-battery', 'usage-analysis', '--limit', '5');
     expect(r.code).toBe(0);
@@ -158,10 +242,14 @@ describe('batcat runs', () => {
   });
 
   test('says so when the purpose has not run yet, and explains a missing deployment', async () => {
-    lambda.on(GetFunctionConfigurationCommand).resolves({ Environment: { Variables: { BATCAT_RUN_CONFIG: JSON.stringify({ stateMachineArn: SM }) } } });
+    lambda
+      .on(GetFunctionConfigurationCommand)
+      .resolves({ Environment: { Variables: { BATCAT_RUN_CONFIG: JSON.stringify({ stateMachineArn: SM }) } } });
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     expect((await cli('runs', '2022-rnd-battery', 'usage-analysis')).out).toContain('no runs of usage-analysis yet');
-    lambda.on(GetFunctionConfigurationCommand).rejects(Object.assign(new Error(`Function not found: ${FUNCTION}`), { name: 'ResourceNotFoundException' }));
+    lambda
+      .on(GetFunctionConfigurationCommand)
+      .rejects(Object.assign(new Error(`Function not found: ${FUNCTION}`), { name: 'ResourceNotFoundException' }));
     const r = await cli('runs', '2022-rnd-battery', 'usage-analysis');
     expect(r.code).toBe(1);
     expect(r.err).toContain('Is the project deployed (cdk deploy) in this account and region?');

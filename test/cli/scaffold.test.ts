@@ -17,9 +17,16 @@ jest.setTimeout(120_000);
 
 /** Runs the CLI with a scripted terminal (test/cli/terminal-driver.ts): `keys` are typed one batch per prompt, each ending with a submit. */
 function withTerminal(argv: string[], cwd: string, keys: string[]) {
-  const r = spawnSync(process.execPath, ['--import', TSX, path.join(__dirname, 'terminal-driver.ts'), JSON.stringify({ argv, cwd, keys })], {
-    cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', TSX, path.join(__dirname, 'terminal-driver.ts'), JSON.stringify({ argv, cwd, keys })],
+    {
+      cwd,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    },
+  );
   if (r.status !== 0) throw new Error(`terminal driver failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as { code: number; out: string; err: string; screen: string };
 }
@@ -34,19 +41,41 @@ describe('batcat init', () => {
     expect(r.out).toContain(`created ${dir}:`);
     expect(r.out).toContain('  projects/2026-rnd-battery.yaml');
     expect(r.out).toContain('  npx batcat run-local 2026-rnd-battery cell-aging --date <YYYY-MM-DD>');
-    expect(filesBelow(dir)).toEqual([
-      '.gitignore', 'README.md', 'cdk.json',
-      'containers/cell-aging/Dockerfile', 'containers/cell-aging/cell_aging.py', 'containers/cell-aging/requirements.txt',
-      'data/raw/.gitkeep', 'data/raw/cell-aging/.gitkeep', 'data/result/.gitkeep', 'data/test/.gitkeep', 'data/tmp/.gitkeep', 'data/train/.gitkeep',
-      'doc/.gitkeep', 'doc/README.md', 'log/.gitkeep', 'model/.gitkeep', 'notebook/.gitkeep', 'package.json',
-      'projects/2026-rnd-battery.yaml', 'report/.gitkeep', 'test/.gitkeep',
-    ].sort());
+    expect(filesBelow(dir)).toEqual(
+      [
+        '.gitignore',
+        'README.md',
+        'cdk.json',
+        'containers/cell-aging/Dockerfile',
+        'containers/cell-aging/cell_aging.py',
+        'containers/cell-aging/requirements.txt',
+        'data/raw/.gitkeep',
+        'data/raw/cell-aging/.gitkeep',
+        'data/result/.gitkeep',
+        'data/test/.gitkeep',
+        'data/tmp/.gitkeep',
+        'data/train/.gitkeep',
+        'doc/.gitkeep',
+        'doc/README.md',
+        'log/.gitkeep',
+        'model/.gitkeep',
+        'notebook/.gitkeep',
+        'package.json',
+        'projects/2026-rnd-battery.yaml',
+        'report/.gitkeep',
+        'test/.gitkeep',
+      ].sort(),
+    );
     expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toMatch(/^data\/\*$/m);
-    expect(fs.readFileSync(path.join(dir, 'doc', 'README.md'), 'utf8')).toMatch(/## Abstract[\s\S]*## Data[\s\S]*## Method[\s\S]*## Results/);
+    expect(fs.readFileSync(path.join(dir, 'doc', 'README.md'), 'utf8')).toMatch(
+      /## Abstract[\s\S]*## Data[\s\S]*## Method[\s\S]*## Results/,
+    );
     const config = loadProject(path.join(dir, 'projects', '2026-rnd-battery.yaml'), dir);
-    expect(config.purposes.map((p) => [p.name, p.inputs[0].prefix, p.outputs[0].name])).toEqual([['cell-aging', 'raw/cell-aging/', 'result']]);
+    expect(config.purposes.map((p) => [p.name, p.inputs[0].prefix, p.outputs[0].name])).toEqual([
+      ['cell-aging', 'raw/cell-aging/', 'result'],
+    ]);
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-    expect(pkg.dependencies).toEqual({ 'aws-cdk-lib': '2.276.0', 'batcat-cdk': '^0.1.0', 'constructs': '10.8.1' });
+    expect(pkg.dependencies).toEqual({ 'aws-cdk-lib': '2.276.0', 'batcat-cdk': '^0.1.0', constructs: '10.8.1' });
     expect(pkg.devDependencies).toEqual({ 'aws-cdk': '2.1148.1' });
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'cdk.json'), 'utf8')).app).toBe('node node_modules/batcat-cdk/dist/bin/app.js');
   });
@@ -59,15 +88,20 @@ describe('batcat init', () => {
     fs.writeFileSync(path.join(dir, 'data/raw/analysis/dt=2026-01-05/cells.csv'), 'cell,capacity\nc1,2.9\nc2,3.1\nc3,3.0\n');
     const r = batcat(['run-local', 'demo-project', 'analysis', '--date', '2026-01-05'], dir);
     expect(r.code).toBe(0);
-    expect(fs.readFileSync(path.join(dir, 'data/result/analysis/dt=2026-01-05/result/summary.csv'), 'utf8'))
-      .toBe('file,rows,columns,window_start,window_end\r\ncells.csv,3,2,2026-01-05,2026-01-05\r\n');
+    expect(fs.readFileSync(path.join(dir, 'data/result/analysis/dt=2026-01-05/result/summary.csv'), 'utf8')).toBe(
+      'file,rows,columns,window_start,window_end\r\ncells.csv,3,2,2026-01-05,2026-01-05\r\n',
+    );
     // And it reports failure by the contract: no input files.
     const failed = batcat(['run-local', 'demo-project', 'analysis', '--date', '2026-01-06'], dir);
     expect(failed.code).toBe(1);
   });
 
   test.each([
-    ['a name with capitals', ['init', '2026-RnD-Battery'], /project name '2026-RnD-Battery' is invalid: .*e\.g\. '2026-rnd-battery' \(\[year\]-\[department\]-\[topic\]\); try '2026-rnd-battery'/],
+    [
+      'a name with capitals',
+      ['init', '2026-RnD-Battery'],
+      /project name '2026-RnD-Battery' is invalid: .*e\.g\. '2026-rnd-battery' \(\[year\]-\[department\]-\[topic\]\); try '2026-rnd-battery'/,
+    ],
     ['a name with spaces', ['init', 'my project'], /try 'my-project'/],
     ['a bad purpose name', ['init', 'demo-project', '--purpose', 'Cell_Aging'], /purpose name 'Cell_Aging' is invalid.*try 'cell-aging'/],
     ['no name and no terminal', ['init'], /Project name: give the name: batcat init <name> \(there is no terminal to ask on\)/],
@@ -97,7 +131,7 @@ describe('batcat init', () => {
     const r = withTerminal(['init'], cwd, [`Bad Name\r${'\x7f'.repeat(8)}lab-notes\r`, '\r', 'Notes of the lab\r']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.screen).toContain('project name \'Bad Name\' is invalid');
+    expect(r.screen).toContain("project name 'Bad Name' is invalid");
     const config = loadProject(path.join(cwd, 'lab-notes', 'projects', 'lab-notes.yaml'), path.join(cwd, 'lab-notes'));
     expect(config.description).toBe('Notes of the lab');
     expect(config.purposes.map((p) => p.name)).toEqual(['analysis']);
@@ -109,7 +143,21 @@ describe('batcat add purpose', () => {
     const root = exampleCopy();
     const file = path.join(root, 'projects', '2022-rnd-battery.yaml');
     const before = fs.readFileSync(file, 'utf8');
-    const r = batcat(['add', 'purpose', '2022-rnd-battery', 'anomaly-scan', '--instance', 'ml.m5.xlarge', '--schedule', '0 3 * * ? *', '--timezone', 'Europe/Berlin'], root);
+    const r = batcat(
+      [
+        'add',
+        'purpose',
+        '2022-rnd-battery',
+        'anomaly-scan',
+        '--instance',
+        'ml.m5.xlarge',
+        '--schedule',
+        '0 3 * * ? *',
+        '--timezone',
+        'Europe/Berlin',
+      ],
+      root,
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain("added purpose 'anomaly-scan' to projects/2022-rnd-battery.yaml");
@@ -120,7 +168,12 @@ describe('batcat add purpose', () => {
     for (const comment of before.split('\n').filter((l) => l.includes('#'))) expect(after).toContain(comment);
     const config = loadProject(file, root);
     expect(config.purposes.map((p) => p.name)).toEqual(['usage-analysis', 'fleet-report', 'anomaly-scan']);
-    expect(config.purposes[2]).toMatchObject({ instanceType: 'ml.m5.xlarge', schedule: 'cron(0 3 * * ? *)', timezone: 'Europe/Berlin', inputs: [{ name: 'raw', prefix: 'raw/anomaly-scan/', partitioned: true }] });
+    expect(config.purposes[2]).toMatchObject({
+      instanceType: 'ml.m5.xlarge',
+      schedule: 'cron(0 3 * * ? *)',
+      timezone: 'Europe/Berlin',
+      inputs: [{ name: 'raw', prefix: 'raw/anomaly-scan/', partitioned: true }],
+    });
     // The new purpose is documented in the file too.
     expect(parseDocument(after).toString()).toContain('# the script reads /opt/ml/processing/input/raw/');
     expect(filesBelow(path.join(root, 'containers', 'anomaly-scan'))).toEqual(['Dockerfile', 'anomaly_scan.py', 'requirements.txt']);
@@ -128,21 +181,38 @@ describe('batcat add purpose', () => {
 
   test('with --query it declares the query, creates the query file, and the script reads the query result', () => {
     const root = exampleCopy();
-    const r = batcat(['add', 'purpose', '2022-rnd-battery', 'weekly-report', '--query', 'queries/weekly-report.sql', '--tables', 'usage_analysis_summary'], root);
+    const r = batcat(
+      ['add', 'purpose', '2022-rnd-battery', 'weekly-report', '--query', 'queries/weekly-report.sql', '--tables', 'usage_analysis_summary'],
+      root,
+    );
     expect(r.code).toBe(0);
     const config = loadProject(path.join(root, 'projects', '2022-rnd-battery.yaml'), root);
     expect(config.purposes[2].query).toMatchObject({ tables: ['usage_analysis_summary'], parameters: ['start', 'end'] });
-    expect(fs.readFileSync(path.join(root, 'queries', 'weekly-report.sql'), 'utf8')).toContain('FROM usage_analysis_summary\nWHERE dt BETWEEN ? AND ?');
+    expect(fs.readFileSync(path.join(root, 'queries', 'weekly-report.sql'), 'utf8')).toContain(
+      'FROM usage_analysis_summary\nWHERE dt BETWEEN ? AND ?',
+    );
     expect(fs.readFileSync(path.join(root, 'containers', 'weekly-report', 'weekly_report.py'), 'utf8')).toContain('INPUT = "query"');
   });
 
   test.each([
     ['an existing purpose', ['usage-analysis'], /has a purpose 'usage-analysis' already/],
     ['a bad name', ['Anomaly Scan'], /purpose name 'Anomaly Scan' is invalid.*try 'anomaly-scan'/],
-    ['an unknown instance type', ['anomaly-scan', '--instance', 'ml.m5.huge'], /'ml\.m5\.huge' is not a SageMaker Processing instance type; did you mean 'ml\.m5\.large'/],
-    ['a bad cron', ['anomaly-scan', '--schedule', 'every day'], /the project file invalid[\s\S]*'every day' is not an EventBridge Scheduler cron expression/],
+    [
+      'an unknown instance type',
+      ['anomaly-scan', '--instance', 'ml.m5.huge'],
+      /'ml\.m5\.huge' is not a SageMaker Processing instance type; did you mean 'ml\.m5\.large'/,
+    ],
+    [
+      'a bad cron',
+      ['anomaly-scan', '--schedule', 'every day'],
+      /the project file invalid[\s\S]*'every day' is not an EventBridge Scheduler cron expression/,
+    ],
     ['--query without --tables', ['anomaly-scan', '--query', 'queries/x.sql'], /--query needs --tables/],
-    ['a query over an unknown table', ['anomaly-scan', '--query', 'queries/x.sql', '--tables', 'nope'], /'nope' is not a table of this project/],
+    [
+      'a query over an unknown table',
+      ['anomaly-scan', '--query', 'queries/x.sql', '--tables', 'nope'],
+      /'nope' is not a table of this project/,
+    ],
     ['an unknown project', [], /no project/],
   ])('rejects %s with exit code 2 and changes nothing', (_what, args, message) => {
     const root = exampleCopy();
@@ -188,9 +258,17 @@ describe('batcat doctor', () => {
     let out = '';
     const code = await runCli(['--root', root, 'doctor'], {
       cwd: root,
-      out: (t) => { out += t; },
+      out: (t) => {
+        out += t;
+      },
       err: () => undefined,
-      doctor: (rootDir) => ({ rootDir, env: { AWS_PROFILE: 'rnd', AWS_REGION: 'eu-west-1' }, nodeVersion: '18.19.0', home: path.join(root, 'home'), pythonVersion: () => undefined }),
+      doctor: (rootDir) => ({
+        rootDir,
+        env: { AWS_PROFILE: 'rnd', AWS_REGION: 'eu-west-1' },
+        nodeVersion: '18.19.0',
+        home: path.join(root, 'home'),
+        pythonVersion: () => undefined,
+      }),
     });
     expect(code).toBe(1);
     expect(out).toContain('✗ Node.js: 18.19.0\n    fix: install Node.js 20 or later');
@@ -208,6 +286,8 @@ describe('batcat doctor', () => {
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('instanceType: ml.m5.large', 'instanceType: ml.m5.huge'));
     const r = batcat(['doctor'], root);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/✗ project files: .*\n.*line \d+:\d+: purposes\[0\]\.instanceType: 'ml\.m5\.huge' is not a SageMaker Processing instance type/);
+    expect(r.out).toMatch(
+      /✗ project files: .*\n.*line \d+:\d+: purposes\[0\]\.instanceType: 'ml\.m5\.huge' is not a SageMaker Processing instance type/,
+    );
   });
 });

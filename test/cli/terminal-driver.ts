@@ -11,7 +11,12 @@ async function main(): Promise<void> {
   const { argv, cwd, keys } = JSON.parse(process.argv[2]) as { argv: string[]; cwd: string; keys: string[] };
   const input = new PassThrough();
   let screen = '';
-  const output = new Writable({ write(c, _e, cb) { screen += c.toString(); cb(); } });
+  const output = new Writable({
+    write(c, _e, cb) {
+      screen += c.toString();
+      cb();
+    },
+  });
   (output as any).columns = 100;
   let out = '';
   let err = '';
@@ -30,7 +35,16 @@ async function main(): Promise<void> {
       }
     }
   }, 20);
-  const code = await runCli(argv, { cwd, out: (t) => { out += t; }, err: (t) => { err += t; }, prompt: { input, output } });
+  const code = await runCli(argv, {
+    cwd,
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    prompt: { input, output },
+  });
   clearInterval(timer);
   process.stdout.write(JSON.stringify({ code, out, err, screen }));
 }

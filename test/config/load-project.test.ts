@@ -62,11 +62,23 @@ describe('loadProject', () => {
     const dir = projectDir('project: demo\npurposes:\n  - name: usage-analysis\n    outputs: [{ name: out }]\n');
     const c = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
     expect(c).toMatchObject({ stage: 'dev', alarmEmails: [], stackName: 'batcat-demo-dev' });
-    expect(c.purposes[0]).toMatchObject({ instanceType: 'ml.m5.large', instanceCount: 1, volumeSizeGb: 30, maxRuntimeSeconds: 3600, environment: {}, inputs: [] });
+    expect(c.purposes[0]).toMatchObject({
+      instanceType: 'ml.m5.large',
+      instanceCount: 1,
+      volumeSizeGb: 30,
+      maxRuntimeSeconds: 3600,
+      environment: {},
+      inputs: [],
+    });
   });
 
   test('unknown keys are named with their line and the allowed keys', () => {
-    const p = problems(VALID.replace('stage: dev', 'stage: dev\nregion: eu-west-1').replace('        prefix: raw/usage/', '        prefix: raw/usage/\n        format: csv'));
+    const p = problems(
+      VALID.replace('stage: dev', 'stage: dev\nregion: eu-west-1').replace(
+        '        prefix: raw/usage/',
+        '        prefix: raw/usage/\n        format: csv',
+      ),
+    );
     expect(p).toEqual([
       "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, athena, purposes",
       "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, from, partitioned, distribution",
@@ -75,15 +87,21 @@ describe('loadProject', () => {
 
   test('an invalid instance type is named with suggestions and the allowed list', () => {
     const [p] = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    instanceType: ml.m5.huge'));
-    expect(p).toMatch(/^line 6:5: purposes\[0\]\.instanceType: 'ml\.m5\.huge' is not a SageMaker Processing instance type; did you mean 'ml\.m5\.large'/);
+    expect(p).toMatch(
+      /^line 6:5: purposes\[0\]\.instanceType: 'ml\.m5\.huge' is not a SageMaker Processing instance type; did you mean 'ml\.m5\.large'/,
+    );
     expect(p).toContain('Allowed: ml.t3.medium,');
   });
 
   test.each([
-    ['2022-RnD-battery', "project name '2022-RnD-battery' is invalid: may only contain lowercase letters, digits and single hyphens", "try '2022-rnd-battery'"],
+    [
+      '2022-RnD-battery',
+      "project name '2022-RnD-battery' is invalid: may only contain lowercase letters, digits and single hyphens",
+      "try '2022-rnd-battery'",
+    ],
     ['rnd_battery', "project name 'rnd_battery' is invalid", "try 'rnd-battery'"],
     ['-battery', "project name '-battery' is invalid", "try 'battery'"],
-    ['a-very-long-project-name-that-goes-on', "must be 3-30 characters long (it is 37)", "try 'a-very-long-project-name-that'"],
+    ['a-very-long-project-name-that-goes-on', 'must be 3-30 characters long (it is 37)', "try 'a-very-long-project-name-that'"],
   ])('project name %p is rejected for S3 and CloudFormation', (name, problem, hint) => {
     const [p] = problems(VALID.replace('project: demo', `project: ${name}`), 'demo.yaml');
     expect(p).toContain('line 1:1: project: ');
@@ -101,24 +119,34 @@ describe('loadProject', () => {
 
   test('duplicate purposes name both places', () => {
     const p = problems(`${VALID}  - name: usage-analysis\n    outputs: [{ name: other }]\n`);
-    expect(p).toEqual(["line 11:5: purposes[1].name: duplicate purpose name 'usage-analysis' (first declared at purposes[0]); every purpose needs its own name"]);
+    expect(p).toEqual([
+      "line 11:5: purposes[1].name: duplicate purpose name 'usage-analysis' (first declared at purposes[0]); every purpose needs its own name",
+    ]);
   });
 
   test('duplicate input and output names', () => {
     const p = problems(VALID.replace('      - name: summary', '      - name: summary\n      - name: summary'));
-    expect(p).toEqual([expect.stringMatching(/purposes\[0\]\.outputs\[1\]\.name: duplicate output name 'summary' \(first declared at outputs\[0\]\)/)]);
+    expect(p).toEqual([
+      expect.stringMatching(/purposes\[0\]\.outputs\[1\]\.name: duplicate output name 'summary' \(first declared at outputs\[0\]\)/),
+    ]);
   });
 
   test('a missing container folder names the path that was looked at', () => {
     const [p] = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    container: containers/nowhere'));
-    expect(p).toMatch(/^line 6:5: purposes\[0\]\.container: container folder 'containers\/nowhere' of purpose 'usage-analysis' does not exist \(looked in .*containers\/nowhere\); create it with a Dockerfile/);
+    expect(p).toMatch(
+      /^line 6:5: purposes\[0\]\.container: container folder 'containers\/nowhere' of purpose 'usage-analysis' does not exist \(looked in .*containers\/nowhere\); create it with a Dockerfile/,
+    );
   });
 
   test('the default container folder must exist and hold a Dockerfile', () => {
     const dir = projectDir(VALID.replace('name: usage-analysis', 'name: forecast'));
-    expect(() => loadProject(path.join(dir, 'projects', 'demo.yaml'), dir)).toThrow(/purposes\[0\]\.name: container folder 'containers\/forecast' of purpose 'forecast' does not exist/);
+    expect(() => loadProject(path.join(dir, 'projects', 'demo.yaml'), dir)).toThrow(
+      /purposes\[0\]\.name: container folder 'containers\/forecast' of purpose 'forecast' does not exist/,
+    );
     fs.mkdirSync(path.join(dir, 'containers', 'forecast'));
-    expect(() => loadProject(path.join(dir, 'projects', 'demo.yaml'), dir)).toThrow(/container folder 'containers\/forecast' of purpose 'forecast' has no Dockerfile/);
+    expect(() => loadProject(path.join(dir, 'projects', 'demo.yaml'), dir)).toThrow(
+      /container folder 'containers\/forecast' of purpose 'forecast' has no Dockerfile/,
+    );
   });
 
   test('an existing ECR image needs no folder; container and image together are rejected', () => {
@@ -128,7 +156,9 @@ describe('loadProject', () => {
       image: { uri: image, account: '123456789012', region: 'eu-west-1', repository: 'team/usage', tag: '1.4.0' },
       containerDir: undefined,
     });
-    const [p] = problems(VALID.replace('  - name: usage-analysis', `  - name: usage-analysis\n    container: containers/usage-analysis\n    image: ${image}`));
+    const [p] = problems(
+      VALID.replace('  - name: usage-analysis', `  - name: usage-analysis\n    container: containers/usage-analysis\n    image: ${image}`),
+    );
     expect(p).toContain("purposes[0].image: purpose 'usage-analysis' sets both 'container' and 'image'");
   });
 
@@ -139,24 +169,35 @@ describe('loadProject', () => {
 
   test('the file name must match the project name', () => {
     const [p] = problems(VALID, 'other.yaml');
-    expect(p).toBe("line 1:1: project: project \"demo\" does not match the file name; rename the file to projects/demo.yaml or set project: other");
+    expect(p).toBe(
+      'line 1:1: project: project "demo" does not match the file name; rename the file to projects/demo.yaml or set project: other',
+    );
   });
 
   test('numbers, durations, distributions and folders are checked', () => {
-    const p = problems(VALID
-      .replace('  - name: usage-analysis', '  - name: usage-analysis\n    instanceCount: 0\n    volumeSizeGb: 2.5\n    maxRuntime: 10 days')
-      .replace('        prefix: raw/usage/', '        prefix: /raw/usage\n        distribution: Sharded'));
+    const p = problems(
+      VALID.replace(
+        '  - name: usage-analysis',
+        '  - name: usage-analysis\n    instanceCount: 0\n    volumeSizeGb: 2.5\n    maxRuntime: 10 days',
+      ).replace('        prefix: raw/usage/', '        prefix: /raw/usage\n        distribution: Sharded'),
+    );
     expect(p).toEqual([
       'line 6:5: purposes[0].instanceCount: instanceCount must be a whole number from 1 to 100, got 0',
       'line 7:5: purposes[0].volumeSizeGb: volumeSizeGb must be a whole number from 1 to 16384, got 2.5',
-      expect.stringMatching(/^line 8:5: purposes\[0\]\.maxRuntime: '10 days' is not a valid max runtime; use a duration such as '45m', '2h' or '1d'/),
+      expect.stringMatching(
+        /^line 8:5: purposes\[0\]\.maxRuntime: '10 days' is not a valid max runtime; use a duration such as '45m', '2h' or '1d'/,
+      ),
       expect.stringMatching(/^line 11:9: purposes\[0\]\.inputs\[0\]\.prefix: '\/raw\/usage' is not a valid key prefix/),
-      expect.stringMatching(/^line 12:9: purposes\[0\]\.inputs\[0\]\.distribution: 'Sharded' is not a distribution; allowed: 'FullyReplicated'/),
+      expect.stringMatching(
+        /^line 12:9: purposes\[0\]\.inputs\[0\]\.distribution: 'Sharded' is not a distribution; allowed: 'FullyReplicated'/,
+      ),
     ]);
   });
 
   test('folders the constructs could not use are rejected here, not later', () => {
-    const p = problems(VALID.replace('        prefix: raw/usage/', "        prefix: raw/o'brien/\n      - name: other\n        uri: s3://Other_Bucket/x/"));
+    const p = problems(
+      VALID.replace('        prefix: raw/usage/', "        prefix: raw/o'brien/\n      - name: other\n        uri: s3://Other_Bucket/x/"),
+    );
     expect(p).toEqual([
       expect.stringMatching(/^line 8:9: purposes\[0\]\.inputs\[0\]\.prefix: 'raw\/o'brien\/' is not a valid key prefix/),
       expect.stringMatching(/^line 10:9: purposes\[0\]\.inputs\[1\]\.uri: 's3:\/\/Other_Bucket\/x\/' is not a valid S3 folder URI/),
@@ -169,10 +210,19 @@ describe('loadProject', () => {
   });
 
   test('secrets and reserved names in the environment are rejected', () => {
-    const p = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    environment:\n      DB_PASSWORD: hunter2\n      BATCAT_PURPOSE: x\n      OK_VALUE: 1'));
+    const p = problems(
+      VALID.replace(
+        '  - name: usage-analysis',
+        '  - name: usage-analysis\n    environment:\n      DB_PASSWORD: hunter2\n      BATCAT_PURPOSE: x\n      OK_VALUE: 1',
+      ),
+    );
     expect(p).toEqual([
-      expect.stringMatching(/^line 7:7: purposes\[0\]\.environment\.DB_PASSWORD: environment variable 'DB_PASSWORD' looks like a secret; .*Secrets Manager/),
-      expect.stringMatching(/^line 8:7: purposes\[0\]\.environment\.BATCAT_PURPOSE: environment variable 'BATCAT_PURPOSE' uses the reserved prefix 'BATCAT_'/),
+      expect.stringMatching(
+        /^line 7:7: purposes\[0\]\.environment\.DB_PASSWORD: environment variable 'DB_PASSWORD' looks like a secret; .*Secrets Manager/,
+      ),
+      expect.stringMatching(
+        /^line 8:7: purposes\[0\]\.environment\.BATCAT_PURPOSE: environment variable 'BATCAT_PURPOSE' uses the reserved prefix 'BATCAT_'/,
+      ),
     ]);
   });
 
@@ -195,7 +245,9 @@ describe('loadProject', () => {
   });
 
   test('parseProject validates text without a file', () => {
-    expect(() => parseProject('project: demo\npurposes: []\n', 'inline.yaml', REPO_ROOT)).toThrow('inline.yaml: 1 problem:\n  - line 2:1: purposes: a project needs at least one purpose');
+    expect(() => parseProject('project: demo\npurposes: []\n', 'inline.yaml', REPO_ROOT)).toThrow(
+      'inline.yaml: 1 problem:\n  - line 2:1: purposes: a project needs at least one purpose',
+    );
   });
 });
 
@@ -250,21 +302,35 @@ describe('triggers, windows and chained purposes', () => {
       },
     });
     expect(c.purposes[1].query!.sql).toContain('WHERE dt BETWEEN ? AND ?');
-    expect(c).toMatchObject({ database: 'batcat_2022_rnd_battery_dev', workgroup: 'batcat-2022-rnd-battery-dev', bytesScannedCutoff: 10e9 });
+    expect(c).toMatchObject({
+      database: 'batcat_2022_rnd_battery_dev',
+      workgroup: 'batcat-2022-rnd-battery-dev',
+      bytesScannedCutoff: 10e9,
+    });
     expect(c.purposes[0].outputs[0].table).toEqual({
       name: 'usage_analysis_summary',
       description: undefined,
       format: 'csv',
       columns: [
-        { name: 'vin', type: 'string' }, { name: 'records', type: 'bigint' }, { name: 'first_time', type: 'string' }, { name: 'last_time', type: 'string' },
-        { name: 'total_usage', type: 'double' }, { name: 'mean_usage', type: 'double' }, { name: 'max_usage', type: 'double' },
+        { name: 'vin', type: 'string' },
+        { name: 'records', type: 'bigint' },
+        { name: 'first_time', type: 'string' },
+        { name: 'last_time', type: 'string' },
+        { name: 'total_usage', type: 'double' },
+        { name: 'mean_usage', type: 'double' },
+        { name: 'max_usage', type: 'double' },
       ],
     });
   });
 
   test('a rate, a weekly window and a longer manual window', () => {
     const dir = projectDir(`${VALID}    window: 7d\n    maxWindow: 31d\n    triggers:\n      schedule: { rate: 1 day }\n`);
-    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0]).toMatchObject({ schedule: 'rate(1 day)', windowDays: 7, maxWindowDays: 31, timezone: 'UTC' });
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0]).toMatchObject({
+      schedule: 'rate(1 day)',
+      windowDays: 7,
+      maxWindowDays: 31,
+      timezone: 'UTC',
+    });
   });
 
   const CHAIN = `project: demo
@@ -280,20 +346,33 @@ purposes:
 
   test('bad triggers are named with their line, and what is allowed', () => {
     expect(problems(`${VALID}    triggers:\n      schedule: { cron: "0 2 * * *", timezone: Mars/Olympus }\n`)).toEqual([
-      expect.stringMatching(/^line 12:19: purposes\[0\]\.triggers\.schedule\.cron: '0 2 \* \* \*' is not an EventBridge Scheduler cron expression; it has six fields/),
+      expect.stringMatching(
+        /^line 12:19: purposes\[0\]\.triggers\.schedule\.cron: '0 2 \* \* \*' is not an EventBridge Scheduler cron expression; it has six fields/,
+      ),
       "line 12:38: purposes[0].triggers.schedule.timezone: 'Mars/Olympus' is not an IANA time zone; use a name such as 'UTC', 'Europe/Berlin' or 'America/New_York'",
     ]);
-    expect(problems(`${VALID}    triggers:\n      schedule: { rate: 2 day }\n`)).toEqual([expect.stringMatching(/rate: '2 day' is not a rate; use e.g. '1 day'/)]);
-    expect(problems(`${VALID}    triggers:\n      schedule: {}\n`)).toEqual([expect.stringMatching(/schedule: a schedule needs exactly one of 'cron'/)]);
+    expect(problems(`${VALID}    triggers:\n      schedule: { rate: 2 day }\n`)).toEqual([
+      expect.stringMatching(/rate: '2 day' is not a rate; use e.g. '1 day'/),
+    ]);
+    expect(problems(`${VALID}    triggers:\n      schedule: {}\n`)).toEqual([
+      expect.stringMatching(/schedule: a schedule needs exactly one of 'cron'/),
+    ]);
     expect(problems(`${VALID}    triggers:\n      s3: [{ input: nope }]\n`)).toEqual([
       expect.stringMatching(/purposes\[0\]\.triggers\.s3\[0\]\.input: 'nope' is not a 'prefix' input of this purpose; .* Allowed: 'usage'/),
     ]);
-    expect(problems(`${VALID}    triggers:\n      after: usage-analysis\n`)).toEqual([expect.stringMatching(/after: purpose 'usage-analysis' cannot run after itself/)]);
-    expect(problems(`${VALID}    triggers:\n      after: cleaning\n`)).toEqual([expect.stringMatching(/triggers\.after: 'cleaning' is not a purpose of this project; allowed: 'usage-analysis'/)]);
+    expect(problems(`${VALID}    triggers:\n      after: usage-analysis\n`)).toEqual([
+      expect.stringMatching(/after: purpose 'usage-analysis' cannot run after itself/),
+    ]);
+    expect(problems(`${VALID}    triggers:\n      after: cleaning\n`)).toEqual([
+      expect.stringMatching(/triggers\.after: 'cleaning' is not a purpose of this project; allowed: 'usage-analysis'/),
+    ]);
   });
 
   test('a cycle of purposes and a reference to a missing output are refused', () => {
-    const cycle = CHAIN.replace('    outputs: [{ name: summary }]\n', '    outputs: [{ name: summary }]\n    triggers: { after: report }\n');
+    const cycle = CHAIN.replace(
+      '    outputs: [{ name: summary }]\n',
+      '    outputs: [{ name: summary }]\n    triggers: { after: report }\n',
+    );
     expect(problems(cycle)).toEqual([
       expect.stringMatching(/purposes\[0\]\.triggers\.after: 'report' makes a cycle \(usage-analysis -> report -> usage-analysis\)/),
       expect.stringMatching(/purposes\[1\]\.triggers\.after: 'usage-analysis' makes a cycle \(report -> usage-analysis -> report\)/),
@@ -301,19 +380,29 @@ purposes:
     expect(problems(CHAIN.replace('from: usage-analysis/summary', 'from: usage-analysis/details'))).toEqual([
       expect.stringMatching(/inputs\[0\]\.from: purpose 'usage-analysis' has no output 'details'; its outputs: 'summary'/),
     ]);
-    expect(problems(CHAIN.replace('from: usage-analysis/summary', 'from: cleaning/out'))).toEqual([expect.stringMatching(/names no purpose of this project/)]);
+    expect(problems(CHAIN.replace('from: usage-analysis/summary', 'from: cleaning/out'))).toEqual([
+      expect.stringMatching(/names no purpose of this project/),
+    ]);
   });
 
   test('windows: whole days, maxWindow not below window, and partitioned inputs only with one-day runs', () => {
-    expect(problems(`${VALID}    window: 12h\n`)).toEqual([expect.stringMatching(/window '12h' is invalid: use a whole number of days from '1d' to '366d'/)]);
-    expect(problems(`${VALID}    window: 7d\n    maxWindow: 3d\n`)).toEqual([expect.stringMatching(/maxWindow '3d' is shorter than window '7d'/)]);
+    expect(problems(`${VALID}    window: 12h\n`)).toEqual([
+      expect.stringMatching(/window '12h' is invalid: use a whole number of days from '1d' to '366d'/),
+    ]);
+    expect(problems(`${VALID}    window: 7d\n    maxWindow: 3d\n`)).toEqual([
+      expect.stringMatching(/maxWindow '3d' is shorter than window '7d'/),
+    ]);
     expect(problems(VALID.replace('prefix: raw/usage/', 'prefix: raw/usage/\n        partitioned: true') + '    maxWindow: 7d\n')).toEqual([
-      expect.stringMatching(/inputs\[0\]\.partitioned: input 'usage' is read one dt= partition per run, which needs runs of one day .* allow 7 days/),
+      expect.stringMatching(
+        /inputs\[0\]\.partitioned: input 'usage' is read one dt= partition per run, which needs runs of one day .* allow 7 days/,
+      ),
     ]);
     expect(problems(VALID.replace('prefix: raw/usage/', 'uri: s3://other-bucket/usage/\n        partitioned: true'))).toEqual([
       expect.stringMatching(/'partitioned' applies to 'prefix' inputs only/),
     ]);
-    expect(problems(`${VALID}    backfillConcurrency: 0\n`)).toEqual([expect.stringMatching(/backfillConcurrency must be a whole number from 1 to 40, got 0/)]);
+    expect(problems(`${VALID}    backfillConcurrency: 0\n`)).toEqual([
+      expect.stringMatching(/backfillConcurrency must be a whole number from 1 to 40, got 0/),
+    ]);
   });
 });
 
@@ -362,37 +451,101 @@ purposes:
     const c = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
     expect(c.bytesScannedCutoff).toBe(500e6);
     expect(c.database).toBe('batcat_demo_dev');
-    expect(c.purposes[0].outputs.map((o) => [o.table!.name, o.table!.format])).toEqual([['usage_analysis_summary', 'csv'], ['usage_details', 'parquet']]);
-    expect(c.purposes[0].query).toMatchObject({ database: 'batcat_demo_dev', tables: ['usage_details'], locations: [{ prefix: 'results/usage-analysis/details/' }], parameters: ['start', 'end'] });
+    expect(c.purposes[0].outputs.map((o) => [o.table!.name, o.table!.format])).toEqual([
+      ['usage_analysis_summary', 'csv'],
+      ['usage_details', 'parquet'],
+    ]);
+    expect(c.purposes[0].query).toMatchObject({
+      database: 'batcat_demo_dev',
+      tables: ['usage_details'],
+      locations: [{ prefix: 'results/usage-analysis/details/' }],
+      parameters: ['start', 'end'],
+    });
   });
 
   test('a query over another database names its folders; parameters can bind start only', () => {
-    const dir = queryProject(TABLES.replace('      tables: [usage_details]', `      database: telemetry
+    const dir = queryProject(
+      TABLES.replace(
+        '      tables: [usage_details]',
+        `      database: telemetry
       tables: [raw_usage]
       locations: [raw/usage/, 's3://telemetry-lake/usage/']
-      parameters: [start]`), 'SELECT * FROM raw_usage WHERE dt = ?');
+      parameters: [start]`,
+      ),
+      'SELECT * FROM raw_usage WHERE dt = ?',
+    );
     const q = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0].query!;
-    expect(q).toMatchObject({ database: 'telemetry', tables: ['raw_usage'], parameters: ['start'], locations: [{ prefix: 'raw/usage/' }, { bucket: 'telemetry-lake', prefix: 'usage/' }] });
+    expect(q).toMatchObject({
+      database: 'telemetry',
+      tables: ['raw_usage'],
+      parameters: ['start'],
+      locations: [{ prefix: 'raw/usage/' }, { bucket: 'telemetry-lake', prefix: 'usage/' }],
+    });
   });
 
   test.each([
-    ['an unknown table', TABLES.replace('tables: [usage_details]', 'tables: [usage_detail]'), SQL,
-      /purposes\[0\]\.query\.tables\[0\]: 'usage_detail' is not a table of this project \(its tables: 'usage_analysis_summary', 'usage_details'\)/],
-    ['another database without locations', TABLES.replace('      tables: [usage_details]', '      database: telemetry\n      tables: [raw]'), SQL,
-      /query\.locations: a query over another database needs 'locations'/],
+    [
+      'an unknown table',
+      TABLES.replace('tables: [usage_details]', 'tables: [usage_detail]'),
+      SQL,
+      /purposes\[0\]\.query\.tables\[0\]: 'usage_detail' is not a table of this project \(its tables: 'usage_analysis_summary', 'usage_details'\)/,
+    ],
+    [
+      'another database without locations',
+      TABLES.replace('      tables: [usage_details]', '      database: telemetry\n      tables: [raw]'),
+      SQL,
+      /query\.locations: a query over another database needs 'locations'/,
+    ],
     ['a missing query file', TABLES, null, /query\.file: query file 'queries\/usage\.sql' of purpose 'usage-analysis' does not exist/],
-    ['placeholders that do not match the parameters', TABLES, 'SELECT * FROM usage_details WHERE dt = ?',
-      /query file 'queries\/usage\.sql' has 1 '\?' placeholder\(s\), but 2 value\(s\) are bound \(query\.parameters: \[start, end\]\)/],
+    [
+      'placeholders that do not match the parameters',
+      TABLES,
+      'SELECT * FROM usage_details WHERE dt = ?',
+      /query file 'queries\/usage\.sql' has 1 '\?' placeholder\(s\), but 2 value\(s\) are bound \(query\.parameters: \[start, end\]\)/,
+    ],
     ['an empty query file', TABLES, '  \n', /query file 'queries\/usage\.sql' is empty/],
     ['a query file that is not .sql', TABLES.replace('queries/usage.sql', 'queries/usage.txt'), SQL, /is not a query file/],
-    ['an unknown parameter', TABLES.replace('      tables: [usage_details]', '      tables: [usage_details]\n      parameters: [start, today]'), SQL, /'today' is not a query parameter; allowed: 'start' and 'end'/],
-    ['an input named query', TABLES.replace('    outputs:\n', '    inputs:\n      - { name: query, prefix: raw/q/ }\n    outputs:\n'), SQL, /inputs\[0\]\.name: input name 'query' is taken by the query's result/],
-    ['a dt column', TABLES.replace('{ vin: string, kwh: double }', '{ vin: string, dt: string }'), SQL, /columns\.dt: 'dt' is the partition column BatCat adds/],
+    [
+      'an unknown parameter',
+      TABLES.replace('      tables: [usage_details]', '      tables: [usage_details]\n      parameters: [start, today]'),
+      SQL,
+      /'today' is not a query parameter; allowed: 'start' and 'end'/,
+    ],
+    [
+      'an input named query',
+      TABLES.replace('    outputs:\n', '    inputs:\n      - { name: query, prefix: raw/q/ }\n    outputs:\n'),
+      SQL,
+      /inputs\[0\]\.name: input name 'query' is taken by the query's result/,
+    ],
+    [
+      'a dt column',
+      TABLES.replace('{ vin: string, kwh: double }', '{ vin: string, dt: string }'),
+      SQL,
+      /columns\.dt: 'dt' is the partition column BatCat adds/,
+    ],
     ['a bad column type', TABLES.replace('kwh: double }', 'kwh: number }'), SQL, /'number' is not an Athena column type/],
     ['a bad column name', TABLES.replace('{ vin: string,', '{ VIN: string,'), SQL, /column name 'VIN' is invalid/],
-    ['a duplicate table name', TABLES.replace('name: usage_details', 'name: usage_analysis_summary').replace('tables: [usage_details]', 'tables: [usage_analysis_summary]'), SQL, /table 'usage_analysis_summary' is also registered by usage-analysis\/summary/],
-    ['a cutoff below Athena\'s minimum', TABLES.replace('500MB', '5MB'), SQL, /'5MB' is not a valid cutoff; use a size such as '500MB', '10GB' or '1TB', at least '10MB'/],
-    ['a table without columns', TABLES.replace('columns: { vin: string, kwh: double }', 'columns: {}'), SQL, /a table needs at least one column/],
+    [
+      'a duplicate table name',
+      TABLES.replace('name: usage_details', 'name: usage_analysis_summary').replace(
+        'tables: [usage_details]',
+        'tables: [usage_analysis_summary]',
+      ),
+      SQL,
+      /table 'usage_analysis_summary' is also registered by usage-analysis\/summary/,
+    ],
+    [
+      "a cutoff below Athena's minimum",
+      TABLES.replace('500MB', '5MB'),
+      SQL,
+      /'5MB' is not a valid cutoff; use a size such as '500MB', '10GB' or '1TB', at least '10MB'/,
+    ],
+    [
+      'a table without columns',
+      TABLES.replace('columns: { vin: string, kwh: double }', 'columns: {}'),
+      SQL,
+      /a table needs at least one column/,
+    ],
   ])('rejects %s', (_what, yaml, sql, message) => {
     expect(queryProblems(yaml, sql)).toEqual([expect.stringMatching(message)]);
   });

@@ -28,7 +28,10 @@ function synthPurpose(purposeName: string, namePrefix: string) {
     bucket,
     notificationTopic: topic,
     image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/usage:1'),
-    inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', partitioned: true }, { name: 'lookup', keyPrefix: 'curated/lookup/' }],
+    inputs: [
+      { name: 'usage', keyPrefix: 'raw/usage/', partitioned: true },
+      { name: 'lookup', keyPrefix: 'curated/lookup/' },
+    ],
     outputs: [{ name: 'summary' }, { name: 'details', keyPrefix: 'curated/usage-details/' }],
     schedule: scheduler.ScheduleExpression.expression('cron(0 2 * * ? *)', TimeZone.EUROPE_BERLIN),
     s3Arrival: [{ input: 'usage', suffix: '.csv' }],
@@ -36,9 +39,20 @@ function synthPurpose(purposeName: string, namePrefix: string) {
     backfillConcurrency: 3,
   });
   const template = Template.fromStack(stack);
-  const stubs = (ref: any) => (ref.Ref?.startsWith('Data') ? 'demo-data-bucket' : ref.Ref === 'AWS::Partition' ? 'aws' : ref.Ref === 'AWS::Region' ? 'eu-west-1'
-    : ref.Ref === 'AWS::AccountId' ? '123456789012' : ref.Ref?.includes('Backfill') ? `arn:aws:states:eu-west-1:123456789012:stateMachine:${namePrefix}-${purposeName}-backfill`
-      : ref.Ref?.includes('StateMachine') ? `arn:aws:states:eu-west-1:123456789012:stateMachine:${namePrefix}-${purposeName}` : ref.Ref ?? 'stub');
+  const stubs = (ref: any) =>
+    ref.Ref?.startsWith('Data')
+      ? 'demo-data-bucket'
+      : ref.Ref === 'AWS::Partition'
+        ? 'aws'
+        : ref.Ref === 'AWS::Region'
+          ? 'eu-west-1'
+          : ref.Ref === 'AWS::AccountId'
+            ? '123456789012'
+            : ref.Ref?.includes('Backfill')
+              ? `arn:aws:states:eu-west-1:123456789012:stateMachine:${namePrefix}-${purposeName}-backfill`
+              : ref.Ref?.includes('StateMachine')
+                ? `arn:aws:states:eu-west-1:123456789012:stateMachine:${namePrefix}-${purposeName}`
+                : (ref.Ref ?? 'stub');
   return { purpose, definition: definitionOf(template, stubs), config: runConfigOf(template, stubs) };
 }
 
@@ -50,16 +64,16 @@ function triggerEvents(config: any) {
   return {
     schedule: { trigger: 'schedule', purpose: config.purpose, scheduledTime: '2026-11-23T01:00:00Z' },
     s3: {
-      'source': 'aws.s3',
+      source: 'aws.s3',
       'detail-type': 'Object Created',
-      'time': '2026-11-21T03:04:05Z',
-      'detail': { bucket: { name: 'demo-data-bucket' }, object: { 'key': 'raw/usage/dt=2026-11-20/part-0001.csv', 'version-id': 'v1' } },
+      time: '2026-11-21T03:04:05Z',
+      detail: { bucket: { name: 'demo-data-bucket' }, object: { key: 'raw/usage/dt=2026-11-20/part-0001.csv', 'version-id': 'v1' } },
     },
     manual: { purpose: config.purpose, date: '2026-11-01', force: true },
     upstream: {
-      'source': 'aws.states',
+      source: 'aws.states',
       'detail-type': 'Step Functions Execution Status Change',
-      'detail': {
+      detail: {
         status: 'SUCCEEDED',
         stateMachineArn: config.upstream.stateMachineArn,
         executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:batcat-demo-dev-cleaning:cleaning-schedule-20261122',
@@ -76,7 +90,13 @@ interface Run {
   notifications: any[];
 }
 
-async function run(definition: any, stateMachineName: string, executionName: string, input: any, job: (params: any, attempt: number) => any): Promise<Run> {
+async function run(
+  definition: any,
+  stateMachineName: string,
+  executionName: string,
+  input: any,
+  job: (params: any, attempt: number) => any,
+): Promise<Run> {
   const jobRequests: any[] = [];
   const notifications: any[] = [];
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
@@ -103,7 +123,10 @@ async function run(definition: any, stateMachineName: string, executionName: str
   }
 }
 
-const completed = (params: any) => ({ ProcessingJobArn: `arn:aws:sagemaker:eu-west-1:123456789012:processing-job/${params.ProcessingJobName}`, ProcessingJobStatus: 'Completed' });
+const completed = (params: any) => ({
+  ProcessingJobArn: `arn:aws:sagemaker:eu-west-1:123456789012:processing-job/${params.ProcessingJobName}`,
+  ProcessingJobStatus: 'Completed',
+});
 
 /** Runs what `event` asks for, as the trigger would start it. */
 async function runEvent(p: typeof demo, event: unknown, job: (params: any, attempt: number) => any = completed) {
@@ -125,7 +148,10 @@ describe('a purpose run, executed locally', () => {
     // The state machine sends exactly the folders the run input announces.
     expect(Object.fromEntries(p.ProcessingInputs.map((i: any) => [i.InputName, i.S3Input.S3Uri]))).toEqual(inputs);
     expect(Object.fromEntries(p.ProcessingOutputConfig.Outputs.map((o: any) => [o.OutputName, o.S3Output.S3Uri]))).toEqual(outputs);
-    expect(inputs).toEqual({ usage: `s3://demo-data-bucket/raw/usage/dt=${window.start}/`, lookup: 's3://demo-data-bucket/curated/lookup/' });
+    expect(inputs).toEqual({
+      usage: `s3://demo-data-bucket/raw/usage/dt=${window.start}/`,
+      lookup: 's3://demo-data-bucket/curated/lookup/',
+    });
     expect(outputs).toEqual({
       summary: `s3://demo-data-bucket/results/usage-analysis/summary/dt=${window.start}/`,
       details: `s3://demo-data-bucket/curated/usage-details/dt=${window.start}/`,
@@ -139,7 +165,11 @@ describe('a purpose run, executed locally', () => {
       BATCAT_JOB_NAME: p.ProcessingJobName,
       BATCAT_EXECUTION_ID: `arn:aws:states:eu-west-1:123456789012:execution:${SM_NAME}:${r.name}`,
     });
-    expect(r.output).toMatchObject({ runId: r.name, batcat: { jobName: p.ProcessingJobName, partition: `dt=${window.start}/` }, job: { status: 'Completed' } });
+    expect(r.output).toMatchObject({
+      runId: r.name,
+      batcat: { jobName: p.ProcessingJobName, partition: `dt=${window.start}/` },
+      job: { status: 'Completed' },
+    });
   });
 
   test('each trigger resolves the window it documents', async () => {
@@ -182,11 +212,17 @@ describe('a purpose run, executed locally', () => {
     }
     expect(new Set(jobNames).size).toBe(names.length);
     // The same execution name gives the same job name: a redelivered start cannot create a second job.
-    expect((await run(demo.definition, SM_NAME, names[0], (input as any).input, completed)).jobRequests[0].ProcessingJobName).toBe(jobNames[0]);
+    expect((await run(demo.definition, SM_NAME, names[0], (input as any).input, completed)).jobRequests[0].ProcessingJobName).toBe(
+      jobNames[0],
+    );
   });
 
   test('an input that is not a run input fails at once, and starts no job', async () => {
-    for (const input of [{}, { runId: 'x', window: { start: '2026-11-01' }, trigger: { kind: 'manual' } }, { runId: 1, window: { start: '2026-11-01', end: '2026-11-01' }, trigger: { kind: 'manual' } }]) {
+    for (const input of [
+      {},
+      { runId: 'x', window: { start: '2026-11-01' }, trigger: { kind: 'manual' } },
+      { runId: 1, window: { start: '2026-11-01', end: '2026-11-01' }, trigger: { kind: 'manual' } },
+    ]) {
       const r = await run(demo.definition, SM_NAME, 'console-run', input, completed);
       expect(r.jobRequests).toHaveLength(0);
       expect(r.error).toBeInstanceOf(ExecutionError);
@@ -196,7 +232,8 @@ describe('a purpose run, executed locally', () => {
 
   test('a failed job publishes its FailureReason with the run, and fails the execution with it', async () => {
     const description = {
-      ProcessingJobName: 'x', ProcessingJobStatus: 'Failed',
+      ProcessingJobName: 'x',
+      ProcessingJobStatus: 'Failed',
       FailureReason: "AlgorithmError: InputError: usage.csv line 3: usage 'abc' is not a number",
     };
     const r = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-02' }, () => {
@@ -255,7 +292,10 @@ describe('a purpose run, executed locally', () => {
 });
 
 test('the local interpreter hashes like Step Functions (MD5 of long execution ids)', async () => {
-  const machine = new StateMachine({ StartAt: 'H', States: { H: { Type: 'Pass', Parameters: { 'h.$': "States.Hash($.s, 'MD5')" }, End: true } } });
+  const machine = new StateMachine({
+    StartAt: 'H',
+    States: { H: { Type: 'Pass', Parameters: { 'h.$': "States.Hash($.s, 'MD5')" }, End: true } },
+  });
   for (const s of ['short', 'x'.repeat(56), `arn:aws:states:eu-west-1:123456789012:execution:${'p'.repeat(80)}:${'é'.repeat(80)}`]) {
     expect(((await machine.run({ s }).result) as any).h).toBe(createHash('md5').update(s).digest('hex'));
   }

@@ -67,10 +67,12 @@ describe('Purpose', () => {
 
   test('the job writes each output to a dt= partition of its results folder and gets its run in the environment', () => {
     const p = def.States.RunProcessingJob.Parameters;
-    expect(p.ProcessingOutputConfig.Outputs[0].S3Output['S3Uri.$']).toMatch(/^States\.Format\('s3:\/\/Data[0-9A-F]{8}\/results\/usage-analysis\/summary\/\{\}', \$\.batcat\.partition\)$/);
+    expect(p.ProcessingOutputConfig.Outputs[0].S3Output['S3Uri.$']).toMatch(
+      /^States\.Format\('s3:\/\/Data[0-9A-F]{8}\/results\/usage-analysis\/summary\/\{\}', \$\.batcat\.partition\)$/,
+    );
     expect(p.Environment).toEqual({
-      'USAGE_UNIT': 'kWh',
-      'BATCAT_PURPOSE': 'usage-analysis',
+      USAGE_UNIT: 'kWh',
+      BATCAT_PURPOSE: 'usage-analysis',
       'BATCAT_RUN_ID.$': '$.runId',
       'BATCAT_WINDOW_START.$': '$.window.start',
       'BATCAT_WINDOW_END.$': '$.window.end',
@@ -88,7 +90,9 @@ describe('Purpose', () => {
   test('retries follow AWS guidance and every error is caught', () => {
     const task = def.States.RunProcessingJob;
     expect(task.Retry.map((r: any) => r.ErrorEquals[0])).toEqual([
-      'SageMaker.AmazonSageMakerException', 'SageMaker.ThrottlingException', 'SageMaker.ResourceLimitExceededException',
+      'SageMaker.AmazonSageMakerException',
+      'SageMaker.ThrottlingException',
+      'SageMaker.ResourceLimitExceededException',
     ]);
     expect(task.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' }]);
     expect(task.Next).toBe('RunSucceeded');
@@ -129,13 +133,20 @@ describe('Purpose', () => {
   });
 
   test('the state machine may publish to the topic and use its key', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy'))
-      .filter((p) => p.Properties.Roles.some((r: any) => String(r.Ref).includes('StateMachineRole')));
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      p.Properties.Roles.some((r: any) => String(r.Ref).includes('StateMachineRole')),
+    );
     const statements = policies[0].Properties.PolicyDocument.Statement;
-    expect(statements).toEqual(expect.arrayContaining([
-      { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/^Topic/) } },
-      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TopicKey/), 'Arn'] } },
-    ]));
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/^Topic/) } },
+        {
+          Effect: 'Allow',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TopicKey/), 'Arn'] },
+        },
+      ]),
+    );
   });
 
   test.each([
@@ -169,12 +180,21 @@ describe('Purpose', () => {
   });
 
   test('an existing image needs no asset', () => {
-    const { template: t } = build({ containerDirectory: undefined, image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/usage:1') });
-    expect(definitionOf(t).States.RunProcessingJob.Parameters.AppSpecification.ImageUri).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/usage:1');
+    const { template: t } = build({
+      containerDirectory: undefined,
+      image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/usage:1'),
+    });
+    expect(definitionOf(t).States.RunProcessingJob.Parameters.AppSpecification.ImageUri).toBe(
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/usage:1',
+    );
   });
 
   test.each<[string, Partial<PurposeProps>, RegExp]>([
-    ['an invalid purpose name', { purposeName: 'Usage_Analysis' }, /purpose name 'Usage_Analysis' is invalid: may only contain lowercase letters, digits and single hyphens/],
+    [
+      'an invalid purpose name',
+      { purposeName: 'Usage_Analysis' },
+      /purpose name 'Usage_Analysis' is invalid: may only contain lowercase letters, digits and single hyphens/,
+    ],
     ['both a folder and an image', { image: tasks.DockerImage.fromRegistry('x') }, /needs exactly one of containerDirectory or image/],
     ['neither a folder nor an image', { containerDirectory: undefined }, /needs exactly one of containerDirectory or image/],
     ['no outputs', { outputs: [] }, /needs at least one output/],

@@ -48,7 +48,10 @@ describe('RunTrigger', () => {
       DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetters'), 'Arn'] } },
     });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
-    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/lambda/batcat-demo-dev-usage-analysis-trigger', RetentionInDays: 365 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/aws/lambda/batcat-demo-dev-usage-analysis-trigger',
+      RetentionInDays: 365,
+    });
   });
 
   test('carries the run configuration the trigger logic needs', () => {
@@ -68,32 +71,53 @@ describe('RunTrigger', () => {
     });
   });
 
-  test('may start only its own purpose\'s runs and backfills, and write only its own logs', () => {
-    const role = Object.values<any>(template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('^Trigger of') } }));
+  test("may start only its own purpose's runs and backfills, and write only its own logs", () => {
+    const role = Object.values<any>(
+      template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('^Trigger of') } }),
+    );
     expect(role).toHaveLength(1);
     expect(role[0].Properties.ManagedPolicyArns).toBeUndefined();
-    const policies = Object.values<any>(template.findResources('AWS::IAM::Policy'))
-      .filter((p) => JSON.stringify(p.Properties.Roles).includes('UsageAnalysisTriggerRole'));
+    const policies = Object.values<any>(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes('UsageAnalysisTriggerRole'),
+    );
     const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
     expect(statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('states:')))).toEqual([
       {
         Action: 'states:StartExecution',
         Effect: 'Allow',
-        Resource: [{ Ref: expect.stringMatching(/^UsageAnalysisBackfillStateMachine/) }, { Ref: expect.stringMatching(/^UsageAnalysisStateMachine/) }],
+        Resource: [
+          { Ref: expect.stringMatching(/^UsageAnalysisBackfillStateMachine/) },
+          { Ref: expect.stringMatching(/^UsageAnalysisStateMachine/) },
+        ],
       },
     ]);
-    expect(statements.find((s: any) => [s.Action].flat().includes('logs:PutLogEvents')).Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^UsageAnalysisTriggerLogs/), 'Arn'] });
-    expect(statements.find((s: any) => [s.Action].flat().includes('sqs:SendMessage')).Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/DeadLetters/), 'Arn'] });
+    expect(statements.find((s: any) => [s.Action].flat().includes('logs:PutLogEvents')).Resource).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^UsageAnalysisTriggerLogs/), 'Arn'],
+    });
+    expect(statements.find((s: any) => [s.Action].flat().includes('sqs:SendMessage')).Resource).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/DeadLetters/), 'Arn'],
+    });
     // Nothing else: no S3, no SageMaker, no wildcard actions.
     expect(statements.flatMap((s: any) => [s.Action].flat()).sort()).toEqual([
-      'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'states:StartExecution', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'sqs:SendMessage',
+      'states:StartExecution',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
     ]);
   });
 
   test('the dead-letter queue is encrypted, TLS-only, keeps messages 14 days, and alarms at its first message', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'batcat-demo-dev-usage-analysis-trigger-dlq', SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'batcat-demo-dev-usage-analysis-trigger-dlq',
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+      },
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'batcat-demo-dev-usage-analysis-trigger-dead-letters',
@@ -130,17 +154,23 @@ describe('RunTrigger', () => {
   test('S3 arrivals and upstream successes reach the trigger through EventBridge rules with the DLQ', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
-        'source': ['aws.s3'],
+        source: ['aws.s3'],
         'detail-type': ['Object Created'],
-        'detail': { bucket: { name: [{ Ref: Match.stringLikeRegexp('^Data') }] }, object: { key: [{ wildcard: 'raw/usage/*.csv' }] } },
+        detail: { bucket: { name: [{ Ref: Match.stringLikeRegexp('^Data') }] }, object: { key: [{ wildcard: 'raw/usage/*.csv' }] } },
       },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionLogicalId, 'Arn'] }, DeadLetterConfig: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 21600 } })],
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [functionLogicalId, 'Arn'] },
+          DeadLetterConfig: Match.anyValue(),
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 21600 },
+        }),
+      ],
     });
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
-        'source': ['aws.states'],
+        source: ['aws.states'],
         'detail-type': ['Step Functions Execution Status Change'],
-        'detail': { status: ['SUCCEEDED'], stateMachineArn: [Match.anyValue()] },
+        detail: { status: ['SUCCEEDED'], stateMachineArn: [Match.anyValue()] },
       },
     });
     expect(JSON.stringify(template.findResources('AWS::Events::Rule'))).toContain(':stateMachine:batcat-demo-dev-cleaning');
@@ -156,10 +186,18 @@ describe('RunTrigger', () => {
   });
 
   test('rejects triggers that cannot work', () => {
-    expect(() => build({ s3Arrival: [{ input: 'nope' }] })).toThrow(/'nope' is not a 'prefix' input of this purpose; S3 arrival watches a folder of the project bucket. Allowed: 'usage'/);
-    expect(() => build({ window: Duration.days(7) })).toThrow(/input 'usage' is read one dt= partition per run, which needs runs of one day/);
-    expect(() => build({ window: Duration.hours(36), inputs: [] , s3Arrival: [] })).toThrow(/window '1 day 12 hours' is invalid: use a whole number of days from '1d' to '366d'/);
-    expect(() => build({ window: Duration.days(7), maxWindow: Duration.days(3), inputs: [], s3Arrival: [] })).toThrow(/maxWindow '3d' is shorter than window '7d'; a run must be able to cover one window/);
+    expect(() => build({ s3Arrival: [{ input: 'nope' }] })).toThrow(
+      /'nope' is not a 'prefix' input of this purpose; S3 arrival watches a folder of the project bucket. Allowed: 'usage'/,
+    );
+    expect(() => build({ window: Duration.days(7) })).toThrow(
+      /input 'usage' is read one dt= partition per run, which needs runs of one day/,
+    );
+    expect(() => build({ window: Duration.hours(36), inputs: [], s3Arrival: [] })).toThrow(
+      /window '1 day 12 hours' is invalid: use a whole number of days from '1d' to '366d'/,
+    );
+    expect(() => build({ window: Duration.days(7), maxWindow: Duration.days(3), inputs: [], s3Arrival: [] })).toThrow(
+      /maxWindow '3d' is shorter than window '7d'; a run must be able to cover one window/,
+    );
     expect(() => build({ backfillConcurrency: 0 })).toThrow(/backfillConcurrency must be a whole number from 1 to 40, got 0/);
   });
 });
@@ -168,12 +206,12 @@ describe('Backfill', () => {
   const { template } = build();
   const definition = definitionOf(template, undefined, true);
 
-  test('runs each window on the purpose\'s state machine, at most backfillConcurrency at a time', () => {
+  test("runs each window on the purpose's state machine, at most backfillConcurrency at a time", () => {
     expect(aslValidator(definition).errors).toEqual([]);
     expect(definition.States.EachWindow).toMatchObject({ Type: 'Map', ItemsPath: '$.runs', MaxConcurrency: 3 });
     expect(definition.States.EachWindow.ItemProcessor.States.RunWindow).toMatchObject({
       Resource: 'arn:aws:states:::states:startExecution.sync:2',
-      Parameters: { 'Name.$': '$.name', 'Input.$': '$.input', 'StateMachineArn': expect.stringMatching(/^UsageAnalysisStateMachine/) },
+      Parameters: { 'Name.$': '$.name', 'Input.$': '$.input', StateMachineArn: expect.stringMatching(/^UsageAnalysisStateMachine/) },
     });
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineName: 'batcat-demo-dev-usage-analysis-backfill',
@@ -182,7 +220,12 @@ describe('Backfill', () => {
     });
   });
 
-  interface Outcome { output?: any; error?: any; maxRunning: number; started: string[] }
+  interface Outcome {
+    output?: any;
+    error?: any;
+    maxRunning: number;
+    started: string[];
+  }
 
   /** Runs the backfill definition locally; `child` answers each window's run after a short delay. */
   async function runBackfill(names: string[], child: (name: string) => 'SUCCEEDED' | 'FAILED' | 'EXISTS'): Promise<Outcome> {
@@ -190,23 +233,26 @@ describe('Backfill', () => {
     let maxRunning = 0;
     const started: string[] = [];
     const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
-    const execution = machine.run({ purpose: 'usage-analysis', runs: names.map((name) => ({ name, input: { runId: name } })) }, {
-      overrides: {
-        taskResourceLocalHandlers: {
-          RunWindow: async (params: any) => {
-            running++;
-            maxRunning = Math.max(maxRunning, running);
-            started.push(params.Name);
-            await new Promise((r) => setTimeout(r, 20));
-            running--;
-            const outcome = child(params.Name);
-            if (outcome === 'EXISTS') throw Object.assign(new Error('exists'), { name: 'StepFunctions.ExecutionAlreadyExistsException' });
-            if (outcome === 'FAILED') throw Object.assign(new Error('{"status":"FAILED"}'), { name: 'States.TaskFailed' });
-            return { Name: params.Name, Status: 'SUCCEEDED' };
+    const execution = machine.run(
+      { purpose: 'usage-analysis', runs: names.map((name) => ({ name, input: { runId: name } })) },
+      {
+        overrides: {
+          taskResourceLocalHandlers: {
+            RunWindow: async (params: any) => {
+              running++;
+              maxRunning = Math.max(maxRunning, running);
+              started.push(params.Name);
+              await new Promise((r) => setTimeout(r, 20));
+              running--;
+              const outcome = child(params.Name);
+              if (outcome === 'EXISTS') throw Object.assign(new Error('exists'), { name: 'StepFunctions.ExecutionAlreadyExistsException' });
+              if (outcome === 'FAILED') throw Object.assign(new Error('{"status":"FAILED"}'), { name: 'States.TaskFailed' });
+              return { Name: params.Name, Status: 'SUCCEEDED' };
+            },
           },
         },
       },
-    });
+    );
     try {
       return { output: await execution.result, maxRunning, started };
     } catch (error) {
@@ -226,7 +272,9 @@ describe('Backfill', () => {
   });
 
   test('skips windows that already ran, and fails at the end naming how many windows failed', async () => {
-    const r = await runBackfill(names, (name) => (name.endsWith('02') ? 'EXISTS' : name.endsWith('05') || name.endsWith('07') ? 'FAILED' : 'SUCCEEDED'));
+    const r = await runBackfill(names, (name) =>
+      name.endsWith('02') ? 'EXISTS' : name.endsWith('05') || name.endsWith('07') ? 'FAILED' : 'SUCCEEDED',
+    );
     expect(r.started).toHaveLength(10);
     expect(r.error?.cause?.name).toBe('BatCat.BackfillIncomplete');
     expect(String(r.error?.message)).toContain('at least one of 10 windows failed');

@@ -5,7 +5,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { S3DataDistribution, SageMakerCreateProcessingJob, type SageMakerCreateProcessingJobProps } from '../../lib/constructs/sagemaker-create-processing-job';
+import {
+  S3DataDistribution,
+  SageMakerCreateProcessingJob,
+  type SageMakerCreateProcessingJobProps,
+} from '../../lib/constructs/sagemaker-create-processing-job';
 import { definitionOf } from '../helpers';
 import { baseStack, CONTAINER_DIR } from './fixtures';
 
@@ -30,8 +34,9 @@ function build(overrides: Partial<SageMakerCreateProcessingJobProps> = {}) {
 
 /** The statements of the policy attached to the role whose logical id starts with `rolePrefix`. */
 function statementsOf(template: Template, rolePrefix: string): any[] {
-  const policies = Object.values(template.findResources('AWS::IAM::Policy'))
-    .filter((p) => p.Properties.Roles.some((r: any) => String(r.Ref).startsWith(rolePrefix)));
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+    p.Properties.Roles.some((r: any) => String(r.Ref).startsWith(rolePrefix)),
+  );
   expect(policies).toHaveLength(1);
   return policies[0].Properties.PolicyDocument.Statement;
 }
@@ -46,54 +51,98 @@ describe('SageMakerCreateProcessingJob', () => {
     expect(state.Parameters).toEqual({
       'ProcessingJobName.$': '$.jobName',
       RoleArn: expect.stringMatching(/^arn:aws:iam::123456789012:role\/JobJobRole/),
-      AppSpecification: { ImageUri: expect.stringMatching(/^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/cdk-[a-z0-9]+-container-assets-123456789012-eu-west-1:[a-f0-9]{64}$/) },
+      AppSpecification: {
+        ImageUri: expect.stringMatching(
+          /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/cdk-[a-z0-9]+-container-assets-123456789012-eu-west-1:[a-f0-9]{64}$/,
+        ),
+      },
       ProcessingResources: { ClusterConfig: { InstanceCount: 3, InstanceType: 'ml.m5.xlarge', VolumeSizeInGB: 50 } },
-      ProcessingInputs: [{
-        InputName: 'usage',
-        S3Input: {
-          S3Uri: expect.stringMatching(/^s3:\/\/Data[0-9A-F]{8}\/raw\/usage\/$/),
-          LocalPath: '/opt/ml/processing/input/usage',
-          S3DataType: 'S3Prefix',
-          S3InputMode: 'File',
-          S3DataDistributionType: 'ShardedByS3Key',
-        },
-      }],
-      ProcessingOutputConfig: {
-        Outputs: [{
-          OutputName: 'summary',
-          S3Output: {
-            'S3Uri.$': expect.stringMatching(/^States\.Format\('s3:\/\/Data[0-9A-F]{8}\/results\/usage\/summary\/\{\}', \$\.partition\)$/),
-            LocalPath: '/opt/ml/processing/output/summary',
-            S3UploadMode: 'EndOfJob',
+      ProcessingInputs: [
+        {
+          InputName: 'usage',
+          S3Input: {
+            S3Uri: expect.stringMatching(/^s3:\/\/Data[0-9A-F]{8}\/raw\/usage\/$/),
+            LocalPath: '/opt/ml/processing/input/usage',
+            S3DataType: 'S3Prefix',
+            S3InputMode: 'File',
+            S3DataDistributionType: 'ShardedByS3Key',
           },
-        }],
+        },
+      ],
+      ProcessingOutputConfig: {
+        Outputs: [
+          {
+            OutputName: 'summary',
+            S3Output: {
+              'S3Uri.$': expect.stringMatching(
+                /^States\.Format\('s3:\/\/Data[0-9A-F]{8}\/results\/usage\/summary\/\{\}', \$\.partition\)$/,
+              ),
+              LocalPath: '/opt/ml/processing/output/summary',
+              S3UploadMode: 'EndOfJob',
+            },
+          },
+        ],
       },
       StoppingCondition: { MaxRuntimeInSeconds: 5400 },
-      Environment: { 'MODE': 'full', 'RUN_DATE.$': '$.date' },
+      Environment: { MODE: 'full', 'RUN_DATE.$': '$.date' },
       NetworkConfig: { EnableNetworkIsolation: true },
     });
   });
 
   test('grants the state machine only what .sync needs, on its own jobs', () => {
     const statements = statementsOf(build().template, 'MachineRole');
-    expect(statements).toEqual(expect.arrayContaining([
-      {
-        Effect: 'Allow',
-        Action: ['sagemaker:AddTags', 'sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:ListTags', 'sagemaker:StopProcessingJob'],
-        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':processing-job/usage-abc123*']] },
-      },
-      {
-        Effect: 'Allow',
-        Action: 'iam:PassRole',
-        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^JobJobRole/), 'Arn'] },
-        Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-      },
-      {
-        Effect: 'Allow',
-        Action: ['events:DescribeRule', 'events:PutRule', 'events:PutTargets'],
-        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule']] },
-      },
-    ]));
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        {
+          Effect: 'Allow',
+          Action: [
+            'sagemaker:AddTags',
+            'sagemaker:CreateProcessingJob',
+            'sagemaker:DescribeProcessingJob',
+            'sagemaker:ListTags',
+            'sagemaker:StopProcessingJob',
+          ],
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':sagemaker:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':processing-job/usage-abc123*',
+              ],
+            ],
+          },
+        },
+        {
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^JobJobRole/), 'Arn'] },
+          Condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['events:DescribeRule', 'events:PutRule', 'events:PutTargets'],
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':events:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule',
+              ],
+            ],
+          },
+        },
+      ]),
+    );
     // Nothing broader: no service wildcards, and PassRole never without its condition.
     expect(actionsOf(statements).filter((a) => a.endsWith('*') || a === 'sagemaker:*')).toEqual([]);
     expect(statements.filter((s) => [s.Action].flat().includes('iam:PassRole')).every((s) => s.Condition)).toBe(true);
@@ -102,30 +151,45 @@ describe('SageMakerCreateProcessingJob', () => {
   test('the job role reads only its inputs and writes only its outputs', () => {
     const statements = statementsOf(build().template, 'JobJobRole');
     const bucketArn = { 'Fn::GetAtt': [expect.stringMatching(/^Data/), 'Arn'] };
-    expect(statements).toEqual(expect.arrayContaining([
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [bucketArn, '/raw/usage/*']] } },
-      { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn, Condition: { StringLike: { 's3:prefix': ['raw/usage/*'] } } },
-      { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: { 'Fn::Join': ['', [bucketArn, '/results/usage/summary/*']] } },
-      {
-        Effect: 'Allow',
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] },
-        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
-      },
-      {
-        Effect: 'Allow',
-        Action: 'cloudwatch:PutMetricData',
-        Resource: '*',
-        Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/ProcessingJobs' } },
-      },
-      { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-    ]));
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [bucketArn, '/raw/usage/*']] } },
+        { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn, Condition: { StringLike: { 's3:prefix': ['raw/usage/*'] } } },
+        {
+          Effect: 'Allow',
+          Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
+          Resource: { 'Fn::Join': ['', [bucketArn, '/results/usage/summary/*']] },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] },
+          Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+        },
+        {
+          Effect: 'Allow',
+          Action: 'cloudwatch:PutMetricData',
+          Resource: '*',
+          Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/ProcessingJobs' } },
+        },
+        { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+      ]),
+    );
     const actions = actionsOf(statements);
-    for (const forbidden of ['s3:*', 's3:DeleteObject', 's3:GetObject*', 's3:List*', 'kms:*', 'iam:PassRole', 'ec2:CreateNetworkInterface']) {
+    for (const forbidden of [
+      's3:*',
+      's3:DeleteObject',
+      's3:GetObject*',
+      's3:List*',
+      'kms:*',
+      'iam:PassRole',
+      'ec2:CreateNetworkInterface',
+    ]) {
       expect(actions).not.toContain(forbidden);
     }
     // Reads never reach the outputs, and writes never reach the inputs.
-    const resourcesFor = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => JSON.stringify(s.Resource));
+    const resourcesFor = (action: string) =>
+      statements.filter((s) => [s.Action].flat().includes(action)).map((s) => JSON.stringify(s.Resource));
     expect(resourcesFor('s3:GetObject').join()).not.toContain('results/');
     expect(resourcesFor('s3:PutObject').join()).not.toContain('raw/');
     expect(JSON.stringify(statements)).toContain(':log-group:/aws/sagemaker/ProcessingJobs:log-stream:usage-abc123*');
@@ -133,7 +197,9 @@ describe('SageMakerCreateProcessingJob', () => {
 
   test('the job role is trusted by SageMaker only', () => {
     Template.fromStack(build().stack).hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' } }] },
+      AssumeRolePolicyDocument: {
+        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' } }],
+      },
     });
   });
 
@@ -150,7 +216,9 @@ describe('SageMakerCreateProcessingJob', () => {
     const { stack, bucket } = baseStack();
     const role = new iam.Role(stack, 'MyRole', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
     const task = new SageMakerCreateProcessingJob(stack, 'Job', {
-      jobName: 'fixed-prefix-1', jobNamePrefix: 'fixed-prefix', role,
+      jobName: 'fixed-prefix-1',
+      jobNamePrefix: 'fixed-prefix',
+      role,
       image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1'),
       processingOutputs: [{ name: 'out', bucket, keyPrefix: 'results/x/' }],
     });
@@ -167,13 +235,20 @@ describe('SageMakerCreateProcessingJob', () => {
 
   test('in a VPC the job gets subnets, security groups and the network-interface permissions', () => {
     const { stack, bucket } = baseStack();
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    });
     const sg = new ec2.SecurityGroup(stack, 'Sg', { vpc });
     const task = new SageMakerCreateProcessingJob(stack, 'Job', {
-      jobName: sfn.JsonPath.stringAt('$.n'), jobNamePrefix: 'vpc-job',
+      jobName: sfn.JsonPath.stringAt('$.n'),
+      jobNamePrefix: 'vpc-job',
       image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1'),
       processingOutputs: [{ name: 'out', bucket, keyPrefix: 'results/x/' }],
-      vpc, securityGroups: [sg], networkIsolation: false,
+      vpc,
+      securityGroups: [sg],
+      networkIsolation: false,
     });
     new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(task) });
     const template = Template.fromStack(stack);
@@ -181,7 +256,9 @@ describe('SageMakerCreateProcessingJob', () => {
     expect(net.EnableNetworkIsolation).toBe(false);
     expect(net.VpcConfig.Subnets).toHaveLength(2);
     expect(net.VpcConfig.SecurityGroupIds).toHaveLength(1);
-    expect(actionsOf(statementsOf(template, 'JobJobRole'))).toEqual(expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DescribeSubnets']));
+    expect(actionsOf(statementsOf(template, 'JobJobRole'))).toEqual(
+      expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DescribeSubnets']),
+    );
   });
 
   test.each<[string, Partial<SageMakerCreateProcessingJobProps>, RegExp]>([
@@ -189,11 +266,27 @@ describe('SageMakerCreateProcessingJob', () => {
     ['a job name outside the prefix', { jobName: 'other-1' }, /start with jobNamePrefix 'usage-abc123'/],
     ['a path written as a plain string, which would be sent literally', { jobName: '$.jobName' }, /jobName must match/],
     ['a prefix that is too long', { jobNamePrefix: 'x'.repeat(31) }, /jobNamePrefix must be 1-30/],
-    ['an unknown instance type', { instanceType: new ec2.InstanceType('m5.huge') }, /'ml\.m5\.huge' is not a SageMaker Processing instance type; did you mean 'ml\.m5\.large'/],
+    [
+      'an unknown instance type',
+      { instanceType: new ec2.InstanceType('m5.huge') },
+      /'ml\.m5\.huge' is not a SageMaker Processing instance type; did you mean 'ml\.m5\.large'/,
+    ],
     ['zero instances', { instanceCount: 0 }, /instanceCount must be a whole number from 1 to 100, got 0/],
-    ['a runtime over nine days', { maxRuntime: Duration.days(10) }, /'10 days' is not a valid max runtime; use a duration such as '45m', '2h' or '1d' between 1 second and 9 days/],
-    ['a key prefix without a trailing slash', { processingInputs: [{ name: 'a', bucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'other-bucket'), keyPrefix: 'raw/a' }] }, /'raw\/a' is not a valid key prefix; use folders of letters/],
-    ['a VPC without security groups', { vpc: ec2.Vpc.fromVpcAttributes(new Stack(), 'V', { vpcId: 'vpc-1', availabilityZones: ['a'], privateSubnetIds: ['s-1'] }) }, /securityGroups are required when vpc is set/],
+    [
+      'a runtime over nine days',
+      { maxRuntime: Duration.days(10) },
+      /'10 days' is not a valid max runtime; use a duration such as '45m', '2h' or '1d' between 1 second and 9 days/,
+    ],
+    [
+      'a key prefix without a trailing slash',
+      { processingInputs: [{ name: 'a', bucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'other-bucket'), keyPrefix: 'raw/a' }] },
+      /'raw\/a' is not a valid key prefix; use folders of letters/,
+    ],
+    [
+      'a VPC without security groups',
+      { vpc: ec2.Vpc.fromVpcAttributes(new Stack(), 'V', { vpcId: 'vpc-1', availabilityZones: ['a'], privateSubnetIds: ['s-1'] }) },
+      /securityGroups are required when vpc is set/,
+    ],
   ])('rejects %s', (_what, overrides, error) => {
     expect(() => build(overrides)).toThrow(error);
   });
@@ -201,19 +294,33 @@ describe('SageMakerCreateProcessingJob', () => {
   test('rejects duplicate output names and JSONata state machines', () => {
     const { stack, bucket } = baseStack();
     const image = tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1');
-    expect(() => new SageMakerCreateProcessingJob(stack, 'Dup', {
-      jobName: sfn.JsonPath.stringAt('$.n'), jobNamePrefix: 'p', image,
-      processingOutputs: [{ name: 'o', bucket, keyPrefix: 'a/' }, { name: 'o', bucket, keyPrefix: 'b/' }],
-    })).toThrow(/duplicate output name 'o' \(first declared at outputs\[0\]\)/);
+    expect(
+      () =>
+        new SageMakerCreateProcessingJob(stack, 'Dup', {
+          jobName: sfn.JsonPath.stringAt('$.n'),
+          jobNamePrefix: 'p',
+          image,
+          processingOutputs: [
+            { name: 'o', bucket, keyPrefix: 'a/' },
+            { name: 'o', bucket, keyPrefix: 'b/' },
+          ],
+        }),
+    ).toThrow(/duplicate output name 'o' \(first declared at outputs\[0\]\)/);
     const task = new SageMakerCreateProcessingJob(stack, 'Ok', { jobName: sfn.JsonPath.stringAt('$.n'), jobNamePrefix: 'p', image });
-    expect(() => new sfn.StateMachine(stack, 'M', { definitionBody: sfn.DefinitionBody.fromChainable(task), queryLanguage: sfn.QueryLanguage.JSONATA }))
-      .toThrow(/renders JSONPath parameters/);
+    expect(
+      () =>
+        new sfn.StateMachine(stack, 'M', {
+          definitionBody: sfn.DefinitionBody.fromChainable(task),
+          queryLanguage: sfn.QueryLanguage.JSONATA,
+        }),
+    ).toThrow(/renders JSONPath parameters/);
   });
 
   test('documented retries: service errors, throttling and resource limits', () => {
     const { stack } = baseStack();
     const task = new SageMakerCreateProcessingJob(stack, 'Job', {
-      jobName: sfn.JsonPath.stringAt('$.n'), jobNamePrefix: 'p',
+      jobName: sfn.JsonPath.stringAt('$.n'),
+      jobNamePrefix: 'p',
       image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1'),
     }).addDocumentedRetries();
     new sfn.StateMachine(stack, 'M', { definitionBody: sfn.DefinitionBody.fromChainable(task) });
@@ -226,8 +333,13 @@ describe('SageMakerCreateProcessingJob', () => {
 
   test('the image asset is pulled with the job role', () => {
     const { template } = build();
-    expect(statementsOf(template, 'JobJobRole')).toEqual(expect.arrayContaining([
-      expect.objectContaining({ Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: expect.anything() }),
-    ]));
+    expect(statementsOf(template, 'JobJobRole')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+          Resource: expect.anything(),
+        }),
+      ]),
+    );
   });
 });

@@ -27,7 +27,9 @@ test('reports the fleet from the query result, counting each vehicle once across
   });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
-  expect(r.report).toBe('window_start,window_end,vehicles,records,total_usage,mean_usage_per_vehicle\r\n2022-11-03,2022-11-04,2,5,11.5,5.75\r\n');
+  expect(r.report).toBe(
+    'window_start,window_end,vehicles,records,total_usage,mean_usage_per_vehicle\r\n2022-11-03,2022-11-04,2,5,11.5,5.75\r\n',
+  );
 });
 
 test('no query result fails with the reason in /opt/ml/output/message', () => {

@@ -17,7 +17,13 @@ function runScript(files: Record<string, string | Buffer>) {
   }
   const r = spawnSync('python3', [SCRIPT], { env: { ...process.env, BATCAT_PROCESSING_ROOT: root }, encoding: 'utf8' });
   const read = (rel: string) => (fs.existsSync(path.join(root, rel)) ? fs.readFileSync(path.join(root, rel), 'utf8') : undefined);
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, summary: read('processing/output/summary/usage_summary.csv'), message: read('output/message') };
+  return {
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    summary: read('processing/output/summary/usage_summary.csv'),
+    message: read('output/message'),
+  };
 }
 
 describe('usage_analysis.py', () => {
@@ -30,12 +36,14 @@ describe('usage_analysis.py', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('reading 2 file(s)');
-    expect(r.summary).toBe([
-      'vin,records,first_time,last_time,total_usage,mean_usage,max_usage',
-      'VIN1,3,2022-01-01T07:00:00,2022-01-02T10:00:00,9.0,3.0,4.0',
-      'VIN2,1,2022-01-01T08:00:00,2022-01-01T08:00:00,1.5,1.5,1.5',
-      '',
-    ].join('\r\n'));
+    expect(r.summary).toBe(
+      [
+        'vin,records,first_time,last_time,total_usage,mean_usage,max_usage',
+        'VIN1,3,2022-01-01T07:00:00,2022-01-02T10:00:00,9.0,3.0,4.0',
+        'VIN2,1,2022-01-01T08:00:00,2022-01-01T08:00:00,1.5,1.5,1.5',
+        '',
+      ].join('\r\n'),
+    );
     expect(r.message).toBeUndefined();
   });
 

@@ -1,5 +1,11 @@
 import {
-  AthenaClient, GetQueryExecutionCommand, type GetQueryExecutionCommandOutput, type QueryExecutionState, GetQueryResultsCommand, StartQueryExecutionCommand, StopQueryExecutionCommand,
+  AthenaClient,
+  GetQueryExecutionCommand,
+  type GetQueryExecutionCommandOutput,
+  type QueryExecutionState,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
 import { queryAthena, readAthenaRows, runAthenaQuery } from '../../lib/io/athena';
@@ -53,7 +59,12 @@ describe('parameters', () => {
       outputLocation: 's3://bucket/athena/',
       ...time,
     });
-    expect(result).toEqual({ queryExecutionId: 'q-1', outputLocation: 's3://bucket/athena/q-1.csv', dataScannedBytes: 1234, engineExecutionTimeMs: 56 });
+    expect(result).toEqual({
+      queryExecutionId: 'q-1',
+      outputLocation: 's3://bucket/athena/q-1.csv',
+      dataScannedBytes: 1234,
+      engineExecutionTimeMs: 56,
+    });
     const start = athenaMock.commandCalls(StartQueryExecutionCommand)[0].args[0].input;
     expect(start).toEqual({
       QueryString: SQL,
@@ -65,12 +76,18 @@ describe('parameters', () => {
   });
 
   test('placeholders are counted outside strings and comments, and must match the values', () => {
-    expect(countPlaceholders("SELECT '?', \"a?\" FROM t -- why?\nWHERE x = ? /* ? */ AND y = ?")).toBe(2);
-    expect(() => executionParameters(SQL, { start: '2022-01-01', end: '2022-01-02' })).toThrow("the query has 3 '?' placeholder(s) but 2 value(s) are bound (the window binds the first two: start, end)");
+    expect(countPlaceholders('SELECT \'?\', "a?" FROM t -- why?\nWHERE x = ? /* ? */ AND y = ?')).toBe(2);
+    expect(() => executionParameters(SQL, { start: '2022-01-01', end: '2022-01-02' })).toThrow(
+      "the query has 3 '?' placeholder(s) but 2 value(s) are bound (the window binds the first two: start, end)",
+    );
     expect(() => executionParameters('SELECT 1', undefined, [1])).toThrow("the query has 0 '?' placeholder(s) but 1 value(s) are bound");
     expect(executionParameters('SELECT 1')).toBeUndefined();
-    expect(() => executionParameters('SELECT ?, ?', { start: '2022-1-1', end: '2022-01-02' })).toThrow('window.start must be a calendar date written YYYY-MM-DD, got "2022-1-1"');
-    expect(() => executionParameters('SELECT ?, ?', { start: '2022-01-03', end: '2022-01-02' })).toThrow('window ends (2022-01-02) before it starts (2022-01-03)');
+    expect(() => executionParameters('SELECT ?, ?', { start: '2022-1-1', end: '2022-01-02' })).toThrow(
+      'window.start must be a calendar date written YYYY-MM-DD, got "2022-1-1"',
+    );
+    expect(() => executionParameters('SELECT ?, ?', { start: '2022-01-03', end: '2022-01-02' })).toThrow(
+      'window ends (2022-01-02) before it starts (2022-01-03)',
+    );
   });
 
   test('literals by type', () => {
@@ -81,7 +98,9 @@ describe('parameters', () => {
   });
 
   test('a wrong number of values starts nothing', async () => {
-    await expect(runAthenaQuery(athena, { sql: SQL, window: { start: '2022-01-01', end: '2022-01-01' } })).rejects.toThrow(/3 '\?' placeholder/);
+    await expect(runAthenaQuery(athena, { sql: SQL, window: { start: '2022-01-01', end: '2022-01-01' } })).rejects.toThrow(
+      /3 '\?' placeholder/,
+    );
     expect(athenaMock.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
   });
 });
@@ -89,7 +108,8 @@ describe('parameters', () => {
 describe('waiting', () => {
   test('polls with doubling backoff up to the cap until the query succeeds', async () => {
     athenaMock.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
-    athenaMock.on(GetQueryExecutionCommand)
+    athenaMock
+      .on(GetQueryExecutionCommand)
       .resolvesOnce(execution('QUEUED'))
       .resolvesOnce(execution('RUNNING'))
       .resolvesOnce(execution('RUNNING'))
@@ -103,10 +123,12 @@ describe('waiting', () => {
 
   test("a failed query raises Athena's reason", async () => {
     athenaMock.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
-    athenaMock.on(GetQueryExecutionCommand).resolves(execution('FAILED', {
-      StateChangeReason: "COLUMN_NOT_FOUND: line 1:8: Column 'kwhh' cannot be resolved",
-      AthenaError: { ErrorCategory: 2, ErrorType: 1006 },
-    }));
+    athenaMock.on(GetQueryExecutionCommand).resolves(
+      execution('FAILED', {
+        StateChangeReason: "COLUMN_NOT_FOUND: line 1:8: Column 'kwhh' cannot be resolved",
+        AthenaError: { ErrorCategory: 2, ErrorType: 1006 },
+      }),
+    );
     const err = await runAthenaQuery(athena, { sql: 'SELECT kwhh FROM usage', ...fakeTime() }).catch((e) => e);
     expect(err).toBeInstanceOf(AthenaQueryError);
     expect(err.message).toBe("Athena query q-1 failed: COLUMN_NOT_FOUND: line 1:8: Column 'kwhh' cannot be resolved");
@@ -172,7 +194,9 @@ describe('results', () => {
   test('queryAthena runs and streams', async () => {
     athenaMock.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
     athenaMock.on(GetQueryExecutionCommand).resolves(execution('SUCCEEDED'));
-    athenaMock.on(GetQueryResultsCommand).resolves({ ResultSet: { ResultSetMetadata: { ColumnInfo: [{ Name: 'n', Type: 'integer' }] }, Rows: [row('n'), row('7')] } });
+    athenaMock
+      .on(GetQueryResultsCommand)
+      .resolves({ ResultSet: { ResultSetMetadata: { ColumnInfo: [{ Name: 'n', Type: 'integer' }] }, Rows: [row('n'), row('7')] } });
     const rows = [];
     for await (const r of queryAthena(athena, { sql: 'SELECT 7 AS n', ...fakeTime() })) rows.push(r);
     expect(rows).toEqual([{ n: 7 }]);

@@ -33,7 +33,10 @@ test('gives the same records however the text is split into chunks', () => {
 });
 
 test('other delimiters, and a trailing delimiter means a last empty field', () => {
-  expect(parseAll(['a\tb\t\n1\t"2\t3"\t'], '\t')).toEqual([['a', 'b', ''], ['1', '2\t3', '']]);
+  expect(parseAll(['a\tb\t\n1\t"2\t3"\t'], '\t')).toEqual([
+    ['a', 'b', ''],
+    ['1', '2\t3', ''],
+  ]);
   expect(() => new CsvParser('"')).toThrow('single character other than a quote');
 });
 

@@ -1,6 +1,10 @@
 import { GetPartitionsCommand, GetTableCommand, GetTablesCommand, GlueClient } from '@aws-sdk/client-glue';
 import {
-  CancelStatementCommand, DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCommand, RedshiftDataClient,
+  CancelStatementCommand,
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GlueTableNotFoundError, QueryTimeoutError, RedshiftStatementError } from '../../lib/io/errors';
@@ -27,7 +31,10 @@ const summaryTable = {
     'storage.location.template': 's3://bucket/results/usage-analysis/summary/dt=${dt}/',
   },
   StorageDescriptor: {
-    Columns: [{ Name: 'vehicle_id', Type: 'string', Comment: 'VIN' }, { Name: 'kwh', Type: 'double' }],
+    Columns: [
+      { Name: 'vehicle_id', Type: 'string', Comment: 'VIN' },
+      { Name: 'kwh', Type: 'double' },
+    ],
     Location: 's3://bucket/results/usage-analysis/summary/',
     InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
     SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.serde2.OpenCSVSerde' },
@@ -41,7 +48,10 @@ describe('Glue', () => {
     expect(t).toMatchObject({
       database: 'db',
       name: 'usage_analysis_summary',
-      columns: [{ name: 'vehicle_id', type: 'string', comment: 'VIN' }, { name: 'kwh', type: 'double' }],
+      columns: [
+        { name: 'vehicle_id', type: 'string', comment: 'VIN' },
+        { name: 'kwh', type: 'double' },
+      ],
       partitionKeys: [{ name: 'dt', type: 'string' }],
       location: 's3://bucket/results/usage-analysis/summary/',
       format: 'csv',
@@ -63,8 +73,9 @@ describe('Glue', () => {
     glueMock.on(GetTableCommand, { DatabaseName: 'db', Name: 'raw_usage' }).rejects(notFound());
     glueMock.on(GetTableCommand, { DatabaseName: 'db', Name: 'fleet' }).rejects(notFound());
     glueMock.on(GetTablesCommand).resolves({ TableList: [{ Name: 'usage_analysis_summary' }] });
-    await expect(requireTables(glue, 'db', ['usage_analysis_summary', 'raw_usage', 'fleet']))
-      .rejects.toThrow('Glue tables db.raw_usage, db.fleet do not exist; tables in db: usage_analysis_summary');
+    await expect(requireTables(glue, 'db', ['usage_analysis_summary', 'raw_usage', 'fleet'])).rejects.toThrow(
+      'Glue tables db.raw_usage, db.fleet do not exist; tables in db: usage_analysis_summary',
+    );
     glueMock.on(GetTableCommand).resolves({ Table: summaryTable });
     await expect(requireTables(glue, 'db', ['usage_analysis_summary'])).resolves.toHaveLength(1);
   });
@@ -87,17 +98,25 @@ describe('Glue', () => {
       Partitions: [{ Values: ['2022-01-02'], StorageDescriptor: { Location: 's3://b/dt=2022-01-02/' } }],
       NextToken: 'p2',
     });
-    glueMock.on(GetPartitionsCommand, { NextToken: 'p2' }).resolves({ Partitions: [{ Values: ['2022-01-01'], StorageDescriptor: { Location: 's3://b/dt=2022-01-01/' } }] });
+    glueMock
+      .on(GetPartitionsCommand, { NextToken: 'p2' })
+      .resolves({ Partitions: [{ Values: ['2022-01-01'], StorageDescriptor: { Location: 's3://b/dt=2022-01-01/' } }] });
     const parts = await listPartitions(glue, 'db', 'usage_analysis_summary', { start: '2022-01-01', end: '2022-01-31' });
     expect(parts.map((p) => p.values[0])).toEqual(['2022-01-01', '2022-01-02']);
     expect(glueMock.commandCalls(GetPartitionsCommand)[0].args[0].input.Expression).toBe("dt >= '2022-01-01' AND dt <= '2022-01-31'");
   });
 
   test('bad windows and keys are refused before calling Glue', async () => {
-    await expect(listPartitions(glue, 'db', 't', { start: "2022-01-01' OR '1'='1", end: '2022-01-02' })).rejects.toThrow('window.start must be a calendar date written YYYY-MM-DD');
-    await expect(listPartitions(glue, 'db', 't', { start: '2022-01-01', end: '2022-01-02' }, 'dt; drop')).rejects.toThrow("partition key 'dt; drop' is not a valid column name");
+    await expect(listPartitions(glue, 'db', 't', { start: "2022-01-01' OR '1'='1", end: '2022-01-02' })).rejects.toThrow(
+      'window.start must be a calendar date written YYYY-MM-DD',
+    );
+    await expect(listPartitions(glue, 'db', 't', { start: '2022-01-01', end: '2022-01-02' }, 'dt; drop')).rejects.toThrow(
+      "partition key 'dt; drop' is not a valid column name",
+    );
     glueMock.on(GetTableCommand).resolves({ Table: { ...summaryTable, PartitionKeys: [] } });
-    await expect(listPartitions(glue, 'db', 't', { start: '2022-01-01', end: '2022-01-02' })).rejects.toThrow("table db.t is not partitioned by 'dt'; its partition keys: none");
+    await expect(listPartitions(glue, 'db', 't', { start: '2022-01-01', end: '2022-01-02' })).rejects.toThrow(
+      "table db.t is not partitioned by 'dt'; its partition keys: none",
+    );
     expect(glueMock.commandCalls(GetPartitionsCommand)).toHaveLength(0);
   });
 });
@@ -114,17 +133,32 @@ describe('Redshift Data API', () => {
 
   test('authenticates with the secret, sends named parameters, waits and pages through rows', async () => {
     redshiftMock.on(ExecuteStatementCommand).resolves({ Id: 's-1' });
-    redshiftMock.on(DescribeStatementCommand).resolvesOnce({ Status: 'STARTED' }).resolves({ Status: 'FINISHED', HasResultSet: true, ResultRows: 3 });
-    const meta = [{ name: 'vehicle', label: 'vehicle' }, { name: 'kwh', label: 'kwh' }];
+    redshiftMock
+      .on(DescribeStatementCommand)
+      .resolvesOnce({ Status: 'STARTED' })
+      .resolves({ Status: 'FINISHED', HasResultSet: true, ResultRows: 3 });
+    const meta = [
+      { name: 'vehicle', label: 'vehicle' },
+      { name: 'kwh', label: 'kwh' },
+    ];
     redshiftMock.on(GetStatementResultCommand, { Id: 's-1', NextToken: undefined }).resolves({
       ColumnMetadata: meta,
-      Records: [[{ stringValue: 'v1' }, { doubleValue: 1.5 }], [{ stringValue: 'v2' }, { isNull: true }]],
+      Records: [
+        [{ stringValue: 'v1' }, { doubleValue: 1.5 }],
+        [{ stringValue: 'v2' }, { isNull: true }],
+      ],
       NextToken: 'n2',
     });
-    redshiftMock.on(GetStatementResultCommand, { Id: 's-1', NextToken: 'n2' }).resolves({ ColumnMetadata: meta, Records: [[{ stringValue: 'v3' }, { longValue: 2 }]] });
+    redshiftMock
+      .on(GetStatementResultCommand, { Id: 's-1', NextToken: 'n2' })
+      .resolves({ ColumnMetadata: meta, Records: [[{ stringValue: 'v3' }, { longValue: 2 }]] });
     const rows = [];
     for await (const r of queryRedshift(redshift, base)) rows.push(r);
-    expect(rows).toEqual([{ vehicle: 'v1', kwh: 1.5 }, { vehicle: 'v2', kwh: null }, { vehicle: 'v3', kwh: 2 }]);
+    expect(rows).toEqual([
+      { vehicle: 'v1', kwh: 1.5 },
+      { vehicle: 'v2', kwh: null },
+      { vehicle: 'v3', kwh: 2 },
+    ]);
     expect(redshiftMock.commandCalls(ExecuteStatementCommand)[0].args[0].input).toEqual({
       Sql: base.sql,
       Parameters: [{ name: 'day', value: '2022-01-01' }],
@@ -148,7 +182,14 @@ describe('Redshift Data API', () => {
     redshiftMock.on(DescribeStatementCommand).resolves({ Status: 'STARTED' });
     redshiftMock.on(CancelStatementCommand).resolves({ Status: true });
     let t = 0;
-    const err = await runRedshiftStatement(redshift, { ...base, timeoutMs: 10_000, now: () => t, sleep: async (ms) => { t += ms; } }).catch((e) => e);
+    const err = await runRedshiftStatement(redshift, {
+      ...base,
+      timeoutMs: 10_000,
+      now: () => t,
+      sleep: async (ms) => {
+        t += ms;
+      },
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(QueryTimeoutError);
     expect(redshiftMock.commandCalls(CancelStatementCommand).map((c) => c.args[0].input)).toEqual([{ Id: 's-3' }]);
   });

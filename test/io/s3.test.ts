@@ -32,10 +32,13 @@ async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
 function recordingClient(): { client: Client; commands: string[] } {
   const client = server.client();
   const commands: string[] = [];
-  client.middlewareStack.add((next, context) => async (args) => {
-    commands.push(context.commandName!);
-    return next(args);
-  }, { step: 'initialize' });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      commands.push(context.commandName!);
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
   return { client, commands };
 }
 
@@ -48,7 +51,9 @@ describe('readCsvFromBucket', () => {
   test('reads typed records by header, with quotes, CRLF and a BOM', async () => {
     const body = '\ufeffvehicle,kwh,ok,day,note\r\nv1,1.5,true,2022-01-03,"a, ""quoted"" note"\r\nv2,,false,2022-01-04,"two\nlines"\r\n';
     await s3.send(new PutObjectCommand({ Bucket, Key: 'typed.csv', Body: body }));
-    const rows = await all(readCsvFromBucket(s3, { bucket: Bucket, key: 'typed.csv', types: { kwh: 'number', ok: 'boolean', day: 'date' } }));
+    const rows = await all(
+      readCsvFromBucket(s3, { bucket: Bucket, key: 'typed.csv', types: { kwh: 'number', ok: 'boolean', day: 'date' } }),
+    );
     expect(rows).toEqual([
       { vehicle: 'v1', kwh: 1.5, ok: true, day: new Date('2022-01-03T00:00:00Z'), note: 'a, "quoted" note' },
       { vehicle: 'v2', kwh: null, ok: false, day: new Date('2022-01-04T00:00:00Z'), note: 'two\nlines' },
@@ -57,18 +62,30 @@ describe('readCsvFromBucket', () => {
 
   test('reads raw records, another delimiter, and given column names', async () => {
     await s3.send(new PutObjectCommand({ Bucket, Key: 'semi.csv', Body: 'a;b\n1;2\n3;4' }));
-    expect(await all(readCsvFromBucket(s3, { bucket: Bucket, key: 'semi.csv', delimiter: ';', raw: true }))).toEqual([['a', 'b'], ['1', '2'], ['3', '4']]);
+    expect(await all(readCsvFromBucket(s3, { bucket: Bucket, key: 'semi.csv', delimiter: ';', raw: true }))).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+      ['3', '4'],
+    ]);
     await s3.send(new PutObjectCommand({ Bucket, Key: 'no-header.csv', Body: '1;2\n3;4\n' }));
-    expect(await all(readCsvFromBucket(s3, { bucket: Bucket, key: 'no-header.csv', delimiter: ';', columns: ['x', 'y'], types: { y: 'integer' } })))
-      .toEqual([{ x: '1', y: 2 }, { x: '3', y: 4 }]);
+    expect(
+      await all(
+        readCsvFromBucket(s3, { bucket: Bucket, key: 'no-header.csv', delimiter: ';', columns: ['x', 'y'], types: { y: 'integer' } }),
+      ),
+    ).toEqual([
+      { x: '1', y: 2 },
+      { x: '3', y: 4 },
+    ]);
   });
 
   test('a value that is not of its column type names the column and the object', async () => {
     await s3.send(new PutObjectCommand({ Bucket, Key: 'bad-type.csv', Body: 'id,n\n1,x\n' }));
-    await expect(all(readCsvFromBucket(s3, { bucket: Bucket, key: 'bad-type.csv', types: { n: 'number' } })))
-      .rejects.toThrow(/s3:\/\/batcat-test\/bad-type\.csv: column 'n': 'x' is not a number/);
-    await expect(all(readCsvFromBucket(s3, { bucket: Bucket, key: 'bad-type.csv', types: { missing: 'number' } })))
-      .rejects.toThrow(/types name columns that are not in the file: missing; columns: id, n/);
+    await expect(all(readCsvFromBucket(s3, { bucket: Bucket, key: 'bad-type.csv', types: { n: 'number' } }))).rejects.toThrow(
+      /s3:\/\/batcat-test\/bad-type\.csv: column 'n': 'x' is not a number/,
+    );
+    await expect(all(readCsvFromBucket(s3, { bucket: Bucket, key: 'bad-type.csv', types: { missing: 'number' } }))).rejects.toThrow(
+      /types name columns that are not in the file: missing; columns: id, n/,
+    );
   });
 
   test('an unclosed quote is a CsvFormatError', async () => {
@@ -90,7 +107,9 @@ describe('readCsvFromBucket', () => {
 
   test('corrupt gzip is reported with the object', async () => {
     await s3.send(new PutObjectCommand({ Bucket, Key: 'broken.csv.gz', Body: 'not gzip at all' }));
-    await expect(all(readCsvFromBucket(s3, { bucket: Bucket, key: 'broken.csv.gz', raw: true }))).rejects.toThrow(/s3:\/\/batcat-test\/broken\.csv\.gz is not valid gzip/);
+    await expect(all(readCsvFromBucket(s3, { bucket: Bucket, key: 'broken.csv.gz', raw: true }))).rejects.toThrow(
+      /s3:\/\/batcat-test\/broken\.csv\.gz is not valid gzip/,
+    );
   });
 
   test('records split across network chunks come out whole (a 6 MB object, checked row by row)', async () => {
@@ -138,7 +157,12 @@ describe('readCsvFromBucket', () => {
     expect(missingBucket).toBeInstanceOf(NoSuchBucketError);
     expect(missingBucket.message).toBe("bucket 'no-such-bucket' does not exist (reading s3://no-such-bucket/a.csv)");
 
-    const stranger = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'SOMEONE', secretAccessKey: 'ELSE' } });
+    const stranger = new S3Client({
+      endpoint: server.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'SOMEONE', secretAccessKey: 'ELSE' },
+    });
     const denied = await all(readCsvFromBucket(stranger, { bucket: Bucket, key: 'typed.csv' })).catch((e) => e);
     stranger.destroy();
     expect(denied).toBeInstanceOf(S3AccessDeniedError);
@@ -155,7 +179,8 @@ describe('saveToBucket', () => {
     const saved = await saveToBucket(s3, { bucket: Bucket, key: 'out/rows.csv', rows });
     expect(saved).toMatchObject({ bucket: Bucket, key: 'out/rows.csv', rows: 2 });
     expect((await objectText('out/rows.csv')).toString()).toBe(
-      'id,name,when,note\n1,plain,2022-01-01T12:00:00.000Z,\n2,"with, comma and ""quotes""",2022-01-02T00:00:00.000Z,"line\nbreak"\n');
+      'id,name,when,note\n1,plain,2022-01-01T12:00:00.000Z,\n2,"with, comma and ""quotes""",2022-01-02T00:00:00.000Z,"line\nbreak"\n',
+    );
     const back = await all(readCsvFromBucket(s3, { bucket: Bucket, key: 'out/rows.csv', types: { id: 'integer', when: 'date' } }));
     expect(back).toEqual([
       { id: 1, name: 'plain', when: rows[0].when, note: '' },
@@ -182,7 +207,13 @@ describe('saveToBucket', () => {
     }
     const progress: number[] = [];
     const { client, commands } = recordingClient();
-    await saveToBucket(client, { bucket: Bucket, key: 'out/big.bin', body: Readable.from(body()), partSize, onProgress: (b) => progress.push(b) });
+    await saveToBucket(client, {
+      bucket: Bucket,
+      key: 'out/big.bin',
+      body: Readable.from(body()),
+      partSize,
+      onProgress: (b) => progress.push(b),
+    });
     client.destroy();
     expect(commands.filter((c) => c === 'UploadPartCommand')).toHaveLength(3);
     expect(commands).toContain('CreateMultipartUploadCommand');
@@ -195,13 +226,15 @@ describe('saveToBucket', () => {
     expect(Math.max(...progress)).toBe(expectedLength);
   });
 
-  test('a failing row source aborts the upload and reports the source\'s error; no object is left', async () => {
+  test("a failing row source aborts the upload and reports the source's error; no object is left", async () => {
     async function* failing() {
       for (let i = 0; i < 200_000; i++) yield [i, 'x'.repeat(40)];
       throw new Error('source broke');
     }
     const { client, commands } = recordingClient();
-    await expect(saveToBucket(client, { bucket: Bucket, key: 'out/failed.csv', rows: failing(), partSize: 5 * 1024 * 1024 })).rejects.toThrow('source broke');
+    await expect(
+      saveToBucket(client, { bucket: Bucket, key: 'out/failed.csv', rows: failing(), partSize: 5 * 1024 * 1024 }),
+    ).rejects.toThrow('source broke');
     client.destroy();
     expect(await headObject(s3, Bucket, 'out/failed.csv')).toBeUndefined();
     // s3rver cannot abort multipart uploads; S3 can. What matters here is that we asked.

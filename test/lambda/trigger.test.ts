@@ -35,20 +35,32 @@ beforeEach(() => {
 });
 
 test('starts the run and logs what it started as one structured entry', async () => {
-  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:sm:usage-analysis-manual-20261101', startDate: new Date() });
+  sfn
+    .on(StartExecutionCommand)
+    .resolves({ executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:sm:usage-analysis-manual-20261101', startDate: new Date() });
   const result = await handler({ purpose: 'usage-analysis', date: '2026-11-01' });
   expect(result.started).toMatchObject({ runId: 'usage-analysis-manual-20261101', status: 'started' });
-  expect(logs).toEqual([{ level: 'info', entry: expect.objectContaining({ message: 'run started', purpose: 'usage-analysis', trigger: 'manual' }) }]);
+  expect(logs).toEqual([
+    { level: 'info', entry: expect.objectContaining({ message: 'run started', purpose: 'usage-analysis', trigger: 'manual' }) },
+  ]);
 });
 
 test('rejects bad input with its reason in the log, and throws so an asynchronous event reaches the DLQ', async () => {
   const event = { purpose: 'usage-analysis', date: 'yesterday' };
   await expect(handler(event)).rejects.toThrow(/date must be a calendar date/);
   expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
-  expect(logs).toEqual([{
-    level: 'error',
-    entry: { message: 'request rejected; nothing started', purpose: 'usage-analysis', reason: expect.stringMatching(/date must be/), errorName: 'RunRequestError', event },
-  }]);
+  expect(logs).toEqual([
+    {
+      level: 'error',
+      entry: {
+        message: 'request rejected; nothing started',
+        purpose: 'usage-analysis',
+        reason: expect.stringMatching(/date must be/),
+        errorName: 'RunRequestError',
+        event,
+      },
+    },
+  ]);
 });
 
 test('a failed start is logged as such and thrown for Lambda to retry', async () => {

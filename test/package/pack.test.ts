@@ -55,38 +55,96 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   const lock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8'));
   const version = (name: string) => lock.packages[`node_modules/${name}`].version;
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error',
-    path.join(packDir, tarballs[0]), `aws-cdk-lib@${version('aws-cdk-lib')}`, `constructs@${version('constructs')}`], app);
+  run(
+    'npm',
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--loglevel=error',
+      path.join(packDir, tarballs[0]),
+      `aws-cdk-lib@${version('aws-cdk-lib')}`,
+      `constructs@${version('constructs')}`,
+    ],
+    app,
+  );
 
   fs.mkdirSync(path.join(app, 'forecast'));
   fs.writeFileSync(path.join(app, 'forecast', 'Dockerfile'), 'FROM public.ecr.aws/docker/library/python:3.12-slim\n');
   fs.writeFileSync(path.join(app, 'app.ts'), CONSUMER_APP);
   // Type-check and compile against the installed declarations, as the other team's build would.
-  run(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
-    '--strict', '--esModuleInterop', '--skipLibCheck', '--module', 'commonjs', '--target', 'es2022', '--types', 'node',
-    '--typeRoots', path.join(REPO_ROOT, 'node_modules', '@types'), 'app.ts'], app);
+  run(
+    process.execPath,
+    [
+      path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '--strict',
+      '--esModuleInterop',
+      '--skipLibCheck',
+      '--module',
+      'commonjs',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+      '--typeRoots',
+      path.join(REPO_ROOT, 'node_modules', '@types'),
+      'app.ts',
+    ],
+    app,
+  );
   const out = JSON.parse(run(process.execPath, ['app.js'], app).trim().split('\n').pop()!);
-  expect(out).toMatchObject({ jobNamePrefix: expect.stringMatching(/^forecast-[0-9a-f]{6}$/), task: 'RunProcessingJob', projectStack: 'function', loadProject: 'function', io: ['function', 'function'] });
+  expect(out).toMatchObject({
+    jobNamePrefix: expect.stringMatching(/^forecast-[0-9a-f]{6}$/),
+    task: 'RunProcessingJob',
+    projectStack: 'function',
+    loadProject: 'function',
+    io: ['function', 'function'],
+  });
 
   // The IO library alone, as a script or a Lambda function uses it: no aws-cdk-lib loaded.
-  fs.writeFileSync(path.join(app, 'io.js'), "const io = require('batcat-cdk/io');\n"
-    + "console.log(JSON.stringify({ exports: Object.keys(io).sort(), cdk: Object.keys(require.cache).some((k) => k.includes('aws-cdk-lib')) }));\n");
+  fs.writeFileSync(
+    path.join(app, 'io.js'),
+    "const io = require('batcat-cdk/io');\n" +
+      "console.log(JSON.stringify({ exports: Object.keys(io).sort(), cdk: Object.keys(require.cache).some((k) => k.includes('aws-cdk-lib')) }));\n",
+  );
   const io = JSON.parse(run(process.execPath, ['io.js'], app).trim());
   expect(io.cdk).toBe(false);
-  expect(io.exports).toEqual(expect.arrayContaining(['readCsvFromBucket', 'readCsvBatchesFromBucket', 'saveToBucket', 'listKeys', 'runAthenaQuery',
-    'readAthenaRows', 'describeTable', 'listPartitions', 'requireTables', 'queryRedshift', 'pullPrefix', 'pushFolder', 'NoSuchKeyError']));
+  expect(io.exports).toEqual(
+    expect.arrayContaining([
+      'readCsvFromBucket',
+      'readCsvBatchesFromBucket',
+      'saveToBucket',
+      'listKeys',
+      'runAthenaQuery',
+      'readAthenaRows',
+      'describeTable',
+      'listPartitions',
+      'requireTables',
+      'queryRedshift',
+      'pullPrefix',
+      'pushFolder',
+      'NoSuchKeyError',
+    ]),
+  );
 
   const template = JSON.parse(fs.readFileSync(path.join(app, 'cdk.out', 'TeamStack.template.json'), 'utf8'));
   const resources = Object.values<any>(template.Resources);
   const machines = resources.filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
   expect(machines.map((m) => m.Properties.StateMachineName).sort()).toEqual(['team-stack-forecast', 'team-stack-forecast-backfill']);
-  expect(JSON.stringify(machines.find((m) => m.Properties.StateMachineName === 'team-stack-forecast').Properties.DefinitionString))
-    .toContain(':states:::sagemaker:createProcessingJob.sync');
+  expect(
+    JSON.stringify(machines.find((m) => m.Properties.StateMachineName === 'team-stack-forecast').Properties.DefinitionString),
+  ).toContain(':states:::sagemaker:createProcessingJob.sync');
   expect(resources.filter((r) => r.Type === 'AWS::CloudWatch::Alarm')).toHaveLength(6);
 
   // The trigger was bundled from the published JavaScript with the esbuild the package brings.
   const trigger = resources.find((r) => r.Type === 'AWS::Lambda::Function');
-  expect(trigger.Properties).toMatchObject({ FunctionName: 'team-stack-forecast-trigger', Runtime: 'nodejs24.x', Handler: 'index.handler' });
+  expect(trigger.Properties).toMatchObject({
+    FunctionName: 'team-stack-forecast-trigger',
+    Runtime: 'nodejs24.x',
+    Handler: 'index.handler',
+  });
   const bundle = path.join(app, 'cdk.out', `asset.${trigger.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
   expect(fs.readFileSync(bundle, 'utf8')).toContain('ExecutionAlreadyExists');
 });
@@ -94,7 +152,11 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
 test('a project made by batcat init installs, passes doctor, synthesizes with npx cdk synth, and runs its purpose locally', () => {
   const cwd = tempDir('batcat-init-e2e-');
   const cli = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js'); // built by npm pack's prepack
-  run(process.execPath, [cli, 'init', '2026-rnd-battery', '--purpose', 'cell-aging', '--batcat-version', `file:${path.join(packDir, tarballs[0])}`], cwd);
+  run(
+    process.execPath,
+    [cli, 'init', '2026-rnd-battery', '--purpose', 'cell-aging', '--batcat-version', `file:${path.join(packDir, tarballs[0])}`],
+    cwd,
+  );
   const dir = path.join(cwd, '2026-rnd-battery');
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], dir);
   // The installed bin, as the README's getting-started section uses it.
@@ -109,6 +171,10 @@ test('a project made by batcat init installs, passes doctor, synthesizes with np
 
   fs.mkdirSync(path.join(dir, 'data', 'raw', 'cell-aging', 'dt=2026-01-05'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'data', 'raw', 'cell-aging', 'dt=2026-01-05', 'cells.csv'), 'cell,capacity\nc1,2.9\n');
-  expect(run(batcat, ['run-local', '2026-rnd-battery', 'cell-aging', '--date', '2026-01-05'], dir)).toContain('run cell-aging-manual-20260105 succeeded');
-  expect(fs.readFileSync(path.join(dir, 'data', 'result', 'cell-aging', 'dt=2026-01-05', 'result', 'summary.csv'), 'utf8')).toContain('cells.csv,1,2,2026-01-05,2026-01-05');
+  expect(run(batcat, ['run-local', '2026-rnd-battery', 'cell-aging', '--date', '2026-01-05'], dir)).toContain(
+    'run cell-aging-manual-20260105 succeeded',
+  );
+  expect(fs.readFileSync(path.join(dir, 'data', 'result', 'cell-aging', 'dt=2026-01-05', 'result', 'summary.csv'), 'utf8')).toContain(
+    'cells.csv,1,2,2026-01-05,2026-01-05',
+  );
 });

@@ -6,7 +6,19 @@
 import type { PackageInfo } from './package-info';
 
 /** Folders every project has; data/ is git-ignored. */
-export const PROJECT_FOLDERS = ['data/raw', 'data/train', 'data/test', 'data/result', 'data/tmp', 'notebook', 'report', 'doc', 'model', 'log', 'test'];
+export const PROJECT_FOLDERS = [
+  'data/raw',
+  'data/train',
+  'data/test',
+  'data/result',
+  'data/tmp',
+  'notebook',
+  'report',
+  'doc',
+  'model',
+  'log',
+  'test',
+];
 
 export interface PurposeTemplate {
   readonly name: string;
@@ -212,26 +224,30 @@ __pycache__/
 }
 
 export function packageJson(project: string, info: PackageInfo, batcatSpec: string): string {
-  return `${JSON.stringify({
-    name: project,
-    version: '0.1.0',
-    private: true,
-    description: `BatCat project ${project}`,
-    scripts: {
-      'synth': 'cdk synth',
-      'deploy': 'cdk deploy',
-      'doctor': 'batcat doctor',
-      'run-local': 'batcat run-local',
+  return `${JSON.stringify(
+    {
+      name: project,
+      version: '0.1.0',
+      private: true,
+      description: `BatCat project ${project}`,
+      scripts: {
+        synth: 'cdk synth',
+        deploy: 'cdk deploy',
+        doctor: 'batcat doctor',
+        'run-local': 'batcat run-local',
+      },
+      dependencies: {
+        'aws-cdk-lib': info.awsCdkLib,
+        'batcat-cdk': batcatSpec,
+        constructs: info.constructs,
+      },
+      devDependencies: {
+        'aws-cdk': info.awsCdkCli,
+      },
     },
-    dependencies: {
-      'aws-cdk-lib': info.awsCdkLib,
-      'batcat-cdk': batcatSpec,
-      'constructs': info.constructs,
-    },
-    devDependencies: {
-      'aws-cdk': info.awsCdkCli,
-    },
-  }, null, 2)}\n`;
+    null,
+    2,
+  )}\n`;
 }
 
 export function cdkJson(info: PackageInfo): string {

@@ -4,12 +4,16 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 
 /** An alarm that fires at the first event in a period and notifies `topic`. */
-export function firstEventAlarm(scope: Construct, id: string, props: {
-  alarmName: string;
-  alarmDescription: string;
-  metric: cloudwatch.IMetric;
-  topic: sns.ITopic;
-}): cloudwatch.Alarm {
+export function firstEventAlarm(
+  scope: Construct,
+  id: string,
+  props: {
+    alarmName: string;
+    alarmDescription: string;
+    metric: cloudwatch.IMetric;
+    topic: sns.ITopic;
+  },
+): cloudwatch.Alarm {
   const alarm = new cloudwatch.Alarm(scope, id, {
     alarmName: props.alarmName,
     alarmDescription: props.alarmDescription,

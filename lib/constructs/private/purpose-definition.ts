@@ -49,9 +49,13 @@ export function checkRunInput(scope: Construct, next: sfn.IChainable): sfn.Choic
 /** Derives the job name and the partition of the window, and the query's parameters. */
 export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass {
   const literal = (p: QueryParameter) =>
-    sfn.JsonPath.format("'{}'", sfn.JsonPath.stringAt(p === QueryParameter.WINDOW_START ? RUN_INPUT_PATHS.windowStart : RUN_INPUT_PATHS.windowEnd));
+    sfn.JsonPath.format(
+      "'{}'",
+      sfn.JsonPath.stringAt(p === QueryParameter.WINDOW_START ? RUN_INPUT_PATHS.windowStart : RUN_INPUT_PATHS.windowEnd),
+    );
   return new sfn.Pass(scope, 'ResolveRun', {
-    comment: 'Derives the job name from the execution id (any 80-character execution name gives a valid, unique job name) and the partition of the window.',
+    comment:
+      'Derives the job name from the execution id (any 80-character execution name gives a valid, unique job name) and the partition of the window.',
     parameters: {
       jobName: sfn.JsonPath.format(`${purpose.jobNamePrefix}-{}`, sfn.JsonPath.hash(sfn.JsonPath.executionId, 'MD5')),
       partition: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart)),
@@ -108,7 +112,12 @@ export function runProcessingJob(scope: Construct, purpose: ResolvedPurpose, ima
           ]
         : []),
     ],
-    processingOutputs: purpose.outputs.map((o) => ({ name: o.name, bucket: props.bucket, keyPrefix: o.keyPrefix, runPrefix: runPartition })),
+    processingOutputs: purpose.outputs.map((o) => ({
+      name: o.name,
+      bucket: props.bucket,
+      keyPrefix: o.keyPrefix,
+      runPrefix: runPartition,
+    })),
     instanceType: props.instanceType,
     instanceCount: props.instanceCount,
     volumeSize: props.volumeSize,
@@ -167,10 +176,15 @@ export function failureHandling(scope: Construct, purpose: ResolvedPurpose, topi
 
   // Each way of finding the reason ends in the same `$.failure` shape that NotifyFailure reads.
   const failure = (id: string, reason: string) =>
-    new sfn.Pass(scope, id, { parameters: { error: sfn.JsonPath.stringAt('$.error.Error'), reason }, resultPath: PATHS.failure }).next(notify);
+    new sfn.Pass(scope, id, { parameters: { error: sfn.JsonPath.stringAt('$.error.Error'), reason }, resultPath: PATHS.failure }).next(
+      notify,
+    );
   const useCause = failure('UseErrorCause', sfn.JsonPath.stringAt('$.error.Cause'));
   const useJobReason = failure('UseJobFailureReason', sfn.JsonPath.stringAt('$.failedJob.description.FailureReason'));
-  const useQueryReason = failure('UseQueryFailureReason', sfn.JsonPath.stringAt('$.failedJob.description.QueryExecution.Status.StateChangeReason'));
+  const useQueryReason = failure(
+    'UseQueryFailureReason',
+    sfn.JsonPath.stringAt('$.failedJob.description.QueryExecution.Status.StateChangeReason'),
+  );
   const parse = new sfn.Pass(scope, 'ParseJobDescription', {
     parameters: { description: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.error.Cause')) },
     resultPath: '$.failedJob',
@@ -183,7 +197,11 @@ export function failureHandling(scope: Construct, purpose: ResolvedPurpose, topi
 
   return new sfn.Choice(scope, 'DescribeFailure')
     .when(
-      sfn.Condition.and(sfn.Condition.isPresent('$.error.Cause'), sfn.Condition.isString('$.error.Cause'), sfn.Condition.stringMatches('$.error.Cause', '{*}')),
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.error.Cause'),
+        sfn.Condition.isString('$.error.Cause'),
+        sfn.Condition.stringMatches('$.error.Cause', '{*}'),
+      ),
       parse,
     )
     .when(sfn.Condition.isPresent('$.error.Cause'), useCause)

@@ -42,7 +42,10 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
   if (props.outputs.length === 0) throw scopedError(scope, 'a purpose needs at least one output; declare e.g. outputs: [{ name: result }]');
   for (const p of environmentProblems(props.environment ?? {})) check(scope, p.message);
   const inputs = props.inputs ?? [];
-  for (const [kind, names] of [['input', inputs.map((i) => i.name)], ['output', props.outputs.map((o) => o.name)]] as const) {
+  for (const [kind, names] of [
+    ['input', inputs.map((i) => i.name)],
+    ['output', props.outputs.map((o) => o.name)],
+  ] as const) {
     for (const d of duplicateProblems(kind, names)) check(scope, d.message);
   }
   if (props.query) check(scope, queryInputClashProblem(inputs.map((i) => i.name)));
@@ -66,7 +69,13 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
 
   const ownFolders = inputs.filter((i) => i.bucket === undefined || i.bucket === props.bucket);
   const s3Arrival = (props.s3Arrival ?? []).map((a) => {
-    check(scope, s3ArrivalInputProblem(a.input, ownFolders.map((i) => i.name)));
+    check(
+      scope,
+      s3ArrivalInputProblem(
+        a.input,
+        ownFolders.map((i) => i.name),
+      ),
+    );
     return { input: a.input, prefix: ownFolders.find((i) => i.name === a.input)!.keyPrefix, suffix: a.suffix };
   });
 
