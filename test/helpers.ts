@@ -12,11 +12,17 @@ export const TEST_CONTEXT = {
   ...JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')).context,
 };
 
-export function testApp(outdir?: string): App {
+/**
+ * An app for unit tests. The built-in CloudFormation validation (a WASM engine that takes about
+ * 3 s to start in every test file) is off unless `validate` is set: the tests that synthesize
+ * whole project stacks, the example app and test/constructs/validated-variants.test.ts keep it on.
+ */
+export function testApp(options: { outdir?: string; validate?: boolean } = {}): App {
   return new App({
     context: TEST_CONTEXT,
     analyticsReporting: false,
-    outdir: outdir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-test-')),
+    builtinCloudFormationValidation: options.validate === true,
+    outdir: options.outdir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-test-')),
   });
 }
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
@@ -350,23 +349,4 @@ function describeAwsError(e: Error): string {
   // Our IO errors already name the object or query and the reason (S3IoError covers its subclasses).
   if (e instanceof S3IoError || e instanceof AthenaQueryError || e instanceof QueryTimeoutError) return e.message;
   return `${e.name}: ${e.message}`;
-}
-
-if (require.main === module) {
-  // Ctrl-C stops a running query or copy cleanly; a second Ctrl-C exits at once.
-  const controller = new AbortController();
-  process.once('SIGINT', () => {
-    process.stderr.write('batcat: interrupted, stopping (Ctrl-C again to quit now)\n');
-    controller.abort(Object.assign(new Error('interrupted'), { name: 'Interrupted' }));
-    process.once('SIGINT', () => process.exit(130));
-  });
-  void runCli(process.argv.slice(2), {
-    cwd: process.cwd(),
-    out: (t) => process.stdout.write(t),
-    err: (t) => process.stderr.write(t),
-    signal: controller.signal,
-    prompt: process.stdin.isTTY && process.stdout.isTTY ? { input: process.stdin, output: process.stdout } : undefined,
-  }).then((code) => {
-    process.exitCode = code;
-  });
 }

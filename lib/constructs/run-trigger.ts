@@ -269,7 +269,8 @@ export class RunTrigger extends Construct {
 
 /** The handler: TypeScript in this repository, compiled JavaScript in the published package. */
 function triggerEntry(): string {
-  const candidates = ['index.ts', 'index.js'].map((f) => path.join(__dirname, '..', '..', 'lambda', 'trigger', f));
+  const root = packageRoot();
+  const candidates = [path.join(root, 'lambda', 'trigger', 'index.ts'), path.join(root, 'dist', 'lambda', 'trigger', 'index.js')];
   const entry = candidates.find((f) => fs.existsSync(f));
   if (!entry) throw new Error(`the trigger handler is missing: none of ${candidates.join(', ')} exists; reinstall batcat-cdk`);
   return entry;

@@ -23,7 +23,7 @@ function project(yaml: string, sql = SQL) {
   fs.writeFileSync(path.join(dir, 'queries', 'report.sql'), sql);
   fs.writeFileSync(path.join(dir, 'projects', 'demo.yaml'), yaml);
   const config = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
-  const app = testApp();
+  const app = testApp({ validate: true });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new ProjectStack(app, 'Demo', { config });
   return { app, stack, parent: Template.fromStack(stack), nestedOf: (p: string) => Template.fromStack(Stack.of(stack.purposes[p])) };

@@ -14,7 +14,7 @@ function project(yaml: string) {
   fs.mkdirSync(path.join(dir, 'projects'));
   fs.writeFileSync(path.join(dir, 'projects', 'demo.yaml'), yaml);
   const config = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
-  const app = testApp();
+  const app = testApp({ validate: true });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new ProjectStack(app, 'Demo', { config });
   const nested = Stack.of(stack.purposes.forecast);

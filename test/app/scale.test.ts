@@ -32,9 +32,15 @@ function projectWith(names: string[]): string {
 }
 
 /** Synthesizes a project and returns every template by file name. */
-function synth(names: string[]) {
+function synth(names: string[], validate = true) {
   const outdir = tempDir('batcat-scale-out-');
-  const { app } = createBatCatApp({ rootDir: projectWith(names), outdir, context: TEST_CONTEXT, analyticsReporting: false });
+  const { app } = createBatCatApp({
+    rootDir: projectWith(names),
+    outdir,
+    context: TEST_CONTEXT,
+    analyticsReporting: false,
+    builtinCloudFormationValidation: validate,
+  });
   app.synth();
   const templates: Record<string, { bytes: number; template: any }> = {};
   for (const f of fs.readdirSync(outdir).filter((x) => x.endsWith('.template.json'))) {
@@ -65,7 +71,8 @@ describe('a project with 100 purposes', () => {
   });
 
   test('adding a purpose, anywhere in the list, renames nothing that exists', () => {
-    const grown = synth(['a-new-first-purpose', ...names.slice(0, 50), 'purpose-050-b', ...names.slice(50)]);
+    // The findings of 100 purposes are checked above; this synth checks names only.
+    const grown = synth(['a-new-first-purpose', ...names.slice(0, 50), 'purpose-050-b', ...names.slice(50)], false);
     const parentBefore = big.templates['batcat-big-prod.template.json'].template.Resources;
     const parentAfter = grown.templates['batcat-big-prod.template.json'].template.Resources;
     // Every logical ID of the parent stack survives, with the same type.

@@ -1,15 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { CLI_BUNDLE_DIR } from '../global-setup';
 import { REPO_ROOT, tempDir } from '../helpers';
 
-// By file URL: a bare 'tsx' would be resolved from the child's working folder.
-export const TSX = pathToFileURL(path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+/** `batcat` and the scripted-terminal driver, bundled from the sources by test/global-setup.ts. */
+export const CLI = path.join(CLI_BUNDLE_DIR, 'batcat.js');
+export const TERMINAL_DRIVER = path.join(CLI_BUNDLE_DIR, 'terminal-driver.js');
 
 /** Runs `batcat <args>` as a user would: a child process, no terminal, in `cwd`. */
 export function batcat(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['--import', TSX, path.join(REPO_ROOT, 'lib', 'cli', 'main.ts'), ...args], {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd,
     encoding: 'utf8',
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },

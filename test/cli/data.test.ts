@@ -290,11 +290,9 @@ describe('batcat query', () => {
 
   test("a failed query exits 1 with Athena's reason; a timeout stops the query", async () => {
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-3' });
-    athena
-      .on(GetQueryExecutionCommand)
-      .resolves({
-        QueryExecution: { QueryExecutionId: 'q-3', Status: { State: 'FAILED', StateChangeReason: 'Bytes scanned limit was exceeded' } },
-      });
+    athena.on(GetQueryExecutionCommand).resolves({
+      QueryExecution: { QueryExecutionId: 'q-3', Status: { State: 'FAILED', StateChangeReason: 'Bytes scanned limit was exceeded' } },
+    });
     const failed = await cli(['query', '2022-rnd-battery', '--sql', 'queries/fleet-report.sql', '--date', '2026-11-01']);
     expect(failed.code).toBe(1);
     expect(failed.err).toContain('batcat: Athena query q-3 failed: Bytes scanned limit was exceeded');

@@ -34,12 +34,10 @@ async function cli(...argv: string[]) {
 
 const payload = (v: unknown) => Buffer.from(JSON.stringify(v)) as any;
 const invoked = () =>
-  lambda
-    .commandCalls(InvokeCommand)
-    .map((c) => ({
-      name: c.args[0].input.FunctionName,
-      request: JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()),
-    }));
+  lambda.commandCalls(InvokeCommand).map((c) => ({
+    name: c.args[0].input.FunctionName,
+    request: JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()),
+  }));
 
 beforeEach(() => {
   lambda.reset();

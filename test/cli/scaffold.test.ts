@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import { runCli } from '../../lib/cli/main';
 import { loadProject } from '../../lib/config/load-project';
 import { tempDir } from '../helpers';
-import { batcat, exampleCopy, filesBelow, TSX } from './cli-process';
+import { batcat, exampleCopy, filesBelow, TERMINAL_DRIVER } from './cli-process';
 
 /*
  * `batcat init`, `add purpose` and `doctor` as a user runs them: child processes with flags,
@@ -17,16 +17,12 @@ jest.setTimeout(120_000);
 
 /** Runs the CLI with a scripted terminal (test/cli/terminal-driver.ts): `keys` are typed one batch per prompt, each ending with a submit. */
 function withTerminal(argv: string[], cwd: string, keys: string[]) {
-  const r = spawnSync(
-    process.execPath,
-    ['--import', TSX, path.join(__dirname, 'terminal-driver.ts'), JSON.stringify({ argv, cwd, keys })],
-    {
-      cwd,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    },
-  );
+  const r = spawnSync(process.execPath, [TERMINAL_DRIVER, JSON.stringify({ argv, cwd, keys })], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
   if (r.status !== 0) throw new Error(`terminal driver failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as { code: number; out: string; err: string; screen: string };
 }

@@ -2,7 +2,7 @@
  * Runs `batcat` in a process of its own with a scripted terminal: @clack/prompts reads the
  * keys from its `input` stream and draws on its `output` stream, as it would on a TTY. Jest
  * cannot load that ESM-only library in-process on Node 20, hence the separate process.
- * Usage: node --import tsx terminal-driver.ts '<json {argv, cwd, keys}>'; prints {code, out, err, screen}.
+ * Usage (bundled by test/global-setup.ts): node terminal-driver.js '<json {argv, cwd, keys}>'; prints {code, out, err, screen}.
  */
 import { PassThrough, Writable } from 'node:stream';
 import { runCli } from '../../lib/cli/main';

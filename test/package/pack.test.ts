@@ -151,7 +151,7 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
 
 test('a project made by batcat init installs, passes doctor, synthesizes with npx cdk synth, and runs its purpose locally', () => {
   const cwd = tempDir('batcat-init-e2e-');
-  const cli = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'main.js'); // built by npm pack's prepack
+  const cli = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'bin.js'); // built by npm pack's prepack
   run(
     process.execPath,
     [cli, 'init', '2026-rnd-battery', '--purpose', 'cell-aging', '--batcat-version', `file:${path.join(packDir, tarballs[0])}`],
