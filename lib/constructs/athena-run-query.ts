@@ -11,6 +11,7 @@ import type { IQueryWorkGroup } from './query-workgroup';
 
 /** An S3 folder a query's tables read. */
 export interface QueryDataLocation {
+  /** The bucket the table's files are in. */
   readonly bucket: s3.IBucket;
   /** Ends with '/'. */
   readonly keyPrefix: string;
@@ -26,6 +27,7 @@ export interface AthenaRunQueryProps extends sfn.TaskStateBaseProps {
    * @default - the query has no placeholders
    */
   readonly executionParametersPath?: string;
+  /** The workgroup the query runs in: it enforces the result location, encryption and scan cutoff. */
   readonly workGroup: IQueryWorkGroup;
   /** The Glue database the query's unqualified table names refer to. */
   readonly database: string;

@@ -23,6 +23,8 @@ export interface BackfillProps {
    */
   readonly maxConcurrency?: number;
   /**
+   * How long the backfill state machine's logs are kept.
+   *
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;

@@ -9,6 +9,7 @@ import { check, scopedError } from './private/errors';
 
 /** What a query task needs to know about the workgroup it runs in. */
 export interface IQueryWorkGroup {
+  /** The workgroup's name. */
   readonly workGroupName: string;
   /** The bucket the workgroup writes results to, encrypted with its key. */
   readonly resultsBucket: s3.IBucket;
@@ -18,10 +19,13 @@ export interface IQueryWorkGroup {
 
 /** Properties of QueryWorkGroup. */
 export interface QueryWorkGroupProps {
+  /** The workgroup's name: 1-128 letters, digits, '.', '_' or '-'. */
   readonly workGroupName: string;
   /** Results go to `<resultsPrefix>` in this bucket, encrypted with its KMS key (SSE-KMS) when it has one. */
   readonly resultsBucket: s3.IBucket;
   /**
+   * The folder of `resultsBucket` that query results are written to.
+   *
    * @default 'athena-results/'
    */
   readonly resultsPrefix?: string;

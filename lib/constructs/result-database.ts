@@ -9,6 +9,8 @@ export interface ResultDatabaseProps {
   /** Lowercase letters, digits and underscores. */
   readonly databaseName: string;
   /**
+   * What the database holds, shown in the Glue console.
+   *
    * @default - none
    */
   readonly description?: string;

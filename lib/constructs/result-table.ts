@@ -17,10 +17,13 @@ export enum ResultFormat {
 
 /** A column of a result table. */
 export interface ResultColumn {
+  /** The column name: lowercase letters, digits and '_', not `dt`. */
   readonly name: string;
   /** An Athena (Hive DDL) type: string, bigint, double, boolean, date, timestamp, decimal(10,2)... */
   readonly type: string;
   /**
+   * What the column holds, shown in the Glue console.
+   *
    * @default - none
    */
   readonly comment?: string;
@@ -28,17 +31,25 @@ export interface ResultColumn {
 
 /** Properties of ResultTable. */
 export interface ResultTableProps {
+  /** The database the table is registered in. */
   readonly database: ResultDatabase;
+  /** The table's name: lowercase letters, digits and '_'. */
   readonly tableName: string;
+  /** The bucket of the output folder. */
   readonly bucket: s3.IBucket;
   /** The output folder: runs write `<keyPrefix>dt=YYYY-MM-DD/`. */
   readonly keyPrefix: string;
+  /** The columns, in the order the files write them (the partition column `dt` is added). */
   readonly columns: ResultColumn[];
   /**
+   * The format of the output files.
+   *
    * @default ResultFormat.CSV
    */
   readonly format?: ResultFormat;
   /**
+   * What the table holds, shown in the Glue console.
+   *
    * @default - none
    */
   readonly description?: string;

@@ -26,6 +26,7 @@ import { firstEventAlarm } from './private/alarms';
 export interface S3Arrival {
   /** The input the folder is read as. */
   readonly input: string;
+  /** The bucket of the folder; it must send events to EventBridge. */
   readonly bucket: s3.IBucket;
   /** The folder, ending with '/'. */
   readonly prefix: string;
@@ -41,6 +42,7 @@ export interface S3Arrival {
 export interface RunTriggerProps {
   /** The purpose's state machine. Its name also names the trigger's function, queue and alarms. */
   readonly stateMachine: sfn.IStateMachine;
+  /** The physical name of `stateMachine` (it names the function, queue and alarms at synth time). */
   readonly stateMachineName: string;
   /** The state machine that runs backfills of this purpose. */
   readonly backfillStateMachine: sfn.IStateMachine;
@@ -70,6 +72,8 @@ export interface RunTriggerProps {
    */
   readonly upstream?: UpstreamPurpose;
   /**
+   * How long the trigger function's logs are kept.
+   *
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
@@ -77,7 +81,9 @@ export interface RunTriggerProps {
 
 /** Another purpose a purpose runs after. A Purpose is one; across stacks, import its state machine by name. */
 export interface UpstreamPurpose {
+  /** The upstream purpose's name, as its runs' inputs carry it. */
   readonly purposeName: string;
+  /** The upstream purpose's state machine, whose successful executions start runs. */
   readonly stateMachine: sfn.IStateMachine;
 }
 

@@ -45,10 +45,14 @@ export interface ProcessingInput {
    */
   readonly runPrefix?: string;
   /**
+   * Where the input is copied in the container.
+   *
    * @default `/opt/ml/processing/input/<name>`
    */
   readonly localPath?: string;
   /**
+   * How the input's objects are spread across the job's instances.
+   *
    * @default S3DataDistribution.FULLY_REPLICATED
    */
   readonly distribution?: S3DataDistribution;
@@ -70,6 +74,8 @@ export interface ProcessingOutput {
    */
   readonly runPrefix?: string;
   /**
+   * Where the script writes the output in the container.
+   *
    * @default `/opt/ml/processing/output/<name>`
    */
   readonly localPath?: string;
@@ -97,10 +103,14 @@ export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProp
    */
   readonly role?: iam.IRole;
   /**
+   * The S3 folders the job reads.
+   *
    * @default - no inputs
    */
   readonly processingInputs?: ProcessingInput[];
   /**
+   * The S3 folders the job writes when it ends.
+   *
    * @default - no outputs
    */
   readonly processingOutputs?: ProcessingOutput[];
@@ -117,6 +127,8 @@ export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProp
    */
   readonly instanceType?: ec2.InstanceType;
   /**
+   * How many instances run the job; `ShardedByS3Key` inputs are split between them.
+   *
    * @default 1
    */
   readonly instanceCount?: number;
@@ -139,10 +151,14 @@ export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProp
    */
   readonly environment?: Record<string, string>;
   /**
+   * Replaces the image's entrypoint (`ContainerEntrypoint`).
+   *
    * @default - the image's entrypoint
    */
   readonly containerEntrypoint?: string[];
   /**
+   * Arguments for the entrypoint (`ContainerArguments`).
+   *
    * @default - none
    */
   readonly containerArguments?: string[];
@@ -159,6 +175,8 @@ export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProp
    */
   readonly vpc?: ec2.IVpc;
   /**
+   * The subnets of `vpc` the job runs in.
+   *
    * @default - the VPC's private subnets
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
