@@ -27,7 +27,7 @@ function documentedNames(): string[] {
   const list = readme
     .slice(start, end)
     .split('\n')
-    .filter((l) => /^\s*- |^  \S/.test(l))
+    .filter((l) => /^\s*- |^ {2}\S/.test(l))
     .join('\n');
   return [...list.matchAll(/`([A-Za-z][A-Za-z0-9]*)`/g)].map((m) => m[1]);
 }
