@@ -32,12 +32,10 @@ const sfn = mockClient(SFNClient);
 const client = new SFNClient({ region: 'eu-west-1' });
 beforeEach(() => {
   sfn.reset();
-  sfn
-    .on(StartExecutionCommand)
-    .callsFake((input) => ({
-      executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
-      startDate: NOW,
-    }));
+  sfn.on(StartExecutionCommand).callsFake((input) => ({
+    executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
+    startDate: NOW,
+  }));
 });
 
 const trigger = (event: unknown, config: PurposeRunConfig = CONFIG, now = NOW) => startRuns(event, config, { sfn: client, now: () => now });
