@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { type Template } from 'aws-cdk-lib/assertions';
+import { App, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -71,4 +71,25 @@ export function runConfigOf(template: Template, stubs: (ref: unknown) => string 
   return JSON.parse(
     typeof v === 'string' ? v : (v['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : stubs(p))).join(''),
   );
+}
+
+/**
+ * Synthesizes `app` once, with its validation plugins, and reads templates from the assembly:
+ * `Template.fromStack` would synthesize (and validate) the whole app again for every stack.
+ */
+export function synthOnce(app: App) {
+  const assembly = app.synth();
+  const reportFile = path.join(assembly.directory, 'validation-report.json');
+  return {
+    assembly,
+    /** The template of `stack`, nested or not. */
+    templateOf: (stack: Stack) => Template.fromJSON(JSON.parse(fs.readFileSync(path.join(assembly.directory, stack.templateFile), 'utf8'))),
+    /** Every finding of every validation plugin (the report lists only plugins that found something). */
+    findings: (): string[] =>
+      fs.existsSync(reportFile)
+        ? JSON.parse(fs.readFileSync(reportFile, 'utf8')).pluginReports.flatMap((p: any) =>
+            p.violations.map((v: any) => `${p.pluginName}: ${v.ruleName}: ${v.description}`),
+          )
+        : [],
+  };
 }

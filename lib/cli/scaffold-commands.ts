@@ -3,8 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { parseProject, ProjectConfigError } from '../config/load-project';
-import { KEBAB_NAME, MAX_PURPOSE_NAME_LENGTH, suggestName } from '../contract/names';
-import { PROCESSING_INSTANCE_TYPES, suggestInstanceTypes } from '../contract/processing';
+import { instanceTypeProblem, projectNameProblem, purposeNameProblem } from '../contract/rules';
 import { packageInfo } from './scaffold/package-info';
 import {
   cdkJson,
@@ -24,13 +23,6 @@ import {
 } from './scaffold/templates';
 import type { Asker } from './prompts';
 import { projectContext, UsageError } from './project-context';
-
-function nameProblem(what: string, v: string, min: number, max: number): string | undefined {
-  if (v.length < min || v.length > max || !KEBAB_NAME.test(v)) {
-    return `${what} '${v}' is invalid: use ${min}-${max} lowercase letters, digits and single hyphens, starting and ending with a letter or digit, e.g. '2026-rnd-battery' ([year]-[department]-[topic]); try '${suggestName(v, max)}'`;
-  }
-  return undefined;
-}
 
 /** Writes `files` (relative path -> content) below `dir`, returning the relative paths written. */
 function writeFiles(dir: string, files: Record<string, string>): string[] {
@@ -74,18 +66,18 @@ export async function initCommand(
     (await ask.text('Project name?', {
       flag: 'the name: batcat init <name>',
       placeholder: '2026-rnd-battery',
-      validate: (v) => nameProblem('project name', v, 3, 30),
+      validate: (v) => projectNameProblem(v),
     }));
-  const bad = nameProblem('project name', name, 3, 30);
+  const bad = projectNameProblem(name);
   if (bad) throw new UsageError(bad);
   const purpose =
     o.purpose ??
     (await ask.text('First purpose (one processing job)?', {
       flag: '--purpose',
       initial: 'analysis',
-      validate: (v) => nameProblem('purpose name', v, 1, MAX_PURPOSE_NAME_LENGTH),
+      validate: (v) => purposeNameProblem(v),
     }));
-  const badPurpose = nameProblem('purpose name', purpose, 1, MAX_PURPOSE_NAME_LENGTH);
+  const badPurpose = purposeNameProblem(purpose);
   if (badPurpose) throw new UsageError(badPurpose);
   const description =
     o.description ?? (await ask.text('One line about the project?', { flag: '--description', initial: `Data science project ${name}` }));
@@ -179,10 +171,9 @@ export async function addPurposeCommand(
     purposeArg ??
     (await ask.text('Purpose name?', {
       flag: 'the name: batcat add purpose <project> <purpose>',
-      validate: (v) =>
-        nameProblem('purpose name', v, 1, MAX_PURPOSE_NAME_LENGTH) ?? (existing.includes(v) ? `purpose '${v}' exists already` : undefined),
+      validate: (v) => purposeNameProblem(v) ?? (existing.includes(v) ? `purpose '${v}' exists already` : undefined),
     }));
-  const bad = nameProblem('purpose name', purpose, 1, MAX_PURPOSE_NAME_LENGTH);
+  const bad = purposeNameProblem(purpose);
   if (bad) throw new UsageError(bad);
   if (existing.includes(purpose))
     throw new UsageError(`project '${projectName}' has a purpose '${purpose}' already; its purposes: ${existing.join(', ')}`);
@@ -193,13 +184,8 @@ export async function addPurposeCommand(
       initial: 'ml.m5.large',
       options: ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.m5.2xlarge', 'ml.c5.xlarge', 'ml.r5.xlarge'].map((v) => ({ value: v })),
     }));
-  if (!PROCESSING_INSTANCE_TYPES.includes(instanceType)) {
-    throw new UsageError(
-      `'${instanceType}' is not a SageMaker Processing instance type; did you mean ${suggestInstanceTypes(instanceType)
-        .map((s) => `'${s}'`)
-        .join(' or ')}?`,
-    );
-  }
+  const badType = instanceTypeProblem(instanceType);
+  if (badType) throw new UsageError(badType);
   const schedule =
     o.schedule ??
     (ask.interactive && !o.query

@@ -35,7 +35,7 @@ export function kebabNameProblem(what: string, why: string, value: string, min: 
 export function projectNameProblem(value: string): string | undefined {
   return kebabNameProblem(
     'project name',
-    'it names the stack, the bucket contents and the jobs, and S3 and SageMaker need lowercase',
+    "it names the stack, the bucket contents and the jobs, and S3 and SageMaker need lowercase; e.g. '2026-rnd-battery' ([year]-[department]-[topic])",
     value,
     PROJECT_NAME_LENGTH.min,
     PROJECT_NAME_LENGTH.max,

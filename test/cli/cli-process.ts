@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runCli } from '../../lib/cli/main';
 import { CLI_BUNDLE_DIR } from '../global-setup';
 import { REPO_ROOT, tempDir } from '../helpers';
 
@@ -18,6 +19,17 @@ export function batcat(args: string[], cwd: string, env: Record<string, string> 
     timeout: 120_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/**
+ * Runs `batcat <args>` in this process, for the many refusals that need no child of their
+ * own (the child-process tests cover the command as a user runs it).
+ */
+export async function batcatHere(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { cwd, out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
 }
 
 /** A copy of the example project (projects/, containers/, queries/) in a temp folder. */

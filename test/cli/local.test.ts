@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { batcat, exampleCopy, filesBelow } from './cli-process';
+import { batcat, batcatHere, exampleCopy, filesBelow } from './cli-process';
 
 /*
  * `batcat run-local` and `batcat runs --local` on a copy of the example project, run as child
@@ -147,8 +147,8 @@ describe('batcat run-local', () => {
       ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--python', 'python-does-not-exist'],
       /cannot run python-does-not-exist/,
     ],
-  ])('rejects %s with a clear message', (_what, args, message) => {
-    const r = batcat(args, root);
+  ])('rejects %s with a clear message', async (_what, args, message) => {
+    const r = await batcatHere(args, root);
     expect(r.code).not.toBe(0);
     expect(`${r.out}${r.err}`).toMatch(message);
   });

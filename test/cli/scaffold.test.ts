@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import { runCli } from '../../lib/cli/main';
 import { loadProject } from '../../lib/config/load-project';
 import { tempDir } from '../helpers';
-import { batcat, exampleCopy, filesBelow, TERMINAL_DRIVER } from './cli-process';
+import { batcat, batcatHere, exampleCopy, filesBelow, TERMINAL_DRIVER } from './cli-process';
 
 /*
  * `batcat init`, `add purpose` and `doctor` as a user runs them: child processes with flags,
@@ -96,14 +96,14 @@ describe('batcat init', () => {
     [
       'a name with capitals',
       ['init', '2026-RnD-Battery'],
-      /project name '2026-RnD-Battery' is invalid: .*e\.g\. '2026-rnd-battery' \(\[year\]-\[department\]-\[topic\]\); try '2026-rnd-battery'/,
+      /project name '2026-RnD-Battery' is invalid: .*e\.g\. '2026-rnd-battery' \(\[year\]-\[department\]-\[topic\]\)\); try '2026-rnd-battery'/,
     ],
     ['a name with spaces', ['init', 'my project'], /try 'my-project'/],
     ['a bad purpose name', ['init', 'demo-project', '--purpose', 'Cell_Aging'], /purpose name 'Cell_Aging' is invalid.*try 'cell-aging'/],
     ['no name and no terminal', ['init'], /Project name: give the name: batcat init <name> \(there is no terminal to ask on\)/],
-  ])('rejects %s with exit code 2 and creates nothing', (_what, args, message) => {
+  ])('rejects %s with exit code 2 and creates nothing', async (_what, args, message) => {
     const cwd = tempDir('batcat-init-');
-    const r = batcat(args, cwd);
+    const r = await batcatHere(args, cwd);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
     expect(fs.readdirSync(cwd)).toEqual([]);
@@ -210,12 +210,15 @@ describe('batcat add purpose', () => {
       /'nope' is not a table of this project/,
     ],
     ['an unknown project', [], /no project/],
-  ])('rejects %s with exit code 2 and changes nothing', (_what, args, message) => {
+  ])('rejects %s with exit code 2 and changes nothing', async (_what, args, message) => {
     const root = exampleCopy();
     const file = path.join(root, 'projects', '2022-rnd-battery.yaml');
     const before = fs.readFileSync(file, 'utf8');
     const files = filesBelow(root);
-    const r = batcat(['add', 'purpose', args.length === 0 ? 'nope' : '2022-rnd-battery', ...(args.length === 0 ? ['x'] : args)], root);
+    const r = await batcatHere(
+      ['add', 'purpose', args.length === 0 ? 'nope' : '2022-rnd-battery', ...(args.length === 0 ? ['x'] : args)],
+      root,
+    );
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
     expect(fs.readFileSync(file, 'utf8')).toBe(before);

@@ -1,0 +1,134 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { loadProject, ProjectConfigError } from '../../lib/config/load-project';
+import { Purpose } from '../../lib/constructs/purpose';
+import type { PurposeProps } from '../../lib/constructs/purpose-props';
+import { parseS3Uri, tryParseS3Uri } from '../../lib/contract/s3-uri';
+import { addDays, dateProblem, isDate, partitionDateOf, windowProblem } from '../../lib/contract/dates';
+import { baseStack, CONTAINER_DIR } from '../constructs/fixtures';
+import { tempDir } from '../helpers';
+
+/*
+ * Each rule is stated once (lib/contract/rules.ts), so the project file and a construct used
+ * directly from another team's stack reject a bad value with the same words. Only the "where"
+ * differs: file, line and field for the project file, the construct path for a construct.
+ */
+
+const PURPOSE = `project: demo
+purposes:
+  - name: usage-analysis
+    inputs:
+      - { name: usage, prefix: raw/usage/ }
+    outputs:
+      - { name: summary }
+`;
+
+/** The one problem the project file reports, without its "line N:M: field: " prefix. */
+function fileProblem(yaml: string): string {
+  const dir = tempDir('batcat-rules-');
+  fs.mkdirSync(path.join(dir, 'projects'));
+  fs.mkdirSync(path.join(dir, 'containers', 'usage-analysis'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'containers', 'usage-analysis', 'Dockerfile'), 'FROM scratch\n');
+  fs.writeFileSync(path.join(dir, 'projects', 'demo.yaml'), yaml);
+  try {
+    loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
+  } catch (e) {
+    if (!(e instanceof ProjectConfigError)) throw e;
+    expect(e.problems).toHaveLength(1);
+    return e.problems[0].replace(/^line \d+:\d+: [^ ]+: /, '');
+  }
+  throw new Error('expected the project file to be rejected');
+}
+
+/** The message a Purpose throws for these props, without its construct path. */
+function constructProblem(overrides: Partial<PurposeProps>): string {
+  const { stack, bucket, topic } = baseStack();
+  try {
+    new Purpose(stack, 'UsageAnalysis', {
+      purposeName: 'usage-analysis',
+      namePrefix: 'batcat-demo-dev',
+      bucket,
+      notificationTopic: topic,
+      containerDirectory: CONTAINER_DIR,
+      inputs: [{ name: 'usage', keyPrefix: 'raw/usage/' }],
+      outputs: [{ name: 'summary' }],
+      ...overrides,
+    });
+  } catch (e) {
+    return (e as Error).message.replace(/^TestStack\/UsageAnalysis(\/[^:]+)?: /, '');
+  }
+  throw new Error('expected the construct to be rejected');
+}
+
+const cases: Array<[string, string, Partial<PurposeProps>]> = [
+  ['a purpose name', PURPOSE.replace('name: usage-analysis', 'name: Usage_Analysis'), { purposeName: 'Usage_Analysis' }],
+  [
+    'an instance type',
+    PURPOSE.replace('    inputs:', '    instanceType: ml.m5.huge\n    inputs:'),
+    { instanceType: new ec2.InstanceType('m5.huge') },
+  ],
+  ['an instance count', PURPOSE.replace('    inputs:', '    instanceCount: 101\n    inputs:'), { instanceCount: 101 }],
+  ['a volume size', PURPOSE.replace('    inputs:', '    volumeSizeGb: 0\n    inputs:'), { volumeSize: { toGibibytes: () => 0 } as never }],
+  [
+    'a secret-looking environment variable',
+    PURPOSE.replace('    inputs:', '    environment: { DB_PASSWORD: x }\n    inputs:'),
+    { environment: { DB_PASSWORD: 'x' } },
+  ],
+  [
+    'a reserved environment variable',
+    PURPOSE.replace('    inputs:', '    environment: { BATCAT_RUN_ID: x }\n    inputs:'),
+    { environment: { BATCAT_RUN_ID: 'x' } },
+  ],
+  [
+    'a key prefix',
+    PURPOSE.replace('prefix: raw/usage/', 'prefix: raw/usage'),
+    { inputs: [{ name: 'usage', keyPrefix: 'raw/usage' }], s3Arrival: undefined },
+  ],
+  [
+    'a duplicate output',
+    PURPOSE.replace('      - { name: summary }', '      - { name: summary }\n      - { name: summary }'),
+    { outputs: [{ name: 'summary' }, { name: 'summary' }] },
+  ],
+  ['a backfill concurrency', PURPOSE.replace('    inputs:', '    backfillConcurrency: 41\n    inputs:'), { backfillConcurrency: 41 }],
+  [
+    'a maxWindow shorter than the window',
+    PURPOSE.replace('    inputs:', "    window: '7d'\n    maxWindow: '3d'\n    inputs:"),
+    { window: Duration.days(7), maxWindow: Duration.days(3) },
+  ],
+  [
+    'a partitioned input with multi-day runs',
+    PURPOSE.replace('prefix: raw/usage/', 'prefix: raw/usage/, partitioned: true').replace('    inputs:', "    window: '7d'\n    inputs:"),
+    { inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', partitioned: true }], window: Duration.days(7) },
+  ],
+];
+
+test.each(cases)('%s is rejected with the same words by the project file and by the construct', (_what, yaml, overrides) => {
+  const fromFile = fileProblem(yaml);
+  expect(fromFile.length).toBeGreaterThan(20);
+  expect(constructProblem(overrides)).toBe(fromFile);
+});
+
+describe('parsing, in one place', () => {
+  test('S3 URIs', () => {
+    expect(parseS3Uri('s3://bucket/raw/usage/')).toEqual({ bucket: 'bucket', key: 'raw/usage/' });
+    expect(parseS3Uri('s3://bucket')).toEqual({ bucket: 'bucket', key: '' });
+    expect(() => parseS3Uri('https://bucket/x')).toThrow("'https://bucket/x' is not an S3 URI; write s3://<bucket>/<key>");
+    expect(tryParseS3Uri('s3://Other_Bucket/x/')).toBeUndefined();
+    expect(tryParseS3Uri('s3://bucket')).toBeUndefined();
+    expect(tryParseS3Uri('s3://my.bucket-1/a/b.csv')).toEqual({ bucket: 'my.bucket-1', key: 'a/b.csv' });
+  });
+
+  test('dates and windows', () => {
+    expect(isDate('2024-02-29')).toBe(true);
+    expect(isDate('2023-02-29')).toBe(false);
+    expect(isDate('2026-1-1')).toBe(false);
+    expect(dateProblem('2026-13-01', '--date')).toBe('--date must be a calendar date written YYYY-MM-DD, got "2026-13-01"');
+    expect(windowProblem({ start: '2026-03-02', end: '2026-03-01' })).toBe('window ends (2026-03-01) before it starts (2026-03-02)');
+    expect(windowProblem({ start: '2026-03-01', end: '2026-03-01' })).toBeUndefined();
+    expect(addDays('2026-03-28', 2)).toBe('2026-03-30'); // across the European DST change
+    expect(partitionDateOf('raw/usage/dt=2026-02-30/x.csv')).toBeUndefined();
+    expect(partitionDateOf('raw/usage/dt=2026-02-28/x.csv')).toBe('2026-02-28');
+  });
+});
