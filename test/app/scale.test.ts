@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createBatCatApp } from '../../lib/app/batcat-app';
+import { spawnSync } from 'node:child_process';
 import { ProjectStack } from '../../lib/app/project-stack';
 import { loadProjects } from '../../lib/config/load-project';
-import { TEST_CONTEXT, tempDir, testApp } from '../helpers';
+import { CLI_BUNDLE_DIR } from '../global-setup';
+import { tempDir, testApp } from '../helpers';
 
 /*
  * A project of 100 purposes must deploy as one stack: every template within CloudFormation's
@@ -33,13 +34,20 @@ function projectWith(names: string[]): string {
   return dir;
 }
 
-/** Synthesizes a project and returns every template by file name. */
-/** Synthesizes a project: as `cdk synth` does (cdk-nag and the built-in validation), or with `checks: false` without both. */
+/**
+ * Synthesizes a project and returns every template by file name: as `cdk synth` does (cdk-nag
+ * and the built-in validation, in a child process: test/app/synth-project.ts), or with
+ * `checks: false` without both, in this process.
+ */
 function synth(names: string[], checks = true) {
   const outdir = tempDir('batcat-scale-out-');
   const rootDir = projectWith(names);
   if (checks) {
-    createBatCatApp({ rootDir, outdir, context: TEST_CONTEXT, analyticsReporting: false }).app.synth();
+    const r = spawnSync(process.execPath, [path.join(CLI_BUNDLE_DIR, 'synth-project.js'), rootDir, outdir], {
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    if (r.status !== 0) throw new Error(`synth of ${names.length} purposes failed (exit ${r.status}): ${r.stderr.slice(-3000)}`);
   } else {
     const app = testApp({ outdir });
     for (const config of loadProjects(rootDir)) new ProjectStack(app, config.stackName, { config });
