@@ -1,9 +1,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadProject } from '../../lib/config/load-project';
 import { ProjectStack } from '../../lib/app/project-stack';
+import { loadProject } from '../../lib/config/load-project';
+import { Purpose } from '../../lib/constructs/purpose';
+import { QueryParameter } from '../../lib/constructs/purpose-props';
+import { QueryWorkGroup } from '../../lib/constructs/query-workgroup';
+import { S3DataDistribution, SageMakerCreateProcessingJob } from '../../lib/constructs/sagemaker-create-processing-job';
+import { CONTAINER_DIR } from '../constructs/fixtures';
 import { definitionOf, synthOnce, tempDir, testApp } from '../helpers';
 
 const IMAGE = '210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/forecast@sha256:' + 'ab'.repeat(32);
@@ -77,4 +89,90 @@ purposes:
     const out = definitionOf(nested).States.RunProcessingJob.Parameters.ProcessingOutputConfig.Outputs[0].S3Output;
     expect(out['S3Uri.$']).toMatch(/\/curated\/predictions\/\{\}', \$\.batcat\.partition\)$/);
   });
+});
+
+/*
+ * The construct unit tests run without the built-in CloudFormation validation (see testApp).
+ * This suite keeps that check for the variants they build: every optional feature of Purpose
+ * and of the processing task, synthesized once with the validation on, must give no finding.
+ * It lives here, with the other validated synths, so the validation engine starts once.
+ */
+test('every Purpose and task variant passes the built-in CloudFormation validation with no finding', () => {
+  const app = testApp({ validate: true });
+  const stack = new Stack(app, 'Variants', { stackName: 'variants' });
+  const bucket = new s3.Bucket(stack, 'Data', { encryption: s3.BucketEncryption.KMS });
+  const topic = new sns.Topic(stack, 'Topic');
+  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+    vpcId: 'vpc-1',
+    availabilityZones: ['eu-west-1a'],
+    privateSubnetIds: ['subnet-1'],
+    privateSubnetRouteTableIds: ['rtb-1'],
+  });
+  const securityGroup = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-1');
+  const workGroup = new QueryWorkGroup(stack, 'Queries', { workGroupName: 'variants', resultsBucket: bucket });
+  const upstream = new Purpose(stack, 'Upstream', {
+    purposeName: 'upstream',
+    bucket,
+    notificationTopic: topic,
+    containerDirectory: CONTAINER_DIR,
+    inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', partitioned: true }],
+    outputs: [{ name: 'summary' }],
+    schedule: scheduler.ScheduleExpression.cron({ minute: '0', hour: '2', timeZone: TimeZone.EUROPE_BERLIN }),
+    s3Arrival: [{ input: 'usage', suffix: '.csv' }],
+  });
+  new Purpose(stack, 'Everything', {
+    purposeName: 'everything',
+    bucket,
+    notificationTopic: topic,
+    image: tasks.DockerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(stack, 'Repo', 'team/forecast'), '1.0'),
+    inputs: [
+      { name: 'features', keyPrefix: 'curated/features/', distribution: S3DataDistribution.SHARDED_BY_S3_KEY },
+      { name: 'summary', keyPrefix: 'results/upstream/summary/', partitioned: true },
+    ],
+    outputs: [{ name: 'report', keyPrefix: 'results/everything/' }],
+    instanceType: new ec2.InstanceType('c5.xlarge'),
+    instanceCount: 3,
+    maxRuntime: Duration.hours(6),
+    environment: { MODE: 'full' },
+    networkIsolation: false,
+    vpc,
+    securityGroups: [securityGroup],
+    after: upstream,
+    backfillConcurrency: 5,
+    query: {
+      queryString: 'SELECT * FROM t WHERE dt = ?',
+      parameters: [QueryParameter.WINDOW_START],
+      workGroup,
+      database: 'variants',
+      tables: ['t'],
+      dataLocations: [{ bucket, keyPrefix: 'results/upstream/summary/' }],
+    },
+  });
+  const requestResponse = new SageMakerCreateProcessingJob(stack, 'FireAndForget', {
+    jobName: 'fire-and-forget-1',
+    jobNamePrefix: 'fire-and-forget',
+    image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/tools:1'),
+    integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
+    processingOutputs: [{ name: 'out', bucket, keyPrefix: 'tmp/out/' }],
+  });
+  new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(requestResponse) });
+
+  app.synth();
+  const report = JSON.parse(fs.readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8'));
+  // The report lists only plugins that found something.
+  expect(
+    report.pluginReports.flatMap((p: any) => p.violations.map((v: any) => `${p.pluginName}: ${v.ruleName}: ${v.description}`)),
+  ).toEqual([]);
+});
+
+test('the validation is live in these tests: an invalid property fails the synth', () => {
+  const app = testApp({ validate: true });
+  const stack = new Stack(app, 'Canary');
+  new CfnResource(stack, 'BadQueue', { type: 'AWS::SQS::Queue', properties: { VisibilityTimeout: 'a long time' } });
+  const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  try {
+    expect(() => app.synth()).toThrow(/VisibilityTimeout: 'a long time' is not of type 'integer' \(CloudFormation Validate\)/);
+  } finally {
+    error.mockRestore();
+  }
 });
