@@ -15,7 +15,8 @@ export const TEST_CONTEXT = {
 /**
  * An app for unit tests. The built-in CloudFormation validation (a WASM engine that takes about
  * 3 s to start in every test file) is off unless `validate` is set: the tests that synthesize
- * whole project stacks (with every construct variant, in test/app/project-stack.test.ts) and the example app keep it on.
+ * whole project stacks and every construct variant (test/app/project-stack.test.ts) and the
+ * example app keep it on.
  */
 export function testApp(options: { outdir?: string; validate?: boolean } = {}): App {
   return new App({
