@@ -11,7 +11,7 @@ import { AlarmTopic } from '../constructs/alarm-topic';
 import { ProjectDashboard } from '../constructs/project-dashboard';
 import { ProjectData } from '../constructs/project-data';
 import type { Purpose } from '../constructs/purpose';
-import { QueryParameter } from '../constructs/purpose-props';
+import { QueryParameter, type PurposeProps } from '../constructs/purpose-props';
 import { QueryWorkGroup } from '../constructs/query-workgroup';
 import { ResultDatabase } from '../constructs/result-database';
 import { ResultFormat, ResultTable } from '../constructs/result-table';
@@ -72,6 +72,20 @@ export class ProjectStack extends Stack {
       databaseName: c.database,
       description: `Results of the BatCat project ${c.project} (${c.stage}), one table per declared output, partitioned by dt`,
     });
+    this.addResultTables(c);
+    for (const p of c.purposes) {
+      this.purposes[p.name] = new PurposeStack(this, p.name, { purpose: this.purposeProps(c, p) }).purpose;
+    }
+
+    this.dashboard = new ProjectDashboard(this, 'Dashboard', {
+      dashboardName: c.stackName,
+      purposes: c.purposes.map((p) => ({ purposeName: p.name, stateMachineName: this.purposes[p.name].stateMachineName })),
+    });
+    this.addOutputs();
+  }
+
+  /** A Glue table for each output that declares one. */
+  private addResultTables(c: ProjectConfig): void {
     for (const p of c.purposes) {
       for (const o of p.outputs) {
         if (!o.table) continue;
@@ -86,57 +100,52 @@ export class ProjectStack extends Stack {
         });
       }
     }
+  }
 
-    for (const p of c.purposes) {
-      const nested = new PurposeStack(this, p.name, {
-        purpose: {
-          purposeName: p.name,
-          namePrefix: c.stackName,
-          bucket: this.data.bucket,
-          notificationTopic: this.alarmTopic.topic,
-          containerDirectory: p.containerDir,
-          image: p.image ? imageFromUri(this, p) : undefined,
-          inputs: p.inputs.map((i) => ({
-            name: i.name,
-            bucket: i.bucket !== undefined ? externalBucket(this, p, i) : undefined,
-            keyPrefix: i.prefix,
-            distribution: i.distribution === 'ShardedByS3Key' ? S3DataDistribution.SHARDED_BY_S3_KEY : S3DataDistribution.FULLY_REPLICATED,
-            partitioned: i.partitioned,
-          })),
-          outputs: p.outputs.map((o) => ({ name: o.name, keyPrefix: o.prefix })),
-          instanceType: new ec2.InstanceType(p.instanceType.replace(/^ml\./, '')),
-          instanceCount: p.instanceCount,
-          volumeSize: Size.gibibytes(p.volumeSizeGb),
-          maxRuntime: Duration.seconds(p.maxRuntimeSeconds),
-          environment: p.environment,
-          window: Duration.days(p.windowDays),
-          maxWindow: Duration.days(p.maxWindowDays),
-          backfillConcurrency: p.backfillConcurrency,
-          schedule: p.schedule ? scheduler.ScheduleExpression.expression(p.schedule, TimeZone.of(p.timezone)) : undefined,
-          s3Arrival: p.s3Arrival.map((a) => ({ input: a.input, suffix: a.suffix })),
-          // By name, so a purpose's nested stack never references another's.
-          after: p.after ? { purposeName: p.after, stateMachine: upstreamStateMachine(this, p, c.stackName) } : undefined,
-          query: p.query && {
-            queryString: p.query.sql,
-            parameters: p.query.parameters.map((x) => (x === 'start' ? QueryParameter.WINDOW_START : QueryParameter.WINDOW_END)),
-            workGroup: this.queryWorkGroup,
-            database: p.query.database,
-            tables: [...p.query.tables],
-            dataLocations: p.query.locations.map((l, k) => ({
-              bucket: l.bucket ? s3.Bucket.fromBucketName(this, `${p.name}QueryData${k}`, l.bucket) : this.data.bucket,
-              keyPrefix: l.prefix,
-            })),
-          },
-        },
-      });
-      this.purposes[p.name] = nested.purpose;
-    }
+  /** The props of a purpose's construct, from its resolved config. */
+  private purposeProps(c: ProjectConfig, p: PurposeConfig): PurposeProps {
+    return {
+      purposeName: p.name,
+      namePrefix: c.stackName,
+      bucket: this.data.bucket,
+      notificationTopic: this.alarmTopic.topic,
+      containerDirectory: p.containerDir,
+      image: p.image ? imageFromUri(this, p) : undefined,
+      inputs: p.inputs.map((i) => ({
+        name: i.name,
+        bucket: i.bucket !== undefined ? externalBucket(this, p, i) : undefined,
+        keyPrefix: i.prefix,
+        distribution: i.distribution === 'ShardedByS3Key' ? S3DataDistribution.SHARDED_BY_S3_KEY : S3DataDistribution.FULLY_REPLICATED,
+        partitioned: i.partitioned,
+      })),
+      outputs: p.outputs.map((o) => ({ name: o.name, keyPrefix: o.prefix })),
+      instanceType: new ec2.InstanceType(p.instanceType.replace(/^ml\./, '')),
+      instanceCount: p.instanceCount,
+      volumeSize: Size.gibibytes(p.volumeSizeGb),
+      maxRuntime: Duration.seconds(p.maxRuntimeSeconds),
+      environment: p.environment,
+      window: Duration.days(p.windowDays),
+      maxWindow: Duration.days(p.maxWindowDays),
+      backfillConcurrency: p.backfillConcurrency,
+      schedule: p.schedule ? scheduler.ScheduleExpression.expression(p.schedule, TimeZone.of(p.timezone)) : undefined,
+      s3Arrival: p.s3Arrival.map((a) => ({ input: a.input, suffix: a.suffix })),
+      // By name, so a purpose's nested stack never references another's.
+      after: p.after ? { purposeName: p.after, stateMachine: upstreamStateMachine(this, p, c.stackName) } : undefined,
+      query: p.query && {
+        queryString: p.query.sql,
+        parameters: p.query.parameters.map((x) => (x === 'start' ? QueryParameter.WINDOW_START : QueryParameter.WINDOW_END)),
+        workGroup: this.queryWorkGroup,
+        database: p.query.database,
+        tables: [...p.query.tables],
+        dataLocations: p.query.locations.map((l, k) => ({
+          bucket: l.bucket ? s3.Bucket.fromBucketName(this, `${p.name}QueryData${k}`, l.bucket) : this.data.bucket,
+          keyPrefix: l.prefix,
+        })),
+      },
+    };
+  }
 
-    this.dashboard = new ProjectDashboard(this, 'Dashboard', {
-      dashboardName: c.stackName,
-      purposes: c.purposes.map((p) => ({ purposeName: p.name, stateMachineName: this.purposes[p.name].stateMachineName })),
-    });
-
+  private addOutputs(): void {
     new CfnOutput(this, 'DataBucketName', { value: this.data.bucket.bucketName, description: 'The project data bucket' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Alarms and failure notifications' });
     new CfnOutput(this, 'QueryWorkGroupName', {

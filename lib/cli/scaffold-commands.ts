@@ -24,6 +24,18 @@ import {
 import type { Asker } from './prompts';
 import { projectContext, UsageError } from './project-context';
 
+/** A value from its flag, or else asked for (checked as it is typed); a bad flag is a usage error. */
+async function valid(
+  problem: (v: string) => string | undefined,
+  given: string | undefined,
+  askFor: (validate: (v: string) => string | undefined) => Promise<string>,
+): Promise<string> {
+  const value = given ?? (await askFor(problem));
+  const bad = problem(value);
+  if (bad) throw new UsageError(bad);
+  return value;
+}
+
 /** Writes `files` (relative path -> content) below `dir`, returning the relative paths written. */
 function writeFiles(dir: string, files: Record<string, string>): string[] {
   for (const [rel, content] of Object.entries(files)) {
@@ -61,24 +73,12 @@ export async function initCommand(
   out: (line: string) => void,
 ): Promise<number> {
   await ask.intro('batcat init: a new data-science project');
-  const name =
-    nameArg ??
-    (await ask.text('Project name?', {
-      flag: 'the name: batcat init <name>',
-      placeholder: '2026-rnd-battery',
-      validate: (v) => projectNameProblem(v),
-    }));
-  const bad = projectNameProblem(name);
-  if (bad) throw new UsageError(bad);
-  const purpose =
-    o.purpose ??
-    (await ask.text('First purpose (one processing job)?', {
-      flag: '--purpose',
-      initial: 'analysis',
-      validate: (v) => purposeNameProblem(v),
-    }));
-  const badPurpose = purposeNameProblem(purpose);
-  if (badPurpose) throw new UsageError(badPurpose);
+  const name = await valid(projectNameProblem, nameArg, (validate) =>
+    ask.text('Project name?', { flag: 'the name: batcat init <name>', placeholder: '2026-rnd-battery', validate }),
+  );
+  const purpose = await valid(purposeNameProblem, o.purpose, (validate) =>
+    ask.text('First purpose (one processing job)?', { flag: '--purpose', initial: 'analysis', validate }),
+  );
   const description =
     o.description ?? (await ask.text('One line about the project?', { flag: '--description', initial: `Data science project ${name}` }));
 

@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { keyPrefixProblem } from '../contract/rules';
 import { acknowledgeWildcardResources } from './private/acknowledge';
-import { check, scopedError } from './private/errors';
+import { check, requireJsonPath, scopedError } from './private/errors';
 import { readFolder, viaS3 } from './private/s3-access';
 import type { IQueryWorkGroup } from './query-workgroup';
 
@@ -65,20 +65,14 @@ export class AthenaRunQuery extends sfn.TaskStateBase {
 
   /** Retries Athena's throttling and transient errors. */
   public addDocumentedRetries(): this {
-    this.addRetry({
-      errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'],
-      interval: Duration.seconds(2),
-      maxAttempts: 5,
-      backoffRate: 2,
-    });
+    const transient = ['Athena.TooManyRequestsException', 'Athena.InternalServerException'];
+    this.addRetry({ errors: transient, interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
     return this;
   }
 
   /** @internal */
   protected _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): Record<string, unknown> {
-    if ((this.props.queryLanguage ?? topLevelQueryLanguage) === sfn.QueryLanguage.JSONATA) {
-      throw scopedError(this, 'AthenaRunQuery renders JSONPath parameters; set queryLanguage: QueryLanguage.JSON_PATH on the task');
-    }
+    requireJsonPath(this, this.props.queryLanguage, topLevelQueryLanguage);
     return {
       Resource: `arn:${Aws.PARTITION}:states:::athena:startQueryExecution.sync`,
       ...this._renderParametersOrArguments(

@@ -45,52 +45,7 @@ export class Backfill extends Construct {
     const maxConcurrency = props.maxConcurrency ?? RUN_DEFAULTS.backfillConcurrency;
     check(this, backfillConcurrencyProblem(maxConcurrency));
 
-    const startRun = new tasks.StepFunctionsStartExecution(this, 'RunWindow', {
-      stateMachine: props.stateMachine,
-      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-      name: sfn.JsonPath.stringAt('$.name'),
-      input: sfn.TaskInput.fromJsonPathAt('$.input'),
-      associateWithParent: false,
-      resultSelector: { runId: sfn.JsonPath.stringAt('$.Name'), status: sfn.JsonPath.stringAt('$.Status') },
-    });
-    startRun.addCatch(
-      new sfn.Pass(this, 'AlreadyStarted', {
-        comment: 'A run of this name exists: this window was started before, so it is not started again.',
-        parameters: { 'runId.$': '$.name', status: 'ALREADY_STARTED' },
-      }),
-      { errors: ['StepFunctions.ExecutionAlreadyExistsException'], resultPath: '$.error' },
-    );
-    startRun.addCatch(
-      new sfn.Pass(this, 'WindowFailed', {
-        parameters: { 'runId.$': '$.name', status: 'FAILED', 'error.$': '$.error.Error' },
-      }),
-      { resultPath: '$.error' },
-    );
-
-    const eachWindow = new sfn.Map(this, 'EachWindow', {
-      comment: `Runs each window, at most ${maxConcurrency} at a time.`,
-      itemsPath: '$.runs',
-      maxConcurrency,
-      resultPath: '$.results',
-    }).itemProcessor(startRun);
-
-    const statuses = new sfn.Pass(this, 'CollectStatuses', {
-      parameters: { 'statuses.$': '$.results[*].status', 'results.$': '$.results' },
-    });
-    const checkFailures = new sfn.Pass(this, 'CheckFailures', {
-      parameters: {
-        'anyFailed.$': "States.ArrayContains($.statuses, 'FAILED')",
-        'cause.$': "States.Format('at least one of {} windows failed; see the results of EachWindow', States.ArrayLength($.statuses))",
-        'results.$': '$.results',
-      },
-    });
-    const outcome = new sfn.Choice(this, 'AnyFailed')
-      .when(
-        sfn.Condition.booleanEquals('$.anyFailed', true),
-        new sfn.Fail(this, 'BackfillIncomplete', { error: 'BatCat.BackfillIncomplete', causePath: '$.cause' }),
-      )
-      .otherwise(new sfn.Succeed(this, 'BackfillSucceeded'));
-
+    const definition = this.eachWindow(props, maxConcurrency).next(this.outcome());
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${props.backfillStateMachineName}`,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
@@ -98,7 +53,7 @@ export class Backfill extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.backfillStateMachineName,
       comment: `BatCat backfill of ${props.stateMachineName}: one run per window, at most ${maxConcurrency} at a time.`,
-      definitionBody: sfn.DefinitionBody.fromChainable(eachWindow.next(statuses).next(checkFailures).next(outcome)),
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
@@ -121,5 +76,58 @@ export class Backfill extends Construct {
       'Step Functions needs X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and vended log delivery ' +
         '(logs:CreateLogDelivery and related calls), none of which support resource-level permissions.',
     );
+  }
+
+  /** Starts each window's run (skipping windows that ran before), at most `maxConcurrency` at a time. */
+  private eachWindow(props: BackfillProps, maxConcurrency: number): sfn.Map {
+    const startRun = new tasks.StepFunctionsStartExecution(this, 'RunWindow', {
+      stateMachine: props.stateMachine,
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      name: sfn.JsonPath.stringAt('$.name'),
+      input: sfn.TaskInput.fromJsonPathAt('$.input'),
+      associateWithParent: false,
+      resultSelector: { runId: sfn.JsonPath.stringAt('$.Name'), status: sfn.JsonPath.stringAt('$.Status') },
+    });
+    startRun.addCatch(
+      new sfn.Pass(this, 'AlreadyStarted', {
+        comment: 'A run of this name exists: this window was started before, so it is not started again.',
+        parameters: { 'runId.$': '$.name', status: 'ALREADY_STARTED' },
+      }),
+      { errors: ['StepFunctions.ExecutionAlreadyExistsException'], resultPath: '$.error' },
+    );
+    startRun.addCatch(
+      new sfn.Pass(this, 'WindowFailed', {
+        parameters: { 'runId.$': '$.name', status: 'FAILED', 'error.$': '$.error.Error' },
+      }),
+      { resultPath: '$.error' },
+    );
+
+    return new sfn.Map(this, 'EachWindow', {
+      comment: `Runs each window, at most ${maxConcurrency} at a time.`,
+      itemsPath: '$.runs',
+      maxConcurrency,
+      resultPath: '$.results',
+    }).itemProcessor(startRun);
+  }
+
+  /** Fails the backfill at the end if any window failed. */
+  private outcome(): sfn.IChainable {
+    const statuses = new sfn.Pass(this, 'CollectStatuses', {
+      parameters: { 'statuses.$': '$.results[*].status', 'results.$': '$.results' },
+    });
+    const checkFailures = new sfn.Pass(this, 'CheckFailures', {
+      parameters: {
+        'anyFailed.$': "States.ArrayContains($.statuses, 'FAILED')",
+        'cause.$': "States.Format('at least one of {} windows failed; see the results of EachWindow', States.ArrayLength($.statuses))",
+        'results.$': '$.results',
+      },
+    });
+    const outcome = new sfn.Choice(this, 'AnyFailed')
+      .when(
+        sfn.Condition.booleanEquals('$.anyFailed', true),
+        new sfn.Fail(this, 'BackfillIncomplete', { error: 'BatCat.BackfillIncomplete', causePath: '$.cause' }),
+      )
+      .otherwise(new sfn.Succeed(this, 'BackfillSucceeded'));
+    return statuses.next(checkFailures).next(outcome);
   }
 }

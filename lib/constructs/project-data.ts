@@ -40,42 +40,7 @@ export class ProjectData extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     denyGrantsExceptForAwsServices(this.key);
-    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
-      // S3 server access logging can only deliver to SSE-S3 buckets.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [
-        {
-          expiration: props.accessLogRetention ?? Duration.days(365),
-          noncurrentVersionExpiration: Duration.days(30),
-          abortIncompleteMultipartUploadAfter: Duration.days(7),
-        },
-      ],
-    });
-    acknowledgeFinding(
-      this.accessLogsBucket,
-      'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check',
-      'S3 server access logging delivers only to buckets encrypted with SSE-S3.',
-    );
-    acknowledgeFinding(
-      this.accessLogsBucket,
-      'cdk-validator-cfnguard::s3_bucket_logging_enabled_check',
-      'This is the access-log bucket: it cannot log into itself, and a third bucket would only move the finding.',
-    );
-    acknowledgeFinding(
-      this.accessLogsBucket,
-      'cdk-validator-cfnguard::s3_event_notifications_enabled_check',
-      'Nothing consumes events about access-log objects.',
-    );
-    acknowledgeFinding(
-      this.accessLogsBucket,
-      'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
-      'Access logs expire after the retention period; versioning keeps overwritten objects until then.',
-    );
+    this.accessLogsBucket = this.createAccessLogsBucket(props);
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,
@@ -101,5 +66,46 @@ export class ProjectData extends Construct {
       'NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled',
       true,
     );
+  }
+
+  /** The bucket the data bucket's access logs go to (SSE-S3: S3 server access logging delivers to no other). */
+  private createAccessLogsBucket(props: ProjectDataProps): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'AccessLogs', {
+      // S3 server access logging can only deliver to SSE-S3 buckets.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          expiration: props.accessLogRetention ?? Duration.days(365),
+          noncurrentVersionExpiration: Duration.days(30),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+    });
+    acknowledgeFinding(
+      bucket,
+      'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check',
+      'S3 server access logging delivers only to buckets encrypted with SSE-S3.',
+    );
+    acknowledgeFinding(
+      bucket,
+      'cdk-validator-cfnguard::s3_bucket_logging_enabled_check',
+      'This is the access-log bucket: it cannot log into itself, and a third bucket would only move the finding.',
+    );
+    acknowledgeFinding(
+      bucket,
+      'cdk-validator-cfnguard::s3_event_notifications_enabled_check',
+      'Nothing consumes events about access-log objects.',
+    );
+    acknowledgeFinding(
+      bucket,
+      'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
+      'Access logs expire after the retention period; versioning keeps overwritten objects until then.',
+    );
+    return bucket;
   }
 }

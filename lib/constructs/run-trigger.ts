@@ -90,6 +90,9 @@ export interface UpstreamPurpose {
 /** The part of the trigger's configuration that RunTrigger does not derive from its other props. */
 export type RunSettings = Omit<PurposeRunConfig, 'stateMachineArn' | 'backfillStateMachineArn' | 's3Arrival' | 'upstream'>;
 
+/** How EventBridge delivers to the function: failed deliveries end in the dead-letter queue. */
+type Delivery = { readonly deadLetterQueue: sqs.IQueue; readonly retryAttempts: number; readonly maxEventAge: Duration };
+
 /** The alarms of a trigger. */
 export interface RunTriggerAlarms {
   /** The function failed: a rejected event or a failed start. */
@@ -112,6 +115,27 @@ export class RunTrigger extends Construct {
 
   constructor(scope: Construct, id: string, props: RunTriggerProps) {
     super(scope, id);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      queueName: triggerDeadLetterQueueName(props.stateMachineName),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledgeFinding(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter queue of the trigger function, its schedule and its rules.',
+    );
+
+    this.function = this.createFunction(props);
+    const delivery: Delivery = { deadLetterQueue: this.deadLetterQueue, retryAttempts: 3, maxEventAge: Duration.hours(6) };
+    if (props.schedule) this.schedule = this.createSchedule(props, props.schedule, delivery);
+    this.addEventRules(props, delivery);
+    this.alarms = this.createAlarms(props);
+  }
+
+  /** The function, with its own log group and a role that may start this purpose's runs and backfills only. */
+  private createFunction(props: RunTriggerProps): NodejsFunction {
     const functionName = triggerFunctionName(props.stateMachineName);
     const { purpose, ...settings } = props.runConfig;
     const runConfig: PurposeRunConfig = {
@@ -125,19 +149,6 @@ export class RunTrigger extends Construct {
         : undefined,
     };
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      queueName: triggerDeadLetterQueueName(props.stateMachineName),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledgeFinding(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS3',
-      'This queue is itself the dead-letter queue of the trigger function, its schedule and its rules.',
-    );
-
     const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: `/aws/lambda/${functionName}`, retention });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -148,7 +159,7 @@ export class RunTrigger extends Construct {
       new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
     );
 
-    this.function = new NodejsFunction(this, 'Function', {
+    const fn = new NodejsFunction(this, 'Function', {
       functionName,
       description: `BatCat trigger of ${props.stateMachineName}: schedule, S3 arrival, upstream and manual runs`,
       entry: triggerEntry(),
@@ -177,42 +188,46 @@ export class RunTrigger extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: 2,
     });
-    props.stateMachine.grantStartExecution(this.function);
-    props.backfillStateMachine.grantStartExecution(this.function);
+    props.stateMachine.grantStartExecution(fn);
+    props.backfillStateMachine.grantStartExecution(fn);
     acknowledgeFinding(
       role,
       'AwsSolutions-IAM5[Resource::*]',
       'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource-level permissions.',
     );
+    return fn;
+  }
 
-    const delivery = { deadLetterQueue: this.deadLetterQueue, retryAttempts: 3, maxEventAge: Duration.hours(6) };
-    if (props.schedule) {
-      const scheduleRole = new iam.Role(this, 'ScheduleRole', {
-        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+  /** An EventBridge Scheduler schedule that invokes the function at each tick. */
+  private createSchedule(props: RunTriggerProps, schedule: scheduler.ScheduleExpression, delivery: Delivery): scheduler.Schedule {
+    const scheduleRole = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: `Lets the schedule of ${props.stateMachineName} invoke its trigger`,
+    });
+    acknowledgeWildcardResources(
+      scheduleRole,
+      [`${this.function.functionArn}:*`],
+      "lambda:InvokeFunction on the trigger function's own versions and aliases, as granted by grantInvoke.",
+    );
+    return new scheduler.Schedule(this, 'Schedule', {
+      schedule,
+      description: `Starts a run of ${props.stateMachineName} for the window that just ended`,
+      target: new schedulerTargets.LambdaInvoke(this.function, {
+        ...delivery,
+        role: scheduleRole,
+        input: scheduler.ScheduleTargetInput.fromObject({
+          trigger: 'schedule',
+          purpose: props.runConfig.purpose,
+          scheduledTime: scheduler.ContextAttribute.scheduledTime,
         }),
-        description: `Lets the schedule of ${props.stateMachineName} invoke its trigger`,
-      });
-      acknowledgeWildcardResources(
-        scheduleRole,
-        [`${this.function.functionArn}:*`],
-        "lambda:InvokeFunction on the trigger function's own versions and aliases, as granted by grantInvoke.",
-      );
-      this.schedule = new scheduler.Schedule(this, 'Schedule', {
-        schedule: props.schedule,
-        description: `Starts a run of ${props.stateMachineName} for the window that just ended`,
-        target: new schedulerTargets.LambdaInvoke(this.function, {
-          ...delivery,
-          role: scheduleRole,
-          input: scheduler.ScheduleTargetInput.fromObject({
-            trigger: 'schedule',
-            purpose,
-            scheduledTime: scheduler.ContextAttribute.scheduledTime,
-          }),
-        }),
-      });
-    }
+      }),
+    });
+  }
 
+  /** The EventBridge rules of S3 arrival and upstream success. */
+  private addEventRules(props: RunTriggerProps, delivery: Delivery): void {
     (props.s3Arrival ?? []).forEach((a, i) => {
       new events.Rule(this, `S3Arrival${i}`, {
         description: `New objects under ${a.prefix}${a.suffix ? ` ending ${a.suffix}` : ''} start runs of ${props.stateMachineName}`,
@@ -243,7 +258,9 @@ export class RunTrigger extends Construct {
         targets: [new targets.LambdaFunction(this.function, delivery)],
       });
     }
+  }
 
+  private createAlarms(props: RunTriggerProps): RunTriggerAlarms {
     const alarm = (alarmId: string, what: string, metric: cloudwatch.IMetric, description: string) =>
       firstEventAlarm(this, alarmId, {
         alarmName: `${props.stateMachineName}-${what}`,
@@ -251,7 +268,7 @@ export class RunTrigger extends Construct {
         metric,
         topic: props.notificationTopic,
       });
-    this.alarms = {
+    return {
       errors: alarm(
         'ErrorsAlarm',
         'trigger-errors',

@@ -18,7 +18,7 @@ import {
 } from '../contract/rules';
 import { s3Uri } from '../contract/s3-uri';
 import { acknowledgeWildcardResources } from './private/acknowledge';
-import { check, scopedError } from './private/errors';
+import { check, requireJsonPath, scopedError } from './private/errors';
 import { readFolder, viaS3 } from './private/s3-access';
 
 /** How SageMaker spreads an input's objects across the instances of a job. */
@@ -260,7 +260,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     this.addRetry({ errors: ['SageMaker.ThrottlingException'], interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2 });
     this.addRetry({
       errors: ['SageMaker.ResourceLimitExceededException'],
-      interval: Duration.seconds(60),
+      interval: Duration.minutes(1),
       maxAttempts: 5000,
       backoffRate: 1,
     });
@@ -269,12 +269,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
 
   /** @internal */
   protected _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): Record<string, unknown> {
-    if ((this.props.queryLanguage ?? topLevelQueryLanguage) === sfn.QueryLanguage.JSONATA) {
-      throw scopedError(
-        this,
-        'SageMakerCreateProcessingJob renders JSONPath parameters; set queryLanguage: QueryLanguage.JSON_PATH on the task',
-      );
-    }
+    requireJsonPath(this, this.props.queryLanguage, topLevelQueryLanguage);
     const suffix = this.integrationPattern === sfn.IntegrationPattern.RUN_JOB ? '.sync' : '';
     return {
       Resource: `arn:${Aws.PARTITION}:states:::sagemaker:createProcessingJob${suffix}`,
