@@ -1,5 +1,6 @@
 import { GetFunctionConfigurationCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { RUN_CONFIG_ENV } from '../contract/environment';
 import type { PurposeRunConfig } from '../contract/run-input';
 import type { PurposeContext } from './project-context';
 
@@ -25,7 +26,7 @@ export interface RunRow {
  */
 export async function runsCommand(ctx: PurposeContext, limit: number, deps: RunsDeps, now: () => Date = () => new Date()): Promise<number> {
   const fn = await deps.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: ctx.triggerFunctionName }));
-  const config = JSON.parse(fn.Environment?.Variables?.BATCAT_RUN_CONFIG ?? 'null') as PurposeRunConfig | null;
+  const config = JSON.parse(fn.Environment?.Variables?.[RUN_CONFIG_ENV] ?? 'null') as PurposeRunConfig | null;
   if (!config?.stateMachineArn) {
     deps.out(`${ctx.triggerFunctionName} has no BatCat run configuration; is it a BatCat trigger?`);
     return 1;

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
+import { PROCESSING_ROOT_ENV } from '../contract/environment';
 import { RunRequestError, shortHash, type RunInput } from '../contract/run-input';
 import { resolveRunRequest } from '../runtime/trigger';
 import { executionContext, StateMachine, taskError } from './interpreter';
@@ -227,7 +228,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       for (const out of params.ProcessingOutputConfig?.Outputs ?? [])
         fs.mkdirSync(underRoot(root, out.S3Output.LocalPath), { recursive: true });
 
-      const env: Record<string, string> = { BATCAT_PROCESSING_ROOT: root };
+      const env: Record<string, string> = { [PROCESSING_ROOT_ENV]: root };
       for (const k of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SYSTEMROOT'])
         if (process.env[k] !== undefined) env[k] = process.env[k]!;
       Object.assign(env, params.Environment ?? {});
