@@ -118,7 +118,7 @@ export class ProjectStack extends Stack {
         distribution: i.distribution === 'ShardedByS3Key' ? S3DataDistribution.SHARDED_BY_S3_KEY : S3DataDistribution.FULLY_REPLICATED,
         partitioned: i.partitioned,
       })),
-      outputs: p.outputs.map((o) => ({ name: o.name, keyPrefix: o.prefix })),
+      outputs: p.outputs.map((o) => ({ name: o.name, keyPrefix: o.prefix, required: o.required })),
       instanceType: new ec2.InstanceType(p.instanceType.replace(/^ml\./, '')),
       instanceCount: p.instanceCount,
       volumeSize: Size.gibibytes(p.volumeSizeGb),

@@ -51,6 +51,8 @@ export interface PurposeConfig {
   readonly outputs: ReadonlyArray<{
     readonly name: string;
     readonly prefix: string;
+    /** A run that writes nothing to this output fails. */
+    readonly required: boolean;
     /** The Glue table the output is registered as, in the project database. */
     readonly table?: ResultTableConfig;
   }>;
@@ -328,6 +330,7 @@ function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queri
         outputs: p.outputs.map((o) => ({
           name: o.name,
           prefix: outputPrefix(p.name, o.name),
+          required: o.required ?? true,
           table: o.table && {
             name: o.table.name ?? resultTableName(p.name, o.name),
             description: o.table.description,

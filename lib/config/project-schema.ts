@@ -184,6 +184,9 @@ const output = strict({
   name: channelName,
   prefix: keyPrefix.optional(),
   table: table.optional(),
+  required: z
+    .boolean({ error: (iss) => `required must be true (a run that writes nothing here fails) or false, got ${show(iss.input)}` })
+    .optional(),
 });
 
 /** An Athena query that runs before the job; its result becomes the job's input `query`. */

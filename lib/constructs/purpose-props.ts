@@ -65,6 +65,13 @@ export interface PurposeOutput {
    * @default `results/<purposeName>/<name>/`
    */
   readonly keyPrefix?: string;
+  /**
+   * A run that leaves this output empty fails (with `BatCat.EmptyOutput`, naming the output),
+   * instead of succeeding and starting the purposes that run after it on nothing.
+   *
+   * @default true
+   */
+  readonly required?: boolean;
 }
 
 /** A value bound to a query's `?` placeholder. */

@@ -15,6 +15,7 @@ import { acknowledgeFinding } from './private/acknowledge';
 import { firstEventAlarm } from './private/alarms';
 import {
   catchFailures,
+  checkOutputs,
   checkRunInput,
   failureHandling,
   resolveRun,
@@ -23,6 +24,7 @@ import {
   topicKeyAccess,
 } from './private/purpose-definition';
 import { resolvePurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
+import { listFolder } from './private/s3-access';
 import type { PurposeAlarms, PurposeProps } from './purpose-props';
 import { PurposeMetrics, RunOutcome } from './purpose-metrics';
 import { RunTrigger } from './run-trigger';
@@ -78,8 +80,10 @@ export class Purpose extends Construct {
     const definition = checkRunInput(this, resolve);
     this.processingJob = runProcessingJob(this, purpose, image);
     this.jobRole = this.processingJob.role;
-    (query ? resolve.next(query) : resolve).next(this.processingJob).next(new sfn.Succeed(this, 'RunSucceeded'));
-    catchFailures([query, this.processingJob], failureHandling(this, purpose, props.notificationTopic));
+    const onFailure = failureHandling(this, purpose, props.notificationTopic);
+    const outputs = checkOutputs(this, purpose, onFailure.notify, new sfn.Succeed(this, 'RunSucceeded'));
+    (query ? resolve.next(query) : resolve).next(this.processingJob).next(outputs);
+    catchFailures([query, this.processingJob, outputs], onFailure.describe);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${this.stateMachineName}`,
@@ -95,6 +99,7 @@ export class Purpose extends Construct {
     });
     const keyAccess = topicKeyAccess(props.notificationTopic);
     if (keyAccess) this.stateMachine.addToRolePolicy(keyAccess);
+    for (const o of purpose.outputs) this.stateMachine.addToRolePolicy(listFolder(props.bucket, o.keyPrefix));
     acknowledgeFinding(
       this.stateMachine.role,
       'AwsSolutions-IAM5[Resource::*]',

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
 import { PROCESSING_ROOT_ENV } from '../contract/environment';
+import { parseS3Uri } from '../contract/s3-uri';
 import { RunRequestError, shortHash, type RunInput } from '../contract/run-input';
 import { resolveRunRequest } from '../runtime/trigger';
 import { executionContext, StateMachine, taskError } from './interpreter';
@@ -73,9 +74,7 @@ const STDERR_TAIL_LINES = 20;
 
 /** Where a folder of the project bucket lives locally: `data/<key>`, with results in `data/result/<purpose>/dt=.../<output>/`. */
 function localFolderOf(project: ProjectConfig, dataDir: string, uri: string): string {
-  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
-  if (!m) throw new LocalRunError(`unexpected S3 URI ${uri}`);
-  const [, bucket, key] = m;
+  const { bucket, key } = parseS3Uri(uri);
   if (bucket !== LOCAL_BUCKET) return path.join(dataDir, 's3', bucket, key);
   for (const p of project.purposes) {
     for (const o of p.outputs) {
@@ -87,6 +86,13 @@ function localFolderOf(project: ProjectConfig, dataDir: string, uri: string): st
     }
   }
   return path.join(dataDir, key);
+}
+
+/** How many files are below `dir`. */
+function filesIn(dir: string): number {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .reduce((n, e) => n + (e.isDirectory() ? filesIn(path.join(dir, e.name)) : e.isFile() ? 1 : 0), 0);
 }
 
 function copyTree(from: string, to: string): string[] {
@@ -189,7 +195,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       else waiting.set(state, resolve);
     });
 
-  const handlers = {
+  const handlers: Record<string, (params: never) => Promise<unknown>> = {
     RunQuery: async (params: { ExecutionParameters?: string[] }) => {
       await afterEntered('RunQuery');
       rendered.query = params;
@@ -279,6 +285,16 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       fs.writeFileSync(path.join(runDir, 'notification.json'), JSON.stringify(params, null, 2));
       return Promise.resolve({ MessageId: 'local' });
     },
+    // What `aws-sdk:s3:listObjectsV2` answers for an output's partition: the files the run wrote there locally.
+    ...Object.fromEntries(
+      purpose.outputs.map((o) => [
+        `CountOutput-${o.name}`,
+        (params: { Bucket: string; Prefix: string }) => {
+          const folder = localFolderOf(project, dataDir, `s3://${params.Bucket}/${params.Prefix}`);
+          return Promise.resolve({ KeyCount: fs.existsSync(folder) && filesIn(folder) > 0 ? 1 : 0 });
+        },
+      ]),
+    ),
   };
 
   const machine = new StateMachine(synth.definition as unknown as ConstructorParameters<typeof StateMachine>[0], {

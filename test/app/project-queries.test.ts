@@ -260,6 +260,7 @@ describe('a query-fed run, executed locally', () => {
             calls.NotifyFailure.push(p);
             return { MessageId: 'm' };
           },
+          'CountOutput-report': async () => ({ KeyCount: 1 }),
         },
         retryIntervalOverrides: { RunQuery: 0, RunProcessingJob: 0 },
       },

@@ -35,6 +35,12 @@ describe('batcat run-local', () => {
       '✓ ResolveRun',
       '▶ RunProcessingJob',
       '✓ RunProcessingJob',
+      '▶ CountOutputs',
+      '▶ CountOutput-summary',
+      '✓ CountOutput-summary',
+      '✓ CountOutputs',
+      '▶ RequiredOutputsWritten',
+      '✓ RequiredOutputsWritten',
       '▶ RunSucceeded',
       '✓ RunSucceeded',
     ]);
@@ -86,6 +92,40 @@ describe('batcat run-local', () => {
     expect(fs.readFileSync(path.join(root, 'data/result/fleet-report/dt=2026-11-22/report/fleet_report.csv'), 'utf8')).toBe(
       'window_start,window_end,vehicles,records,total_usage,mean_usage_per_vehicle\r\n2026-11-22,2026-11-22,3,72,93.75,31.25\r\n',
     );
+  });
+
+  test('a script that exits 0 but writes nothing fails the run, naming the empty output (SageMaker would call it a success)', () => {
+    const silent = exampleCopy();
+    withUsage(silent, '2026-11-22');
+    // SageMaker-style: argparse, a hard-coded output path, and a bug that writes elsewhere.
+    fs.writeFileSync(
+      path.join(silent, 'containers', 'usage-analysis', 'usage_analysis.py'),
+      [
+        'import argparse, os',
+        'parser = argparse.ArgumentParser()',
+        "parser.add_argument('--threshold', type=float, default=0.5)",
+        'args, _ = parser.parse_known_args()',
+        "root = os.environ.get('BATCAT_PROCESSING_ROOT', '/opt/ml')",
+        "os.makedirs(os.path.join(root, 'processing', 'output', 'sumary'), exist_ok=True)",
+        "open(os.path.join(root, 'processing', 'output', 'sumary', 'out.csv'), 'w').write('a\\n1\\n')",
+        "print('done')",
+        '',
+      ].join('\n'),
+    );
+    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22'], silent);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('✓ RunProcessingJob');
+    expect(r.out).toContain('▶ EmptyOutput-summary');
+    expect(r.out).toContain(
+      'FAILED: BatCat.EmptyOutput: output summary is empty: the job wrote nothing to /opt/ml/processing/output/summary, ' +
+        'so nothing reached s3://local-data-bucket/results/usage-analysis/summary/dt=2026-11-22/.',
+    );
+    expect(r.out).toContain('set required: false on the output');
+    const status = JSON.parse(fs.readFileSync(path.join(silent, 'runs/usage-analysis/usage-analysis-manual-20261122/status.json'), 'utf8'));
+    expect(status).toMatchObject({ status: 'FAILED' });
+    expect(
+      JSON.parse(fs.readFileSync(path.join(silent, 'runs/usage-analysis/usage-analysis-manual-20261122/notification.json'), 'utf8')),
+    ).toMatchObject({ Message: { error: 'BatCat.EmptyOutput', runId: 'usage-analysis-manual-20261122' } });
   });
 
   test('a failing script: the message and the stderr tail are shown, the exit code is 1, and the run is recorded as failed', () => {

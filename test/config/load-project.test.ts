@@ -117,6 +117,19 @@ describe('loadProject', () => {
     ]);
   });
 
+  test('outputs are required unless they say otherwise, and required must be a boolean', () => {
+    const dir = projectDir(
+      VALID.replace('      - name: summary\n', '      - name: summary\n      - name: debug\n        required: false\n'),
+    );
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0].outputs.map((o) => [o.name, o.required])).toEqual([
+      ['summary', true],
+      ['debug', false],
+    ]);
+    expect(problems(VALID.replace('      - name: summary\n', '      - name: summary\n        required: maybe\n'))).toEqual([
+      "line 11:9: purposes[0].outputs[0].required: required must be true (a run that writes nothing here fails) or false, got 'maybe'",
+    ]);
+  });
+
   test('duplicate purposes name both places', () => {
     const p = problems(`${VALID}  - name: usage-analysis\n    outputs: [{ name: other }]\n`);
     expect(p).toEqual([

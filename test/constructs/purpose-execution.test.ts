@@ -96,6 +96,8 @@ async function run(
   executionName: string,
   input: any,
   job: (params: any, attempt: number) => any,
+  /** The objects each output's partition holds after the job (ListObjectsV2's KeyCount). */
+  written: Record<string, number> = { summary: 1, details: 1 },
 ): Promise<Run> {
   const jobRequests: any[] = [];
   const notifications: any[] = [];
@@ -112,6 +114,8 @@ async function run(
           notifications.push(params);
           return { MessageId: 'm-1' };
         },
+        'CountOutput-summary': async () => ({ KeyCount: written.summary }),
+        'CountOutput-details': async () => ({ KeyCount: written.details }),
       },
       retryIntervalOverrides: { RunProcessingJob: 0 },
     },
@@ -129,10 +133,15 @@ const completed = (params: any) => ({
 });
 
 /** Runs what `event` asks for, as the trigger would start it. */
-async function runEvent(p: typeof demo, event: unknown, job: (params: any, attempt: number) => any = completed) {
+async function runEvent(
+  p: typeof demo,
+  event: unknown,
+  job: (params: any, attempt: number) => any = completed,
+  written?: Record<string, number>,
+) {
   const n = resolveRunRequest(event, p.config, NOW);
   if (n.backfill) throw new Error('expected a single run');
-  const r = await run(p.definition, p.purpose.stateMachineName, n.name, n.input, job);
+  const r = await run(p.definition, p.purpose.stateMachineName, n.name, n.input, job, written);
   return { ...r, input: n.input, name: n.name };
 }
 
@@ -257,6 +266,24 @@ describe('a purpose run, executed locally', () => {
       },
     });
     expect(String(r.error.message)).toContain(description.FailureReason);
+  });
+
+  test('a job that succeeds but leaves a required output empty fails the run, and no success is reported', async () => {
+    const r = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-02' }, completed, { summary: 0, details: 1 });
+    expect(r.jobRequests).toHaveLength(1);
+    expect(r.error).toBeInstanceOf(ExecutionError);
+    expect(String(r.error.message)).toContain('output summary is empty');
+    expect(r.notifications).toHaveLength(1);
+    expect(r.notifications[0].Message).toMatchObject({
+      error: 'BatCat.EmptyOutput',
+      runId: r.name,
+      reason: expect.stringContaining(
+        'the job wrote nothing to /opt/ml/processing/output/summary, so nothing reached s3://demo-data-bucket/results/usage-analysis/summary/dt=2026-11-02/',
+      ),
+    });
+    expect(r.notifications[0].Message.reason).toContain('[{"output":"summary","keyCount":0},{"output":"details","keyCount":1}]');
+    const ok = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-03' }, completed, { summary: 1, details: 1 });
+    expect(ok.error).toBeUndefined();
   });
 
   test('a JSON cause without FailureReason and a plain-text cause are passed on as they are', async () => {

@@ -95,8 +95,62 @@ describe('Purpose', () => {
       'SageMaker.ResourceLimitExceededException',
     ]);
     expect(task.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' }]);
-    expect(task.Next).toBe('RunSucceeded');
+    expect(task.Next).toBe('CountOutputs');
+    expect(def.States.CountOutputs.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' }]);
     expect(def.States.RunSucceeded).toMatchObject({ Type: 'Succeed' });
+  });
+
+  test("after the job, each output's partition is counted and an empty required output fails the run", () => {
+    const count = def.States.CountOutputs;
+    expect(count).toMatchObject({ Type: 'Parallel', ResultPath: '$.outputCheck', Next: 'RequiredOutputsWritten' });
+    expect(count.Branches.map((b: any) => b.States[b.StartAt])).toMatchObject([
+      {
+        Type: 'Task',
+        End: true,
+        Resource: 'arn:aws:states:::aws-sdk:s3:listObjectsV2',
+        Parameters: {
+          Bucket: expect.any(String),
+          'Prefix.$': "States.Format('results/usage-analysis/summary/{}', $.batcat.partition)",
+          MaxKeys: 1,
+        },
+        ResultSelector: { output: 'summary', 'keyCount.$': '$.KeyCount' },
+      },
+    ]);
+    expect(def.States.RequiredOutputsWritten).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.outputCheck[0].keyCount', NumericEquals: 0, Next: 'EmptyOutput-summary' }],
+      Default: 'RunSucceeded',
+    });
+    expect(def.States['EmptyOutput-summary']).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.failure',
+      Parameters: { error: 'BatCat.EmptyOutput' },
+      Next: 'NotifyFailure',
+    });
+    expect(def.States['EmptyOutput-summary'].Parameters['reason.$']).toMatch(
+      /^States\.Format\('output summary is empty: the job wrote nothing to \/opt\/ml\/processing\/output\/summary, so nothing reached s3:\/\/.*\/results\/usage-analysis\/summary\/\{\}\./,
+    );
+    // Listing only the output folders, by prefix.
+    const listing = Object.values<any>(template.findResources('AWS::IAM::Policy'))
+      .filter(
+        (p) => JSON.stringify(p.Properties.Roles).includes('StateMachineRole') && !JSON.stringify(p.Properties.Roles).includes('Backfill'),
+      )
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().includes('s3:ListBucket'));
+    expect(listing).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Condition: { StringLike: { 's3:prefix': ['results/usage-analysis/summary/*'] } } }),
+    ]);
+  });
+
+  test('an output with required: false may stay empty: no check for it', () => {
+    const d = build({ outputs: [{ name: 'summary' }, { name: 'debug', required: false }] }).def;
+    expect(d.States.CountOutputs.Branches).toHaveLength(2);
+    expect(d.States.RequiredOutputsWritten.Choices).toEqual([
+      { Variable: '$.outputCheck[0].keyCount', NumericEquals: 0, Next: 'EmptyOutput-summary' },
+    ]);
+    expect(d.States['EmptyOutput-debug']).toBeUndefined();
+    const none = build({ outputs: [{ name: 'debug', required: false }] }).def;
+    expect(none.States.CountOutputs.Next).toBe('RunSucceeded');
   });
 
   test('a failure is described, published to the topic and fails the execution', () => {

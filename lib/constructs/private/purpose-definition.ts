@@ -1,3 +1,4 @@
+import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -27,6 +28,7 @@ const PATHS = {
   queryExecutionId: '$.query.queryExecutionId',
   queryResultFile: '$.query.resultFile',
   job: '$.job',
+  outputCheck: '$.outputCheck',
   error: '$.error',
   failure: '$.failure',
 } as const;
@@ -147,7 +149,7 @@ export function runProcessingJob(scope: Construct, purpose: ResolvedPurpose, ima
 }
 
 /** Sends failures of `steps` to the failure path. */
-export function catchFailures(steps: ReadonlyArray<sfn.TaskStateBase | undefined>, onFailure: sfn.IChainable): void {
+export function catchFailures(steps: ReadonlyArray<sfn.TaskStateBase | sfn.Parallel | undefined>, onFailure: sfn.IChainable): void {
   for (const step of steps) step?.addCatch(onFailure, { resultPath: PATHS.error });
 }
 
@@ -156,7 +158,11 @@ export function catchFailures(steps: ReadonlyArray<sfn.TaskStateBase | undefined
  * query's StateChangeReason when the cause is their description, otherwise the error's
  * cause), notify the topic, and fail the execution.
  */
-export function failureHandling(scope: Construct, purpose: ResolvedPurpose, topic: sns.ITopic): sfn.IChainable {
+export function failureHandling(
+  scope: Construct,
+  purpose: ResolvedPurpose,
+  topic: sns.ITopic,
+): { describe: sfn.IChainable; notify: sfn.INextable & sfn.IChainable } {
   const notify = new tasks.SnsPublish(scope, 'NotifyFailure', {
     topic,
     subject: `BatCat run failed: ${purpose.stateMachineName}`,
@@ -195,7 +201,7 @@ export function failureHandling(scope: Construct, purpose: ResolvedPurpose, topi
       .otherwise(useCause),
   );
 
-  return new sfn.Choice(scope, 'DescribeFailure')
+  const describe = new sfn.Choice(scope, 'DescribeFailure')
     .when(
       sfn.Condition.and(
         sfn.Condition.isPresent('$.error.Cause'),
@@ -206,6 +212,57 @@ export function failureHandling(scope: Construct, purpose: ResolvedPurpose, topi
     )
     .when(sfn.Condition.isPresent('$.error.Cause'), useCause)
     .otherwise(failure('UseErrorOnly', 'no cause was reported'));
+  return { describe, notify };
+}
+
+/**
+ * After the job: counts what each output received (one ListObjectsV2 of its run partition, at
+ * most one key) and fails the run with `BatCat.EmptyOutput` when a required output is empty.
+ * SageMaker reports success for a job that wrote nothing; without this, that run would look
+ * like a result and start the purposes that run after it.
+ */
+export function checkOutputs(scope: Construct, purpose: ResolvedPurpose, onEmpty: sfn.IChainable, done: sfn.IChainable): sfn.Parallel {
+  const { props } = purpose;
+  const count = new sfn.Parallel(scope, 'CountOutputs', {
+    comment: "Counts the objects each output received in the run's partition (at most one each).",
+    resultPath: PATHS.outputCheck,
+  });
+  for (const o of purpose.outputs) {
+    count.branch(
+      new sfn.CustomState(scope, `CountOutput-${o.name}`, {
+        stateJson: {
+          Type: 'Task',
+          Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:s3:listObjectsV2`,
+          Parameters: {
+            Bucket: props.bucket.bucketName,
+            'Prefix.$': sfn.JsonPath.format(`${o.keyPrefix}{}`, sfn.JsonPath.stringAt(PATHS.partition)),
+            MaxKeys: 1,
+          },
+          ResultSelector: { output: o.name, 'keyCount.$': '$.KeyCount' },
+        },
+      }),
+    );
+  }
+  const required = purpose.outputs.map((o, index) => ({ ...o, index })).filter((o) => o.required);
+  const choice = new sfn.Choice(scope, 'RequiredOutputsWritten');
+  for (const o of required) {
+    const where = `/opt/ml/processing/output/${o.name}`;
+    const reason = sfn.JsonPath.format(
+      `output ${o.name} is empty: the job wrote nothing to ${where}, so nothing reached s3://${props.bucket.bucketName}/${o.keyPrefix}{}. ` +
+        'Objects found per output (at most one counted): {}. Write at least one file there, or set required: false on the output.',
+      sfn.JsonPath.stringAt(PATHS.partition),
+      sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt(PATHS.outputCheck)),
+    );
+    choice.when(
+      sfn.Condition.numberEquals(`${PATHS.outputCheck}[${o.index}].keyCount`, 0),
+      new sfn.Pass(scope, `EmptyOutput-${o.name}`, {
+        parameters: { error: 'BatCat.EmptyOutput', reason },
+        resultPath: PATHS.failure,
+      }).next(onEmpty),
+    );
+  }
+  count.next(required.length > 0 ? choice.otherwise(done) : done);
+  return count;
 }
 
 /** Publishing failures to an encrypted topic needs its key. */

@@ -21,7 +21,7 @@ export interface ResolvedPurpose {
   readonly stateMachineName: string;
   readonly jobNamePrefix: string;
   readonly inputs: readonly PurposeInput[];
-  readonly outputs: ReadonlyArray<{ readonly name: string; readonly keyPrefix: string }>;
+  readonly outputs: ReadonlyArray<{ readonly name: string; readonly keyPrefix: string; readonly required: boolean }>;
   readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string }>;
   readonly windowDays: number;
   readonly maxWindowDays: number;
@@ -84,7 +84,11 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
     stateMachineName,
     jobNamePrefix: jobNamePrefix(props.purposeName, stateMachineName),
     inputs,
-    outputs: props.outputs.map((o) => ({ name: o.name, keyPrefix: o.keyPrefix ?? resultsPrefix(props.purposeName, o.name) })),
+    outputs: props.outputs.map((o) => ({
+      name: o.name,
+      keyPrefix: o.keyPrefix ?? resultsPrefix(props.purposeName, o.name),
+      required: o.required ?? true,
+    })),
     s3Arrival,
     windowDays,
     maxWindowDays,

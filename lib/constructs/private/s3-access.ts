@@ -7,12 +7,17 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 export function readFolder(bucket: s3.IBucket, keyPrefix: string): iam.PolicyStatement[] {
   return [
     new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects(`${keyPrefix}*`)] }),
-    new iam.PolicyStatement({
-      actions: ['s3:ListBucket'],
-      resources: [bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } },
-    }),
+    listFolder(bucket, keyPrefix),
   ];
+}
+
+/** Listing the folder `keyPrefix` of `bucket` only. */
+export function listFolder(bucket: s3.IBucket, keyPrefix: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: ['s3:ListBucket'],
+    resources: [bucket.bucketArn],
+    conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } },
+  });
 }
 
 /** Use of an S3 bucket's key, only through S3 in this region. */
