@@ -16,7 +16,7 @@ import { defaultDoctorEnv, doctorCommand, type DoctorEnv } from './doctor-comman
 import { Asker, type PromptIO } from './prompts';
 import { dataBucketOf, projectContext, purposeContext, UsageError } from './project-context';
 import { queryCommand } from './query-command';
-import { runCommand } from './run-command';
+import { checkedDates, runCommand } from './run-command';
 import { runsCommand } from './runs-command';
 import { addPurposeCommand, initCommand } from './scaffold-commands';
 
@@ -148,6 +148,7 @@ batcat runs <project> <purpose> --local.`,
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
       const ctx = purposeContext(g.root, project, purpose);
+      const dates = checkedDates(opts);
       const dataDir = path.resolve(g.root, opts.data);
       if (!fs.existsSync(dataDir)) throw new UsageError(`data folder ${dataDir} does not exist; create it, or pass --data <dir>`);
       // Loaded here: it builds the stack with aws-cdk-lib, which no other command needs at start-up.
@@ -156,9 +157,7 @@ batcat runs <project> <purpose> --local.`,
         rootDir: g.root,
         project: ctx.project,
         purpose: ctx.purpose,
-        date: opts.date,
-        from: opts.from,
-        to: opts.to,
+        ...dates,
         dataDir,
         python: opts.python,
         print: line,

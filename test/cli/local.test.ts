@@ -175,7 +175,12 @@ describe('batcat run-local', () => {
     [
       'a bad date',
       ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-02-30'],
-      /--date must be a calendar date written YYYY-MM-DD|date must be a calendar date/,
+      /batcat: --date must be a calendar date written YYYY-MM-DD, got "2026-02-30"/,
+    ],
+    [
+      '--from without --to',
+      ['run-local', '2022-rnd-battery', 'usage-analysis', '--from', '2026-11-01'],
+      /batcat: --from and --to go together/,
     ],
     [
       'a missing data folder',
