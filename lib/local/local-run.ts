@@ -88,11 +88,9 @@ function localFolderOf(project: ProjectConfig, dataDir: string, uri: string): st
   return path.join(dataDir, key);
 }
 
-/** How many files are below `dir`. */
-function filesIn(dir: string): number {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .reduce((n, e) => n + (e.isDirectory() ? filesIn(path.join(dir, e.name)) : e.isFile() ? 1 : 0), 0);
+/** Whether any file is below `dir` (what a ListObjectsV2 with MaxKeys 1 tells). */
+function hasFile(dir: string): boolean {
+  return fs.readdirSync(dir, { withFileTypes: true }).some((e) => e.isFile() || (e.isDirectory() && hasFile(path.join(dir, e.name))));
 }
 
 function copyTree(from: string, to: string): string[] {
@@ -291,7 +289,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         `CountOutput-${o.name}`,
         (params: { Bucket: string; Prefix: string }) => {
           const folder = localFolderOf(project, dataDir, `s3://${params.Bucket}/${params.Prefix}`);
-          return Promise.resolve({ KeyCount: fs.existsSync(folder) && filesIn(folder) > 0 ? 1 : 0 });
+          return Promise.resolve({ KeyCount: fs.existsSync(folder) && hasFile(folder) ? 1 : 0 });
         },
       ]),
     ),
