@@ -46,6 +46,14 @@ export function definitionOf(template: Template, stubs: (ref: unknown) => string
   return JSON.parse(text);
 }
 
+/** Stand-ins for references: `named` picks some by their `Ref`, and stubRef covers the rest. */
+export function stubRefs(named: (ref: string) => string | undefined): (ref: unknown) => string {
+  return (ref) => {
+    const r = (ref as { Ref?: unknown }).Ref;
+    return (typeof r === 'string' ? named(r) : undefined) ?? stubRef(ref);
+  };
+}
+
 function stubRef(ref: unknown): string {
   const r = ref as Record<string, any>;
   if (r.Ref === 'AWS::Partition') return 'aws';

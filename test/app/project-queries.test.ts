@@ -1,11 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Stack, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadProject } from '../../lib/config/load-project';
-import { ProjectStack } from '../../lib/app/project-stack';
-import { definitionOf, synthOnce, tempDir, testApp } from '../helpers';
+import { definitionOf, stubRefs } from '../helpers';
+import { synthesizedProject } from './synthesized-project';
 import { executionContext, StateMachine } from '../local-step-functions';
 
 /*
@@ -17,17 +12,7 @@ const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/report:1';
 const SQL = "SELECT vin, kwh FROM usage_analysis_summary WHERE dt BETWEEN ? AND ? -- the window's days\n";
 
 function project(yaml: string, sql = SQL) {
-  const dir = tempDir('batcat-queries-');
-  fs.mkdirSync(path.join(dir, 'projects'));
-  fs.mkdirSync(path.join(dir, 'queries'));
-  fs.writeFileSync(path.join(dir, 'queries', 'report.sql'), sql);
-  fs.writeFileSync(path.join(dir, 'projects', 'demo.yaml'), yaml);
-  const config = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
-  const app = testApp({ validate: true });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  const stack = new ProjectStack(app, 'Demo', { config });
-  const synth = synthOnce(app);
-  return { synth, stack, parent: synth.templateOf(stack), nestedOf: (p: string) => synth.templateOf(Stack.of(stack.purposes[p])) };
+  return synthesizedProject(yaml, { 'queries/report.sql': sql });
 }
 
 const YAML = `project: demo
@@ -220,16 +205,7 @@ describe('a project with result tables and a query-fed purpose', () => {
 
 describe('a query-fed run, executed locally', () => {
   const { nestedOf } = exampleProject();
-  const stubs = (ref: any) =>
-    ref.Ref?.includes('DataBucket')
-      ? 'demo-data-bucket'
-      : ref.Ref === 'AWS::Partition'
-        ? 'aws'
-        : ref.Ref === 'AWS::Region'
-          ? 'eu-west-1'
-          : ref.Ref === 'AWS::AccountId'
-            ? '123456789012'
-            : (ref.Ref ?? 'stub');
+  const stubs = stubRefs((ref) => (ref.includes('DataBucket') ? 'demo-data-bucket' : undefined));
   const definition = definitionOf(nestedOf('report'), stubs);
   const input = {
     version: 1,

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CfnResource, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { CfnResource, Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -8,28 +8,19 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { ProjectStack } from '../../lib/app/project-stack';
-import { loadProject } from '../../lib/config/load-project';
 import { Purpose } from '../../lib/constructs/purpose';
 import { QueryParameter } from '../../lib/constructs/purpose-props';
 import { QueryWorkGroup } from '../../lib/constructs/query-workgroup';
 import { S3DataDistribution, SageMakerCreateProcessingJob } from '../../lib/constructs/sagemaker-create-processing-job';
 import { CONTAINER_DIR } from '../constructs/fixtures';
-import { definitionOf, synthOnce, tempDir, testApp } from '../helpers';
+import { definitionOf, testApp } from '../helpers';
+import { synthesizedProject } from './synthesized-project';
 
 const IMAGE = '210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/forecast@sha256:' + 'ab'.repeat(32);
 
 function project(yaml: string) {
-  const dir = tempDir('batcat-project-');
-  fs.mkdirSync(path.join(dir, 'projects'));
-  fs.writeFileSync(path.join(dir, 'projects', 'demo.yaml'), yaml);
-  const config = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
-  const app = testApp({ validate: true });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  const stack = new ProjectStack(app, 'Demo', { config });
-  const synth = synthOnce(app);
-  return { synth, stack, config, parent: synth.templateOf(stack), nested: synth.templateOf(Stack.of(stack.purposes.forecast)) };
+  const p = synthesizedProject(yaml);
+  return { ...p, nested: p.nestedOf('forecast') };
 }
 
 describe('ProjectStack', () => {

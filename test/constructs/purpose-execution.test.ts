@@ -6,7 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Purpose } from '../../lib/constructs/purpose';
 import { resolveRunRequest } from '../../lib/runtime/trigger';
-import { definitionOf, runConfigOf } from '../helpers';
+import { definitionOf, runConfigOf, stubRefs } from '../helpers';
 import { ExecutionError, executionContext, StateMachine, taskError } from '../local-step-functions';
 import { baseStack } from './fixtures';
 
@@ -39,20 +39,16 @@ function synthPurpose(purposeName: string, namePrefix: string) {
     backfillConcurrency: 3,
   });
   const template = Template.fromStack(stack);
-  const stubs = (ref: any) =>
-    ref.Ref?.startsWith('Data')
+  const machines = `arn:aws:states:eu-west-1:123456789012:stateMachine:${namePrefix}-${purposeName}`;
+  const stubs = stubRefs((ref) =>
+    ref.startsWith('Data')
       ? 'demo-data-bucket'
-      : ref.Ref === 'AWS::Partition'
-        ? 'aws'
-        : ref.Ref === 'AWS::Region'
-          ? 'eu-west-1'
-          : ref.Ref === 'AWS::AccountId'
-            ? '123456789012'
-            : ref.Ref?.includes('Backfill')
-              ? `arn:aws:states:eu-west-1:123456789012:stateMachine:${namePrefix}-${purposeName}-backfill`
-              : ref.Ref?.includes('StateMachine')
-                ? `arn:aws:states:eu-west-1:123456789012:stateMachine:${namePrefix}-${purposeName}`
-                : (ref.Ref ?? 'stub');
+      : ref.includes('Backfill')
+        ? `${machines}-backfill`
+        : ref.includes('StateMachine')
+          ? machines
+          : undefined,
+  );
   return { purpose, definition: definitionOf(template, stubs), config: runConfigOf(template, stubs) };
 }
 

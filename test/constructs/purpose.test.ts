@@ -3,23 +3,14 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import aslValidator from 'asl-validator';
-import { Purpose } from '../../lib/constructs/purpose';
 import { RunOutcome } from '../../lib/constructs/purpose-metrics';
 import type { PurposeProps } from '../../lib/constructs/purpose-props';
 import { jobNamePrefix, triggerFunctionName } from '../../lib/contract/names';
 import { definitionOf } from '../helpers';
-import { baseStack, CONTAINER_DIR } from './fixtures';
+import { usageAnalysis } from './fixtures';
 
 function build(overrides: Partial<PurposeProps> = {}) {
-  const { stack, bucket, topic } = baseStack();
-  const purpose = new Purpose(stack, 'UsageAnalysis', {
-    purposeName: 'usage-analysis',
-    namePrefix: 'batcat-demo-dev',
-    bucket,
-    notificationTopic: topic,
-    containerDirectory: CONTAINER_DIR,
-    inputs: [{ name: 'usage', keyPrefix: 'raw/usage/' }],
-    outputs: [{ name: 'summary' }],
+  const { stack, purpose } = usageAnalysis({
     maxRuntime: Duration.hours(2),
     environment: { USAGE_UNIT: 'kWh' },
     instanceType: new ec2.InstanceType('m5.xlarge'),

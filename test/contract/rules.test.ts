@@ -3,11 +3,10 @@ import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { loadProject, ProjectConfigError } from '../../lib/config/load-project';
-import { Purpose } from '../../lib/constructs/purpose';
 import type { PurposeProps } from '../../lib/constructs/purpose-props';
 import { parseS3Uri, tryParseS3Uri } from '../../lib/contract/s3-uri';
 import { addDays, dateProblem, isDate, partitionDateOf, windowProblem } from '../../lib/contract/dates';
-import { baseStack, CONTAINER_DIR } from '../constructs/fixtures';
+import { usageAnalysis } from '../constructs/fixtures';
 import { tempDir } from '../helpers';
 
 /*
@@ -44,18 +43,8 @@ function fileProblem(yaml: string): string {
 
 /** The message a Purpose throws for these props, without its construct path. */
 function constructProblem(overrides: Partial<PurposeProps>): string {
-  const { stack, bucket, topic } = baseStack();
   try {
-    new Purpose(stack, 'UsageAnalysis', {
-      purposeName: 'usage-analysis',
-      namePrefix: 'batcat-demo-dev',
-      bucket,
-      notificationTopic: topic,
-      containerDirectory: CONTAINER_DIR,
-      inputs: [{ name: 'usage', keyPrefix: 'raw/usage/' }],
-      outputs: [{ name: 'summary' }],
-      ...overrides,
-    });
+    usageAnalysis(overrides);
   } catch (e) {
     return (e as Error).message.replace(/^TestStack\/UsageAnalysis(\/[^:]+)?: /, '');
   }

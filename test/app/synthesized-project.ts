@@ -1,0 +1,31 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ProjectStack } from '../../lib/app/project-stack';
+import { loadProject } from '../../lib/config/load-project';
+import { synthOnce, tempDir, testApp } from '../helpers';
+
+/**
+ * `projects/demo.yaml` (and any other `files`, by relative path) in a new folder, loaded and
+ * synthesized once as `cdk synth` does: cdk-nag and the built-in validation.
+ */
+export function synthesizedProject(yaml: string, files: Record<string, string> = {}) {
+  const dir = tempDir('batcat-project-');
+  for (const [rel, text] of Object.entries({ 'projects/demo.yaml': yaml, ...files })) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), text);
+  }
+  const config = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
+  const app = testApp({ validate: true });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new ProjectStack(app, 'Demo', { config });
+  const synth = synthOnce(app);
+  return {
+    synth,
+    stack,
+    config,
+    parent: synth.templateOf(stack),
+    nestedOf: (purpose: string) => synth.templateOf(Stack.of(stack.purposes[purpose])),
+  };
+}
