@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { JOB_NAME, JOB_NAME_PREFIX } from '../contract/names';
-import { PROCESSING_DEFAULTS, PROCESSING_LIMITS } from '../contract/processing';
+import { defaultInputPath, defaultOutputPath, PROCESSING_DEFAULTS, PROCESSING_LIMITS } from '../contract/processing';
 import {
   duplicateProblems,
   instanceCountProblem,
@@ -300,7 +300,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
             InputName: i.name,
             S3Input: {
               S3Uri: folderUri(i),
-              LocalPath: i.localPath ?? `/opt/ml/processing/input/${i.name}`,
+              LocalPath: i.localPath ?? defaultInputPath(i.name),
               S3DataType: 'S3Prefix',
               S3InputMode: 'File',
               S3DataDistributionType: i.distribution ?? S3DataDistribution.FULLY_REPLICATED,
@@ -313,7 +313,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
               OutputName: o.name,
               S3Output: {
                 S3Uri: folderUri(o),
-                LocalPath: o.localPath ?? `/opt/ml/processing/output/${o.name}`,
+                LocalPath: o.localPath ?? defaultOutputPath(o.name),
                 S3UploadMode: 'EndOfJob',
               },
             })),

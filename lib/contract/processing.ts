@@ -80,6 +80,16 @@ export const PROCESSING_LIMITS = {
   maxEnvironmentVariables: 100,
 } as const;
 
+/** Where a job's input is copied in the container unless it names another path. */
+export function defaultInputPath(name: string): string {
+  return `/opt/ml/processing/input/${name}`;
+}
+
+/** Where a job's script writes an output in the container unless it names another path. */
+export function defaultOutputPath(name: string): string {
+  return `/opt/ml/processing/output/${name}`;
+}
+
 /** What a purpose's job gets unless the project file or the props say otherwise. */
 export const PROCESSING_DEFAULTS = {
   instanceType: 'ml.m5.large',

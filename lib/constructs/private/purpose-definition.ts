@@ -5,6 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { JOB_ENV } from '../../contract/environment';
+import { defaultOutputPath } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
 import { QueryParameter, type PurposeQuery } from '../purpose-props';
@@ -246,7 +247,7 @@ export function checkOutputs(scope: Construct, purpose: ResolvedPurpose, onEmpty
   const required = purpose.outputs.map((o, index) => ({ ...o, index })).filter((o) => o.required);
   const choice = new sfn.Choice(scope, 'RequiredOutputsWritten');
   for (const o of required) {
-    const where = `/opt/ml/processing/output/${o.name}`;
+    const where = defaultOutputPath(o.name);
     const reason = sfn.JsonPath.format(
       `output ${o.name} is empty: the job wrote nothing to ${where}, so nothing reached s3://${props.bucket.bucketName}/${o.keyPrefix}{}. ` +
         'Objects found per output (at most one counted): {}. Write at least one file there, or set required: false on the output.',
