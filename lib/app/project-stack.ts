@@ -15,7 +15,8 @@ import { QueryParameter, type PurposeProps } from '../constructs/purpose-props';
 import { QueryWorkGroup } from '../constructs/query-workgroup';
 import { ResultDatabase } from '../constructs/result-database';
 import { ResultFormat, ResultTable } from '../constructs/result-table';
-import { S3DataDistribution } from '../constructs/sagemaker-create-processing-job';
+import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from '../constructs/sagemaker-create-processing-job';
+import { SageMakerFrameworkImage } from '../constructs/sagemaker-framework-image';
 import { purposeStateMachineName, QUERY_RESULTS_PREFIX } from '../contract/names';
 import { PurposeStack } from './purpose-stack';
 
@@ -110,15 +111,30 @@ export class ProjectStack extends Stack {
       bucket: this.data.bucket,
       notificationTopic: this.alarmTopic.topic,
       containerDirectory: p.containerDir,
-      image: p.image ? imageFromUri(this, p) : undefined,
+      image: p.image ? imageFromUri(this, p) : p.framework ? SageMakerFrameworkImage.of(p.framework.name) : undefined,
+      script: p.script,
+      sourceDirectory: p.sourceDir,
+      entrypoint: p.entrypoint && [...p.entrypoint],
+      arguments: p.arguments && [...p.arguments],
+      networkIsolation: p.networkIsolation,
+      ...(p.vpc ? vpcOf(this, p) : {}),
       inputs: p.inputs.map((i) => ({
         name: i.name,
         bucket: i.bucket !== undefined ? externalBucket(this, p, i) : undefined,
         keyPrefix: i.prefix,
-        distribution: i.distribution === 'ShardedByS3Key' ? S3DataDistribution.SHARDED_BY_S3_KEY : S3DataDistribution.FULLY_REPLICATED,
+        distribution: i.distribution as S3DataDistribution,
         partitioned: i.partitioned,
+        localPath: i.localPath,
+        mode: i.mode as S3InputMode,
+        compression: i.compression as S3CompressionType,
       })),
-      outputs: p.outputs.map((o) => ({ name: o.name, keyPrefix: o.prefix, required: o.required })),
+      outputs: p.outputs.map((o) => ({
+        name: o.name,
+        keyPrefix: o.prefix,
+        required: o.required,
+        localPath: o.localPath,
+        uploadMode: o.uploadMode as S3UploadMode,
+      })),
       instanceType: new ec2.InstanceType(p.instanceType.replace(/^ml\./, '')),
       instanceCount: p.instanceCount,
       volumeSize: Size.gibibytes(p.volumeSizeGb),
@@ -172,6 +188,14 @@ function imageFromUri(scope: Construct, p: PurposeConfig): tasks.DockerImage {
     repositoryName: image.repository,
   });
   return tasks.DockerImage.fromEcrRepository(repo, image.digest ?? image.tag);
+}
+
+/** The subnets and security groups a purpose's job runs in, imported by id. */
+function vpcOf(scope: Construct, p: PurposeConfig): Pick<PurposeProps, 'vpcSubnets' | 'securityGroups'> {
+  return {
+    vpcSubnets: { subnets: p.vpc!.subnetIds.map((id) => ec2.Subnet.fromSubnetId(scope, `${p.name}Subnet-${id}`, id)) },
+    securityGroups: p.vpc!.securityGroupIds.map((id) => ec2.SecurityGroup.fromSecurityGroupId(scope, `${p.name}SecurityGroup-${id}`, id)),
+  };
 }
 
 /** The bucket of an input outside the project bucket. */

@@ -3,7 +3,16 @@ import * as path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { projectDatabaseName, projectStackName, resultsPrefix, resultTableName } from '../contract/names';
-import { PROCESSING_DEFAULTS, RUN_DEFAULTS } from '../contract/processing';
+import { frameworkImage, type FrameworkImage } from '../contract/frameworks';
+import {
+  defaultInputPath,
+  defaultOutputPath,
+  PROCESSING_DEFAULTS,
+  RUN_DEFAULTS,
+  type CompressionType,
+  type InputMode,
+  type UploadMode,
+} from '../contract/processing';
 import { parseEcrImageUri, parseS3Uri, type EcrImage } from '../contract/s3-uri';
 import { countPlaceholders } from '../contract/sql';
 import { projectSchema, type ProjectFile } from './project-schema';
@@ -25,8 +34,12 @@ export interface InputConfig {
   readonly name: string;
   /** Another bucket; absent for the project bucket. */
   readonly bucket?: string;
-  /** The folder, ending with '/' (for `from` inputs, the other purpose's output folder). */
+  /** The folder, ending with '/' (for `from` inputs, the other purpose's output folder), or one object's key. */
   readonly prefix: string;
+  /** Where the input is copied in the container. */
+  readonly localPath: string;
+  readonly mode: InputMode;
+  readonly compression: CompressionType;
   /** The output this input reads, when it is another purpose's. */
   readonly from?: { readonly purpose: string; readonly output: string };
   /** Each run reads only `<prefix>dt=<window start>/`. */
@@ -42,6 +55,20 @@ export interface PurposeConfig {
   readonly containerDir?: string;
   /** An existing ECR image, when the image is not built here. */
   readonly image?: EcrImage & { readonly uri: string };
+  /** A SageMaker framework image (`sklearn:1.2-1`), when the image is not built here. */
+  readonly framework?: FrameworkImage;
+  /** Script mode: the script (absolute), run as `python3 /opt/ml/processing/input/code/<path in sourceDir>`. */
+  readonly script?: string;
+  /** Script mode: the folder uploaded with the script (absolute). */
+  readonly sourceDir?: string;
+  /** Replaces the image's entrypoint. */
+  readonly entrypoint?: readonly string[];
+  /** Container arguments, with `{window.start}`, `{window.end}` and `{run.id}` rendered per run. */
+  readonly arguments?: readonly string[];
+  /** The container has no network (SageMaker still moves the inputs and outputs). */
+  readonly networkIsolation: boolean;
+  /** The job's network interfaces, when it runs in a VPC. */
+  readonly vpc?: { readonly subnetIds: readonly string[]; readonly securityGroupIds: readonly string[] };
   readonly instanceType: string;
   readonly instanceCount: number;
   readonly volumeSizeGb: number;
@@ -51,6 +78,9 @@ export interface PurposeConfig {
   readonly outputs: ReadonlyArray<{
     readonly name: string;
     readonly prefix: string;
+    /** Where the script writes it in the container. */
+    readonly localPath: string;
+    readonly uploadMode: UploadMode;
     /** A run that writes nothing to this output fails. */
     readonly required: boolean;
     /** The Glue table the output is registered as, in the project database. */
@@ -252,7 +282,30 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
     }
   });
   data.purposes.forEach((p, i) => {
-    if (p.image !== undefined) return;
+    if (p.script === undefined) return;
+    const script = path.resolve(rootDir, p.script);
+    if (!fs.existsSync(script) || !fs.statSync(script).isFile()) {
+      problems.push({
+        path: ['purposes', i, 'script'],
+        message: `script '${p.script}' of purpose '${p.name}' does not exist (looked in ${script}); give the path of your Python script relative to the project folder`,
+      });
+    }
+    if (p.sourceDir === undefined) return;
+    const dir = path.resolve(rootDir, p.sourceDir);
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+      problems.push({
+        path: ['purposes', i, 'sourceDir'],
+        message: `sourceDir '${p.sourceDir}' of purpose '${p.name}' is not a folder (looked in ${dir})`,
+      });
+    } else if (path.relative(dir, script).startsWith('..')) {
+      problems.push({
+        path: ['purposes', i, 'script'],
+        message: `script '${p.script}' is not inside sourceDir '${p.sourceDir}'; the script must be part of the folder uploaded with it, e.g. script: ${p.sourceDir.replace(/\/?$/, '/')}${path.basename(p.script)}`,
+      });
+    }
+  });
+  data.purposes.forEach((p, i) => {
+    if (p.image !== undefined || p.framework !== undefined) return;
     const rel = p.container ?? `containers/${p.name}`;
     const dir = path.resolve(rootDir, rel);
     const at = p.container !== undefined ? ['purposes', i, 'container'] : ['purposes', i, 'name'];
@@ -313,14 +366,25 @@ function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queri
           from: i.from !== undefined ? { purpose, output } : undefined,
           partitioned: i.from !== undefined || i.partitioned === true,
           distribution: i.distribution ?? 'FullyReplicated',
+          localPath: i.localPath ?? defaultInputPath(i.name),
+          mode: i.mode ?? 'File',
+          compression: i.compression ?? 'None',
         };
       });
       const s = p.triggers?.schedule;
       return {
         name: p.name,
         description: p.description,
-        containerDir: p.image === undefined ? path.resolve(rootDir, p.container ?? `containers/${p.name}`) : undefined,
+        containerDir:
+          p.image === undefined && p.framework === undefined ? path.resolve(rootDir, p.container ?? `containers/${p.name}`) : undefined,
         image: p.image !== undefined ? { uri: p.image, ...parseEcrImageUri(p.image)! } : undefined,
+        framework: p.framework !== undefined ? frameworkImage(p.framework) : undefined,
+        script: p.script !== undefined ? path.resolve(rootDir, p.script) : undefined,
+        sourceDir: p.sourceDir !== undefined ? path.resolve(rootDir, p.sourceDir) : undefined,
+        entrypoint: p.entrypoint,
+        arguments: p.arguments,
+        networkIsolation: p.networkIsolation ?? true,
+        vpc: p.vpc,
         instanceType: p.instanceType ?? PROCESSING_DEFAULTS.instanceType,
         instanceCount: p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount,
         volumeSizeGb: p.volumeSizeGb ?? PROCESSING_DEFAULTS.volumeSizeGb,
@@ -330,6 +394,8 @@ function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queri
         outputs: p.outputs.map((o) => ({
           name: o.name,
           prefix: outputPrefix(p.name, o.name),
+          localPath: o.localPath ?? defaultOutputPath(o.name),
+          uploadMode: o.uploadMode ?? 'EndOfJob',
           required: o.required ?? true,
           table: o.table && {
             name: o.table.name ?? resultTableName(p.name, o.name),

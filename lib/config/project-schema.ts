@@ -1,14 +1,29 @@
 import { z } from 'zod';
 import { resultTableName } from '../contract/names';
 import {
+  CODE_INPUT_NAME,
+  CODE_PATH,
+  COMPRESSION_TYPES,
+  defaultInputPath,
+  defaultOutputPath,
+  INPUT_MODES,
+  UPLOAD_MODES,
+} from '../contract/processing';
+import {
   backfillConcurrencyProblem,
   bytesScannedCutoffProblem,
+  argumentProblems,
   channelNameProblem,
+  channelPathProblems,
+  codeInputClashProblem,
   columnNameProblem,
+  compressionProblem,
   columnTypeProblem,
   duplicateProblems,
   ecrImageProblem,
+  entrypointProblem,
   environmentProblems,
+  frameworkProblem,
   glueNameProblem,
   instanceCountProblem,
   instanceTypeProblem,
@@ -21,6 +36,7 @@ import {
   queryInputClashProblem,
   s3ArrivalInputProblem,
   s3FolderUriProblem,
+  s3InputUriProblem,
   show,
   stageProblem,
   timeZoneProblem,
@@ -60,6 +76,14 @@ const days = (what: string) => string(what).check(by((v: string) => windowDaysPr
 const keyPrefix = z.string().check(by(keyPrefixProblem));
 const s3Uri = z.string().check(by(s3FolderUriProblem));
 const channelName = z.string().check(by(channelNameProblem));
+const localPath = string('localPath');
+const oneOf = <T extends readonly [string, ...string[]]>(what: string, values: T, meaning: string) =>
+  z.enum(values, {
+    error: (iss) =>
+      `${show(iss.input)} is not a${/^[aeiou]/.test(what) ? 'n' : ''} ${what}; allowed: ${values.map(show).join(', ')} (${meaning})`,
+  });
+const strings = (what: string, example: string) =>
+  z.array(string(`each of ${what}`), { error: (iss) => `${what} must be a list of strings, e.g. ${example}, got ${show(iss.input)}` });
 const glueName = (what: string) => z.string().check(by((v: string) => glueNameProblem(what, v)));
 
 const environment = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).check((ctx) => {
@@ -76,7 +100,7 @@ const outputRef = z.string().regex(/^[a-z0-9-]+\/[a-z0-9_-]+$/, {
 const input = strict({
   name: channelName,
   prefix: keyPrefix.optional(),
-  uri: s3Uri.optional(),
+  uri: z.string().check(by(s3InputUriProblem)).optional(),
   from: outputRef.optional(),
   partitioned: z.boolean({ error: (iss) => `partitioned must be true or false, got ${show(iss.input)}` }).optional(),
   distribution: z
@@ -85,15 +109,24 @@ const input = strict({
         `${show(iss.input)} is not a distribution; allowed: 'FullyReplicated' (every instance gets all files) or 'ShardedByS3Key' (files are split across instances)`,
     })
     .optional(),
+  localPath: localPath.optional(),
+  mode: oneOf(
+    'input mode',
+    INPUT_MODES,
+    'File copies before the script starts, FastFile fetches as the script reads, Pipe streams through a named pipe',
+  ).optional(),
+  compression: oneOf('compression', COMPRESSION_TYPES, 'Gzip is decompressed while streaming, in Pipe mode only').optional(),
 }).check((ctx) => {
   const { prefix, uri, from, partitioned } = ctx.value;
+  const compression = compressionProblem(ctx.value.name, ctx.value.mode ?? 'File', ctx.value.compression ?? 'None');
+  if (compression) ctx.issues.push({ code: 'custom', input: ctx.value.compression, path: ['compression'], message: compression });
   if ([prefix, uri, from].filter((v) => v !== undefined).length !== 1) {
     ctx.issues.push({
       code: 'custom',
       input: ctx.value,
       message:
         `input ${show(ctx.value.name)} needs exactly one of 'prefix' (a folder in the project bucket, e.g. 'raw/usage/'), ` +
-        `'uri' (a folder elsewhere, e.g. 's3://other-bucket/usage/') or 'from' (another purpose's output, e.g. 'usage-analysis/summary')`,
+        `'uri' (a folder or one object elsewhere, e.g. 's3://other-bucket/usage/' or 's3://models/churn/model.tar.gz') or 'from' (another purpose's output, e.g. 'usage-analysis/summary')`,
     });
   }
   if (partitioned !== undefined && prefix === undefined) {
@@ -183,6 +216,8 @@ const table = strict({
 const output = strict({
   name: channelName,
   prefix: keyPrefix.optional(),
+  localPath: localPath.optional(),
+  uploadMode: oneOf('upload mode', UPLOAD_MODES, 'EndOfJob uploads when the script ends, Continuous as it writes').optional(),
   table: table.optional(),
   required: z
     .boolean({ error: (iss) => `required must be true (a run that writes nothing here fails) or false, got ${show(iss.input)}` })
@@ -235,11 +270,47 @@ const athena = strict({
     .optional(),
 });
 
+const relativeFile = (what: string, example: string, pattern = /^[^/]/) =>
+  z.string().regex(pattern, {
+    error: (iss) => `${show(iss.input)} is not a ${what}; give a path relative to the project folder, e.g. ${show(example)}`,
+  });
+
+const vpc = strict({
+  subnetIds: z
+    .array(
+      z
+        .string()
+        .regex(/^subnet-[0-9a-f]{8,17}$/, { error: (iss) => `${show(iss.input)} is not a subnet id, e.g. 'subnet-0abc1234def567890'` }),
+    )
+    .min(1, { error: 'list at least one subnet id' }),
+  securityGroupIds: z
+    .array(
+      z
+        .string()
+        .regex(/^sg-[0-9a-f]{8,17}$/, { error: (iss) => `${show(iss.input)} is not a security group id, e.g. 'sg-0abc1234def567890'` }),
+    )
+    .min(1, { error: 'list at least one security group id' }),
+});
+
 const purpose = strict({
   name: string('purpose name').check(by(purposeNameProblem)),
   description: z.string().max(256).optional(),
   container: z.string().min(1).optional(),
   image: z.string().check(by(ecrImageProblem)).optional(),
+  framework: string('framework').check(by(frameworkProblem)).optional(),
+  script: relativeFile('Python script', 'scripts/preprocessing.py', /^[^/].*\.py$/).optional(),
+  sourceDir: relativeFile('folder', 'scripts/').optional(),
+  entrypoint: strings('entrypoint', "['python3', '/opt/program/train.py']").check(by(entrypointProblem)).optional(),
+  arguments: strings('arguments', "['--train-test-split-ratio', '0.2']")
+    .check((ctx) => {
+      for (const p of argumentProblems('arguments', ctx.value))
+        ctx.issues.push({ code: 'custom', input: ctx.value[p.index], path: [p.index], message: p.message });
+    })
+    .optional(),
+  networkIsolation: z
+    .boolean({ error: (iss) => `networkIsolation must be true (the script has no network) or false, got ${show(iss.input)}` })
+    .optional(),
+  vpc: vpc.optional(),
   instanceType: z.string().check(by(instanceTypeProblem)).optional(),
   instanceCount: whole(instanceCountProblem).optional(),
   volumeSizeGb: whole(volumeSizeGbProblem).optional(),
@@ -276,13 +347,49 @@ const purpose = strict({
   });
   const prefixInputs = inputs.filter((x) => x.prefix !== undefined).map((x) => x.name);
   (p.triggers?.s3 ?? []).forEach((a, n) => issue(['triggers', 's3', n, 'input'], a.input, s3ArrivalInputProblem(a.input, prefixInputs)));
-  if (p.container !== undefined && p.image !== undefined) {
+  const images = (['container', 'image', 'framework'] as const).filter((k) => p[k] !== undefined);
+  if (images.length > 1) {
     issue(
-      ['image'],
-      p.image,
-      `purpose ${show(p.name)} sets both 'container' and 'image'; use 'container' to build from a folder or 'image' for an existing ECR image, not both`,
+      [images[1]],
+      p[images[1]],
+      `purpose ${show(p.name)} sets ${images.map(show).join(' and ')}; give one: 'container' to build from a folder, 'image' for an existing ECR image, ` +
+        `or 'framework' for a SageMaker framework image such as 'sklearn:1.2-1'`,
     );
   }
+  if (p.framework !== undefined && p.script === undefined && p.entrypoint === undefined) {
+    issue(['framework'], p.framework, `a framework image runs your script: add 'script', e.g. script: scripts/preprocessing.py`);
+  }
+  if (p.script !== undefined && p.entrypoint !== undefined) {
+    issue(['entrypoint'], p.entrypoint, `'script' runs 'python3 <script>' as the entrypoint; give 'script' or 'entrypoint', not both`);
+  }
+  if (p.sourceDir !== undefined && p.script === undefined) {
+    issue(
+      ['sourceDir'],
+      p.sourceDir,
+      `'sourceDir' is uploaded with 'script'; add the script that runs, e.g. script: ${p.sourceDir.replace(/\/?$/, '/')}preprocessing.py`,
+    );
+  }
+  if (p.script !== undefined) {
+    const clash = inputs.findIndex((i) => i.name === CODE_INPUT_NAME);
+    issue(['inputs', clash, 'name'], CODE_INPUT_NAME, codeInputClashProblem(inputs.map((i) => i.name)));
+  }
+  const channels = [
+    ...inputs.map((i, n) => ({
+      kind: 'input',
+      name: i.name,
+      localPath: i.localPath ?? defaultInputPath(i.name),
+      at: ['inputs', n, 'localPath'],
+    })),
+    ...(p.query ? [{ kind: 'input', name: 'query', localPath: defaultInputPath('query'), at: ['query'] }] : []),
+    ...(p.script !== undefined ? [{ kind: 'input', name: CODE_INPUT_NAME, localPath: CODE_PATH, at: ['script'] }] : []),
+    ...p.outputs.map((o, n) => ({
+      kind: 'output',
+      name: o.name,
+      localPath: o.localPath ?? defaultOutputPath(o.name),
+      at: ['outputs', n, 'localPath'],
+    })),
+  ];
+  for (const c of channelPathProblems(channels)) issue(channels[c.index].at, channels[c.index].localPath, c.message);
   for (const [kind, list] of [
     ['input', inputs],
     ['output', p.outputs],

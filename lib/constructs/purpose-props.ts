@@ -9,19 +9,38 @@ import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { QueryDataLocation } from './athena-run-query';
 import type { IQueryWorkGroup } from './query-workgroup';
 import type { UpstreamPurpose } from './run-trigger';
-import type { S3DataDistribution } from './sagemaker-create-processing-job';
+import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from './sagemaker-create-processing-job';
 
 /*
  * The props of a Purpose and the types they use. The defaults they name are applied, and the
  * props checked, by `resolvePurposeProps` (private/resolve-purpose-props.ts).
  */
 
-/** A folder a purpose reads. */
+/** A folder (or one object) a purpose reads. */
 export interface PurposeInput {
-  /** Copied to `/opt/ml/processing/input/<name>`. */
+  /** The input's name; it is copied to `/opt/ml/processing/input/<name>` unless `localPath` says otherwise. */
   readonly name: string;
-  /** The folder, ending with '/'. */
+  /** The folder, ending with '/', or one object's key. */
   readonly keyPrefix: string;
+  /**
+   * Where the input is copied in the container: an absolute path below `/opt/ml/processing/`,
+   * such as `/opt/ml/processing/train`.
+   *
+   * @default `/opt/ml/processing/input/<name>`
+   */
+  readonly localPath?: string;
+  /**
+   * How the input reaches the container.
+   *
+   * @default S3InputMode.FILE
+   */
+  readonly mode?: S3InputMode;
+  /**
+   * Decompress the input while streaming it (Pipe mode only).
+   *
+   * @default S3CompressionType.NONE
+   */
+  readonly compression?: S3CompressionType;
   /**
    * The bucket of the folder.
    *
@@ -57,8 +76,20 @@ export interface PurposeS3Arrival {
 
 /** A folder a purpose writes, in its `bucket`, partitioned by run date (`<keyPrefix>dt=YYYY-MM-DD/`). */
 export interface PurposeOutput {
-  /** Uploaded from `/opt/ml/processing/output/<name>`. */
+  /** The output's name; it is uploaded from `/opt/ml/processing/output/<name>` unless `localPath` says otherwise. */
   readonly name: string;
+  /**
+   * Where the script writes the output: an absolute path below `/opt/ml/processing/`.
+   *
+   * @default `/opt/ml/processing/output/<name>`
+   */
+  readonly localPath?: string;
+  /**
+   * When the output is uploaded.
+   *
+   * @default S3UploadMode.END_OF_JOB
+   */
+  readonly uploadMode?: S3UploadMode;
   /**
    * The folder, ending with '/'.
    *
@@ -117,11 +148,38 @@ export interface PurposeProps {
    */
   readonly containerDirectory?: string;
   /**
-   * An existing image. Give this or `containerDirectory`.
+   * An existing image, such as `SageMakerFrameworkImage.of('sklearn:1.2-1')`. Give this or `containerDirectory`.
    *
    * @default - built from `containerDirectory`
    */
   readonly image?: tasks.DockerImage;
+  /**
+   * Script mode: this Python file (absolute path) is uploaded as an asset, delivered as the
+   * input `code` at `/opt/ml/processing/input/code/`, and run with
+   * `python3 /opt/ml/processing/input/code/<file>`, as `SKLearnProcessor.run(code=...)` does.
+   *
+   * @default - the image's own entrypoint runs
+   */
+  readonly script?: string;
+  /**
+   * With `script`: the folder uploaded with it (the script must be inside), so it can import its siblings.
+   *
+   * @default - the script alone
+   */
+  readonly sourceDirectory?: string;
+  /**
+   * Replaces the image's entrypoint (`ContainerEntrypoint`). Not with `script`, which sets it.
+   *
+   * @default - the image's entrypoint, or `python3 <script>` in script mode
+   */
+  readonly entrypoint?: string[];
+  /**
+   * The script's arguments (`ContainerArguments`). `{window.start}`, `{window.end}` and
+   * `{run.id}` are replaced per run, e.g. `['--start', '{window.start}']`.
+   *
+   * @default - none
+   */
+  readonly arguments?: string[];
   /**
    * The folders the job reads.
    *

@@ -24,6 +24,7 @@ import {
   topicKeyAccess,
 } from './private/purpose-definition';
 import { resolvePurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
+import { scriptCode } from './private/script-code';
 import { listFolder } from './private/s3-access';
 import type { PurposeAlarms, PurposeProps } from './purpose-props';
 import { PurposeMetrics, RunOutcome } from './purpose-metrics';
@@ -39,7 +40,7 @@ import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing
  * the job name (`<jobNamePrefix>-<md5 of the execution id>`, valid for every execution name)
  * and the `dt=<window start>/` partition the outputs are written to.
  *
- * Construct IDs are a contract: `Image`, `RunProcessingJob`, `Logs`, `StateMachine`, the
+ * Construct IDs are a contract: `Image`, `Code` (script mode), `RunProcessingJob`, `Logs`, `StateMachine`, the
  * alarms, `Backfill` and `Trigger`. Renaming one replaces its resources.
  */
 export class Purpose extends Construct {
@@ -78,7 +79,8 @@ export class Purpose extends Construct {
     const resolve = resolveRun(this, purpose);
     const query = props.query && runQuery(this, props.query, purpose);
     const definition = checkRunInput(this, resolve);
-    this.processingJob = runProcessingJob(this, purpose, image);
+    const code = props.script !== undefined ? scriptCode(this, props.script, props.sourceDirectory) : undefined;
+    this.processingJob = runProcessingJob(this, purpose, image, code);
     this.jobRole = this.processingJob.role;
     const onFailure = failureHandling(this, purpose, props.notificationTopic);
     const outputs = checkOutputs(this, purpose, onFailure.notify, new sfn.Succeed(this, 'RunSucceeded'));

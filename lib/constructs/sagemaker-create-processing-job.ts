@@ -9,7 +9,10 @@ import type { Construct } from 'constructs';
 import { JOB_NAME, JOB_NAME_PREFIX } from '../contract/names';
 import { defaultInputPath, defaultOutputPath, PROCESSING_DEFAULTS, PROCESSING_LIMITS } from '../contract/processing';
 import {
+  channelPathProblems,
+  compressionProblem,
   duplicateProblems,
+  inputKeyProblem,
   instanceCountProblem,
   instanceTypeProblem,
   keyPrefixProblem,
@@ -29,13 +32,40 @@ export enum S3DataDistribution {
   SHARDED_BY_S3_KEY = 'ShardedByS3Key',
 }
 
-/** An S3 folder that a processing job reads. */
+/** How an input reaches the container (`S3InputMode`). */
+export enum S3InputMode {
+  /** Copied to the instance's volume before the script starts. */
+  FILE = 'File',
+  /** Streamed through a named pipe while the script reads. */
+  PIPE = 'Pipe',
+  /** Visible as files at once, fetched as the script reads them. */
+  FAST_FILE = 'FastFile',
+}
+
+/** Whether SageMaker decompresses an input as it streams it (`S3CompressionType`, Pipe mode only). */
+export enum S3CompressionType {
+  NONE = 'None',
+  GZIP = 'Gzip',
+}
+
+/** When an output is uploaded (`S3UploadMode`). */
+export enum S3UploadMode {
+  /** Once, after the script ends. */
+  END_OF_JOB = 'EndOfJob',
+  /** As the script writes files. */
+  CONTINUOUS = 'Continuous',
+}
+
+/** An S3 folder (or one object) that a processing job reads. */
 export interface ProcessingInput {
   /** The input's name; it is copied to `/opt/ml/processing/input/<name>` unless `localPath` says otherwise. */
   readonly name: string;
   /** The bucket to read from. */
   readonly bucket: s3.IBucket;
-  /** The folder to read, ending with '/'. The job role may read only below it. */
+  /**
+   * The folder to read, ending with '/', or one object's key (it arrives as
+   * `<localPath>/<its file name>`). The job role may read only below it.
+   */
   readonly keyPrefix: string;
   /**
    * A sub-folder chosen per run, appended to `keyPrefix`, such as the run's `dt=` partition.
@@ -56,9 +86,21 @@ export interface ProcessingInput {
    * @default S3DataDistribution.FULLY_REPLICATED
    */
   readonly distribution?: S3DataDistribution;
+  /**
+   * How the input reaches the container.
+   *
+   * @default S3InputMode.FILE
+   */
+  readonly mode?: S3InputMode;
+  /**
+   * Whether SageMaker decompresses the input as it streams it; needs `S3InputMode.PIPE`.
+   *
+   * @default S3CompressionType.NONE
+   */
+  readonly compression?: S3CompressionType;
 }
 
-/** An S3 folder that a processing job writes when it ends. */
+/** An S3 folder that a processing job writes. */
 export interface ProcessingOutput {
   /** The output's name; the job uploads `/opt/ml/processing/output/<name>` unless `localPath` says otherwise. */
   readonly name: string;
@@ -79,6 +121,12 @@ export interface ProcessingOutput {
    * @default `/opt/ml/processing/output/<name>`
    */
   readonly localPath?: string;
+  /**
+   * When the output is uploaded.
+   *
+   * @default S3UploadMode.END_OF_JOB
+   */
+  readonly uploadMode?: S3UploadMode;
 }
 
 /** Properties of a SageMakerCreateProcessingJob task. */
@@ -157,7 +205,8 @@ export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProp
    */
   readonly containerEntrypoint?: string[];
   /**
-   * Arguments for the entrypoint (`ContainerArguments`).
+   * Arguments for the entrypoint (`ContainerArguments`). Elements may be JsonPath expressions,
+   * such as `JsonPath.format('--start={}', JsonPath.stringAt('$.window.start'))`.
    *
    * @default - none
    */
@@ -171,17 +220,18 @@ export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProp
   /**
    * Runs the job in this VPC; the job role gets the network-interface permissions SageMaker needs.
    *
-   * @default - no VPC
+   * @default - no VPC, unless `vpcSubnets` lists subnets
    */
   readonly vpc?: ec2.IVpc;
   /**
-   * The subnets of `vpc` the job runs in.
+   * The subnets the job runs in: a selection of `vpc`'s, or, without `vpc`, a list of
+   * `subnets` (as `ec2.Subnet.fromSubnetId` imports them).
    *
    * @default - the VPC's private subnets
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
-   * Required when `vpc` is set.
+   * The security groups of the job's network interfaces; required with a VPC.
    *
    * @default - none
    */
@@ -240,13 +290,12 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         description: `Runs the SageMaker Processing jobs ${props.jobNamePrefix}*`,
       });
     this.grantPrincipal = this.role;
-    this.grantJobAccess();
-    this.imageUri = props.image.bind(this).imageUri;
-
-    if (props.vpc) {
-      this.subnetIds = props.vpc.selectSubnets(props.vpcSubnets).subnetIds;
+    if (props.vpc || props.vpcSubnets) {
+      this.subnetIds = props.vpc ? props.vpc.selectSubnets(props.vpcSubnets).subnetIds : props.vpcSubnets!.subnets!.map((x) => x.subnetId);
       this.securityGroupIds = props.securityGroups!.map((sg) => sg.securityGroupId);
     }
+    this.grantJobAccess();
+    this.imageUri = props.image.bind(this).imageUri;
     this.taskPolicies = this.stateMachinePolicies();
   }
 
@@ -286,7 +335,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       AppSpecification: {
         ImageUri: this.imageUri,
         ContainerEntrypoint: p.containerEntrypoint,
-        ContainerArguments: p.containerArguments,
+        ContainerArguments: renderArguments(p.containerArguments),
       },
       ProcessingResources: {
         ClusterConfig: {
@@ -302,8 +351,9 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
               S3Uri: folderUri(i),
               LocalPath: i.localPath ?? defaultInputPath(i.name),
               S3DataType: 'S3Prefix',
-              S3InputMode: 'File',
+              S3InputMode: i.mode ?? S3InputMode.FILE,
               S3DataDistributionType: i.distribution ?? S3DataDistribution.FULLY_REPLICATED,
+              S3CompressionType: i.compression ?? S3CompressionType.NONE,
             },
           }))
         : undefined,
@@ -314,7 +364,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
               S3Output: {
                 S3Uri: folderUri(o),
                 LocalPath: o.localPath ?? defaultOutputPath(o.name),
-                S3UploadMode: 'EndOfJob',
+                S3UploadMode: o.uploadMode ?? S3UploadMode.END_OF_JOB,
               },
             })),
             KmsKeyId: p.outputEncryptionKey?.keyArn,
@@ -347,7 +397,22 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     check(this, volumeSizeGbProblem(this.volumeSizeGb));
     const seconds = this.maxRuntime.toSeconds();
     check(this, maxRuntimeProblem(seconds, this.maxRuntime.toHumanString()));
-    for (const c of [...(p.processingInputs ?? []), ...(p.processingOutputs ?? [])]) check(this, keyPrefixProblem(c.keyPrefix));
+    for (const i of p.processingInputs ?? []) {
+      check(this, inputKeyProblem(i.keyPrefix));
+      if (i.runPrefix !== undefined && !i.keyPrefix.endsWith('/')) {
+        throw scopedError(
+          this,
+          `input '${i.name}' reads one object ('${i.keyPrefix}'), so it cannot have a runPrefix (a sub-folder per run)`,
+        );
+      }
+      check(this, compressionProblem(i.name, i.mode ?? S3InputMode.FILE, i.compression ?? S3CompressionType.NONE));
+    }
+    for (const o of p.processingOutputs ?? []) check(this, keyPrefixProblem(o.keyPrefix));
+    for (const c of channelPathProblems([
+      ...(p.processingInputs ?? []).map((i) => ({ kind: 'input', name: i.name, localPath: i.localPath ?? defaultInputPath(i.name) })),
+      ...(p.processingOutputs ?? []).map((o) => ({ kind: 'output', name: o.name, localPath: o.localPath ?? defaultOutputPath(o.name) })),
+    ]))
+      check(this, c.message);
     for (const [kind, list] of [
       ['input', p.processingInputs ?? []],
       ['output', p.processingOutputs ?? []],
@@ -362,8 +427,11 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     if (variables > PROCESSING_LIMITS.maxEnvironmentVariables) {
       throw scopedError(this, `at most ${PROCESSING_LIMITS.maxEnvironmentVariables} environment variables are allowed, got ${variables}`);
     }
-    if (p.vpc && !p.securityGroups?.length) throw scopedError(this, 'securityGroups are required when vpc is set');
-    if (!p.vpc && (p.vpcSubnets || p.securityGroups)) throw scopedError(this, 'vpcSubnets and securityGroups need vpc');
+    if (!p.vpc && p.vpcSubnets && !p.vpcSubnets.subnets?.length) {
+      throw scopedError(this, 'vpcSubnets without vpc must list its subnets (vpcSubnets: { subnets: [...] })');
+    }
+    if ((p.vpc || p.vpcSubnets) && !p.securityGroups?.length) throw scopedError(this, 'securityGroups are required with a VPC');
+    if (!p.vpc && !p.vpcSubnets && p.securityGroups) throw scopedError(this, 'securityGroups need vpc or vpcSubnets');
   }
 
   private get volumeSizeGb(): number {
@@ -412,7 +480,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       }),
     );
     wildcards.push('*');
-    if (p.vpc) {
+    if (this.subnetIds) {
       statements.push(
         new iam.PolicyStatement({
           actions: [
@@ -489,4 +557,14 @@ function folderUri(c: { bucket: s3.IBucket; keyPrefix: string; runPrefix?: strin
   return c.runPrefix
     ? sfn.JsonPath.format(s3Uri(c.bucket.bucketName, `${c.keyPrefix}{}`), c.runPrefix)
     : s3Uri(c.bucket.bucketName, c.keyPrefix);
+}
+
+/**
+ * `ContainerArguments`: a plain list, or, when an element is resolved per run, a `States.Array`
+ * (whose literal elements need their braces escaped, as intrinsic-function strings do).
+ */
+function renderArguments(args: readonly string[] | undefined): string[] | string | undefined {
+  if (args === undefined) return undefined;
+  if (!args.some((a) => sfn.JsonPath.isEncodedJsonPath(a))) return [...args];
+  return sfn.JsonPath.array(...args.map((a) => (sfn.JsonPath.isEncodedJsonPath(a) ? a : a.replace(/[{}]/g, '\\$&'))));
 }

@@ -1,3 +1,5 @@
+import { RUN_INPUT_PATHS } from './run-input';
+
 /*
  * SageMaker Processing's facts (from the API reference) and BatCat's defaults for a job,
  * checked by the config layer and the task construct alike.
@@ -88,6 +90,47 @@ export function defaultInputPath(name: string): string {
 /** Where a job's script writes an output in the container unless it names another path. */
 export function defaultOutputPath(name: string): string {
   return `/opt/ml/processing/output/${name}`;
+}
+
+/** Every channel's local path is below this. */
+export const PROCESSING_PATH_ROOT = '/opt/ml/processing/';
+
+/** Script mode: the script (and its folder) arrive as this input, at this path, as SKLearnProcessor delivers `code`. */
+export const CODE_INPUT_NAME = 'code';
+export const CODE_PATH = '/opt/ml/processing/input/code';
+
+/** How an input reaches the container (`S3InputMode`). */
+export const INPUT_MODES = ['File', 'Pipe', 'FastFile'] as const;
+export type InputMode = (typeof INPUT_MODES)[number];
+/** `S3CompressionType`: SageMaker decompresses Gzip only while it streams, in Pipe mode. */
+export const COMPRESSION_TYPES = ['None', 'Gzip'] as const;
+export type CompressionType = (typeof COMPRESSION_TYPES)[number];
+/** `S3UploadMode` of an output. */
+export const UPLOAD_MODES = ['EndOfJob', 'Continuous'] as const;
+export type UploadMode = (typeof UPLOAD_MODES)[number];
+
+/** The placeholders of container arguments, rendered per run in the state machine, and the run input path each reads. */
+export const ARGUMENT_PLACEHOLDERS: Readonly<Record<string, string>> = {
+  'window.start': RUN_INPUT_PATHS.windowStart,
+  'window.end': RUN_INPUT_PATHS.windowEnd,
+  'run.id': RUN_INPUT_PATHS.runId,
+};
+
+/** A run-time value in an argument: `{window.start}`; braces around anything else (JSON, say) are literal. */
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}/g;
+
+/** An argument cut at its placeholders: literal parts, with the placeholder names between them. */
+export function splitPlaceholders(argument: string): { parts: string[]; placeholders: string[] } {
+  const parts: string[] = [];
+  const placeholders: string[] = [];
+  let last = 0;
+  for (const m of argument.matchAll(PLACEHOLDER)) {
+    parts.push(argument.slice(last, m.index));
+    placeholders.push(m[1]);
+    last = m.index + m[0].length;
+  }
+  parts.push(argument.slice(last));
+  return { parts, placeholders };
 }
 
 /** What a purpose's job gets unless the project file or the props say otherwise. */

@@ -11,7 +11,18 @@ import {
   STAGE_NAME,
   suggestName,
 } from './names';
-import { PROCESSING_INSTANCE_TYPES, PROCESSING_LIMITS, RUN_DEFAULTS, suggestInstanceTypes } from './processing';
+import { frameworkImage, frameworkNames } from './frameworks';
+import {
+  ARGUMENT_PLACEHOLDERS,
+  CODE_INPUT_NAME,
+  CODE_PATH,
+  PROCESSING_INSTANCE_TYPES,
+  PROCESSING_LIMITS,
+  PROCESSING_PATH_ROOT,
+  RUN_DEFAULTS,
+  splitPlaceholders,
+  suggestInstanceTypes,
+} from './processing';
 
 /*
  * Every validation rule, stated once. Each returns the problem with a value (naming the value
@@ -66,6 +77,23 @@ export function s3FolderUriProblem(value: string): string | undefined {
   return location && KEY_PREFIX.test(location.key)
     ? undefined
     : `${show(value)} is not a valid S3 folder URI; use 's3://<bucket>/<prefix>/', ending with '/'`;
+}
+
+const OBJECT_KEY = /^(?:[A-Za-z0-9!_.*()=+-]+\/)*[A-Za-z0-9!_.*()=+-]+$/;
+
+/** What an input reads: a folder (ending with '/') or one object. */
+export function inputKeyProblem(value: string): string | undefined {
+  return keyPrefixProblem(value) === undefined || (OBJECT_KEY.test(value) && !value.split('/').some((p) => p === '.' || p === '..'))
+    ? undefined
+    : `${show(value)} is not a valid folder or object key; use folders of letters, digits and !_.*()=+- separated by '/', e.g. 'raw/usage/' (a folder) or 'models/model.tar.gz' (one object)`;
+}
+
+/** `s3://<bucket>/<folder>/` or `s3://<bucket>/<key>`: what an input may read. */
+export function s3InputUriProblem(value: string): string | undefined {
+  const location = tryParseS3Uri(value);
+  return location && location.key !== '' && inputKeyProblem(location.key) === undefined
+    ? undefined
+    : `${show(value)} is not a valid S3 URI; use 's3://<bucket>/<prefix>/' for a folder or 's3://<bucket>/<key>' for one object, e.g. 's3://models/churn/model.tar.gz'`;
 }
 
 /** An input or output name. */
@@ -147,6 +175,21 @@ export function queryInputClashProblem(inputNames: readonly string[]): string | 
   return inputNames.includes('query')
     ? `input name 'query' is taken by the query's result (/opt/ml/processing/input/query/); rename this input`
     : undefined;
+}
+
+/** In script mode the script arrives as the input `code`. */
+export function codeInputClashProblem(inputNames: readonly string[]): string | undefined {
+  return inputNames.includes(CODE_INPUT_NAME)
+    ? `input name 'code' is taken by the script in script mode (${CODE_PATH}/); rename this input`
+    : undefined;
+}
+
+/** A literal entrypoint: placeholders are rendered in arguments only. */
+export function entrypointProblem(entrypoint: readonly string[]): string | undefined {
+  const at = entrypoint.findIndex((e) => splitPlaceholders(e).placeholders.length > 0);
+  return at === -1
+    ? undefined
+    : `entrypoint[${at}] ${show(entrypoint[at])} has a placeholder; placeholders are replaced in arguments only, so move it to 'arguments'`;
 }
 
 /** S3 arrival watches a folder of the purpose's own bucket: a `prefix` input. */
@@ -231,4 +274,99 @@ export function timeZoneProblem(value: string): string | undefined {
   return isTimeZone(value)
     ? undefined
     : `${show(value)} is not an IANA time zone; use a name such as 'UTC', 'Europe/Berlin' or 'America/New_York'`;
+}
+
+/** `sklearn:1.2-1`: a framework and version SageMaker publishes a Processing image for. */
+export function frameworkProblem(value: string): string | undefined {
+  if (frameworkImage(value)) return undefined;
+  const all = frameworkNames();
+  const [framework] = value.split(':');
+  const same = all.filter((n) => n.startsWith(`${framework}:`));
+  const allowed = same.length > 0 ? same : all;
+  const shown = allowed.length > 8 ? [...allowed.slice(0, 3), '...', ...allowed.slice(-4)] : allowed;
+  return (
+    `${show(value)} is not a SageMaker framework image BatCat knows; write '<framework>:<version>', ` +
+    `${same.length > 0 ? `versions of ${framework}` : 'allowed'}: ${shown.join(', ')}` +
+    (same.length > 0 ? '' : ` (frameworks: ${[...new Set(all.map((n) => n.split(':')[0]))].join(', ')})`)
+  );
+}
+
+/** A channel's local path, normalized: no trailing '/', no '.' segments. */
+export function normalizeLocalPath(value: string): string {
+  const parts: string[] = [];
+  for (const p of value.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') parts.pop();
+    else parts.push(p);
+  }
+  return `/${parts.join('/')}`;
+}
+
+/**
+ * The local paths of a job's inputs and outputs: each below /opt/ml/processing/, and no two the
+ * same (one may hold another, as the code input inside an input at /opt/ml/processing/input).
+ */
+export function channelPathProblems(
+  channels: ReadonlyArray<{ readonly kind: string; readonly name: string; readonly localPath: string }>,
+): Array<{ index: number; message: string }> {
+  const out: Array<{ index: number; message: string }> = [];
+  const seen = new Map<string, string>();
+  const names = new Set<string>();
+  channels.forEach((c, index) => {
+    // A repeated name is the duplicate-name rule's to report, not a second problem here.
+    if (names.has(`${c.kind} ${c.name}`)) return;
+    names.add(`${c.kind} ${c.name}`);
+    const normalized = normalizeLocalPath(c.localPath);
+    if (!/^[A-Za-z0-9._/-]+$/.test(c.localPath)) {
+      out.push({
+        index,
+        message: `localPath ${show(c.localPath)} of ${c.kind} ${show(c.name)} may only contain letters, digits, '.', '_', '-' and '/', e.g. '/opt/ml/processing/train'`,
+      });
+      return;
+    }
+    if (!c.localPath.startsWith('/') || !`${normalized}/`.startsWith(PROCESSING_PATH_ROOT) || `${normalized}/` === PROCESSING_PATH_ROOT) {
+      out.push({
+        index,
+        message:
+          `localPath ${show(c.localPath)} of ${c.kind} ${show(c.name)} is not below ${PROCESSING_PATH_ROOT}; SageMaker Processing copies ` +
+          `inputs and outputs only there: use an absolute path such as '/opt/ml/processing/train'`,
+      });
+      return;
+    }
+    const other = seen.get(normalized);
+    if (other !== undefined) {
+      out.push({
+        index,
+        message: `localPath ${show(c.localPath)} of ${c.kind} ${show(c.name)} is also the path of ${other}; two channels cannot share one folder (one may be inside another)`,
+      });
+    } else {
+      seen.set(normalized, `${c.kind} ${show(c.name)}`);
+    }
+  });
+  return out;
+}
+
+/** Container arguments: only the placeholders BatCat renders per run. */
+export function argumentProblems(what: string, args: readonly string[]): Array<{ index: number; message: string }> {
+  const known = Object.keys(ARGUMENT_PLACEHOLDERS);
+  const out: Array<{ index: number; message: string }> = [];
+  args.forEach((a, index) => {
+    for (const p of splitPlaceholders(a).placeholders) {
+      if (!known.includes(p)) {
+        out.push({
+          index,
+          message: `${what}[${index}] ${show(a)} uses the placeholder {${p}}, which does not exist; allowed: ${known.map((k) => `{${k}}`).join(', ')}`,
+        });
+      }
+    }
+  });
+  return out;
+}
+
+/** SageMaker decompresses Gzip only as it streams an input, in Pipe mode. */
+export function compressionProblem(input: string, mode: string, compression: string): string | undefined {
+  return compression === 'Gzip' && mode !== 'Pipe'
+    ? `input ${show(input)} has compression 'Gzip' with mode ${show(mode)}; SageMaker decompresses only in Pipe mode. ` +
+        `Use mode: Pipe, or leave compression out and read the .gz files in the script (File mode copies them as they are)`
+    : undefined;
 }

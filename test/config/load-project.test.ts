@@ -81,7 +81,7 @@ describe('loadProject', () => {
     );
     expect(p).toEqual([
       "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, athena, purposes",
-      "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, from, partitioned, distribution",
+      "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, from, partitioned, distribution, localPath, mode, compression",
     ]);
   });
 
@@ -172,7 +172,7 @@ describe('loadProject', () => {
     const [p] = problems(
       VALID.replace('  - name: usage-analysis', `  - name: usage-analysis\n    container: containers/usage-analysis\n    image: ${image}`),
     );
-    expect(p).toContain("purposes[0].image: purpose 'usage-analysis' sets both 'container' and 'image'");
+    expect(p).toContain("purposes[0].image: purpose 'usage-analysis' sets 'container' and 'image'; give one");
   });
 
   test('an image that is not in ECR is rejected', () => {
@@ -213,7 +213,9 @@ describe('loadProject', () => {
     );
     expect(p).toEqual([
       expect.stringMatching(/^line 8:9: purposes\[0\]\.inputs\[0\]\.prefix: 'raw\/o'brien\/' is not a valid key prefix/),
-      expect.stringMatching(/^line 10:9: purposes\[0\]\.inputs\[1\]\.uri: 's3:\/\/Other_Bucket\/x\/' is not a valid S3 folder URI/),
+      expect.stringMatching(
+        /^line 10:9: purposes\[0\]\.inputs\[1\]\.uri: 's3:\/\/Other_Bucket\/x\/' is not a valid S3 URI; use 's3:\/\/<bucket>\/<prefix>\/' for a folder/,
+      ),
     ]);
   });
 

@@ -66,6 +66,7 @@ describe('SageMakerCreateProcessingJob', () => {
             S3DataType: 'S3Prefix',
             S3InputMode: 'File',
             S3DataDistributionType: 'ShardedByS3Key',
+            S3CompressionType: 'None',
           },
         },
       ],
@@ -278,14 +279,14 @@ describe('SageMakerCreateProcessingJob', () => {
       /'10 days' is not a valid max runtime; use a duration such as '45m', '2h' or '1d' between 1 second and 9 days/,
     ],
     [
-      'a key prefix without a trailing slash',
-      { processingInputs: [{ name: 'a', bucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'other-bucket'), keyPrefix: 'raw/a' }] },
+      'an output key prefix without a trailing slash',
+      { processingOutputs: [{ name: 'a', bucket: s3.Bucket.fromBucketName(new Stack(), 'B', 'other-bucket'), keyPrefix: 'raw/a' }] },
       /'raw\/a' is not a valid key prefix; use folders of letters/,
     ],
     [
       'a VPC without security groups',
       { vpc: ec2.Vpc.fromVpcAttributes(new Stack(), 'V', { vpcId: 'vpc-1', availabilityZones: ['a'], privateSubnetIds: ['s-1'] }) },
-      /securityGroups are required when vpc is set/,
+      /securityGroups are required with a VPC/,
     ],
   ])('rejects %s', (_what, overrides, error) => {
     expect(() => build(overrides)).toThrow(error);

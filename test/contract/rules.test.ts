@@ -71,9 +71,9 @@ const cases: Array<[string, string, Partial<PurposeProps>]> = [
     { environment: { BATCAT_RUN_ID: 'x' } },
   ],
   [
-    'a key prefix',
-    PURPOSE.replace('prefix: raw/usage/', 'prefix: raw/usage'),
-    { inputs: [{ name: 'usage', keyPrefix: 'raw/usage' }], s3Arrival: undefined },
+    'an output key prefix',
+    PURPOSE.replace('      - { name: summary }', '      - { name: summary, prefix: results/summary }'),
+    { outputs: [{ name: 'summary', keyPrefix: 'results/summary' }] },
   ],
   [
     'a duplicate output',

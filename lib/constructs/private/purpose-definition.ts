@@ -5,12 +5,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { JOB_ENV } from '../../contract/environment';
-import { defaultOutputPath } from '../../contract/processing';
+import { ARGUMENT_PLACEHOLDERS, splitPlaceholders } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
 import { QueryParameter, type PurposeQuery } from '../purpose-props';
 import { SageMakerCreateProcessingJob } from '../sagemaker-create-processing-job';
 import type { ResolvedPurpose } from './resolve-purpose-props';
+import type { ScriptCode } from './script-code';
 
 /*
  * The states of a purpose's state machine, one small function each. Every state is created in
@@ -88,14 +89,24 @@ export function runQuery(scope: Construct, query: PurposeQuery, purpose: Resolve
   }).addDocumentedRetries();
 }
 
-/** The processing job: the run's folders, the `BATCAT_*` environment, and the documented retries. */
-export function runProcessingJob(scope: Construct, purpose: ResolvedPurpose, image: tasks.DockerImage): SageMakerCreateProcessingJob {
+/**
+ * The processing job: the run's folders, the script (in script mode), the arguments with their
+ * placeholders rendered per run, the `BATCAT_*` environment, and the documented retries.
+ */
+export function runProcessingJob(
+  scope: Construct,
+  purpose: ResolvedPurpose,
+  image: tasks.DockerImage,
+  code?: ScriptCode,
+): SageMakerCreateProcessingJob {
   const { props } = purpose;
   const runPartition = sfn.JsonPath.stringAt(PATHS.partition);
   return new SageMakerCreateProcessingJob(scope, 'RunProcessingJob', {
     jobName: sfn.JsonPath.stringAt(PATHS.jobName),
     jobNamePrefix: purpose.jobNamePrefix,
     image,
+    containerEntrypoint: code?.entrypoint ?? props.entrypoint,
+    containerArguments: props.arguments?.map(renderPlaceholders),
     processingInputs: [
       ...purpose.inputs.map((i) => ({
         name: i.name,
@@ -103,7 +114,11 @@ export function runProcessingJob(scope: Construct, purpose: ResolvedPurpose, ima
         keyPrefix: i.keyPrefix,
         runPrefix: i.partitioned ? runPartition : undefined,
         distribution: i.distribution,
+        localPath: i.localPath,
+        mode: i.mode,
+        compression: i.compression,
       })),
+      ...(code ? [code.input] : []),
       ...(props.query
         ? [
             {
@@ -120,6 +135,8 @@ export function runProcessingJob(scope: Construct, purpose: ResolvedPurpose, ima
       bucket: props.bucket,
       keyPrefix: o.keyPrefix,
       runPrefix: runPartition,
+      localPath: o.localPath,
+      uploadMode: props.outputs.find((x) => x.name === o.name)!.uploadMode,
     })),
     instanceType: props.instanceType,
     instanceCount: props.instanceCount,
@@ -147,6 +164,15 @@ export function runProcessingJob(scope: Construct, purpose: ResolvedPurpose, ima
     },
     resultPath: PATHS.job,
   }).addDocumentedRetries();
+}
+
+/** `--start={window.start}` as a JsonPath format of the run input; an argument without placeholders stays literal. */
+function renderPlaceholders(argument: string): string {
+  const { parts, placeholders } = splitPlaceholders(argument);
+  if (placeholders.length === 0) return argument;
+  // States.Format reads '{}' as a slot, so the literal parts' own braces are escaped.
+  const template = parts.map((part) => part.replace(/[{}]/g, '\\$&')).join('{}');
+  return sfn.JsonPath.format(template, ...placeholders.map((p) => sfn.JsonPath.stringAt(ARGUMENT_PLACEHOLDERS[p])));
 }
 
 /** Sends failures of `steps` to the failure path. */
@@ -187,7 +213,17 @@ export function failureHandling(
       notify,
     );
   const useCause = failure('UseErrorCause', sfn.JsonPath.stringAt('$.error.Cause'));
-  const useJobReason = failure('UseJobFailureReason', sfn.JsonPath.stringAt('$.failedJob.description.FailureReason'));
+  // Most scripts never write /opt/ml/output/message, so the reason alone is "AlgorithmError: ..."; the log stream says why.
+  const useJobReason = failure(
+    'UseJobFailureReason',
+    sfn.JsonPath.format(
+      `{} (the script's output: log streams of job {} at https://console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}` +
+        '#logsV2:log-groups/log-group/$252Faws$252Fsagemaker$252FProcessingJobs$3FlogStreamNameFilter$3D{})',
+      sfn.JsonPath.stringAt('$.failedJob.description.FailureReason'),
+      sfn.JsonPath.stringAt(PATHS.jobName),
+      sfn.JsonPath.stringAt(PATHS.jobName),
+    ),
+  );
   const useQueryReason = failure(
     'UseQueryFailureReason',
     sfn.JsonPath.stringAt('$.failedJob.description.QueryExecution.Status.StateChangeReason'),
@@ -247,7 +283,7 @@ export function checkOutputs(scope: Construct, purpose: ResolvedPurpose, onEmpty
   const required = purpose.outputs.map((o, index) => ({ ...o, index })).filter((o) => o.required);
   const choice = new sfn.Choice(scope, 'RequiredOutputsWritten');
   for (const o of required) {
-    const where = defaultOutputPath(o.name);
+    const where = o.localPath;
     const reason = sfn.JsonPath.format(
       `output ${o.name} is empty: the job wrote nothing to ${where}, so nothing reached s3://${props.bucket.bucketName}/${o.keyPrefix}{}. ` +
         'Objects found per output (at most one counted): {}. Write at least one file there, or set required: false on the output.',

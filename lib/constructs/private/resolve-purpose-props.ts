@@ -1,13 +1,16 @@
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { jobNamePrefix, MAX_STATE_MACHINE_NAME_LENGTH, purposeStateMachineName, resultsPrefix } from '../../contract/names';
-import { PROCESSING_DEFAULTS, RUN_DEFAULTS } from '../../contract/processing';
+import { defaultOutputPath, PROCESSING_DEFAULTS, RUN_DEFAULTS } from '../../contract/processing';
 import {
+  argumentProblems,
   duplicateProblems,
+  entrypointProblem,
   environmentProblems,
   maxWindowProblem,
   partitionedInputProblem,
   purposeNameProblem,
+  codeInputClashProblem,
   queryInputClashProblem,
   s3ArrivalInputProblem,
   windowDaysProblem,
@@ -21,7 +24,13 @@ export interface ResolvedPurpose {
   readonly stateMachineName: string;
   readonly jobNamePrefix: string;
   readonly inputs: readonly PurposeInput[];
-  readonly outputs: ReadonlyArray<{ readonly name: string; readonly keyPrefix: string; readonly required: boolean }>;
+  readonly outputs: ReadonlyArray<{
+    readonly name: string;
+    readonly keyPrefix: string;
+    readonly required: boolean;
+    /** Where the script writes it in the container. */
+    readonly localPath: string;
+  }>;
   readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string }>;
   readonly windowDays: number;
   readonly maxWindowDays: number;
@@ -49,6 +58,19 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
     for (const d of duplicateProblems(kind, names)) check(scope, d.message);
   }
   if (props.query) check(scope, queryInputClashProblem(inputs.map((i) => i.name)));
+  if (props.script !== undefined) {
+    check(scope, codeInputClashProblem(inputs.map((i) => i.name)));
+    if (props.entrypoint !== undefined) {
+      throw scopedError(
+        scope,
+        `purpose '${props.purposeName}' sets both script and entrypoint; script mode runs 'python3 <script>', so give one of them`,
+      );
+    }
+  } else if (props.sourceDirectory !== undefined) {
+    throw scopedError(scope, 'sourceDirectory needs script: the file in it that runs');
+  }
+  check(scope, entrypointProblem(props.entrypoint ?? []));
+  for (const p of argumentProblems('arguments', props.arguments ?? [])) check(scope, p.message);
 
   const stackName = Stack.of(scope).stackName;
   if (props.namePrefix === undefined && Token.isUnresolved(stackName)) {
@@ -88,6 +110,7 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
       name: o.name,
       keyPrefix: o.keyPrefix ?? resultsPrefix(props.purposeName, o.name),
       required: o.required ?? true,
+      localPath: o.localPath ?? defaultOutputPath(o.name),
     })),
     s3Arrival,
     windowDays,
