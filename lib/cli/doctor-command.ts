@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadProjects, ProjectConfigError } from '../config/load-project';
-import { LocalRunError, localEntrypoint } from '../local/entrypoint';
+import { loadProjects, ProjectConfigError, type PurposeConfig } from '../config/load-project';
+import { containerCommand, readContainerSpec, type ContainerSpec } from '../local/container-spec';
+import { imageRequirements, installCommand, installedVersions, unmetRequirements } from '../local/requirements';
 
 /** One check: ok, or what is wrong and how to fix it. `warn` does not fail the doctor. */
 export interface Check {
@@ -21,6 +22,8 @@ export interface DoctorEnv {
   readonly home: string;
   /** Runs `python --version`; tests replace it. */
   readonly pythonVersion: (python: string) => string | undefined;
+  /** The installed versions of packages in `python` (null: missing); tests replace it. */
+  readonly installedVersions: (python: string, names: readonly string[]) => Record<string, string | null> | undefined;
 }
 
 export const defaultDoctorEnv = (rootDir: string): DoctorEnv => ({
@@ -32,6 +35,7 @@ export const defaultDoctorEnv = (rootDir: string): DoctorEnv => ({
     const r = spawnSync(python, ['--version'], { encoding: 'utf8' });
     return r.status === 0 ? `${r.stdout}${r.stderr}`.trim() : undefined;
   },
+  installedVersions,
 });
 
 function profilesIn(file: string): string[] {
@@ -156,37 +160,70 @@ export function doctorChecks(d: DoctorEnv): Check[] {
     return checks;
   }
   for (const p of projects) {
-    for (const purpose of p.purposes) {
-      const name = `container ${purpose.name}`;
-      if (!purpose.containerDir) {
-        checks.push({ name, ok: true, detail: `uses the image ${purpose.image?.uri} (run-local needs a container folder)` });
-        continue;
-      }
-      const rel = path.relative(d.rootDir, purpose.containerDir);
-      const missing = ['Dockerfile', 'requirements.txt'].filter((f) => !fs.existsSync(path.join(purpose.containerDir!, f)));
-      if (missing.length > 0) {
-        checks.push({
-          name,
-          ok: false,
-          detail: `${rel} has no ${missing.join(' or ')}`,
-          fix: `add ${missing.map((m) => `${rel}/${m}`).join(' and ')} (batcat add purpose creates complete folders)`,
-        });
-        continue;
-      }
-      try {
-        const entry = localEntrypoint(purpose.containerDir);
-        checks.push({ name, ok: true, detail: `${rel}: Dockerfile, requirements.txt, ${path.basename(entry.script)}` });
-      } catch (e) {
-        if (!(e instanceof LocalRunError)) throw e;
-        checks.push({
-          name,
-          ok: false,
-          detail: e.message,
-          fix: 'end the Dockerfile with ENTRYPOINT ["python3", "/opt/program/<script>.py"] and keep the script in the folder',
-        });
-      }
-    }
+    for (const purpose of p.purposes) checks.push(...purposeChecks(d, purpose));
   }
+  return checks;
+}
+
+/** A purpose's container folder (or image), the command it starts, and whether python3 has what the image has. */
+function purposeChecks(d: DoctorEnv, purpose: PurposeConfig): Check[] {
+  const name = `container ${purpose.name}`;
+  let spec: ContainerSpec | undefined;
+  const rel = (f: string) => path.relative(d.rootDir, f);
+  if (purpose.containerDir) {
+    const missing = ['Dockerfile', 'requirements.txt'].filter((f) => !fs.existsSync(path.join(purpose.containerDir!, f)));
+    if (missing.length > 0) {
+      return [
+        {
+          name,
+          ok: false,
+          detail: `${rel(purpose.containerDir)} has no ${missing.join(' or ')}`,
+          fix: `add ${missing.map((m) => `${rel(purpose.containerDir!)}/${m}`).join(' and ')} (batcat add purpose creates complete folders)`,
+        },
+      ];
+    }
+    spec = readContainerSpec(purpose.containerDir);
+  }
+  const requirements = imageRequirements(purpose, spec?.requirements, d.rootDir);
+  const command = purpose.script ? ['python3', rel(purpose.script)] : containerCommand(spec, purpose.entrypoint, purpose.arguments);
+  const image = purpose.containerDir ? rel(purpose.containerDir) : (purpose.framework?.name ?? purpose.image?.uri);
+  const checks: Check[] = [];
+  if (command.length === 0 && purpose.containerDir) {
+    checks.push({
+      name,
+      ok: false,
+      detail: `${image}/Dockerfile has no ENTRYPOINT or CMD, and the project file sets no script or entrypoint`,
+      fix: 'end the Dockerfile with ENTRYPOINT ["python3", "/opt/program/<script>.py"], or set script: in the project file',
+    });
+    return checks;
+  }
+  checks.push({
+    name,
+    ok: true,
+    detail: `${image}${command.length > 0 ? `, runs: ${command.join(' ')}` : " (the image's own entrypoint)"}`,
+  });
+  if (requirements.length === 0) return checks;
+  const installed = d.installedVersions(
+    'python3',
+    requirements.map((r) => r.name),
+  );
+  if (!installed) return checks; // the python3 check above already says so
+  const unmet = unmetRequirements(requirements, installed);
+  checks.push(
+    unmet.length === 0
+      ? {
+          name: `packages ${purpose.name}`,
+          ok: true,
+          detail: `python3 has ${requirements.map((r) => r.name).join(', ')} as the image does`,
+        }
+      : {
+          name: `packages ${purpose.name}`,
+          ok: false,
+          warn: true,
+          detail: `python3 lacks what the image has, so batcat run-local without Docker may fail where AWS would not: ${unmet.join('; ')}`,
+          fix: installCommand('python3', requirements),
+        },
+  );
   return checks;
 }
 

@@ -5,10 +5,10 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ProjectConfigError } from '../config/load-project';
 import { AthenaQueryError, QueryTimeoutError, S3IoError } from '../io/errors';
-import { LocalRunError } from '../local/entrypoint';
+import { LocalRunError } from '../local/container-spec';
 import { localRuns } from '../local/run-records';
 import { RunRequestError } from '../contract/run-input';
 import { folderPrefix, pullCommand, pushCommand } from './data-commands';
@@ -128,7 +128,7 @@ Examples:
   program
     .command('run-local')
     .description(
-      'Run a purpose on this machine through its synthesized state machine: the script runs with python3 on files from data/, and the outputs land in data/result/<purpose>/dt=.../. No AWS, no Docker.',
+      'Run a purpose on this machine through its synthesized state machine, as SageMaker would run its job: the same /opt/ml paths, environment, entrypoint and arguments, with files from data/; the outputs land in data/result/<purpose>/dt=.../. No AWS. Uses docker or podman when one answers, else (Linux) the local python3 in a private mount namespace.',
     )
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<purpose>', 'the purpose to run')
@@ -136,12 +136,20 @@ Examples:
     .option('--from <YYYY-MM-DD>', 'first day of a longer window (with --to)')
     .option('--to <YYYY-MM-DD>', 'last day, included')
     .option('--data <dir>', 'the folder that stands in for the project bucket', 'data')
-    .option('--python <command>', 'the Python to run the script with', 'python3')
+    .option('--python <command>', "the Python that stands in for the image's python3 (without docker or podman)", 'python3')
+    .addOption(
+      new Option('--engine <engine>', 'what runs the container (default: docker or podman if one answers, else namespace)').choices([
+        'docker',
+        'podman',
+        'namespace',
+      ]),
+    )
     .addHelpText(
       'after',
       `
 Inputs are read from the data folder by their S3 key: raw/usage/dt=2026-11-22/ is data/raw/usage/dt=2026-11-22/,
-another purpose's output is data/result/<purpose>/dt=.../<output>/. A query step reads the CSV named by query.local.
+another purpose's output is data/result/<purpose>/dt=.../<output>/, an object of another bucket is data/s3/<bucket>/<key>.
+A query step reads the CSV named by query.local. Inputs in Pipe mode cannot run here (no named pipes).
 Each run is recorded in runs/<purpose>/<run id>/ (input, job parameters, logs, outputs, status); list them with
 batcat runs <project> <purpose> --local.`,
     )
@@ -160,6 +168,7 @@ batcat runs <project> <purpose> --local.`,
         ...dates,
         dataDir,
         python: opts.python,
+        engine: opts.engine,
         print: line,
       });
       code = r.status === 'SUCCEEDED' ? 0 : 1;

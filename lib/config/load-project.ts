@@ -367,7 +367,7 @@ function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queri
           partitioned: i.from !== undefined || i.partitioned === true,
           distribution: i.distribution ?? 'FullyReplicated',
           localPath: i.localPath ?? defaultInputPath(i.name),
-          mode: i.mode ?? 'File',
+          mode: (i.mode ?? 'File') as InputMode,
           compression: i.compression ?? 'None',
         };
       });

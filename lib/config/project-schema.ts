@@ -110,11 +110,17 @@ const input = strict({
     })
     .optional(),
   localPath: localPath.optional(),
-  mode: oneOf(
-    'input mode',
-    INPUT_MODES,
-    'File copies before the script starts, FastFile fetches as the script reads, Pipe streams through a named pipe',
-  ).optional(),
+  mode: z
+    .string()
+    .check(
+      by((v: string) =>
+        (INPUT_MODES as readonly string[]).includes(v)
+          ? undefined
+          : `${show(v)} is not an input mode of SageMaker Processing; allowed: 'File' (copied before the script starts) or 'Pipe' (streamed through a named pipe)` +
+            (v === 'FastFile' ? '. FastFile is a Training input mode; CreateProcessingJob refuses it' : ''),
+      ),
+    )
+    .optional(),
   compression: oneOf('compression', COMPRESSION_TYPES, 'Gzip is decompressed while streaming, in Pipe mode only').optional(),
 }).check((ctx) => {
   const { prefix, uri, from, partitioned } = ctx.value;

@@ -99,8 +99,8 @@ export const PROCESSING_PATH_ROOT = '/opt/ml/processing/';
 export const CODE_INPUT_NAME = 'code';
 export const CODE_PATH = '/opt/ml/processing/input/code';
 
-/** How an input reaches the container (`S3InputMode`). */
-export const INPUT_MODES = ['File', 'Pipe', 'FastFile'] as const;
+/** How an input reaches the container (`ProcessingS3InputMode`: Processing has no FastFile, which is a Training mode). */
+export const INPUT_MODES = ['File', 'Pipe'] as const;
 export type InputMode = (typeof INPUT_MODES)[number];
 /** `S3CompressionType`: SageMaker decompresses Gzip only while it streams, in Pipe mode. */
 export const COMPRESSION_TYPES = ['None', 'Gzip'] as const;

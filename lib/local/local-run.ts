@@ -4,42 +4,24 @@
  * job runs the purpose's script with the local python3 in an /opt/ml-shaped folder, and a
  * query step reads the CSV the project file names instead of Athena. No AWS, no Docker.
  */
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
-import { PROCESSING_ROOT_ENV } from '../contract/environment';
-import { parseS3Uri } from '../contract/s3-uri';
 import { RunRequestError, shortHash, type RunInput } from '../contract/run-input';
 import { resolveRunRequest } from '../runtime/trigger';
-import { executionContext, StateMachine, taskError } from './interpreter';
-import { LocalRunError, localEntrypoint } from './entrypoint';
+import { executionContext, StateMachine } from './interpreter';
+import { LocalRunError, readContainerSpec, type ContainerSpec } from './container-spec';
+import { detectEngine, type Engine, type EngineKind } from './engine';
+import { localPathOf, runProcessingJobLocally, type ProcessingJobParams } from './processing-job';
+import { imageRequirements, installCommand, installedVersions, unmetRequirements } from './requirements';
 import type { LocalRunStatus } from './run-records';
-import { LOCAL_BUCKET, synthesizePurpose } from './synthesized-purpose';
+import { synthesizePurpose } from './synthesized-purpose';
 
-/** The CreateProcessingJob parameters as far as a local run reads them. */
 /** The interpreter's task handlers: JSON in, JSON out. */
 type LocalHandlers = NonNullable<
   NonNullable<NonNullable<Parameters<InstanceType<typeof StateMachine>['run']>[1]>['overrides']>['taskResourceLocalHandlers']
 >;
-
-interface ProcessingJobParams {
-  readonly ProcessingJobName: string;
-  readonly ProcessingInputs?: ReadonlyArray<{
-    readonly InputName: string;
-    readonly S3Input: { readonly S3Uri: string; readonly LocalPath: string };
-  }>;
-  readonly ProcessingOutputConfig?: {
-    readonly Outputs: ReadonlyArray<{
-      readonly OutputName: string;
-      readonly S3Output: { readonly S3Uri: string; readonly LocalPath: string };
-    }>;
-  };
-  readonly Environment?: Record<string, string>;
-  readonly AppSpecification?: { readonly ContainerArguments?: string[] };
-  readonly StoppingCondition?: { readonly MaxRuntimeInSeconds?: number };
-}
 
 export interface LocalRunOptions {
   /** The folder that holds projects/, containers/ and runs/. */
@@ -52,8 +34,10 @@ export interface LocalRunOptions {
   readonly to?: string;
   /** Stands in for the project bucket. @default <rootDir>/data */
   readonly dataDir?: string;
-  /** @default 'python3' */
+  /** The interpreter `python3` means in a namespace run. @default 'python3' */
   readonly python?: string;
+  /** @default - docker or podman if one answers, else a Linux mount namespace */
+  readonly engine?: EngineKind;
   /** Progress lines. */
   readonly print: (line: string) => void;
   readonly now?: Date;
@@ -70,69 +54,29 @@ export interface LocalRunResult {
   readonly cause?: string;
 }
 
-const STDERR_TAIL_LINES = 20;
-
-/** Where a folder of the project bucket lives locally: `data/<key>`, with results in `data/result/<purpose>/dt=.../<output>/`. */
-function localFolderOf(project: ProjectConfig, dataDir: string, uri: string): string {
-  const { bucket, key } = parseS3Uri(uri);
-  if (bucket !== LOCAL_BUCKET) return path.join(dataDir, 's3', bucket, key);
-  for (const p of project.purposes) {
-    for (const o of p.outputs) {
-      if (key.startsWith(o.prefix)) {
-        const rest = key.slice(o.prefix.length); // dt=YYYY-MM-DD/...
-        const dt = /^(dt=[^/]+)\/(.*)$/.exec(rest);
-        return dt ? path.join(dataDir, 'result', p.name, dt[1], o.name, dt[2]) : path.join(dataDir, 'result', p.name, o.name, rest);
-      }
-    }
-  }
-  return path.join(dataDir, key);
-}
-
 /** Whether any file is below `dir` (what a ListObjectsV2 with MaxKeys 1 tells). */
 function hasFile(dir: string): boolean {
   return fs.readdirSync(dir, { withFileTypes: true }).some((e) => e.isFile() || (e.isDirectory() && hasFile(path.join(dir, e.name))));
 }
 
-function copyTree(from: string, to: string): string[] {
-  const copied: string[] = [];
-  fs.mkdirSync(to, { recursive: true });
-  for (const e of fs.readdirSync(from, { withFileTypes: true })) {
-    const src = path.join(from, e.name);
-    const dst = path.join(to, e.name);
-    if (e.isDirectory()) copied.push(...copyTree(src, dst));
-    else if (e.isFile()) {
-      fs.copyFileSync(src, dst);
-      copied.push(dst);
+/** What a purpose must be to run here, checked before anything runs. */
+function checkRunnable(o: LocalRunOptions, engine: Engine): void {
+  const { purpose } = o;
+  for (const i of purpose.inputs) {
+    if (i.mode === 'Pipe') {
+      throw new LocalRunError(
+        `input '${i.name}' of purpose '${purpose.name}' uses mode Pipe: on AWS it is streamed through a named pipe (a FIFO at ${i.localPath}_0), ` +
+          `which run-local does not provide, so the script would wait for data that never comes. Use mode File (the files then appear at ${i.localPath}), ` +
+          `or run this purpose on AWS with batcat run`,
+      );
     }
   }
-  return copied;
-}
-
-/** `/opt/ml/processing/input/x` -> `<root>/processing/input/x`: the redirect the container template honours. */
-function underRoot(root: string, containerPath: string): string {
-  const rel = path.posix.relative('/opt/ml', containerPath);
-  if (rel.startsWith('..')) throw new LocalRunError(`container path ${containerPath} is outside /opt/ml`);
-  return path.join(root, ...rel.split('/'));
-}
-
-function failure(jobName: string, reason: string): Error {
-  // The shape Step Functions reports for a failed .sync job: the state machine's failure
-  // handling takes FailureReason from it.
-  return taskError(
-    'States.TaskFailed',
-    JSON.stringify({ ProcessingJobName: jobName, ProcessingJobStatus: 'Failed', FailureReason: reason }),
-  );
-}
-
-/** Runs `purpose` locally and records the run under `runs/<purpose>/<run id>/`. */
-export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
-  const { project, purpose, print } = o;
-  const dataDir = path.resolve(o.dataDir ?? path.join(o.rootDir, 'data'));
-  if (!purpose.containerDir)
+  if (!purpose.containerDir && !purpose.script && engine.kind === 'namespace') {
     throw new LocalRunError(
-      `purpose '${purpose.name}' uses the existing image ${purpose.image?.uri}; run-local runs a container folder's script, so give the purpose a container folder`,
+      `purpose '${purpose.name}' runs the image ${purpose.image?.uri ?? purpose.framework?.name} with its own entrypoint; without docker or podman, ` +
+        `run-local can only run a container folder's script or a script-mode script with the local Python. Start Docker or Podman, or give the purpose a script`,
     );
-  const entry = localEntrypoint(purpose.containerDir);
+  }
   if (purpose.query && !purpose.query.local) {
     throw new LocalRunError(
       `purpose '${purpose.name}' starts with an Athena query; add query.local to the project file: a CSV that stands in for the query's result here (e.g. a sample pulled with batcat query --out)`,
@@ -143,6 +87,34 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       `query.local of purpose '${purpose.name}' is ${path.relative(o.rootDir, purpose.query.local)}, which does not exist; create it (batcat query ... --out ${path.relative(o.rootDir, purpose.query.local)})`,
     );
   }
+}
+
+/** Says which interpreter a namespace run uses, and which of the image's packages it lacks. */
+function describeInterpreter(o: LocalRunOptions, spec: ContainerSpec | undefined): void {
+  const python = o.python ?? 'python3';
+  const { purpose } = o;
+  const requirements = imageRequirements(purpose, spec?.requirements, o.rootDir);
+  const installed = installedVersions(python, ['pip', ...requirements.map((r) => r.name)]);
+  if (!installed) throw new LocalRunError(`cannot run ${python}; install Python 3 or pass --python PATH (batcat doctor checks it)`);
+  const version = spawnSync(python, ['--version'], { encoding: 'utf8' });
+  o.print(`interpreter: ${python} (${`${version.stdout}${version.stderr}`.trim()}), standing in for the image's python3`);
+  const unmet = unmetRequirements(requirements, installed);
+  if (unmet.length > 0) {
+    o.print(`warning: ${python} lacks what the image has, so the script may fail here but not on AWS:`);
+    for (const u of unmet) o.print(`  - ${u}`);
+    o.print(`  install them with: ${installCommand(python, requirements)}`);
+  }
+}
+
+/** Runs `purpose` locally and records the run under `runs/<purpose>/<run id>/`. */
+export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
+  const { project, purpose, print } = o;
+  const dataDir = path.resolve(o.dataDir ?? path.join(o.rootDir, 'data'));
+  const engine = detectEngine(o.engine);
+  checkRunnable(o, engine);
+  const spec = purpose.containerDir ? readContainerSpec(purpose.containerDir) : undefined;
+  print(`engine: ${engine.description}`);
+  if (engine.kind === 'namespace') describeInterpreter(o, spec);
 
   print(`synthesizing ${project.stackName} to get the state machine of ${purpose.name}...`);
   const synth = synthesizePurpose(project, purpose.name);
@@ -176,12 +148,11 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   status({ status: 'RUNNING' });
   print(`run ${n.name}: window ${input.window.start} .. ${input.window.end}, data from ${path.relative(o.rootDir, dataDir) || '.'}/`);
 
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-processing-'));
   const outputs: string[] = [];
   const queryResults = new Map<string, string>();
-  const stdoutLog = fs.createWriteStream(path.join(runDir, 'stdout.log'));
-  const stderrLog = fs.createWriteStream(path.join(runDir, 'stderr.log'));
-  let stderrTail: string[] = [];
+  /** Folders the script wrote that are not inputs, and why the job failed, as the script's side tells it. */
+  let written: string[] = [];
+  let jobFailure: string | undefined;
   const rendered: Record<string, unknown> = {};
   // The interpreter reports state events asynchronously; a task handler waits until its state's
   // "entered" line is out, so its own lines come between that state's start and end.
@@ -208,76 +179,21 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       await afterEntered('RunProcessingJob');
       rendered.job = params;
       fs.writeFileSync(path.join(runDir, 'job.json'), JSON.stringify(rendered, null, 2));
-      const jobName = params.ProcessingJobName;
-      for (const i of params.ProcessingInputs ?? []) {
-        const uri = i.S3Input.S3Uri;
-        const target = underRoot(root, i.S3Input.LocalPath);
-        const key = uri.replace(`s3://${LOCAL_BUCKET}/`, '');
-        const queryFile = queryResults.get(key);
-        if (queryFile) {
-          fs.mkdirSync(target, { recursive: true });
-          fs.copyFileSync(queryFile, path.join(target, path.basename(key)));
-          continue;
-        }
-        const source = localFolderOf(project, dataDir, uri);
-        if (!fs.existsSync(source)) {
-          throw failure(
-            jobName,
-            `ClientError: No objects found under ${uri} (locally ${path.relative(o.rootDir, source)}/); put the input's files there, e.g. with batcat pull`,
-          );
-        }
-        const files = copyTree(source, target);
-        print(`  input ${i.InputName}: ${files.length} file(s) from ${path.relative(o.rootDir, source)}/`);
-      }
-      for (const out of params.ProcessingOutputConfig?.Outputs ?? [])
-        fs.mkdirSync(underRoot(root, out.S3Output.LocalPath), { recursive: true });
-
-      const env: Record<string, string> = { [PROCESSING_ROOT_ENV]: root };
-      for (const k of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SYSTEMROOT'])
-        if (process.env[k] !== undefined) env[k] = process.env[k]!;
-      Object.assign(env, params.Environment ?? {});
-      const args = [entry.script, ...entry.args, ...(params.AppSpecification?.ContainerArguments ?? [])];
-      const maxRuntime = Number(params.StoppingCondition?.MaxRuntimeInSeconds ?? 86400) * 1000;
-      print(`  $ ${o.python ?? 'python3'} ${[path.relative(o.rootDir, entry.script), ...args.slice(1)].join(' ')}`);
-      const code = await new Promise<number>((resolve, reject) => {
-        const child = spawn(o.python ?? 'python3', args, { cwd: purpose.containerDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        const timer = setTimeout(() => child.kill('SIGKILL'), maxRuntime);
-        const lines = (chunk: Buffer, log: fs.WriteStream, isErr: boolean) => {
-          log.write(chunk);
-          for (const line of chunk
-            .toString('utf8')
-            .split('\n')
-            .filter((l) => l !== '')) {
-            print(`  | ${line}`);
-            if (isErr) stderrTail = [...stderrTail, line].slice(-STDERR_TAIL_LINES);
-          }
-        };
-        child.stdout.on('data', (c: Buffer) => lines(c, stdoutLog, false));
-        child.stderr.on('data', (c: Buffer) => lines(c, stderrLog, true));
-        child.on('error', (e) => {
-          clearTimeout(timer);
-          reject(new LocalRunError(`cannot run ${o.python ?? 'python3'}: ${e.message}; install Python 3 (batcat doctor checks it)`));
-        });
-        child.on('close', (c, signal) => {
-          clearTimeout(timer);
-          resolve(c ?? (signal === 'SIGKILL' ? 137 : 1));
-        });
-      });
-      if (code !== 0) {
-        const messageFile = path.join(root, 'output', 'message');
-        const message = fs.existsSync(messageFile) ? fs.readFileSync(messageFile, 'utf8').trim() : '';
-        throw failure(
-          jobName,
-          message !== ''
-            ? message
-            : `AlgorithmError: the script exited with code ${code}${code === 137 ? ' (killed after MaxRuntimeInSeconds)' : ''} and wrote no /opt/ml/output/message`,
+      try {
+        const r = await runProcessingJobLocally(
+          { rootDir: o.rootDir, project, purpose, dataDir, engine, python: o.python ?? 'python3', spec, queryResults, runDir, print },
+          params,
         );
+        outputs.push(...r.outputs);
+        written = r.written;
+      } catch (e) {
+        jobFailure = (e as Error).name === 'States.TaskFailed' ? JSON.parse((e as Error).message).FailureReason : (e as Error).message;
+        throw e;
       }
-      for (const out of params.ProcessingOutputConfig?.Outputs ?? []) {
-        const target = localFolderOf(project, dataDir, out.S3Output.S3Uri);
-        outputs.push(...copyTree(underRoot(root, out.S3Output.LocalPath), target));
-      }
-      return { ProcessingJobArn: `arn:aws:sagemaker:local:000000000000:processing-job/${jobName}`, ProcessingJobStatus: 'Completed' };
+      return {
+        ProcessingJobArn: `arn:aws:sagemaker:local:000000000000:processing-job/${params.ProcessingJobName}`,
+        ProcessingJobStatus: 'Completed',
+      };
     },
     NotifyFailure: (params: unknown) => {
       fs.writeFileSync(path.join(runDir, 'notification.json'), JSON.stringify(params, null, 2));
@@ -288,7 +204,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       purpose.outputs.map((o) => [
         `CountOutput-${o.name}`,
         (params: { Bucket: string; Prefix: string }) => {
-          const folder = localFolderOf(project, dataDir, `s3://${params.Bucket}/${params.Prefix}`);
+          const folder = localPathOf(project, dataDir, `s3://${params.Bucket}/${params.Prefix}`);
           return Promise.resolve({ KeyCount: fs.existsSync(folder) && hasFile(folder) ? 1 : 0 });
         },
       ]),
@@ -332,19 +248,16 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     const err = e as Error & { cause?: unknown };
     const notification = path.join(runDir, 'notification.json');
     const notified = fs.existsSync(notification) ? JSON.parse(fs.readFileSync(notification, 'utf8')).Message : undefined;
-    result = {
-      status: 'FAILED',
-      runId: n.name,
-      runDir,
-      outputs,
-      error: notified?.error ?? err.name,
-      cause: notified?.reason ?? err.message,
-    };
+    const error: string = notified?.error ?? err.name;
+    // The notification's reason links CloudWatch, which means nothing here: the script's own exit and stderr do.
+    let cause: string = jobFailure ?? notified?.reason ?? err.message;
+    if (error === 'BatCat.EmptyOutput') {
+      cause +=
+        written.length > 0 ? ` The script wrote files to: ${written.join(', ')}.` : ' The script wrote no files below /opt/ml/processing/.';
+    }
+    result = { status: 'FAILED', runId: n.name, runDir, outputs, error, cause };
   } finally {
     await logging.catch(() => undefined);
-    await new Promise((r) => stdoutLog.end(r));
-    await new Promise((r) => stderrLog.end(r));
-    fs.rmSync(root, { recursive: true, force: true });
   }
   fs.writeFileSync(
     path.join(runDir, 'outputs.json'),
@@ -367,9 +280,8 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     for (const f of outputs) print(`  ${path.relative(o.rootDir, f)}`);
   } else {
     print(`run ${n.name} FAILED: ${result.error}: ${result.cause}`);
-    if (stderrTail.length > 0) {
-      print(`last lines of the script's stderr (all of it: ${path.relative(o.rootDir, path.join(runDir, 'stderr.log'))}):`);
-      for (const l of stderrTail) print(`  ${l}`);
+    if (jobFailure !== undefined && fs.existsSync(path.join(runDir, 'stderr.log'))) {
+      print(`the script's whole stderr: ${path.relative(o.rootDir, path.join(runDir, 'stderr.log'))}`);
     }
   }
   print(`recorded in ${path.relative(o.rootDir, runDir)}/`);

@@ -30,6 +30,19 @@ function standIn(node: unknown): unknown {
   if (o['Fn::Join']) return (args('Fn::Join')[1] as unknown[]).map((p) => String(standIn(p))).join(String(args('Fn::Join')[0]));
   if (o['Fn::Select']) return (standIn(args('Fn::Select')[1]) as unknown[])[Number(standIn(args('Fn::Select')[0]))];
   if (o['Fn::Split']) return String(standIn(args('Fn::Split')[1])).split(String(args('Fn::Split')[0]));
+  if (o['Fn::Sub'] !== undefined) {
+    const [text, vars] = Array.isArray(o['Fn::Sub']) ? (o['Fn::Sub'] as [string, Record<string, unknown>]) : [o['Fn::Sub'] as string, {}];
+    return text.replace(/\$\{([^}]+)\}/g, (_, name: string) =>
+      String(
+        vars[name] !== undefined
+          ? standIn(vars[name])
+          : name.includes('.')
+            ? standIn({ 'Fn::GetAtt': name.split('.') })
+            : standIn({ Ref: name }),
+      ),
+    );
+  }
+  if (o['Fn::FindInMap'] !== undefined) return `local-${(o['Fn::FindInMap'] as unknown[]).map((x) => String(standIn(x))).join('-')}`;
   if (o.Ref !== undefined) {
     const ref = o.Ref as string;
     if (ref === 'AWS::Partition') return 'aws';

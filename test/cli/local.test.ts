@@ -22,7 +22,7 @@ describe('batcat run-local', () => {
   withUsage(root, '2026-11-22');
 
   test('runs the example purpose through its state machine and collects the summary CSV', () => {
-    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22'], root);
+    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--engine', 'namespace'], root);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
@@ -45,7 +45,8 @@ describe('batcat run-local', () => {
       '✓ RunSucceeded',
     ]);
     expect(r.out).toContain('  input usage: 1 file(s) from data/raw/usage/dt=2026-11-22/');
-    expect(r.out).toContain('  $ python3 containers/usage-analysis/usage_analysis.py');
+    expect(r.out).toContain('engine: a private mount namespace (unshare)');
+    expect(r.out).toContain('  $ python3 /opt/program/usage_analysis.py');
     expect(r.out).toContain('  data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv');
     expect(fs.readFileSync(path.join(root, 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv'), 'utf8')).toBe(
       [
@@ -86,7 +87,7 @@ describe('batcat run-local', () => {
   });
 
   test('a query-fed purpose reads the CSV named by query.local, with the window bound as parameters', () => {
-    const r = batcat(['run-local', '2022-rnd-battery', 'fleet-report', '--date', '2026-11-22'], root);
+    const r = batcat(['run-local', '2022-rnd-battery', 'fleet-report', '--date', '2026-11-22', '--engine', 'namespace'], root);
     expect(r.code).toBe(0);
     expect(r.out).toContain(`  query stands in: queries/fleet-report.sample.csv (parameters ["'2026-11-22'","'2026-11-22'"])`);
     expect(fs.readFileSync(path.join(root, 'data/result/fleet-report/dt=2026-11-22/report/fleet_report.csv'), 'utf8')).toBe(
@@ -112,7 +113,7 @@ describe('batcat run-local', () => {
         '',
       ].join('\n'),
     );
-    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22'], silent);
+    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--engine', 'namespace'], silent);
     expect(r.code).toBe(1);
     expect(r.out).toContain('✓ RunProcessingJob');
     expect(r.out).toContain('▶ EmptyOutput-summary');
@@ -130,13 +131,13 @@ describe('batcat run-local', () => {
 
   test('a failing script: the message and the stderr tail are shown, the exit code is 1, and the run is recorded as failed', () => {
     withUsage(root, '2026-11-23', 'vin,time,usage\nVIN1,2026-11-23T01:00:00,abc\n');
-    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-23'], root);
+    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-23', '--engine', 'namespace'], root);
     expect(r.code).toBe(1);
     expect(r.out).toContain(
       "run usage-analysis-manual-20261123 FAILED: States.TaskFailed: InputError: part-0001.csv line 2: usage 'abc' is not a number",
     );
     expect(r.out).toMatch(
-      /last lines of the script's stderr \(all of it: runs\/usage-analysis\/usage-analysis-manual-20261123\/stderr\.log\):\n {2}.*usage 'abc' is not a number/,
+      /  \| InputError: part-0001\.csv line 2: usage 'abc' is not a number\n[^]*the script's whole stderr: runs\/usage-analysis\/usage-analysis-manual-20261123\/stderr\.log\n/,
     );
     expect(r.out).toContain('▶ NotifyFailure');
     expect(r.out).toContain('✗ RunFailed');
@@ -146,7 +147,7 @@ describe('batcat run-local', () => {
   });
 
   test('a missing input folder fails like SageMaker would, naming the local folder', () => {
-    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-10-01'], root);
+    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-10-01', '--engine', 'namespace'], root);
     expect(r.code).toBe(1);
     expect(r.out).toContain(
       'ClientError: No objects found under s3://local-data-bucket/raw/usage/dt=2026-10-01/ (locally data/raw/usage/dt=2026-10-01/)',
@@ -154,7 +155,7 @@ describe('batcat run-local', () => {
   });
 
   test('running a window again records a new attempt; runs --local lists them newest first', () => {
-    const again = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22'], root);
+    const again = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--engine', 'namespace'], root);
     expect(again.code).toBe(0);
     expect(again.out).toMatch(/run usage-analysis-manual-20261122-rerun-\d{8}t\d{6}z?/i);
     const r = batcat(['runs', '2022-rnd-battery', 'usage-analysis', '--local'], root);
@@ -169,27 +170,37 @@ describe('batcat run-local', () => {
   test.each([
     [
       'an unknown purpose',
-      ['run-local', '2022-rnd-battery', 'nope'],
+      ['run-local', '2022-rnd-battery', 'nope', '--engine', 'namespace'],
       /project '2022-rnd-battery' has no purpose 'nope'; its purposes: usage-analysis, fleet-report/,
     ],
     [
       'a bad date',
-      ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-02-30'],
+      ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-02-30', '--engine', 'namespace'],
       /batcat: --date must be a calendar date written YYYY-MM-DD, got "2026-02-30"/,
     ],
     [
       '--from without --to',
-      ['run-local', '2022-rnd-battery', 'usage-analysis', '--from', '2026-11-01'],
+      ['run-local', '2022-rnd-battery', 'usage-analysis', '--from', '2026-11-01', '--engine', 'namespace'],
       /batcat: --from and --to go together/,
     ],
     [
       'a missing data folder',
-      ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--data', 'nowhere'],
+      ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--data', 'nowhere', '--engine', 'namespace'],
       /data folder .*nowhere does not exist/,
     ],
     [
       'a python that is not there',
-      ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--python', 'python-does-not-exist'],
+      [
+        'run-local',
+        '2022-rnd-battery',
+        'usage-analysis',
+        '--date',
+        '2026-11-22',
+        '--python',
+        'python-does-not-exist',
+        '--engine',
+        'namespace',
+      ],
       /cannot run python-does-not-exist/,
     ],
   ])('rejects %s with a clear message', async (_what, args, message) => {
@@ -203,7 +214,7 @@ describe('batcat run-local', () => {
     const file = path.join(other, 'projects', '2022-rnd-battery.yaml');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/ {6}local: .*\n/, ''));
     fs.mkdirSync(path.join(other, 'data'));
-    const r = batcat(['run-local', '2022-rnd-battery', 'fleet-report', '--date', '2026-11-22'], other);
+    const r = batcat(['run-local', '2022-rnd-battery', 'fleet-report', '--date', '2026-11-22', '--engine', 'namespace'], other);
     expect(r.code).toBe(2);
     expect(r.err).toContain("purpose 'fleet-report' starts with an Athena query; add query.local to the project file");
     expect(fs.existsSync(path.join(other, 'runs'))).toBe(false);

@@ -82,13 +82,13 @@ describe('batcat init', () => {
     const dir = path.join(cwd, 'demo-project');
     fs.mkdirSync(path.join(dir, 'data/raw/analysis/dt=2026-01-05'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'data/raw/analysis/dt=2026-01-05/cells.csv'), 'cell,capacity\nc1,2.9\nc2,3.1\nc3,3.0\n');
-    const r = batcat(['run-local', 'demo-project', 'analysis', '--date', '2026-01-05'], dir);
+    const r = batcat(['run-local', 'demo-project', 'analysis', '--date', '2026-01-05', '--engine', 'namespace'], dir);
     expect(r.code).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'data/result/analysis/dt=2026-01-05/result/summary.csv'), 'utf8')).toBe(
       'file,rows,columns,window_start,window_end\r\ncells.csv,3,2,2026-01-05,2026-01-05\r\n',
     );
     // And it reports failure by the contract: no input files.
-    const failed = batcat(['run-local', 'demo-project', 'analysis', '--date', '2026-01-06'], dir);
+    const failed = batcat(['run-local', 'demo-project', 'analysis', '--date', '2026-01-06', '--engine', 'namespace'], dir);
     expect(failed.code).toBe(1);
   });
 
@@ -267,6 +267,7 @@ describe('batcat doctor', () => {
         nodeVersion: '18.19.0',
         home: path.join(root, 'home'),
         pythonVersion: () => undefined,
+        installedVersions: () => undefined,
       }),
     });
     expect(code).toBe(1);

@@ -11,14 +11,11 @@ import { scopedError } from './errors';
  * zip CDK uploaded) and replaces itself with `python3 <script> <arguments>`, so the script runs
  * as SKLearnProcessor would start it: same path, same argv, same working directory.
  */
-export const UNPACK_AND_RUN = [
-  'import os, sys, zipfile',
-  'archive = sys.argv[1]',
-  'if os.path.exists(archive):',
-  '    zipfile.ZipFile(archive).extractall(os.path.dirname(archive))',
-  '    os.remove(archive)',
-  "os.execvp('python3', ['python3'] + sys.argv[2:])",
-].join('\n');
+// One line: SageMaker matches each entrypoint string against `.*`, which stops at a line break.
+export const UNPACK_AND_RUN =
+  'import os, sys, zipfile; a = sys.argv[1]; ' +
+  'os.path.exists(a) and (zipfile.ZipFile(a).extractall(os.path.dirname(a)), os.remove(a)); ' +
+  "os.execvp('python3', ['python3'] + sys.argv[2:])";
 
 /** Script mode: the code input and the entrypoint that runs the script. */
 export interface ScriptCode {
