@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Size, Stack, Tags, TimeZone, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Size, Stack, Tags, TimeZone, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -193,7 +193,14 @@ function imageFromUri(scope: Construct, p: PurposeConfig): tasks.DockerImage {
 /** The subnets and security groups a purpose's job runs in, imported by id. */
 function vpcOf(scope: Construct, p: PurposeConfig): Pick<PurposeProps, 'vpcSubnets' | 'securityGroups'> {
   return {
-    vpcSubnets: { subnets: p.vpc!.subnetIds.map((id) => ec2.Subnet.fromSubnetId(scope, `${p.name}Subnet-${id}`, id)) },
+    vpcSubnets: {
+      subnets: p.vpc!.subnetIds.map((id) => {
+        const subnet = ec2.Subnet.fromSubnetId(scope, `${p.name}Subnet-${id}`, id);
+        // The job needs only the subnet's id; its route table is never read.
+        Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'only the subnet id is passed to SageMaker');
+        return subnet;
+      }),
+    },
     securityGroups: p.vpc!.securityGroupIds.map((id) => ec2.SecurityGroup.fromSecurityGroupId(scope, `${p.name}SecurityGroup-${id}`, id)),
   };
 }

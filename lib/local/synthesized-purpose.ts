@@ -52,7 +52,12 @@ function standIn(node: unknown): unknown {
     if (/DataBucket/.test(ref) && !/Arn/.test(ref)) return LOCAL_BUCKET;
     return `local-${ref}`;
   }
-  if (o['Fn::GetAtt']) return `arn:aws:local:${[o['Fn::GetAtt'] as string | string[]].flat().join('.')}`;
+  if (o['Fn::GetAtt']) {
+    const [resource, attribute] = [o['Fn::GetAtt'] as string | string[]].flat().join('.').split('.');
+    // A role's ARN as IAM writes it, so the job description reads (and validates) like the real one.
+    if (attribute === 'Arn' && /Role/.test(resource)) return `arn:aws:iam::000000000000:role/${resource}`;
+    return `arn:aws:local:${resource}.${attribute}`;
+  }
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, standIn(v)]));
 }
 

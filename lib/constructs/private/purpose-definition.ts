@@ -24,6 +24,7 @@ import type { ScriptCode } from './script-code';
 const PATHS = {
   resolved: '$.batcat',
   jobName: '$.batcat.jobName',
+  arguments: '$.batcat.arguments',
   partition: '$.batcat.partition',
   queryParameters: '$.batcat.queryParameters',
   query: '$.query',
@@ -65,6 +66,10 @@ export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass
       partition: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart)),
       // Athena ExecutionParameters are SQL literals: the dates, quoted.
       ...(purpose.queryParameters.length > 0 ? { queryParameters: sfn.JsonPath.array(...purpose.queryParameters.map(literal)) } : {}),
+      // Each argument by itself: a literal stays plain JSON (its braces need no escaping), a placeholder is formatted per run.
+      ...(hasPlaceholders(purpose.props.arguments)
+        ? { arguments: Object.fromEntries(purpose.props.arguments!.map((a, i) => [`a${i}`, renderPlaceholders(a)])) }
+        : {}),
     },
     resultPath: PATHS.resolved,
   });
@@ -106,7 +111,9 @@ export function runProcessingJob(
     jobNamePrefix: purpose.jobNamePrefix,
     image,
     containerEntrypoint: code?.entrypoint ?? props.entrypoint,
-    containerArguments: props.arguments?.map(renderPlaceholders),
+    containerArguments: hasPlaceholders(props.arguments)
+      ? props.arguments!.map((_, i) => sfn.JsonPath.stringAt(`${PATHS.arguments}.a${i}`))
+      : props.arguments,
     processingInputs: [
       ...purpose.inputs.map((i) => ({
         name: i.name,
@@ -164,6 +171,10 @@ export function runProcessingJob(
     },
     resultPath: PATHS.job,
   }).addDocumentedRetries();
+}
+
+function hasPlaceholders(args: readonly string[] | undefined): boolean {
+  return (args ?? []).some((a) => splitPlaceholders(a).placeholders.length > 0);
 }
 
 /** `--start={window.start}` as a JsonPath format of the run input; an argument without placeholders stays literal. */
