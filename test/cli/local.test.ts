@@ -137,7 +137,7 @@ describe('batcat run-local', () => {
       "run usage-analysis-manual-20261123 FAILED: States.TaskFailed: InputError: part-0001.csv line 2: usage 'abc' is not a number",
     );
     expect(r.out).toMatch(
-      /  \| InputError: part-0001\.csv line 2: usage 'abc' is not a number\n[^]*the script's whole stderr: runs\/usage-analysis\/usage-analysis-manual-20261123\/stderr\.log\n/,
+      / {2}\| InputError: part-0001\.csv line 2: usage 'abc' is not a number\n[^]*the script's whole stderr: runs\/usage-analysis\/usage-analysis-manual-20261123\/stderr\.log\n/,
     );
     expect(r.out).toContain('▶ NotifyFailure');
     expect(r.out).toContain('✗ RunFailed');
