@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { parseDocument } from 'yaml';
 import { runCli } from '../../lib/cli/main';
 import { loadProject } from '../../lib/config/load-project';
-import { tempDir } from '../helpers';
+import { REPO_ROOT, tempDir } from '../helpers';
 import { batcat, batcatHere, exampleCopy, filesBelow, TERMINAL_DRIVER } from './cli-process';
 
 /*
@@ -246,7 +246,22 @@ describe('batcat doctor', () => {
     expect(r.out).toMatch(/^! AWS credentials: none found in the environment or ~\/\.aws\n {4}fix: configure a profile/m);
     expect(r.out).toMatch(/^! CDK bootstrap: cannot be checked offline\n {4}fix: .*npx cdk bootstrap/m);
     expect(r.out).toContain('✓ project files: OK, projects/2022-rnd-battery.yaml (2 purposes)');
-    expect(r.out).toContain('✓ container usage-analysis: OK, containers/usage-analysis: Dockerfile, requirements.txt, usage_analysis.py');
+    expect(r.out).toContain('✓ container usage-analysis: OK, containers/usage-analysis, runs: python3 /opt/program/usage_analysis.py');
+  });
+
+  test("checks that python3 has the image's packages: a requirements.txt pin, a framework's version", () => {
+    const root = tempDir('batcat-doctor-sm-');
+    fs.cpSync(path.join(REPO_ROOT, 'test', 'fixtures', 'sagemaker-scripts'), root, { recursive: true });
+    const r = batcat(['doctor'], root);
+    expect(r.out).toContain('✓ container preprocessing: OK, sklearn:1.2-1, runs: python3 scripts/preprocessing/preprocessing.py');
+    expect(r.out).toContain(
+      '! packages preprocessing: python3 lacks what the image has, so batcat run-local without Docker may fail where AWS would not: ' +
+        "scikit-learn 1.2.x (framework sklearn:1.2-1) is not installed\n    fix: python3 -m pip install 'scikit-learn==1.2.*'",
+    );
+    expect(r.out).toContain('✓ container scoring: OK, containers/scoring, runs: python3 /opt/program/score.py --threshold 0.5');
+    expect(r.out).toContain(
+      'batcat-test-absent-package==9.9.9 (containers/scoring/requirements.txt) is not installed\n    fix: python3 -m pip install -r containers/scoring/requirements.txt',
+    );
   });
 
   test('finds credentials in a profile without calling AWS, and names each problem with its fix', async () => {

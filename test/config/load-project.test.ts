@@ -565,3 +565,135 @@ purposes:
     expect(queryProblems(yaml, sql)).toEqual([expect.stringMatching(message)]);
   });
 });
+
+describe('SageMaker script keys', () => {
+  const SCRIPT = `project: demo
+purposes:
+  - name: preprocessing
+    framework: sklearn:1.2-1
+    script: scripts/preprocessing.py
+    arguments: ['--train-test-split-ratio', '0.2']
+    inputs:
+      - { name: raw, prefix: raw/census/, localPath: /opt/ml/processing/input }
+    outputs:
+      - { name: train, localPath: /opt/ml/processing/train }
+`;
+  const withScript = (yaml: string) => {
+    const dir = projectDir(yaml);
+    fs.mkdirSync(path.join(dir, 'scripts'));
+    fs.writeFileSync(path.join(dir, 'scripts', 'preprocessing.py'), 'print(1)\n');
+    return dir;
+  };
+  const scriptProblems = (yaml: string) => {
+    const dir = withScript(yaml);
+    try {
+      loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
+    } catch (e) {
+      if (e instanceof ProjectConfigError) return e.problems;
+      throw e;
+    }
+    throw new Error('expected the project file to be rejected');
+  };
+
+  test('a framework image with a script needs no container folder; the keys resolve as the constructs need them', () => {
+    const dir = withScript(SCRIPT);
+    const p = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0];
+    expect(p).toMatchObject({
+      containerDir: undefined,
+      framework: {
+        name: 'sklearn:1.2-1',
+        repository: 'sagemaker-scikit-learn',
+        tag: '1.2-1-cpu-py3',
+        package: 'scikit-learn',
+        packageVersion: '1.2',
+      },
+      script: path.join(dir, 'scripts', 'preprocessing.py'),
+      arguments: ['--train-test-split-ratio', '0.2'],
+      networkIsolation: true,
+      inputs: [{ name: 'raw', localPath: '/opt/ml/processing/input', mode: 'File', compression: 'None' }],
+      outputs: [{ name: 'train', localPath: '/opt/ml/processing/train', uploadMode: 'EndOfJob' }],
+    });
+  });
+
+  test.each([
+    [
+      'an unknown framework version, with the versions there are',
+      SCRIPT.replace('sklearn:1.2-1', 'sklearn:1.3-1'),
+      "line 4:5: purposes[0].framework: 'sklearn:1.3-1' is not a SageMaker framework image BatCat knows; write '<framework>:<version>', versions of sklearn: sklearn:0.20.0, sklearn:0.23-1, sklearn:1.0-1, sklearn:1.2-1, sklearn:1.4-2, sklearn:1.4-2-py312",
+    ],
+    [
+      'an unknown framework, with the frameworks there are (shortened)',
+      SCRIPT.replace('sklearn:1.2-1', 'pytorch:2.1'),
+      "line 4:5: purposes[0].framework: 'pytorch:2.1' is not a SageMaker framework image BatCat knows; write '<framework>:<version>', allowed: sklearn:0.20.0, sklearn:0.23-1, sklearn:1.0-1, ..., xgboost:1.5-1, xgboost:1.7-1, xgboost:3.0-5, xgboost:3.2-0 (frameworks: sklearn, xgboost)",
+    ],
+    [
+      'a script file that does not exist',
+      SCRIPT.replace('scripts/preprocessing.py', 'scripts/preprocess.py'),
+      expect.stringMatching(
+        /^line 5:5: purposes\[0\]\.script: script 'scripts\/preprocess\.py' of purpose 'preprocessing' does not exist \(looked in .*scripts\/preprocess\.py\); give the path of your Python script relative to the project folder$/,
+      ),
+    ],
+    [
+      'a placeholder that does not exist',
+      SCRIPT.replace("'0.2']", "'0.2', '--day', '{window.day}']"),
+      "line 6:61: purposes[0].arguments[3]: arguments[3] '{window.day}' uses the placeholder {window.day}, which does not exist; allowed: {window.start}, {window.end}, {run.id}",
+    ],
+    [
+      'two channels on one local path',
+      SCRIPT.replace('localPath: /opt/ml/processing/train', 'localPath: /opt/ml/processing/input/'),
+      "line 10:24: purposes[0].outputs[0].localPath: localPath '/opt/ml/processing/input/' of output 'train' is also the path of input 'raw'; two channels cannot share one folder (one may be inside another)",
+    ],
+    [
+      'a local path outside /opt/ml/processing',
+      SCRIPT.replace('localPath: /opt/ml/processing/train', 'localPath: /data/train'),
+      "line 10:24: purposes[0].outputs[0].localPath: localPath '/data/train' of output 'train' is not below /opt/ml/processing/; SageMaker Processing copies inputs and outputs only there: use an absolute path such as '/opt/ml/processing/train'",
+    ],
+    [
+      'an input named code in script mode',
+      SCRIPT.replace('name: raw, prefix: raw/census/, localPath: /opt/ml/processing/input', 'name: code, prefix: raw/code/'),
+      "line 8:11: purposes[0].inputs[0].name: input name 'code' is taken by the script in script mode (/opt/ml/processing/input/code/); rename this input",
+    ],
+    [
+      'FastFile, which Processing does not have',
+      SCRIPT.replace('localPath: /opt/ml/processing/input }', 'localPath: /opt/ml/processing/input, mode: FastFile }'),
+      "line 8:80: purposes[0].inputs[0].mode: 'FastFile' is not an input mode of SageMaker Processing; allowed: 'File' (copied before the script starts) or 'Pipe' (streamed through a named pipe). FastFile is a Training input mode; CreateProcessingJob refuses it",
+    ],
+    [
+      'Gzip without Pipe',
+      SCRIPT.replace('localPath: /opt/ml/processing/input }', 'localPath: /opt/ml/processing/input, compression: Gzip }'),
+      "line 8:80: purposes[0].inputs[0].compression: input 'raw' has compression 'Gzip' with mode 'File'; SageMaker decompresses only in Pipe mode. Use mode: Pipe, or leave compression out and read the .gz files in the script (File mode copies them as they are)",
+    ],
+    [
+      'a framework without a script',
+      SCRIPT.replace('    script: scripts/preprocessing.py\n', ''),
+      "line 4:5: purposes[0].framework: a framework image runs your script: add 'script', e.g. script: scripts/preprocessing.py",
+    ],
+    [
+      'a framework and a container folder',
+      SCRIPT.replace('    framework:', '    container: containers/usage-analysis\n    framework:'),
+      "line 5:5: purposes[0].framework: purpose 'preprocessing' sets 'container' and 'framework'; give one: 'container' to build from a folder, 'image' for an existing ECR image, or 'framework' for a SageMaker framework image such as 'sklearn:1.2-1'",
+    ],
+    [
+      'a script and an entrypoint',
+      SCRIPT.replace('    arguments:', '    entrypoint: [python3, x.py]\n    arguments:'),
+      "line 6:5: purposes[0].entrypoint: 'script' runs 'python3 <script>' as the entrypoint; give 'script' or 'entrypoint', not both",
+    ],
+    [
+      'a placeholder in the entrypoint',
+      SCRIPT.replace('    script: scripts/preprocessing.py\n', '    entrypoint: [python3, x.py, "{run.id}"]\n'),
+      "line 5:5: purposes[0].entrypoint: entrypoint[2] '{run.id}' has a placeholder; placeholders are replaced in arguments only, so move it to 'arguments'",
+    ],
+    [
+      'a script outside its source folder',
+      SCRIPT.replace('    arguments:', '    sourceDir: containers/\n    arguments:'),
+      "line 5:5: purposes[0].script: script 'scripts/preprocessing.py' is not inside sourceDir 'containers/'; the script must be part of the folder uploaded with it, e.g. script: containers/preprocessing.py",
+    ],
+    [
+      'a subnet id that is not one',
+      SCRIPT.replace('    arguments:', '    vpc: { subnetIds: [subnet-1], securityGroupIds: [sg-0abc1234def567890] }\n    arguments:'),
+      "line 6:24: purposes[0].vpc.subnetIds[0]: 'subnet-1' is not a subnet id, e.g. 'subnet-0abc1234def567890'",
+    ],
+  ])('rejects %s', (_what, yaml, message) => {
+    expect(scriptProblems(yaml)).toEqual([message]);
+  });
+});

@@ -91,6 +91,21 @@ const cases: Array<[string, string, Partial<PurposeProps>]> = [
     PURPOSE.replace('prefix: raw/usage/', 'prefix: raw/usage/, partitioned: true').replace('    inputs:', "    window: '7d'\n    inputs:"),
     { inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', partitioned: true }], window: Duration.days(7) },
   ],
+  [
+    'a local path outside /opt/ml/processing',
+    PURPOSE.replace('prefix: raw/usage/', 'prefix: raw/usage/, localPath: /opt/ml/input/usage'),
+    { inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', localPath: '/opt/ml/input/usage' }], s3Arrival: undefined },
+  ],
+  [
+    'two channels on one local path',
+    PURPOSE.replace('{ name: summary }', '{ name: summary, localPath: /opt/ml/processing/input/usage/ }'),
+    { outputs: [{ name: 'summary', localPath: '/opt/ml/processing/input/usage/' }] },
+  ],
+  [
+    'a placeholder that does not exist',
+    PURPOSE.replace('    inputs:', "    arguments: ['--day', '{window.day}']\n    inputs:"),
+    { arguments: ['--day', '{window.day}'] },
+  ],
 ];
 
 test.each(cases)('%s is rejected with the same words by the project file and by the construct', (_what, yaml, overrides) => {
