@@ -32,12 +32,16 @@ export {
   type UpstreamPurpose,
 } from './constructs/run-trigger';
 export {
+  S3CompressionType,
   S3DataDistribution,
+  S3InputMode,
+  S3UploadMode,
   SageMakerCreateProcessingJob,
   type ProcessingInput,
   type ProcessingOutput,
   type SageMakerCreateProcessingJobProps,
 } from './constructs/sagemaker-create-processing-job';
+export { SageMakerFrameworkImage } from './constructs/sagemaker-framework-image';
 export { createBatCatApp, type BatCatAppProps } from './app/batcat-app';
 export { ProjectStack, type ProjectStackProps } from './app/project-stack';
 export { PurposeStack, type PurposeStackProps } from './app/purpose-stack';

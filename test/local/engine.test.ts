@@ -5,6 +5,7 @@ import { UNPACK_AND_RUN } from '../../lib/constructs/private/script-code';
 import { LocalRunError } from '../../lib/local/container-spec';
 import { containerRunArgs, detectEngine, namespaceArgs } from '../../lib/local/engine';
 import { tempDir } from '../helpers';
+import { batcat, exampleCopy } from '../cli/cli-process';
 
 test('docker run as SageMaker starts the container: /opt/ml mounted, the environment, no network, entrypoint and arguments', () => {
   expect(
