@@ -2,8 +2,8 @@
 
 Reads the result of its Athena query (queries/fleet-report.sql: the usage-analysis summary rows
 of the window) from <root>/processing/input/query/<query id>.csv and writes <root>/processing/output/report/fleet_report.csv: one row with the window,
-the number of vehicles and the fleet's usage. <root> is /opt/ml in the job; BATCAT_PROCESSING_ROOT
-points it elsewhere for local runs. On failure the reason goes to <root>/output/message.
+the number of vehicles and the fleet's usage. <root> is /opt/ml (in the job and in batcat run-local); BATCAT_PROCESSING_ROOT
+points it elsewhere for runs by hand. On failure the reason goes to <root>/output/message.
 """
 
 import csv

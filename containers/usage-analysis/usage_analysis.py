@@ -2,8 +2,8 @@
 
 Reads every CSV (optionally gzip-compressed) under <root>/processing/input/usage/ with the
 columns vin, time, usage, and writes <root>/processing/output/summary/usage_summary.csv with one
-row per vehicle. <root> is /opt/ml in the job; BATCAT_PROCESSING_ROOT points it elsewhere for
-local runs. The exit code decides success; on failure the reason goes to <root>/output/message.
+row per vehicle. <root> is /opt/ml (in the job and in batcat run-local); BATCAT_PROCESSING_ROOT points it elsewhere for
+runs by hand. The exit code decides success; on failure the reason goes to <root>/output/message.
 
 Only the standard library is used, so the script also runs with a plain python3.
 """

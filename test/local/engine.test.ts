@@ -88,7 +88,6 @@ if (!engineAnswers) console.warn('run-local with a container engine: skipped, ne
 (engineAnswers ? test : test.skip)(
   'run-local in a real container engine runs the example purpose',
   () => {
-    const { exampleCopy, batcat } = require('../cli/cli-process') as typeof import('../cli/cli-process');
     const root = exampleCopy();
     const day = path.join(root, 'data', 'raw', 'usage', 'dt=2026-11-22');
     fs.mkdirSync(day, { recursive: true });

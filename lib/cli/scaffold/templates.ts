@@ -129,7 +129,7 @@ The processing contract:
 - inputs are folders under <root>/processing/input/<name>/ (here: '${input}');
 - outputs are written to <root>/processing/output/<name>/ (here: 'result');
 - the exit code decides success; on failure, write the reason to <root>/output/message.
-<root> is /opt/ml in the job. BATCAT_PROCESSING_ROOT points it elsewhere in batcat run-local.
+<root> is /opt/ml in the job and in batcat run-local; BATCAT_PROCESSING_ROOT points it elsewhere when you run the script by hand.
 The run's window is in BATCAT_WINDOW_START and BATCAT_WINDOW_END (YYYY-MM-DD, both included).
 
 Replace summarize() with your analysis.
