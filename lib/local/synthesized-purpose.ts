@@ -62,27 +62,42 @@ function standIn(node: unknown): unknown {
 }
 
 /**
- * Builds the project's stack in memory (no Lambda bundling, no Docker) and takes the purpose's
- * state machine definition and trigger configuration from it: the same definition `cdk synth`
+ * Builds the project's stack in memory (no Lambda bundling, no Docker) and takes each purpose's
+ * state machine definition and trigger configuration from it: the same definitions `cdk synth`
  * writes and Step Functions runs.
  */
-export function synthesizePurpose(project: ProjectConfig, purposeName: string): SynthesizedPurpose {
+export function synthesizePurposes(project: ProjectConfig): Map<string, SynthesizedPurpose> {
   const app = new App({
     context: { 'aws:cdk:bundling-stacks': [] },
     outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-local-synth-')),
   });
-  const stack = new ProjectStack(app, project.stackName, { config: project });
-  const purpose = stack.purposes[purposeName];
+  try {
+    const stack = new ProjectStack(app, project.stackName, { config: project });
+    return new Map(
+      Object.entries(stack.purposes).map(([name, purpose]) => {
+        const nested = Stack.of(purpose);
+        const machine = purpose.stateMachine.node.defaultChild as sfn.CfnStateMachine;
+        const definition = standIn(nested.resolve(machine.definitionString));
+        const fn = purpose.trigger.function.node.defaultChild as lambda.CfnFunction;
+        const env = nested.resolve(fn.environment) as { variables: Record<string, unknown> };
+        return [
+          name,
+          {
+            stateMachineName: purpose.stateMachineName,
+            definition: JSON.parse(String(definition)),
+            runConfig: JSON.parse(String(standIn(env.variables[RUN_CONFIG_ENV]))),
+          },
+        ];
+      }),
+    );
+  } finally {
+    fs.rmSync(app.outdir, { recursive: true, force: true });
+  }
+}
+
+/** One purpose of `synthesizePurposes`. */
+export function synthesizePurpose(project: ProjectConfig, purposeName: string): SynthesizedPurpose {
+  const purpose = synthesizePurposes(project).get(purposeName);
   if (!purpose) throw new Error(`project '${project.project}' has no purpose '${purposeName}'`);
-  const nested = Stack.of(purpose);
-  const machine = purpose.stateMachine.node.defaultChild as sfn.CfnStateMachine;
-  const definition = standIn(nested.resolve(machine.definitionString));
-  const fn = purpose.trigger.function.node.defaultChild as lambda.CfnFunction;
-  const env = nested.resolve(fn.environment) as { variables: Record<string, unknown> };
-  fs.rmSync(app.outdir, { recursive: true, force: true });
-  return {
-    stateMachineName: purpose.stateMachineName,
-    definition: JSON.parse(String(definition)),
-    runConfig: JSON.parse(String(standIn(env.variables[RUN_CONFIG_ENV]))),
-  };
+  return purpose;
 }

@@ -5,7 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ProjectStack } from '../../lib/app/project-stack';
 import { loadProject, type ProjectConfig } from '../../lib/config/load-project';
 import { resolveRunRequest } from '../../lib/runtime/trigger';
-import { synthesizePurpose } from '../../lib/local/synthesized-purpose';
+import { synthesizePurposes } from '../../lib/local/synthesized-purpose';
 import { REPO_ROOT, synthOnce, testApp } from '../helpers';
 import { executionContext, StateMachine } from '../local-step-functions';
 import { apiModelSource, createProcessingJobProblems } from '../sagemaker-api-model';
@@ -22,9 +22,12 @@ jest.setTimeout(120_000);
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'sagemaker-scripts');
 
+const synthesized = new Map<ProjectConfig, ReturnType<typeof synthesizePurposes>>();
+
 /** The CreateProcessingJob request a purpose's state machine makes for one window, executed locally. */
 async function renderedJob(config: ProjectConfig, purpose: string): Promise<any> {
-  const synth = synthesizePurpose(config, purpose);
+  if (!synthesized.has(config)) synthesized.set(config, synthesizePurposes(config));
+  const synth = synthesized.get(config)!.get(purpose)!;
   const run = resolveRunRequest({ purpose, date: '2026-11-20' }, synth.runConfig, new Date('2026-11-23T09:00:00Z'));
   if (run.backfill) throw new Error('expected one run');
   const { input, name } = run;

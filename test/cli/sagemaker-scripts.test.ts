@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT, tempDir } from '../helpers';
-import { batcat, filesBelow } from './cli-process';
+import { batcat, batcatHere, filesBelow } from './cli-process';
 
 /*
  * `batcat run-local` with scripts written for SageMaker Processing (test/fixtures/sagemaker-scripts):
@@ -13,8 +13,10 @@ import { batcat, filesBelow } from './cli-process';
 jest.setTimeout(120_000);
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'sagemaker-scripts');
-const runLocal = (root: string, purpose: string, ...more: string[]) =>
-  batcat(['run-local', 'sm-scripts', purpose, '--date', '2026-11-20', '--engine', 'namespace', ...more], root);
+const args = (purpose: string) => ['run-local', 'sm-scripts', purpose, '--date', '2026-11-20', '--engine', 'namespace'];
+const runLocal = (root: string, purpose: string) => batcat(args(purpose), root);
+/** The same command in this process: for the failures, which need no child of their own. */
+const runLocalHere = (root: string, purpose: string) => batcatHere(['--root', root, ...args(purpose)], root);
 
 function fixtureCopy(): string {
   const root = tempDir('batcat-sm-');
@@ -97,14 +99,14 @@ describe('SageMaker Processing scripts under batcat run-local', () => {
 });
 
 describe('failures a SageMaker script meets, told as the user needs them', () => {
-  test('a script that crashes without /opt/ml/output/message: the exit code and the last lines of its stderr', () => {
+  test('a script that crashes without /opt/ml/output/message: the exit code and the last lines of its stderr', async () => {
     const root = fixtureCopy();
     const yaml = path.join(root, 'projects/sm-scripts.yaml');
     fs.writeFileSync(
       yaml,
       fs.readFileSync(yaml, 'utf8').replace('localPath: /opt/ml/processing/train', 'localPath: /opt/ml/processing/training'),
     );
-    const r = runLocal(root, 'preprocessing');
+    const r = await runLocalHere(root, 'preprocessing');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(
       /run preprocessing-manual-20261120 FAILED: States\.TaskFailed: AlgorithmError: the script exited with code 1 and wrote no \/opt\/ml\/output\/message; the last lines of its stderr: .*FileNotFoundError: \[Errno 2\] No such file or directory: '\/opt\/ml\/processing\/train\/train_features\.csv'\n/,
@@ -112,7 +114,7 @@ describe('failures a SageMaker script meets, told as the user needs them', () =>
     expect(r.out).toContain("the script's whole stderr: runs/preprocessing/preprocessing-manual-20261120/stderr.log");
   });
 
-  test('a script that writes to a misnamed folder: the run fails naming the output, its local path and the folders written', () => {
+  test('a script that writes to a misnamed folder: the run fails naming the output, its local path and the folders written', async () => {
     const root = fixtureCopy();
     const script = path.join(root, 'containers/scoring/score.py');
     fs.writeFileSync(
@@ -124,21 +126,21 @@ describe('failures a SageMaker script meets, told as the user needs them', () =>
           'out = pathlib.Path("/opt/ml/processing/output/score")\nout.mkdir()',
         ),
     );
-    const r = runLocal(root, 'scoring');
+    const r = await runLocalHere(root, 'scoring');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(
       /FAILED: BatCat\.EmptyOutput: output scores is empty: the job wrote nothing to \/opt\/ml\/processing\/output\/scores, .* The script wrote files to: \/opt\/ml\/processing\/output\/score\.\n/,
     );
   });
 
-  test('an input in Pipe mode is refused before anything runs, saying why and what to do', () => {
+  test('an input in Pipe mode is refused before anything runs, saying why and what to do', async () => {
     const root = fixtureCopy();
     const yaml = path.join(root, 'projects/sm-scripts.yaml');
     fs.writeFileSync(
       yaml,
       fs.readFileSync(yaml, 'utf8').replace('distribution: ShardedByS3Key', 'distribution: ShardedByS3Key\n        mode: Pipe'),
     );
-    const r = runLocal(root, 'scoring');
+    const r = await runLocalHere(root, 'scoring');
     expect(r.code).toBe(2);
     expect(r.err).toContain(
       "input 'records' of purpose 'scoring' uses mode Pipe: on AWS it is streamed through a named pipe (a FIFO at /opt/ml/processing/input/records_0), which run-local does not provide",
