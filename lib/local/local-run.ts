@@ -1,8 +1,9 @@
 /*
  * A purpose run on this machine: the purpose's synthesized state machine definition, executed
  * by the local Step Functions interpreter. Its Task states are answered here: the processing
- * job runs the purpose's script with the local python3 in an /opt/ml-shaped folder, and a
- * query step reads the CSV the project file names instead of Athena. No AWS, no Docker.
+ * job runs as SageMaker would run it (processing-job.ts), in docker or podman or in a private
+ * mount namespace (engine.ts), and a query step reads the CSV the project file names instead
+ * of Athena. No AWS.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
