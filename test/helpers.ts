@@ -62,6 +62,7 @@ function stubRef(ref: unknown): string {
   if (r.Ref === 'AWS::URLSuffix') return 'amazonaws.com';
   if (r.Ref) return String(r.Ref);
   if (r['Fn::GetAtt']) return `arn:aws:iam::123456789012:role/${r['Fn::GetAtt'][0]}`;
+  if (r['Fn::FindInMap']) return `${r['Fn::FindInMap'][0]}.${r['Fn::FindInMap'][2]}`;
   if (r['Fn::Sub'])
     return String(r['Fn::Sub'])
       .replace(/\$\{AWS::AccountId\}/g, '123456789012')

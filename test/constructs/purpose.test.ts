@@ -1,13 +1,19 @@
-import { Duration } from 'aws-cdk-lib';
+import * as path from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import aslValidator from 'asl-validator';
 import { RunOutcome } from '../../lib/constructs/purpose-metrics';
 import type { PurposeProps } from '../../lib/constructs/purpose-props';
 import { jobNamePrefix, triggerFunctionName } from '../../lib/contract/names';
-import { definitionOf } from '../helpers';
-import { usageAnalysis } from './fixtures';
+import { SageMakerCreateProcessingJob } from '../../lib/constructs/sagemaker-create-processing-job';
+import { SageMakerFrameworkImage } from '../../lib/constructs/sagemaker-framework-image';
+import { definitionOf, REPO_ROOT, testApp } from '../helpers';
+import { CONTAINER_DIR, usageAnalysis } from './fixtures';
+
+const SCRIPT = path.join(CONTAINER_DIR, 'usage_analysis.py');
 
 function build(overrides: Partial<PurposeProps> = {}) {
   const { stack, purpose } = usageAnalysis({
@@ -234,6 +240,36 @@ describe('Purpose', () => {
     );
   });
 
+  test('script mode with a framework image: the code asset as input `code`, python3 on the script, the role may read only that object', () => {
+    const { template: t, def } = build({
+      containerDirectory: undefined,
+      image: SageMakerFrameworkImage.of('xgboost:1.7-1'),
+      script: SCRIPT,
+      arguments: ['--day', '{window.start}'],
+    });
+    const job = def.States.RunProcessingJob.Parameters;
+    expect(job.AppSpecification.ContainerEntrypoint.at(-1)).toBe('/opt/ml/processing/input/code/usage_analysis.py');
+    expect(job.AppSpecification['ContainerArguments.$']).toBe('States.Array($.batcat.arguments.a0, $.batcat.arguments.a1)');
+    expect(def.States.ResolveRun.Parameters.arguments).toEqual({ a0: '--day', 'a1.$': "States.Format('{}', $.window.start)" });
+    expect(job.ProcessingInputs.at(-1)).toMatchObject({ InputName: 'code', S3Input: { LocalPath: '/opt/ml/processing/input/code' } });
+    expect(JSON.stringify(t.toJSON().Mappings)).toContain('"eu-west-1":{"account":"141502667606"}');
+  });
+
+  test('a framework image in a stack of a known region is a literal URI; an unknown framework is refused with the versions there are', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Regional', { env: { region: 'eu-central-1', account: '123456789012' } });
+    const job = new SageMakerCreateProcessingJob(stack, 'Job', {
+      jobName: 'x-1',
+      jobNamePrefix: 'x',
+      image: SageMakerFrameworkImage.of('sklearn:1.2-1'),
+    });
+    new sfn.StateMachine(stack, 'M', { definitionBody: sfn.DefinitionBody.fromChainable(job) });
+    expect(JSON.stringify(Template.fromStack(stack).toJSON())).toContain('492215442770.dkr.ecr.eu-central-1.');
+    expect(() => SageMakerFrameworkImage.of('sklearn:9.9')).toThrow(
+      "'sklearn:9.9' is not a SageMaker framework image BatCat knows; write '<framework>:<version>', versions of sklearn: sklearn:0.20.0, sklearn:0.23-1",
+    );
+  });
+
   test.each<[string, Partial<PurposeProps>, RegExp]>([
     [
       'an invalid purpose name',
@@ -245,6 +281,32 @@ describe('Purpose', () => {
     ['no outputs', { outputs: [] }, /needs at least one output/],
     ['a reserved environment variable', { environment: { BATCAT_RUN_DATE: 'x' } }, /'BATCAT_RUN_DATE' uses the reserved prefix/],
     ['a state machine name over 80 characters', { namePrefix: 'x'.repeat(70) }, /state machine name '.*' is 85 characters; at most 80/],
+    [
+      'a script and an entrypoint',
+      { script: SCRIPT, entrypoint: ['python3', 'x.py'] },
+      /sets both script and entrypoint; script mode runs 'python3 <script>', so give one of them/,
+    ],
+    ['a source folder without a script', { sourceDirectory: CONTAINER_DIR }, /sourceDirectory needs script: the file in it that runs/],
+    [
+      'a script outside its source folder',
+      { script: SCRIPT, sourceDirectory: path.join(REPO_ROOT, 'queries') },
+      /script '.*usage_analysis\.py' is not inside sourceDirectory '.*queries'/,
+    ],
+    [
+      'a script that is not Python',
+      { script: path.join(CONTAINER_DIR, 'Dockerfile') },
+      /is not a Python file \(\.py\); script mode runs python3 <script>/,
+    ],
+    [
+      'an input named code in script mode',
+      { script: SCRIPT, inputs: [{ name: 'code', keyPrefix: 'raw/code/' }] },
+      /input name 'code' is taken by the script/,
+    ],
+    [
+      'an object input read per partition',
+      { inputs: [{ name: 'model', keyPrefix: 'models/model.tar.gz', partitioned: true }] },
+      /input 'model' reads one object \('models\/model\.tar\.gz'\), so it cannot have a runPrefix/,
+    ],
   ])('rejects %s', (_what, overrides, error) => {
     expect(() => build(overrides)).toThrow(error);
   });
