@@ -7,6 +7,7 @@ import {
   defaultInputPath,
   defaultOutputPath,
   INPUT_MODES,
+  PROCESSING_LIMITS,
   UPLOAD_MODES,
 } from '../contract/processing';
 import {
@@ -396,6 +397,16 @@ const purpose = strict({
     })),
   ];
   for (const c of channelPathProblems(channels)) issue(channels[c.index].at, channels[c.index].localPath, c.message);
+  for (const kind of ['input', 'output'] as const) {
+    const count = channels.filter((c) => c.kind === kind).length;
+    if (count > PROCESSING_LIMITS.maxChannels) {
+      issue(
+        [`${kind}s`],
+        count,
+        `purpose ${show(p.name)} has ${count} ${kind}s${kind === 'input' ? ' (counting the query result and the script)' : ''}; a SageMaker Processing job takes at most ${PROCESSING_LIMITS.maxChannels}`,
+      );
+    }
+  }
   for (const [kind, list] of [
     ['input', inputs],
     ['output', p.outputs],

@@ -397,6 +397,14 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     check(this, volumeSizeGbProblem(this.volumeSizeGb));
     const seconds = this.maxRuntime.toSeconds();
     check(this, maxRuntimeProblem(seconds, this.maxRuntime.toHumanString()));
+    for (const [kind, list] of [
+      ['inputs', p.processingInputs ?? []],
+      ['outputs', p.processingOutputs ?? []],
+    ] as const) {
+      if (list.length > PROCESSING_LIMITS.maxChannels) {
+        throw scopedError(this, `a job may have at most ${PROCESSING_LIMITS.maxChannels} ${kind} (SageMaker's limit), got ${list.length}`);
+      }
+    }
     for (const i of p.processingInputs ?? []) {
       check(this, inputKeyProblem(i.keyPrefix));
       if (i.runPrefix !== undefined && !i.keyPrefix.endsWith('/')) {

@@ -80,6 +80,8 @@ export const PROCESSING_LIMITS = {
   /** 9 days. */
   maxRuntimeSeconds: 777_600,
   maxEnvironmentVariables: 100,
+  /** Inputs (with the query's result and the code) and outputs of one job, each. */
+  maxChannels: 10,
 } as const;
 
 /** Where a job's input is copied in the container unless it names another path. */

@@ -697,3 +697,20 @@ purposes:
     expect(scriptProblems(yaml)).toEqual([message]);
   });
 });
+
+test('a purpose with more channels than SageMaker takes is rejected, counting the script', () => {
+  const inputs = Array.from({ length: 10 }, (_, i) => `      - { name: in${i}, prefix: raw/in${i}/ }`).join('\n');
+  const dir = projectDir(`project: demo
+purposes:
+  - name: usage-analysis
+    script: containers/usage-analysis/job.py
+    inputs:
+${inputs}
+    outputs:
+      - name: summary
+`);
+  fs.writeFileSync(path.join(dir, 'containers', 'usage-analysis', 'job.py'), 'print(1)\n');
+  expect(() => loadProject(path.join(dir, 'projects', 'demo.yaml'), dir)).toThrow(
+    "line 5:5: purposes[0].inputs: purpose 'usage-analysis' has 11 inputs (counting the query result and the script); a SageMaker Processing job takes at most 10",
+  );
+});

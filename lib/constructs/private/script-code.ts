@@ -9,9 +9,9 @@ import { scopedError } from './errors';
 /**
  * Unpacks the code asset next to itself (once per instance; SageMaker delivers the asset as the
  * zip CDK uploaded) and replaces itself with `python3 <script> <arguments>`, so the script runs
- * as SKLearnProcessor would start it: same path, same argv, same working directory.
+ * as SKLearnProcessor would start it: same path, same argv, same working directory. One line,
+ * because SageMaker matches each entrypoint string against `.*`, which stops at a line break.
  */
-// One line: SageMaker matches each entrypoint string against `.*`, which stops at a line break.
 export const UNPACK_AND_RUN =
   'import os, sys, zipfile; a = sys.argv[1]; ' +
   'os.path.exists(a) and (zipfile.ZipFile(a).extractall(os.path.dirname(a)), os.remove(a)); ' +
@@ -21,8 +21,6 @@ export const UNPACK_AND_RUN =
 export interface ScriptCode {
   readonly input: ProcessingInput;
   readonly entrypoint: string[];
-  /** The script as the container sees it: `/opt/ml/processing/input/code/<path in the source folder>`. */
-  readonly scriptPath: string;
 }
 
 /**
@@ -47,10 +45,9 @@ export function scriptCode(scope: Construct, script: string, sourceDirectory?: s
   });
   if (Token.isUnresolved(asset.s3ObjectKey))
     throw scopedError(scope, 'script mode needs a stack synthesizer that names asset objects at synth time');
-  const scriptPath = `${CODE_PATH}/${relative.split(path.sep).join('/')}`;
+  const archive = `${CODE_PATH}/${path.posix.basename(asset.s3ObjectKey)}`;
   return {
     input: { name: CODE_INPUT_NAME, bucket: asset.bucket, keyPrefix: asset.s3ObjectKey, localPath: CODE_PATH },
-    entrypoint: ['python3', '-c', UNPACK_AND_RUN, `${CODE_PATH}/${path.posix.basename(asset.s3ObjectKey)}`, scriptPath],
-    scriptPath,
+    entrypoint: ['python3', '-c', UNPACK_AND_RUN, archive, `${CODE_PATH}/${relative.split(path.sep).join('/')}`],
   };
 }
