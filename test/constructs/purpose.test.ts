@@ -139,6 +139,14 @@ describe('Purpose', () => {
     ]);
   });
 
+  test("an empty output's reason names the local path the script was to write", () => {
+    const { def: d } = build({ outputs: [{ name: 'train', localPath: '/opt/ml/processing/train' }] });
+    expect(d.States['EmptyOutput-train'].Parameters['reason.$']).toMatch(
+      /^States\.Format\('output train is empty: the job wrote nothing to \/opt\/ml\/processing\/train, so nothing reached/,
+    );
+    expect(d.States.RunProcessingJob.Parameters.ProcessingOutputConfig.Outputs[0].S3Output.LocalPath).toBe('/opt/ml/processing/train');
+  });
+
   test('an output with required: false may stay empty: no check for it', () => {
     const d = build({ outputs: [{ name: 'summary' }, { name: 'debug', required: false }] }).def;
     expect(d.States.CountOutputs.Branches).toHaveLength(2);
