@@ -320,13 +320,16 @@ function namespaceRun(job: LocalJob, tmp: string, command: string[], params: Pro
         (mountsWorkdir && p.startsWith(`${workdir}/`) ? fs.existsSync(path.join(work, p.slice(workdir.length + 1))) : fs.existsSync(p));
       const argv = command.map((a) => {
         if (!a.startsWith('/') || !a.endsWith('.py') || visible(a)) return a;
-        const copy = path.join(work, path.basename(a));
-        if (!fs.existsSync(copy)) return a;
-        if (k === 0)
+        // The longest tail of the path that is in the container folder: /opt/app/src/run.py is src/run.py there.
+        const parts = a.split('/').filter((p) => p !== '');
+        const rel = parts.map((_, i) => parts.slice(i).join('/')).find((r) => fs.existsSync(path.join(work, r)));
+        if (rel === undefined) return a;
+        if (k === 0) {
           job.print(
-            `  note: ${a} (where the Dockerfile puts the script) is run from the copy of ${path.relative(job.rootDir, path.join(job.purpose.containerDir!, path.basename(a)))}`,
+            `  note: ${a} (where the Dockerfile puts the script) runs from the copy of ${path.relative(job.rootDir, path.join(job.purpose.containerDir!, rel))}`,
           );
-        return copy;
+        }
+        return path.join(work, rel);
       });
       return { command: 'unshare', args: namespaceArgs({ root, work, workdir, hold, command: argv }), env };
     },

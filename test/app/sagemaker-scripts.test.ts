@@ -171,9 +171,11 @@ purposes:
       'src/job.py': 'print("hello")\n',
       'src/helpers/util.py': 'X = 1\n',
     },
+    // cdk-nag only: the built-in validation reads the same resource types in the fixture project above.
+    { validate: false },
   );
 
-  test('synthesizes with no finding', () => {
+  test('synthesizes with no cdk-nag finding', () => {
     expect(synth.findings()).toEqual([]);
   });
 

@@ -8,16 +8,16 @@ import { synthOnce, tempDir, testApp } from '../helpers';
 
 /**
  * `projects/demo.yaml` (and any other `files`, by relative path) in a new folder, loaded and
- * synthesized once as `cdk synth` does: cdk-nag and the built-in validation.
+ * synthesized once as `cdk synth` does: cdk-nag and (unless `validate` is false) the built-in validation.
  */
-export function synthesizedProject(yaml: string, files: Record<string, string> = {}) {
+export function synthesizedProject(yaml: string, files: Record<string, string> = {}, options: { validate?: boolean } = {}) {
   const dir = tempDir('batcat-project-');
   for (const [rel, text] of Object.entries({ 'projects/demo.yaml': yaml, ...files })) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     fs.writeFileSync(path.join(dir, rel), text);
   }
   const config = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
-  const app = testApp({ validate: true });
+  const app = testApp({ validate: options.validate ?? true });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new ProjectStack(app, 'Demo', { config });
   const synth = synthOnce(app);

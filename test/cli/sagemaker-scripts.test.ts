@@ -98,6 +98,32 @@ describe('SageMaker Processing scripts under batcat run-local', () => {
   });
 });
 
+test('a script the Dockerfile copies into a subfolder outside /opt runs from the container folder, in a temporary working directory', async () => {
+  const root = fixtureCopy();
+  const dir = path.join(root, 'containers/scoring');
+  fs.mkdirSync(path.join(dir, 'src/jobs'), { recursive: true });
+  fs.renameSync(path.join(dir, 'score.py'), path.join(dir, 'src/jobs/score.py'));
+  fs.writeFileSync(
+    path.join(dir, 'Dockerfile'),
+    'FROM public.ecr.aws/docker/library/python:3.12-slim\nENV MODEL_NAME=abalone\nWORKDIR /app\nCOPY src/ /app/src/\n' +
+      'ENTRYPOINT ["python3"]\nCMD ["/app/src/jobs/score.py", "--threshold", "0.7"]\n',
+  );
+  const r = await runLocalHere(root, 'scoring');
+  expect(r.code).toBe(0);
+  expect(r.out).toContain(
+    '  note: /app/src/jobs/score.py (where the Dockerfile puts the script) runs from the copy of containers/scoring/src/jobs/score.py',
+  );
+  const rows = fs
+    .readFileSync(path.join(root, 'data/result/scoring/dt=2026-11-20/scores/scores-algo-1.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1);
+  const cwd = rows[0].split(',')[3];
+  expect(rows[0]).toMatch(/^part-1\.csv,abalone,0\.7,/);
+  expect(cwd.startsWith(dir)).toBe(false);
+  expect(fs.existsSync(path.join(dir, 'scratch.txt'))).toBe(false);
+});
+
 describe('failures a SageMaker script meets, told as the user needs them', () => {
   test('a script that crashes without /opt/ml/output/message: the exit code and the last lines of its stderr', async () => {
     const root = fixtureCopy();
