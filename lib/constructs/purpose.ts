@@ -18,6 +18,7 @@ import {
   checkOutputs,
   checkRunInput,
   failureHandling,
+  followExistingJob,
   resolveRun,
   runProcessingJob,
   runQuery,
@@ -85,6 +86,7 @@ export class Purpose extends Construct {
     const onFailure = failureHandling(this, purpose, props.notificationTopic);
     const outputs = checkOutputs(this, purpose, onFailure.notify, new sfn.Succeed(this, 'RunSucceeded'));
     (query ? resolve.next(query) : resolve).next(this.processingJob).next(outputs);
+    followExistingJob(this, this.processingJob, outputs, onFailure.describe);
     catchFailures([query, this.processingJob, outputs], onFailure.describe);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {

@@ -94,6 +94,10 @@ async function run(
   job: (params: any, attempt: number) => any,
   /** The objects each output's partition holds after the job (ListObjectsV2's KeyCount). */
   written: Record<string, number> = { summary: 1, details: 1 },
+  /** What DescribeProcessingJob answers, for a run that follows a job it created before. */
+  describeJob: (params: any) => any = () => {
+    throw taskError('SageMaker.ResourceNotFoundException', 'no such job');
+  },
 ): Promise<Run> {
   const jobRequests: any[] = [];
   const notifications: any[] = [];
@@ -112,8 +116,10 @@ async function run(
         },
         'CountOutput-summary': async () => ({ KeyCount: written.summary }),
         'CountOutput-details': async () => ({ KeyCount: written.details }),
+        DescribeExistingJob: async (params: any) => describeJob(params),
       },
-      retryIntervalOverrides: { RunProcessingJob: 0 },
+      retryIntervalOverrides: { RunProcessingJob: 0, DescribeExistingJob: 0 },
+      waitTimeOverrides: { WaitForExistingJob: 0 },
     },
   });
   try {
@@ -294,6 +300,73 @@ describe('a purpose run, executed locally', () => {
     });
     expect(text.jobRequests).toHaveLength(1);
     expect(text.notifications[0].Message).toMatchObject({ error: 'SageMaker.ValidationException', reason: 'Role is not authorized' });
+  });
+
+  test('a create call that fails after SageMaker created the job: the run follows that one job to success, no second job', async () => {
+    const n = resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-07' }, demo.config, NOW);
+    if (n.backfill) throw new Error('expected a single run');
+    // A fake SageMaker: the first call creates the job and is then throttled on the way back;
+    // every later call with that name is refused, as job names are unique forever.
+    const jobs = new Map<string, string[]>();
+    const r = await run(
+      demo.definition,
+      SM_NAME,
+      n.name,
+      n.input,
+      (params) => {
+        if (jobs.has(params.ProcessingJobName)) {
+          throw taskError(
+            'SageMaker.AmazonSageMakerException',
+            'Job name must be unique within an AWS account and region, and a job with this name already exists (Service: AmazonSageMaker; Status Code: 400)',
+          );
+        }
+        jobs.set(params.ProcessingJobName, ['InProgress', 'InProgress', 'Completed']);
+        throw taskError('SageMaker.ThrottlingException', 'Rate exceeded');
+      },
+      undefined,
+      (params) => {
+        const states = jobs.get(params.ProcessingJobName)!;
+        return {
+          ProcessingJobName: params.ProcessingJobName,
+          ProcessingJobArn: `arn:aws:sagemaker:eu-west-1:123456789012:processing-job/${params.ProcessingJobName}`,
+          ProcessingJobStatus: states.length > 1 ? states.shift() : states[0],
+        };
+      },
+    );
+    expect(r.error).toBeUndefined();
+    expect(jobs.size).toBe(1);
+    // One create, one throttled retry, then the clash is retried as a transient error (retriers match
+    // error names, not messages) before the catch follows the job: seven calls, one job.
+    expect(r.jobRequests).toHaveLength(7);
+    expect(r.notifications).toEqual([]);
+    expect(r.output.job).toMatchObject({ status: 'Completed', arn: expect.stringContaining(r.jobRequests[0].ProcessingJobName) });
+  });
+
+  test("a followed job that fails: the run fails with that job's FailureReason", async () => {
+    const n = resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-09' }, demo.config, NOW);
+    if (n.backfill) throw new Error('expected a single run');
+    const failed = await run(
+      demo.definition,
+      SM_NAME,
+      n.name,
+      n.input,
+      (params) => {
+        throw taskError('SageMaker.AmazonSageMakerException', `Processing job ${params.ProcessingJobName} already exists`);
+      },
+      undefined,
+      (params) => ({
+        ProcessingJobName: params.ProcessingJobName,
+        ProcessingJobArn: `arn:aws:sagemaker:eu-west-1:123456789012:processing-job/${params.ProcessingJobName}`,
+        ProcessingJobStatus: 'Failed',
+        FailureReason: 'AlgorithmError: ExecuteUserScriptError',
+      }),
+    );
+    expect(failed.error).toBeInstanceOf(ExecutionError);
+    expect(failed.notifications).toHaveLength(1);
+    expect(failed.notifications[0].Message.error).toBe('States.TaskFailed');
+    expect(failed.notifications[0].Message.reason).toMatch(
+      /^AlgorithmError: ExecuteUserScriptError \(the script's output: log streams of job /,
+    );
   });
 
   test('transient SageMaker errors are retried five times before the failure is reported', async () => {

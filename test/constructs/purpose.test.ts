@@ -91,8 +91,19 @@ describe('Purpose', () => {
       'SageMaker.ThrottlingException',
       'SageMaker.ResourceLimitExceededException',
     ]);
-    expect(task.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' }]);
+    expect(task.Catch).toEqual([
+      {
+        ErrorEquals: ['SageMaker.AmazonSageMakerException', 'SageMaker.ResourceInUseException', 'SageMaker.ResourceInUse'],
+        ResultPath: '$.error',
+        Next: 'JobNameTaken',
+      },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' },
+    ]);
     expect(task.Next).toBe('CountOutputs');
+    expect(def.States.DescribeExistingJob).toMatchObject({
+      Resource: 'arn:aws:states:::aws-sdk:sagemaker:describeProcessingJob',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' }],
+    });
     expect(def.States.CountOutputs.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' }]);
     expect(def.States.RunSucceeded).toMatchObject({ Type: 'Succeed' });
   });

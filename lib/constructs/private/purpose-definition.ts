@@ -1,4 +1,4 @@
-import { Aws } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -184,6 +184,70 @@ function renderPlaceholders(argument: string): string {
   // States.Format reads '{}' as a slot, so the literal parts' own braces are escaped.
   const template = parts.map((part) => part.replace(/[{}]/g, '\\$&')).join('{}');
   return sfn.JsonPath.format(template, ...placeholders.map((p) => sfn.JsonPath.stringAt(ARGUMENT_PLACEHOLDERS[p])));
+}
+
+/**
+ * A create call that failed after SageMaker had created the job (a throttle or a 5xx on the way
+ * back) is retried with the same name, and SageMaker refuses the name. Instead of failing the run
+ * while its job goes on, the run follows that job: it describes it until it ends, then goes on
+ * to `done` as if the .sync task had waited for it, or to `onFailure` with the job's description.
+ * Catches on `job` must be added after this one, which takes only the name clash.
+ */
+export function followExistingJob(
+  scope: Construct,
+  job: SageMakerCreateProcessingJob,
+  done: sfn.IChainable,
+  onFailure: sfn.IChainable,
+): void {
+  const describe = new sfn.CustomState(scope, 'DescribeExistingJob', {
+    stateJson: {
+      Type: 'Task',
+      Comment: 'The job this run created before its create call failed: followed instead of created again.',
+      Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:sagemaker:describeProcessingJob`,
+      Parameters: { 'ProcessingJobName.$': PATHS.jobName },
+      ResultSelector: { 'arn.$': '$.ProcessingJobArn', 'status.$': '$.ProcessingJobStatus', 'description.$': '$' },
+      ResultPath: PATHS.job,
+    },
+  });
+  describe.addRetry({
+    errors: ['SageMaker.ThrottlingException', 'SageMaker.SageMakerException'],
+    interval: Duration.seconds(2),
+    maxAttempts: 6,
+    backoffRate: 2,
+  });
+  describe.addCatch(onFailure, { resultPath: PATHS.error });
+  const failed = new sfn.Pass(scope, 'ExistingJobFailed', {
+    // The shape a failed .sync task reports, so the failure path finds the job's FailureReason.
+    parameters: { Error: 'States.TaskFailed', Cause: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt(`${PATHS.job}.description`)) },
+    resultPath: PATHS.error,
+  }).next(onFailure);
+  const status = `${PATHS.job}.status`;
+  describe.next(
+    new sfn.Choice(scope, 'ExistingJobStatus')
+      .when(
+        sfn.Condition.or(sfn.Condition.stringEquals(status, 'InProgress'), sfn.Condition.stringEquals(status, 'Stopping')),
+        new sfn.Wait(scope, 'WaitForExistingJob', { time: sfn.WaitTime.duration(Duration.minutes(1)) }).next(describe),
+      )
+      .when(sfn.Condition.stringEquals(status, 'Completed'), done)
+      .otherwise(failed),
+  );
+  const clash = new sfn.Choice(scope, 'JobNameTaken')
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.error.Cause'),
+        sfn.Condition.isString('$.error.Cause'),
+        sfn.Condition.or(
+          sfn.Condition.stringMatches('$.error.Cause', '*already exists*'),
+          sfn.Condition.stringMatches('$.error.Cause', '*must be unique*'),
+        ),
+      ),
+      describe,
+    )
+    .otherwise(onFailure);
+  job.addCatch(clash, {
+    errors: ['SageMaker.AmazonSageMakerException', 'SageMaker.ResourceInUseException', 'SageMaker.ResourceInUse'],
+    resultPath: PATHS.error,
+  });
 }
 
 /** Sends failures of `steps` to the failure path. */
