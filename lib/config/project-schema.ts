@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTimeZone } from '../contract/dates';
 import { resultTableName } from '../contract/names';
 import {
   CODE_INPUT_NAME,
@@ -19,6 +20,7 @@ import {
   codeInputClashProblem,
   columnNameProblem,
   compressionProblem,
+  cronDaylightSavingProblem,
   columnTypeProblem,
   duplicateProblems,
   ecrImageProblem,
@@ -170,6 +172,10 @@ const schedule = strict({
   rate: rate.optional(),
   timezone: z.string().check(by(timeZoneProblem)).optional(),
 }).check((ctx) => {
+  if (ctx.value.cron !== undefined && ctx.value.timezone !== undefined && isTimeZone(ctx.value.timezone)) {
+    const problem = cronDaylightSavingProblem(ctx.value.cron, ctx.value.timezone);
+    if (problem) ctx.issues.push({ code: 'custom', input: ctx.value.cron, path: ['cron'], message: problem });
+  }
   if ((ctx.value.cron === undefined) === (ctx.value.rate === undefined)) {
     ctx.issues.push({
       code: 'custom',

@@ -18,9 +18,11 @@ import { Construct } from 'constructs';
 import { RUN_CONFIG_ENV } from '../contract/environment';
 import { triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
 import { packageRoot } from '../contract/package-root';
+import { cronDaylightSavingProblem } from '../contract/rules';
 import type { PurposeRunConfig } from '../contract/run-input';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import { firstEventAlarm } from './private/alarms';
+import { check } from './private/errors';
 
 /** A folder whose new objects start runs. */
 export interface S3Arrival {
@@ -200,6 +202,8 @@ export class RunTrigger extends Construct {
 
   /** An EventBridge Scheduler schedule that invokes the function at each tick. */
   private createSchedule(props: RunTriggerProps, schedule: scheduler.ScheduleExpression, delivery: Delivery): scheduler.Schedule {
+    const cron = /^cron\((.*)\)$/.exec(schedule.expressionString);
+    if (cron && schedule.timeZone) check(this, cronDaylightSavingProblem(cron[1], schedule.timeZone.timezoneName));
     const scheduleRole = new iam.Role(this, 'ScheduleRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },

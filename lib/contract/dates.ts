@@ -84,3 +84,39 @@ export function partitionDateOf(key: string): string | undefined {
   const m = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\//.exec(key);
   return m && isDate(m[1]) ? m[1] : undefined;
 }
+
+/** The local wall-clock time of `instant` as seen through `format`, as `YYYY-MM-DD HH:MM`. */
+function localMinute(format: Intl.DateTimeFormat, instant: number): string {
+  const p = Object.fromEntries(format.formatToParts(new Date(instant)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+}
+
+/**
+ * The days (of the 366 from `from`) on which the wall-clock time `hour:minute` does not exist in
+ * `timezone`: it falls in the hour skipped when daylight saving time starts.
+ */
+export function daysWithoutLocalTime(hour: number, minute: number, timezone: string, from = new Date()): string[] {
+  const format = new Intl.DateTimeFormat('en-CA', {
+    timeZone: timezone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+  const offsetAt = (instant: number) =>
+    Date.parse(`${localMinute(format, instant).replace(' ', 'T')}:00Z`) - Math.floor(instant / 60_000) * 60_000;
+  const hhmm = `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
+  const out: string[] = [];
+  const start = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate());
+  for (let d = 0; d < 366; d++) {
+    const day = new Date(start + d * 86_400_000).toISOString().slice(0, 10);
+    const wallClock = Date.parse(`${day}T${hhmm}:00Z`);
+    // A local time exists if one of the offsets in use around that day shows it.
+    const offsets = new Set([offsetAt(wallClock - 86_400_000), offsetAt(wallClock), offsetAt(wallClock + 86_400_000)]);
+    if (offsets.size === 1) continue;
+    if (![...offsets].some((o) => localMinute(format, wallClock - o) === `${day} ${hhmm}`)) out.push(day);
+  }
+  return out;
+}

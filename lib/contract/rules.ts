@@ -1,4 +1,4 @@
-import { isTimeZone } from './dates';
+import { daysWithoutLocalTime, isTimeZone } from './dates';
 import { parseEcrImageUri, tryParseS3Uri } from './s3-uri';
 import { RESERVED_ENV_COUNT, RESERVED_ENV_PREFIX } from './environment';
 import {
@@ -369,4 +369,40 @@ export function compressionProblem(input: string, mode: string, compression: str
     ? `input ${show(input)} has compression 'Gzip' with mode ${show(mode)}; SageMaker decompresses only in Pipe mode. ` +
         `Use mode: Pipe, or leave compression out and read the .gz files in the script (File mode copies them as they are)`
     : undefined;
+}
+
+/** The values a cron minute or hour field takes (`5`, `1,13`, `0-6`, `2/6`, or a star with a step); undefined for what it cannot expand. */
+function cronValues(field: string, max: number): number[] | undefined {
+  const out = new Set<number>();
+  for (const part of field.split(',')) {
+    const m = /^(\*|\d+)(?:-(\d+))?(?:\/(\d+))?$/.exec(part);
+    if (!m) return undefined;
+    const from = m[1] === '*' ? 0 : Number(m[1]);
+    const to = m[2] !== undefined ? Number(m[2]) : m[1] === '*' || m[3] !== undefined ? max : from;
+    const step = m[3] !== undefined ? Number(m[3]) : 1;
+    if (step < 1) return undefined;
+    for (let v = from; v <= to; v += step) out.add(v);
+  }
+  return [...out];
+}
+
+/**
+ * A daily cron whose every tick of some day falls in the hour skipped when daylight saving time
+ * starts in `timezone`: EventBridge Scheduler skips such a tick, so that day's window would never
+ * run. Crons that name particular days are not checked.
+ */
+export function cronDaylightSavingProblem(cron: string, timezone: string, from = new Date()): string | undefined {
+  const [minutes, hours, dayOfMonth, month, dayOfWeek, year] = cron.trim().split(/\s+/);
+  const everyDay = ['*', '?'].includes(dayOfMonth) && month === '*' && ['*', '?'].includes(dayOfWeek) && (year ?? '*') === '*';
+  const ms = cronValues(minutes, 59);
+  const hs = cronValues(hours, 23);
+  if (!everyDay || !ms || !hs || hs.length * ms.length > 48) return undefined;
+  const missing = hs.flatMap((h) => ms.map((m) => new Set(daysWithoutLocalTime(h, m, timezone, from))));
+  const day = [...missing[0]].find((d) => missing.every((set) => set.has(d)));
+  if (day === undefined) return undefined;
+  const at = `${String(hs[0]).padStart(2, '0')}:${String(ms[0]).padStart(2, '0')}`;
+  return (
+    `cron ${show(cron)} in ${timezone} falls in the hour skipped when daylight saving time starts (on ${day} there is no ${at}), and EventBridge Scheduler ` +
+    `skips that tick, so that day's window would never run; schedule it outside the night's changeover, e.g. '${ms[0]} ${(hs[0] + 2) % 24} * * ? *', or use timezone 'UTC'`
+  );
 }

@@ -45,7 +45,7 @@ describe('the example project app', () => {
       usage
         .filter((r) => r.Type === 'AWS::Scheduler::Schedule')
         .map((r) => [r.Properties.ScheduleExpression, r.Properties.ScheduleExpressionTimezone]),
-    ).toEqual([['cron(0 2 * * ? *)', 'Europe/Berlin']]);
+    ).toEqual([['cron(0 4 * * ? *)', 'Europe/Berlin']]);
     expect(usage.filter((r) => r.Type === 'AWS::Events::Rule').map((r) => r.Properties.EventPattern.detail.object.key)).toEqual([
       [{ wildcard: 'raw/usage/*.csv' }],
     ]);

@@ -108,7 +108,7 @@ test('every Purpose and task variant passes the built-in CloudFormation validati
     containerDirectory: CONTAINER_DIR,
     inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', partitioned: true }],
     outputs: [{ name: 'summary' }],
-    schedule: scheduler.ScheduleExpression.cron({ minute: '0', hour: '2', timeZone: TimeZone.EUROPE_BERLIN }),
+    schedule: scheduler.ScheduleExpression.cron({ minute: '0', hour: '4', timeZone: TimeZone.EUROPE_BERLIN }),
     s3Arrival: [{ input: 'usage', suffix: '.csv' }],
   });
   new Purpose(stack, 'Everything', {

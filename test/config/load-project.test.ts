@@ -295,7 +295,7 @@ describe('triggers, windows and chained purposes', () => {
   test('the example project resolves its schedule, S3 arrival and chain', () => {
     const c = loadProject(path.join(REPO_ROOT, 'projects', '2022-rnd-battery.yaml'), REPO_ROOT);
     expect(c.purposes[0]).toMatchObject({
-      schedule: 'cron(0 2 * * ? *)',
+      schedule: 'cron(0 4 * * ? *)',
       timezone: 'Europe/Berlin',
       s3Arrival: [{ input: 'usage', prefix: 'raw/usage/', suffix: '.csv' }],
       windowDays: 1,

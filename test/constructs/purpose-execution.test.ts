@@ -33,7 +33,7 @@ function synthPurpose(purposeName: string, namePrefix: string) {
       { name: 'lookup', keyPrefix: 'curated/lookup/' },
     ],
     outputs: [{ name: 'summary' }, { name: 'details', keyPrefix: 'curated/usage-details/' }],
-    schedule: scheduler.ScheduleExpression.expression('cron(0 2 * * ? *)', TimeZone.EUROPE_BERLIN),
+    schedule: scheduler.ScheduleExpression.expression('cron(0 4 * * ? *)', TimeZone.EUROPE_BERLIN),
     s3Arrival: [{ input: 'usage', suffix: '.csv' }],
     after: { purposeName: 'cleaning', stateMachine: sfn.StateMachine.fromStateMachineName(stack, 'Cleaning', 'batcat-demo-dev-cleaning') },
     backfillConcurrency: 3,

@@ -22,7 +22,7 @@ function build(overrides: Partial<PurposeProps> = {}) {
     image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/usage:1'),
     inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', partitioned: true }],
     outputs: [{ name: 'summary' }],
-    schedule: scheduler.ScheduleExpression.expression('cron(0 2 * * ? *)', TimeZone.EUROPE_BERLIN),
+    schedule: scheduler.ScheduleExpression.expression('cron(0 4 * * ? *)', TimeZone.EUROPE_BERLIN),
     s3Arrival: [{ input: 'usage', suffix: '.csv' }],
     after: { purposeName: 'cleaning', stateMachine: sfn.StateMachine.fromStateMachineName(stack, 'Cleaning', 'batcat-demo-dev-cleaning') },
     backfillConcurrency: 3,
@@ -139,7 +139,7 @@ describe('RunTrigger', () => {
 
   test('the schedule invokes the trigger with the tick time, in its time zone, with retries and the DLQ', () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: 'cron(0 2 * * ? *)',
+      ScheduleExpression: 'cron(0 4 * * ? *)',
       ScheduleExpressionTimezone: 'Europe/Berlin',
       FlexibleTimeWindow: { Mode: 'OFF' },
       Target: {

@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, TimeZone } from 'aws-cdk-lib';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { loadProject, ProjectConfigError } from '../../lib/config/load-project';
 import type { PurposeProps } from '../../lib/constructs/purpose-props';
+import { cronDaylightSavingProblem } from '../../lib/contract/rules';
 import { parseS3Uri, tryParseS3Uri } from '../../lib/contract/s3-uri';
 import { addDays, dateProblem, isDate, partitionDateOf, windowProblem } from '../../lib/contract/dates';
 import { usageAnalysis } from '../constructs/fixtures';
@@ -112,6 +114,32 @@ test.each(cases)('%s is rejected with the same words by the project file and by 
   const fromFile = fileProblem(yaml);
   expect(fromFile.length).toBeGreaterThan(20);
   expect(constructProblem(overrides)).toBe(fromFile);
+});
+
+test('a daily cron in the hour daylight saving time skips is found, in any zone; other times and UTC pass', () => {
+  const from = new Date('2026-11-29T00:00:00Z');
+  expect(cronDaylightSavingProblem('0 2 * * ? *', 'Europe/Berlin', from)).toBe(
+    "cron '0 2 * * ? *' in Europe/Berlin falls in the hour skipped when daylight saving time starts (on 2027-03-28 there is no 02:00), and EventBridge Scheduler " +
+      "skips that tick, so that day's window would never run; schedule it outside the night's changeover, e.g. '0 4 * * ? *', or use timezone 'UTC'",
+  );
+  expect(cronDaylightSavingProblem('30 2 * * ? *', 'America/New_York', from)).toContain('(on 2027-03-14 there is no 02:30)');
+  expect(cronDaylightSavingProblem('15 2 * * ? *', 'Australia/Lord_Howe', from)).toContain('(on 2027-10-03 there is no 02:15)'); // a 30-minute change
+  expect(cronDaylightSavingProblem('0 3 * * ? *', 'Europe/Berlin', from)).toBeUndefined();
+  expect(cronDaylightSavingProblem('0 2 * * ? *', 'UTC', from)).toBeUndefined();
+  expect(cronDaylightSavingProblem('0 2,14 * * ? *', 'Europe/Berlin', from)).toBeUndefined(); // the 14:00 tick still runs that day
+  expect(cronDaylightSavingProblem('0 2 ? * MON *', 'Europe/Berlin', from)).toBeUndefined(); // not daily: not checked
+});
+
+test('the project file and a RunTrigger refuse such a cron with the same words', () => {
+  const yaml = PURPOSE.replace(
+    '    inputs:',
+    "    triggers:\n      schedule: { cron: '30 2 * * ? *', timezone: Europe/Berlin }\n    inputs:",
+  );
+  const fromFile = fileProblem(yaml);
+  expect(fromFile).toMatch(/^cron '30 2 \* \* \? \*' in Europe\/Berlin falls in the hour skipped when daylight saving time starts/);
+  expect(constructProblem({ schedule: scheduler.ScheduleExpression.expression('cron(30 2 * * ? *)', TimeZone.EUROPE_BERLIN) })).toBe(
+    fromFile,
+  );
 });
 
 describe('parsing, in one place', () => {
