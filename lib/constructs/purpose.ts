@@ -1,7 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -42,7 +43,7 @@ import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing
  * and the `dt=<window start>/` partition the outputs are written to.
  *
  * Construct IDs are a contract: `Image`, `Code` (script mode), `RunProcessingJob`, `Logs`, `StateMachine`, the
- * alarms, `Backfill` and `Trigger`. Renaming one replaces its resources.
+ * alarms, `StoppedRuns` (and its role), `Backfill` and `Trigger`. Renaming one replaces its resources.
  */
 export class Purpose extends Construct {
   /** The purpose's name. */
@@ -117,6 +118,7 @@ export class Purpose extends Construct {
       deadLetterQueueName: triggerDeadLetterQueueName(this.stateMachineName),
     });
     this.alarms = this.createAlarms(purpose);
+    this.notifyStoppedRuns(purpose);
     this.backfill = new Backfill(this, 'Backfill', {
       stateMachine: this.stateMachine,
       stateMachineName: this.stateMachineName,
@@ -146,6 +148,51 @@ export class Purpose extends Construct {
       aborted: alarm('ExecutionsAbortedAlarm', this.metrics.metricRuns(RunOutcome.ABORTED), 'aborted'),
       throttled: alarm('ExecutionThrottledAlarm', this.metrics.metricRuns(RunOutcome.THROTTLED), 'was throttled'),
     };
+  }
+
+  /**
+   * A run that times out or is stopped never reaches its failure path, so an EventBridge rule
+   * publishes it to the topic, with its run id, its input and why, as NotifyFailure would.
+   */
+  private notifyStoppedRuns(purpose: ResolvedPurpose): void {
+    const topic = purpose.props.notificationTopic;
+    const role = new iam.Role(this, 'StoppedRunsRole', {
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: `Publishes timed-out and stopped runs of ${this.stateMachineName}`,
+    });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }));
+    const keyAccess = topicKeyAccess(topic);
+    if (keyAccess) role.addToPrincipalPolicy(keyAccess);
+    const field = (p: string) => events.EventField.fromPath(p);
+    new events.Rule(this, 'StoppedRuns', {
+      description: `Timed-out and stopped runs of ${this.stateMachineName}, which end without their failure path`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: ['TIMED_OUT', 'ABORTED'], stateMachineArn: [this.stateMachine.stateMachineArn] },
+      },
+      targets: [
+        {
+          bind: () => ({
+            arn: topic.topicArn,
+            role,
+            input: events.RuleTargetInput.fromObject({
+              purpose: this.purposeName,
+              stateMachine: this.stateMachineName,
+              execution: field('$.detail.executionArn'),
+              runId: field('$.detail.name'),
+              error: field('$.detail.status'),
+              reason:
+                'the run ended before its failure path could run: TIMED_OUT means it ran longer than its timeout (maxRuntime plus one hour, ' +
+                'which includes the query and any wait for instance quota); ABORTED means it was stopped. The job may still be running: see its state machine execution.',
+              input: field('$.detail.input'),
+            }),
+          }),
+        },
+      ],
+    });
   }
 
   private createTrigger(purpose: ResolvedPurpose): RunTrigger {

@@ -46,12 +46,16 @@ describe('the example project app', () => {
         .filter((r) => r.Type === 'AWS::Scheduler::Schedule')
         .map((r) => [r.Properties.ScheduleExpression, r.Properties.ScheduleExpressionTimezone]),
     ).toEqual([['cron(0 4 * * ? *)', 'Europe/Berlin']]);
-    expect(usage.filter((r) => r.Type === 'AWS::Events::Rule').map((r) => r.Properties.EventPattern.detail.object.key)).toEqual([
+    const rules = (resources: any[]) => resources.filter((r) => r.Type === 'AWS::Events::Rule').map((r) => r.Properties.EventPattern);
+    // Each purpose also has the rule that publishes its timed-out and stopped runs.
+    expect(rules(usage).map((p) => p.detail.object?.key ?? p.detail.status)).toEqual([
+      ['TIMED_OUT', 'ABORTED'],
       [{ wildcard: 'raw/usage/*.csv' }],
     ]);
     const report = Object.values<any>(nestedOf('fleet-report').Resources);
-    expect(report.filter((r) => r.Type === 'AWS::Events::Rule').map((r) => r.Properties.EventPattern['detail-type'])).toEqual([
-      ['Step Functions Execution Status Change'],
+    expect(rules(report).map((p) => [p['detail-type'], p.detail.status])).toEqual([
+      [['Step Functions Execution Status Change'], ['TIMED_OUT', 'ABORTED']],
+      [['Step Functions Execution Status Change'], ['SUCCEEDED']],
     ]);
     expect(report.filter((r) => r.Type === 'AWS::Scheduler::Schedule')).toEqual([]);
   });

@@ -369,6 +369,39 @@ describe('a purpose run, executed locally', () => {
     );
   });
 
+  test('a notification that cannot be sent: retried, then the run fails with its own error, not the SNS one', async () => {
+    const n = resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-10' }, demo.config, NOW);
+    if (n.backfill) throw new Error('expected a single run');
+    let publishes = 0;
+    const machine = new StateMachine(demo.definition, { validationOptions: { checkArn: false } });
+    const execution = machine.run(n.input as never, {
+      context: executionContext(SM_NAME, n.name),
+      overrides: {
+        taskResourceLocalHandlers: {
+          RunProcessingJob: async (params: any) => {
+            throw taskError(
+              'States.TaskFailed',
+              JSON.stringify({ ProcessingJobName: params.ProcessingJobName, FailureReason: 'AlgorithmError: boom' }),
+            );
+          },
+          NotifyFailure: async () => {
+            publishes++;
+            throw taskError('SNS.AuthorizationErrorException', 'not allowed to publish');
+          },
+        },
+        retryIntervalOverrides: { RunProcessingJob: 0, NotifyFailure: 0 },
+      },
+    });
+    const error = await execution.result.then(
+      () => undefined,
+      (e: unknown) => e as any,
+    );
+    expect(publishes).toBe(4); // the first attempt and three retries
+    expect(error).toBeInstanceOf(ExecutionError);
+    expect(error.message).toContain('AlgorithmError: boom');
+    expect(error.message).not.toContain('not allowed to publish');
+  });
+
   test('transient SageMaker errors are retried five times before the failure is reported', async () => {
     const r = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-05' }, () => {
       throw taskError('SageMaker.AmazonSageMakerException', 'Internal error');

@@ -150,6 +150,40 @@ describe('Purpose', () => {
     ]);
   });
 
+  test('a timed-out or stopped run is published to the topic with its run id, input and why, by a role that may publish only there', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { status: ['TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: Match.stringLikeRegexp('^UsageAnalysisStateMachine') }] },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp('^Topic') },
+          RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^UsageAnalysisStoppedRunsRole'), 'Arn'] },
+          InputTransformer: {
+            InputPathsMap: {
+              'detail-executionArn': '$.detail.executionArn',
+              'detail-name': '$.detail.name',
+              'detail-status': '$.detail.status',
+              'detail-input': '$.detail.input',
+            },
+            InputTemplate: Match.stringLikeRegexp(
+              '"runId":<detail-name>,"error":<detail-status>,"reason":"the run ended before its failure path could run',
+            ),
+          },
+        }),
+      ],
+    });
+    const policy = Object.values<any>(template.findResources('AWS::IAM::Policy')).find((p) =>
+      JSON.stringify(p.Properties.Roles).includes('StoppedRunsRole'),
+    );
+    expect(policy.Properties.PolicyDocument.Statement.map((st: any) => st.Action)).toEqual([
+      'sns:Publish',
+      ['kms:Decrypt', 'kms:GenerateDataKey'],
+    ]);
+  });
+
   test("an empty output's reason names the local path the script was to write", () => {
     const { def: d } = build({ outputs: [{ name: 'train', localPath: '/opt/ml/processing/train' }] });
     expect(d.States['EmptyOutput-train'].Parameters['reason.$']).toMatch(

@@ -280,7 +280,11 @@ export function failureHandling(
     }),
     resultPath: sfn.JsonPath.DISCARD,
   });
-  notify.next(new sfn.Fail(scope, 'RunFailed', { errorPath: '$.failure.error', causePath: '$.failure.reason' }));
+  const runFailed = new sfn.Fail(scope, 'RunFailed', { errorPath: '$.failure.error', causePath: '$.failure.reason' });
+  // A notification that cannot be sent must not replace the run's own error: retried, then the run fails with that error.
+  notify.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+  notify.addCatch(runFailed, { resultPath: '$.notificationError' });
+  notify.next(runFailed);
 
   // Each way of finding the reason ends in the same `$.failure` shape that NotifyFailure reads.
   const failure = (id: string, reason: string) =>
