@@ -181,7 +181,10 @@ describe('RunTrigger', () => {
     plain.hasResourceProperties('AWS::Events::Rule', { EventPattern: { detail: { object: { key: [{ prefix: 'raw/usage/' }] } } } });
     plain.resourceCountIs('AWS::Scheduler::Schedule', 0);
     const manualOnly = build({ s3Arrival: undefined, schedule: undefined, after: undefined }).template;
-    manualOnly.resourceCountIs('AWS::Events::Rule', 0);
+    // The only rule left is the Purpose's own notice of timed-out and stopped runs: none starts a run.
+    expect(Object.values<any>(manualOnly.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern.detail.status)).toEqual([
+      ['TIMED_OUT', 'ABORTED'],
+    ]);
     manualOnly.resourceCountIs('AWS::Lambda::Function', 1);
   });
 
