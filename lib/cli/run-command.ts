@@ -64,8 +64,22 @@ export async function runCommand(ctx: PurposeContext, opts: RunOptions, deps: Ru
   }
   deps.out(`  execution: ${s.executionArn}`);
   deps.out(`  console:   ${consoleUrl(s.executionArn)}`);
-  if (!opts.wait) return 0;
-  return waitFor(s.executionArn, opts.pollSeconds, deps);
+  if (opts.wait) return waitFor(s.executionArn, opts.pollSeconds, deps);
+  // "Already started" is not success: that run may have failed, and asking again does not rerun it.
+  if (s.status === 'already-started') return endedRun(s.executionArn, deps);
+  return 0;
+}
+
+/** How an existing run ended: exit 1, with its error, when it did not succeed. */
+async function endedRun(executionArn: string, deps: RunDeps): Promise<number> {
+  const e = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  if (e.status === 'SUCCEEDED' || e.status === 'RUNNING' || e.status === 'PENDING_REDRIVE') {
+    deps.out(`  that run ${e.status === 'SUCCEEDED' ? 'succeeded' : 'is still running'}`);
+    return 0;
+  }
+  deps.out(`  that run ended ${e.status}: ${e.error ?? 'no error reported'}${e.cause ? `: ${e.cause}` : ''}`);
+  deps.out('  it is not rerun by asking again: add --force to start a new attempt for this window');
+  return 1;
 }
 
 /** The dates of --date or --from/--to, checked as flags (exit code 2 on a mistake). */

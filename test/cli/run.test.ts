@@ -81,10 +81,33 @@ describe('batcat run', () => {
         },
       }),
     });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED' });
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22');
     expect(r.code).toBe(0);
     expect(r.out).toContain(
       'already started: usage-analysis-manual-20261122 for 2026-11-22..2026-11-22 exists, so no second job was started; use --force for a new attempt',
+    );
+    expect(r.out).toContain('  that run succeeded\n');
+  });
+
+  test('asking again for a window whose run failed exits 1 and says it was not rerun', async () => {
+    lambda.on(InvokeCommand).resolves({
+      Payload: payload({
+        purpose: 'usage-analysis',
+        trigger: 'manual',
+        started: {
+          runId: 'usage-analysis-manual-20261121',
+          executionArn: EXECUTION('usage-analysis-manual-20261121'),
+          status: 'already-started',
+          window: { start: '2026-11-21', end: '2026-11-21' },
+        },
+      }),
+    });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'BatCat.EmptyOutput', cause: 'output summary is empty' });
+    const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-21');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      '  that run ended FAILED: BatCat.EmptyOutput: output summary is empty\n  it is not rerun by asking again: add --force to start a new attempt for this window\n',
     );
   });
 
