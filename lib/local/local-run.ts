@@ -66,7 +66,7 @@ function checkRunnable(o: LocalRunOptions, engine: Engine): void {
   for (const i of purpose.inputs) {
     if (i.mode === 'Pipe') {
       throw new LocalRunError(
-        `input '${i.name}' of purpose '${purpose.name}' uses mode Pipe: on AWS it is streamed through a named pipe (a FIFO at ${i.localPath}_0), ` +
+        `input '${i.name}' of purpose '${purpose.name}' uses mode Pipe: on AWS it is streamed through a named pipe, ` +
           `which run-local does not provide, so the script would wait for data that never comes. Use mode File (the files then appear at ${i.localPath}), ` +
           `or run this purpose on AWS with batcat run`,
       );

@@ -169,7 +169,7 @@ describe('failures a SageMaker script meets, told as the user needs them', () =>
     const r = await runLocalHere(root, 'scoring');
     expect(r.code).toBe(2);
     expect(r.err).toContain(
-      "input 'records' of purpose 'scoring' uses mode Pipe: on AWS it is streamed through a named pipe (a FIFO at /opt/ml/processing/input/records_0), which run-local does not provide",
+      "input 'records' of purpose 'scoring' uses mode Pipe: on AWS it is streamed through a named pipe, which run-local does not provide",
     );
     expect(fs.existsSync(path.join(root, 'runs'))).toBe(false);
   });
