@@ -33,6 +33,18 @@ async function cli(...argv: string[]) {
 }
 
 const payload = (v: unknown) => Buffer.from(JSON.stringify(v)) as any;
+
+/** The trigger answers that it started (or found) the manual run `runId` of the one-day window starting `day`. */
+function triggerAnswers(day: string, status: 'started' | 'already-started', runId = `usage-analysis-manual-${day.replace(/-/g, '')}`) {
+  lambda.on(InvokeCommand).resolves({
+    StatusCode: 200,
+    Payload: payload({
+      purpose: 'usage-analysis',
+      trigger: 'manual',
+      started: { runId, executionArn: EXECUTION(runId), status, window: { start: day, end: day } },
+    }),
+  });
+}
 const invoked = () =>
   lambda.commandCalls(InvokeCommand).map((c) => ({
     name: c.args[0].input.FunctionName,
@@ -46,19 +58,7 @@ beforeEach(() => {
 
 describe('batcat run', () => {
   test("asks the purpose's trigger for the run and prints what it started", async () => {
-    lambda.on(InvokeCommand).resolves({
-      StatusCode: 200,
-      Payload: payload({
-        purpose: 'usage-analysis',
-        trigger: 'manual',
-        started: {
-          runId: 'usage-analysis-manual-20261122',
-          executionArn: EXECUTION('usage-analysis-manual-20261122'),
-          status: 'started',
-          window: { start: '2026-11-22', end: '2026-11-22' },
-        },
-      }),
-    });
+    triggerAnswers('2026-11-22', 'started');
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22');
     expect(r).toMatchObject({ code: 0, err: '' });
     expect(invoked()).toEqual([{ name: FUNCTION, request: { trigger: 'manual', purpose: 'usage-analysis', date: '2026-11-22' } }]);
@@ -69,18 +69,7 @@ describe('batcat run', () => {
   });
 
   test('a repeated request says the run already exists and how to force a new one', async () => {
-    lambda.on(InvokeCommand).resolves({
-      Payload: payload({
-        purpose: 'usage-analysis',
-        trigger: 'manual',
-        started: {
-          runId: 'usage-analysis-manual-20261122',
-          executionArn: EXECUTION('usage-analysis-manual-20261122'),
-          status: 'already-started',
-          window: { start: '2026-11-22', end: '2026-11-22' },
-        },
-      }),
-    });
+    triggerAnswers('2026-11-22', 'already-started');
     sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED' });
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22');
     expect(r.code).toBe(0);
@@ -91,18 +80,7 @@ describe('batcat run', () => {
   });
 
   test('asking again for a window whose run failed exits 1 and says it was not rerun', async () => {
-    lambda.on(InvokeCommand).resolves({
-      Payload: payload({
-        purpose: 'usage-analysis',
-        trigger: 'manual',
-        started: {
-          runId: 'usage-analysis-manual-20261121',
-          executionArn: EXECUTION('usage-analysis-manual-20261121'),
-          status: 'already-started',
-          window: { start: '2026-11-21', end: '2026-11-21' },
-        },
-      }),
-    });
+    triggerAnswers('2026-11-21', 'already-started');
     sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'BatCat.EmptyOutput', cause: 'output summary is empty' });
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-21');
     expect(r.code).toBe(1);
@@ -158,13 +136,7 @@ describe('batcat run', () => {
   });
 
   test('--wait follows the run to its end and exits with its outcome', async () => {
-    lambda.on(InvokeCommand).resolves({
-      Payload: payload({
-        purpose: 'usage-analysis',
-        trigger: 'manual',
-        started: { runId: 'r', executionArn: EXECUTION('r'), status: 'started', window: { start: '2026-11-22', end: '2026-11-22' } },
-      }),
-    });
+    triggerAnswers('2026-11-22', 'started', 'r');
     sfn
       .on(DescribeExecutionCommand)
       .resolvesOnce({ status: 'RUNNING' } as any)

@@ -24,6 +24,15 @@ function fixtureCopy(): string {
   return root;
 }
 
+/** A copy of the fixture with `from` replaced by `to` in one of its files (which must contain `from`). */
+function fixtureWith(file: string, from: string, to: string): string {
+  const root = fixtureCopy();
+  const text = fs.readFileSync(path.join(root, file), 'utf8');
+  if (!text.includes(from)) throw new Error(`${file} does not contain ${JSON.stringify(from)}`);
+  fs.writeFileSync(path.join(root, file), text.replace(from, to));
+  return root;
+}
+
 describe('SageMaker Processing scripts under batcat run-local', () => {
   const root = fixtureCopy();
   const sources = () => [...filesBelow(path.join(root, 'scripts')), ...filesBelow(path.join(root, 'containers'))];
@@ -126,12 +135,7 @@ test('a script the Dockerfile copies into a subfolder outside /opt runs from the
 
 describe('failures a SageMaker script meets, told as the user needs them', () => {
   test('a script that crashes without /opt/ml/output/message: the exit code and the last lines of its stderr', async () => {
-    const root = fixtureCopy();
-    const yaml = path.join(root, 'projects/sm-scripts.yaml');
-    fs.writeFileSync(
-      yaml,
-      fs.readFileSync(yaml, 'utf8').replace('localPath: /opt/ml/processing/train', 'localPath: /opt/ml/processing/training'),
-    );
+    const root = fixtureWith('projects/sm-scripts.yaml', 'localPath: /opt/ml/processing/train', 'localPath: /opt/ml/processing/training');
     const r = await runLocalHere(root, 'preprocessing');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(
@@ -141,16 +145,10 @@ describe('failures a SageMaker script meets, told as the user needs them', () =>
   });
 
   test('a script that writes to a misnamed folder: the run fails naming the output, its local path and the folders written', async () => {
-    const root = fixtureCopy();
-    const script = path.join(root, 'containers/scoring/score.py');
-    fs.writeFileSync(
-      script,
-      fs
-        .readFileSync(script, 'utf8')
-        .replace(
-          'out = pathlib.Path("/opt/ml/processing/output/scores")',
-          'out = pathlib.Path("/opt/ml/processing/output/score")\nout.mkdir()',
-        ),
+    const root = fixtureWith(
+      'containers/scoring/score.py',
+      'out = pathlib.Path("/opt/ml/processing/output/scores")',
+      'out = pathlib.Path("/opt/ml/processing/output/score")\nout.mkdir()',
     );
     const r = await runLocalHere(root, 'scoring');
     expect(r.code).toBe(1);
@@ -160,11 +158,10 @@ describe('failures a SageMaker script meets, told as the user needs them', () =>
   });
 
   test('an input in Pipe mode is refused before anything runs, saying why and what to do', async () => {
-    const root = fixtureCopy();
-    const yaml = path.join(root, 'projects/sm-scripts.yaml');
-    fs.writeFileSync(
-      yaml,
-      fs.readFileSync(yaml, 'utf8').replace('distribution: ShardedByS3Key', 'distribution: ShardedByS3Key\n        mode: Pipe'),
+    const root = fixtureWith(
+      'projects/sm-scripts.yaml',
+      'distribution: ShardedByS3Key',
+      'distribution: ShardedByS3Key\n        mode: Pipe',
     );
     const r = await runLocalHere(root, 'scoring');
     expect(r.code).toBe(2);

@@ -25,9 +25,8 @@ purposes:
       - name: summary
 `;
 
-/** The problems reported for a project file, or fails if it is valid. */
-function problems(yaml: string, file = 'demo.yaml'): string[] {
-  const dir = projectDir(yaml, file);
+/** The problems reported for the project file `file` of the folder `dir`, or fails if it is valid. */
+function problemsIn(dir: string, file = 'demo.yaml'): string[] {
   try {
     loadProject(path.join(dir, 'projects', file), dir);
   } catch (e) {
@@ -38,6 +37,11 @@ function problems(yaml: string, file = 'demo.yaml'): string[] {
     throw e;
   }
   throw new Error('expected the project file to be rejected');
+}
+
+/** The problems reported for a project file, or fails if it is valid. */
+function problems(yaml: string, file = 'demo.yaml'): string[] {
+  return problemsIn(projectDir(yaml, file), file);
 }
 
 describe('loadProject', () => {
@@ -450,16 +454,7 @@ purposes:
     }
     return dir;
   }
-  function queryProblems(yaml: string, sql: string | null): string[] {
-    const dir = queryProject(yaml, sql);
-    try {
-      loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
-    } catch (e) {
-      if (e instanceof ProjectConfigError) return e.problems;
-      throw e;
-    }
-    throw new Error('expected the project file to be rejected');
-  }
+  const queryProblems = (yaml: string, sql: string | null) => problemsIn(queryProject(yaml, sql));
 
   test('tables get default names and format; the query reads the table folders; the cutoff is parsed', () => {
     const dir = queryProject(TABLES);
@@ -584,16 +579,7 @@ purposes:
     fs.writeFileSync(path.join(dir, 'scripts', 'preprocessing.py'), 'print(1)\n');
     return dir;
   };
-  const scriptProblems = (yaml: string) => {
-    const dir = withScript(yaml);
-    try {
-      loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
-    } catch (e) {
-      if (e instanceof ProjectConfigError) return e.problems;
-      throw e;
-    }
-    throw new Error('expected the project file to be rejected');
-  };
+  const scriptProblems = (yaml: string) => problemsIn(withScript(yaml));
 
   test('a framework image with a script needs no container folder; the keys resolve as the constructs need them', () => {
     const dir = withScript(SCRIPT);
