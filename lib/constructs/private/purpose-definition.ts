@@ -232,22 +232,23 @@ export function followExistingJob(
       .otherwise(failed),
   );
   const clash = new sfn.Choice(scope, 'JobNameTaken')
-    .when(
-      sfn.Condition.and(
-        sfn.Condition.isPresent('$.error.Cause'),
-        sfn.Condition.isString('$.error.Cause'),
-        sfn.Condition.or(
-          sfn.Condition.stringMatches('$.error.Cause', '*already exists*'),
-          sfn.Condition.stringMatches('$.error.Cause', '*must be unique*'),
-        ),
-      ),
-      describe,
-    )
+    .when(errorCauseMatches('*already exists*', '*must be unique*'), describe)
     .otherwise(onFailure);
   job.addCatch(clash, {
     errors: ['SageMaker.AmazonSageMakerException', 'SageMaker.ResourceInUseException', 'SageMaker.ResourceInUse'],
     resultPath: PATHS.error,
   });
+}
+
+/** The caught error's Cause is a string that matches one of `patterns` (`*` is a wildcard). */
+function errorCauseMatches(...patterns: string[]): sfn.Condition {
+  const cause = '$.error.Cause';
+  const matches = patterns.map((p) => sfn.Condition.stringMatches(cause, p));
+  return sfn.Condition.and(
+    sfn.Condition.isPresent(cause),
+    sfn.Condition.isString(cause),
+    matches.length === 1 ? matches[0] : sfn.Condition.or(...matches),
+  );
 }
 
 /** Sends failures of `steps` to the failure path. */
@@ -318,14 +319,7 @@ export function failureHandling(
   );
 
   const describe = new sfn.Choice(scope, 'DescribeFailure')
-    .when(
-      sfn.Condition.and(
-        sfn.Condition.isPresent('$.error.Cause'),
-        sfn.Condition.isString('$.error.Cause'),
-        sfn.Condition.stringMatches('$.error.Cause', '{*}'),
-      ),
-      parse,
-    )
+    .when(errorCauseMatches('{*}'), parse)
     .when(sfn.Condition.isPresent('$.error.Cause'), useCause)
     .otherwise(failure('UseErrorOnly', 'no cause was reported'));
   return { describe, notify };
