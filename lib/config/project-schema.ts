@@ -40,7 +40,10 @@ import {
   s3ArrivalInputProblem,
   s3FolderUriProblem,
   s3InputUriProblem,
+  scriptFileProblem,
+  scriptWithEntrypointProblem,
   show,
+  sourceWithoutScriptProblem,
   stageProblem,
   timeZoneProblem,
   volumeSizeGbProblem,
@@ -311,7 +314,7 @@ const purpose = strict({
   container: z.string().min(1).optional(),
   image: z.string().check(by(ecrImageProblem)).optional(),
   framework: string('framework').check(by(frameworkProblem)).optional(),
-  script: relativeFile('Python script', 'scripts/preprocessing.py', /^[^/].*\.py$/).optional(),
+  script: relativeFile('Python script', 'scripts/preprocessing.py').check(by(scriptFileProblem)).optional(),
   sourceDir: relativeFile('folder', 'scripts/').optional(),
   entrypoint: strings('entrypoint', "['python3', '/opt/program/train.py']").check(by(entrypointProblem)).optional(),
   arguments: strings('arguments', "['--train-test-split-ratio', '0.2']")
@@ -372,16 +375,8 @@ const purpose = strict({
   if (p.framework !== undefined && p.script === undefined && p.entrypoint === undefined) {
     issue(['framework'], p.framework, `a framework image runs your script: add 'script', e.g. script: scripts/preprocessing.py`);
   }
-  if (p.script !== undefined && p.entrypoint !== undefined) {
-    issue(['entrypoint'], p.entrypoint, `'script' runs 'python3 <script>' as the entrypoint; give 'script' or 'entrypoint', not both`);
-  }
-  if (p.sourceDir !== undefined && p.script === undefined) {
-    issue(
-      ['sourceDir'],
-      p.sourceDir,
-      `'sourceDir' is uploaded with 'script'; add the script that runs, e.g. script: ${p.sourceDir.replace(/\/?$/, '/')}preprocessing.py`,
-    );
-  }
+  issue(['entrypoint'], p.entrypoint, scriptWithEntrypointProblem(p.script, p.entrypoint));
+  issue(['sourceDir'], p.sourceDir, sourceWithoutScriptProblem('sourceDir', p.sourceDir, p.script));
   if (p.script !== undefined) {
     const clash = inputs.findIndex((i) => i.name === CODE_INPUT_NAME);
     issue(['inputs', clash, 'name'], CODE_INPUT_NAME, codeInputClashProblem(inputs.map((i) => i.name)));

@@ -184,6 +184,25 @@ export function codeInputClashProblem(inputNames: readonly string[]): string | u
     : undefined;
 }
 
+/** Script mode runs `python3 <script>`. */
+export function scriptFileProblem(script: string): string | undefined {
+  return script.endsWith('.py') ? undefined : `script ${show(script)} is not a Python file (.py); script mode runs python3 <script>`;
+}
+
+/** Script mode sets the entrypoint itself. */
+export function scriptWithEntrypointProblem(script: unknown, entrypoint: unknown): string | undefined {
+  return script !== undefined && entrypoint !== undefined
+    ? `'script' runs 'python3 <script>' as the entrypoint; give 'script' or 'entrypoint', not both`
+    : undefined;
+}
+
+/** A source folder travels with its script; `field` is what the caller calls the folder. */
+export function sourceWithoutScriptProblem(field: string, folder: string | undefined, script: unknown): string | undefined {
+  return folder !== undefined && script === undefined
+    ? `${show(field)} is uploaded with 'script'; add the script that runs, e.g. script: ${folder.replace(/\/?$/, '/')}preprocessing.py`
+    : undefined;
+}
+
 /** A literal entrypoint: placeholders are rendered in arguments only. */
 export function entrypointProblem(entrypoint: readonly string[]): string | undefined {
   const at = entrypoint.findIndex((e) => splitPlaceholders(e).placeholders.length > 0);

@@ -620,6 +620,11 @@ purposes:
       ),
     ],
     [
+      'a script that is not Python',
+      SCRIPT.replace('scripts/preprocessing.py', 'scripts/preprocessing.sh'),
+      "line 5:5: purposes[0].script: script 'scripts/preprocessing.sh' is not a Python file (.py); script mode runs python3 <script>",
+    ],
+    [
       'a placeholder that does not exist',
       SCRIPT.replace("'0.2']", "'0.2', '--day', '{window.day}']"),
       "line 6:61: purposes[0].arguments[3]: arguments[3] '{window.day}' uses the placeholder {window.day}, which does not exist; allowed: {window.start}, {window.end}, {run.id}",

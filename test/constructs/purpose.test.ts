@@ -337,9 +337,13 @@ describe('Purpose', () => {
     [
       'a script and an entrypoint',
       { script: SCRIPT, entrypoint: ['python3', 'x.py'] },
-      /sets both script and entrypoint; script mode runs 'python3 <script>', so give one of them/,
+      /'script' runs 'python3 <script>' as the entrypoint; give 'script' or 'entrypoint', not both/,
     ],
-    ['a source folder without a script', { sourceDirectory: CONTAINER_DIR }, /sourceDirectory needs script: the file in it that runs/],
+    [
+      'a source folder without a script',
+      { sourceDirectory: CONTAINER_DIR },
+      /'sourceDirectory' is uploaded with 'script'; add the script that runs, e\.g\. script: .*\/containers\/usage-analysis\/preprocessing\.py/,
+    ],
     [
       'a script outside its source folder',
       { script: SCRIPT, sourceDirectory: path.join(REPO_ROOT, 'queries') },

@@ -8,7 +8,7 @@ import type { PurposeProps } from '../../lib/constructs/purpose-props';
 import { cronDaylightSavingProblem } from '../../lib/contract/rules';
 import { parseS3Uri, tryParseS3Uri } from '../../lib/contract/s3-uri';
 import { addDays, dateProblem, isDate, partitionDateOf, windowProblem } from '../../lib/contract/dates';
-import { usageAnalysis } from '../constructs/fixtures';
+import { CONTAINER_DIR, usageAnalysis } from '../constructs/fixtures';
 import { tempDir } from '../helpers';
 
 /*
@@ -102,6 +102,11 @@ const cases: Array<[string, string, Partial<PurposeProps>]> = [
     'two channels on one local path',
     PURPOSE.replace('{ name: summary }', '{ name: summary, localPath: /opt/ml/processing/input/usage/ }'),
     { outputs: [{ name: 'summary', localPath: '/opt/ml/processing/input/usage/' }] },
+  ],
+  [
+    'a script with an entrypoint',
+    PURPOSE.replace('    inputs:', '    script: containers/usage-analysis/usage_analysis.py\n    entrypoint: [python3, x.py]\n    inputs:'),
+    { script: path.join(CONTAINER_DIR, 'usage_analysis.py'), entrypoint: ['python3', 'x.py'] },
   ],
   [
     'a placeholder that does not exist',

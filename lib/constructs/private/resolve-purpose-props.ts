@@ -13,6 +13,9 @@ import {
   codeInputClashProblem,
   queryInputClashProblem,
   s3ArrivalInputProblem,
+  scriptFileProblem,
+  scriptWithEntrypointProblem,
+  sourceWithoutScriptProblem,
   windowDaysProblem,
 } from '../../contract/rules';
 import { QueryParameter, type PurposeInput, type PurposeProps } from '../purpose-props';
@@ -60,15 +63,10 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
   if (props.query) check(scope, queryInputClashProblem(inputs.map((i) => i.name)));
   if (props.script !== undefined) {
     check(scope, codeInputClashProblem(inputs.map((i) => i.name)));
-    if (props.entrypoint !== undefined) {
-      throw scopedError(
-        scope,
-        `purpose '${props.purposeName}' sets both script and entrypoint; script mode runs 'python3 <script>', so give one of them`,
-      );
-    }
-  } else if (props.sourceDirectory !== undefined) {
-    throw scopedError(scope, 'sourceDirectory needs script: the file in it that runs');
+    check(scope, scriptFileProblem(props.script));
   }
+  check(scope, scriptWithEntrypointProblem(props.script, props.entrypoint));
+  check(scope, sourceWithoutScriptProblem('sourceDirectory', props.sourceDirectory, props.script));
   check(scope, entrypointProblem(props.entrypoint ?? []));
   for (const p of argumentProblems('arguments', props.arguments ?? [])) check(scope, p.message);
 

@@ -37,7 +37,6 @@ export function scriptCode(scope: Construct, script: string, sourceDirectory?: s
       `script '${script}' is not inside sourceDirectory '${folder}'; the script must be part of the folder uploaded with it`,
     );
   }
-  if (!script.endsWith('.py')) throw scopedError(scope, `script '${script}' is not a Python file (.py); script mode runs python3 <script>`);
   const asset = new s3assets.Asset(scope, 'Code', {
     path: folder,
     // Without a source folder only the script travels, not its neighbours.
