@@ -62,11 +62,11 @@ function standIn(node: unknown): unknown {
 }
 
 /**
- * Builds the project's stack in memory (no Lambda bundling, no Docker) and takes each purpose's
+ * Builds the project's stack in memory (no Lambda bundling, no Docker) and takes each purpose's (or those of `only`)
  * state machine definition and trigger configuration from it: the same definitions `cdk synth`
  * writes and Step Functions runs.
  */
-export function synthesizePurposes(project: ProjectConfig): Map<string, SynthesizedPurpose> {
+export function synthesizePurposes(project: ProjectConfig, only?: readonly string[]): Map<string, SynthesizedPurpose> {
   const app = new App({
     context: { 'aws:cdk:bundling-stacks': [] },
     outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-local-synth-')),
@@ -74,21 +74,24 @@ export function synthesizePurposes(project: ProjectConfig): Map<string, Synthesi
   try {
     const stack = new ProjectStack(app, project.stackName, { config: project });
     return new Map(
-      Object.entries(stack.purposes).map(([name, purpose]) => {
-        const nested = Stack.of(purpose);
-        const machine = purpose.stateMachine.node.defaultChild as sfn.CfnStateMachine;
-        const definition = standIn(nested.resolve(machine.definitionString));
-        const fn = purpose.trigger.function.node.defaultChild as lambda.CfnFunction;
-        const env = nested.resolve(fn.environment) as { variables: Record<string, unknown> };
-        return [
-          name,
-          {
-            stateMachineName: purpose.stateMachineName,
-            definition: JSON.parse(String(definition)),
-            runConfig: JSON.parse(String(standIn(env.variables[RUN_CONFIG_ENV]))),
-          },
-        ];
-      }),
+      // Resolving a definition is the costly part: only the purposes asked for (a local run needs one of maybe 100).
+      Object.entries(stack.purposes)
+        .filter(([name]) => only === undefined || only.includes(name))
+        .map(([name, purpose]) => {
+          const nested = Stack.of(purpose);
+          const machine = purpose.stateMachine.node.defaultChild as sfn.CfnStateMachine;
+          const definition = standIn(nested.resolve(machine.definitionString));
+          const fn = purpose.trigger.function.node.defaultChild as lambda.CfnFunction;
+          const env = nested.resolve(fn.environment) as { variables: Record<string, unknown> };
+          return [
+            name,
+            {
+              stateMachineName: purpose.stateMachineName,
+              definition: JSON.parse(String(definition)),
+              runConfig: JSON.parse(String(standIn(env.variables[RUN_CONFIG_ENV]))),
+            },
+          ];
+        }),
     );
   } finally {
     fs.rmSync(app.outdir, { recursive: true, force: true });
@@ -97,7 +100,7 @@ export function synthesizePurposes(project: ProjectConfig): Map<string, Synthesi
 
 /** One purpose of `synthesizePurposes`. */
 export function synthesizePurpose(project: ProjectConfig, purposeName: string): SynthesizedPurpose {
-  const purpose = synthesizePurposes(project).get(purposeName);
+  const purpose = synthesizePurposes(project, [purposeName]).get(purposeName);
   if (!purpose) throw new Error(`project '${project.project}' has no purpose '${purposeName}'`);
   return purpose;
 }
