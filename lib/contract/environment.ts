@@ -24,6 +24,3 @@ export const RESERVED_ENV_COUNT = 10;
 
 /** The trigger function's configuration (a JSON `PurposeRunConfig`). */
 export const RUN_CONFIG_ENV = 'BATCAT_RUN_CONFIG';
-
-/** Points a script's `/opt/ml` paths at another folder in local runs. */
-export const PROCESSING_ROOT_ENV = 'BATCAT_PROCESSING_ROOT';
