@@ -23,6 +23,7 @@ export {
 export { QueryWorkGroup, type IQueryWorkGroup, type QueryWorkGroupProps } from './constructs/query-workgroup';
 export { ResultDatabase, type ResultDatabaseProps } from './constructs/result-database';
 export { ResultFormat, ResultTable, type ResultColumn, type ResultTableProps } from './constructs/result-table';
+export { RunLedger, type RunLedgerProps } from './constructs/run-ledger';
 export {
   RunTrigger,
   type RunSettings,

@@ -15,6 +15,7 @@ import { QueryParameter, type PurposeProps } from '../constructs/purpose-props';
 import { QueryWorkGroup } from '../constructs/query-workgroup';
 import { ResultDatabase } from '../constructs/result-database';
 import { ResultFormat, ResultTable } from '../constructs/result-table';
+import { RunLedger } from '../constructs/run-ledger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from '../constructs/sagemaker-create-processing-job';
 import { SageMakerFrameworkImage } from '../constructs/sagemaker-framework-image';
 import { purposeStateMachineName, QUERY_RESULTS_PREFIX } from '../contract/names';
@@ -27,16 +28,18 @@ export interface ProjectStackProps extends StackProps {
 }
 
 /**
- * Everything one project deploys: the data bucket, the alarm topic, the Athena workgroup, the
- * Glue database with a table per declared result, a dashboard, and each purpose (with its
- * trigger) in a nested stack. The stack is named `batcat-<project>-<stage>` unless `stackName` says otherwise.
+ * Everything one project deploys: the data bucket, the alarm topic, the run ledger, the Athena
+ * workgroup, the Glue database with a table per declared result, a dashboard, and each purpose
+ * (with its trigger) in a nested stack. The stack is named `batcat-<project>-<stage>` unless `stackName` says otherwise.
  *
- * Construct IDs are a contract: `Data`, `Alarms`, `Queries`, `Results` (its tables by table
+ * Construct IDs are a contract: `Data`, `Alarms`, `Ledger`, `Queries`, `Results` (its tables by table
  * name), `Dashboard` and each purpose's name. Renaming one replaces its resources.
  */
 export class ProjectStack extends Stack {
   public readonly data: ProjectData;
   public readonly alarmTopic: AlarmTopic;
+  /** Which windows of which purposes ran, and how: one ledger for the stage. */
+  public readonly ledger: RunLedger;
   public readonly dashboard: ProjectDashboard;
   public readonly queryWorkGroup: QueryWorkGroup;
   public readonly resultDatabase: ResultDatabase;
@@ -57,6 +60,7 @@ export class ProjectStack extends Stack {
 
     this.data = new ProjectData(this, 'Data');
     this.alarmTopic = new AlarmTopic(this, 'Alarms', { emails: c.alarmEmails });
+    this.ledger = new RunLedger(this, 'Ledger');
     this.queryWorkGroup = new QueryWorkGroup(this, 'Queries', {
       workGroupName: c.workgroup,
       resultsBucket: this.data.bucket,
@@ -110,6 +114,7 @@ export class ProjectStack extends Stack {
       namePrefix: c.stackName,
       bucket: this.data.bucket,
       notificationTopic: this.alarmTopic.topic,
+      ledger: this.ledger,
       containerDirectory: p.containerDir,
       image: p.image ? imageFromUri(this, p) : p.framework ? SageMakerFrameworkImage.of(p.framework.name) : undefined,
       script: p.script,

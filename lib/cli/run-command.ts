@@ -1,7 +1,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type SFNClient } from '@aws-sdk/client-sfn';
 import { parseDate } from '../contract/run-input';
-import type { ManualRequest, TriggerResult } from '../runtime/trigger';
+import type { ManualRequest, TriggerResult, WindowOutcome } from '../runtime/trigger';
 import { UsageError, type PurposeContext } from './project-context';
 
 /** Options of `batcat run`. */
@@ -49,25 +49,43 @@ export async function runCommand(ctx: PurposeContext, opts: RunOptions, deps: Ru
     return 1;
   }
   const result = payload as TriggerResult;
-  const s = result.started;
-  const window = `${s.window.start}..${s.window.end}`;
-  if (result.backfillRuns) {
-    const verb = s.status === 'started' ? 'started backfill' : 'backfill already started';
+  const started = result.windows.filter((w) => w.action === 'started');
+  if (result.backfill) {
+    const verb = result.backfill.status === 'started' ? 'started backfill' : 'backfill already started:';
     deps.out(
-      `${verb} ${s.runId}: ${result.backfillRuns.length} run(s) for ${window}, at most ${ctx.purpose.backfillConcurrency} at a time`,
+      `${verb} ${result.backfill.name}: ${started.length} of ${result.windows.length} window(s) to run, at most ${ctx.purpose.backfillConcurrency} at a time`,
     );
-    for (const r of result.backfillRuns) deps.out(`  ${r.runId}  ${r.window.start}..${r.window.end}`);
-  } else if (s.status === 'started') {
-    deps.out(`started ${s.runId} for ${window}`);
-  } else {
-    deps.out(`already started: ${s.runId} for ${window} exists, so no second job was started; use --force for a new attempt`);
   }
-  deps.out(`  execution: ${s.executionArn}`);
-  deps.out(`  console:   ${consoleUrl(s.executionArn)}`);
-  if (opts.wait) return waitFor(s.executionArn, opts.pollSeconds, deps);
-  // "Already started" is not success: that run may have failed, and asking again does not rerun it.
-  if (s.status === 'already-started') return endedRun(s.executionArn, deps);
+  for (const w of result.windows) deps.out(`${result.backfill ? '  ' : ''}${describeOutcome(w)}`);
+  if (started.length === 0) {
+    const failed = result.windows.some((w) => w.action === 'gave-up');
+    return failed ? 1 : 0;
+  }
+  const executionArn = result.backfill?.executionArn ?? started[0].executionArn!;
+  deps.out(`  execution: ${executionArn}`);
+  deps.out(`  console:   ${consoleUrl(executionArn)}`);
+  if (opts.wait) return waitFor(executionArn, opts.pollSeconds, deps);
+  // "Already started" is not success: that attempt may have failed meanwhile.
+  const status = result.backfill?.status ?? started[0].action;
+  if (status === 'already-started') return endedRun(executionArn, deps);
   return 0;
+}
+
+/** One window's line: what the trigger did with it, and what to do next if anything. */
+function describeOutcome(w: WindowOutcome): string {
+  const window = `${w.window.start}..${w.window.end}`;
+  switch (w.action) {
+    case 'started':
+      return `started ${w.runId} for ${window} (attempt ${w.attempt})`;
+    case 'already-started':
+      return `already started: ${w.runId} for ${window} exists, so no second job was started`;
+    case 'succeeded':
+      return `${window} already succeeded (${w.runId ?? 'see the run ledger'}); add --force to replace its result with a new attempt`;
+    case 'running':
+      return `${window} is running (${w.runId ?? 'see the run ledger'}); nothing new started`;
+    case 'gave-up':
+      return `${window} failed ${w.attempt} times (${w.runId}); not started again`;
+  }
 }
 
 /** How an existing run ended: exit 1, with its error, when it did not succeed. */
@@ -78,7 +96,7 @@ async function endedRun(executionArn: string, deps: RunDeps): Promise<number> {
     return 0;
   }
   deps.out(`  that run ended ${e.status}: ${e.error ?? 'no error reported'}${e.cause ? `: ${e.cause}` : ''}`);
-  deps.out('  it is not rerun by asking again: add --force to start a new attempt for this window');
+  deps.out('  ask again (without --force) to start a new attempt at a failed window');
   return 1;
 }
 

@@ -8,6 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { QueryDataLocation } from './athena-run-query';
 import type { IQueryWorkGroup } from './query-workgroup';
+import type { RunLedger } from './run-ledger';
 import type { UpstreamPurpose } from './run-trigger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from './sagemaker-create-processing-job';
 
@@ -141,6 +142,13 @@ export interface PurposeProps {
   readonly bucket: s3.IBucket;
   /** Failure notifications and alarms go here. */
   readonly notificationTopic: sns.ITopic;
+  /**
+   * The run ledger this purpose records its windows in. Give the purposes of one stage one
+   * ledger; each keeps its own items.
+   *
+   * @default - a RunLedger of this purpose's own, `Ledger`
+   */
+  readonly ledger?: RunLedger;
   /**
    * A folder with a Dockerfile, built into an image asset at deploy time. Give this or `image`.
    *

@@ -20,16 +20,20 @@ import {
   checkRunInput,
   failureHandling,
   followExistingJob,
+  recordRunStart,
+  recordRunSuccess,
   resolveRun,
   runProcessingJob,
   runQuery,
   topicKeyAccess,
+  windowTaken,
 } from './private/purpose-definition';
 import { resolvePurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
 import { scriptCode } from './private/script-code';
 import { listFolder } from './private/s3-access';
 import type { PurposeAlarms, PurposeProps } from './purpose-props';
 import { PurposeMetrics, RunOutcome } from './purpose-metrics';
+import { RunLedger } from './run-ledger';
 import { RunTrigger } from './run-trigger';
 import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing-job';
 
@@ -39,11 +43,13 @@ import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing
  * that starts its runs, a backfill state machine, and alarms.
  *
  * The state machine's input is a run input (lib/contract/run-input.ts). It adds `batcat`:
- * the job name (`<jobNamePrefix>-<md5 of the execution id>`, valid for every execution name)
- * and the `dt=<window start>/` partition the outputs are written to.
+ * the job name (`<jobNamePrefix>-<md5 of the execution id and start>`, valid for every execution
+ * name) and the `dt=<window start>/` partition the outputs are written to. It claims the window
+ * in the run ledger before it starts, and records there how the attempt ended.
  *
- * Construct IDs are a contract: `Image`, `Code` (script mode), `RunProcessingJob`, `Logs`, `StateMachine`, the
- * alarms, `StoppedRuns` (and its role), `Backfill` and `Trigger`. Renaming one replaces its resources.
+ * Construct IDs are a contract: `Ledger` (without a `ledger` prop), `Image`, `Code` (script mode),
+ * `RunProcessingJob`, `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
+ * `Backfill` and `Trigger`. Renaming one replaces its resources.
  */
 export class Purpose extends Construct {
   /** The purpose's name. */
@@ -68,6 +74,8 @@ export class Purpose extends Construct {
   public readonly trigger: RunTrigger;
   /** Runs one execution per window of a date range. */
   public readonly backfill: Backfill;
+  /** The run ledger this purpose's windows are recorded in. */
+  public readonly ledger: RunLedger;
 
   constructor(scope: Construct, id: string, props: PurposeProps) {
     super(scope, id);
@@ -78,17 +86,23 @@ export class Purpose extends Construct {
 
     const image =
       props.image ?? tasks.DockerImage.fromAsset(this, 'Image', { directory: props.containerDirectory!, platform: Platform.LINUX_AMD64 });
+    this.ledger = props.ledger ?? new RunLedger(this, 'Ledger');
+    const table = this.ledger.table;
     const resolve = resolveRun(this, purpose);
+    const taken = windowTaken(this);
+    const claim = recordRunStart(this, purpose, table, taken);
     const query = props.query && runQuery(this, props.query, purpose);
     const definition = checkRunInput(this, resolve);
     const code = props.script !== undefined ? scriptCode(this, props.script, props.sourceDirectory) : undefined;
     this.processingJob = runProcessingJob(this, purpose, image, code);
     this.jobRole = this.processingJob.role;
-    const onFailure = failureHandling(this, purpose, props.notificationTopic);
-    const outputs = checkOutputs(this, purpose, onFailure.notify, new sfn.Succeed(this, 'RunSucceeded'));
-    (query ? resolve.next(query) : resolve).next(this.processingJob).next(outputs);
+    const onFailure = failureHandling(this, purpose, props.notificationTopic, table);
+    const success = recordRunSuccess(this, purpose, table, taken, new sfn.Succeed(this, 'RunSucceeded'));
+    const outputs = checkOutputs(this, purpose, onFailure.fail, success);
+    resolve.next(claim);
+    (query ? claim.next(query) : claim).next(this.processingJob).next(outputs);
     followExistingJob(this, this.processingJob, outputs, onFailure.describe);
-    catchFailures([query, this.processingJob, outputs], onFailure.describe);
+    catchFailures([claim, query, this.processingJob, outputs, success], onFailure.describe);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${this.stateMachineName}`,
@@ -104,6 +118,7 @@ export class Purpose extends Construct {
     });
     const keyAccess = topicKeyAccess(props.notificationTopic);
     if (keyAccess) this.stateMachine.addToRolePolicy(keyAccess);
+    table.encryptionKey?.grantEncryptDecrypt(this.stateMachine);
     for (const o of purpose.outputs) this.stateMachine.addToRolePolicy(listFolder(props.bucket, o.keyPrefix));
     acknowledgeFinding(
       this.stateMachine.role,
@@ -205,6 +220,7 @@ export class Purpose extends Construct {
       schedule: props.schedule,
       s3Arrival: purpose.s3Arrival.map((a) => ({ ...a, bucket: props.bucket })),
       upstream: props.after,
+      ledger: this.ledger,
       logRetention: props.logRetention,
       runConfig: {
         purpose: props.purposeName,

@@ -21,6 +21,7 @@ import { packageRoot } from '../contract/package-root';
 import { cronDaylightSavingProblem } from '../contract/rules';
 import type { PurposeRunConfig } from '../contract/run-input';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
+import type { RunLedger } from './run-ledger';
 import { firstEventAlarm } from './private/alarms';
 import { check } from './private/errors';
 
@@ -48,6 +49,8 @@ export interface RunTriggerProps {
   readonly stateMachineName: string;
   /** The state machine that runs backfills of this purpose. */
   readonly backfillStateMachine: sfn.IStateMachine;
+  /** The run ledger the trigger reads, and records runs in that ended without their failure path. */
+  readonly ledger: RunLedger;
   /**
    * What the trigger function needs to resolve runs, besides what the other props give; it
    * may contain tokens.
@@ -90,7 +93,7 @@ export interface UpstreamPurpose {
 }
 
 /** The part of the trigger's configuration that RunTrigger does not derive from its other props. */
-export type RunSettings = Omit<PurposeRunConfig, 'stateMachineArn' | 'backfillStateMachineArn' | 's3Arrival' | 'upstream'>;
+export type RunSettings = Omit<PurposeRunConfig, 'stateMachineArn' | 'backfillStateMachineArn' | 's3Arrival' | 'upstream' | 'ledgerTable'>;
 
 /** How EventBridge delivers to the function: failed deliveries end in the dead-letter queue. */
 type Delivery = { readonly deadLetterQueue: sqs.IQueue; readonly retryAttempts: number; readonly maxEventAge: Duration };
@@ -149,12 +152,13 @@ export class RunTrigger extends Construct {
       upstream: props.upstream
         ? { purpose: props.upstream.purposeName, stateMachineArn: props.upstream.stateMachine.stateMachineArn }
         : undefined,
+      ledgerTable: props.ledger.table.tableName,
     };
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: `/aws/lambda/${functionName}`, retention });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Trigger of ${props.stateMachineName}: starts its runs and backfills only`,
+      description: `Trigger of ${props.stateMachineName}: reads its run ledger, starts its runs and backfills only`,
     });
     // Its own log group only, instead of the managed AWSLambdaBasicExecutionRole (logs:* on every group).
     role.addToPrincipalPolicy(
@@ -192,6 +196,9 @@ export class RunTrigger extends Construct {
     });
     props.stateMachine.grantStartExecution(fn);
     props.backfillStateMachine.grantStartExecution(fn);
+    // To tell a run that still holds its window from one that ended without recording it.
+    props.stateMachine.grantExecution(fn, 'states:DescribeExecution');
+    props.ledger.grantTrigger(fn);
     acknowledgeFinding(
       role,
       'AwsSolutions-IAM5[Resource::*]',
@@ -230,7 +237,7 @@ export class RunTrigger extends Construct {
     });
   }
 
-  /** The EventBridge rules of S3 arrival and upstream success. */
+  /** The EventBridge rules of S3 arrival, upstream success and this purpose's own ended runs. */
   private addEventRules(props: RunTriggerProps, delivery: Delivery): void {
     (props.s3Arrival ?? []).forEach((a, i) => {
       new events.Rule(this, `S3Arrival${i}`, {
@@ -249,6 +256,16 @@ export class RunTrigger extends Construct {
         },
         targets: [new targets.LambdaFunction(this.function, delivery)],
       });
+    });
+
+    new events.Rule(this, 'RunEnded', {
+      description: `Failed, timed-out and stopped runs of ${props.stateMachineName}, recorded in the run ledger by the trigger`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [props.stateMachine.stateMachineArn] },
+      },
+      targets: [new targets.LambdaFunction(this.function, delivery)],
     });
 
     if (props.upstream) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { dateProblem, partitionOf, type RunWindow } from './dates';
+import { addDays, dateProblem, partitionOf, type RunWindow } from './dates';
 
 /*
  * The run contract: the one input shape every trigger produces, and the rules that derive a
@@ -22,16 +22,29 @@ export type TriggerKind = 'schedule' | 's3' | 'manual' | 'upstream';
 export type TriggerDetails =
   | { readonly kind: 'schedule'; readonly scheduledTime: string; readonly timezone: string }
   | { readonly kind: 's3'; readonly bucket: string; readonly key: string; readonly versionId?: string; readonly eventTime: string }
-  | { readonly kind: 'manual'; readonly rerun: boolean; readonly backfill?: RunWindow }
+  | { readonly kind: 'manual'; readonly backfill?: RunWindow }
   | { readonly kind: 'upstream'; readonly purpose: string; readonly executionArn: string; readonly runId: string };
+
+/** A run's window as the run input carries it: `end` is its last day, `endExclusive` the day after it. */
+export interface RunInputWindow extends RunWindow {
+  /** The day after `end`: the window is `[start, endExclusive)`. */
+  readonly endExclusive: string;
+}
 
 /** The input of every run of a purpose's state machine. Documented in README.md, "The run contract". */
 export interface RunInput {
   readonly version: typeof RUN_CONTRACT_VERSION;
-  /** The execution name: deterministic for the same purpose, trigger and window (see `runName`). */
+  /** The execution name: `<purpose>-<window>-a<attempt>` (see `runName`). */
   readonly runId: string;
   readonly purpose: string;
-  readonly window: RunWindow;
+  /** The window's days are calendar days in `timezone`. */
+  readonly window: RunInputWindow;
+  /** The IANA time zone of the window's days. */
+  readonly timezone: string;
+  /** The attempt at this window: one more than the run ledger's count when the run was started. */
+  readonly attempt: number;
+  /** True when this attempt replaces a window that had succeeded (`--force`, or a forced upstream run). */
+  readonly force: boolean;
   readonly trigger: TriggerDetails;
   /** Input name -> the S3 folder the job reads. */
   readonly inputs: Record<string, string>;
@@ -44,7 +57,10 @@ export const RUN_INPUT_PATHS = {
   runId: '$.runId',
   windowStart: '$.window.start',
   windowEnd: '$.window.end',
+  windowEndExclusive: '$.window.endExclusive',
   window: '$.window',
+  timezone: '$.timezone',
+  attempt: '$.attempt',
   triggerKind: '$.trigger.kind',
 } as const;
 
@@ -72,6 +88,8 @@ export interface PurposeRunConfig {
   readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string }>;
   /** Runs start when this purpose's state machine succeeds. */
   readonly upstream?: { readonly purpose: string; readonly stateMachineArn: string };
+  /** The run ledger's table name (lib/contract/ledger.ts). */
+  readonly ledgerTable: string;
 }
 
 /** A request that can never start a run: bad dates, an unknown purpose, an unexpected event. Retrying does not help. */
@@ -92,22 +110,25 @@ export function parseDate(value: unknown, field: string): string {
 const compact = (date: string) => date.replace(/-/g, '');
 
 /**
- * The execution name of a run: `<purpose>-<trigger>-<window>[-<discriminator>][-rerun-<time>]`,
- * at most 80 characters (a 30-character purpose name leaves room for every trigger) of
- * `[A-Za-z0-9-]`. The same purpose, trigger, window and discriminator always give the same
- * name, so Step Functions refuses a duplicate run. `rerunAt` makes a visibly different name
- * for a deliberate rerun.
+ * The execution name of an attempt at a window: `<purpose>-<window>-a<attempt>`, at most 80
+ * characters of `[A-Za-z0-9-]`. Every trigger of the same window and attempt gives the same name,
+ * so Step Functions starts one execution however many events arrive at once; the next attempt
+ * has a new name, so a retry never collides with an earlier one.
  */
-export function runName(
-  purpose: string,
-  kind: TriggerKind | 'backfill',
-  window: RunWindow,
-  discriminator?: string,
-  rerunAt?: Date,
-): string {
-  const days = window.start === window.end ? compact(window.start) : `${compact(window.start)}-${compact(window.end)}`;
-  const rerun = rerunAt ? `-rerun-${rerunAt.toISOString().replace(/[-:]/g, '').slice(0, 15)}` : '';
-  const name = `${purpose}-${kind}-${days}${discriminator ? `-${discriminator}` : ''}${rerun}`;
+export function runName(purpose: string, window: RunWindow, attempt: number): string {
+  return checkedName(`${purpose}-${compactWindow(window)}-a${attempt}`);
+}
+
+/** The name of a backfill execution: `<purpose>-backfill-<range>-<hash of its runs>`, new whenever its runs differ. */
+export function backfillName(purpose: string, range: RunWindow, runNames: readonly string[]): string {
+  return checkedName(`${purpose}-backfill-${compactWindow(range)}-${shortHash(8, ...runNames)}`);
+}
+
+function compactWindow(window: RunWindow): string {
+  return window.start === window.end ? compact(window.start) : `${compact(window.start)}-${compact(window.end)}`;
+}
+
+function checkedName(name: string): string {
   if (name.length > MAX_RUN_NAME_LENGTH) throw new Error(`run name '${name}' is longer than ${MAX_RUN_NAME_LENGTH} characters`);
   return name;
 }
@@ -117,14 +138,17 @@ export function shortHash(length: number, ...parts: string[]): string {
   return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, length);
 }
 
-/** The run input for `window`: where this purpose reads and writes for it. */
-export function runInput(config: PurposeRunConfig, runId: string, window: RunWindow, trigger: TriggerDetails): RunInput {
+/** The run input of one attempt at `window`: where this purpose reads and writes for it. */
+export function runInput(config: PurposeRunConfig, window: RunWindow, attempt: number, force: boolean, trigger: TriggerDetails): RunInput {
   const partition = partitionOf(window);
   return {
     version: RUN_CONTRACT_VERSION,
-    runId,
+    runId: runName(config.purpose, window, attempt),
     purpose: config.purpose,
-    window,
+    window: { start: window.start, end: window.end, endExclusive: addDays(window.end, 1) },
+    timezone: config.timezone,
+    attempt,
+    force,
     trigger,
     inputs: Object.fromEntries(config.inputs.map((i) => [i.name, i.partitioned ? `${i.uri}${partition}` : i.uri])),
     outputs: Object.fromEntries(config.outputs.map((o) => [o.name, `${o.uri}${partition}`])),

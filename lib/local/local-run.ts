@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
-import { RunRequestError, shortHash, type RunInput } from '../contract/run-input';
-import { resolveRunRequest } from '../runtime/trigger';
+import { shortHash, type RunInput } from '../contract/run-input';
+import { resolveRunRequest, singleRunInput } from '../runtime/trigger';
 import { executionContext, StateMachine } from './interpreter';
 import { LocalRunError, readContainerSpec, type ContainerSpec } from './container-spec';
 import { detectEngine, type Engine, type EngineKind } from './engine';
@@ -121,12 +121,11 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   const synth = synthesizePurpose(project, purpose.name);
   const runsDir = path.join(o.rootDir, 'runs', purpose.name);
   const now = o.now ?? new Date();
-  const request = { purpose: purpose.name, date: o.date, from: o.from, to: o.to };
-  let n = resolveRunRequest(request, synth.runConfig, now);
-  // A window that ran here before gets a new attempt, as `batcat run --force` would on AWS.
-  if (fs.existsSync(path.join(runsDir, n.name))) n = resolveRunRequest({ ...request, force: true }, synth.runConfig, now);
-  if (n.backfill) throw new RunRequestError('run-local runs one window at a time');
-  const input: RunInput = n.input;
+  const request = resolveRunRequest({ purpose: purpose.name, date: o.date, from: o.from, to: o.to }, synth.runConfig, now);
+  // Each run of a window here is a new attempt, as on AWS: the runs folder is the local ledger.
+  let input: RunInput = singleRunInput(request, synth.runConfig);
+  while (fs.existsSync(path.join(runsDir, input.runId))) input = singleRunInput(request, synth.runConfig, input.attempt + 1);
+  const n = { name: input.runId };
   const runDir = path.join(runsDir, n.name);
   fs.mkdirSync(runDir, { recursive: true });
   const started = Date.now();

@@ -1,20 +1,23 @@
-import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { addDays, daysIn, localDate, partitionDateOf, windowJustEnded, windowStartingOn, type RunWindow } from '../contract/dates';
+import { CATCH_UP_WINDOWS, MAX_AUTOMATIC_ATTEMPTS, type LedgerEntry } from '../contract/ledger';
 import {
+  backfillName,
   executionArnOf,
   parseDate,
   runInput,
-  runName,
   RunRequestError,
-  shortHash,
   type PurposeRunConfig,
   type RunInput,
   type TriggerDetails,
 } from '../contract/run-input';
+import { firstLedgerWindow, readLedger, recordEndedRun } from './ledger';
 
 /*
- * Turns any event that may start a run of a purpose into a run input and a deterministic
- * execution name, and starts it. The trigger Lambda is a thin shell around `startRuns`.
+ * Turns any event that may start a run of a purpose into the windows it asks for, checks each
+ * against the run ledger, and starts a new attempt where one is due. The trigger Lambda is a
+ * thin shell around `startRuns`.
  */
 
 /** What a manual request may hold (a direct Lambda invocation, from `batcat run` or the console). */
@@ -39,23 +42,39 @@ export interface ScheduleTick {
   readonly scheduledTime: string;
 }
 
-/** One run the trigger started, or found already started. */
-export interface StartedRun {
-  readonly runId: string;
-  readonly executionArn: string;
-  /** `already-started`: an execution of this name exists, so no second job was started. */
-  readonly status: 'started' | 'already-started';
+/** What the trigger did for one window. */
+export type WindowAction =
+  /** A new attempt was started. */
+  | 'started'
+  /** An execution of this attempt existed already (a duplicate event): nothing new started. */
+  | 'already-started'
+  /** The window's result exists; force a rerun to replace it. */
+  | 'succeeded'
+  /** An attempt at the window is running. */
+  | 'running'
+  /** An automatic trigger gave up after MAX_AUTOMATIC_ATTEMPTS failed attempts; a manual run still starts one. */
+  | 'gave-up';
+
+/** One window of a request and what became of it. */
+export interface WindowOutcome {
   readonly window: RunWindow;
+  readonly action: WindowAction;
+  /** The attempt started, or the newest attempt the ledger holds. */
+  readonly runId?: string;
+  readonly attempt?: number;
+  readonly executionArn?: string;
 }
 
 /** What `startRuns` did. */
 export interface TriggerResult {
   readonly purpose: string;
-  readonly trigger: TriggerDetails['kind'];
-  /** The run, or for a backfill the backfill execution that starts the runs. */
-  readonly started: StartedRun;
-  /** For a backfill: every window it will run, in order. */
-  readonly backfillRuns?: ReadonlyArray<{ readonly runId: string; readonly window: RunWindow }>;
+  readonly trigger: TriggerDetails['kind'] | 'run-ended';
+  /** Every window the event asked for, oldest first. */
+  readonly windows: readonly WindowOutcome[];
+  /** When more than one window started: the backfill execution that runs them, at most `backfillConcurrency` at a time. */
+  readonly backfill?: { readonly name: string; readonly executionArn: string; readonly status: 'started' | 'already-started' };
+  /** For a run of this purpose that ended without its failure path: whether the ledger was changed. */
+  readonly recorded?: boolean;
 }
 
 /** The input of a purpose's backfill state machine. */
@@ -70,35 +89,156 @@ const MANUAL_KEYS = new Set(['trigger', 'purpose', 'date', 'from', 'to', 'backfi
 
 export interface TriggerDeps {
   readonly sfn: SFNClient;
-  /** The current time, for reruns and "today". */
+  readonly ddb: DynamoDBClient;
+  /** The current time, for "today" and the ledger's records. */
   readonly now?: () => Date;
 }
 
+/** The windows an event asks for, before the ledger is read. */
+export interface RunRequest {
+  readonly trigger: TriggerDetails;
+  /** Oldest first. For a schedule tick, the windows before the last are catch-up candidates. */
+  readonly windows: readonly RunWindow[];
+  /** Rerun windows that succeeded. */
+  readonly force: boolean;
+  /** Schedule, S3 and upstream: limited to MAX_AUTOMATIC_ATTEMPTS attempts per window. */
+  readonly automatic: boolean;
+  /** A schedule tick: earlier windows are due only once the purpose has a ledger entry at or before them. */
+  readonly catchUp: boolean;
+  /** A backfill request: the range it names. */
+  readonly backfill?: RunWindow;
+}
+
 /**
- * Starts the run (or backfill) that `event` asks for. Throws RunRequestError, and starts
- * nothing, if the event is malformed, for another purpose, or from an unexpected source.
+ * Starts what `event` asks for: reads the run ledger for its windows, and starts a new attempt
+ * at each window that never ran or failed (and, forced, that succeeded); a running window is
+ * left alone. One window starts directly; several start as one backfill execution. Throws
+ * RunRequestError, and starts nothing, if the event is malformed, for another purpose, or from an
+ * unexpected source.
  */
 export async function startRuns(event: unknown, config: PurposeRunConfig, deps: TriggerDeps): Promise<TriggerResult> {
   const now = deps.now?.() ?? new Date();
-  const request = resolveRunRequest(event, config, now);
-  if (request.backfill) {
-    const started = await start(deps.sfn, config.backfillStateMachineArn, request.name, request.backfill, request.window);
-    return {
-      purpose: config.purpose,
-      trigger: 'manual',
-      started,
-      backfillRuns: request.backfill.runs.map((r) => ({ runId: r.name, window: r.input.window })),
-    };
+  const ended = runEndedEvent(event, config);
+  if (ended) {
+    const recorded = await recordEndedRun(deps.ddb, config.ledgerTable, { purpose: config.purpose, ...ended, endedAt: now });
+    return { purpose: config.purpose, trigger: 'run-ended', windows: [], recorded };
   }
-  const started = await start(deps.sfn, config.stateMachineArn, request.name, request.input, request.window);
-  return { purpose: config.purpose, trigger: request.input.trigger.kind, started };
+  const request = resolveRunRequest(event, config, now);
+  const plan = await planWindows(request, config, deps);
+  const toStart = plan.filter((p): p is Planned & { input: RunInput } => p.input !== undefined);
+  if (toStart.length === 0) return { purpose: config.purpose, trigger: request.trigger.kind, windows: plan.map((p) => p.outcome) };
+  if (toStart.length === 1 && !request.backfill) {
+    const { input } = toStart[0];
+    const status = await start(deps.sfn, config.stateMachineArn, input.runId, input);
+    const windows = plan.map((p) =>
+      p === toStart[0] ? { ...p.outcome, action: status, executionArn: executionArnOf(config.stateMachineArn, input.runId) } : p.outcome,
+    );
+    return { purpose: config.purpose, trigger: request.trigger.kind, windows };
+  }
+  const runs = toStart.map((p) => ({ name: p.input.runId, input: p.input }));
+  const backfill: BackfillInput = { purpose: config.purpose, runs };
+  if (Buffer.byteLength(JSON.stringify(backfill)) > MAX_BACKFILL_INPUT_BYTES) {
+    throw new RunRequestError(`${runs.length} runs are too many for one Step Functions input; split the range`);
+  }
+  const range = request.backfill ?? { start: runs[0].input.window.start, end: runs[runs.length - 1].input.window.end };
+  const name = backfillName(
+    config.purpose,
+    range,
+    runs.map((r) => r.name),
+  );
+  const status = await start(deps.sfn, config.backfillStateMachineArn, name, backfill);
+  return {
+    purpose: config.purpose,
+    trigger: request.trigger.kind,
+    windows: plan.map((p) => (p.input ? { ...p.outcome, executionArn: executionArnOf(config.stateMachineArn, p.input.runId) } : p.outcome)),
+    backfill: { name, executionArn: executionArnOf(config.backfillStateMachineArn, name), status },
+  };
 }
 
-type RunRequest =
-  | { readonly backfill?: undefined; readonly name: string; readonly window: RunWindow; readonly input: RunInput }
-  | { readonly backfill: BackfillInput; readonly name: string; readonly window: RunWindow };
+interface Planned {
+  readonly outcome: WindowOutcome;
+  /** Set when a new attempt is to start. */
+  readonly input?: RunInput;
+}
 
-/** The run (or backfill) an event asks for, without starting it: for the trigger, tests and local runs. */
+/** What to do with each window of `request`, given the ledger. */
+async function planWindows(request: RunRequest, config: PurposeRunConfig, deps: TriggerDeps): Promise<Planned[]> {
+  const { windows } = request;
+  const ledger = await readLedger(deps.ddb, config.ledgerTable, config.purpose, windows[0].start, windows[windows.length - 1].start);
+  // A tick looks back only as far as the purpose has run: a new purpose does not backfill its past by itself.
+  const first =
+    request.catchUp && windows.length > 1
+      ? ((await firstLedgerWindow(deps.ddb, config.ledgerTable, config.purpose)) ?? windows[windows.length - 1].start)
+      : undefined;
+  const plan: Planned[] = [];
+  for (const window of windows) {
+    if (first !== undefined && window.start < first) continue;
+    const entry = ledger.get(window.start);
+    const known = entry ? { runId: entry.runId, attempt: entry.attempts, executionArn: entry.execution } : {};
+    if (entry?.status === 'RUNNING' && (await stillRunning(deps, config, entry))) {
+      plan.push({ outcome: { window, action: 'running', ...known } });
+    } else if (entry?.status === 'SUCCEEDED' && !request.force) {
+      plan.push({ outcome: { window, action: 'succeeded', ...known } });
+    } else if (entry && entry.status !== 'SUCCEEDED' && request.automatic && entry.attempts >= MAX_AUTOMATIC_ATTEMPTS) {
+      plan.push({ outcome: { window, action: 'gave-up', ...known } });
+    } else {
+      const attempt = (entry?.attempts ?? 0) + 1;
+      const input = runInput(config, window, attempt, request.force && entry?.status === 'SUCCEEDED', request.trigger);
+      plan.push({ outcome: { window, action: 'started', runId: input.runId, attempt }, input });
+    }
+  }
+  return plan;
+}
+
+/**
+ * A RUNNING entry whose execution has ended lost its end record (a run stopped before its
+ * failure path, whose event did not arrive): it is recorded as failed now, so a new attempt may
+ * claim the window.
+ */
+async function stillRunning(deps: TriggerDeps, config: PurposeRunConfig, entry: LedgerEntry): Promise<boolean> {
+  if (!entry.execution) return true;
+  let status: string;
+  try {
+    status = (await deps.sfn.send(new DescribeExecutionCommand({ executionArn: entry.execution }))).status ?? 'UNKNOWN';
+  } catch (e) {
+    if ((e as Error).name !== 'ExecutionDoesNotExist') throw e;
+    status = 'LOST';
+  }
+  if (status === 'RUNNING' || status === 'PENDING_REDRIVE') return true;
+  await recordEndedRun(deps.ddb, config.ledgerTable, {
+    purpose: config.purpose,
+    window: entry.window,
+    executionArn: entry.execution,
+    status,
+    reason: `the execution ended ${status} without recording its end; found by the trigger`,
+    endedAt: deps.now?.() ?? new Date(),
+  });
+  return false;
+}
+
+/** An execution of this purpose's own state machine that failed, timed out or was stopped. */
+function runEndedEvent(event: unknown, config: PurposeRunConfig) {
+  if (!isObject(event) || event.source !== 'aws.states' || !isObject(event.detail)) return undefined;
+  const d = event.detail;
+  if (d.stateMachineArn !== config.stateMachineArn || typeof d.executionArn !== 'string') return undefined;
+  const status = typeof d.status === 'string' ? d.status : '';
+  if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status)) {
+    throw new RunRequestError(
+      `execution event of this purpose's own state machine with status ${describe(status)}; only FAILED, TIMED_OUT and ABORTED are recorded`,
+    );
+  }
+  const input = parseJsonObject(d.input);
+  const window = input && isObject(input.window) && typeof input.window.start === 'string' ? input.window.start : undefined;
+  if (!window) throw new RunRequestError(`execution ${describe(d.executionArn)} carries no run input with a window; nothing to record`);
+  const reasons: Record<string, string> = {
+    FAILED: 'the run failed before it could record its failure',
+    TIMED_OUT: 'the run ran longer than its state machine timeout',
+    ABORTED: 'the run was stopped',
+  };
+  return { window, executionArn: d.executionArn, status, reason: reasons[status] };
+}
+
+/** The windows an event asks for, without reading the ledger or starting anything: for the trigger, tests and local runs. */
 export function resolveRunRequest(event: unknown, config: PurposeRunConfig, now: Date): RunRequest {
   if (!isObject(event)) throw new RunRequestError(`expected an event object, got ${describe(event)}`);
   if (typeof event.source === 'string' || typeof event['detail-type'] === 'string') return fromEventBridge(event, config);
@@ -109,8 +249,8 @@ export function resolveRunRequest(event: unknown, config: PurposeRunConfig, now:
   );
 }
 
-function single(config: PurposeRunConfig, name: string, window: RunWindow, trigger: TriggerDetails): RunRequest {
-  return { name, window, input: runInput(config, name, window, trigger) };
+function automatic(trigger: TriggerDetails, window: RunWindow, force = false): RunRequest {
+  return { trigger, windows: [window], force, automatic: true, catchUp: false };
 }
 
 function checkPurpose(event: Record<string, unknown>, config: PurposeRunConfig): void {
@@ -125,12 +265,18 @@ function fromSchedule(event: Record<string, unknown>, config: PurposeRunConfig):
   if (!time || Number.isNaN(time.getTime())) {
     throw new RunRequestError(`scheduledTime must be an ISO 8601 time, got ${describe(event.scheduledTime)}`);
   }
-  const window = windowJustEnded(time, config.windowDays, config.timezone);
-  return single(config, runName(config.purpose, 'schedule', window), window, {
-    kind: 'schedule',
-    scheduledTime: time.toISOString(),
-    timezone: config.timezone,
-  });
+  const last = windowJustEnded(time, config.windowDays, config.timezone);
+  // The window that just ended, and before it the ones a skipped tick, an outage or a failure left undone.
+  const windows = Array.from({ length: CATCH_UP_WINDOWS }, (_, i) =>
+    windowStartingOn(addDays(last.start, -(CATCH_UP_WINDOWS - 1 - i) * config.windowDays), config.windowDays),
+  );
+  return {
+    trigger: { kind: 'schedule', scheduledTime: time.toISOString(), timezone: config.timezone },
+    windows,
+    force: false,
+    automatic: true,
+    catchUp: true,
+  };
 }
 
 function fromEventBridge(event: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
@@ -162,9 +308,7 @@ function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>,
   if (!day) throw new RunRequestError(`S3 object '${key}' has no dt=YYYY-MM-DD partition and the event has no valid time`);
   const versionId = typeof object['version-id'] === 'string' ? object['version-id'] : undefined;
   const window = windowStartingOn(day, config.windowDays);
-  // The object's key and version identify the event: a redelivery gives the same name.
-  const name = runName(config.purpose, 's3', window, shortHash(16, bucket, key, versionId ?? ''));
-  return single(config, name, window, { kind: 's3', bucket, key, versionId, eventTime: eventTime ?? `${day}T00:00:00Z` });
+  return automatic({ kind: 's3', bucket, key, versionId, eventTime: eventTime ?? `${day}T00:00:00Z` }, window);
 }
 
 function fromUpstream(detail: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
@@ -188,14 +332,14 @@ function fromUpstream(detail: Record<string, unknown>, config: PurposeRunConfig)
   }
   const window = checkedWindow(upstreamInput.window.start, upstreamInput.window.end, 'upstream window');
   const upstreamRunId = typeof upstreamInput.runId === 'string' ? upstreamInput.runId : detail.executionArn;
-  // A rerun of the upstream is a new execution, so it starts a new downstream run; a redelivered event does not.
-  const name = runName(config.purpose, 'upstream', window, shortHash(8, detail.executionArn));
-  return single(config, name, window, {
+  // An upstream result that replaced a success changes this purpose's input, so it replaces this purpose's result too.
+  const trigger: TriggerDetails = {
     kind: 'upstream',
     purpose: config.upstream.purpose,
     executionArn: detail.executionArn,
     runId: upstreamRunId,
-  });
+  };
+  return automatic(trigger, window, upstreamInput.force === true);
 }
 
 function checkedWindow(start: unknown, end: unknown, what: string): RunWindow {
@@ -216,7 +360,7 @@ function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, no
     if (event[flag] !== undefined && typeof event[flag] !== 'boolean')
       throw new RunRequestError(`${flag} must be true or false, got ${describe(event[flag])}`);
   }
-  const rerunAt = event.force === true ? now : undefined;
+  const force = event.force === true;
   const hasRange = event.from !== undefined || event.to !== undefined;
   if (event.date !== undefined && hasRange) throw new RunRequestError('give either date, or from and to, not both');
   if (hasRange && (event.from === undefined || event.to === undefined))
@@ -234,7 +378,7 @@ function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, no
       `the window ${window.start}..${window.end} has not ended yet (today is ${today} in ${config.timezone}); its last day must be ${addDays(today, -1)} or earlier`,
     );
   }
-  if (event.backfill === true) return backfill(config, window, rerunAt);
+  if (event.backfill === true) return backfill(config, window, force);
 
   if (daysIn(window) > config.maxWindowDays) {
     throw new RunRequestError(
@@ -242,13 +386,10 @@ function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, no
         `(maxWindow). To start one run per ${config.windowDays}-day window instead, ask for a backfill (batcat run --backfill)`,
     );
   }
-  return single(config, runName(config.purpose, 'manual', window, undefined, rerunAt), window, {
-    kind: 'manual',
-    rerun: rerunAt !== undefined,
-  });
+  return { trigger: { kind: 'manual' }, windows: [window], force, automatic: false, catchUp: false };
 }
 
-function backfill(config: PurposeRunConfig, range: RunWindow, rerunAt: Date | undefined): RunRequest {
+function backfill(config: PurposeRunConfig, range: RunWindow, force: boolean): RunRequest {
   const days = daysIn(range);
   if (days % config.windowDays !== 0) {
     const shorter = addDays(range.start, days - (days % config.windowDays) - 1);
@@ -264,29 +405,17 @@ function backfill(config: PurposeRunConfig, range: RunWindow, rerunAt: Date | un
       `the backfill ${range.start}..${range.end} has ${count} windows; at most ${config.maxBackfillWindows} may be started at once, so split the range`,
     );
   }
-  const runs = Array.from({ length: count }, (_, i) => {
-    const window = windowStartingOn(addDays(range.start, i * config.windowDays), config.windowDays);
-    const name = runName(config.purpose, 'manual', window, undefined, rerunAt);
-    return { name, input: runInput(config, name, window, { kind: 'manual', rerun: rerunAt !== undefined, backfill: range }) };
-  });
-  const input: BackfillInput = { purpose: config.purpose, runs };
-  if (Buffer.byteLength(JSON.stringify(input)) > MAX_BACKFILL_INPUT_BYTES) {
-    throw new RunRequestError(
-      `the backfill ${range.start}..${range.end} is too large for one Step Functions input (${count} runs); split the range`,
-    );
-  }
-  return { backfill: input, name: runName(config.purpose, 'backfill', range, undefined, rerunAt), window: range };
+  const windows = Array.from({ length: count }, (_, i) => windowStartingOn(addDays(range.start, i * config.windowDays), config.windowDays));
+  return { trigger: { kind: 'manual', backfill: range }, windows, force, automatic: false, catchUp: false, backfill: range };
 }
 
-async function start(sfn: SFNClient, stateMachineArn: string, name: string, input: unknown, window: RunWindow): Promise<StartedRun> {
+/** Starts an execution; a name that exists means this very attempt was started before. */
+async function start(sfn: SFNClient, stateMachineArn: string, name: string, input: unknown): Promise<'started' | 'already-started'> {
   try {
-    const out = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-    return { runId: name, executionArn: out.executionArn!, status: 'started', window };
+    await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    return 'started';
   } catch (e) {
-    // The same name was used before (or is running with another input): this event was already handled.
-    if ((e as Error).name === 'ExecutionAlreadyExists') {
-      return { runId: name, executionArn: executionArnOf(stateMachineArn, name), status: 'already-started', window };
-    }
+    if ((e as Error).name === 'ExecutionAlreadyExists') return 'already-started';
     throw e;
   }
 }
@@ -309,4 +438,15 @@ function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   const s = JSON.stringify(v);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/**
+ * The run input of attempt `attempt` at the window `request` is about (a schedule tick's own
+ * window, not its catch-up candidates), without the ledger: for local runs and tests.
+ */
+export function singleRunInput(request: RunRequest, config: PurposeRunConfig, attempt = 1): RunInput {
+  if (request.backfill || (!request.catchUp && request.windows.length !== 1)) {
+    throw new RunRequestError('one window at a time: a backfill starts one run per window');
+  }
+  return runInput(config, request.windows[request.windows.length - 1], attempt, request.force, request.trigger);
 }

@@ -1,19 +1,24 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
+import { addDays } from '../../lib/contract/dates';
 import { RunRequestError, type PurposeRunConfig } from '../../lib/contract/run-input';
-import { startRuns, type BackfillInput } from '../../lib/runtime/trigger';
+import { startRuns, type BackfillInput, type TriggerResult } from '../../lib/runtime/trigger';
+import { motoUnavailable, startDynamoDbServer, type DynamoDbServer } from '../dynamodb-server';
 
 /*
- * The trigger's logic for every kind of event, with Step Functions mocked. The state machine
- * side of the same inputs is checked in test/constructs/purpose-execution.test.ts.
+ * The trigger's logic for every kind of event, with Step Functions mocked and the run ledger in
+ * moto's DynamoDB. The state machine's side of the same inputs and of the ledger is checked in
+ * test/constructs/purpose-execution.test.ts.
  */
 
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:batcat-demo-dev-usage-analysis';
 const BACKFILL_SM = `${SM}-backfill`;
 const UPSTREAM_SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:batcat-demo-dev-cleaning';
 const NOW = new Date('2026-11-23T09:30:00Z');
+const execution = (name: string) => `${SM.replace(':stateMachine:', ':execution:')}:${name}`;
 
-const CONFIG: PurposeRunConfig = {
+const BASE: Omit<PurposeRunConfig, 'ledgerTable'> = {
   purpose: 'usage-analysis',
   stateMachineArn: SM,
   backfillStateMachineArn: BACKFILL_SM,
@@ -28,19 +33,80 @@ const CONFIG: PurposeRunConfig = {
   upstream: { purpose: 'cleaning', stateMachineArn: UPSTREAM_SM },
 };
 
+const unavailable = motoUnavailable();
+if (unavailable) console.warn(`test/runtime/trigger.test.ts is skipped: ${unavailable}`);
+const suite = unavailable ? describe.skip : describe;
+
+let server: DynamoDbServer;
+let ddb: DynamoDBClient;
+let CONFIG: PurposeRunConfig;
+beforeAll(async () => {
+  if (unavailable) return;
+  server = await startDynamoDbServer();
+  ddb = server.client();
+}, 60_000);
+afterAll(async () => server?.stop());
+
 const sfn = mockClient(SFNClient);
 const client = new SFNClient({ region: 'eu-west-1' });
-beforeEach(() => {
+/** Executions the mock knows, by ARN: what DescribeExecution answers. */
+const executions = new Map<string, string>();
+beforeEach(async () => {
+  if (unavailable) return;
+  CONFIG = { ...BASE, ledgerTable: await server.createLedger() };
   sfn.reset();
-  sfn.on(StartExecutionCommand).callsFake((input) => ({
-    executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
-    startDate: NOW,
-  }));
+  executions.clear();
+  sfn.on(StartExecutionCommand).callsFake((input) => {
+    const arn = `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`;
+    if (executions.has(arn)) throw new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} });
+    executions.set(arn, 'RUNNING');
+    return { executionArn: arn, startDate: NOW };
+  });
+  sfn.on(DescribeExecutionCommand).callsFake(({ executionArn }) => {
+    const status = executions.get(executionArn);
+    if (!status) throw Object.assign(new Error('does not exist'), { name: 'ExecutionDoesNotExist' });
+    return { executionArn, status };
+  });
 });
 
-const trigger = (event: unknown, config: PurposeRunConfig = CONFIG, now = NOW) => startRuns(event, config, { sfn: client, now: () => now });
+const trigger = (event: unknown, config: Partial<PurposeRunConfig> = {}, now = NOW) =>
+  startRuns(event, { ...CONFIG, ...config }, { sfn: client, ddb, now: () => now });
 const starts = () =>
   sfn.commandCalls(StartExecutionCommand).map((c) => ({ ...c.args[0].input, input: JSON.parse(c.args[0].input.input!) }));
+/** The run ids a result started, directly or through its backfill. */
+const startedIds = (r: TriggerResult) => r.windows.filter((w) => w.action === 'started').map((w) => w.runId);
+
+/** Writes a ledger item as the state machine would have left it. */
+async function record(window: string, status: 'RUNNING' | 'SUCCEEDED' | 'FAILED', attempts = 1, config = CONFIG): Promise<string> {
+  const runId = `${config.purpose}-${window.replace(/-/g, '')}-a${attempts}`;
+  await ddb.send(
+    new PutItemCommand({
+      TableName: config.ledgerTable,
+      Item: {
+        purpose: { S: config.purpose },
+        window: { S: window },
+        status: { S: status },
+        attempts: { N: String(attempts) },
+        execution: { S: execution(runId) },
+        runId: { S: runId },
+      },
+    }),
+  );
+  return runId;
+}
+
+/** Ends every run started so far as its state machine would: SUCCEEDED (or FAILED for the windows in `failing`). */
+async function finishStartedRuns(failing: readonly string[] = []): Promise<void> {
+  for (const start of starts()) {
+    const runs = start.stateMachineArn === BACKFILL_SM ? (start.input as BackfillInput).runs.map((r) => r.input) : [start.input];
+    for (const run of runs) {
+      const status = failing.includes(run.window.start) ? 'FAILED' : 'SUCCEEDED';
+      await record(run.window.start, status, run.attempt);
+      executions.set(execution(run.runId), status);
+    }
+  }
+  sfn.resetHistory();
+}
 
 const schedule = (scheduledTime: string) => ({ trigger: 'schedule', purpose: 'usage-analysis', scheduledTime });
 const s3Event = (key: string, versionId = 'v1', time = '2026-11-21T03:04:05Z', bucket = 'demo-data') => ({
@@ -64,29 +130,35 @@ const upstreamEvent = (overrides: Record<string, unknown> = {}) => ({
   },
 });
 
-describe('every trigger becomes one run input and a deterministic name', () => {
+suite('every trigger becomes a run input of a window and an attempt', () => {
   test("a schedule tick runs the day that just ended in the schedule's time zone", async () => {
     // 23:30 UTC on the 22nd is already the 23rd in Berlin, so the day that ended is the 22nd.
     const result = await trigger(schedule('2026-11-22T23:30:00Z'));
     expect(result).toEqual({
       purpose: 'usage-analysis',
       trigger: 'schedule',
-      started: {
-        runId: 'usage-analysis-schedule-20261122',
-        executionArn: `${SM.replace(':stateMachine:', ':execution:')}:usage-analysis-schedule-20261122`,
-        status: 'started',
-        window: { start: '2026-11-22', end: '2026-11-22' },
-      },
+      windows: [
+        {
+          window: { start: '2026-11-22', end: '2026-11-22' },
+          action: 'started',
+          runId: 'usage-analysis-20261122-a1',
+          attempt: 1,
+          executionArn: execution('usage-analysis-20261122-a1'),
+        },
+      ],
     });
     expect(starts()).toEqual([
       {
         stateMachineArn: SM,
-        name: 'usage-analysis-schedule-20261122',
+        name: 'usage-analysis-20261122-a1',
         input: {
           version: 1,
-          runId: 'usage-analysis-schedule-20261122',
+          runId: 'usage-analysis-20261122-a1',
           purpose: 'usage-analysis',
-          window: { start: '2026-11-22', end: '2026-11-22' },
+          window: { start: '2026-11-22', end: '2026-11-22', endExclusive: '2026-11-23' },
+          timezone: 'Europe/Berlin',
+          attempt: 1,
+          force: false,
           trigger: { kind: 'schedule', scheduledTime: '2026-11-22T23:30:00.000Z', timezone: 'Europe/Berlin' },
           inputs: { usage: 's3://demo-data/raw/usage/dt=2026-11-22/' },
           outputs: { summary: 's3://demo-data/results/usage-analysis/summary/dt=2026-11-22/' },
@@ -96,17 +168,17 @@ describe('every trigger becomes one run input and a deterministic name', () => {
   });
 
   test('a weekly window covers the seven days before the tick', async () => {
-    const result = await trigger(schedule('2026-11-23T01:00:00Z'), { ...CONFIG, windowDays: 7, inputs: [] });
-    expect(result.started).toMatchObject({
-      runId: 'usage-analysis-schedule-20261116-20261122',
-      window: { start: '2026-11-16', end: '2026-11-22' },
-    });
+    const result = await trigger(schedule('2026-11-23T01:00:00Z'), { windowDays: 7, inputs: [] });
+    expect(result.windows).toEqual([
+      expect.objectContaining({ runId: 'usage-analysis-20261116-20261122-a1', window: { start: '2026-11-16', end: '2026-11-22' } }),
+    ]);
+    expect(starts()[0].input.window).toEqual({ start: '2026-11-16', end: '2026-11-22', endExclusive: '2026-11-23' });
     expect(starts()[0].input.outputs).toEqual({ summary: 's3://demo-data/results/usage-analysis/summary/dt=2026-11-16/' });
   });
 
-  test("an S3 arrival runs the object's dt= partition, named by key and version", async () => {
+  test("an S3 arrival runs the object's dt= partition", async () => {
     const result = await trigger(s3Event('raw/usage/dt=2026-11-20/part-0001.csv'));
-    expect(result.started.runId).toMatch(/^usage-analysis-s3-20261120-[0-9a-f]{16}$/);
+    expect(startedIds(result)).toEqual(['usage-analysis-20261120-a1']);
     expect(starts()[0].input).toMatchObject({
       window: { start: '2026-11-20', end: '2026-11-20' },
       trigger: {
@@ -118,74 +190,106 @@ describe('every trigger becomes one run input and a deterministic name', () => {
       },
       inputs: { usage: 's3://demo-data/raw/usage/dt=2026-11-20/' },
     });
-    // A new version of the same object is a new event; the same version is the same run.
-    const again = await trigger(s3Event('raw/usage/dt=2026-11-20/part-0001.csv'));
-    const newVersion = await trigger(s3Event('raw/usage/dt=2026-11-20/part-0001.csv', 'v2'));
-    expect(again.started.runId).toBe(result.started.runId);
-    expect(newVersion.started.runId).not.toBe(result.started.runId);
   });
 
   test('an S3 arrival without a partition in its key runs the day of the event', async () => {
     const result = await trigger(s3Event('raw/usage/fleet.csv', 'v1', '2026-11-21T23:59:59Z'));
-    expect(result.started.window).toEqual({ start: '2026-11-21', end: '2026-11-21' });
+    expect(result.windows[0].window).toEqual({ start: '2026-11-21', end: '2026-11-21' });
   });
 
   test('a manual run takes the given day, or the window that ended yesterday', async () => {
-    expect((await trigger({ purpose: 'usage-analysis', date: '2026-11-01' })).started.runId).toBe('usage-analysis-manual-20261101');
-    expect((await trigger({ trigger: 'manual', purpose: 'usage-analysis' })).started.runId).toBe('usage-analysis-manual-20261122');
-    expect((await trigger({ purpose: 'usage-analysis', from: '2026-11-01', to: '2026-11-07' })).started).toMatchObject({
-      runId: 'usage-analysis-manual-20261101-20261107',
-      window: { start: '2026-11-01', end: '2026-11-07' },
-    });
-    expect(starts()[0].input.trigger).toEqual({ kind: 'manual', rerun: false });
+    expect(startedIds(await trigger({ purpose: 'usage-analysis', date: '2026-11-01' }))).toEqual(['usage-analysis-20261101-a1']);
+    expect(startedIds(await trigger({ trigger: 'manual', purpose: 'usage-analysis' }))).toEqual(['usage-analysis-20261122-a1']);
+    expect((await trigger({ purpose: 'usage-analysis', from: '2026-11-02', to: '2026-11-07' })).windows).toEqual([
+      expect.objectContaining({ runId: 'usage-analysis-20261102-20261107-a1', window: { start: '2026-11-02', end: '2026-11-07' } }),
+    ]);
+    expect(starts()[0].input.trigger).toEqual({ kind: 'manual' });
   });
 
-  test('an upstream success runs the same window, named after the upstream execution', async () => {
+  test('an upstream success runs the same window; a forced upstream run replaces the downstream result too', async () => {
     const result = await trigger(upstreamEvent());
-    expect(result.started.runId).toMatch(/^usage-analysis-upstream-20261122-[0-9a-f]{8}$/);
+    expect(startedIds(result)).toEqual(['usage-analysis-20261122-a1']);
     expect(starts()[0].input).toMatchObject({
       window: { start: '2026-11-22', end: '2026-11-22' },
+      force: false,
       trigger: { kind: 'upstream', purpose: 'cleaning', runId: 'cleaning-schedule-20261122' },
     });
-    // A rerun of the upstream (another execution) starts another downstream run.
-    const rerun = await trigger(
-      upstreamEvent({
-        executionArn: `${UPSTREAM_SM.replace(':stateMachine:', ':execution:')}:cleaning-manual-20261122-rerun-20261123T090000`,
-      }),
-    );
-    expect(rerun.started.runId).not.toBe(result.started.runId);
+    await finishStartedRuns();
+    // The same upstream result again (a redelivery, or another trigger of the upstream) finds the window done.
+    expect((await trigger(upstreamEvent())).windows[0].action).toBe('succeeded');
+    const forcedUpstream = upstreamEvent({
+      input: JSON.stringify({ runId: 'cleaning-20261122-a2', force: true, window: { start: '2026-11-22', end: '2026-11-22' } }),
+    });
+    expect(startedIds(await trigger(forcedUpstream))).toEqual(['usage-analysis-20261122-a2']);
+    expect(starts()[0].input.force).toBe(true);
   });
 });
 
-describe('exactly one run per logical event', () => {
-  test('a duplicate event is "already started", not an error, and starts no second job', async () => {
-    sfn
-      .on(StartExecutionCommand, { name: 'usage-analysis-schedule-20261122' })
-      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
-    const result = await trigger(schedule('2026-11-23T01:00:00Z'));
-    expect(result.started).toEqual({
-      runId: 'usage-analysis-schedule-20261122',
-      executionArn: `${SM.replace(':stateMachine:', ':execution:')}:usage-analysis-schedule-20261122`,
-      status: 'already-started',
-      window: { start: '2026-11-22', end: '2026-11-22' },
+suite('each window runs to success once (problems 1, 2 and 5 of the ledger issue)', () => {
+  test('two triggers of one window at once start one execution: the name is the window and the attempt', async () => {
+    const [a, b] = await Promise.all([trigger(schedule('2026-11-23T01:00:00Z')), trigger(s3Event('raw/usage/dt=2026-11-22/a.csv'))]);
+    expect([a.windows[0].action, b.windows[0].action].sort()).toEqual(['already-started', 'started']);
+    expect(new Set(starts().map((s) => s.name))).toEqual(new Set(['usage-analysis-20261122-a1']));
+    expect(executions.size).toBe(1);
+  });
+
+  test('a window that succeeded is not run again, by any trigger, unless forced', async () => {
+    await record('2026-11-22', 'SUCCEEDED');
+    for (const event of [
+      schedule('2026-11-23T01:00:00Z'),
+      s3Event('raw/usage/dt=2026-11-22/late.csv'),
+      upstreamEvent(),
+      { purpose: 'usage-analysis' },
+    ]) {
+      const result = await trigger(event);
+      expect(result.windows.at(-1)).toEqual(
+        expect.objectContaining({
+          action: 'succeeded',
+          runId: 'usage-analysis-20261122-a1',
+          window: { start: '2026-11-22', end: '2026-11-22' },
+        }),
+      );
+    }
+    expect(starts()).toEqual([]);
+    const forced = await trigger({ purpose: 'usage-analysis', date: '2026-11-22', force: true });
+    expect(startedIds(forced)).toEqual(['usage-analysis-20261122-a2']);
+    expect(starts()[0].input).toMatchObject({ attempt: 2, force: true });
+  });
+
+  test('a failed day is rerun by the next tick as a new attempt with a new name', async () => {
+    await record('2026-11-21', 'SUCCEEDED');
+    await record('2026-11-22', 'FAILED');
+    const result = await trigger(schedule('2026-11-24T01:00:00Z'));
+    expect(starts()).toHaveLength(1);
+    const [backfill] = starts();
+    expect(backfill.stateMachineArn).toBe(BACKFILL_SM);
+    expect((backfill.input as BackfillInput).runs.map((r) => r.name)).toEqual(['usage-analysis-20261122-a2', 'usage-analysis-20261123-a1']);
+    expect(result.windows.map((w) => [w.window.start, w.action])).toEqual([
+      ['2026-11-21', 'succeeded'],
+      ['2026-11-22', 'started'],
+      ['2026-11-23', 'started'],
+    ]);
+  });
+
+  test('a running window is left alone; one whose execution ended unrecorded is recorded as failed and run again', async () => {
+    const running = await record('2026-11-22', 'RUNNING');
+    executions.set(execution(running), 'RUNNING');
+    expect((await trigger({ purpose: 'usage-analysis', date: '2026-11-22' })).windows[0]).toMatchObject({
+      action: 'running',
+      runId: running,
     });
+    executions.set(execution(running), 'TIMED_OUT');
+    expect(startedIds(await trigger({ purpose: 'usage-analysis', date: '2026-11-22' }))).toEqual(['usage-analysis-20261122-a2']);
+    expect(await server.items(CONFIG.ledgerTable, 'usage-analysis')).toEqual([
+      expect.objectContaining({ window: '2026-11-22', status: 'FAILED', error: 'TIMED_OUT', attempts: 1 }),
+    ]);
   });
 
-  test('the same event always gives the same name and the same input', async () => {
-    await trigger(schedule('2026-11-23T01:00:00Z'));
-    await trigger(schedule('2026-11-23T01:00:00Z'), CONFIG, new Date('2026-11-24T10:00:00Z'));
-    await trigger(s3Event('raw/usage/dt=2026-11-20/a.csv'));
-    await trigger(s3Event('raw/usage/dt=2026-11-20/a.csv'));
-    await trigger({ purpose: 'usage-analysis', date: '2026-11-01' });
-    await trigger({ purpose: 'usage-analysis', date: '2026-11-01' }, CONFIG, new Date('2026-11-25T10:00:00Z'));
-    const s = starts();
-    for (const i of [0, 2, 4]) expect(s[i + 1]).toEqual(s[i]);
-  });
-
-  test('--force starts a new attempt with a visibly different name', async () => {
-    const forced = await trigger({ purpose: 'usage-analysis', date: '2026-11-01', force: true });
-    expect(forced.started.runId).toBe('usage-analysis-manual-20261101-rerun-20261123T093000');
-    expect(starts()[0].input.trigger).toEqual({ kind: 'manual', rerun: true });
+  test(`automatic triggers give up on a window after 3 failed attempts; a manual run still starts one`, async () => {
+    await record('2026-11-22', 'FAILED', 3);
+    expect((await trigger(schedule('2026-11-23T01:00:00Z'))).windows[0].action).toBe('gave-up');
+    expect((await trigger(s3Event('raw/usage/dt=2026-11-22/a.csv'))).windows[0].action).toBe('gave-up');
+    expect(startedIds(await trigger({ purpose: 'usage-analysis', date: '2026-11-22' }))).toEqual(['usage-analysis-20261122-a4']);
   });
 
   test('other Step Functions errors are not swallowed', async () => {
@@ -194,7 +298,183 @@ describe('exactly one run per logical event', () => {
   });
 });
 
-describe('bad input gets a clear error and starts nothing', () => {
+suite('catch-up: each tick starts every window since the last success that is due (problem 3)', () => {
+  test('a new purpose runs only the window that just ended; one with history catches up on missed days, oldest first', async () => {
+    expect(startedIds(await trigger(schedule('2026-11-23T01:00:00Z')))).toEqual(['usage-analysis-20261122-a1']);
+    await finishStartedRuns();
+    // Ticks of the 24th to the 26th were lost (an outage, a disabled schedule).
+    const result = await trigger(schedule('2026-11-27T01:00:00Z'));
+    expect(startedIds(result)).toEqual([
+      'usage-analysis-20261123-a1',
+      'usage-analysis-20261124-a1',
+      'usage-analysis-20261125-a1',
+      'usage-analysis-20261126-a1',
+    ]);
+    expect(result.backfill).toMatchObject({
+      status: 'started',
+      name: expect.stringMatching(/^usage-analysis-backfill-20261123-20261126-[0-9a-f]{8}$/),
+    });
+  });
+
+  test(`catch-up looks back at most 7 windows`, async () => {
+    await record('2026-10-01', 'SUCCEEDED');
+    const result = await trigger(schedule('2026-11-23T01:00:00Z'));
+    expect(result.windows.map((w) => w.window.start)).toEqual(Array.from({ length: 7 }, (_, i) => addDays('2026-11-16', i)));
+  });
+
+  test.each([
+    [
+      'cron(0 2 * * ? *) in Europe/Berlin, whose 02:00 does not exist on 2026-03-29',
+      (day: string) => (day === '2026-03-29' ? [] : [`${day}T01:00:00Z`]),
+    ],
+    // 22:30 UTC is 23:30 in Berlin in winter and 00:30 the next day in summer.
+    ['rate(1 day) at 22:30 UTC', (day: string) => [`${day}T22:30:00Z`]],
+  ])('%s produces every day exactly once through both DST changes', async (_what, ticksOf) => {
+    // The weeks around both changes of 2026: summer time starts on 03-29 and ends on 10-25.
+    const around = (first: string) => Array.from({ length: 16 }, (_, i) => addDays(first, i));
+    const days = [...around('2026-03-21'), ...around('2026-10-17')];
+    await record('2026-03-20', 'SUCCEEDED');
+    await record('2026-10-16', 'SUCCEEDED');
+    const produced = new Map<string, number>();
+    for (const day of days) {
+      for (const tick of ticksOf(day)) {
+        await trigger(schedule(tick), {}, new Date(tick));
+        for (const s of starts()) {
+          const runs = s.stateMachineArn === BACKFILL_SM ? (s.input as BackfillInput).runs.map((r) => r.input) : [s.input];
+          for (const r of runs) produced.set(r.window.start, (produced.get(r.window.start) ?? 0) + 1);
+        }
+        await finishStartedRuns();
+      }
+    }
+    // Each run covers the day before its tick, so the last day of each stretch is run by the tick after it.
+    const expected = days.filter((d) => d !== '2026-04-05' && d !== '2026-11-01');
+    const missing = expected.filter((d) => !produced.has(d));
+    const twice = [...produced].filter(([, n]) => n > 1);
+    expect({ missing, twice }).toEqual({ missing: [], twice: [] });
+  });
+});
+
+suite('backfill: missing and failed windows by default (problem 2)', () => {
+  test('starts one backfill execution with one run per window', async () => {
+    const result = await trigger({ purpose: 'usage-analysis', from: '2026-10-01', to: '2026-10-30', backfill: true });
+    expect(result.backfill).toMatchObject({
+      status: 'started',
+      executionArn: expect.stringContaining(
+        ':execution:batcat-demo-dev-usage-analysis-backfill:usage-analysis-backfill-20261001-20261030-',
+      ),
+    });
+    expect(result.windows).toHaveLength(30);
+    const [start] = starts();
+    expect(start.stateMachineArn).toBe(BACKFILL_SM);
+    const input = start.input as BackfillInput;
+    expect(input.runs.map((r) => r.name)).toEqual(
+      Array.from({ length: 30 }, (_, i) => `usage-analysis-202610${String(i + 1).padStart(2, '0')}-a1`),
+    );
+    expect(input.runs[4].input).toEqual({
+      version: 1,
+      runId: 'usage-analysis-20261005-a1',
+      purpose: 'usage-analysis',
+      window: { start: '2026-10-05', end: '2026-10-05', endExclusive: '2026-10-06' },
+      timezone: 'Europe/Berlin',
+      attempt: 1,
+      force: false,
+      trigger: { kind: 'manual', backfill: { start: '2026-10-01', end: '2026-10-30' } },
+      inputs: { usage: 's3://demo-data/raw/usage/dt=2026-10-05/' },
+      outputs: { summary: 's3://demo-data/results/usage-analysis/summary/dt=2026-10-05/' },
+    });
+  });
+
+  test('a backfill over a failed day reruns only it; asked again, it starts nothing; forced, it reruns every window', async () => {
+    const request = { purpose: 'usage-analysis', from: '2026-11-01', to: '2026-11-05', backfill: true };
+    await trigger(request);
+    await finishStartedRuns(['2026-11-03']);
+    const again = await trigger(request);
+    expect(again.windows.map((w) => w.action)).toEqual(['succeeded', 'succeeded', 'started', 'succeeded', 'succeeded']);
+    // One window to run still goes through the backfill, which reports its outcome.
+    expect((starts()[0].input as BackfillInput).runs.map((r) => r.name)).toEqual(['usage-analysis-20261103-a2']);
+    await finishStartedRuns();
+    const done = await trigger(request);
+    expect(done.windows.every((w) => w.action === 'succeeded')).toBe(true);
+    expect(done.backfill).toBeUndefined();
+    expect(starts()).toEqual([]);
+    const forced = await trigger({ ...request, force: true });
+    expect((starts()[0].input as BackfillInput).runs.map((r) => r.name)).toEqual([
+      'usage-analysis-20261101-a2',
+      'usage-analysis-20261102-a2',
+      'usage-analysis-20261103-a3',
+      'usage-analysis-20261104-a2',
+      'usage-analysis-20261105-a2',
+    ]);
+    expect(forced.backfill!.name).not.toBe(again.backfill!.name);
+  });
+
+  test('the same backfill asked twice before it ran is one execution', async () => {
+    const request = { purpose: 'usage-analysis', from: '2026-11-01', to: '2026-11-03', backfill: true };
+    const first = await trigger(request);
+    const second = await trigger(request);
+    expect(first.backfill!.status).toBe('started');
+    expect(second.backfill).toEqual({ ...first.backfill, status: 'already-started' });
+  });
+
+  test("splits the range into windows of the purpose's length", async () => {
+    const result = await trigger(
+      { purpose: 'usage-analysis', from: '2026-10-26', to: '2026-11-22', backfill: true },
+      { windowDays: 7, inputs: [] },
+    );
+    expect(result.windows.map((r) => r.window)).toEqual([
+      { start: '2026-10-26', end: '2026-11-01' },
+      { start: '2026-11-02', end: '2026-11-08' },
+      { start: '2026-11-09', end: '2026-11-15' },
+      { start: '2026-11-16', end: '2026-11-22' },
+    ]);
+  });
+
+  test('is refused when the range is not whole windows, or has more windows than allowed', async () => {
+    await expect(
+      trigger({ purpose: 'usage-analysis', from: '2026-10-26', to: '2026-11-20', backfill: true }, { windowDays: 7, inputs: [] }),
+    ).rejects.toThrow(/26 days, not a whole number of 7-day windows; end it on 2026-11-15 or 2026-11-22/);
+    await expect(trigger({ purpose: 'usage-analysis', from: '2026-09-01', to: '2026-11-01', backfill: true })).rejects.toThrow(
+      /has 62 windows; at most 40 may be started at once, so split the range/,
+    );
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+});
+
+suite('runs that end without their failure path are recorded by the trigger (problem 6)', () => {
+  const ended = (status: string, runId: string) => ({
+    source: 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    detail: {
+      status,
+      stateMachineArn: SM,
+      executionArn: execution(runId),
+      input: JSON.stringify({ runId, window: { start: '2026-11-22', end: '2026-11-22' } }),
+    },
+  });
+
+  test.each(['TIMED_OUT', 'ABORTED', 'FAILED'])(
+    '%s marks the running attempt failed, so the next trigger starts a new one',
+    async (status) => {
+      const runId = await record('2026-11-22', 'RUNNING');
+      expect(await trigger(ended(status, runId))).toEqual({ purpose: 'usage-analysis', trigger: 'run-ended', windows: [], recorded: true });
+      expect(await server.items(CONFIG.ledgerTable, 'usage-analysis')).toEqual([
+        expect.objectContaining({ status: 'FAILED', error: status, endedAt: NOW.toISOString() }),
+      ]);
+    },
+  );
+
+  test('an event of an older attempt, or of a run that recorded its own end, changes nothing', async () => {
+    await record('2026-11-22', 'RUNNING', 2);
+    expect((await trigger(ended('ABORTED', 'usage-analysis-20261122-a1'))).recorded).toBe(false);
+    await record('2026-11-21', 'SUCCEEDED');
+    expect(await server.items(CONFIG.ledgerTable, 'usage-analysis')).toEqual([
+      expect.objectContaining({ window: '2026-11-21', status: 'SUCCEEDED' }),
+      expect.objectContaining({ window: '2026-11-22', status: 'RUNNING', attempts: 2 }),
+    ]);
+  });
+});
+
+suite('bad input gets a clear error and starts nothing', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     [
       'an unknown purpose',
@@ -270,72 +550,5 @@ describe('bad input gets a clear error and starts nothing', () => {
     expect(error).toBeInstanceOf(RunRequestError);
     expect(error.message).toMatch(message);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
-  });
-});
-
-describe('backfill', () => {
-  test('starts one backfill execution with one deterministic run per window', async () => {
-    const result = await trigger({ purpose: 'usage-analysis', from: '2026-10-01', to: '2026-10-30', backfill: true });
-    expect(result.started).toMatchObject({ runId: 'usage-analysis-backfill-20261001-20261030', status: 'started' });
-    expect(result.backfillRuns).toHaveLength(30);
-    const [start] = starts();
-    expect(start.stateMachineArn).toBe(BACKFILL_SM);
-    const input = start.input as BackfillInput;
-    expect(input.runs.map((r) => r.name)).toEqual(
-      Array.from({ length: 30 }, (_, i) => `usage-analysis-manual-202610${String(i + 1).padStart(2, '0')}`),
-    );
-    expect(input.runs[4].input).toEqual({
-      version: 1,
-      runId: 'usage-analysis-manual-20261005',
-      purpose: 'usage-analysis',
-      window: { start: '2026-10-05', end: '2026-10-05' },
-      trigger: { kind: 'manual', rerun: false, backfill: { start: '2026-10-01', end: '2026-10-30' } },
-      inputs: { usage: 's3://demo-data/raw/usage/dt=2026-10-05/' },
-      outputs: { summary: 's3://demo-data/results/usage-analysis/summary/dt=2026-10-05/' },
-    });
-    // A single manual run of a day in the backfill has the same name: it is not run twice.
-    expect((await trigger({ purpose: 'usage-analysis', date: '2026-10-05' })).started.runId).toBe(input.runs[4].name);
-  });
-
-  test("splits the range into windows of the purpose's length", async () => {
-    const result = await trigger(
-      { purpose: 'usage-analysis', from: '2026-10-26', to: '2026-11-22', backfill: true },
-      { ...CONFIG, windowDays: 7, inputs: [] },
-    );
-    expect(result.backfillRuns!.map((r) => r.window)).toEqual([
-      { start: '2026-10-26', end: '2026-11-01' },
-      { start: '2026-11-02', end: '2026-11-08' },
-      { start: '2026-11-09', end: '2026-11-15' },
-      { start: '2026-11-16', end: '2026-11-22' },
-    ]);
-  });
-
-  test('is refused when the range is not whole windows, or has more windows than allowed', async () => {
-    await expect(
-      trigger(
-        { purpose: 'usage-analysis', from: '2026-10-26', to: '2026-11-20', backfill: true },
-        { ...CONFIG, windowDays: 7, inputs: [] },
-      ),
-    ).rejects.toThrow(/26 days, not a whole number of 7-day windows; end it on 2026-11-15 or 2026-11-22/);
-    await expect(trigger({ purpose: 'usage-analysis', from: '2026-09-01', to: '2026-11-01', backfill: true })).rejects.toThrow(
-      /has 62 windows; at most 40 may be started at once, so split the range/,
-    );
-    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
-  });
-
-  test('a repeated backfill request is already started; a forced one reruns every window under new names', async () => {
-    sfn
-      .on(StartExecutionCommand, { name: 'usage-analysis-backfill-20261101-20261103' })
-      .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
-    expect((await trigger({ purpose: 'usage-analysis', from: '2026-11-01', to: '2026-11-03', backfill: true })).started.status).toBe(
-      'already-started',
-    );
-    const forced = await trigger({ purpose: 'usage-analysis', from: '2026-11-01', to: '2026-11-03', backfill: true, force: true });
-    expect(forced.started).toMatchObject({ runId: 'usage-analysis-backfill-20261101-20261103-rerun-20261123T093000', status: 'started' });
-    expect(forced.backfillRuns!.map((r) => r.runId)).toEqual([
-      'usage-analysis-manual-20261101-rerun-20261123T093000',
-      'usage-analysis-manual-20261102-rerun-20261123T093000',
-      'usage-analysis-manual-20261103-rerun-20261123T093000',
-    ]);
   });
 });

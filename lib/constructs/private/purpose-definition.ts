@@ -1,10 +1,12 @@
 import { Aws, Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { JOB_ENV } from '../../contract/environment';
+import { LEDGER_ATTRIBUTES, LEDGER_KEY } from '../../contract/ledger';
 import { ARGUMENT_PLACEHOLDERS, splitPlaceholders } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
@@ -16,14 +18,15 @@ import type { ScriptCode } from './script-code';
 /*
  * The states of a purpose's state machine, one small function each. Every state is created in
  * the Purpose's scope, so their IDs (and the IDs of the resources they create) are the
- * Purpose's: CheckRunInput, ResolveRun, RunQuery, RunProcessingJob, RunSucceeded and the
- * failure path.
+ * Purpose's: CheckRunInput, ResolveRun, RecordRunStart, RunQuery, RunProcessingJob,
+ * RecordRunSuccess, RunSucceeded and the failure path.
  */
 
 /** Where ResolveRun puts what it derives, and where the query's and job's results go. */
 const PATHS = {
   resolved: '$.batcat',
   jobName: '$.batcat.jobName',
+  attempt: '$.batcat.attempt',
   arguments: '$.batcat.arguments',
   partition: '$.batcat.partition',
   queryParameters: '$.batcat.queryParameters',
@@ -39,13 +42,17 @@ const PATHS = {
 /** Refuses anything that is not a run input, then goes on to `next`. */
 export function checkRunInput(scope: Construct, next: sfn.IChainable): sfn.Choice {
   const required = [RUN_INPUT_PATHS.runId, RUN_INPUT_PATHS.windowStart, RUN_INPUT_PATHS.windowEnd, RUN_INPUT_PATHS.triggerKind];
+  const attempt = sfn.Condition.and(sfn.Condition.isPresent(RUN_INPUT_PATHS.attempt), sfn.Condition.isNumeric(RUN_INPUT_PATHS.attempt));
   return new sfn.Choice(scope, 'CheckRunInput')
-    .when(sfn.Condition.and(...required.map((p) => sfn.Condition.and(sfn.Condition.isPresent(p), sfn.Condition.isString(p)))), next)
+    .when(
+      sfn.Condition.and(...required.map((p) => sfn.Condition.and(sfn.Condition.isPresent(p), sfn.Condition.isString(p))), attempt),
+      next,
+    )
     .otherwise(
       new sfn.Fail(scope, 'NotARunInput', {
         error: 'BatCat.InvalidRunInput',
         cause:
-          'The input is not a BatCat run input (runId, window.start, window.end and trigger.kind are required). ' +
+          'The input is not a BatCat run input (runId, window.start, window.end, attempt and trigger.kind are required). ' +
           'Start runs with `batcat run` or through the trigger function; see README.md, "The run contract".',
       }),
     );
@@ -60,9 +67,15 @@ export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass
     );
   return new sfn.Pass(scope, 'ResolveRun', {
     comment:
-      'Derives the job name from the execution id (any 80-character execution name gives a valid, unique job name) and the partition of the window.',
+      'Derives the job name from the execution id and start time (any 80-character execution name gives a valid job name, ' +
+      'and a name reused after 90 days a new one) and the partition of the window.',
     parameters: {
-      jobName: sfn.JsonPath.format(`${purpose.jobNamePrefix}-{}`, sfn.JsonPath.hash(sfn.JsonPath.executionId, 'MD5')),
+      jobName: sfn.JsonPath.format(
+        `${purpose.jobNamePrefix}-{}`,
+        sfn.JsonPath.hash(sfn.JsonPath.format('{} {}', sfn.JsonPath.executionId, sfn.JsonPath.executionStartTime), 'MD5'),
+      ),
+      // DynamoDB numbers are strings.
+      attempt: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.attempt)),
       partition: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart)),
       // Athena ExecutionParameters are SQL literals: the dates, quoted.
       ...(purpose.queryParameters.length > 0 ? { queryParameters: sfn.JsonPath.array(...purpose.queryParameters.map(literal)) } : {}),
@@ -72,6 +85,149 @@ export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass
         : {}),
     },
     resultPath: PATHS.resolved,
+  });
+}
+
+const A = LEDGER_ATTRIBUTES;
+const names = (...attributes: string[]) => Object.fromEntries(attributes.map((a) => [`#${a}`, a]));
+const str = (path: string) => tasks.DynamoAttributeValue.fromString(path);
+
+/** The ledger item of this run's window. */
+function ledgerKey(purpose: ResolvedPurpose): Record<string, tasks.DynamoAttributeValue> {
+  return {
+    [LEDGER_KEY.partition]: str(purpose.props.purposeName),
+    [LEDGER_KEY.sort]: str(sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart)),
+  };
+}
+
+/**
+ * Claims the window in the run ledger before anything is read or written: the attempt may run
+ * only if no attempt is running and none as new was recorded. Two attempts that race (two
+ * triggers of one window at once, a redelivered event) leave one running; the other stops at
+ * `WindowTaken` without a job.
+ */
+export function recordRunStart(
+  scope: Construct,
+  purpose: ResolvedPurpose,
+  ledger: dynamodb.ITable,
+  taken: sfn.IChainable,
+): tasks.DynamoUpdateItem {
+  const start = new tasks.DynamoUpdateItem(scope, 'RecordRunStart', {
+    comment: 'Claims the window in the run ledger: no attempt running, and none as new.',
+    table: ledger,
+    key: ledgerKey(purpose),
+    updateExpression:
+      'SET #status = :running, #attempts = :attempt, #execution = :execution, #runId = :runId, #windowEnd = :windowEnd, ' +
+      '#trigger = :trigger, #startedAt = :startedAt REMOVE #endedAt, #error, #reason, #outputs',
+    conditionExpression: 'attribute_not_exists(#status) OR (#status <> :running AND #attempts < :attempt)',
+    expressionAttributeNames: names(
+      A.status,
+      A.attempts,
+      A.execution,
+      A.runId,
+      A.windowEnd,
+      A.trigger,
+      A.startedAt,
+      A.endedAt,
+      A.error,
+      A.reason,
+      A.outputs,
+    ),
+    expressionAttributeValues: {
+      ':running': str('RUNNING'),
+      ':attempt': tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.stringAt(PATHS.attempt)),
+      ':execution': str(sfn.JsonPath.executionId),
+      ':runId': str(sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId)),
+      ':windowEnd': str(sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowEnd)),
+      ':trigger': str(sfn.JsonPath.stringAt(RUN_INPUT_PATHS.triggerKind)),
+      ':startedAt': str(sfn.JsonPath.executionStartTime),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  retryLedgerWrites(start);
+  start.addCatch(taken, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: PATHS.error });
+  return start;
+}
+
+/** Where an attempt ends that finds another attempt holding its window. */
+export function windowTaken(scope: Construct): sfn.Fail {
+  return new sfn.Fail(scope, 'WindowTaken', {
+    error: 'BatCat.WindowTaken',
+    cause:
+      'The run ledger holds another attempt at this window, running or newer than this one, so this attempt stopped without ' +
+      "changing the window's result. See the ledger's item for the window, or `batcat runs`.",
+  });
+}
+
+/** Records the window's result as this attempt's, with the outputs it wrote, then goes on to `done`. */
+export function recordRunSuccess(
+  scope: Construct,
+  purpose: ResolvedPurpose,
+  ledger: dynamodb.ITable,
+  taken: sfn.IChainable,
+  done: sfn.IChainable,
+): tasks.DynamoUpdateItem {
+  const success = new tasks.DynamoUpdateItem(scope, 'RecordRunSuccess', {
+    comment: "Makes this attempt the window's result in the run ledger.",
+    table: ledger,
+    key: ledgerKey(purpose),
+    updateExpression: 'SET #status = :succeeded, #endedAt = :endedAt, #outputs = :outputs',
+    conditionExpression: '#execution = :execution',
+    expressionAttributeNames: names(A.status, A.endedAt, A.outputs, A.execution),
+    expressionAttributeValues: {
+      ':succeeded': str('SUCCEEDED'),
+      ':endedAt': str(sfn.JsonPath.stateEnteredTime),
+      ':outputs': str(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.outputs'))),
+      ':execution': str(sfn.JsonPath.executionId),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  retryLedgerWrites(success);
+  success.addCatch(taken, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: PATHS.error });
+  success.next(done);
+  return success;
+}
+
+/** Records this attempt as failed, with its reason; a ledger that cannot be written does not hide the run's own error. */
+function recordRunFailure(
+  scope: Construct,
+  purpose: ResolvedPurpose,
+  ledger: dynamodb.ITable,
+  next: sfn.IChainable,
+): tasks.DynamoUpdateItem {
+  const failure = new tasks.DynamoUpdateItem(scope, 'RecordRunFailure', {
+    comment: 'Records this attempt as failed in the run ledger, so the next trigger starts a new one.',
+    table: ledger,
+    key: ledgerKey(purpose),
+    updateExpression: 'SET #status = :failed, #endedAt = :endedAt, #error = :error, #reason = :reason',
+    conditionExpression: '#execution = :execution',
+    expressionAttributeNames: names(A.status, A.endedAt, A.error, A.reason, A.execution),
+    expressionAttributeValues: {
+      ':failed': str('FAILED'),
+      ':endedAt': str(sfn.JsonPath.stateEnteredTime),
+      ':error': str(sfn.JsonPath.stringAt('$.failure.error')),
+      ':reason': str(sfn.JsonPath.stringAt('$.failure.reason')),
+      ':execution': str(sfn.JsonPath.executionId),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  retryLedgerWrites(failure);
+  failure.addCatch(next, { resultPath: '$.ledgerError' });
+  failure.next(next);
+  return failure;
+}
+
+function retryLedgerWrites(task: tasks.DynamoUpdateItem): void {
+  task.addRetry({
+    errors: [
+      'DynamoDB.ProvisionedThroughputExceededException',
+      'DynamoDB.ThrottlingException',
+      'DynamoDB.InternalServerErrorException',
+      'DynamoDB.RequestLimitExceeded',
+    ],
+    interval: Duration.seconds(1),
+    maxAttempts: 5,
+    backoffRate: 2,
   });
 }
 
@@ -265,7 +421,8 @@ export function failureHandling(
   scope: Construct,
   purpose: ResolvedPurpose,
   topic: sns.ITopic,
-): { describe: sfn.IChainable; notify: sfn.INextable & sfn.IChainable } {
+  ledger: dynamodb.ITable,
+): { describe: sfn.IChainable; fail: sfn.IChainable } {
   const notify = new tasks.SnsPublish(scope, 'NotifyFailure', {
     topic,
     subject: `BatCat run failed: ${purpose.stateMachineName}`,
@@ -286,11 +443,12 @@ export function failureHandling(
   notify.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
   notify.addCatch(runFailed, { resultPath: '$.notificationError' });
   notify.next(runFailed);
+  const fail = recordRunFailure(scope, purpose, ledger, notify);
 
-  // Each way of finding the reason ends in the same `$.failure` shape that NotifyFailure reads.
+  // Each way of finding the reason ends in the same `$.failure` shape that RecordRunFailure and NotifyFailure read.
   const failure = (id: string, reason: string) =>
     new sfn.Pass(scope, id, { parameters: { error: sfn.JsonPath.stringAt('$.error.Error'), reason }, resultPath: PATHS.failure }).next(
-      notify,
+      fail,
     );
   const useCause = failure('UseErrorCause', sfn.JsonPath.stringAt('$.error.Cause'));
   // Most scripts never write /opt/ml/output/message, so the reason alone is "AlgorithmError: ..."; the log stream says why.
@@ -322,7 +480,7 @@ export function failureHandling(
     .when(errorCauseMatches('{*}'), parse)
     .when(sfn.Condition.isPresent('$.error.Cause'), useCause)
     .otherwise(failure('UseErrorOnly', 'no cause was reported'));
-  return { describe, notify };
+  return { describe, fail };
 }
 
 /**

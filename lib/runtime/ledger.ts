@@ -1,0 +1,117 @@
+import {
+  ConditionalCheckFailedException,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { LEDGER_ATTRIBUTES as A, LEDGER_KEY, type LedgerEntry, type LedgerStatus } from '../contract/ledger';
+
+/*
+ * The trigger's side of the run ledger (lib/contract/ledger.ts): it reads which windows
+ * succeeded, run or failed, and records runs that ended without their failure path.
+ */
+
+const STATUSES: ReadonlySet<string> = new Set<LedgerStatus>(['RUNNING', 'SUCCEEDED', 'FAILED']);
+
+/** The items of `purpose` whose window starts between `from` and `to` (both included), by window start. */
+export async function readLedger(
+  ddb: DynamoDBClient,
+  table: string,
+  purpose: string,
+  from: string,
+  to: string,
+): Promise<Map<string, LedgerEntry>> {
+  const entries = new Map<string, LedgerEntry>();
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await ddb.send(
+      new QueryCommand({
+        TableName: table,
+        ConsistentRead: true,
+        KeyConditionExpression: '#p = :p AND #w BETWEEN :from AND :to',
+        ExpressionAttributeNames: { '#p': LEDGER_KEY.partition, '#w': LEDGER_KEY.sort },
+        ExpressionAttributeValues: { ':p': { S: purpose }, ':from': { S: from }, ':to': { S: to } },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const entry = entryOf(item);
+      if (entry) entries.set(entry.window, entry);
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return entries;
+}
+
+/** The start of the earliest window `purpose` ever ran (any status), or undefined if it never ran. */
+export async function firstLedgerWindow(ddb: DynamoDBClient, table: string, purpose: string): Promise<string | undefined> {
+  const page = await ddb.send(
+    new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: '#p = :p',
+      ExpressionAttributeNames: { '#p': LEDGER_KEY.partition, '#w': LEDGER_KEY.sort },
+      ExpressionAttributeValues: { ':p': { S: purpose } },
+      ScanIndexForward: true,
+      Limit: 1,
+      ProjectionExpression: '#w',
+    }),
+  );
+  return page.Items?.[0]?.[LEDGER_KEY.sort]?.S;
+}
+
+/**
+ * Records that the execution `executionArn`, which the ledger holds as RUNNING for `window`,
+ * ended with `status` without reaching its own failure path. Returns false (and changes
+ * nothing) if the ledger no longer holds that execution as running: its own path recorded it.
+ */
+export async function recordEndedRun(
+  ddb: DynamoDBClient,
+  table: string,
+  run: { purpose: string; window: string; executionArn: string; status: string; reason: string; endedAt: Date },
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { [LEDGER_KEY.partition]: { S: run.purpose }, [LEDGER_KEY.sort]: { S: run.window } },
+        UpdateExpression: 'SET #status = :failed, #endedAt = :endedAt, #error = :error, #reason = :reason',
+        ConditionExpression: '#status = :running AND #execution = :execution',
+        ExpressionAttributeNames: {
+          '#status': A.status,
+          '#endedAt': A.endedAt,
+          '#error': A.error,
+          '#reason': A.reason,
+          '#execution': A.execution,
+        },
+        ExpressionAttributeValues: {
+          ':failed': { S: 'FAILED' },
+          ':running': { S: 'RUNNING' },
+          ':endedAt': { S: run.endedAt.toISOString() },
+          ':error': { S: run.status },
+          ':reason': { S: run.reason },
+          ':execution': { S: run.executionArn },
+        },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') return false;
+    throw e;
+  }
+}
+
+function entryOf(item: Record<string, AttributeValue>): LedgerEntry | undefined {
+  const window = item[LEDGER_KEY.sort]?.S;
+  const status = item[A.status]?.S;
+  if (!window || !status || !STATUSES.has(status)) return undefined;
+  return {
+    window,
+    windowEnd: item[A.windowEnd]?.S,
+    status: status as LedgerStatus,
+    attempts: Number(item[A.attempts]?.N ?? 0),
+    execution: item[A.execution]?.S,
+    runId: item[A.runId]?.S,
+    error: item[A.error]?.S,
+  };
+}
