@@ -63,7 +63,7 @@ export interface PurposeConfig {
   readonly sourceDir?: string;
   /** Replaces the image's entrypoint. */
   readonly entrypoint?: readonly string[];
-  /** Container arguments, with `{window.start}`, `{window.end}` and `{run.id}` rendered per run. */
+  /** Container arguments, with `{window.start}`, `{window.end}`, `{window.endExclusive}` and `{run.id}` rendered per run. */
   readonly arguments?: readonly string[];
   /** The container has no network (SageMaker still moves the inputs and outputs). */
   readonly networkIsolation: boolean;

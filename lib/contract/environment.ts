@@ -11,7 +11,12 @@ export const JOB_ENV = {
   purpose: 'BATCAT_PURPOSE',
   runId: 'BATCAT_RUN_ID',
   windowStart: 'BATCAT_WINDOW_START',
+  /** The last day of the window (included). */
   windowEnd: 'BATCAT_WINDOW_END',
+  /** The day after the window: the window is [start, endExclusive). */
+  windowEndExclusive: 'BATCAT_WINDOW_END_EXCLUSIVE',
+  /** The IANA time zone the window's days are days of. */
+  timezone: 'BATCAT_TIMEZONE',
   trigger: 'BATCAT_TRIGGER',
   jobName: 'BATCAT_JOB_NAME',
   executionId: 'BATCAT_EXECUTION_ID',

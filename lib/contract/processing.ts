@@ -115,6 +115,7 @@ export type UploadMode = (typeof UPLOAD_MODES)[number];
 export const ARGUMENT_PLACEHOLDERS: Readonly<Record<string, string>> = {
   'window.start': RUN_INPUT_PATHS.windowStart,
   'window.end': RUN_INPUT_PATHS.windowEnd,
+  'window.endExclusive': RUN_INPUT_PATHS.windowEndExclusive,
   'run.id': RUN_INPUT_PATHS.runId,
 };
 

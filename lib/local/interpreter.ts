@@ -4,7 +4,9 @@
  * - Node 20 lacks Promise.withResolvers, which version 3 uses;
  * - version 3.0.0 computes MD5 wrongly for inputs of 56 bytes or more (its padding of
  *   multi-block messages is off), so States.Hash($$.Execution.Id, 'MD5') gave equal job names
- *   for different long execution ids. Its MD5 is replaced with node:crypto's.
+ *   for different long execution ids. Its MD5 is replaced with node:crypto's;
+ * - it sets the execution's StartTime to the moment it starts, over the one the context gives,
+ *   so a test could not run the same execution twice (job names hash the id and start time).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -34,15 +36,22 @@ function loadInterpreter(): typeof import('aws-local-stepfunctions') {
     'require',
     '__filename',
     '__dirname',
-    `${fs.readFileSync(file, 'utf8')}\nmodule.exports.__MD5 = MD5;\n`,
+    `${withGivenStartTime(fs.readFileSync(file, 'utf8'))}\nmodule.exports.__MD5 = MD5;\n`,
   )(copy, copy.exports, require, file, path.dirname(file));
   copy.exports.__MD5.prototype.getDigest = (input: string) => createHash('md5').update(input, 'utf8').digest('hex');
   return copy.exports;
 }
 
+/** The interpreter's source, keeping the context's Execution.StartTime when one is given. */
+function withGivenStartTime(source: string): string {
+  const own = 'StartTime: (/* @__PURE__ */ new Date()).toISOString()';
+  if (!source.includes(own)) throw new Error(`aws-local-stepfunctions changed: '${own}' is not in its source; update lib/local/interpreter.ts`);
+  return source.replace(own, 'StartTime: options.runOptions?.context?.Execution?.StartTime ?? new Date().toISOString()');
+}
+
 export const { StateMachine, ExecutionError } = loadInterpreter();
 
-/** A Step Functions context object for an execution of `stateMachineName` named `name`. */
+/** A Step Functions context object for an execution of `stateMachineName` named `name` (every state entered at its start). */
 export function executionContext(
   stateMachineName: string,
   name: string,
@@ -60,6 +69,8 @@ export function executionContext(
       Input: {},
     },
     StateMachine: { Id: stateMachineId, Name: stateMachineName },
+    // The interpreter keeps no per-state context; the run ledger's end records read this time.
+    State: { EnteredTime: startTime, Name: '', RetryCount: 0 },
   };
 }
 

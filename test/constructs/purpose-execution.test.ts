@@ -1,18 +1,21 @@
 import { createHash } from 'node:crypto';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { TimeZone } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Purpose } from '../../lib/constructs/purpose';
-import { resolveRunRequest } from '../../lib/runtime/trigger';
+import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
+import { motoUnavailable, startDynamoDbServer, type DynamoDbServer } from '../dynamodb-server';
 import { definitionOf, runConfigOf, stubRefs } from '../helpers';
 import { ExecutionError, executionContext, StateMachine, taskError } from '../local-step-functions';
 import { baseStack } from './fixtures';
 
 /*
  * Runs the synthesized definition of a purpose with a local Step Functions interpreter; the
- * SageMaker and SNS tasks are answered by the functions below. The run inputs come from the
+ * SageMaker and SNS tasks are answered by the functions below, the run ledger's writes by moto's
+ * DynamoDB, so their condition expressions are checked by a real implementation. The run inputs come from the
  * trigger's own logic, given the configuration the synthesized trigger function carries, so
  * this checks that what the trigger writes and what the state machine reads agree.
  */
@@ -52,6 +55,25 @@ function synthPurpose(purposeName: string, namePrefix: string) {
   return { purpose, definition: definitionOf(template, stubs), config: runConfigOf(template, stubs) };
 }
 
+const unavailable = motoUnavailable();
+if (unavailable) console.warn(`test/constructs/purpose-execution.test.ts is skipped: ${unavailable}`);
+const suite = unavailable ? describe.skip : describe;
+let dynamo: DynamoDbServer;
+beforeAll(async () => {
+  if (!unavailable) dynamo = await startDynamoDbServer();
+}, 60_000);
+afterAll(async () => dynamo?.stop());
+
+/** Sends a ledger write of the state machine to moto's DynamoDB, in `table`; its errors come back as the task's. */
+async function ledgerWrite(params: any, table: string): Promise<unknown> {
+  try {
+    await dynamo.client().send(new UpdateItemCommand({ ...params, TableName: table }));
+    return {};
+  } catch (e) {
+    throw taskError(`DynamoDB.${(e as Error).name}`, (e as Error).message);
+  }
+}
+
 const demo = synthPurpose('usage-analysis', 'batcat-demo-dev');
 const SM_NAME = demo.purpose.stateMachineName;
 
@@ -80,6 +102,8 @@ function triggerEvents(config: any) {
 }
 
 interface Run {
+  /** The ledger table the run wrote to. */
+  table: string;
   output?: any;
   error?: any;
   jobRequests: any[];
@@ -98,14 +122,21 @@ async function run(
   describeJob: (params: any) => any = () => {
     throw taskError('SageMaker.ResourceNotFoundException', 'no such job');
   },
+  /** The run ledger: a new, empty one unless given. */
+  ledgerTable?: string,
+  startTime?: string,
 ): Promise<Run> {
+  const table = ledgerTable ?? (await dynamo.createLedger());
   const jobRequests: any[] = [];
   const notifications: any[] = [];
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const execution = machine.run(input, {
-    context: executionContext(stateMachineName, executionName),
+    context: executionContext(stateMachineName, executionName, startTime),
     overrides: {
       taskResourceLocalHandlers: {
+        RecordRunStart: (params: any) => ledgerWrite(params, table),
+        RecordRunSuccess: (params: any) => ledgerWrite(params, table),
+        RecordRunFailure: (params: any) => ledgerWrite(params, table),
         RunProcessingJob: async (params: any) => {
           jobRequests.push(params);
           return job(params, jobRequests.length);
@@ -123,9 +154,9 @@ async function run(
     },
   });
   try {
-    return { output: await execution.result, jobRequests, notifications };
+    return { table, output: await execution.result, jobRequests, notifications };
   } catch (error) {
-    return { error, jobRequests, notifications };
+    return { table, error, jobRequests, notifications };
   }
 }
 
@@ -141,13 +172,12 @@ async function runEvent(
   job: (params: any, attempt: number) => any = completed,
   written?: Record<string, number>,
 ) {
-  const n = resolveRunRequest(event, p.config, NOW);
-  if (n.backfill) throw new Error('expected a single run');
-  const r = await run(p.definition, p.purpose.stateMachineName, n.name, n.input, job, written);
-  return { ...r, input: n.input, name: n.name };
+  const input = singleRunInput(resolveRunRequest(event, p.config, NOW), p.config);
+  const r = await run(p.definition, p.purpose.stateMachineName, input.runId, input, job, written);
+  return { ...r, input, name: input.runId };
 }
 
-describe('a purpose run, executed locally', () => {
+suite('a purpose run, executed locally', () => {
   test.each(Object.keys(triggerEvents(demo.config)))('a %s run gets its window, its S3 folders and its environment', async (kind) => {
     const r = await runEvent(demo, (triggerEvents(demo.config) as any)[kind]);
     expect(r.error).toBeUndefined();
@@ -172,6 +202,8 @@ describe('a purpose run, executed locally', () => {
       BATCAT_RUN_ID: r.name,
       BATCAT_WINDOW_START: window.start,
       BATCAT_WINDOW_END: window.end,
+      BATCAT_WINDOW_END_EXCLUSIVE: window.endExclusive,
+      BATCAT_TIMEZONE: 'Europe/Berlin',
       BATCAT_TRIGGER: kind,
       BATCAT_JOB_NAME: p.ProcessingJobName,
       BATCAT_EXECUTION_ID: `arn:aws:states:eu-west-1:123456789012:execution:${SM_NAME}:${r.name}`,
@@ -185,7 +217,7 @@ describe('a purpose run, executed locally', () => {
 
   test('each trigger resolves the window it documents', async () => {
     const events = triggerEvents(demo.config);
-    const windows = Object.fromEntries(Object.entries(events).map(([k, e]) => [k, resolveRunRequest(e, demo.config, NOW).window]));
+    const windows = Object.fromEntries(Object.entries(events).map(([k, e]) => [k, resolveRunRequest(e, demo.config, NOW).windows.at(-1)]));
     expect(windows).toEqual({
       schedule: { start: '2026-11-22', end: '2026-11-22' }, // the Berlin day before the 02:00 tick
       s3: { start: '2026-11-20', end: '2026-11-20' }, // the object's dt= partition, not the event time
@@ -194,12 +226,13 @@ describe('a purpose run, executed locally', () => {
     });
   });
 
-  test('the longest names (a 30-character purpose in an 80-character state machine) give valid, distinct job names for every trigger', async () => {
+  test('the longest names (a 30-character purpose in an 80-character state machine) give valid job names, distinct per run name', async () => {
     const longest = synthPurpose('a-purpose-name-of-thirty-chars', 'p'.repeat(49));
     expect(longest.purpose.stateMachineName).toHaveLength(80);
     const events = triggerEvents(longest.config);
     const jobNames: string[] = [];
-    for (const event of [...Object.values(events), { purpose: longest.config.purpose, date: '2026-11-01' }]) {
+    const runNames: string[] = [];
+    for (const event of [...Object.values(events), { purpose: longest.config.purpose, date: '2026-11-02' }]) {
       const r = await runEvent(longest, event);
       expect(r.name.length).toBeLessThanOrEqual(80);
       expect(r.error).toBeUndefined();
@@ -207,32 +240,47 @@ describe('a purpose run, executed locally', () => {
       expect(jobName).toMatch(JOB_NAME);
       expect(jobName.length).toBeLessThanOrEqual(63);
       jobNames.push(jobName);
+      runNames.push(r.name);
     }
-    expect(new Set(jobNames).size).toBe(5);
+    // The schedule and upstream events are of the same window, so they are the same run (and one job).
+    expect(new Set(runNames).size).toBe(4);
+    expect(new Set(jobNames).size).toBe(4);
   });
 
   test('any 80-character execution name gives a valid, distinct job name, the same one each time', async () => {
-    const input = resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-01' }, demo.config, NOW);
+    const input = singleRunInput(resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-01' }, demo.config, NOW), demo.config);
     const names = ['a'.repeat(80), `${'x_'.repeat(39)}_z`, `${'é'.repeat(40)}${'-'.repeat(40)}`];
     const jobNames: string[] = [];
     for (const name of names) {
-      const r = await run(demo.definition, SM_NAME, name, (input as any).input, completed);
+      const r = await run(demo.definition, SM_NAME, name, input, completed);
       expect(r.error).toBeUndefined();
       jobNames.push(r.jobRequests[0].ProcessingJobName);
       expect(jobNames[jobNames.length - 1]).toMatch(JOB_NAME);
     }
     expect(new Set(jobNames).size).toBe(names.length);
-    // The same execution name gives the same job name: a redelivered start cannot create a second job.
-    expect((await run(demo.definition, SM_NAME, names[0], (input as any).input, completed)).jobRequests[0].ProcessingJobName).toBe(
-      jobNames[0],
+    // The same execution (name and start) gives the same job name: a retried create cannot create a second job.
+    expect((await run(demo.definition, SM_NAME, names[0], input, completed)).jobRequests[0].ProcessingJobName).toBe(jobNames[0]);
+    // A name reused after Step Functions forgot it (90 days) starts at another time, and gets a new job name.
+    const later = await run(
+      demo.definition,
+      SM_NAME,
+      names[0],
+      input,
+      completed,
+      undefined,
+      undefined,
+      undefined,
+      '2027-03-01T00:00:00.000Z',
     );
+    expect(later.jobRequests[0].ProcessingJobName).not.toBe(jobNames[0]);
   });
 
   test('an input that is not a run input fails at once, and starts no job', async () => {
     for (const input of [
       {},
       { runId: 'x', window: { start: '2026-11-01' }, trigger: { kind: 'manual' } },
-      { runId: 1, window: { start: '2026-11-01', end: '2026-11-01' }, trigger: { kind: 'manual' } },
+      { runId: 1, window: { start: '2026-11-01', end: '2026-11-01' }, attempt: 1, trigger: { kind: 'manual' } },
+      { runId: 'x', window: { start: '2026-11-01', end: '2026-11-01' }, trigger: { kind: 'manual' } },
     ]) {
       const r = await run(demo.definition, SM_NAME, 'console-run', input, completed);
       expect(r.jobRequests).toHaveLength(0);
@@ -303,8 +351,8 @@ describe('a purpose run, executed locally', () => {
   });
 
   test('a create call that fails after SageMaker created the job: the run follows that one job to success, no second job', async () => {
-    const n = resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-07' }, demo.config, NOW);
-    if (n.backfill) throw new Error('expected a single run');
+    const input = singleRunInput(resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-07' }, demo.config, NOW), demo.config);
+    const n = { name: input.runId, input };
     // A fake SageMaker: the first call creates the job and is then throttled on the way back;
     // every later call with that name is refused, as job names are unique forever.
     const jobs = new Map<string, string[]>();
@@ -343,8 +391,8 @@ describe('a purpose run, executed locally', () => {
   });
 
   test("a followed job that fails: the run fails with that job's FailureReason", async () => {
-    const n = resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-09' }, demo.config, NOW);
-    if (n.backfill) throw new Error('expected a single run');
+    const input = singleRunInput(resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-09' }, demo.config, NOW), demo.config);
+    const n = { name: input.runId, input };
     const failed = await run(
       demo.definition,
       SM_NAME,
@@ -370,14 +418,16 @@ describe('a purpose run, executed locally', () => {
   });
 
   test('a notification that cannot be sent: retried, then the run fails with its own error, not the SNS one', async () => {
-    const n = resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-10' }, demo.config, NOW);
-    if (n.backfill) throw new Error('expected a single run');
+    const input = singleRunInput(resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-10' }, demo.config, NOW), demo.config);
+    const n = { name: input.runId, input };
     let publishes = 0;
     const machine = new StateMachine(demo.definition, { validationOptions: { checkArn: false } });
     const execution = machine.run(n.input as never, {
       context: executionContext(SM_NAME, n.name),
       overrides: {
         taskResourceLocalHandlers: {
+          RecordRunStart: async () => ({}),
+          RecordRunFailure: async () => ({}),
           RunProcessingJob: async (params: any) => {
             throw taskError(
               'States.TaskFailed',
@@ -419,6 +469,101 @@ describe('a purpose run, executed locally', () => {
     expect(r.jobRequests).toHaveLength(4);
     expect(new Set(r.jobRequests.map((p) => p.ProcessingJobName)).size).toBe(1);
     expect(r.notifications).toHaveLength(0);
+  });
+});
+
+suite('the run ledger, as the state machine writes it', () => {
+  const inputOf = (date: string, attempt = 1) =>
+    singleRunInput(resolveRunRequest({ purpose: 'usage-analysis', date }, demo.config, NOW), demo.config, attempt);
+  const executionOf = (name: string) => `arn:aws:states:eu-west-1:123456789012:execution:${SM_NAME}:${name}`;
+
+  test("a run claims its window, then makes its outputs the window's result", async () => {
+    const input = inputOf('2026-11-12');
+    const r = await run(demo.definition, SM_NAME, input.runId, input, completed);
+    expect(r.error).toBeUndefined();
+    expect(await dynamo.items(r.table, 'usage-analysis')).toEqual([
+      {
+        purpose: 'usage-analysis',
+        window: '2026-11-12',
+        windowEnd: '2026-11-12',
+        status: 'SUCCEEDED',
+        attempts: 1,
+        execution: executionOf('usage-analysis-20261112-a1'),
+        runId: 'usage-analysis-20261112-a1',
+        trigger: 'manual',
+        startedAt: '2026-11-23T01:02:03.456Z',
+        endedAt: '2026-11-23T01:02:03.456Z',
+        outputs: JSON.stringify(input.outputs),
+      },
+    ]);
+  });
+
+  test('a failed run records its error and reason; the next attempt claims the window and replaces the record', async () => {
+    const failing = () => {
+      throw taskError('States.TaskFailed', JSON.stringify({ FailureReason: 'AlgorithmError: boom' }));
+    };
+    const first = await run(demo.definition, SM_NAME, 'usage-analysis-20261113-a1', inputOf('2026-11-13'), failing);
+    expect(first.error).toBeInstanceOf(ExecutionError);
+    expect(await dynamo.items(first.table, 'usage-analysis')).toEqual([
+      expect.objectContaining({
+        status: 'FAILED',
+        attempts: 1,
+        error: 'States.TaskFailed',
+        reason: expect.stringMatching(/^AlgorithmError: boom/),
+      }),
+    ]);
+    const second = await run(
+      demo.definition,
+      SM_NAME,
+      'usage-analysis-20261113-a2',
+      inputOf('2026-11-13', 2),
+      completed,
+      undefined,
+      undefined,
+      first.table,
+    );
+    expect(second.error).toBeUndefined();
+    const [item] = await dynamo.items(first.table, 'usage-analysis');
+    expect(item).toMatchObject({ status: 'SUCCEEDED', attempts: 2, runId: 'usage-analysis-20261113-a2' });
+    expect(item).not.toHaveProperty('error');
+    expect(item).not.toHaveProperty('reason');
+  });
+
+  test('two runs of one window at once leave one complete result: the second stops at WindowTaken before any job', async () => {
+    const table = await dynamo.createLedger();
+    let release!: () => void;
+    const jobRunning = new Promise<void>((r) => (release = r));
+    const slowJob = async (params: any) => {
+      await jobRunning;
+      return completed(params);
+    };
+    const input = inputOf('2026-11-14');
+    const first = run(demo.definition, SM_NAME, input.runId, input, slowJob, undefined, undefined, table);
+    // Same window and attempt under another name: two triggers that raced, or a hand-started copy.
+    await new Promise((r) => setTimeout(r, 200));
+    const second = await run(demo.definition, SM_NAME, 'usage-analysis-console-copy', input, completed, undefined, undefined, table);
+    release();
+    const winner = await first;
+    expect(winner.error).toBeUndefined();
+    expect(second.jobRequests).toHaveLength(0);
+    expect(second.notifications).toHaveLength(0);
+    expect(second.error?.message).toContain('The run ledger holds another attempt at this window');
+    expect(await dynamo.items(table, 'usage-analysis')).toEqual([
+      expect.objectContaining({ status: 'SUCCEEDED', attempts: 1, execution: executionOf(input.runId) }),
+    ]);
+    // An older attempt that starts late (a stuck event) cannot take the window from a newer one.
+    const stale = await run(
+      demo.definition,
+      SM_NAME,
+      'usage-analysis-20261114-a0',
+      { ...input, attempt: 0 },
+      completed,
+      undefined,
+      undefined,
+      table,
+    );
+    expect(stale.jobRequests).toHaveLength(0);
+    expect(stale.error?.message).toContain('The run ledger holds another attempt at this window');
   });
 });
 

@@ -1,3 +1,4 @@
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { PurposeRunConfig } from '../../lib/contract/run-input';
@@ -16,9 +17,11 @@ const CONFIG: PurposeRunConfig = {
   inputs: [],
   outputs: [{ name: 'summary', uri: 's3://demo-data/results/summary/' }],
   s3Arrival: [],
+  ledgerTable: 'ledger',
 };
 
 const sfn = mockClient(SFNClient);
+const ddb = mockClient(DynamoDBClient);
 let handler: (event: unknown) => Promise<any>;
 const logs: Array<{ level: string; entry: any }> = [];
 
@@ -31,18 +34,22 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   sfn.reset();
+  ddb.reset();
+  ddb.on(QueryCommand).resolves({ Items: [] });
   logs.length = 0;
 });
 
 test('starts the run and logs what it started as one structured entry', async () => {
   sfn
     .on(StartExecutionCommand)
-    .resolves({ executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:sm:usage-analysis-manual-20261101', startDate: new Date() });
+    .resolves({ executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:sm:usage-analysis-20261101-a1', startDate: new Date() });
   const result = await handler({ purpose: 'usage-analysis', date: '2026-11-01' });
-  expect(result.started).toMatchObject({ runId: 'usage-analysis-manual-20261101', status: 'started' });
+  expect(result.windows).toEqual([expect.objectContaining({ runId: 'usage-analysis-20261101-a1', action: 'started' })]);
   expect(logs).toEqual([
-    { level: 'info', entry: expect.objectContaining({ message: 'run started', purpose: 'usage-analysis', trigger: 'manual' }) },
+    { level: 'info', entry: expect.objectContaining({ message: '1 run(s) started', purpose: 'usage-analysis', trigger: 'manual' }) },
   ]);
+  // The ledger was read for the window before anything started.
+  expect(ddb.commandCalls(QueryCommand)[0].args[0].input).toMatchObject({ TableName: 'ledger', ConsistentRead: true });
 });
 
 test('rejects bad input with its reason in the log, and throws so an asynchronous event reaches the DLQ', async () => {

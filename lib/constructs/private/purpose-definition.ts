@@ -41,7 +41,14 @@ const PATHS = {
 
 /** Refuses anything that is not a run input, then goes on to `next`. */
 export function checkRunInput(scope: Construct, next: sfn.IChainable): sfn.Choice {
-  const required = [RUN_INPUT_PATHS.runId, RUN_INPUT_PATHS.windowStart, RUN_INPUT_PATHS.windowEnd, RUN_INPUT_PATHS.triggerKind];
+  const required = [
+    RUN_INPUT_PATHS.runId,
+    RUN_INPUT_PATHS.windowStart,
+    RUN_INPUT_PATHS.windowEnd,
+    RUN_INPUT_PATHS.windowEndExclusive,
+    RUN_INPUT_PATHS.timezone,
+    RUN_INPUT_PATHS.triggerKind,
+  ];
   const attempt = sfn.Condition.and(sfn.Condition.isPresent(RUN_INPUT_PATHS.attempt), sfn.Condition.isNumeric(RUN_INPUT_PATHS.attempt));
   return new sfn.Choice(scope, 'CheckRunInput')
     .when(
@@ -52,7 +59,7 @@ export function checkRunInput(scope: Construct, next: sfn.IChainable): sfn.Choic
       new sfn.Fail(scope, 'NotARunInput', {
         error: 'BatCat.InvalidRunInput',
         cause:
-          'The input is not a BatCat run input (runId, window.start, window.end, attempt and trigger.kind are required). ' +
+          'The input is not a BatCat run input (runId, window.start, window.end, window.endExclusive, timezone, attempt and trigger.kind are required). ' +
           'Start runs with `batcat run` or through the trigger function; see README.md, "The run contract".',
       }),
     );
@@ -311,6 +318,8 @@ export function runProcessingJob(
       [JOB_ENV.runId]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId),
       [JOB_ENV.windowStart]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart),
       [JOB_ENV.windowEnd]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowEnd),
+      [JOB_ENV.windowEndExclusive]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowEndExclusive),
+      [JOB_ENV.timezone]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.timezone),
       [JOB_ENV.trigger]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.triggerKind),
       [JOB_ENV.jobName]: sfn.JsonPath.stringAt(PATHS.jobName),
       [JOB_ENV.executionId]: sfn.JsonPath.executionId,
