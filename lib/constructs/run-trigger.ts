@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -198,6 +198,18 @@ export class RunTrigger extends Construct {
     props.backfillStateMachine.grantStartExecution(fn);
     // To tell a run that still holds its window from one that ended without recording it.
     props.stateMachine.grantExecution(fn, 'states:DescribeExecution');
+    acknowledgeWildcardResources(
+      role,
+      [
+        Stack.of(this).formatArn({
+          service: 'states',
+          resource: 'execution',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          resourceName: `${Arn.split(props.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`,
+        }),
+      ],
+      "DescribeExecution on this purpose's own executions, whose names are known only at run time.",
+    );
     props.ledger.grantTrigger(fn);
     acknowledgeFinding(
       role,

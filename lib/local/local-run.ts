@@ -195,6 +195,10 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         ProcessingJobStatus: 'Completed',
       };
     },
+    // The runs folder is the local run ledger (status.json), so the state machine's ledger writes are recorded there instead.
+    RecordRunStart: () => Promise.resolve({}),
+    RecordRunSuccess: () => Promise.resolve({}),
+    RecordRunFailure: () => Promise.resolve({}),
     NotifyFailure: (params: unknown) => {
       fs.writeFileSync(path.join(runDir, 'notification.json'), JSON.stringify(params, null, 2));
       return Promise.resolve({ MessageId: 'local' });

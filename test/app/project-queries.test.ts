@@ -140,7 +140,7 @@ describe('a project with result tables and a query-fed purpose', () => {
 
   test('the state machine runs the query in the workgroup with the window bound as parameters, then gives the result file to the job', () => {
     const def = definitionOf(report);
-    expect(def.States.ResolveRun.Next).toBe('RunQuery');
+    expect(def.States.RecordRunStart.Next).toBe('RunQuery');
     expect(def.States.ResolveRun.Parameters['queryParameters.$']).toBe(
       "States.Array(States.Format('\\'{}\\'', $.window.start), States.Format('\\'{}\\'', $.window.end))",
     );
@@ -198,7 +198,7 @@ describe('a project with result tables and a query-fed purpose', () => {
   test('a purpose without a query has no query state', () => {
     const def = definitionOf(nestedOf('usage-analysis'));
     expect(def.States.RunQuery).toBeUndefined();
-    expect(def.States.ResolveRun.Next).toBe('RunProcessingJob');
+    expect(def.States.RecordRunStart.Next).toBe('RunProcessingJob');
     expect(def.States.ResolveRun.Parameters['queryParameters.$']).toBeUndefined();
   });
 });
@@ -209,9 +209,12 @@ describe('a query-fed run, executed locally', () => {
   const definition = definitionOf(nestedOf('report'), stubs);
   const input = {
     version: 1,
-    runId: 'report-manual-20221103-20221109',
+    runId: 'report-20221103-20221109-a1',
     purpose: 'report',
-    window: { start: '2022-11-03', end: '2022-11-09' },
+    window: { start: '2022-11-03', end: '2022-11-09', endExclusive: '2022-11-10' },
+    timezone: 'UTC',
+    attempt: 1,
+    force: false,
     trigger: { kind: 'manual' },
     inputs: {},
     outputs: { report: 's3://demo-data-bucket/results/report/report/dt=2022-11-03/' },
@@ -224,6 +227,9 @@ describe('a query-fed run, executed locally', () => {
       context: executionContext('batcat-demo-dev-report', input.runId),
       overrides: {
         taskResourceLocalHandlers: {
+          RecordRunStart: async () => ({}),
+          RecordRunSuccess: async () => ({}),
+          RecordRunFailure: async () => ({}),
           RunQuery: async (p: any) => {
             calls.RunQuery.push(p);
             return query(p);

@@ -4,7 +4,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ProjectStack } from '../../lib/app/project-stack';
 import { loadProject, type ProjectConfig } from '../../lib/config/load-project';
-import { resolveRunRequest } from '../../lib/runtime/trigger';
+import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { synthesizePurposes } from '../../lib/local/synthesized-purpose';
 import { REPO_ROOT, synthOnce, testApp } from '../helpers';
 import { executionContext, StateMachine } from '../local-step-functions';
@@ -28,9 +28,11 @@ const synthesized = new Map<ProjectConfig, ReturnType<typeof synthesizePurposes>
 async function renderedJob(config: ProjectConfig, purpose: string): Promise<any> {
   if (!synthesized.has(config)) synthesized.set(config, synthesizePurposes(config));
   const synth = synthesized.get(config)!.get(purpose)!;
-  const run = resolveRunRequest({ purpose, date: '2026-11-20' }, synth.runConfig, new Date('2026-11-23T09:00:00Z'));
-  if (run.backfill) throw new Error('expected one run');
-  const { input, name } = run;
+  const input = singleRunInput(
+    resolveRunRequest({ purpose, date: '2026-11-20' }, synth.runConfig, new Date('2026-11-23T09:00:00Z')),
+    synth.runConfig,
+  );
+  const name = input.runId;
   let job: any;
   const p = config.purposes.find((x) => x.name === purpose)!;
   const machine = new StateMachine(synth.definition as never, { validationOptions: { checkArn: false } });
@@ -38,6 +40,8 @@ async function renderedJob(config: ProjectConfig, purpose: string): Promise<any>
     context: executionContext(synth.stateMachineName, name),
     overrides: {
       taskResourceLocalHandlers: {
+        RecordRunStart: () => Promise.resolve({}),
+        RecordRunSuccess: () => Promise.resolve({}),
         RunProcessingJob: (params: unknown) => {
           job = params;
           return Promise.resolve({
@@ -192,10 +196,10 @@ purposes:
         '--to',
         '2026-11-20',
         '--run',
-        'ecr-args-manual-20261120',
+        'ecr-args-20261120-a1',
         '--json',
         '{"k": [1]}',
-        '--meta={"run": "ecr-args-manual-20261120"}',
+        '--meta={"run": "ecr-args-20261120-a1"}',
       ],
     });
     expect(job.ProcessingInputs[0].S3Input).toMatchObject({

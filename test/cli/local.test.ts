@@ -33,6 +33,8 @@ describe('batcat run-local', () => {
       '✓ CheckRunInput',
       '▶ ResolveRun',
       '✓ ResolveRun',
+      '▶ RecordRunStart',
+      '✓ RecordRunStart',
       '▶ RunProcessingJob',
       '✓ RunProcessingJob',
       '▶ CountOutputs',
@@ -41,6 +43,8 @@ describe('batcat run-local', () => {
       '✓ CountOutputs',
       '▶ RequiredOutputsWritten',
       '✓ RequiredOutputsWritten',
+      '▶ RecordRunSuccess',
+      '✓ RecordRunSuccess',
       '▶ RunSucceeded',
       '✓ RunSucceeded',
     ]);
@@ -57,11 +61,11 @@ describe('batcat run-local', () => {
       ].join('\r\n'),
     );
 
-    const runDir = path.join(root, 'runs', 'usage-analysis', 'usage-analysis-manual-20261122');
+    const runDir = path.join(root, 'runs', 'usage-analysis', 'usage-analysis-20261122-a1');
     expect(filesBelow(runDir)).toEqual(['input.json', 'job.json', 'outputs.json', 'status.json', 'stderr.log', 'stdout.log']);
     const input = JSON.parse(fs.readFileSync(path.join(runDir, 'input.json'), 'utf8'));
     expect(input).toMatchObject({
-      runId: 'usage-analysis-manual-20261122',
+      runId: 'usage-analysis-20261122-a1',
       window: { start: '2026-11-22', end: '2026-11-22' },
       trigger: { kind: 'manual' },
     });
@@ -77,7 +81,7 @@ describe('batcat run-local', () => {
     expect(job.ProcessingInputs[0].S3Input.S3Uri).toBe('s3://local-data-bucket/raw/usage/dt=2026-11-22/');
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8'))).toMatchObject({
       status: 'SUCCEEDED',
-      runId: 'usage-analysis-manual-20261122',
+      runId: 'usage-analysis-20261122-a1',
     });
     const summary = path.join(root, 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv');
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'outputs.json'), 'utf8'))).toEqual([
@@ -122,11 +126,11 @@ describe('batcat run-local', () => {
         'so nothing reached s3://local-data-bucket/results/usage-analysis/summary/dt=2026-11-22/.',
     );
     expect(r.out).toContain('set required: false on the output');
-    const status = JSON.parse(fs.readFileSync(path.join(silent, 'runs/usage-analysis/usage-analysis-manual-20261122/status.json'), 'utf8'));
+    const status = JSON.parse(fs.readFileSync(path.join(silent, 'runs/usage-analysis/usage-analysis-20261122-a1/status.json'), 'utf8'));
     expect(status).toMatchObject({ status: 'FAILED' });
     expect(
-      JSON.parse(fs.readFileSync(path.join(silent, 'runs/usage-analysis/usage-analysis-manual-20261122/notification.json'), 'utf8')),
-    ).toMatchObject({ Message: { error: 'BatCat.EmptyOutput', runId: 'usage-analysis-manual-20261122' } });
+      JSON.parse(fs.readFileSync(path.join(silent, 'runs/usage-analysis/usage-analysis-20261122-a1/notification.json'), 'utf8')),
+    ).toMatchObject({ Message: { error: 'BatCat.EmptyOutput', runId: 'usage-analysis-20261122-a1' } });
   });
 
   test('a failing script: the message and the stderr tail are shown, the exit code is 1, and the run is recorded as failed', () => {
@@ -134,14 +138,14 @@ describe('batcat run-local', () => {
     const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-23', '--engine', 'namespace'], root);
     expect(r.code).toBe(1);
     expect(r.out).toContain(
-      "run usage-analysis-manual-20261123 FAILED: States.TaskFailed: InputError: part-0001.csv line 2: usage 'abc' is not a number",
+      "run usage-analysis-20261123-a1 FAILED: States.TaskFailed: InputError: part-0001.csv line 2: usage 'abc' is not a number",
     );
     expect(r.out).toMatch(
-      / {2}\| InputError: part-0001\.csv line 2: usage 'abc' is not a number\n[^]*the script's whole stderr: runs\/usage-analysis\/usage-analysis-manual-20261123\/stderr\.log\n/,
+      / {2}\| InputError: part-0001\.csv line 2: usage 'abc' is not a number\n[^]*the script's whole stderr: runs\/usage-analysis\/usage-analysis-20261123-a1\/stderr\.log\n/,
     );
     expect(r.out).toContain('▶ NotifyFailure');
     expect(r.out).toContain('✗ RunFailed');
-    const status = JSON.parse(fs.readFileSync(path.join(root, 'runs/usage-analysis/usage-analysis-manual-20261123/status.json'), 'utf8'));
+    const status = JSON.parse(fs.readFileSync(path.join(root, 'runs/usage-analysis/usage-analysis-20261123-a1/status.json'), 'utf8'));
     expect(status).toMatchObject({ status: 'FAILED', cause: "InputError: part-0001.csv line 2: usage 'abc' is not a number" });
     expect(fs.existsSync(path.join(root, 'data/result/usage-analysis/dt=2026-11-23'))).toBe(false);
   });
@@ -157,14 +161,14 @@ describe('batcat run-local', () => {
   test('running a window again records a new attempt; runs --local lists them newest first', () => {
     const again = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--engine', 'namespace'], root);
     expect(again.code).toBe(0);
-    expect(again.out).toMatch(/run usage-analysis-manual-20261122-rerun-\d{8}t\d{6}z?/i);
+    expect(again.out).toContain('run usage-analysis-20261122-a2:');
     const r = batcat(['runs', '2022-rnd-battery', 'usage-analysis', '--local'], root);
     expect(r.code).toBe(0);
     const rows = r.out.trim().split('\n');
     expect(rows[0]).toMatch(/^RUN\s+STATUS\s+WINDOW\s+STARTED \(UTC\)\s+DURATION\s+REASON$/);
     expect(rows).toHaveLength(5);
-    expect(rows[1]).toMatch(/^usage-analysis-manual-20261122-rerun-\S+\s+SUCCEEDED\s+2026-11-22\.\.2026-11-22/);
-    expect(r.out).toMatch(/usage-analysis-manual-20261123\s+FAILED\s+2026-11-23\.\.2026-11-23\s+.*InputError: part-0001\.csv line 2/);
+    expect(rows[1]).toMatch(/^usage-analysis-20261122-a2\s+SUCCEEDED\s+2026-11-22\.\.2026-11-22/);
+    expect(r.out).toMatch(/usage-analysis-20261123-a1\s+FAILED\s+2026-11-23\.\.2026-11-23\s+.*InputError: part-0001\.csv line 2/);
   });
 
   test.each([

@@ -96,7 +96,7 @@ describe('SageMaker Processing scripts under batcat run-local', () => {
       'part-5.csv,abalone,0.5,/opt/program',
     ]);
     expect(scores('algo-2')).toEqual(['part-2.csv,abalone,0.5,/opt/program', 'part-4.csv,abalone,0.5,/opt/program']);
-    const config = JSON.parse(fs.readFileSync(path.join(root, 'runs/scoring/scoring-manual-20261120/job.json'), 'utf8'));
+    const config = JSON.parse(fs.readFileSync(path.join(root, 'runs/scoring/scoring-20261120-a1/job.json'), 'utf8'));
     expect(config.job.AppSpecification.ImageUri).toMatch(
       /^000000000000\.dkr\.ecr\.local\.amazonaws\.com\/cdk-[a-z0-9]+-container-assets-000000000000-local:[0-9a-f]{64}$/,
     );
@@ -139,9 +139,9 @@ describe('failures a SageMaker script meets, told as the user needs them', () =>
     const r = await runLocalHere(root, 'preprocessing');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(
-      /run preprocessing-manual-20261120 FAILED: States\.TaskFailed: AlgorithmError: the script exited with code 1 and wrote no \/opt\/ml\/output\/message; the last lines of its stderr: .*FileNotFoundError: \[Errno 2\] No such file or directory: '\/opt\/ml\/processing\/train\/train_features\.csv'\n/,
+      /run preprocessing-20261120-a1 FAILED: States\.TaskFailed: AlgorithmError: the script exited with code 1 and wrote no \/opt\/ml\/output\/message; the last lines of its stderr: .*FileNotFoundError: \[Errno 2\] No such file or directory: '\/opt\/ml\/processing\/train\/train_features\.csv'\n/,
     );
-    expect(r.out).toContain("the script's whole stderr: runs/preprocessing/preprocessing-manual-20261120/stderr.log");
+    expect(r.out).toContain("the script's whole stderr: runs/preprocessing/preprocessing-20261120-a1/stderr.log");
   });
 
   test('a script that writes to a misnamed folder: the run fails naming the output, its local path and the folders written', async () => {

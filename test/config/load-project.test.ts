@@ -627,7 +627,7 @@ purposes:
     [
       'a placeholder that does not exist',
       SCRIPT.replace("'0.2']", "'0.2', '--day', '{window.day}']"),
-      "line 6:61: purposes[0].arguments[3]: arguments[3] '{window.day}' uses the placeholder {window.day}, which does not exist; allowed: {window.start}, {window.end}, {run.id}",
+      "line 6:61: purposes[0].arguments[3]: arguments[3] '{window.day}' uses the placeholder {window.day}, which does not exist; allowed: {window.start}, {window.end}, {window.endExclusive}, {run.id}",
     ],
     [
       'two channels on one local path',
