@@ -49,7 +49,7 @@ export async function runCommand(ctx: PurposeContext, opts: RunOptions, deps: Ru
     return 1;
   }
   const result = payload as TriggerResult;
-  const started = result.windows.filter((w) => w.action === 'started');
+  const started = result.windows.filter((w) => w.action === 'started' || w.action === 'already-started');
   if (result.backfill) {
     const verb = result.backfill.status === 'started' ? 'started backfill' : 'backfill already started:';
     deps.out(
@@ -57,10 +57,8 @@ export async function runCommand(ctx: PurposeContext, opts: RunOptions, deps: Ru
     );
   }
   for (const w of result.windows) deps.out(`${result.backfill ? '  ' : ''}${describeOutcome(w)}`);
-  if (started.length === 0) {
-    const failed = result.windows.some((w) => w.action === 'gave-up');
-    return failed ? 1 : 0;
-  }
+  // Nothing to start: every window succeeded or is running.
+  if (started.length === 0) return 0;
   const executionArn = result.backfill?.executionArn ?? started[0].executionArn!;
   deps.out(`  execution: ${executionArn}`);
   deps.out(`  console:   ${consoleUrl(executionArn)}`);

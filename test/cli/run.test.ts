@@ -34,14 +34,18 @@ async function cli(...argv: string[]) {
 
 const payload = (v: unknown) => Buffer.from(JSON.stringify(v)) as any;
 
-/** The trigger answers that it started (or found) the manual run `runId` of the one-day window starting `day`. */
-function triggerAnswers(day: string, status: 'started' | 'already-started', runId = `usage-analysis-manual-${day.replace(/-/g, '')}`) {
+/** The trigger answers what it did with the one-day window starting `day`: attempt 1 of it, `runId`. */
+function triggerAnswers(
+  day: string,
+  action: 'started' | 'already-started' | 'succeeded' | 'running',
+  runId = `usage-analysis-${day.replace(/-/g, '')}-a1`,
+) {
   lambda.on(InvokeCommand).resolves({
     StatusCode: 200,
     Payload: payload({
       purpose: 'usage-analysis',
       trigger: 'manual',
-      started: { runId, executionArn: EXECUTION(runId), status, window: { start: day, end: day } },
+      windows: [{ window: { start: day, end: day }, action, runId, attempt: 1, executionArn: EXECUTION(runId) }],
     }),
   });
 }
@@ -62,64 +66,74 @@ describe('batcat run', () => {
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22');
     expect(r).toMatchObject({ code: 0, err: '' });
     expect(invoked()).toEqual([{ name: FUNCTION, request: { trigger: 'manual', purpose: 'usage-analysis', date: '2026-11-22' } }]);
-    expect(r.out).toContain('started usage-analysis-manual-20261122 for 2026-11-22..2026-11-22');
+    expect(r.out).toContain('started usage-analysis-20261122-a1 for 2026-11-22..2026-11-22 (attempt 1)');
     expect(r.out).toContain(
-      `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION('usage-analysis-manual-20261122')}`,
+      `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION('usage-analysis-20261122-a1')}`,
     );
   });
 
-  test('a repeated request says the run already exists and how to force a new one', async () => {
-    triggerAnswers('2026-11-22', 'already-started');
-    sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED' });
+  test('a window that succeeded is not run again: the answer says so and how to replace it', async () => {
+    triggerAnswers('2026-11-22', 'succeeded');
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22');
     expect(r.code).toBe(0);
     expect(r.out).toContain(
-      'already started: usage-analysis-manual-20261122 for 2026-11-22..2026-11-22 exists, so no second job was started; use --force for a new attempt',
+      '2026-11-22..2026-11-22 already succeeded (usage-analysis-20261122-a1); add --force to replace its result with a new attempt',
     );
-    expect(r.out).toContain('  that run succeeded\n');
   });
 
-  test('asking again for a window whose run failed exits 1 and says it was not rerun', async () => {
+  test('a duplicate request finds its attempt; if that attempt failed meanwhile, exit 1 and say how to get a new one', async () => {
     triggerAnswers('2026-11-21', 'already-started');
     sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'BatCat.EmptyOutput', cause: 'output summary is empty' });
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-21');
     expect(r.code).toBe(1);
+    expect(r.out).toContain('already started: usage-analysis-20261121-a1 for 2026-11-21..2026-11-21 exists, so no second job was started');
     expect(r.out).toContain(
-      '  that run ended FAILED: BatCat.EmptyOutput: output summary is empty\n  it is not rerun by asking again: add --force to start a new attempt for this window\n',
+      '  that run ended FAILED: BatCat.EmptyOutput: output summary is empty\n  ask again (without --force) to start a new attempt at a failed window\n',
     );
   });
 
-  test('passes --force and a backfill range, and lists the windows of the backfill', async () => {
+  test('passes --force and a backfill range, and lists what became of each window', async () => {
+    const w = (day: string) => ({ start: day, end: day });
     lambda.on(InvokeCommand).resolves({
       Payload: payload({
         purpose: 'usage-analysis',
         trigger: 'manual',
-        started: {
-          runId: 'usage-analysis-backfill-20261101-20261102',
-          executionArn: `${SM}-backfill:x`,
-          status: 'started',
-          window: { start: '2026-11-01', end: '2026-11-02' },
-        },
-        backfillRuns: [
-          { runId: 'usage-analysis-manual-20261101', window: { start: '2026-11-01', end: '2026-11-01' } },
-          { runId: 'usage-analysis-manual-20261102', window: { start: '2026-11-02', end: '2026-11-02' } },
+        windows: [
+          {
+            window: w('2026-11-01'),
+            action: 'started',
+            runId: 'usage-analysis-20261101-a2',
+            attempt: 2,
+            executionArn: EXECUTION('usage-analysis-20261101-a2'),
+          },
+          { window: w('2026-11-02'), action: 'running', runId: 'usage-analysis-20261102-a1', attempt: 1 },
+          {
+            window: w('2026-11-03'),
+            action: 'started',
+            runId: 'usage-analysis-20261103-a1',
+            attempt: 1,
+            executionArn: EXECUTION('usage-analysis-20261103-a1'),
+          },
         ],
+        backfill: { name: 'usage-analysis-backfill-20261101-20261103-0a1b2c3d', executionArn: `${SM}-backfill:x`, status: 'started' },
       }),
     });
-    const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--from', '2026-11-01', '--to', '2026-11-02', '--backfill', '--force');
+    const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--from', '2026-11-01', '--to', '2026-11-03', '--backfill', '--force');
     expect(r.code).toBe(0);
     expect(invoked()[0].request).toEqual({
       trigger: 'manual',
       purpose: 'usage-analysis',
       from: '2026-11-01',
-      to: '2026-11-02',
+      to: '2026-11-03',
       backfill: true,
       force: true,
     });
     expect(r.out).toContain(
-      'started backfill usage-analysis-backfill-20261101-20261102: 2 run(s) for 2026-11-01..2026-11-02, at most 2 at a time',
+      'started backfill usage-analysis-backfill-20261101-20261103-0a1b2c3d: 2 of 3 window(s) to run, at most 2 at a time\n' +
+        '  started usage-analysis-20261101-a2 for 2026-11-01..2026-11-01 (attempt 2)\n' +
+        '  2026-11-02..2026-11-02 is running (usage-analysis-20261102-a1); nothing new started\n' +
+        '  started usage-analysis-20261103-a1 for 2026-11-03..2026-11-03 (attempt 1)\n',
     );
-    expect(r.out).toContain('  usage-analysis-manual-20261102  2026-11-02..2026-11-02');
   });
 
   test("prints the trigger's reason and exits 1 when it refuses the request", async () => {

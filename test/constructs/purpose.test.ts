@@ -45,11 +45,14 @@ describe('Purpose', () => {
       Type: 'Pass',
       ResultPath: '$.batcat',
       Parameters: {
-        'jobName.$': `States.Format('${purpose.jobNamePrefix}-{}', States.Hash($$.Execution.Id, 'MD5'))`,
+        // The start time too: an execution name reused after 90 days must not meet its old job's name.
+        'jobName.$': `States.Format('${purpose.jobNamePrefix}-{}', States.Hash(States.Format('{} {}', $$.Execution.Id, $$.Execution.StartTime), 'MD5'))`,
         'partition.$': "States.Format('dt={}/', $.window.start)",
+        'attempt.$': "States.Format('{}', $.attempt)",
       },
-      Next: 'RunProcessingJob',
+      Next: 'RecordRunStart',
     });
+    expect(def.States.RecordRunStart.Next).toBe('RunProcessingJob');
     expect(def.States.RunProcessingJob.Parameters['ProcessingJobName.$']).toBe('$.batcat.jobName');
   });
 
@@ -73,6 +76,8 @@ describe('Purpose', () => {
       'BATCAT_RUN_ID.$': '$.runId',
       'BATCAT_WINDOW_START.$': '$.window.start',
       'BATCAT_WINDOW_END.$': '$.window.end',
+      'BATCAT_WINDOW_END_EXCLUSIVE.$': '$.window.endExclusive',
+      'BATCAT_TIMEZONE.$': '$.timezone',
       'BATCAT_TRIGGER.$': '$.trigger.kind',
       'BATCAT_JOB_NAME.$': '$.batcat.jobName',
       'BATCAT_EXECUTION_ID.$': '$$.Execution.Id',
@@ -127,13 +132,13 @@ describe('Purpose', () => {
     expect(def.States.RequiredOutputsWritten).toMatchObject({
       Type: 'Choice',
       Choices: [{ Variable: '$.outputCheck[0].keyCount', NumericEquals: 0, Next: 'EmptyOutput-summary' }],
-      Default: 'RunSucceeded',
+      Default: 'RecordRunSuccess',
     });
     expect(def.States['EmptyOutput-summary']).toMatchObject({
       Type: 'Pass',
       ResultPath: '$.failure',
       Parameters: { error: 'BatCat.EmptyOutput' },
-      Next: 'NotifyFailure',
+      Next: 'RecordRunFailure',
     });
     expect(def.States['EmptyOutput-summary'].Parameters['reason.$']).toMatch(
       /^States\.Format\('output summary is empty: the job wrote nothing to \/opt\/ml\/processing\/output\/summary, so nothing reached s3:\/\/.*\/results\/usage-analysis\/summary\/\{\}\./,
@@ -200,7 +205,7 @@ describe('Purpose', () => {
     ]);
     expect(d.States['EmptyOutput-debug']).toBeUndefined();
     const none = build({ outputs: [{ name: 'debug', required: false }] }).def;
-    expect(none.States.CountOutputs.Next).toBe('RunSucceeded');
+    expect(none.States.CountOutputs.Next).toBe('RecordRunSuccess');
   });
 
   test('a failure is described, published to the topic and fails the execution', () => {
@@ -217,6 +222,56 @@ describe('Purpose', () => {
       Next: 'RunFailed',
     });
     expect(def.States.RunFailed).toMatchObject({ Type: 'Fail', ErrorPath: '$.failure.error', CausePath: '$.failure.reason' });
+  });
+
+  test('its run ledger: on-demand, point-in-time recovery, encrypted, kept when the stack is deleted', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'purpose', KeyType: 'HASH' },
+          { AttributeName: 'window', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+    // A generated name: a second stage, or a deploy after a destroy, meets no name clash.
+    expect(Object.values<any>(template.findResources('AWS::DynamoDB::Table'))[0].Properties.TableName).toBeUndefined();
+  });
+
+  test('the state machine claims the window before the job, records success after the output check and failure before the notice', () => {
+    expect(def.States.RecordRunStart).toMatchObject({
+      Resource: 'arn:aws:states:::dynamodb:updateItem',
+      Parameters: {
+        ConditionExpression: 'attribute_not_exists(#status) OR (#status <> :running AND #attempts < :attempt)',
+        Key: { purpose: { S: 'usage-analysis' }, window: { 'S.$': '$.window.start' } },
+      },
+      Catch: [
+        { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'WindowTaken' },
+        { ErrorEquals: ['States.ALL'], Next: 'DescribeFailure' },
+      ],
+    });
+    expect(def.States.RecordRunSuccess).toMatchObject({
+      Parameters: { ConditionExpression: '#execution = :execution' },
+      Next: 'RunSucceeded',
+    });
+    expect(def.States.RecordRunFailure).toMatchObject({
+      Next: 'NotifyFailure',
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'NotifyFailure' }],
+    });
+    for (const id of ['UseErrorCause', 'UseJobFailureReason', 'EmptyOutput-summary']) expect(def.States[id].Next).toBe('RecordRunFailure');
+    expect(def.States.WindowTaken).toMatchObject({ Type: 'Fail', Error: 'BatCat.WindowTaken' });
+    // The state machine may update its ledger's items, nothing else of DynamoDB.
+    const actions = Object.values<any>(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('UsageAnalysisStateMachineRole'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => JSON.stringify(st.Action).includes('dynamodb:'));
+    expect(actions).toHaveLength(1);
+    expect(actions[0].Action).toBe('dynamodb:UpdateItem');
+    expect(JSON.stringify(actions[0].Resource)).toMatch(/":table\/",\{"Ref":"UsageAnalysisLedgerTable[0-9A-F]+"\}/);
   });
 
   test('the execution times out an hour after the job would be stopped', () => {

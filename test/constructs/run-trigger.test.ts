@@ -56,6 +56,7 @@ describe('RunTrigger', () => {
 
   test('carries the run configuration the trigger logic needs', () => {
     expect(runConfigOf(template, (ref: any) => ref.Ref ?? JSON.stringify(ref))).toEqual({
+      ledgerTable: expect.stringMatching(/^UsageAnalysisLedgerTable/),
       purpose: 'usage-analysis',
       stateMachineArn: expect.stringMatching(/^UsageAnalysisStateMachine/),
       backfillStateMachineArn: expect.stringMatching(/^UsageAnalysisBackfillStateMachine/),
@@ -71,7 +72,7 @@ describe('RunTrigger', () => {
     });
   });
 
-  test("may start only its own purpose's runs and backfills, and write only its own logs", () => {
+  test("may start only its own purpose's runs and backfills, read its own executions and ledger, and write only its own logs", () => {
     const role = Object.values<any>(
       template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('^Trigger of') } }),
     );
@@ -90,7 +91,33 @@ describe('RunTrigger', () => {
           { Ref: expect.stringMatching(/^UsageAnalysisStateMachine/) },
         ],
       },
+      {
+        Action: 'states:DescribeExecution',
+        Effect: 'Allow',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':states:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':execution:',
+              { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: expect.stringMatching(/^UsageAnalysisStateMachine/) }] }] },
+              ':*',
+            ],
+          ],
+        },
+      },
     ]);
+    // The ledger: read its items, and record runs that ended without their failure path; no scan, no delete.
+    expect(statements.find((s: any) => [s.Action].flat().includes('dynamodb:Query'))).toEqual({
+      Action: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+      Effect: 'Allow',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^UsageAnalysisLedgerTable/), 'Arn'] },
+    });
     expect(statements.find((s: any) => [s.Action].flat().includes('logs:PutLogEvents')).Resource).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/^UsageAnalysisTriggerLogs/), 'Arn'],
     });
@@ -99,9 +126,12 @@ describe('RunTrigger', () => {
     });
     // Nothing else: no S3, no SageMaker, no wildcard actions.
     expect(statements.flatMap((s: any) => [s.Action].flat()).sort()).toEqual([
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'sqs:SendMessage',
+      'states:DescribeExecution',
       'states:StartExecution',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
@@ -181,9 +211,10 @@ describe('RunTrigger', () => {
     plain.hasResourceProperties('AWS::Events::Rule', { EventPattern: { detail: { object: { key: [{ prefix: 'raw/usage/' }] } } } });
     plain.resourceCountIs('AWS::Scheduler::Schedule', 0);
     const manualOnly = build({ s3Arrival: undefined, schedule: undefined, after: undefined }).template;
-    // The only rule left is the Purpose's own notice of timed-out and stopped runs: none starts a run.
+    // The only rules left are the Purpose's own ended runs (notified, and recorded in the ledger): none starts a run.
     expect(Object.values<any>(manualOnly.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern.detail.status)).toEqual([
       ['TIMED_OUT', 'ABORTED'],
+      ['FAILED', 'TIMED_OUT', 'ABORTED'],
     ]);
     manualOnly.resourceCountIs('AWS::Lambda::Function', 1);
   });
