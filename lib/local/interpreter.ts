@@ -45,7 +45,8 @@ function loadInterpreter(): typeof import('aws-local-stepfunctions') {
 /** The interpreter's source, keeping the context's Execution.StartTime when one is given. */
 function withGivenStartTime(source: string): string {
   const own = 'StartTime: (/* @__PURE__ */ new Date()).toISOString()';
-  if (!source.includes(own)) throw new Error(`aws-local-stepfunctions changed: '${own}' is not in its source; update lib/local/interpreter.ts`);
+  if (!source.includes(own))
+    throw new Error(`aws-local-stepfunctions changed: '${own}' is not in its source; update lib/local/interpreter.ts`);
   return source.replace(own, 'StartTime: options.runOptions?.context?.Execution?.StartTime ?? new Date().toISOString()');
 }
 

@@ -47,14 +47,16 @@ describe('the example project app', () => {
         .map((r) => [r.Properties.ScheduleExpression, r.Properties.ScheduleExpressionTimezone]),
     ).toEqual([['cron(0 4 * * ? *)', 'Europe/Berlin']]);
     const rules = (resources: any[]) => resources.filter((r) => r.Type === 'AWS::Events::Rule').map((r) => r.Properties.EventPattern);
-    // Each purpose also has the rule that publishes its timed-out and stopped runs.
+    // Each purpose also has the rules that publish its timed-out and stopped runs and record its ended runs in the ledger.
     expect(rules(usage).map((p) => p.detail.object?.key ?? p.detail.status)).toEqual([
       ['TIMED_OUT', 'ABORTED'],
       [{ wildcard: 'raw/usage/*.csv' }],
+      ['FAILED', 'TIMED_OUT', 'ABORTED'],
     ]);
     const report = Object.values<any>(nestedOf('fleet-report').Resources);
     expect(rules(report).map((p) => [p['detail-type'], p.detail.status])).toEqual([
       [['Step Functions Execution Status Change'], ['TIMED_OUT', 'ABORTED']],
+      [['Step Functions Execution Status Change'], ['FAILED', 'TIMED_OUT', 'ABORTED']],
       [['Step Functions Execution Status Change'], ['SUCCEEDED']],
     ]);
     expect(report.filter((r) => r.Type === 'AWS::Scheduler::Schedule')).toEqual([]);
@@ -96,6 +98,8 @@ describe('the example project app', () => {
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
         'Purpose/Trigger/DeadLetters AwsSolutions-SQS3',
         'Purpose/Trigger/Role AwsSolutions-IAM5[Resource::*]', // X-Ray
+        // DescribeExecution of its own runs, to find one that ended without recording it in the ledger
+        'Purpose/Trigger/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"PurposeStateMachineBFA98837"}]}]}:*]',
         'Purpose/Trigger/ScheduleRole AwsSolutions-IAM5[Resource::<PurposeTriggerFunction22F43CE3.Arn>:*]',
       ].sort(),
     );

@@ -65,7 +65,7 @@ beforeAll(async () => {
 afterAll(async () => dynamo?.stop());
 
 /** Sends a ledger write of the state machine to moto's DynamoDB, in `table`; its errors come back as the task's. */
-async function ledgerWrite(params: any, table: string): Promise<unknown> {
+async function ledgerWrite(params: any, table: string): Promise<Record<string, never>> {
   try {
     await dynamo.client().send(new UpdateItemCommand({ ...params, TableName: table }));
     return {};
