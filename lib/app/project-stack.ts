@@ -144,6 +144,7 @@ export class ProjectStack extends Stack {
       instanceCount: p.instanceCount,
       volumeSize: Size.gibibytes(p.volumeSizeGb),
       maxRuntime: Duration.seconds(p.maxRuntimeSeconds),
+      quotaWait: Duration.seconds(p.quotaWaitSeconds),
       environment: p.environment,
       window: Duration.days(p.windowDays),
       maxWindow: Duration.days(p.maxWindowDays),

@@ -73,6 +73,8 @@ export interface PurposeConfig {
   readonly instanceCount: number;
   readonly volumeSizeGb: number;
   readonly maxRuntimeSeconds: number;
+  /** How long a run waits for instance quota before it fails. */
+  readonly quotaWaitSeconds: number;
   readonly environment: Record<string, string>;
   readonly inputs: readonly InputConfig[];
   readonly outputs: ReadonlyArray<{
@@ -389,6 +391,7 @@ function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queri
         instanceCount: p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount,
         volumeSizeGb: p.volumeSizeGb ?? PROCESSING_DEFAULTS.volumeSizeGb,
         maxRuntimeSeconds: p.maxRuntime !== undefined ? parseDuration(p.maxRuntime)! : PROCESSING_DEFAULTS.maxRuntimeSeconds,
+        quotaWaitSeconds: p.quotaWait !== undefined ? parseDuration(p.quotaWait)! : PROCESSING_DEFAULTS.quotaWaitSeconds,
         environment: Object.fromEntries(Object.entries(p.environment ?? {}).map(([k, v]) => [k, String(v)])),
         inputs,
         outputs: p.outputs.map((o) => ({

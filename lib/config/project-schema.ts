@@ -32,6 +32,7 @@ import {
   instanceTypeProblem,
   keyPrefixProblem,
   maxRuntimeProblem,
+  quotaWaitProblem,
   maxWindowProblem,
   partitionedInputProblem,
   projectNameProblem,
@@ -78,6 +79,7 @@ const string = (what: string) => z.string({ error: (iss) => `${what} must be a s
 const whole = (problem: (v: unknown) => string | undefined) => z.number({ error: (iss) => problem(iss.input) }).check(by(problem));
 
 const duration = z.union([z.string(), z.number()]).check(by((v) => maxRuntimeProblem(parseDuration(v), v)));
+const quotaWait = z.union([z.string(), z.number()]).check(by((v) => quotaWaitProblem(parseDuration(v), v)));
 const days = (what: string) => string(what).check(by((v: string) => windowDaysProblem(what, parseDays(v), v)));
 const keyPrefix = z.string().check(by(keyPrefixProblem));
 const s3Uri = z.string().check(by(s3FolderUriProblem));
@@ -331,6 +333,7 @@ const purpose = strict({
   instanceCount: whole(instanceCountProblem).optional(),
   volumeSizeGb: whole(volumeSizeGbProblem).optional(),
   maxRuntime: duration.optional(),
+  quotaWait: quotaWait.optional(),
   environment: environment.optional(),
   inputs: z.array(input).optional(),
   outputs: z.array(output).min(1, { error: 'a purpose needs at least one output; declare e.g. outputs: [{ name: result }]' }),

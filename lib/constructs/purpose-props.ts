@@ -215,11 +215,19 @@ export interface PurposeProps {
    */
   readonly volumeSize?: Size;
   /**
-   * The job is stopped after this long; the execution times out one hour later.
+   * The job is stopped after this long.
    *
    * @default Duration.hours(1)
    */
   readonly maxRuntime?: Duration;
+  /**
+   * How long a run waits for instance quota (SageMaker's ResourceLimitExceeded) before it fails,
+   * retrying the create call every minute. The execution times out after this wait, the job's
+   * `maxRuntime` and one hour for the query and the rest.
+   *
+   * @default Duration.hours(6)
+   */
+  readonly quotaWait?: Duration;
   /**
    * Environment variables for the script. Names starting with `BATCAT_` are reserved.
    *

@@ -1,4 +1,4 @@
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Aws } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -112,7 +112,7 @@ export class Purpose extends Construct {
       stateMachineName: this.stateMachineName,
       comment: `BatCat purpose ${props.purposeName}: runs its SageMaker Processing job and reports failures.`,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      timeout: purpose.maxRuntime.plus(Duration.hours(1)),
+      timeout: purpose.timeout,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
@@ -200,8 +200,8 @@ export class Purpose extends Construct {
               runId: field('$.detail.name'),
               error: field('$.detail.status'),
               reason:
-                'the run ended before its failure path could run: TIMED_OUT means it ran longer than its timeout (maxRuntime plus one hour, ' +
-                'which includes the query and any wait for instance quota); ABORTED means it was stopped. The job may still be running: see its state machine execution.',
+                `the run ended before its failure path could run: TIMED_OUT means it ran longer than its timeout (${purpose.timeout.toHumanString()}: ` +
+                'quotaWait, maxRuntime and one hour for the query and the rest); ABORTED means it was stopped. The job may still be running: see its state machine execution.',
               input: field('$.detail.input'),
             }),
           }),

@@ -302,15 +302,15 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
   /**
    * Adds the retries AWS documents for SageMaker tasks: transient service errors (after 1 s,
    * backing off ×1.1), throttling, and account resource limits such as instance quotas (every
-   * 60 s, as long as the state machine's timeout allows).
+   * 60 s for `quotaWait`; the state machine's timeout must leave room for it).
    */
-  public addDocumentedRetries(): this {
+  public addDocumentedRetries(quotaWait: Duration = Duration.hours(6)): this {
     this.addRetry({ errors: ['SageMaker.AmazonSageMakerException'], interval: Duration.seconds(1), maxAttempts: 5, backoffRate: 1.1 });
     this.addRetry({ errors: ['SageMaker.ThrottlingException'], interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2 });
     this.addRetry({
       errors: ['SageMaker.ResourceLimitExceededException'],
       interval: Duration.minutes(1),
-      maxAttempts: 5000,
+      maxAttempts: Math.max(1, Math.round(quotaWait.toMinutes({ integral: false }))),
       backoffRate: 1,
     });
     return this;

@@ -142,6 +142,10 @@ export const PROCESSING_DEFAULTS = {
   instanceCount: 1,
   volumeSizeGb: 30,
   maxRuntimeSeconds: 3600,
+  /** How long a run waits for instance quota (ResourceLimitExceeded) before it fails. */
+  quotaWaitSeconds: 6 * 3600,
+  /** The longest wait for instance quota we allow: 3 days. */
+  maxQuotaWaitSeconds: 3 * 86_400,
 } as const;
 
 /** How a purpose's runs are cut into windows and backfilled unless the project file or the props say otherwise. */

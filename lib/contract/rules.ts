@@ -17,6 +17,7 @@ import {
   CODE_INPUT_NAME,
   CODE_PATH,
   PROCESSING_INSTANCE_TYPES,
+  PROCESSING_DEFAULTS,
   PROCESSING_LIMITS,
   PROCESSING_PATH_ROOT,
   RUN_DEFAULTS,
@@ -146,6 +147,14 @@ export function maxRuntimeProblem(seconds: number | undefined, shown: unknown): 
   return ok
     ? undefined
     : `${show(shown)} is not a valid max runtime; use a duration such as '45m', '2h' or '1d' between 1 second and 9 days (SageMaker's limit)`;
+}
+
+/** How long a run may wait for instance quota; `shown` is the value as the user wrote it. */
+export function quotaWaitProblem(seconds: number | undefined, shown: unknown): string | undefined {
+  const ok = seconds !== undefined && Number.isInteger(seconds) && seconds >= 60 && seconds <= PROCESSING_DEFAULTS.maxQuotaWaitSeconds;
+  return ok
+    ? undefined
+    : `${show(shown)} is not a valid quota wait; use a duration such as '30m', '6h' or '1d' between 1 minute and 3 days`;
 }
 
 /** A window length in whole days; `shown` is the value as the user wrote it. */

@@ -71,9 +71,18 @@ describe('loadProject', () => {
       instanceCount: 1,
       volumeSizeGb: 30,
       maxRuntimeSeconds: 3600,
+      quotaWaitSeconds: 6 * 3600,
       environment: {},
       inputs: [],
     });
+  });
+
+  test('quotaWait: how long a run waits for instance quota, from 1 minute to 3 days', () => {
+    const dir = projectDir('project: demo\npurposes:\n  - name: usage-analysis\n    quotaWait: 90m\n    outputs: [{ name: out }]\n');
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0].quotaWaitSeconds).toBe(5400);
+    expect(problems('project: demo\npurposes:\n  - name: usage-analysis\n    quotaWait: 4d\n    outputs: [{ name: out }]\n')).toEqual([
+      "line 4:5: purposes[0].quotaWait: '4d' is not a valid quota wait; use a duration such as '30m', '6h' or '1d' between 1 minute and 3 days",
+    ]);
   });
 
   test('unknown keys are named with their line and the allowed keys', () => {

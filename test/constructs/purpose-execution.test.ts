@@ -460,6 +460,21 @@ suite('a purpose run, executed locally', () => {
     expect(r.notifications[0].Message).toMatchObject({ error: 'SageMaker.AmazonSageMakerException', reason: 'Internal error' });
   });
 
+  test("a quota that stays exhausted fails the run after quotaWait, with SageMaker's reason, notified", async () => {
+    const r = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-08' }, () => {
+      throw taskError(
+        'SageMaker.ResourceLimitExceededException',
+        'The account-level service limit ml.m5.large for processing job usage is 0 Instances',
+      );
+    });
+    // The first call and 360 retries a minute apart: six hours of waiting, well inside the nine-hour timeout.
+    expect(r.jobRequests).toHaveLength(361);
+    expect(r.notifications[0].Message).toMatchObject({
+      error: 'SageMaker.ResourceLimitExceededException',
+      reason: expect.stringContaining('service limit ml.m5.large'),
+    });
+  });
+
   test('an account resource limit is waited out, then the job runs', async () => {
     const r = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-06' }, (params, attempt) => {
       if (attempt < 4) throw taskError('SageMaker.ResourceLimitExceededException', 'instance quota reached');

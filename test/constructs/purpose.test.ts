@@ -274,9 +274,18 @@ describe('Purpose', () => {
     expect(JSON.stringify(actions[0].Resource)).toMatch(/":table\/",\{"Ref":"UsageAnalysisLedgerTable[0-9A-F]+"\}/);
   });
 
-  test('the execution times out an hour after the job would be stopped', () => {
-    expect(def.TimeoutSeconds).toBe(3 * 3600);
+  test('the execution times out after the wait for instance quota, the job and an hour for the rest', () => {
     expect(def.States.RunProcessingJob.Parameters.StoppingCondition.MaxRuntimeInSeconds).toBe(2 * 3600);
+    // Waiting for quota has its own limit (6 hours by default, one create call a minute), inside the timeout.
+    const quota = def.States.RunProcessingJob.Retry.find((r: any) => r.ErrorEquals.includes('SageMaker.ResourceLimitExceededException'));
+    expect(quota).toMatchObject({ IntervalSeconds: 60, MaxAttempts: 360, BackoffRate: 1 });
+    expect(def.TimeoutSeconds).toBe(6 * 3600 + 2 * 3600 + 3600);
+    const short = build({ quotaWait: Duration.minutes(30) }).def;
+    expect(
+      short.States.RunProcessingJob.Retry.find((r: any) => r.ErrorEquals.includes('SageMaker.ResourceLimitExceededException')).MaxAttempts,
+    ).toBe(30);
+    expect(short.TimeoutSeconds).toBe(1800 + 2 * 3600 + 3600);
+    expect(() => build({ quotaWait: Duration.seconds(10) })).toThrow(/'10 seconds' is not a valid quota wait/);
   });
 
   test('logs at level ALL to a vended-logs group, with X-Ray tracing', () => {

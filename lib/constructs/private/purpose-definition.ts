@@ -335,7 +335,7 @@ export function runProcessingJob(
       status: sfn.JsonPath.stringAt('$.ProcessingJobStatus'),
     },
     resultPath: PATHS.job,
-  }).addDocumentedRetries();
+  }).addDocumentedRetries(purpose.quotaWait);
 }
 
 function hasPlaceholders(args: readonly string[] | undefined): boolean {

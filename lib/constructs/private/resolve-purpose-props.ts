@@ -10,6 +10,7 @@ import {
   maxWindowProblem,
   partitionedInputProblem,
   purposeNameProblem,
+  quotaWaitProblem,
   codeInputClashProblem,
   queryInputClashProblem,
   s3ArrivalInputProblem,
@@ -38,6 +39,9 @@ export interface ResolvedPurpose {
   readonly windowDays: number;
   readonly maxWindowDays: number;
   readonly maxRuntime: Duration;
+  readonly quotaWait: Duration;
+  /** The execution's timeout: the quota wait, the job's runtime, and an hour for the rest. */
+  readonly timeout: Duration;
   /** What each `?` of the query is bound to; empty without a query. */
   readonly queryParameters: readonly QueryParameter[];
 }
@@ -99,6 +103,9 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
     return { input: a.input, prefix: ownFolders.find((i) => i.name === a.input)!.keyPrefix, suffix: a.suffix };
   });
 
+  const maxRuntime = props.maxRuntime ?? Duration.seconds(PROCESSING_DEFAULTS.maxRuntimeSeconds);
+  const quotaWait = props.quotaWait ?? Duration.seconds(PROCESSING_DEFAULTS.quotaWaitSeconds);
+  check(scope, quotaWaitProblem(quotaWait.toSeconds(), quotaWait.toHumanString()));
   return {
     props,
     stateMachineName,
@@ -113,7 +120,9 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
     s3Arrival,
     windowDays,
     maxWindowDays,
-    maxRuntime: props.maxRuntime ?? Duration.seconds(PROCESSING_DEFAULTS.maxRuntimeSeconds),
+    maxRuntime,
+    quotaWait,
+    timeout: Duration.seconds(quotaWait.toSeconds() + maxRuntime.toSeconds() + 3600),
     queryParameters: props.query ? (props.query.parameters ?? [QueryParameter.WINDOW_START, QueryParameter.WINDOW_END]) : [],
   };
 }
