@@ -83,6 +83,9 @@ function describeOutcome(w: WindowOutcome): string {
       return `${window} is running (${w.runId ?? 'see the run ledger'}); nothing new started`;
     case 'gave-up':
       return `${window} failed ${w.attempt} times (${w.runId}); not started again`;
+    case 'not-due':
+    case 'waiting':
+      return `${window} not started: ${w.reason}`;
   }
 }
 

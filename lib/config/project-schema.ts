@@ -34,6 +34,7 @@ import {
   maxRuntimeProblem,
   quotaWaitProblem,
   maxWindowProblem,
+  schedulePeriodProblem,
   partitionedInputProblem,
   projectNameProblem,
   purposeNameProblem,
@@ -355,6 +356,11 @@ const purpose = strict({
   const windowDays = parseDays(p.window ?? '1d')!;
   const maxWindowDays = p.maxWindow !== undefined ? parseDays(p.maxWindow)! : windowDays;
   issue(['maxWindow'], p.maxWindow, maxWindowProblem(windowDays, maxWindowDays));
+  const schedule = p.triggers?.schedule;
+  if (schedule?.cron !== undefined)
+    issue(['triggers', 'schedule', 'cron'], schedule.cron, schedulePeriodProblem(`cron(${schedule.cron.trim()})`, windowDays));
+  if (schedule?.rate !== undefined)
+    issue(['triggers', 'schedule', 'rate'], schedule.rate, schedulePeriodProblem(`rate(${schedule.rate.trim()})`, windowDays));
   inputs.forEach((i, n) => {
     if (i.partitioned || i.from !== undefined) {
       issue(

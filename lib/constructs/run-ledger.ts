@@ -40,6 +40,13 @@ export class RunLedger extends Construct {
 
   /** Lets a trigger read the ledger and record runs that ended without their failure path. */
   public grantTrigger(grantee: iam.IGrantable): iam.Grant {
+    this.table.encryptionKey?.grantEncryptDecrypt(grantee);
     return this.table.grant(grantee, 'dynamodb:Query', 'dynamodb:UpdateItem');
+  }
+
+  /** Lets the trigger of a downstream purpose read which windows succeeded. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    this.table.encryptionKey?.grantDecrypt(grantee);
+    return this.table.grant(grantee, 'dynamodb:Query');
   }
 }

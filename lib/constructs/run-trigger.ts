@@ -18,7 +18,7 @@ import { Construct } from 'constructs';
 import { RUN_CONFIG_ENV } from '../contract/environment';
 import { triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
 import { packageRoot } from '../contract/package-root';
-import { cronDaylightSavingProblem } from '../contract/rules';
+import { cronDaylightSavingProblem, schedulePeriodProblem } from '../contract/rules';
 import type { PurposeRunConfig } from '../contract/run-input';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import type { RunLedger } from './run-ledger';
@@ -90,6 +90,13 @@ export interface UpstreamPurpose {
   readonly purposeName: string;
   /** The upstream purpose's state machine, whose successful executions start runs. */
   readonly stateMachine: sfn.IStateMachine;
+  /**
+   * The run ledger the upstream purpose records its windows in, read to tell when every day of a
+   * window has an upstream success.
+   *
+   * @default - the ledger of the purpose that runs after it (the same stage)
+   */
+  readonly ledger?: RunLedger;
 }
 
 /** The part of the trigger's configuration that RunTrigger does not derive from its other props. */
@@ -150,7 +157,11 @@ export class RunTrigger extends Construct {
       ...settings,
       s3Arrival: (props.s3Arrival ?? []).map(({ input, prefix, suffix }) => ({ input, prefix, suffix })),
       upstream: props.upstream
-        ? { purpose: props.upstream.purposeName, stateMachineArn: props.upstream.stateMachine.stateMachineArn }
+        ? {
+            purpose: props.upstream.purposeName,
+            stateMachineArn: props.upstream.stateMachine.stateMachineArn,
+            ledgerTable: (props.upstream.ledger ?? props.ledger).table.tableName,
+          }
         : undefined,
       ledgerTable: props.ledger.table.tableName,
     };
@@ -211,6 +222,7 @@ export class RunTrigger extends Construct {
       "DescribeExecution on this purpose's own executions, whose names are known only at run time.",
     );
     props.ledger.grantTrigger(fn);
+    if (props.upstream?.ledger && props.upstream.ledger !== props.ledger) props.upstream.ledger.grantRead(fn);
     acknowledgeFinding(
       role,
       'AwsSolutions-IAM5[Resource::*]',
@@ -223,6 +235,7 @@ export class RunTrigger extends Construct {
   private createSchedule(props: RunTriggerProps, schedule: scheduler.ScheduleExpression, delivery: Delivery): scheduler.Schedule {
     const cron = /^cron\((.*)\)$/.exec(schedule.expressionString);
     if (cron && schedule.timeZone) check(this, cronDaylightSavingProblem(cron[1], schedule.timeZone.timezoneName));
+    check(this, schedulePeriodProblem(schedule.expressionString, props.runConfig.windowDays));
     const scheduleRole = new iam.Role(this, 'ScheduleRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },

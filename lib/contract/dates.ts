@@ -63,10 +63,29 @@ export function isTimeZone(timezone: string): boolean {
   }
 }
 
-/** The `days`-long window that ended the day before `instant` (in `timezone`): what a schedule tick covers. */
+/**
+ * Every purpose's windows lie on one calendar grid: `days`-long windows starting on
+ * 1970-01-05 (a Monday), so 7-day windows are ISO weeks, Monday to Sunday, and 1-day windows
+ * are days. Every trigger maps its event onto this grid, so two windows of a purpose never overlap.
+ */
+const GRID_ANCHOR = '1970-01-05';
+
+/** The window of the grid (see GRID_ANCHOR) that holds `day`. */
+export function gridWindowOf(day: string, days: number): RunWindow {
+  const offset = daysIn({ start: GRID_ANCHOR, end: day }) - 1;
+  return windowStartingOn(addDays(day, -(((offset % days) + days) % days)), days);
+}
+
+/** True if a grid window starts on `day`. */
+export function isGridStart(day: string, days: number): boolean {
+  return gridWindowOf(day, days).start === day;
+}
+
+/** The newest grid window that ended before the day of `instant` (in `timezone`): what a schedule tick covers. */
 export function windowJustEnded(instant: Date, days: number, timezone: string): RunWindow {
-  const today = localDate(instant, timezone);
-  return { start: addDays(today, -days), end: addDays(today, -1) };
+  const yesterday = addDays(localDate(instant, timezone), -1);
+  const holding = gridWindowOf(yesterday, days);
+  return holding.end === yesterday ? holding : windowStartingOn(addDays(holding.start, -days), days);
 }
 
 /** The `days`-long window starting on `start`. */

@@ -1,4 +1,5 @@
 import { daysWithoutLocalTime, isTimeZone } from './dates';
+import { CATCH_UP_WINDOWS } from './ledger';
 import { parseEcrImageUri, tryParseS3Uri } from './s3-uri';
 import { RESERVED_ENV_COUNT, RESERVED_ENV_PREFIX } from './environment';
 import {
@@ -412,6 +413,44 @@ function cronValues(field: string, max: number): number[] | undefined {
     for (let v = from; v <= to; v += step) out.add(v);
   }
   return [...out];
+}
+
+/**
+ * The days between a schedule's ticks, when they are regular: a daily or weekly cron with one
+ * time a day, or a rate. `expression` is `cron(...)` or `rate(...)`; undefined for other shapes.
+ */
+export function schedulePeriodDays(expression: string): number | undefined {
+  const rate = /^rate\(\s*(\d+)\s+(minutes?|hours?|days?)\s*\)$/.exec(expression.trim());
+  if (rate) return Number(rate[1]) / { minute: 1440, hour: 24, day: 1 }[rate[2].replace(/s$/, '') as 'minute' | 'hour' | 'day'];
+  const cron = /^cron\((.*)\)$/.exec(expression.trim());
+  if (!cron) return undefined;
+  const [minutes, hours, dayOfMonth, month, dayOfWeek, year] = cron[1].trim().split(/\s+/);
+  const ms = cronValues(minutes, 59);
+  const hs = cronValues(hours, 23);
+  if (!ms || !hs || month !== '*' || (year ?? '*') !== '*') return undefined;
+  const perDay = ms.length * hs.length;
+  if (['*', '?'].includes(dayOfMonth) && ['*', '?'].includes(dayOfWeek)) return 1 / perDay;
+  if (dayOfMonth === '?' && /^[A-Za-z0-9]+$/.test(dayOfWeek) && perDay === 1) return 7;
+  return undefined;
+}
+
+/**
+ * A schedule must tick once per window, or less often as long as its catch-up reaches back over
+ * the windows between two ticks: more often finds nothing new, less often loses windows.
+ */
+export function schedulePeriodProblem(expression: string, windowDays: number): string | undefined {
+  const period = schedulePeriodDays(expression);
+  if (period === undefined || (period >= windowDays && period <= windowDays * CATCH_UP_WINDOWS)) return undefined;
+  const every = period < 1 ? `${Math.round(period * 24 * 60)} minutes` : `${period} day${period === 1 ? '' : 's'}`;
+  const fix =
+    windowDays === 7
+      ? "a weekly cron such as '0 4 ? * MON *'"
+      : windowDays === 1
+        ? "a daily cron such as '0 4 * * ? *'"
+        : `rate '${windowDays} days'`;
+  return period < windowDays
+    ? `the schedule ${show(expression)} ticks every ${every}, but a window is ${windowDays} day${windowDays === 1 ? '' : 's'}: most ticks would find no window that ended; tick once per window, e.g. ${fix}`
+    : `the schedule ${show(expression)} ticks every ${every}, but a tick catches up at most ${CATCH_UP_WINDOWS} windows of ${windowDays} day${windowDays === 1 ? '' : 's'}, so windows between ticks would be lost; tick at least every ${windowDays * CATCH_UP_WINDOWS} days, e.g. ${fix}`;
 }
 
 /**

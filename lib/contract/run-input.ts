@@ -86,8 +86,8 @@ export interface PurposeRunConfig {
   readonly outputs: ReadonlyArray<{ readonly name: string; readonly uri: string }>;
   /** Object-created events under these folders of `bucket` start runs. */
   readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string }>;
-  /** Runs start when this purpose's state machine succeeds. */
-  readonly upstream?: { readonly purpose: string; readonly stateMachineArn: string };
+  /** Runs start when this purpose's state machine succeeds; its ledger says which of its windows succeeded. */
+  readonly upstream?: { readonly purpose: string; readonly stateMachineArn: string; readonly ledgerTable: string };
   /** The run ledger's table name (lib/contract/ledger.ts). */
   readonly ledgerTable: string;
 }

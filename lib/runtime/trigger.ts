@@ -1,6 +1,15 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { addDays, daysIn, localDate, partitionDateOf, windowJustEnded, windowStartingOn, type RunWindow } from '../contract/dates';
+import {
+  addDays,
+  daysIn,
+  gridWindowOf,
+  localDate,
+  partitionDateOf,
+  windowJustEnded,
+  windowStartingOn,
+  type RunWindow,
+} from '../contract/dates';
 import { CATCH_UP_WINDOWS, MAX_AUTOMATIC_ATTEMPTS, type LedgerEntry } from '../contract/ledger';
 import {
   backfillName,
@@ -53,7 +62,11 @@ export type WindowAction =
   /** An attempt at the window is running. */
   | 'running'
   /** An automatic trigger gave up after MAX_AUTOMATIC_ATTEMPTS failed attempts; a manual run still starts one. */
-  | 'gave-up';
+  | 'gave-up'
+  /** The window has not ended (an S3 object of an earlier day, an upstream run of part of it); `reason` says when it runs. */
+  | 'not-due'
+  /** The upstream purpose has not yet succeeded for every day of the window; `reason` names the days. */
+  | 'waiting';
 
 /** One window of a request and what became of it. */
 export interface WindowOutcome {
@@ -63,6 +76,8 @@ export interface WindowOutcome {
   readonly runId?: string;
   readonly attempt?: number;
   readonly executionArn?: string;
+  /** Why a window that is not started waits. */
+  readonly reason?: string;
 }
 
 /** What `startRuns` did. */
@@ -107,6 +122,10 @@ export interface RunRequest {
   readonly catchUp: boolean;
   /** A backfill request: the range it names. */
   readonly backfill?: RunWindow;
+  /** An upstream success: the upstream's window. A window of this purpose runs once its every day has an upstream success. */
+  readonly upstream?: RunWindow;
+  /** Why the event's window is not due yet (an S3 object of an earlier day of a window that has not ended). */
+  readonly notDue?: string;
 }
 
 /**
@@ -124,7 +143,14 @@ export async function startRuns(event: unknown, config: PurposeRunConfig, deps: 
     return { purpose: config.purpose, trigger: 'run-ended', windows: [], recorded };
   }
   const request = resolveRunRequest(event, config, now);
-  const plan = await planWindows(request, config, deps);
+  if (request.notDue) {
+    return {
+      purpose: config.purpose,
+      trigger: request.trigger.kind,
+      windows: [{ window: request.windows[0], action: 'not-due', reason: request.notDue }],
+    };
+  }
+  const plan = await planWindows(request, config, deps, now);
   const toStart = plan.filter((p): p is Planned & { input: RunInput } => p.input !== undefined);
   if (toStart.length === 0) return { purpose: config.purpose, trigger: request.trigger.kind, windows: plan.map((p) => p.outcome) };
   if (toStart.length === 1 && !request.backfill) {
@@ -162,8 +188,9 @@ interface Planned {
 }
 
 /** What to do with each window of `request`, given the ledger. */
-async function planWindows(request: RunRequest, config: PurposeRunConfig, deps: TriggerDeps): Promise<Planned[]> {
+async function planWindows(request: RunRequest, config: PurposeRunConfig, deps: TriggerDeps, now: Date): Promise<Planned[]> {
   const { windows } = request;
+  const today = localDate(now, config.timezone);
   const ledger = await readLedger(deps.ddb, config.ledgerTable, config.purpose, windows[0].start, windows[windows.length - 1].start);
   // A tick looks back only as far as the purpose has run: a new purpose does not backfill its past by itself.
   const first =
@@ -173,6 +200,13 @@ async function planWindows(request: RunRequest, config: PurposeRunConfig, deps: 
   const plan: Planned[] = [];
   for (const window of windows) {
     if (first !== undefined && window.start < first) continue;
+    if (request.upstream) {
+      const waiting = await upstreamNotDone(request.upstream, window, today, config, deps);
+      if (waiting) {
+        plan.push({ outcome: { window, ...waiting } });
+        continue;
+      }
+    }
     const entry = ledger.get(window.start);
     const known = entry ? { runId: entry.runId, attempt: entry.attempts, executionArn: entry.execution } : {};
     if (entry?.status === 'RUNNING' && (await stillRunning(deps, config, entry))) {
@@ -188,6 +222,43 @@ async function planWindows(request: RunRequest, config: PurposeRunConfig, deps: 
     }
   }
   return plan;
+}
+
+/**
+ * Why `window` of this purpose cannot run yet after the upstream succeeded for `upstream`: it has
+ * not ended, or some of its days have no upstream success (a 1-day upstream feeding a 7-day
+ * window runs the window after its seventh upstream day). Undefined when it can run.
+ */
+async function upstreamNotDone(
+  upstream: RunWindow,
+  window: RunWindow,
+  today: string,
+  config: PurposeRunConfig,
+  deps: TriggerDeps,
+): Promise<Pick<WindowOutcome, 'action' | 'reason'> | undefined> {
+  if (window.end >= today) {
+    return {
+      action: 'not-due',
+      reason: `the window ${window.start}..${window.end} has not ended (today is ${today} in ${config.timezone})`,
+    };
+  }
+  if (window.start >= upstream.start && window.end <= upstream.end) return undefined;
+  const { purpose, ledgerTable } = config.upstream!;
+  const lookBack = daysIn(upstream) - 1;
+  const done = new Set(daysOf(upstream));
+  for (const e of (await readLedger(deps.ddb, ledgerTable, purpose, addDays(window.start, -lookBack), window.end)).values()) {
+    if (e.status === 'SUCCEEDED') for (const d of daysOf({ start: e.window, end: e.windowEnd ?? e.window })) done.add(d);
+  }
+  const missing = daysOf(window).filter((d) => !done.has(d));
+  if (missing.length === 0) return undefined;
+  return {
+    action: 'waiting',
+    reason: `'${purpose}' has not succeeded for ${missing.join(', ')}; the window runs after its upstream's last success inside it`,
+  };
+}
+
+function daysOf(window: RunWindow): string[] {
+  return Array.from({ length: daysIn(window) }, (_, i) => addDays(window.start, i));
 }
 
 /**
@@ -241,7 +312,7 @@ function runEndedEvent(event: unknown, config: PurposeRunConfig) {
 /** The windows an event asks for, without reading the ledger or starting anything: for the trigger, tests and local runs. */
 export function resolveRunRequest(event: unknown, config: PurposeRunConfig, now: Date): RunRequest {
   if (!isObject(event)) throw new RunRequestError(`expected an event object, got ${describe(event)}`);
-  if (typeof event.source === 'string' || typeof event['detail-type'] === 'string') return fromEventBridge(event, config);
+  if (typeof event.source === 'string' || typeof event['detail-type'] === 'string') return fromEventBridge(event, config, now);
   if (event.trigger === 'schedule') return fromSchedule(event, config);
   if (event.trigger === undefined || event.trigger === 'manual') return fromManual(event, config, now);
   throw new RunRequestError(
@@ -279,9 +350,9 @@ function fromSchedule(event: Record<string, unknown>, config: PurposeRunConfig):
   };
 }
 
-function fromEventBridge(event: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
+function fromEventBridge(event: Record<string, unknown>, config: PurposeRunConfig, now: Date): RunRequest {
   const detail = isObject(event.detail) ? event.detail : {};
-  if (event.source === 'aws.s3' && event['detail-type'] === 'Object Created') return fromS3(event, detail, config);
+  if (event.source === 'aws.s3' && event['detail-type'] === 'Object Created') return fromS3(event, detail, config, now);
   if (event.source === 'aws.states' && event['detail-type'] === 'Step Functions Execution Status Change')
     return fromUpstream(detail, config);
   throw new RunRequestError(
@@ -290,7 +361,7 @@ function fromEventBridge(event: Record<string, unknown>, config: PurposeRunConfi
   );
 }
 
-function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
+function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>, config: PurposeRunConfig, now: Date): RunRequest {
   const bucket = isObject(detail.bucket) ? detail.bucket.name : undefined;
   const object = isObject(detail.object) ? detail.object : {};
   const key = object.key;
@@ -304,11 +375,20 @@ function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>,
     throw new RunRequestError(`S3 object '${key}' is not under a folder that starts '${config.purpose}' (watched: ${folders})`);
   }
   const eventTime = typeof event.time === 'string' && !Number.isNaN(Date.parse(event.time)) ? event.time : undefined;
-  const day = partitionDateOf(key.slice(watched.prefix.length)) ?? (eventTime ? eventTime.slice(0, 10) : undefined);
+  const day =
+    partitionDateOf(key.slice(watched.prefix.length)) ?? (eventTime ? localDate(new Date(eventTime), config.timezone) : undefined);
   if (!day) throw new RunRequestError(`S3 object '${key}' has no dt=YYYY-MM-DD partition and the event has no valid time`);
   const versionId = typeof object['version-id'] === 'string' ? object['version-id'] : undefined;
-  const window = windowStartingOn(day, config.windowDays);
-  return automatic({ kind: 's3', bucket, key, versionId, eventTime: eventTime ?? `${day}T00:00:00Z` }, window);
+  const window = gridWindowOf(day, config.windowDays);
+  const request = automatic({ kind: 's3', bucket, key, versionId, eventTime: eventTime ?? `${day}T00:00:00Z` }, window);
+  // An object of the window's last day completes it; one of an earlier day does not, until the window has ended.
+  if (day < window.end && window.end >= localDate(now, config.timezone)) {
+    return {
+      ...request,
+      notDue: `the object is of ${day}, and the window ${window.start}..${window.end} has not ended: it runs when an object of ${window.end} arrives, or at the first tick after it ends`,
+    };
+  }
+  return request;
 }
 
 function fromUpstream(detail: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
@@ -339,7 +419,16 @@ function fromUpstream(detail: Record<string, unknown>, config: PurposeRunConfig)
     executionArn: detail.executionArn,
     runId: upstreamRunId,
   };
-  return automatic(trigger, window, upstreamInput.force === true);
+  // Every window of this purpose's grid that the upstream's window touches; each runs once all of its days have an upstream success.
+  const windows: RunWindow[] = [];
+  for (
+    let w = gridWindowOf(window.start, config.windowDays);
+    w.start <= window.end;
+    w = windowStartingOn(addDays(w.end, 1), config.windowDays)
+  ) {
+    windows.push(w);
+  }
+  return { trigger, windows, force: upstreamInput.force === true, automatic: true, catchUp: false, upstream: window };
 }
 
 function checkedWindow(start: unknown, end: unknown, what: string): RunWindow {
@@ -369,8 +458,12 @@ function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, no
 
   let window: RunWindow;
   if (hasRange) window = checkedWindow(event.from, event.to, 'window');
-  else if (event.date !== undefined) window = windowStartingOn(parseDate(event.date, 'date'), config.windowDays);
+  else if (event.date !== undefined) window = gridWindowOf(parseDate(event.date, 'date'), config.windowDays);
   else window = windowJustEnded(now, config.windowDays, config.timezone);
+  // A backfill runs every window the range touches; one run must be whole windows of the purpose's grid.
+  if (event.backfill === true)
+    window = { start: gridWindowOf(window.start, config.windowDays).start, end: gridWindowOf(window.end, config.windowDays).end };
+  else if (hasRange) checkOnGrid(window, config);
 
   const today = localDate(now, config.timezone);
   if (window.end >= today) {
@@ -389,16 +482,20 @@ function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, no
   return { trigger: { kind: 'manual' }, windows: [window], force, automatic: false, catchUp: false };
 }
 
-function backfill(config: PurposeRunConfig, range: RunWindow, force: boolean): RunRequest {
-  const days = daysIn(range);
-  if (days % config.windowDays !== 0) {
-    const shorter = addDays(range.start, days - (days % config.windowDays) - 1);
-    const longer = addDays(shorter, config.windowDays);
+/** A manual range must start a window of the purpose's grid and be whole windows, or its result would overlap theirs. */
+function checkOnGrid(range: RunWindow, config: PurposeRunConfig): void {
+  const first = gridWindowOf(range.start, config.windowDays);
+  const last = gridWindowOf(range.end, config.windowDays);
+  if (first.start !== range.start || last.end !== range.end) {
     throw new RunRequestError(
-      `the backfill ${range.start}..${range.end} is ${days} days, not a whole number of ${config.windowDays}-day windows; ` +
-        `end it on ${shorter < range.start ? longer : `${shorter} or ${longer}`}`,
+      `the window ${range.start}..${range.end} is not whole ${config.windowDays}-day windows of '${config.purpose}', whose windows start on ` +
+        `${first.start}${first.start === last.start ? '' : `, ..., ${last.start}`}; ask for ${first.start}..${last.end}, so that no day is counted in two results`,
     );
   }
+}
+
+function backfill(config: PurposeRunConfig, range: RunWindow, force: boolean): RunRequest {
+  const days = daysIn(range);
   const count = days / config.windowDays;
   if (count > config.maxBackfillWindows) {
     throw new RunRequestError(

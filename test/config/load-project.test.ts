@@ -352,13 +352,44 @@ describe('triggers, windows and chained purposes', () => {
   });
 
   test('a rate, a weekly window and a longer manual window', () => {
-    const dir = projectDir(`${VALID}    window: 7d\n    maxWindow: 31d\n    triggers:\n      schedule: { rate: 1 day }\n`);
+    const dir = projectDir(`${VALID}    window: 7d\n    maxWindow: 31d\n    triggers:\n      schedule: { rate: 7 days }\n`);
     expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0]).toMatchObject({
-      schedule: 'rate(1 day)',
+      schedule: 'rate(7 days)',
       windowDays: 7,
       maxWindowDays: 31,
       timezone: 'UTC',
     });
+  });
+
+  test.each([
+    [
+      'a daily schedule of weekly windows',
+      '    window: 7d\n    triggers:\n      schedule: { cron: "0 4 * * ? *" }\n',
+      /ticks every 1 day, but a window is 7 days: most ticks would find no window that ended; tick once per window, e.g. a weekly cron such as '0 4 \? \* MON \*'/,
+    ],
+    [
+      'an hourly schedule of daily windows',
+      '    triggers:\n      schedule: { rate: 1 hour }\n',
+      /'rate\(1 hour\)' ticks every 60 minutes, but a window is 1 day/,
+    ],
+    [
+      'a schedule rarer than its catch-up reaches',
+      '    triggers:\n      schedule: { rate: 14 days }\n',
+      /ticks every 14 days, but a tick catches up at most 7 windows of 1 day, so windows between ticks would be lost/,
+    ],
+  ])('a schedule whose period does not fit the window is rejected: %s', (_what, yaml, message) => {
+    const p = problems(`${VALID}${yaml}`);
+    expect(p).toEqual([expect.stringMatching(message)]);
+    expect(p[0]).toMatch(/^line \d+:\d+: purposes\[0\]\.triggers\.schedule\.(cron|rate): /);
+  });
+
+  test('a weekly schedule of daily windows is fine: each tick catches up the week', () => {
+    expect(() =>
+      loadProject(
+        path.join(projectDir(`${VALID}    triggers:\n      schedule: { cron: "0 4 ? * MON *" }\n`), 'projects', 'demo.yaml'),
+        REPO_ROOT,
+      ),
+    ).not.toThrow();
   });
 
   const CHAIN = `project: demo

@@ -94,8 +94,8 @@ function triggerEvents(config: any) {
       detail: {
         status: 'SUCCEEDED',
         stateMachineArn: config.upstream.stateMachineArn,
-        executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:batcat-demo-dev-cleaning:cleaning-schedule-20261122',
-        input: JSON.stringify({ runId: 'cleaning-schedule-20261122', window: { start: '2026-11-22', end: '2026-11-22' } }),
+        executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:batcat-demo-dev-cleaning:cleaning-20261122-a1',
+        input: JSON.stringify({ runId: 'cleaning-20261122-a1', window: { start: '2026-11-22', end: '2026-11-22' } }),
       },
     },
   };

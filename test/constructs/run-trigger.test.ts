@@ -68,7 +68,12 @@ describe('RunTrigger', () => {
       inputs: [{ name: 'usage', uri: expect.stringMatching(/^s3:\/\/Data[0-9A-F]+\/raw\/usage\/$/), partitioned: true }],
       outputs: [{ name: 'summary', uri: expect.stringMatching(/^s3:\/\/Data[0-9A-F]+\/results\/usage-analysis\/summary\/$/) }],
       s3Arrival: [{ input: 'usage', prefix: 'raw/usage/', suffix: '.csv' }],
-      upstream: { purpose: 'cleaning', stateMachineArn: expect.stringContaining(':stateMachine:batcat-demo-dev-cleaning') },
+      upstream: {
+        purpose: 'cleaning',
+        stateMachineArn: expect.stringContaining(':stateMachine:batcat-demo-dev-cleaning'),
+        // The same stage's ledger, where the upstream records its windows.
+        ledgerTable: expect.stringMatching(/^UsageAnalysisLedgerTable/),
+      },
     });
   });
 
@@ -233,6 +238,10 @@ describe('RunTrigger', () => {
       /maxWindow '3d' is shorter than window '7d'; a run must be able to cover one window/,
     );
     expect(() => build({ backfillConcurrency: 0 })).toThrow(/backfillConcurrency must be a whole number from 1 to 40, got 0/);
+    // The fixture's daily cron ticks six times a week with nothing to do for a weekly window.
+    expect(() => build({ window: Duration.days(7), inputs: [], s3Arrival: [] })).toThrow(
+      /the schedule 'cron\(0 4 \* \* \? \*\)' ticks every 1 day, but a window is 7 days/,
+    );
   });
 });
 

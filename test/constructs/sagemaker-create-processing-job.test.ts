@@ -328,7 +328,7 @@ describe('SageMakerCreateProcessingJob', () => {
     expect(definitionOf(Template.fromStack(stack)).States.Job.Retry).toEqual([
       { ErrorEquals: ['SageMaker.AmazonSageMakerException'], IntervalSeconds: 1, MaxAttempts: 5, BackoffRate: 1.1 },
       { ErrorEquals: ['SageMaker.ThrottlingException'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2 },
-      { ErrorEquals: ['SageMaker.ResourceLimitExceededException'], IntervalSeconds: 60, MaxAttempts: 5000, BackoffRate: 1 },
+      { ErrorEquals: ['SageMaker.ResourceLimitExceededException'], IntervalSeconds: 60, MaxAttempts: 360, BackoffRate: 1 },
     ]);
   });
 

@@ -172,7 +172,7 @@ test('a project made by batcat init installs, passes doctor, synthesizes with np
   fs.mkdirSync(path.join(dir, 'data', 'raw', 'cell-aging', 'dt=2026-01-05'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'data', 'raw', 'cell-aging', 'dt=2026-01-05', 'cells.csv'), 'cell,capacity\nc1,2.9\n');
   expect(run(batcat, ['run-local', '2026-rnd-battery', 'cell-aging', '--date', '2026-01-05', '--engine', 'namespace'], dir)).toContain(
-    'run cell-aging-manual-20260105 succeeded',
+    'run cell-aging-20260105-a1 succeeded',
   );
   expect(fs.readFileSync(path.join(dir, 'data', 'result', 'cell-aging', 'dt=2026-01-05', 'result', 'summary.csv'), 'utf8')).toContain(
     'cells.csv,1,2,2026-01-05,2026-01-05',

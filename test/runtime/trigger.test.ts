@@ -30,7 +30,7 @@ const BASE: Omit<PurposeRunConfig, 'ledgerTable'> = {
   inputs: [{ name: 'usage', uri: 's3://demo-data/raw/usage/', partitioned: true }],
   outputs: [{ name: 'summary', uri: 's3://demo-data/results/usage-analysis/summary/' }],
   s3Arrival: [{ input: 'usage', prefix: 'raw/usage/', suffix: '.csv' }],
-  upstream: { purpose: 'cleaning', stateMachineArn: UPSTREAM_SM },
+  upstream: { purpose: 'cleaning', stateMachineArn: UPSTREAM_SM, ledgerTable: 'set per test' },
 };
 
 const unavailable = motoUnavailable();
@@ -53,7 +53,9 @@ const client = new SFNClient({ region: 'eu-west-1' });
 const executions = new Map<string, string>();
 beforeEach(async () => {
   if (unavailable) return;
-  CONFIG = { ...BASE, ledgerTable: await server.createLedger() };
+  // One ledger for the stage, as a project has: the upstream purpose records its windows in it too.
+  const table = await server.createLedger();
+  CONFIG = { ...BASE, ledgerTable: table, upstream: { ...BASE.upstream!, ledgerTable: table } };
   sfn.reset();
   executions.clear();
   sfn.on(StartExecutionCommand).callsFake((input) => {
@@ -124,8 +126,8 @@ const upstreamEvent = (overrides: Record<string, unknown> = {}) => ({
   detail: {
     status: 'SUCCEEDED',
     stateMachineArn: UPSTREAM_SM,
-    executionArn: `${UPSTREAM_SM.replace(':stateMachine:', ':execution:')}:cleaning-schedule-20261122`,
-    input: JSON.stringify({ version: 1, runId: 'cleaning-schedule-20261122', window: { start: '2026-11-22', end: '2026-11-22' } }),
+    executionArn: `${UPSTREAM_SM.replace(':stateMachine:', ':execution:')}:cleaning-20261122-a1`,
+    input: JSON.stringify({ version: 1, runId: 'cleaning-20261122-a1', window: { start: '2026-11-22', end: '2026-11-22' } }),
     ...overrides,
   },
 });
@@ -192,9 +194,10 @@ suite('every trigger becomes a run input of a window and an attempt', () => {
     });
   });
 
-  test('an S3 arrival without a partition in its key runs the day of the event', async () => {
+  test("an S3 arrival without a partition in its key runs the day of the event in the purpose's time zone", async () => {
     const result = await trigger(s3Event('raw/usage/fleet.csv', 'v1', '2026-11-21T23:59:59Z'));
-    expect(result.windows[0].window).toEqual({ start: '2026-11-21', end: '2026-11-21' });
+    // 23:59 UTC is 00:59 the next day in Berlin.
+    expect(result.windows[0].window).toEqual({ start: '2026-11-22', end: '2026-11-22' });
   });
 
   test('a manual run takes the given day, or the window that ended yesterday', async () => {
@@ -212,7 +215,7 @@ suite('every trigger becomes a run input of a window and an attempt', () => {
     expect(starts()[0].input).toMatchObject({
       window: { start: '2026-11-22', end: '2026-11-22' },
       force: false,
-      trigger: { kind: 'upstream', purpose: 'cleaning', runId: 'cleaning-schedule-20261122' },
+      trigger: { kind: 'upstream', purpose: 'cleaning', runId: 'cleaning-20261122-a1' },
     });
     await finishStartedRuns();
     // The same upstream result again (a redelivery, or another trigger of the upstream) finds the window done.
@@ -429,14 +432,88 @@ suite('backfill: missing and failed windows by default (problem 2)', () => {
     ]);
   });
 
-  test('is refused when the range is not whole windows, or has more windows than allowed', async () => {
-    await expect(
-      trigger({ purpose: 'usage-analysis', from: '2026-10-26', to: '2026-11-20', backfill: true }, { windowDays: 7, inputs: [] }),
-    ).rejects.toThrow(/26 days, not a whole number of 7-day windows; end it on 2026-11-15 or 2026-11-22/);
+  test('runs every window the range touches, and is refused when it has more windows than allowed', async () => {
+    const weekly = await trigger(
+      { purpose: 'usage-analysis', from: '2026-10-28', to: '2026-11-18', backfill: true },
+      { windowDays: 7, inputs: [] },
+    );
+    expect(weekly.windows.map((w) => w.window.start)).toEqual(['2026-10-26', '2026-11-02', '2026-11-09', '2026-11-16']);
+    sfn.resetHistory();
     await expect(trigger({ purpose: 'usage-analysis', from: '2026-09-01', to: '2026-11-01', backfill: true })).rejects.toThrow(
       /has 62 windows; at most 40 may be started at once, so split the range/,
     );
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+});
+
+suite('aligned windows: every trigger maps its event onto one calendar grid (problems 4 and 5)', () => {
+  const weekly: Partial<PurposeRunConfig> = { windowDays: 7, maxWindowDays: 7, inputs: [] };
+
+  test('a manual date is the grid window that holds it; a range that is not whole windows is refused', async () => {
+    expect((await trigger({ purpose: 'usage-analysis', date: '2026-11-11' }, weekly)).windows[0].window).toEqual({
+      start: '2026-11-09',
+      end: '2026-11-15',
+    });
+    await expect(trigger({ purpose: 'usage-analysis', from: '2026-11-11', to: '2026-11-17' }, weekly)).rejects.toThrow(
+      "the window 2026-11-11..2026-11-17 is not whole 7-day windows of 'usage-analysis', whose windows start on 2026-11-09, ..., 2026-11-16; ask for 2026-11-09..2026-11-22",
+    );
+  });
+
+  test("an S3 object of a weekly window's earlier day waits until the window ends or its last day arrives", async () => {
+    const midWeek = await trigger(s3Event('raw/usage/dt=2026-11-18/a.csv'), weekly, new Date('2026-11-19T09:00:00Z'));
+    expect(midWeek.windows).toEqual([
+      {
+        window: { start: '2026-11-16', end: '2026-11-22' },
+        action: 'not-due',
+        reason: expect.stringContaining('it runs when an object of 2026-11-22 arrives, or at the first tick after it ends'),
+      },
+    ]);
+    expect(starts()).toEqual([]);
+    const lastDay = await trigger(s3Event('raw/usage/dt=2026-11-22/a.csv'), weekly, new Date('2026-11-22T20:00:00Z'));
+    expect(startedIds(lastDay)).toEqual(['usage-analysis-20261116-20261122-a1']);
+    // A late object of a window that has ended asks for it too: here it finds the attempt the last day's object started.
+    const late = await trigger(s3Event('raw/usage/dt=2026-11-18/b.csv'), weekly, new Date('2026-11-24T09:00:00Z'));
+    expect(late.windows[0]).toMatchObject({ action: 'already-started', runId: 'usage-analysis-20261116-20261122-a1' });
+  });
+
+  test('a 7-day upstream window starts the seven daily windows of a downstream that reads one dt= folder per run', async () => {
+    const event = upstreamEvent({
+      input: JSON.stringify({ runId: 'cleaning-20261116-20261122-a1', window: { start: '2026-11-16', end: '2026-11-22' } }),
+    });
+    const result = await trigger(event);
+    expect(result.windows.map((w) => [w.window.start, w.window.end, w.action])).toEqual(
+      Array.from({ length: 7 }, (_, i) => [addDays('2026-11-16', i), addDays('2026-11-16', i), 'started']),
+    );
+    const runs = (starts()[0].input as BackfillInput).runs.map((r) => r.input);
+    expect(runs.map((r) => r.inputs.usage)).toEqual(
+      Array.from({ length: 7 }, (_, i) => `s3://demo-data/raw/usage/dt=${addDays('2026-11-16', i)}/`),
+    );
+  });
+
+  test('daily upstream runs start a weekly downstream window once all seven of its days succeeded upstream', async () => {
+    const upstream = { ...CONFIG, purpose: 'cleaning' };
+    const sunday = upstreamEvent({
+      input: JSON.stringify({ runId: 'cleaning-20261122-a1', window: { start: '2026-11-22', end: '2026-11-22' } }),
+    });
+    for (const day of ['2026-11-16', '2026-11-17', '2026-11-19', '2026-11-20', '2026-11-21']) await record(day, 'SUCCEEDED', 1, upstream);
+    const waiting = await trigger(sunday, weekly);
+    expect(waiting.windows).toEqual([
+      {
+        window: { start: '2026-11-16', end: '2026-11-22' },
+        action: 'waiting',
+        reason: "'cleaning' has not succeeded for 2026-11-18; the window runs after its upstream's last success inside it",
+      },
+    ]);
+    // The upstream runs of Sunday (the event above) and, in a second attempt, of Wednesday succeed.
+    await record('2026-11-22', 'SUCCEEDED', 1, upstream);
+    await record('2026-11-18', 'SUCCEEDED', 2, upstream);
+    const late = upstreamEvent({
+      input: JSON.stringify({ runId: 'cleaning-20261118-a2', window: { start: '2026-11-18', end: '2026-11-18' } }),
+    });
+    expect(startedIds(await trigger(late, weekly))).toEqual(['usage-analysis-20261116-20261122-a1']);
+    // A Wednesday's upstream success in a week that has not ended starts nothing yet.
+    const midWeek = await trigger(late, weekly, new Date('2026-11-19T09:00:00Z'));
+    expect(midWeek.windows[0]).toMatchObject({ action: 'not-due' });
   });
 });
 
