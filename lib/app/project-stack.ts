@@ -145,6 +145,7 @@ export class ProjectStack extends Stack {
       volumeSize: Size.gibibytes(p.volumeSizeGb),
       maxRuntime: Duration.seconds(p.maxRuntimeSeconds),
       quotaWait: Duration.seconds(p.quotaWaitSeconds),
+      freshness: p.freshnessSeconds !== undefined ? Duration.seconds(p.freshnessSeconds) : undefined,
       environment: p.environment,
       window: Duration.days(p.windowDays),
       maxWindow: Duration.days(p.maxWindowDays),

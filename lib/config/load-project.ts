@@ -75,6 +75,8 @@ export interface PurposeConfig {
   readonly maxRuntimeSeconds: number;
   /** How long a run waits for instance quota before it fails. */
   readonly quotaWaitSeconds: number;
+  /** How late the newest result may be beyond one window; undefined: no freshness check. */
+  readonly freshnessSeconds?: number;
   readonly environment: Record<string, string>;
   readonly inputs: readonly InputConfig[];
   readonly outputs: ReadonlyArray<{
@@ -392,6 +394,7 @@ function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queri
         volumeSizeGb: p.volumeSizeGb ?? PROCESSING_DEFAULTS.volumeSizeGb,
         maxRuntimeSeconds: p.maxRuntime !== undefined ? parseDuration(p.maxRuntime)! : PROCESSING_DEFAULTS.maxRuntimeSeconds,
         quotaWaitSeconds: p.quotaWait !== undefined ? parseDuration(p.quotaWait)! : PROCESSING_DEFAULTS.quotaWaitSeconds,
+        freshnessSeconds: p.freshness !== undefined ? parseDuration(p.freshness)! : undefined,
         environment: Object.fromEntries(Object.entries(p.environment ?? {}).map(([k, v]) => [k, String(v)])),
         inputs,
         outputs: p.outputs.map((o) => ({

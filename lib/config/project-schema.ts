@@ -33,6 +33,7 @@ import {
   keyPrefixProblem,
   maxRuntimeProblem,
   quotaWaitProblem,
+  freshnessProblem,
   maxWindowProblem,
   schedulePeriodProblem,
   partitionedInputProblem,
@@ -81,6 +82,7 @@ const whole = (problem: (v: unknown) => string | undefined) => z.number({ error:
 
 const duration = z.union([z.string(), z.number()]).check(by((v) => maxRuntimeProblem(parseDuration(v), v)));
 const quotaWait = z.union([z.string(), z.number()]).check(by((v) => quotaWaitProblem(parseDuration(v), v)));
+const freshness = z.union([z.string(), z.number()]).check(by((v) => freshnessProblem(parseDuration(v), v)));
 const days = (what: string) => string(what).check(by((v: string) => windowDaysProblem(what, parseDays(v), v)));
 const keyPrefix = z.string().check(by(keyPrefixProblem));
 const s3Uri = z.string().check(by(s3FolderUriProblem));
@@ -341,6 +343,7 @@ const purpose = strict({
   window: days('window').optional(),
   maxWindow: days('maxWindow').optional(),
   backfillConcurrency: whole(backfillConcurrencyProblem).optional(),
+  freshness: freshness.optional(),
   triggers: triggers.optional(),
   query: query.optional(),
 }).check((ctx) => {

@@ -284,6 +284,13 @@ export interface PurposeProps {
    */
   readonly maxWindow?: Duration;
   /**
+   * How late the purpose's newest result may be beyond one window before an alarm fires and the
+   * topic is told which window succeeded last (see RunTrigger's `freshness`).
+   *
+   * @default - no freshness check
+   */
+  readonly freshness?: Duration;
+  /**
    * How many runs of a backfill may run at once.
    *
    * @default 2

@@ -221,6 +221,7 @@ export class Purpose extends Construct {
       s3Arrival: purpose.s3Arrival.map((a) => ({ ...a, bucket: props.bucket })),
       upstream: props.after,
       ledger: this.ledger,
+      freshness: props.freshness,
       logRetention: props.logRetention,
       runConfig: {
         purpose: props.purposeName,

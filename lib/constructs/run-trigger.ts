@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Arn, ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,6 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RUN_CONFIG_ENV } from '../contract/environment';
+import { FRESHNESS_METRIC } from '../contract/ledger';
 import { triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
 import { packageRoot } from '../contract/package-root';
 import { cronDaylightSavingProblem, schedulePeriodProblem } from '../contract/rules';
@@ -24,6 +26,7 @@ import { acknowledgeFinding, acknowledgeWildcardResources } from './private/ackn
 import type { RunLedger } from './run-ledger';
 import { firstEventAlarm } from './private/alarms';
 import { check } from './private/errors';
+import { topicKeyAccess } from './private/purpose-definition';
 
 /** A folder whose new objects start runs. */
 export interface S3Arrival {
@@ -77,6 +80,15 @@ export interface RunTriggerProps {
    */
   readonly upstream?: UpstreamPurpose;
   /**
+   * How late the purpose may be: an hourly check publishes the age of its newest successful
+   * window (hours since that window ended) as `BatCat/NewestSuccessAgeHours`, an alarm fires when
+   * it passes one window plus this allowance (or when no age is published: never succeeded, or the
+   * check stopped), and the check notifies the topic once, naming that window.
+   *
+   * @default - no freshness check
+   */
+  readonly freshness?: Duration;
+  /**
    * How long the trigger function's logs are kept.
    *
    * @default logs.RetentionDays.ONE_YEAR
@@ -111,6 +123,12 @@ export interface RunTriggerAlarms {
   readonly errors: cloudwatch.Alarm;
   /** Events the trigger could not handle wait in the dead-letter queue. */
   readonly deadLetters: cloudwatch.Alarm;
+  /**
+   * The newest successful window is older than one window plus the `freshness` allowance.
+   *
+   * @default - none, without `freshness`
+   */
+  readonly stale?: cloudwatch.Alarm;
 }
 
 /**
@@ -144,6 +162,7 @@ export class RunTrigger extends Construct {
     if (props.schedule) this.schedule = this.createSchedule(props, props.schedule, delivery);
     this.addEventRules(props, delivery);
     this.alarms = this.createAlarms(props);
+    if (props.freshness) this.alarms = { ...this.alarms, stale: this.checkFreshness(props, props.freshness, delivery) };
   }
 
   /** The function, with its own log group and a role that may start this purpose's runs and backfills only. */
@@ -164,6 +183,13 @@ export class RunTrigger extends Construct {
           }
         : undefined,
       ledgerTable: props.ledger.table.tableName,
+      freshness: props.freshness
+        ? {
+            hours: props.freshness.toHours({ integral: false }),
+            topicArn: props.notificationTopic.topicArn,
+            stateMachineName: props.stateMachineName,
+          }
+        : undefined,
     };
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: `/aws/lambda/${functionName}`, retention });
@@ -226,7 +252,8 @@ export class RunTrigger extends Construct {
     acknowledgeFinding(
       role,
       'AwsSolutions-IAM5[Resource::*]',
-      'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource-level permissions.',
+      'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, and the freshness check cloudwatch:PutMetricData ' +
+        '(limited to the BatCat namespace by a condition); none has resource-level permissions.',
     );
     return fn;
   }
@@ -236,17 +263,7 @@ export class RunTrigger extends Construct {
     const cron = /^cron\((.*)\)$/.exec(schedule.expressionString);
     if (cron && schedule.timeZone) check(this, cronDaylightSavingProblem(cron[1], schedule.timeZone.timezoneName));
     check(this, schedulePeriodProblem(schedule.expressionString, props.runConfig.windowDays));
-    const scheduleRole = new iam.Role(this, 'ScheduleRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-      }),
-      description: `Lets the schedule of ${props.stateMachineName} invoke its trigger`,
-    });
-    acknowledgeWildcardResources(
-      scheduleRole,
-      [`${this.function.functionArn}:*`],
-      "lambda:InvokeFunction on the trigger function's own versions and aliases, as granted by grantInvoke.",
-    );
+    const scheduleRole = this.scheduleRole(props);
     return new scheduler.Schedule(this, 'Schedule', {
       schedule,
       description: `Starts a run of ${props.stateMachineName} for the window that just ended`,
@@ -260,6 +277,73 @@ export class RunTrigger extends Construct {
         }),
       }),
     });
+  }
+
+  /** The role the schedules invoke the function with (one for the run schedule and the freshness check). */
+  private scheduleRole(props: RunTriggerProps): iam.IRole {
+    const existing = this.node.tryFindChild('ScheduleRole') as iam.Role | undefined;
+    if (existing) return existing;
+    const role = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: `Lets the schedules of ${props.stateMachineName} invoke its trigger`,
+    });
+    acknowledgeWildcardResources(
+      role,
+      [`${this.function.functionArn}:*`],
+      "lambda:InvokeFunction on the trigger function's own versions and aliases, as granted by grantInvoke.",
+    );
+    return role;
+  }
+
+  /**
+   * The hourly freshness check: the function publishes the newest success's age, may notify the
+   * topic, and an alarm watches the age (missing data counts as late).
+   */
+  private checkFreshness(props: RunTriggerProps, freshness: Duration, delivery: Delivery): cloudwatch.Alarm {
+    new scheduler.Schedule(this, 'FreshnessCheck', {
+      schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
+      description: `Checks every hour how old the newest successful window of ${props.stateMachineName} is`,
+      target: new schedulerTargets.LambdaInvoke(this.function, {
+        ...delivery,
+        role: this.scheduleRole(props),
+        input: scheduler.ScheduleTargetInput.fromObject({ trigger: 'freshness', purpose: props.runConfig.purpose }),
+      }),
+    });
+    const role = this.function.role!;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': FRESHNESS_METRIC.namespace } },
+      }),
+    );
+    // Publish and the topic key's two actions, not grantPublish's kms:GenerateDataKey* wildcard.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.notificationTopic.topicArn] }));
+    const keyAccess = topicKeyAccess(props.notificationTopic);
+    if (keyAccess) role.addToPrincipalPolicy(keyAccess);
+    const lateAfter = props.runConfig.windowDays * 24 + freshness.toHours({ integral: false });
+    const alarm = new cloudwatch.Alarm(this, 'StaleAlarm', {
+      alarmName: `${props.stateMachineName}-stale`,
+      alarmDescription:
+        `BatCat purpose ${props.runConfig.purpose}: its newest successful window ended more than ${lateAfter} hours ago ` +
+        `(one ${props.runConfig.windowDays}-day window plus freshness ${freshness.toHumanString()}), or it never succeeded, or the hourly check stopped. ` +
+        'The check\'s notification names the newest successful window; see README.md "Operations".',
+      metric: new cloudwatch.Metric({
+        namespace: FRESHNESS_METRIC.namespace,
+        metricName: FRESHNESS_METRIC.name,
+        dimensionsMap: { [FRESHNESS_METRIC.dimension]: props.stateMachineName },
+        statistic: 'Maximum',
+        period: Duration.hours(1),
+      }),
+      threshold: lateAfter,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(props.notificationTopic));
+    return alarm;
   }
 
   /** The EventBridge rules of S3 arrival, upstream success and this purpose's own ended runs. */

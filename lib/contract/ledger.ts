@@ -47,5 +47,8 @@ export interface LedgerEntry {
  */
 export const MAX_AUTOMATIC_ATTEMPTS = 3;
 
+/** The metric the freshness check publishes, per purpose (its state machine's name). */
+export const FRESHNESS_METRIC = { namespace: 'BatCat', name: 'NewestSuccessAgeHours', dimension: 'StateMachine' } as const;
+
 /** A schedule tick looks back this many windows for windows that are due and not done (catch-up). */
 export const CATCH_UP_WINDOWS = 7;

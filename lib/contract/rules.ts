@@ -158,6 +158,12 @@ export function quotaWaitProblem(seconds: number | undefined, shown: unknown): s
     : `${show(shown)} is not a valid quota wait; use a duration such as '30m', '6h' or '1d' between 1 minute and 3 days`;
 }
 
+/** How late a purpose's newest result may be beyond one window; `shown` is the value as the user wrote it. */
+export function freshnessProblem(seconds: number | undefined, shown: unknown): string | undefined {
+  const ok = seconds !== undefined && Number.isInteger(seconds) && seconds >= 0 && seconds <= 366 * 86_400;
+  return ok ? undefined : `${show(shown)} is not a valid freshness; use a duration such as '6h', '90m' or '1d', at most 366 days`;
+}
+
 /** A window length in whole days; `shown` is the value as the user wrote it. */
 export function windowDaysProblem(what: string, days: number | undefined, shown: unknown): string | undefined {
   const max = RUN_DEFAULTS.maxWindowDays;

@@ -90,6 +90,8 @@ export interface PurposeRunConfig {
   readonly upstream?: { readonly purpose: string; readonly stateMachineArn: string; readonly ledgerTable: string };
   /** The run ledger's table name (lib/contract/ledger.ts). */
   readonly ledgerTable: string;
+  /** With a freshness allowance: the hourly check's settings (lib/runtime/freshness.ts). */
+  readonly freshness?: { readonly hours: number; readonly topicArn: string; readonly stateMachineName: string };
 }
 
 /** A request that can never start a run: bad dates, an unknown purpose, an unexpected event. Retrying does not help. */

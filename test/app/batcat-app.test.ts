@@ -45,7 +45,11 @@ describe('the example project app', () => {
       usage
         .filter((r) => r.Type === 'AWS::Scheduler::Schedule')
         .map((r) => [r.Properties.ScheduleExpression, r.Properties.ScheduleExpressionTimezone]),
-    ).toEqual([['cron(0 4 * * ? *)', 'Europe/Berlin']]);
+    ).toEqual([
+      ['cron(0 4 * * ? *)', 'Europe/Berlin'],
+      // freshness: 6h adds the hourly check.
+      ['rate(1 hour)', 'Etc/UTC'],
+    ]);
     const rules = (resources: any[]) => resources.filter((r) => r.Type === 'AWS::Events::Rule').map((r) => r.Properties.EventPattern);
     // Each purpose also has the rules that publish its timed-out and stopped runs and record its ended runs in the ledger.
     expect(rules(usage).map((p) => p.detail.object?.key ?? p.detail.status)).toEqual([

@@ -77,6 +77,15 @@ describe('loadProject', () => {
     });
   });
 
+  test('freshness: how late the newest result may be beyond one window; none by default', () => {
+    const dir = projectDir('project: demo\npurposes:\n  - name: usage-analysis\n    freshness: 6h\n    outputs: [{ name: out }]\n');
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0].freshnessSeconds).toBe(6 * 3600);
+    expect(loadProject(path.join(REPO_ROOT, 'projects', '2022-rnd-battery.yaml'), REPO_ROOT).purposes[1].freshnessSeconds).toBeUndefined();
+    expect(problems('project: demo\npurposes:\n  - name: usage-analysis\n    freshness: soon\n    outputs: [{ name: out }]\n')).toEqual([
+      "line 4:5: purposes[0].freshness: 'soon' is not a valid freshness; use a duration such as '6h', '90m' or '1d', at most 366 days",
+    ]);
+  });
+
   test('quotaWait: how long a run waits for instance quota, from 1 minute to 3 days', () => {
     const dir = projectDir('project: demo\npurposes:\n  - name: usage-analysis\n    quotaWait: 90m\n    outputs: [{ name: out }]\n');
     expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0].quotaWaitSeconds).toBe(5400);

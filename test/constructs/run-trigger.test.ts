@@ -224,6 +224,47 @@ describe('RunTrigger', () => {
     manualOnly.resourceCountIs('AWS::Lambda::Function', 1);
   });
 
+  test("with freshness: an hourly check, an alarm on the newest success's age (missing data is late), and what the check may do", () => {
+    const { template: fresh } = build({ freshness: Duration.hours(6) });
+    fresh.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Target: { Input: JSON.stringify({ trigger: 'freshness', purpose: 'usage-analysis' }), DeadLetterConfig: Match.anyValue() },
+    });
+    fresh.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'batcat-demo-dev-usage-analysis-stale',
+      Namespace: 'BatCat',
+      MetricName: 'NewestSuccessAgeHours',
+      Dimensions: [{ Name: 'StateMachine', Value: 'batcat-demo-dev-usage-analysis' }],
+      Statistic: 'Maximum',
+      Period: 3600,
+      Threshold: 30,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmActions: [Match.anyValue()],
+    });
+    expect(runConfigOf(fresh, (ref: any) => ref.Ref ?? JSON.stringify(ref)).freshness).toEqual({
+      hours: 6,
+      topicArn: expect.stringMatching(/^Topic/),
+      stateMachineName: 'batcat-demo-dev-usage-analysis',
+    });
+    const statements = Object.values<any>(fresh.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('UsageAnalysisTriggerRole'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toContainEqual({
+      Action: 'cloudwatch:PutMetricData',
+      Effect: 'Allow',
+      Resource: '*',
+      Condition: { StringEquals: { 'cloudwatch:namespace': 'BatCat' } },
+    });
+    expect(statements).toContainEqual({ Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: expect.stringMatching(/^Topic/) } });
+    // Both schedules invoke the function through one role.
+    expect(
+      Object.keys(fresh.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('schedules of') } })),
+    ).toHaveLength(1);
+    // Without freshness: none of it.
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'NewestSuccessAgeHours' }, 0);
+  });
+
   test('rejects triggers that cannot work', () => {
     expect(() => build({ s3Arrival: [{ input: 'nope' }] })).toThrow(
       /'nope' is not a 'prefix' input of this purpose; S3 arrival watches a folder of the project bucket. Allowed: 'usage'/,

@@ -75,3 +75,9 @@ test('a failed start is logged as such and thrown for Lambda to retry', async ()
   await expect(handler({ purpose: 'usage-analysis', date: '2026-11-01' })).rejects.toThrow('Rate exceeded');
   expect(logs[0].entry).toMatchObject({ message: 'could not start the run', errorName: 'ThrottlingException' });
 });
+
+test('the hourly freshness check is dispatched to its own logic, which refuses a purpose without an allowance', async () => {
+  await expect(handler({ trigger: 'freshness', purpose: 'usage-analysis' })).rejects.toThrow(/'usage-analysis' has no freshness allowance/);
+  expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  expect(logs[0].entry).toMatchObject({ message: 'request rejected; nothing started', errorName: 'RunRequestError' });
+});

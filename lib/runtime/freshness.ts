@@ -1,0 +1,152 @@
+import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { addDays } from '../contract/dates';
+import { FRESHNESS_METRIC, LEDGER_ATTRIBUTES as A, LEDGER_KEY } from '../contract/ledger';
+import { RunRequestError, type PurposeRunConfig } from '../contract/run-input';
+
+/*
+ * The freshness check (the anchors: Airflow's SLA misses, Dagster's freshness policies): every
+ * hour the trigger publishes how old the purpose's newest successful window is, which an alarm
+ * watches, and notifies once, naming that window, when the age passes the allowed lateness.
+ */
+
+/** The input of the hourly freshness schedule. */
+export interface FreshnessCheck {
+  readonly trigger: 'freshness';
+  readonly purpose: string;
+}
+
+/** True for the freshness schedule's input, for this purpose; a check for another purpose is refused. */
+export function isFreshnessCheck(event: unknown, config: PurposeRunConfig): event is FreshnessCheck {
+  const e = event as Partial<FreshnessCheck> | null;
+  if (typeof e !== 'object' || e === null || e.trigger !== 'freshness') return false;
+  if (e.purpose !== config.purpose)
+    throw new RunRequestError(`freshness check for ${JSON.stringify(e.purpose)}; this trigger checks '${config.purpose}' only`);
+  if (!config.freshness)
+    throw new RunRequestError(`'${config.purpose}' has no freshness allowance; set freshness on the purpose to check it`);
+  return true;
+}
+
+export interface FreshnessDeps {
+  readonly ddb: DynamoDBClient;
+  readonly cloudwatch: CloudWatchClient;
+  readonly sns: SNSClient;
+  readonly now: Date;
+}
+
+/** What one check found. */
+export interface FreshnessResult {
+  /** The newest window that succeeded, or undefined if none ever did. */
+  readonly newestSuccess?: { readonly start: string; readonly end: string };
+  /** Hours from the end of that window (midnight after its last day, in the purpose's time zone) to now. */
+  readonly ageHours?: number;
+  /** The age above which the purpose is late: one window plus the allowed lateness. */
+  readonly lateAfterHours: number;
+  readonly late: boolean;
+  /** True if this check sent the notification (the first check after the age passed the limit). */
+  readonly notified: boolean;
+}
+
+/** Items read per page while looking for the newest success, and the most pages read. */
+const PAGE = 50;
+const MAX_PAGES = 20;
+
+export async function checkFreshness(config: PurposeRunConfig, deps: FreshnessDeps): Promise<FreshnessResult> {
+  const f = config.freshness!;
+  const lateAfterHours = config.windowDays * 24 + f.hours;
+  const newest = await newestSuccess(deps.ddb, config);
+  if (!newest) {
+    // No metric: the alarm treats missing data as late, so a purpose that never succeeded is late too.
+    return { lateAfterHours, late: true, notified: false };
+  }
+  const ended = endOfDay(newest.end, config.timezone);
+  const ageHours = Math.round(((deps.now.getTime() - ended.getTime()) / 3_600_000) * 100) / 100;
+  await deps.cloudwatch.send(
+    new PutMetricDataCommand({
+      Namespace: FRESHNESS_METRIC.namespace,
+      MetricData: [
+        {
+          MetricName: FRESHNESS_METRIC.name,
+          Dimensions: [{ Name: FRESHNESS_METRIC.dimension, Value: f.stateMachineName }],
+          Value: ageHours,
+          Unit: 'None',
+          Timestamp: deps.now,
+        },
+      ],
+    }),
+  );
+  const late = ageHours > lateAfterHours;
+  // Checks run hourly, so exactly one of them sees the age within its first hour past the limit: it notifies, the others do not.
+  const notified = late && ageHours - lateAfterHours <= 1;
+  if (notified) {
+    await deps.sns.send(
+      new PublishCommand({
+        TopicArn: f.topicArn,
+        Subject: `BatCat purpose late: ${f.stateMachineName}`,
+        Message: JSON.stringify({
+          purpose: config.purpose,
+          stateMachine: f.stateMachineName,
+          newestSuccessfulWindow: newest,
+          ageHours,
+          lateAfterHours,
+          reason:
+            `no window of '${config.purpose}' after ${newest.start}..${newest.end} has succeeded, and that one ended ${ageHours} hours ago ` +
+            `(allowed: one ${config.windowDays}-day window plus ${f.hours} hours). See batcat runs and the run ledger for what ran since.`,
+        }),
+      }),
+    );
+  }
+  return { newestSuccess: newest, ageHours, lateAfterHours, late, notified };
+}
+
+/** The newest SUCCEEDED item of the purpose: windows are read newest first, a page at a time. */
+async function newestSuccess(ddb: DynamoDBClient, config: PurposeRunConfig): Promise<{ start: string; end: string } | undefined> {
+  let startKey: Record<string, AttributeValue> | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: config.ledgerTable,
+        KeyConditionExpression: '#p = :p',
+        FilterExpression: '#status = :succeeded',
+        ExpressionAttributeNames: { '#p': LEDGER_KEY.partition, '#status': A.status },
+        ExpressionAttributeValues: { ':p': { S: config.purpose }, ':succeeded': { S: 'SUCCEEDED' } },
+        ScanIndexForward: false,
+        Limit: PAGE,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const item = out.Items?.[0];
+    if (item) {
+      const start = item[LEDGER_KEY.sort].S!;
+      return { start, end: item[A.windowEnd]?.S ?? addDays(start, config.windowDays - 1) };
+    }
+    startKey = out.LastEvaluatedKey;
+    if (!startKey) return undefined;
+  }
+  return undefined;
+}
+
+/** The instant the day after `day` starts in `timezone`: when a window whose last day is `day` has ended. */
+export function endOfDay(day: string, timezone: string): Date {
+  const next = addDays(day, 1);
+  const guess = new Date(`${next}T00:00:00Z`);
+  // The zone's offset at that moment, from how the instant reads there; twice, for a change of offset in between.
+  let instant = guess.getTime();
+  for (let i = 0; i < 2; i++) {
+    const shown = new Intl.DateTimeFormat('en-CA', {
+      timeZone: timezone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+    })
+      .formatToParts(new Date(instant))
+      .reduce<Record<string, string>>((o, p) => ({ ...o, [p.type]: p.value }), {});
+    const asUtc = Date.parse(`${shown.year}-${shown.month}-${shown.day}T${shown.hour}:${shown.minute}:00Z`);
+    instant = guess.getTime() - (asUtc - instant);
+  }
+  return new Date(instant);
+}
