@@ -78,6 +78,7 @@ export class ProjectStack extends Stack {
       description: `Results of the BatCat project ${c.project} (${c.stage}), one table per declared output, partitioned by dt`,
     });
     this.addResultTables(c);
+    this.expireAttempts(c);
     for (const p of c.purposes) {
       this.purposes[p.name] = new PurposeStack(this, p.name, { purpose: this.purposeProps(c, p) }).purpose;
     }
@@ -87,6 +88,24 @@ export class ProjectStack extends Stack {
       purposes: c.purposes.map((p) => ({ purposeName: p.name, stateMachineName: this.purposes[p.name].stateMachineName })),
     });
     this.addOutputs();
+  }
+
+  /**
+   * A run's job writes below `<output>_attempts/<execution>/` and the commit moves a success into
+   * its window's `dt=` folder; what failed attempts left is kept a month to look at, and what
+   * commits removed a day (the bucket is versioned).
+   */
+  private expireAttempts(c: ProjectConfig): void {
+    for (const p of c.purposes) {
+      for (const o of p.outputs) {
+        this.data.bucket.addLifecycleRule({
+          id: `ExpireAttempts-${p.name}-${o.name}`,
+          prefix: `${o.prefix}_attempts/`,
+          expiration: Duration.days(30),
+          noncurrentVersionExpiration: Duration.days(1),
+        });
+      }
+    }
   }
 
   /** A Glue table for each output that declares one. */

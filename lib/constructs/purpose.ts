@@ -12,12 +12,13 @@ import { RUN_DEFAULTS } from '../contract/processing';
 import { MAX_BACKFILL_WINDOWS } from '../contract/run-input';
 import { s3Uri } from '../contract/s3-uri';
 import { Backfill } from './backfill';
-import { acknowledgeFinding } from './private/acknowledge';
+import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import { firstEventAlarm } from './private/alarms';
 import {
   catchFailures,
   checkOutputs,
   checkRunInput,
+  commitResults,
   failureHandling,
   followExistingJob,
   recordRunStart,
@@ -29,6 +30,7 @@ import {
   windowTaken,
 } from './private/purpose-definition';
 import { resolvePurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
+import { ResultCommit } from './private/result-commit';
 import { scriptCode } from './private/script-code';
 import { listFolder } from './private/s3-access';
 import type { PurposeAlarms, PurposeProps } from './purpose-props';
@@ -44,11 +46,12 @@ import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing
  *
  * The state machine's input is a run input (lib/contract/run-input.ts). It adds `batcat`:
  * the job name (`<jobNamePrefix>-<md5 of the execution id and start>`, valid for every execution
- * name) and the `dt=<window start>/` partition the outputs are written to. It claims the window
- * in the run ledger before it starts, and records there how the attempt ended.
+ * name), the folder `_attempts/<execution name>/` below each output where the job writes, and the
+ * `dt=<window start>/` partition the commit makes that the window's result after success. It
+ * claims the window in the run ledger before it starts, and records there how the attempt ended.
  *
  * Construct IDs are a contract: `Ledger` (without a `ledger` prop), `Image`, `Code` (script mode),
- * `RunProcessingJob`, `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
+ * `RunProcessingJob`, `Commit`, `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
  * `Backfill` and `Trigger`. Renaming one replaces its resources.
  */
 export class Purpose extends Construct {
@@ -98,11 +101,19 @@ export class Purpose extends Construct {
     this.jobRole = this.processingJob.role;
     const onFailure = failureHandling(this, purpose, props.notificationTopic, table);
     const success = recordRunSuccess(this, purpose, table, taken, new sfn.Succeed(this, 'RunSucceeded'));
-    const outputs = checkOutputs(this, purpose, onFailure.fail, success);
+    const resultCommit = new ResultCommit(this, 'Commit', {
+      bucket: props.bucket,
+      outputPrefixes: purpose.outputs.map((o) => o.keyPrefix),
+      stateMachineName: this.stateMachineName,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+    });
+    const commit = commitResults(this, purpose, resultCommit);
+    commit.next(success);
+    const outputs = checkOutputs(this, purpose, onFailure.fail, commit);
     resolve.next(claim);
     (query ? claim.next(query) : claim).next(this.processingJob).next(outputs);
     followExistingJob(this, this.processingJob, outputs, onFailure.describe);
-    catchFailures([claim, query, this.processingJob, outputs, success], onFailure.describe);
+    catchFailures([claim, query, this.processingJob, outputs, commit, success], onFailure.describe);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${this.stateMachineName}`,
@@ -120,6 +131,11 @@ export class Purpose extends Construct {
     if (keyAccess) this.stateMachine.addToRolePolicy(keyAccess);
     table.encryptionKey?.grantEncryptDecrypt(this.stateMachine);
     for (const o of purpose.outputs) this.stateMachine.addToRolePolicy(listFolder(props.bucket, o.keyPrefix));
+    acknowledgeWildcardResources(
+      this.stateMachine.role,
+      [`${resultCommit.function.functionArn}:*`],
+      "lambda:InvokeFunction on the commit function's own versions and aliases, as LambdaInvoke grants it.",
+    );
     acknowledgeFinding(
       this.stateMachine.role,
       'AwsSolutions-IAM5[Resource::*]',

@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Arn, ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -7,7 +5,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -19,13 +17,13 @@ import { Construct } from 'constructs';
 import { RUN_CONFIG_ENV } from '../contract/environment';
 import { FRESHNESS_METRIC } from '../contract/ledger';
 import { triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
-import { packageRoot } from '../contract/package-root';
 import { cronDaylightSavingProblem, schedulePeriodProblem } from '../contract/rules';
 import type { PurposeRunConfig } from '../contract/run-input';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import type { RunLedger } from './run-ledger';
 import { firstEventAlarm } from './private/alarms';
 import { check } from './private/errors';
+import { handlerFunction } from './private/handler-function';
 import { topicKeyAccess } from './private/purpose-definition';
 
 /** A folder whose new objects start runs. */
@@ -202,31 +200,14 @@ export class RunTrigger extends Construct {
       new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
     );
 
-    const fn = new NodejsFunction(this, 'Function', {
+    const fn = handlerFunction(this, 'Function', 'trigger', {
       functionName,
       description: `BatCat trigger of ${props.stateMachineName}: schedule, S3 arrival, upstream and manual runs`,
-      entry: triggerEntry(),
-      // The package's own folder is the bundling root, so synth does not depend on the app's
-      // folder having a lock file (esbuild needs no install: the only dependency is external).
-      depsLockFilePath: path.join(packageRoot(), 'package.json'),
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: Duration.seconds(30),
       role,
       environment: { [RUN_CONFIG_ENV]: Stack.of(this).toJsonString(runConfig) },
-      bundling: {
-        minify: true,
-        sourceMap: false,
-        format: OutputFormat.CJS,
-        // The runtime's AWS SDK v3 keeps the bundle small and its load fast (bench/trigger-bundle.ts).
-        externalModules: ['@aws-sdk/*'],
-      },
       tracing: lambda.Tracing.ACTIVE,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
       logGroup,
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: 2,
@@ -418,15 +399,6 @@ export class RunTrigger extends Construct {
   public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum', ...props });
   }
-}
-
-/** The handler: TypeScript in this repository, compiled JavaScript in the published package. */
-function triggerEntry(): string {
-  const root = packageRoot();
-  const candidates = [path.join(root, 'lambda', 'trigger', 'index.ts'), path.join(root, 'dist', 'lambda', 'trigger', 'index.js')];
-  const entry = candidates.find((f) => fs.existsSync(f));
-  if (!entry) throw new Error(`the trigger handler is missing: none of ${candidates.join(', ')} exists; reinstall batcat-cdk`);
-  return entry;
 }
 
 function escapeWildcard(s: string): string {

@@ -10,7 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
 import { shortHash, type RunInput } from '../contract/run-input';
+import { commitOutputs, type OutputCommit } from '../runtime/commit';
 import { resolveRunRequest, singleRunInput } from '../runtime/trigger';
+import { folderStore } from './folder-store';
 import { executionContext, StateMachine } from './interpreter';
 import { LocalRunError, readContainerSpec, type ContainerSpec } from './container-spec';
 import { detectEngine, type Engine, type EngineKind } from './engine';
@@ -184,7 +186,6 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
           { rootDir: o.rootDir, project, purpose, dataDir, engine, python: o.python ?? 'python3', spec, queryResults, runDir, print },
           params,
         );
-        outputs.push(...r.outputs);
         written = r.written;
       } catch (e) {
         jobFailure = (e as Error).name === 'States.TaskFailed' ? JSON.parse((e as Error).message).FailureReason : (e as Error).message;
@@ -194,6 +195,16 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         ProcessingJobArn: `arn:aws:sagemaker:local:000000000000:processing-job/${params.ProcessingJobName}`,
         ProcessingJobStatus: 'Completed',
       };
+    },
+    // As on AWS, the job wrote below each output's _attempts/<run>/ folder; this makes it the window's result under data/.
+    CommitResults: async (params: { bucket: string; outputs: OutputCommit[] }) => {
+      await afterEntered('CommitResults');
+      const store = folderStore((key) => localPathOf(project, dataDir, `s3://${params.bucket}/${key}`), dataDir);
+      const committed = await commitOutputs(store, params.outputs);
+      for (const out of params.outputs) {
+        for (const f of await store.list(out.resultPrefix)) outputs.push(localPathOf(project, dataDir, `s3://${params.bucket}/${f.key}`));
+      }
+      return committed;
     },
     // The runs folder is the local run ledger (status.json), so the state machine's ledger writes are recorded there instead.
     RecordRunStart: () => Promise.resolve({}),

@@ -95,11 +95,14 @@ describe('the example project app', () => {
         ' AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/usage-analysis-2919b6*]',
         'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
         'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"PurposeStateMachineBFA98837"}]}]}*]',
+        // The commit of results: the objects below the purpose's own output folder
+        'Purpose/Commit/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/results/usage-analysis/summary/*]',
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::*]', // ecr:GetAuthorizationToken, cloudwatch:PutMetricData (namespace-bound)
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/raw/usage/*]',
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/results/usage-analysis/summary/*]',
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/ProcessingJobs:log-stream:usage-analysis-2919b6*]',
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
+        'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeCommitFunction668DD148.Arn>:*]', // the commit function's versions
         'Purpose/Trigger/DeadLetters AwsSolutions-SQS3',
         'Purpose/Trigger/Role AwsSolutions-IAM5[Resource::*]', // X-Ray
         // DescribeExecution of its own runs, to find one that ended without recording it in the ledger

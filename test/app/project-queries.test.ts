@@ -230,6 +230,7 @@ describe('a query-fed run, executed locally', () => {
           RecordRunStart: async () => ({}),
           RecordRunSuccess: async () => ({}),
           RecordRunFailure: async () => ({}),
+          CommitResults: async () => ({ outputs: [] }),
           RunQuery: async (p: any) => {
             calls.RunQuery.push(p);
             return query(p);

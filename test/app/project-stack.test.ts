@@ -76,9 +76,15 @@ purposes:
     expect(text).toContain('"s3:prefix":["vehicles/*"]');
   });
 
-  test('an output prefix may be set; the run partition is appended', () => {
-    const out = definitionOf(nested).States.RunProcessingJob.Parameters.ProcessingOutputConfig.Outputs[0].S3Output;
-    expect(out['S3Uri.$']).toMatch(/\/curated\/predictions\/\{\}', \$\.batcat\.partition\)$/);
+  test("an output prefix may be set; the job writes below its attempt's folder there, committed to the run partition", () => {
+    const def = definitionOf(nested);
+    const out = def.States.RunProcessingJob.Parameters.ProcessingOutputConfig.Outputs[0].S3Output;
+    expect(out['S3Uri.$']).toMatch(/\/curated\/predictions\/\{\}', \$\.batcat\.attemptFolder\)$/);
+    expect(def.States.CommitResults.Parameters.outputs[0]).toEqual({
+      name: expect.any(String),
+      'attemptPrefix.$': "States.Format('curated/predictions/{}', $.batcat.attemptFolder)",
+      'resultPrefix.$': "States.Format('curated/predictions/{}', $.batcat.partition)",
+    });
   });
 });
 

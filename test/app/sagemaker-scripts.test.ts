@@ -42,6 +42,7 @@ async function renderedJob(config: ProjectConfig, purpose: string): Promise<any>
       taskResourceLocalHandlers: {
         RecordRunStart: () => Promise.resolve({}),
         RecordRunSuccess: () => Promise.resolve({}),
+        CommitResults: () => Promise.resolve({ outputs: [] }),
         RunProcessingJob: (params: unknown) => {
           job = params;
           return Promise.resolve({

@@ -43,6 +43,8 @@ describe('batcat run-local', () => {
       '✓ CountOutputs',
       '▶ RequiredOutputsWritten',
       '✓ RequiredOutputsWritten',
+      '▶ CommitResults',
+      '✓ CommitResults',
       '▶ RecordRunSuccess',
       '✓ RecordRunSuccess',
       '▶ RunSucceeded',
@@ -123,7 +125,7 @@ describe('batcat run-local', () => {
     expect(r.out).toContain('▶ EmptyOutput-summary');
     expect(r.out).toContain(
       'FAILED: BatCat.EmptyOutput: output summary is empty: the job wrote nothing to /opt/ml/processing/output/summary, ' +
-        'so nothing reached s3://local-data-bucket/results/usage-analysis/summary/dt=2026-11-22/.',
+        'so nothing reached s3://local-data-bucket/results/usage-analysis/summary/_attempts/usage-analysis-20261122-a1/.',
     );
     expect(r.out).toContain('set required: false on the output');
     const status = JSON.parse(fs.readFileSync(path.join(silent, 'runs/usage-analysis/usage-analysis-20261122-a1/status.json'), 'utf8'));
@@ -158,10 +160,16 @@ describe('batcat run-local', () => {
     );
   });
 
-  test('running a window again records a new attempt; runs --local lists them newest first', () => {
+  test('running a window again records a new attempt that replaces the result whole; runs --local lists them newest first', () => {
+    // A file of the earlier attempt that this one does not write: gone after the commit, not mixed in.
+    const result = path.join(root, 'data', 'result', 'usage-analysis', 'dt=2026-11-22', 'summary');
+    fs.writeFileSync(path.join(result, 'stale.csv'), 'from an earlier attempt\n');
     const again = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--engine', 'namespace'], root);
     expect(again.code).toBe(0);
     expect(again.out).toContain('run usage-analysis-20261122-a2:');
+    expect(fs.readdirSync(result)).toEqual(['usage_summary.csv']);
+    // The attempt's own folder is gone once committed.
+    expect(fs.existsSync(path.join(root, 'data', 'result', 'usage-analysis', 'summary', '_attempts'))).toBe(false);
     const r = batcat(['runs', '2022-rnd-battery', 'usage-analysis', '--local'], root);
     expect(r.code).toBe(0);
     const rows = r.out.trim().split('\n');

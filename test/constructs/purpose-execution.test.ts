@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Purpose } from '../../lib/constructs/purpose';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
-import { motoUnavailable, startDynamoDbServer, type DynamoDbServer } from '../dynamodb-server';
+import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
 import { definitionOf, runConfigOf, stubRefs } from '../helpers';
 import { ExecutionError, executionContext, StateMachine, taskError } from '../local-step-functions';
 import { baseStack } from './fixtures';
@@ -58,9 +58,9 @@ function synthPurpose(purposeName: string, namePrefix: string) {
 const unavailable = motoUnavailable();
 if (unavailable) console.warn(`test/constructs/purpose-execution.test.ts is skipped: ${unavailable}`);
 const suite = unavailable ? describe.skip : describe;
-let dynamo: DynamoDbServer;
+let dynamo: MotoServer;
 beforeAll(async () => {
-  if (!unavailable) dynamo = await startDynamoDbServer();
+  if (!unavailable) dynamo = await startMotoServer();
 }, 60_000);
 afterAll(async () => dynamo?.stop());
 
@@ -108,6 +108,8 @@ interface Run {
   error?: any;
   jobRequests: any[];
   notifications: any[];
+  /** What the commit of the results was asked to do. */
+  commits: any[];
 }
 
 async function run(
@@ -129,6 +131,7 @@ async function run(
   const table = ledgerTable ?? (await dynamo.createLedger());
   const jobRequests: any[] = [];
   const notifications: any[] = [];
+  const commits: any[] = [];
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const execution = machine.run(input, {
     context: executionContext(stateMachineName, executionName, startTime),
@@ -137,6 +140,10 @@ async function run(
         RecordRunStart: (params: any) => ledgerWrite(params, table),
         RecordRunSuccess: (params: any) => ledgerWrite(params, table),
         RecordRunFailure: (params: any) => ledgerWrite(params, table),
+        CommitResults: async (params: any) => {
+          commits.push(params);
+          return { outputs: [] };
+        },
         RunProcessingJob: async (params: any) => {
           jobRequests.push(params);
           return job(params, jobRequests.length);
@@ -154,9 +161,9 @@ async function run(
     },
   });
   try {
-    return { table, output: await execution.result, jobRequests, notifications };
+    return { table, output: await execution.result, jobRequests, notifications, commits };
   } catch (error) {
-    return { table, error, jobRequests, notifications };
+    return { table, error, jobRequests, notifications, commits };
   }
 }
 
@@ -186,9 +193,24 @@ suite('a purpose run, executed locally', () => {
     const { window, inputs, outputs } = r.input;
     expect(p.ProcessingJobName).toMatch(JOB_NAME);
     expect(p.ProcessingJobName).toMatch(new RegExp(`^${demo.purpose.jobNamePrefix}-[0-9a-f]{32}$`));
-    // The state machine sends exactly the folders the run input announces.
+    // The state machine reads exactly the folders the run input announces; the job writes below its own attempt's
+    // folder of each output, and the commit makes that the window's result, the folder the run input announces.
     expect(Object.fromEntries(p.ProcessingInputs.map((i: any) => [i.InputName, i.S3Input.S3Uri]))).toEqual(inputs);
-    expect(Object.fromEntries(p.ProcessingOutputConfig.Outputs.map((o: any) => [o.OutputName, o.S3Output.S3Uri]))).toEqual(outputs);
+    const attempt = (uri: string) => uri.replace(/dt=[^/]+\/$/, `_attempts/${r.name}/`);
+    expect(Object.fromEntries(p.ProcessingOutputConfig.Outputs.map((o: any) => [o.OutputName, o.S3Output.S3Uri]))).toEqual({
+      summary: attempt(outputs.summary),
+      details: attempt(outputs.details),
+    });
+    expect(r.commits).toEqual([
+      {
+        bucket: 'demo-data-bucket',
+        outputs: Object.entries(outputs).map(([name, uri]) => ({
+          name,
+          attemptPrefix: attempt(uri).replace('s3://demo-data-bucket/', ''),
+          resultPrefix: uri.replace('s3://demo-data-bucket/', ''),
+        })),
+      },
+    ]);
     expect(inputs).toEqual({
       usage: `s3://demo-data-bucket/raw/usage/dt=${window.start}/`,
       lookup: 's3://demo-data-bucket/curated/lookup/',
@@ -330,10 +352,12 @@ suite('a purpose run, executed locally', () => {
       error: 'BatCat.EmptyOutput',
       runId: r.name,
       reason: expect.stringContaining(
-        'the job wrote nothing to /opt/ml/processing/output/summary, so nothing reached s3://demo-data-bucket/results/usage-analysis/summary/dt=2026-11-02/',
+        `the job wrote nothing to /opt/ml/processing/output/summary, so nothing reached s3://demo-data-bucket/results/usage-analysis/summary/_attempts/${r.name}/`,
       ),
     });
     expect(r.notifications[0].Message.reason).toContain('[{"output":"summary","keyCount":0},{"output":"details","keyCount":1}]');
+    // Nothing is committed: the window's previous result, if any, stays whole.
+    expect(r.commits).toEqual([]);
     const ok = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-03' }, completed, { summary: 1, details: 1 });
     expect(ok.error).toBeUndefined();
   });

@@ -65,11 +65,12 @@ describe('Purpose', () => {
     expect(jobNamePrefix('abcdefghijklmnopqrstuv-xyz', 's')).toMatch(/^abcdefghijklmnopqrstuv-[0-9a-f]{6}$/);
   });
 
-  test('the job writes each output to a dt= partition of its results folder and gets its run in the environment', () => {
+  test("the job writes each output below its attempt's folder of its results folder and gets its run in the environment", () => {
     const p = def.States.RunProcessingJob.Parameters;
     expect(p.ProcessingOutputConfig.Outputs[0].S3Output['S3Uri.$']).toMatch(
-      /^States\.Format\('s3:\/\/Data[0-9A-F]{8}\/results\/usage-analysis\/summary\/\{\}', \$\.batcat\.partition\)$/,
+      /^States\.Format\('s3:\/\/Data[0-9A-F]{8}\/results\/usage-analysis\/summary\/\{\}', \$\.batcat\.attemptFolder\)$/,
     );
+    expect(def.States.ResolveRun.Parameters['attemptFolder.$']).toBe("States.Format('_attempts/{}/', $$.Execution.Name)");
     expect(p.Environment).toEqual({
       USAGE_UNIT: 'kWh',
       BATCAT_PURPOSE: 'usage-analysis',
@@ -123,7 +124,7 @@ describe('Purpose', () => {
         Resource: 'arn:aws:states:::aws-sdk:s3:listObjectsV2',
         Parameters: {
           Bucket: expect.any(String),
-          'Prefix.$': "States.Format('results/usage-analysis/summary/{}', $.batcat.partition)",
+          'Prefix.$': "States.Format('results/usage-analysis/summary/{}', $.batcat.attemptFolder)",
           MaxKeys: 1,
         },
         ResultSelector: { output: 'summary', 'keyCount.$': '$.KeyCount' },
@@ -132,7 +133,7 @@ describe('Purpose', () => {
     expect(def.States.RequiredOutputsWritten).toMatchObject({
       Type: 'Choice',
       Choices: [{ Variable: '$.outputCheck[0].keyCount', NumericEquals: 0, Next: 'EmptyOutput-summary' }],
-      Default: 'RecordRunSuccess',
+      Default: 'CommitResults',
     });
     expect(def.States['EmptyOutput-summary']).toMatchObject({
       Type: 'Pass',
@@ -205,7 +206,7 @@ describe('Purpose', () => {
     ]);
     expect(d.States['EmptyOutput-debug']).toBeUndefined();
     const none = build({ outputs: [{ name: 'debug', required: false }] }).def;
-    expect(none.States.CountOutputs.Next).toBe('RecordRunSuccess');
+    expect(none.States.CountOutputs.Next).toBe('CommitResults');
   });
 
   test('a failure is described, published to the topic and fails the execution', () => {

@@ -4,7 +4,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { PurposeRunConfig } from '../../lib/contract/run-input';
 import { checkFreshness, endOfDay, isFreshnessCheck } from '../../lib/runtime/freshness';
-import { motoUnavailable, startDynamoDbServer, type DynamoDbServer } from '../dynamodb-server';
+import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
 
 /* The hourly freshness check, with the run ledger in moto's DynamoDB and CloudWatch and SNS mocked. */
 
@@ -14,10 +14,10 @@ const suite = unavailable ? describe.skip : describe;
 
 const cw = mockClient(CloudWatchClient);
 const sns = mockClient(SNSClient);
-let server: DynamoDbServer;
+let server: MotoServer;
 let config: PurposeRunConfig;
 beforeAll(async () => {
-  if (!unavailable) server = await startDynamoDbServer();
+  if (!unavailable) server = await startMotoServer();
 }, 60_000);
 afterAll(async () => server?.stop());
 beforeEach(async () => {

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { addDays } from '../../lib/contract/dates';
 import { RunRequestError, type PurposeRunConfig } from '../../lib/contract/run-input';
 import { startRuns, type BackfillInput, type TriggerResult } from '../../lib/runtime/trigger';
-import { motoUnavailable, startDynamoDbServer, type DynamoDbServer } from '../dynamodb-server';
+import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
 
 /*
  * The trigger's logic for every kind of event, with Step Functions mocked and the run ledger in
@@ -37,12 +37,12 @@ const unavailable = motoUnavailable();
 if (unavailable) console.warn(`test/runtime/trigger.test.ts is skipped: ${unavailable}`);
 const suite = unavailable ? describe.skip : describe;
 
-let server: DynamoDbServer;
+let server: MotoServer;
 let ddb: DynamoDBClient;
 let CONFIG: PurposeRunConfig;
 beforeAll(async () => {
   if (unavailable) return;
-  server = await startDynamoDbServer();
+  server = await startMotoServer();
   ddb = server.client();
 }, 60_000);
 afterAll(async () => server?.stop());

@@ -13,6 +13,7 @@ import { AthenaRunQuery } from '../athena-run-query';
 import { QueryParameter, type PurposeQuery } from '../purpose-props';
 import { SageMakerCreateProcessingJob } from '../sagemaker-create-processing-job';
 import type { ResolvedPurpose } from './resolve-purpose-props';
+import type { ResultCommit } from './result-commit';
 import type { ScriptCode } from './script-code';
 
 /*
@@ -27,6 +28,7 @@ const PATHS = {
   resolved: '$.batcat',
   jobName: '$.batcat.jobName',
   attempt: '$.batcat.attempt',
+  attemptFolder: '$.batcat.attemptFolder',
   arguments: '$.batcat.arguments',
   partition: '$.batcat.partition',
   queryParameters: '$.batcat.queryParameters',
@@ -84,6 +86,8 @@ export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass
       // DynamoDB numbers are strings.
       attempt: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.attempt)),
       partition: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart)),
+      // Where this execution's job writes; the commit makes it the window's result (dt=...) only after success.
+      attemptFolder: sfn.JsonPath.format('_attempts/{}/', sfn.JsonPath.executionName),
       // Athena ExecutionParameters are SQL literals: the dates, quoted.
       ...(purpose.queryParameters.length > 0 ? { queryParameters: sfn.JsonPath.array(...purpose.queryParameters.map(literal)) } : {}),
       // Each argument by itself: a literal stays plain JSON (its braces need no escaping), a placeholder is formatted per run.
@@ -269,6 +273,7 @@ export function runProcessingJob(
 ): SageMakerCreateProcessingJob {
   const { props } = purpose;
   const runPartition = sfn.JsonPath.stringAt(PATHS.partition);
+  const attemptFolder = sfn.JsonPath.stringAt(PATHS.attemptFolder);
   return new SageMakerCreateProcessingJob(scope, 'RunProcessingJob', {
     jobName: sfn.JsonPath.stringAt(PATHS.jobName),
     jobNamePrefix: purpose.jobNamePrefix,
@@ -304,7 +309,7 @@ export function runProcessingJob(
       name: o.name,
       bucket: props.bucket,
       keyPrefix: o.keyPrefix,
-      runPrefix: runPartition,
+      runPrefix: attemptFolder,
       localPath: o.localPath,
       uploadMode: props.outputs.find((x) => x.name === o.name)!.uploadMode,
     })),
@@ -512,7 +517,7 @@ export function checkOutputs(scope: Construct, purpose: ResolvedPurpose, onEmpty
           Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:s3:listObjectsV2`,
           Parameters: {
             Bucket: props.bucket.bucketName,
-            'Prefix.$': sfn.JsonPath.format(`${o.keyPrefix}{}`, sfn.JsonPath.stringAt(PATHS.partition)),
+            'Prefix.$': sfn.JsonPath.format(`${o.keyPrefix}{}`, sfn.JsonPath.stringAt(PATHS.attemptFolder)),
             MaxKeys: 1,
           },
           ResultSelector: { output: o.name, 'keyCount.$': '$.KeyCount' },
@@ -526,8 +531,9 @@ export function checkOutputs(scope: Construct, purpose: ResolvedPurpose, onEmpty
     const where = o.localPath;
     const reason = sfn.JsonPath.format(
       `output ${o.name} is empty: the job wrote nothing to ${where}, so nothing reached s3://${props.bucket.bucketName}/${o.keyPrefix}{}. ` +
-        'Objects found per output (at most one counted): {}. Write at least one file there, or set required: false on the output.',
-      sfn.JsonPath.stringAt(PATHS.partition),
+        'Objects found per output (at most one counted): {}. Write at least one file there, or set required: false on the output. ' +
+        "The window's previous result, if any, is left as it was.",
+      sfn.JsonPath.stringAt(PATHS.attemptFolder),
       sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt(PATHS.outputCheck)),
     );
     choice.when(
@@ -540,6 +546,11 @@ export function checkOutputs(scope: Construct, purpose: ResolvedPurpose, onEmpty
   }
   count.next(required.length > 0 ? choice.otherwise(done) : done);
   return count;
+}
+
+/** After the output check: the commit of this attempt's outputs as the window's result. */
+export function commitResults(scope: Construct, purpose: ResolvedPurpose, commit: ResultCommit): tasks.LambdaInvoke {
+  return commit.task(scope, purpose.props.bucket, purpose.outputs, { attempt: PATHS.attemptFolder, partition: PATHS.partition });
 }
 
 /** Publishing failures to an encrypted topic needs its key. */

@@ -4,14 +4,15 @@ import { CreateTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/clien
 import { LEDGER_KEY } from '../lib/contract/ledger';
 
 /*
- * moto's server (this machine's Python) as a DynamoDB peer on 127.0.0.1, so the run ledger's
- * reads, writes and condition expressions are checked by a real implementation of the protocol.
- * A suite that needs it calls `dynamoDbServerOrSkip()`, which prints why it is skipped when moto
- * is not installed (DESIGN.md: never passed silently).
+ * moto's server (this machine's Python) on 127.0.0.1: the DynamoDB peer of the run ledger's
+ * reads, writes and condition expressions, and an S3 peer for what s3rver lacks (multipart
+ * copy). A suite that needs it checks `motoUnavailable()` first and is skipped, saying why, when
+ * moto is not installed (DESIGN.md: never passed silently).
  */
 
-export interface DynamoDbServer {
+export interface MotoServer {
   readonly endpoint: string;
+  /** A DynamoDB client for it. */
   client(): DynamoDBClient;
   /** Creates a ledger table shaped like RunLedger's and returns its name. */
   createLedger(): Promise<string>;
@@ -29,7 +30,7 @@ export function motoUnavailable(): string | undefined {
 
 let tables = 0;
 
-export async function startDynamoDbServer(): Promise<DynamoDbServer> {
+export async function startMotoServer(): Promise<MotoServer> {
   const port = await freePort();
   const child: ChildProcess = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,0 +1,52 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type Duration } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { packageRoot } from '../../contract/package-root';
+
+/** The settings every BatCat function shares, for the handler in `lambda/<handler>/`. */
+export function handlerFunction(
+  scope: Construct,
+  id: string,
+  handler: 'trigger' | 'commit',
+  props: Pick<NodejsFunctionProps, 'functionName' | 'description' | 'environment' | 'deadLetterQueue' | 'retryAttempts' | 'tracing'> & {
+    readonly role: iam.IRole;
+    readonly logGroup: logs.ILogGroup;
+    readonly timeout: Duration;
+    readonly memorySize: number;
+  },
+): NodejsFunction {
+  return new NodejsFunction(scope, id, {
+    ...props,
+    entry: handlerEntry(handler),
+    // The package's own folder is the bundling root, so synth does not depend on the app's
+    // folder having a lock file (esbuild needs no install: the only dependencies are external).
+    depsLockFilePath: path.join(packageRoot(), 'package.json'),
+    handler: 'handler',
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    bundling: {
+      minify: true,
+      sourceMap: false,
+      format: OutputFormat.CJS,
+      // The runtime's AWS SDK v3 keeps the bundle small and its load fast (bench/trigger-bundle.ts).
+      externalModules: ['@aws-sdk/*'],
+    },
+    loggingFormat: lambda.LoggingFormat.JSON,
+    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+    systemLogLevelV2: lambda.SystemLogLevel.WARN,
+  });
+}
+
+/** The handler: TypeScript in this repository, compiled JavaScript in the published package. */
+function handlerEntry(handler: string): string {
+  const root = packageRoot();
+  const candidates = [path.join(root, 'lambda', handler, 'index.ts'), path.join(root, 'dist', 'lambda', handler, 'index.js')];
+  const entry = candidates.find((f) => fs.existsSync(f));
+  if (!entry) throw new Error(`the ${handler} handler is missing: none of ${candidates.join(', ')} exists; reinstall batcat-cdk`);
+  return entry;
+}

@@ -1,0 +1,53 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ObjectStore } from '../runtime/commit';
+
+/**
+ * The commit's store in local runs: the keys of one bucket as files, placed by `pathOf` (the
+ * local layout of data/, see localPathOf). A folder key (ending '/') maps to a folder, and a key
+ * below it to a file below that folder, as S3 keys nest. Folders a delete empties are removed, up
+ * to `root`, as S3 has no folders.
+ */
+export function folderStore(pathOf: (key: string) => string, root: string): ObjectStore {
+  const prune = (dir: string) => {
+    while (dir.startsWith(root + path.sep) && fs.existsSync(dir) && fs.readdirSync(dir).length === 0) {
+      fs.rmdirSync(dir);
+      dir = path.dirname(dir);
+    }
+  };
+  return {
+    list: (prefix) => {
+      const dir = pathOf(prefix);
+      const out: Array<{ key: string; size: number }> = [];
+      const walk = (rel: string) => {
+        const at = path.join(dir, rel);
+        if (!fs.existsSync(at)) return;
+        for (const e of fs.readdirSync(at, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+          const r = rel === '' ? e.name : `${rel}/${e.name}`;
+          if (e.isDirectory()) walk(r);
+          else if (e.isFile()) out.push({ key: `${prefix}${r}`, size: fs.statSync(path.join(dir, r)).size });
+        }
+      };
+      walk('');
+      return Promise.resolve(out);
+    },
+    copy: (from, to) => {
+      fs.mkdirSync(path.dirname(pathOf(to)), { recursive: true });
+      fs.copyFileSync(pathOf(from), pathOf(to));
+      return Promise.resolve();
+    },
+    delete: (keys) => {
+      for (const k of keys) {
+        fs.rmSync(pathOf(k), { force: true });
+        prune(path.dirname(pathOf(k)));
+      }
+      return Promise.resolve();
+    },
+    read: (key) => Promise.resolve(fs.existsSync(pathOf(key)) ? fs.readFileSync(pathOf(key), 'utf8') : undefined),
+    write: (key, body) => {
+      fs.mkdirSync(path.dirname(pathOf(key)), { recursive: true });
+      fs.writeFileSync(pathOf(key), body);
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCopyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { ObjectStore } from './commit';
+
+/** CopyObject copies objects up to 5 GiB; larger ones are copied in parts of this size. */
+const SINGLE_COPY_LIMIT = 5 * 1024 ** 3;
+const PART_SIZE = 1024 ** 3;
+
+/** The commit's store on S3: one bucket. `partSize` and `singleCopyLimit` are for tests. */
+export function s3Store(s3: S3Client, bucket: string, sizes = { singleCopyLimit: SINGLE_COPY_LIMIT, partSize: PART_SIZE }): ObjectStore {
+  const source = (key: string) => `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  return {
+    async list(prefix) {
+      const out: Array<{ key: string; size: number }> = [];
+      let token: string | undefined;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0 });
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return out;
+    },
+    async copy(from, to, size) {
+      if (size <= sizes.singleCopyLimit) {
+        await s3.send(new CopyObjectCommand({ Bucket: bucket, CopySource: source(from), Key: to }));
+        return;
+      }
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: to }));
+      try {
+        const parts = [];
+        for (let start = 0, n = 1; start < size; start += sizes.partSize, n++) {
+          const end = Math.min(start + sizes.partSize, size) - 1;
+          const part = await s3.send(
+            new UploadPartCopyCommand({
+              Bucket: bucket,
+              Key: to,
+              UploadId,
+              PartNumber: n,
+              CopySource: source(from),
+              CopySourceRange: `bytes=${start}-${end}`,
+            }),
+          );
+          parts.push({ PartNumber: n, ETag: part.CopyPartResult!.ETag });
+        }
+        await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } }));
+      } catch (e) {
+        await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId }));
+        throw e;
+      }
+    },
+    async delete(keys) {
+      for (let i = 0; i < keys.length; i += 1000) {
+        const batch = keys.slice(i, i + 1000);
+        const out = await s3.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+        );
+        if (out.Errors?.length) {
+          const e = out.Errors[0];
+          throw new Error(`could not delete ${out.Errors.length} object(s) of s3://${bucket}/, e.g. ${e.Key}: ${e.Code} ${e.Message}`);
+        }
+      }
+    },
+    async read(key) {
+      try {
+        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return await out.Body!.transformToString('utf8');
+      } catch (e) {
+        if ((e as Error).name === 'NoSuchKey') return undefined;
+        throw e;
+      }
+    },
+    async write(key, body) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    },
+  };
+}
