@@ -62,7 +62,10 @@ export async function runCommand(ctx: PurposeContext, opts: RunOptions, deps: Ru
   const executionArn = result.backfill?.executionArn ?? started[0].executionArn!;
   deps.out(`  execution: ${executionArn}`);
   deps.out(`  console:   ${consoleUrl(executionArn)}`);
-  if (opts.wait) return waitFor(executionArn, opts.pollSeconds, deps);
+  if (opts.wait) {
+    const code = await waitFor(executionArn, opts.pollSeconds, deps);
+    return result.backfill ? windowOutcomes(started, deps) : code;
+  }
   // "Already started" is not success: that attempt may have failed meanwhile.
   const status = result.backfill?.status ?? started[0].action;
   if (status === 'already-started') return endedRun(executionArn, deps);
@@ -87,6 +90,20 @@ function describeOutcome(w: WindowOutcome): string {
     case 'waiting':
       return `${window} not started: ${w.reason}`;
   }
+}
+
+/** After a backfill: how each of its runs ended, one line each; exit 1 if any did not succeed. */
+async function windowOutcomes(runs: readonly WindowOutcome[], deps: RunDeps): Promise<number> {
+  let failed = 0;
+  deps.out('windows:');
+  for (const w of runs) {
+    const e = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: w.executionArn }));
+    if (e.status !== 'SUCCEEDED') failed++;
+    const why = e.status === 'SUCCEEDED' ? '' : `: ${e.error ?? 'no error reported'}${e.cause ? `: ${e.cause}` : ''}`;
+    deps.out(`  ${w.window.start}..${w.window.end}  ${e.status?.toLowerCase()}  ${w.runId}${why}`);
+  }
+  if (failed > 0) deps.out(`${failed} of ${runs.length} window(s) did not succeed; ask again to start new attempts at them`);
+  return failed > 0 ? 1 : 0;
 }
 
 /** How an existing run ended: exit 1, with its error, when it did not succeed. */

@@ -60,6 +60,35 @@ beforeEach(() => {
   sfn.reset();
 });
 
+/** The trigger's answer to a backfill of 2026-11-01..03: two windows started, one running. */
+function backfillAnswer() {
+  const w = (day: string) => ({ start: day, end: day });
+  lambda.on(InvokeCommand).resolves({
+    Payload: payload({
+      purpose: 'usage-analysis',
+      trigger: 'manual',
+      windows: [
+        {
+          window: w('2026-11-01'),
+          action: 'started',
+          runId: 'usage-analysis-20261101-a2',
+          attempt: 2,
+          executionArn: EXECUTION('usage-analysis-20261101-a2'),
+        },
+        { window: w('2026-11-02'), action: 'running', runId: 'usage-analysis-20261102-a1', attempt: 1 },
+        {
+          window: w('2026-11-03'),
+          action: 'started',
+          runId: 'usage-analysis-20261103-a1',
+          attempt: 1,
+          executionArn: EXECUTION('usage-analysis-20261103-a1'),
+        },
+      ],
+      backfill: { name: 'usage-analysis-backfill-20261101-20261103-0a1b2c3d', executionArn: `${SM}-backfill:x`, status: 'started' },
+    }),
+  });
+}
+
 describe('batcat run', () => {
   test("asks the purpose's trigger for the run and prints what it started", async () => {
     triggerAnswers('2026-11-22', 'started');
@@ -93,31 +122,7 @@ describe('batcat run', () => {
   });
 
   test('passes --force and a backfill range, and lists what became of each window', async () => {
-    const w = (day: string) => ({ start: day, end: day });
-    lambda.on(InvokeCommand).resolves({
-      Payload: payload({
-        purpose: 'usage-analysis',
-        trigger: 'manual',
-        windows: [
-          {
-            window: w('2026-11-01'),
-            action: 'started',
-            runId: 'usage-analysis-20261101-a2',
-            attempt: 2,
-            executionArn: EXECUTION('usage-analysis-20261101-a2'),
-          },
-          { window: w('2026-11-02'), action: 'running', runId: 'usage-analysis-20261102-a1', attempt: 1 },
-          {
-            window: w('2026-11-03'),
-            action: 'started',
-            runId: 'usage-analysis-20261103-a1',
-            attempt: 1,
-            executionArn: EXECUTION('usage-analysis-20261103-a1'),
-          },
-        ],
-        backfill: { name: 'usage-analysis-backfill-20261101-20261103-0a1b2c3d', executionArn: `${SM}-backfill:x`, status: 'started' },
-      }),
-    });
+    backfillAnswer();
     const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--from', '2026-11-01', '--to', '2026-11-03', '--backfill', '--force');
     expect(r.code).toBe(0);
     expect(invoked()[0].request).toEqual({
@@ -133,6 +138,25 @@ describe('batcat run', () => {
         '  started usage-analysis-20261101-a2 for 2026-11-01..2026-11-01 (attempt 2)\n' +
         '  2026-11-02..2026-11-02 is running (usage-analysis-20261102-a1); nothing new started\n' +
         '  started usage-analysis-20261103-a1 for 2026-11-03..2026-11-03 (attempt 1)\n',
+    );
+  });
+
+  test('--wait follows a backfill, then reports how each window it started ended, and exits 1 if any failed', async () => {
+    backfillAnswer();
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: `${SM}-backfill:x` })
+      .resolves({ status: 'FAILED', error: 'BatCat.BackfillIncomplete' } as any)
+      .on(DescribeExecutionCommand, { executionArn: EXECUTION('usage-analysis-20261101-a2') })
+      .resolves({ status: 'SUCCEEDED' } as any)
+      .on(DescribeExecutionCommand, { executionArn: EXECUTION('usage-analysis-20261103-a1') })
+      .resolves({ status: 'FAILED', error: 'BatCat.EmptyOutput', cause: 'output summary is empty' } as any);
+    const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--from', '2026-11-01', '--to', '2026-11-03', '--backfill', '--wait');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      'windows:\n' +
+        '  2026-11-01..2026-11-01  succeeded  usage-analysis-20261101-a2\n' +
+        '  2026-11-03..2026-11-03  failed  usage-analysis-20261103-a1: BatCat.EmptyOutput: output summary is empty\n' +
+        '1 of 2 window(s) did not succeed; ask again to start new attempts at them\n',
     );
   });
 
