@@ -110,12 +110,9 @@ function localMinute(format: Intl.DateTimeFormat, instant: number): string {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
 }
 
-/**
- * The days (of the 366 from `from`) on which the wall-clock time `hour:minute` does not exist in
- * `timezone`: it falls in the hour skipped when daylight saving time starts.
- */
-export function daysWithoutLocalTime(hour: number, minute: number, timezone: string, from = new Date()): string[] {
-  const format = new Intl.DateTimeFormat('en-CA', {
+/** Reads instants as wall-clock minutes in `timezone` (for localMinute). */
+function minuteFormat(timezone: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat('en-CA', {
     timeZone: timezone,
     hourCycle: 'h23',
     year: 'numeric',
@@ -124,6 +121,24 @@ export function daysWithoutLocalTime(hour: number, minute: number, timezone: str
     hour: '2-digit',
     minute: '2-digit',
   });
+}
+
+/** The instant `day` begins in `timezone` (its local midnight). */
+export function startOfDay(day: string, timezone: string): Date {
+  const format = minuteFormat(timezone);
+  const wallClock = Date.parse(`${day}T00:00:00Z`);
+  // Shift by the zone's offset as read at the current guess; twice, for an offset change in between.
+  let instant = wallClock;
+  for (let i = 0; i < 2; i++) instant = wallClock - (Date.parse(`${localMinute(format, instant).replace(' ', 'T')}:00Z`) - instant);
+  return new Date(instant);
+}
+
+/**
+ * The days (of the 366 from `from`) on which the wall-clock time `hour:minute` does not exist in
+ * `timezone`: it falls in the hour skipped when daylight saving time starts.
+ */
+export function daysWithoutLocalTime(hour: number, minute: number, timezone: string, from = new Date()): string[] {
+  const format = minuteFormat(timezone);
   const offsetAt = (instant: number) =>
     Date.parse(`${localMinute(format, instant).replace(' ', 'T')}:00Z`) - Math.floor(instant / 60_000) * 60_000;
   const hhmm = `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;

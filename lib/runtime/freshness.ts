@@ -1,7 +1,7 @@
 import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { addDays } from '../contract/dates';
+import { addDays, startOfDay } from '../contract/dates';
 import { FRESHNESS_METRIC, LEDGER_ATTRIBUTES as A, LEDGER_KEY } from '../contract/ledger';
 import { RunRequestError, type PurposeRunConfig } from '../contract/run-input';
 
@@ -60,7 +60,8 @@ export async function checkFreshness(config: PurposeRunConfig, deps: FreshnessDe
     // No metric: the alarm treats missing data as late, so a purpose that never succeeded is late too.
     return { lateAfterHours, late: true, notified: false };
   }
-  const ended = endOfDay(newest.end, config.timezone);
+  // The window ended when the day after its last day began, in its time zone.
+  const ended = startOfDay(addDays(newest.end, 1), config.timezone);
   const ageHours = Math.round(((deps.now.getTime() - ended.getTime()) / 3_600_000) * 100) / 100;
   await deps.cloudwatch.send(
     new PutMetricDataCommand({
@@ -125,28 +126,4 @@ async function newestSuccess(ddb: DynamoDBClient, config: PurposeRunConfig): Pro
     if (!startKey) return undefined;
   }
   return undefined;
-}
-
-/** The instant the day after `day` starts in `timezone`: when a window whose last day is `day` has ended. */
-export function endOfDay(day: string, timezone: string): Date {
-  const next = addDays(day, 1);
-  const guess = new Date(`${next}T00:00:00Z`);
-  // The zone's offset at that moment, from how the instant reads there; twice, for a change of offset in between.
-  let instant = guess.getTime();
-  for (let i = 0; i < 2; i++) {
-    const shown = new Intl.DateTimeFormat('en-CA', {
-      timeZone: timezone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-    })
-      .formatToParts(new Date(instant))
-      .reduce<Record<string, string>>((o, p) => ({ ...o, [p.type]: p.value }), {});
-    const asUtc = Date.parse(`${shown.year}-${shown.month}-${shown.day}T${shown.hour}:${shown.minute}:00Z`);
-    instant = guess.getTime() - (asUtc - instant);
-  }
-  return new Date(instant);
 }

@@ -3,7 +3,8 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { PurposeRunConfig } from '../../lib/contract/run-input';
-import { checkFreshness, endOfDay, isFreshnessCheck } from '../../lib/runtime/freshness';
+import { startOfDay } from '../../lib/contract/dates';
+import { checkFreshness, isFreshnessCheck } from '../../lib/runtime/freshness';
 import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
 
 /* The hourly freshness check, with the run ledger in moto's DynamoDB and CloudWatch and SNS mocked. */
@@ -114,11 +115,12 @@ suite('the freshness check', () => {
     expect(cw.commandCalls(PutMetricDataCommand)).toHaveLength(0);
   });
 
-  test('a window ends at midnight in its time zone, across daylight saving changes', () => {
-    expect(endOfDay('2026-03-28', 'Europe/Berlin').toISOString()).toBe('2026-03-28T23:00:00.000Z');
-    expect(endOfDay('2026-03-29', 'Europe/Berlin').toISOString()).toBe('2026-03-29T22:00:00.000Z');
-    expect(endOfDay('2026-10-25', 'Europe/Berlin').toISOString()).toBe('2026-10-25T23:00:00.000Z');
-    expect(endOfDay('2026-11-21', 'UTC').toISOString()).toBe('2026-11-22T00:00:00.000Z');
+  test('a day begins at midnight in its time zone, across daylight saving changes', () => {
+    expect(startOfDay('2026-03-29', 'Europe/Berlin').toISOString()).toBe('2026-03-28T23:00:00.000Z');
+    expect(startOfDay('2026-03-30', 'Europe/Berlin').toISOString()).toBe('2026-03-29T22:00:00.000Z');
+    expect(startOfDay('2026-10-26', 'Europe/Berlin').toISOString()).toBe('2026-10-25T23:00:00.000Z');
+    expect(startOfDay('2026-11-22', 'UTC').toISOString()).toBe('2026-11-22T00:00:00.000Z');
+    expect(startOfDay('2026-11-22', 'America/New_York').toISOString()).toBe('2026-11-22T05:00:00.000Z');
   });
 
   test('only the freshness input of this purpose is a freshness check', () => {
