@@ -138,15 +138,15 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
   ).toContain(':states:::sagemaker:createProcessingJob.sync');
   expect(resources.filter((r) => r.Type === 'AWS::CloudWatch::Alarm')).toHaveLength(6);
 
-  // The trigger was bundled from the published JavaScript with the esbuild the package brings.
-  const trigger = resources.find((r) => r.Type === 'AWS::Lambda::Function');
-  expect(trigger.Properties).toMatchObject({
-    FunctionName: 'team-stack-forecast-trigger',
-    Runtime: 'nodejs24.x',
-    Handler: 'index.handler',
-  });
-  const bundle = path.join(app, 'cdk.out', `asset.${trigger.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
-  expect(fs.readFileSync(bundle, 'utf8')).toContain('ExecutionAlreadyExists');
+  // The trigger and the commit of results were bundled from the published JavaScript with the esbuild the package brings.
+  const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
+  const trigger = functions.find((f) => f.Properties.FunctionName === 'team-stack-forecast-trigger');
+  const commit = functions.find((f) => f !== trigger);
+  expect(functions).toHaveLength(2);
+  for (const f of [trigger, commit]) expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler' });
+  const bundle = (f: any) => path.join(app, 'cdk.out', `asset.${f.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
+  expect(fs.readFileSync(bundle(trigger), 'utf8')).toContain('ExecutionAlreadyExists');
+  expect(fs.readFileSync(bundle(commit), 'utf8')).toContain('.manifest.json');
 });
 
 test('a project made by batcat init installs, passes doctor, synthesizes with npx cdk synth, and runs its purpose locally', () => {
