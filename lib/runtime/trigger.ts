@@ -139,7 +139,10 @@ export async function startRuns(event: unknown, config: PurposeRunConfig, deps: 
   const now = deps.now?.() ?? new Date();
   const ended = runEndedEvent(event, config);
   if (ended) {
-    const recorded = await recordEndedRun(deps.ddb, config.ledgerTable, { purpose: config.purpose, ...ended, endedAt: now });
+    const { window, ...run } = ended;
+    const recorded = window
+      ? await recordEndedRun(deps.ddb, config.ledgerTable, { purpose: config.purpose, window, ...run, endedAt: now })
+      : false;
     return { purpose: config.purpose, trigger: 'run-ended', windows: [], recorded };
   }
   const request = resolveRunRequest(event, config, now);
@@ -299,8 +302,8 @@ function runEndedEvent(event: unknown, config: PurposeRunConfig) {
     );
   }
   const input = parseJsonObject(d.input);
+  // An execution started by hand with something else than a run input failed at CheckRunInput and holds no window.
   const window = input && isObject(input.window) && typeof input.window.start === 'string' ? input.window.start : undefined;
-  if (!window) throw new RunRequestError(`execution ${describe(d.executionArn)} carries no run input with a window; nothing to record`);
   const reasons: Record<string, string> = {
     FAILED: 'the run failed before it could record its failure',
     TIMED_OUT: 'the run ran longer than its state machine timeout',

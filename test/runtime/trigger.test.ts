@@ -540,6 +540,12 @@ suite('runs that end without their failure path are recorded by the trigger (pro
     },
   );
 
+  test('an execution that was not a run (no window in its input) is nothing to record, and no error', async () => {
+    const event = ended('FAILED', 'console-test');
+    event.detail.input = '{"hello":"world"}';
+    expect(await trigger(event)).toMatchObject({ trigger: 'run-ended', recorded: false });
+  });
+
   test('an event of an older attempt, or of a run that recorded its own end, changes nothing', async () => {
     await record('2026-11-22', 'RUNNING', 2);
     expect((await trigger(ended('ABORTED', 'usage-analysis-20261122-a1'))).recorded).toBe(false);
