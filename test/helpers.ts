@@ -103,3 +103,23 @@ export function synthOnce(app: App) {
         : [],
   };
 }
+
+/**
+ * The resources of `templates` (file name -> template) that outlive their stack (DeletionPolicy
+ * Retain) under a physical name that does not change with the stack: after `cdk destroy`, the
+ * next deploy of the same stage would fail with "already exists". A name that depends on
+ * AWS::StackId is new for each stack instance, so it does not count.
+ */
+export function retainedFixedNames(templates: Record<string, any>): string[] {
+  const out: string[] = [];
+  for (const [file, template] of Object.entries(templates)) {
+    for (const [id, r] of Object.entries<any>(template.Resources ?? {})) {
+      if (!['Retain', 'RetainExceptOnCreate'].includes(r.DeletionPolicy)) continue;
+      for (const [prop, value] of Object.entries<unknown>(r.Properties ?? {})) {
+        if (!/Name$/.test(prop) || (typeof value === 'object' && JSON.stringify(value).includes('AWS::StackId'))) continue;
+        out.push(`${file}: ${id} (${r.Type}) ${prop} ${JSON.stringify(value)}`);
+      }
+    }
+  }
+  return out;
+}

@@ -7,6 +7,7 @@ import { acknowledgeFinding, acknowledgeWildcardResources } from './private/ackn
 import { RUN_DEFAULTS } from '../contract/processing';
 import { backfillConcurrencyProblem } from '../contract/rules';
 import { check } from './private/errors';
+import { stackUniqueName } from './private/stack-unique';
 
 /** Properties of a Backfill. */
 export interface BackfillProps {
@@ -47,7 +48,7 @@ export class Backfill extends Construct {
 
     const definition = this.eachWindow(props, maxConcurrency).next(this.outcome());
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `/aws/vendedlogs/states/${props.backfillStateMachineName}`,
+      logGroupName: stackUniqueName(`/aws/vendedlogs/states/${props.backfillStateMachineName}`),
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {

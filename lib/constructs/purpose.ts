@@ -32,6 +32,7 @@ import {
 import { resolvePurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
 import { ResultCommit } from './private/result-commit';
 import { scriptCode } from './private/script-code';
+import { stackUniqueName } from './private/stack-unique';
 import { listFolder } from './private/s3-access';
 import type { PurposeAlarms, PurposeProps } from './purpose-props';
 import { PurposeMetrics, RunOutcome } from './purpose-metrics';
@@ -116,7 +117,8 @@ export class Purpose extends Construct {
     catchFailures([claim, query, this.processingJob, outputs, commit, success], onFailure.describe);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `/aws/vendedlogs/states/${this.stateMachineName}`,
+      // Under /aws/vendedlogs/, so that the log delivery policy need not name each group.
+      logGroupName: stackUniqueName(`/aws/vendedlogs/states/${this.stateMachineName}`),
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {

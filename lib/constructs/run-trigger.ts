@@ -24,6 +24,7 @@ import type { RunLedger } from './run-ledger';
 import { firstEventAlarm } from './private/alarms';
 import { check } from './private/errors';
 import { handlerFunction } from './private/handler-function';
+import { stackUniqueName } from './private/stack-unique';
 import { topicKeyAccess } from './private/purpose-definition';
 
 /** A folder whose new objects start runs. */
@@ -190,7 +191,7 @@ export class RunTrigger extends Construct {
         : undefined,
     };
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: `/aws/lambda/${functionName}`, retention });
+    const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: stackUniqueName(`/aws/lambda/${functionName}`), retention });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Trigger of ${props.stateMachineName}: reads its run ledger, starts its runs and backfills only`,

@@ -4,7 +4,7 @@ import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { createBatCatApp } from '../../lib/app/batcat-app';
-import { REPO_ROOT, TEST_CONTEXT, tempDir } from '../helpers';
+import { REPO_ROOT, retainedFixedNames, TEST_CONTEXT, tempDir } from '../helpers';
 
 /**
  * The example project, synthesized once for every test here: with cdk-nag (as at every synth),
@@ -64,6 +64,24 @@ describe('the example project app', () => {
       [['Step Functions Execution Status Change'], ['SUCCEEDED']],
     ]);
     expect(report.filter((r) => r.Type === 'AWS::Scheduler::Schedule')).toEqual([]);
+  });
+
+  test('destroy and deploy again: no template holds a retained resource under a fixed name', () => {
+    const templates = Object.fromEntries(
+      fs
+        .readdirSync(outdir)
+        .filter((f) => f.endsWith('.template.json'))
+        .map((f) => [f, JSON.parse(fs.readFileSync(path.join(outdir, f), 'utf8'))]),
+    );
+    expect(Object.keys(templates)).toHaveLength(3);
+    expect(retainedFixedNames(templates)).toEqual([]);
+    // What is retained: the data, its key, the ledger and the logs, each under a name of its own stack instance or a generated one.
+    const retained = Object.values<any>(templates).flatMap((t) =>
+      Object.values<any>(t.Resources)
+        .filter((r) => r.DeletionPolicy === 'Retain')
+        .map((r) => r.Type),
+    );
+    expect(new Set(retained)).toEqual(new Set(['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::Logs::LogGroup']));
   });
 
   test('cdk-nag, the CloudFormation validation and the Control Tower controls report nothing, not even warnings', () => {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { ProjectStack } from '../../lib/app/project-stack';
 import { loadProjects } from '../../lib/config/load-project';
 import { CLI_BUNDLE_DIR } from '../global-setup';
-import { tempDir, testApp } from '../helpers';
+import { retainedFixedNames, tempDir, testApp } from '../helpers';
 
 /*
  * A project of 100 purposes must deploy as one stack: every template within CloudFormation's
@@ -80,6 +80,8 @@ describe('a project with 100 purposes', () => {
     }
     expect(Object.keys(parent.template.Resources).length).toBeLessThan(150);
     expect(big.report.pluginReports.flatMap((p: any) => p.violations)).toEqual([]);
+    // Destroy and deploy again: nothing retained keeps a name the next deploy would need.
+    expect(retainedFixedNames(Object.fromEntries(Object.entries(big.templates).map(([f, t]) => [f, t.template])))).toEqual([]);
   });
 });
 

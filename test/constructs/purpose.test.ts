@@ -291,7 +291,15 @@ describe('Purpose', () => {
 
   test('logs at level ALL to a vended-logs group, with X-Ray tracing', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: '/aws/vendedlogs/states/batcat-demo-dev-usage-analysis',
+      LogGroupName: {
+        'Fn::Join': [
+          '',
+          [
+            '/aws/vendedlogs/states/batcat-demo-dev-usage-analysis-',
+            { 'Fn::Select': [0, { 'Fn::Split': ['-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }] }] },
+          ],
+        ],
+      },
       RetentionInDays: 365,
     });
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {

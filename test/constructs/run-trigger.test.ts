@@ -48,7 +48,16 @@ describe('RunTrigger', () => {
     });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
     template.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: '/aws/lambda/batcat-demo-dev-usage-analysis-trigger',
+      // A name of this stack instance: a retained group of a destroyed stage does not block the next deploy.
+      LogGroupName: {
+        'Fn::Join': [
+          '',
+          [
+            '/aws/lambda/batcat-demo-dev-usage-analysis-trigger-',
+            { 'Fn::Select': [0, { 'Fn::Split': ['-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }] }] },
+          ],
+        ],
+      },
       RetentionInDays: 365,
     });
   });
