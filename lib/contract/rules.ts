@@ -236,7 +236,21 @@ export function s3ArrivalInputProblem(input: string, prefixInputs: readonly stri
   );
 }
 
-const SECRET_LIKE = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|ACCESS_KEY|API_KEY|CREDENTIAL)/i;
+/** A name that ends in a secret word: DB_PASSWORD, GITHUB_TOKEN; not TOKENIZERS_PARALLELISM or MAX_TOKENS. */
+const SECRET_NAME = /(^|_)(PASSWORD|PASSWD|PWD|SECRET|SECRET_KEY|TOKEN|API_KEY|APIKEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)$/i;
+
+/** Values that are credentials whatever their name, with what each is. */
+const SECRET_VALUES: ReadonlyArray<[RegExp, string]> = [
+  [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/, 'an AWS access key id'],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
+  [/\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, 'a URL with a password in it'],
+  [/\bgh[pousr]_[A-Za-z0-9]{30,}/, 'a GitHub token'],
+  [/\bxox[abprs]-[A-Za-z0-9-]{10,}/, 'a Slack token'],
+  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/, 'a JSON web token'],
+  [/\bsk-[A-Za-z0-9_-]{20,}/, 'an API secret key'],
+];
+const SECRET_ADVICE =
+  'environment variables end up in the template and the job description, so keep secrets in AWS Secrets Manager and read them at run time';
 const MAX_USER_ENV = PROCESSING_LIMITS.maxEnvironmentVariables - RESERVED_ENV_COUNT;
 
 /** A script's environment: names, reserved and secret-looking names, value lengths, count. `key` is absent for the count. */
@@ -259,11 +273,13 @@ export function environmentProblems(environment: Record<string, unknown>): Array
         key,
         message: `environment variable ${show(key)} uses the reserved prefix '${RESERVED_ENV_PREFIX}'; BatCat sets those itself`,
       });
-    } else if (SECRET_LIKE.test(key)) {
-      out.push({
-        key,
-        message: `environment variable ${show(key)} looks like a secret; environment variables end up in the template and the job description, so keep secrets in AWS Secrets Manager and read them at run time`,
-      });
+    } else if (SECRET_NAME.test(key)) {
+      out.push({ key, message: `environment variable ${show(key)} is named like a secret; ${SECRET_ADVICE}` });
+    }
+    const credential = SECRET_VALUES.find(([pattern]) => pattern.test(String(value)));
+    if (credential) {
+      // The value is not repeated in the message: it would end up in logs and CI output.
+      out.push({ key, message: `the value of environment variable ${show(key)} looks like ${credential[1]}; ${SECRET_ADVICE}` });
     }
     if (String(value).length > 256) {
       out.push({

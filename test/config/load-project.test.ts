@@ -255,12 +255,50 @@ describe('loadProject', () => {
     );
     expect(p).toEqual([
       expect.stringMatching(
-        /^line 7:7: purposes\[0\]\.environment\.DB_PASSWORD: environment variable 'DB_PASSWORD' looks like a secret; .*Secrets Manager/,
+        /^line 7:7: purposes\[0\]\.environment\.DB_PASSWORD: environment variable 'DB_PASSWORD' is named like a secret; .*Secrets Manager/,
       ),
       expect.stringMatching(
         /^line 8:7: purposes\[0\]\.environment\.BATCAT_PURPOSE: environment variable 'BATCAT_PURPOSE' uses the reserved prefix 'BATCAT_'/,
       ),
     ]);
+  });
+
+  test('a name is a secret when it ends in a secret word, not when it merely contains one; a value when it looks like a credential', () => {
+    const yamlWith = (lines: string[]) =>
+      VALID.replace('  - name: usage-analysis', `  - name: usage-analysis\n    environment:\n${lines.map((l) => `      ${l}`).join('\n')}`);
+    const env = (lines: string[]) => problems(yamlWith(lines));
+    const harmless = projectDir(
+      yamlWith([
+        'TOKENIZERS_PARALLELISM: "false"',
+        'MAX_TOKENS: 512',
+        'SECRETS_DIR: /opt/ml/secrets',
+        'PASSWORD_MIN_LENGTH: 8',
+        'SITE: https://example.com/a@b',
+      ]),
+    );
+    expect(loadProject(path.join(harmless, 'projects', 'demo.yaml'), harmless).purposes[0].environment).toMatchObject({
+      MAX_TOKENS: '512',
+    });
+    const named = env(['GITHUB_TOKEN: x', 'AWS_SECRET_ACCESS_KEY: x', 'db_password: x', 'OPENAI_API_KEY: x', 'TOKEN: x']);
+    expect(named).toHaveLength(5);
+    for (const p of named)
+      expect(p).toMatch(/is named like a secret; environment variables end up in the template and the job description/);
+    const values = env([
+      'DATABASE_URL: postgres://app:hunter2@db.internal:5432/app',
+      'KEY_ID: AKIAIOSFODNN7EXAMPLE',
+      'HOOK: ghp_0123456789abcdefghijklmnopqrstuvwxyz',
+      'PEM: "-----BEGIN RSA PRIVATE KEY-----"',
+    ]);
+    expect(values).toEqual([
+      expect.stringMatching(
+        /environment\.DATABASE_URL: the value of environment variable 'DATABASE_URL' looks like a URL with a password in it; /,
+      ),
+      expect.stringMatching(/environment\.KEY_ID: .* looks like an AWS access key id; /),
+      expect.stringMatching(/environment\.HOOK: .* looks like a GitHub token; /),
+      expect.stringMatching(/environment\.PEM: .* looks like a private key; /),
+    ]);
+    // The secret itself is never repeated in the error.
+    expect(values.join('\n')).not.toMatch(/hunter2|AKIAIOSFODNN7EXAMPLE|ghp_0123/);
   });
 
   test('missing required fields and bad e-mails', () => {
