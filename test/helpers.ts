@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, type Stack } from 'aws-cdk-lib';
+import { App, type IPolicyValidationPluginBeta1, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
@@ -122,4 +122,46 @@ export function retainedFixedNames(templates: Record<string, any>): string[] {
     }
   }
   return out;
+}
+
+/**
+ * A validation plugin that checks every template of the assembly, nested stacks' included, with
+ * `plugin`: CDK hands plugins the top-level stacks' templates only, and nearly every resource of
+ * a project lives in a nested stack. Findings still map to construct paths, so acknowledgements
+ * apply. cfn-guard cannot follow a reference into another template (and the plugin fails on it),
+ * so in a copy of each nested template a reference to one of its parameters, which the parent
+ * stack fills, is given as a string naming that parameter.
+ */
+export function everyTemplate(plugin: IPolicyValidationPluginBeta1): IPolicyValidationPluginBeta1 {
+  return {
+    name: plugin.name,
+    version: plugin.version,
+    ruleIds: plugin.ruleIds,
+    validate: (context) => {
+      const dirs = [...new Set(context.templatePaths.map((p) => path.dirname(p)))];
+      const copies = fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-guard-'));
+      const templatePaths = dirs.flatMap((d) =>
+        fs
+          .readdirSync(d)
+          .filter((f) => f.endsWith('.template.json'))
+          .map((f) => {
+            if (!f.endsWith('.nested.template.json')) return path.join(d, f);
+            const template = JSON.parse(fs.readFileSync(path.join(d, f), 'utf8'));
+            const parameters = new Set(Object.keys(template.Parameters ?? {}));
+            const resolve = (v: unknown): unknown =>
+              Array.isArray(v)
+                ? v.map(resolve)
+                : v && typeof v === 'object'
+                  ? Object.keys(v).length === 1 && parameters.has((v as { Ref?: string }).Ref ?? '')
+                    ? `from-parent-stack:${(v as { Ref: string }).Ref}`
+                    : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]))
+                  : v;
+            const copy = path.join(copies, f);
+            fs.writeFileSync(copy, JSON.stringify({ ...template, Resources: resolve(template.Resources) }));
+            return copy;
+          }),
+      );
+      return plugin.validate({ ...context, templatePaths });
+    },
+  };
 }

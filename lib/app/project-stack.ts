@@ -15,6 +15,7 @@ import { QueryParameter, type PurposeProps } from '../constructs/purpose-props';
 import { QueryWorkGroup } from '../constructs/query-workgroup';
 import { ResultDatabase } from '../constructs/result-database';
 import { ResultFormat, ResultTable } from '../constructs/result-table';
+import { allowCloudWatchLogs } from '../constructs/private/key-policies';
 import { RunLedger } from '../constructs/run-ledger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from '../constructs/sagemaker-create-processing-job';
 import { SageMakerFrameworkImage } from '../constructs/sagemaker-framework-image';
@@ -59,6 +60,8 @@ export class ProjectStack extends Stack {
     Tags.of(this).add('batcat:stage', c.stage);
 
     this.data = new ProjectData(this, 'Data');
+    // The purposes' logs (script output aside) hold run inputs and reasons: encrypted with the project key.
+    allowCloudWatchLogs(this.data.key);
     this.alarmTopic = new AlarmTopic(this, 'Alarms', { emails: c.alarmEmails });
     this.ledger = new RunLedger(this, 'Ledger');
     this.queryWorkGroup = new QueryWorkGroup(this, 'Queries', {
@@ -134,6 +137,7 @@ export class ProjectStack extends Stack {
       bucket: this.data.bucket,
       notificationTopic: this.alarmTopic.topic,
       ledger: this.ledger,
+      logEncryptionKey: this.data.key,
       containerDirectory: p.containerDir,
       image: p.image ? imageFromUri(this, p) : p.framework ? SageMakerFrameworkImage.of(p.framework.name) : undefined,
       script: p.script,

@@ -1,4 +1,5 @@
 import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -7,7 +8,7 @@ import { acknowledgeFinding, acknowledgeWildcardResources } from './private/ackn
 import { RUN_DEFAULTS } from '../contract/processing';
 import { backfillConcurrencyProblem } from '../contract/rules';
 import { check } from './private/errors';
-import { stackUniqueName } from './private/stack-unique';
+import { purposeLogGroup } from './private/log-group';
 
 /** Properties of a Backfill. */
 export interface BackfillProps {
@@ -29,6 +30,12 @@ export interface BackfillProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Encrypts the backfill state machine's logs.
+   *
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
 }
 
 /**
@@ -47,10 +54,12 @@ export class Backfill extends Construct {
     check(this, backfillConcurrencyProblem(maxConcurrency));
 
     const definition = this.eachWindow(props, maxConcurrency).next(this.outcome());
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: stackUniqueName(`/aws/vendedlogs/states/${props.backfillStateMachineName}`),
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-    });
+    this.logGroup = purposeLogGroup(
+      this,
+      'Logs',
+      { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
+      `/aws/vendedlogs/states/${props.backfillStateMachineName}`,
+    );
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.backfillStateMachineName,
       comment: `BatCat backfill of ${props.stateMachineName}: one run per window, at most ${maxConcurrency} at a time.`,

@@ -1,6 +1,7 @@
 import type { Duration, Size } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -270,6 +271,13 @@ export interface PurposeProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Encrypts the purpose's log groups (state machine, backfill, trigger, commit). Its key policy
+   * must let the CloudWatch Logs service of this region use it for this account's log groups.
+   *
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
   /**
    * The days a scheduled run covers (the period that just ended), and the size of each
    * backfill window. Whole days only.

@@ -32,7 +32,7 @@ import {
 import { resolvePurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
 import { ResultCommit } from './private/result-commit';
 import { scriptCode } from './private/script-code';
-import { stackUniqueName } from './private/stack-unique';
+import { purposeLogGroup } from './private/log-group';
 import { listFolder } from './private/s3-access';
 import type { PurposeAlarms, PurposeProps } from './purpose-props';
 import { PurposeMetrics, RunOutcome } from './purpose-metrics';
@@ -106,7 +106,7 @@ export class Purpose extends Construct {
       bucket: props.bucket,
       outputPrefixes: purpose.outputs.map((o) => o.keyPrefix),
       stateMachineName: this.stateMachineName,
-      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
     });
     const commit = commitResults(this, purpose, resultCommit);
     commit.next(success);
@@ -116,11 +116,13 @@ export class Purpose extends Construct {
     followExistingJob(this, this.processingJob, outputs, onFailure.describe);
     catchFailures([claim, query, this.processingJob, outputs, commit, success], onFailure.describe);
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      // Under /aws/vendedlogs/, so that the log delivery policy need not name each group.
-      logGroupName: stackUniqueName(`/aws/vendedlogs/states/${this.stateMachineName}`),
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-    });
+    // Under /aws/vendedlogs/, so that the log delivery policy need not name each group.
+    this.logGroup = purposeLogGroup(
+      this,
+      'Logs',
+      { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
+      `/aws/vendedlogs/states/${this.stateMachineName}`,
+    );
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: this.stateMachineName,
       comment: `BatCat purpose ${props.purposeName}: runs its SageMaker Processing job and reports failures.`,
@@ -158,6 +160,7 @@ export class Purpose extends Construct {
       backfillStateMachineName: backfillStateMachineName(this.stateMachineName),
       maxConcurrency: props.backfillConcurrency,
       logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
     });
     this.trigger = this.createTrigger(purpose);
   }
@@ -241,6 +244,7 @@ export class Purpose extends Construct {
       ledger: this.ledger,
       freshness: props.freshness,
       logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
       runConfig: {
         purpose: props.purposeName,
         bucket: props.bucket.bucketName,

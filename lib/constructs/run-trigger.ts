@@ -6,6 +6,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -24,7 +25,7 @@ import type { RunLedger } from './run-ledger';
 import { firstEventAlarm } from './private/alarms';
 import { check } from './private/errors';
 import { handlerFunction } from './private/handler-function';
-import { stackUniqueName } from './private/stack-unique';
+import { purposeLogGroup } from './private/log-group';
 import { topicKeyAccess } from './private/purpose-definition';
 
 /** A folder whose new objects start runs. */
@@ -93,6 +94,12 @@ export interface RunTriggerProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Encrypts the trigger function's logs.
+   *
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
 }
 
 /** Another purpose a purpose runs after. A Purpose is one; across stacks, import its state machine by name. */
@@ -150,11 +157,13 @@ export class RunTrigger extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    acknowledgeFinding(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS3',
-      'This queue is itself the dead-letter queue of the trigger function, its schedule and its rules.',
-    );
+    for (const rule of ['AwsSolutions-SQS3', 'cdk-validator-cfnguard::sqs_dlq_check']) {
+      acknowledgeFinding(
+        this.deadLetterQueue,
+        rule,
+        'This queue is itself the dead-letter queue of the trigger function, its schedule and its rules.',
+      );
+    }
 
     this.function = this.createFunction(props);
     const delivery: Delivery = { deadLetterQueue: this.deadLetterQueue, retryAttempts: 3, maxEventAge: Duration.hours(6) };
@@ -191,7 +200,7 @@ export class RunTrigger extends Construct {
         : undefined,
     };
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: stackUniqueName(`/aws/lambda/${functionName}`), retention });
+    const logGroup = purposeLogGroup(this, 'Logs', { retention, encryptionKey: props.logEncryptionKey }, `/aws/lambda/${functionName}`);
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Trigger of ${props.stateMachineName}: reads its run ledger, starts its runs and backfills only`,

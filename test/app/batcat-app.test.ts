@@ -4,7 +4,7 @@ import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { createBatCatApp } from '../../lib/app/batcat-app';
-import { REPO_ROOT, retainedFixedNames, TEST_CONTEXT, tempDir } from '../helpers';
+import { everyTemplate, REPO_ROOT, retainedFixedNames, TEST_CONTEXT, tempDir } from '../helpers';
 
 /**
  * The example project, synthesized once for every test here: with cdk-nag (as at every synth),
@@ -14,7 +14,7 @@ import { REPO_ROOT, retainedFixedNames, TEST_CONTEXT, tempDir } from '../helpers
 function synthExample() {
   const outdir = tempDir('batcat-app-');
   const { app, stacks } = createBatCatApp({ rootDir: REPO_ROOT, outdir, context: TEST_CONTEXT, analyticsReporting: false });
-  Validations.of(app).addPlugins(new CfnGuardValidator());
+  Validations.of(app).addPlugins(everyTemplate(new CfnGuardValidator()));
   const assembly = app.synth();
   return { outdir, assembly, stacks };
 }
@@ -64,6 +64,22 @@ describe('the example project app', () => {
       [['Step Functions Execution Status Change'], ['SUCCEEDED']],
     ]);
     expect(report.filter((r) => r.Type === 'AWS::Scheduler::Schedule')).toEqual([]);
+  });
+
+  test("every log group of every purpose is encrypted with the project key, which lets this account's CloudWatch Logs use it", () => {
+    const groups = ['usage-analysis', 'fleet-report'].flatMap((p) =>
+      Object.values<any>(nestedOf(p).Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup'),
+    );
+    expect(groups).toHaveLength(8);
+    for (const g of groups) expect(g.Properties.KmsKeyId).toEqual({ Ref: expect.stringMatching(/DataKey.*Arn$/) });
+    const key = Object.values<any>(stack.template.Resources).find((r) => r.Type === 'AWS::KMS::Key');
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({
+        Sid: 'CloudWatchLogsOfThisAccount',
+        Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+        Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': expect.anything() } },
+      }),
+    );
   });
 
   test('destroy and deploy again: no template holds a retained resource under a fixed name', () => {
@@ -122,15 +138,27 @@ describe('the example project app', () => {
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeCommitFunction668DD148.Arn>:*]', // the commit function's versions
         'Purpose/Trigger/DeadLetters AwsSolutions-SQS3',
+        // cfn-guard over the nested template: the dead-letter queue needs none, the functions call AWS APIs only
+        'Purpose/Trigger/DeadLetters cdk-validator-cfnguard::sqs_dlq_check',
+        'Purpose/Trigger/Function cdk-validator-cfnguard::lambda_inside_vpc_check',
+        'Purpose/Commit/Function cdk-validator-cfnguard::lambda_inside_vpc_check',
         'Purpose/Trigger/Role AwsSolutions-IAM5[Resource::*]', // X-Ray
         // DescribeExecution of its own runs, to find one that ended without recording it in the ledger
         'Purpose/Trigger/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"PurposeStateMachineBFA98837"}]}]}:*]',
         'Purpose/Trigger/ScheduleRole AwsSolutions-IAM5[Resource::<PurposeTriggerFunction22F43CE3.Arn>:*]',
       ].sort(),
     );
-    expect(acks.filter((a) => !a.id.startsWith('AwsSolutions')).map((a) => a.id)).toEqual(
-      Array(5).fill(expect.stringMatching(/^cdk-validator-cfnguard::s3_/)),
-    );
+    // The parent's buckets (5) and, for each of the two purposes, its dead-letter queue and two functions.
+    expect(
+      acks
+        .filter((a) => !a.id.startsWith('AwsSolutions'))
+        .map((a) => a.id.replace(/_check$/, ''))
+        .sort(),
+    ).toEqual([
+      ...Array(4).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
+      ...Array(5).fill(expect.stringMatching(/^cdk-validator-cfnguard::s3_/)),
+      ...Array(2).fill('cdk-validator-cfnguard::sqs_dlq'),
+    ]);
     for (const a of acks) expect(String(a.reason).length).toBeGreaterThan(40);
   });
 
@@ -143,7 +171,7 @@ describe('the example project app', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions-S1[\s\S]*Unprotected/);
   });
 
-  test('the Control Tower controls the buckets do not meet are acknowledged, and only these', () => {
+  test('the Control Tower controls the project does not meet are acknowledged, and only these', () => {
     const acknowledged = stacks[0].node
       .findAll()
       .flatMap((c) =>
@@ -160,6 +188,11 @@ describe('the example project app', () => {
       'Data/AccessLogs s3_bucket_object_lock_enabled_check',
       'Data/AccessLogs s3_event_notifications_enabled_check',
       'Data/Bucket s3_bucket_object_lock_enabled_check',
+      ...['fleet-report', 'usage-analysis'].flatMap((p) => [
+        `${p}/Purpose/Commit/Function lambda_inside_vpc_check`,
+        `${p}/Purpose/Trigger/DeadLetters sqs_dlq_check`,
+        `${p}/Purpose/Trigger/Function lambda_inside_vpc_check`,
+      ]),
     ]);
   });
 

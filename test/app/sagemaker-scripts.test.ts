@@ -6,7 +6,7 @@ import { ProjectStack } from '../../lib/app/project-stack';
 import { loadProject, type ProjectConfig } from '../../lib/config/load-project';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { synthesizePurposes } from '../../lib/local/synthesized-purpose';
-import { REPO_ROOT, synthOnce, testApp } from '../helpers';
+import { everyTemplate, REPO_ROOT, synthOnce, testApp } from '../helpers';
 import { executionContext, StateMachine } from '../local-step-functions';
 import { apiModelSource, createProcessingJobProblems } from '../sagemaker-api-model';
 import { synthesizedProject } from './synthesized-project';
@@ -61,7 +61,7 @@ async function renderedJob(config: ProjectConfig, purpose: string): Promise<any>
 describe('the SageMaker-style fixture project', () => {
   const config = loadProject(path.join(FIXTURE, 'projects', 'sm-scripts.yaml'), FIXTURE);
   const app = testApp({ validate: true });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new CfnGuardValidator());
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), everyTemplate(new CfnGuardValidator()));
   const stack = new ProjectStack(app, 'SmScripts', { config });
   const synth = synthOnce(app);
   const nested = (purpose: string) => synth.templateOf(Stack.of(stack.purposes[purpose]));

@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { packageRoot } from '../../contract/package-root';
+import { acknowledgeFinding } from './acknowledge';
 
 /** The settings every BatCat function shares, for the handler in `lambda/<handler>/`. */
 export function handlerFunction(
@@ -20,7 +21,7 @@ export function handlerFunction(
     readonly memorySize: number;
   },
 ): NodejsFunction {
-  return new NodejsFunction(scope, id, {
+  const fn = new NodejsFunction(scope, id, {
     ...props,
     entry: handlerEntry(handler),
     // The package's own folder is the bundling root, so synth does not depend on the app's
@@ -40,6 +41,12 @@ export function handlerFunction(
     applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
     systemLogLevelV2: lambda.SystemLogLevel.WARN,
   });
+  acknowledgeFinding(
+    fn,
+    'cdk-validator-cfnguard::lambda_inside_vpc_check',
+    'The function calls AWS APIs only (Step Functions, DynamoDB, S3, CloudWatch, SNS) and reaches nothing in a VPC; a VPC would add endpoints or NAT and protect nothing.',
+  );
+  return fn;
 }
 
 /** The handler: TypeScript in this repository, compiled JavaScript in the published package. */

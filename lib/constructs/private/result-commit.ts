@@ -1,13 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResources } from './acknowledge';
 import { handlerFunction } from './handler-function';
+import { purposeLogGroup, type LogSettings } from './log-group';
 import { listFolder, viaS3 } from './s3-access';
 
 /** Properties of ResultCommit. */
@@ -18,8 +18,8 @@ export interface ResultCommitProps {
   readonly outputPrefixes: readonly string[];
   /** The state machine's name, for the description. */
   readonly stateMachineName: string;
-  /** How long the function's logs are kept. */
-  readonly logRetention: logs.RetentionDays;
+  /** How long the function's logs are kept, and their key. */
+  readonly logs: LogSettings;
 }
 
 /**
@@ -31,7 +31,7 @@ export class ResultCommit extends Construct {
 
   constructor(scope: Construct, id: string, props: ResultCommitProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
+    const logGroup = purposeLogGroup(this, 'Logs', props.logs);
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Commits the results of ${props.stateMachineName}: its output folders only`,
