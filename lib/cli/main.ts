@@ -19,6 +19,7 @@ import { queryCommand } from './query-command';
 import { checkedDates, runCommand } from './run-command';
 import { runsCommand } from './runs-command';
 import { addPurposeCommand, initCommand } from './scaffold-commands';
+import { packageInfo } from './scaffold/package-info';
 
 /** The AWS clients the commands use. */
 export interface AwsClients {
@@ -69,6 +70,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     )
     .option('--root <dir>', 'the folder that holds projects/ and containers/', env.cwd)
     .option('--region <region>', "the AWS region (default: AWS_REGION or your profile's region)")
+    .version(packageInfo().version, '-V, --version', 'print the version of batcat-cdk')
     .exitOverride()
     .configureOutput({ writeOut: env.out, writeErr: env.err })
     .showHelpAfterError('(run batcat --help for usage)');
@@ -291,6 +293,11 @@ Example:
     });
 
   try {
+    // `batcat` alone asks what it can do: the help, not a usage error.
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (e) {

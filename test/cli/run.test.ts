@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -219,6 +221,18 @@ describe('batcat run', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
+  test('batcat alone prints the help, and --version the version of batcat-cdk', async () => {
+    const bare = await cli();
+    expect(bare.code).toBe(0);
+    expect(bare.out).toContain('Usage: batcat [options] [command]');
+    expect(bare.out).toContain('run-local');
+    const version = await cli('--version');
+    expect(version).toMatchObject({
+      code: 0,
+      out: `${JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version}\n`,
+    });
   });
 
   test('--help describes the commands', async () => {
