@@ -192,7 +192,7 @@ export async function addPurposeCommand(
       ? (await ask.text('Schedule (EventBridge cron, six fields; empty for manual runs only)?', {
           flag: '--schedule',
           initial: '',
-          placeholder: '0 2 * * ? *',
+          placeholder: '0 4 * * ? *',
         })) || undefined
       : undefined);
   if (o.tables !== undefined && o.query === undefined) throw new UsageError('--tables goes with --query');

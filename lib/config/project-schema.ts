@@ -21,6 +21,7 @@ import {
   columnNameProblem,
   compressionProblem,
   cronDaylightSavingProblem,
+  cronProblem,
   columnTypeProblem,
   duplicateProblems,
   ecrImageProblem,
@@ -157,16 +158,7 @@ const input = strict({
 });
 
 /** EventBridge Scheduler's six-field cron: minutes hours day-of-month month day-of-week year. */
-const cron = z.string().check(
-  by((v: string) => {
-    const fields = v.trim().split(/\s+/);
-    const ok = fields.length === 6 && fields.every((f) => /^[\d*?,/LW#A-Z-]+$/i.test(f)) && (fields[2] === '?' || fields[4] === '?');
-    return ok
-      ? undefined
-      : `${show(v)} is not an EventBridge Scheduler cron expression; it has six fields, minutes hours day-of-month month day-of-week year, ` +
-          `with '?' in day-of-month or day-of-week, e.g. '0 2 * * ? *' (02:00 every day)`;
-  }),
-);
+const cron = z.string().check(by(cronProblem));
 const rate = z.string().check(
   by((v: string) => {
     const m = /^(\d+) (minute|minutes|hour|hours|day|days)$/.exec(v.trim());

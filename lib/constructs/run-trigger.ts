@@ -18,7 +18,7 @@ import { Construct } from 'constructs';
 import { RUN_CONFIG_ENV } from '../contract/environment';
 import { FRESHNESS_METRIC } from '../contract/ledger';
 import { triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
-import { cronDaylightSavingProblem, schedulePeriodProblem } from '../contract/rules';
+import { cronDaylightSavingProblem, cronProblem, schedulePeriodProblem } from '../contract/rules';
 import type { PurposeRunConfig } from '../contract/run-input';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import type { RunLedger } from './run-ledger';
@@ -252,6 +252,7 @@ export class RunTrigger extends Construct {
   /** An EventBridge Scheduler schedule that invokes the function at each tick. */
   private createSchedule(props: RunTriggerProps, schedule: scheduler.ScheduleExpression, delivery: Delivery): scheduler.Schedule {
     const cron = /^cron\((.*)\)$/.exec(schedule.expressionString);
+    if (cron) check(this, cronProblem(cron[1]));
     if (cron && schedule.timeZone) check(this, cronDaylightSavingProblem(cron[1], schedule.timeZone.timezoneName));
     check(this, schedulePeriodProblem(schedule.expressionString, props.runConfig.windowDays));
     const scheduleRole = this.scheduleRole(props);

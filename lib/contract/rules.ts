@@ -437,6 +437,75 @@ function cronValues(field: string, max: number): number[] | undefined {
   return [...out];
 }
 
+/** The fields of an EventBridge Scheduler cron expression, with their ranges and names. */
+const CRON_FIELDS: ReadonlyArray<{ name: string; min: number; max: number; names?: readonly string[]; special: RegExp }> = [
+  { name: 'minutes', min: 0, max: 59, special: /^$/ },
+  { name: 'hours', min: 0, max: 23, special: /^$/ },
+  // L (last day), W (nearest weekday: 15W, LW), ? (any, when day-of-week is given).
+  { name: 'day-of-month', min: 1, max: 31, special: /^(\?|L|LW|\d{1,2}W)$/ },
+  {
+    name: 'month',
+    min: 1,
+    max: 12,
+    names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'],
+    special: /^$/,
+  },
+  // L (last: 6L is the last Friday), # (nth: 6#3 is the third Friday), ? (any, when day-of-month is given).
+  {
+    name: 'day-of-week',
+    min: 1,
+    max: 7,
+    names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'],
+    special: /^(\?|L|[1-7]L|[1-7]#[1-5]|[A-Z]{3}#[1-5])$/i,
+  },
+  { name: 'year', min: 1970, max: 2199, special: /^$/ },
+];
+
+/** The problem with one element of a field: `*`, a value, a range `a-b`, each optionally `/step`; names for months and weekdays. */
+function cronElementProblem(element: string, f: (typeof CRON_FIELDS)[number]): string | undefined {
+  const value = (v: string): number | undefined => {
+    const named = f.names?.indexOf(v.toUpperCase());
+    if (named !== undefined && named >= 0) return named + f.min;
+    return /^\d+$/.test(v) ? Number(v) : undefined;
+  };
+  const range = `${f.min}-${f.max}${f.names ? ` or ${f.names[0]}-${f.names[f.names.length - 1]}` : ''}`;
+  const m = /^([^/]+)(?:\/(\d+))?$/.exec(element);
+  if (!m) return `'${element}' is not a value, a range or a step`;
+  if (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > f.max)) return `the step in '${element}' must be from 1 to ${f.max}`;
+  if (m[1] === '*') return undefined;
+  const ends = m[1].split('-');
+  if (ends.length > 2) return `'${element}' is not a range`;
+  const values = ends.map(value);
+  if (values.some((v) => v === undefined)) return `'${element}' is not a ${f.name} value (${range})`;
+  if (values.some((v) => v! < f.min || v! > f.max)) return `'${element}' is out of range (${range})`;
+  return undefined;
+}
+
+/**
+ * The problem with an EventBridge Scheduler cron expression (six fields: minutes hours
+ * day-of-month month day-of-week year), naming the field and its range; undefined if it is valid.
+ */
+export function cronProblem(expression: string): string | undefined {
+  const fields = expression.trim().split(/\s+/);
+  const example = "e.g. '0 4 * * ? *' (04:00 every day) or '0 4 ? * MON-FRI *' (04:00 on weekdays)";
+  if (fields.length !== 6) {
+    return `${show(expression)} has ${fields.length} field${fields.length === 1 ? '' : 's'}; an EventBridge Scheduler cron has six: minutes hours day-of-month month day-of-week year, ${example}`;
+  }
+  for (const [i, field] of fields.entries()) {
+    const f = CRON_FIELDS[i];
+    if (f.special.test(field)) continue;
+    for (const element of field.split(',')) {
+      const problem = cronElementProblem(element, f);
+      if (problem) return `${show(expression)}: ${f.name} ${problem}; ${example}`;
+    }
+  }
+  const [, , dayOfMonth, , dayOfWeek] = fields;
+  if ((dayOfMonth === '?') === (dayOfWeek === '?')) {
+    return `${show(expression)}: exactly one of day-of-month and day-of-week must be '?' (the other says which days), ${example}`;
+  }
+  return undefined;
+}
+
 /**
  * The days between a schedule's ticks, when they are regular: a daily or weekly cron with one
  * time a day, or a rate. `expression` is `cron(...)` or `rate(...)`; undefined for other shapes.

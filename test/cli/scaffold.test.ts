@@ -201,8 +201,9 @@ describe('batcat add purpose', () => {
     [
       'a bad cron',
       ['anomaly-scan', '--schedule', 'every day'],
-      /the project file invalid[\s\S]*'every day' is not an EventBridge Scheduler cron expression/,
+      /the project file invalid[\s\S]*'every day' has 2 fields; an EventBridge Scheduler cron has six/,
     ],
+    ['a cron hour out of range', ['anomaly-scan', '--schedule', '0 25 * * ? *'], /hours '25' is out of range \(0-23\)/],
     ['--query without --tables', ['anomaly-scan', '--query', 'queries/x.sql'], /--query needs --tables/],
     [
       'a query over an unknown table',

@@ -453,7 +453,7 @@ purposes:
   test('bad triggers are named with their line, and what is allowed', () => {
     expect(problems(`${VALID}    triggers:\n      schedule: { cron: "0 2 * * *", timezone: Mars/Olympus }\n`)).toEqual([
       expect.stringMatching(
-        /^line 12:19: purposes\[0\]\.triggers\.schedule\.cron: '0 2 \* \* \*' is not an EventBridge Scheduler cron expression; it has six fields/,
+        /^line 12:19: purposes\[0\]\.triggers\.schedule\.cron: '0 2 \* \* \*' has 5 fields; an EventBridge Scheduler cron has six: minutes hours/,
       ),
       "line 12:38: purposes[0].triggers.schedule.timezone: 'Mars/Olympus' is not an IANA time zone; use a name such as 'UTC', 'Europe/Berlin' or 'America/New_York'",
     ]);

@@ -5,7 +5,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { loadProject, ProjectConfigError } from '../../lib/config/load-project';
 import type { PurposeProps } from '../../lib/constructs/purpose-props';
-import { cronDaylightSavingProblem } from '../../lib/contract/rules';
+import { cronDaylightSavingProblem, cronProblem } from '../../lib/contract/rules';
 import { parseS3Uri, tryParseS3Uri } from '../../lib/contract/s3-uri';
 import { addDays, dateProblem, isDate, partitionDateOf, windowProblem } from '../../lib/contract/dates';
 import { CONTAINER_DIR, usageAnalysis } from '../constructs/fixtures';
@@ -119,6 +119,48 @@ test.each(cases)('%s is rejected with the same words by the project file and by 
   const fromFile = fileProblem(yaml);
   expect(fromFile.length).toBeGreaterThan(20);
   expect(constructProblem(overrides)).toBe(fromFile);
+});
+
+test.each([
+  '0 4 * * ? *',
+  '0 4 ? * MON-FRI *',
+  '0/15 * * * ? *',
+  '*/5 8-17 ? * 2-6 *',
+  '0 12 L * ? *',
+  '0 8 15W * ? *',
+  '0 8 LW * ? *',
+  '0 9 ? * 6#3 *',
+  '0 9 ? * FRI#1 *',
+  '0 9 ? * 6L *',
+  '0 0 1 JAN,JUL ? 2027',
+  '0 0 1 1-6/2 ? 2026-2030',
+])('the cron %s is valid', (expression) => {
+  expect(cronProblem(expression)).toBeUndefined();
+});
+
+test.each([
+  ['0 25 * * ? *', "hours '25' is out of range (0-23)"],
+  ['60 0 * * ? *', "minutes '60' is out of range (0-59)"],
+  ['0 0 32 * ? *', "day-of-month '32' is out of range (1-31)"],
+  ['0 0 1-40 * ? *', "day-of-month '1-40' is out of range (1-31)"],
+  ['0 0 1 13 ? *', "month '13' is out of range (1-12 or JAN-DEC)"],
+  ['0 0 ? * FOO *', "day-of-week 'FOO' is not a day-of-week value (1-7 or SUN-SAT)"],
+  ['0 0 ? * 8 *', "day-of-week '8' is out of range (1-7 or SUN-SAT)"],
+  ['0/0 * * * ? *', "minutes the step in '0/0' must be from 1 to 59"],
+  ['0 0 1 1 ? 1969', "year '1969' is out of range (1970-2199)"],
+  ['0 0 * * * *', "exactly one of day-of-month and day-of-week must be '?'"],
+  ['0 0 ? * ? *', "exactly one of day-of-month and day-of-week must be '?'"],
+  ['0 0 * * ?', 'has 5 fields; an EventBridge Scheduler cron has six: minutes hours day-of-month month day-of-week year'],
+])('the cron %s is rejected, naming the field and its range', (expression, message) => {
+  expect(cronProblem(expression)).toContain(message);
+  expect(cronProblem(expression)).toContain("e.g. '0 4 * * ? *'");
+});
+
+test('the project file and a RunTrigger refuse a bad cron with the same words', () => {
+  const yaml = PURPOSE.replace('    inputs:', '    triggers:\n      schedule: { cron: "0 25 * * ? *" }\n    inputs:');
+  const fromFile = fileProblem(yaml);
+  expect(fromFile).toContain("hours '25' is out of range (0-23)");
+  expect(constructProblem({ schedule: scheduler.ScheduleExpression.expression('cron(0 25 * * ? *)') })).toBe(fromFile);
 });
 
 test('a daily cron in the hour daylight saving time skips is found, in any zone; other times and UTC pass', () => {
