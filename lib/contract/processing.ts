@@ -1,3 +1,4 @@
+import { PROCESSING_INSTANCE_TYPES } from './instance-types.generated';
 import { RUN_INPUT_PATHS } from './run-input';
 
 /*
@@ -5,73 +6,7 @@ import { RUN_INPUT_PATHS } from './run-input';
  * checked by the config layer and the task construct alike.
  */
 
-/**
- * Instance types that SageMaker Processing accepts for `ProcessingClusterConfig.InstanceType`,
- * from the SageMaker API reference. Kept as data so the config layer and the task construct
- * reject a bad type at synth time instead of at the first run.
- */
-export const PROCESSING_INSTANCE_TYPES: readonly string[] = [
-  'ml.t3.medium',
-  'ml.t3.large',
-  'ml.t3.xlarge',
-  'ml.t3.2xlarge',
-  'ml.m4.xlarge',
-  'ml.m4.2xlarge',
-  'ml.m4.4xlarge',
-  'ml.m4.10xlarge',
-  'ml.m4.16xlarge',
-  'ml.c4.xlarge',
-  'ml.c4.2xlarge',
-  'ml.c4.4xlarge',
-  'ml.c4.8xlarge',
-  'ml.p2.xlarge',
-  'ml.p2.8xlarge',
-  'ml.p2.16xlarge',
-  'ml.p3.2xlarge',
-  'ml.p3.8xlarge',
-  'ml.p3.16xlarge',
-  'ml.c5.xlarge',
-  'ml.c5.2xlarge',
-  'ml.c5.4xlarge',
-  'ml.c5.9xlarge',
-  'ml.c5.18xlarge',
-  'ml.m5.large',
-  'ml.m5.xlarge',
-  'ml.m5.2xlarge',
-  'ml.m5.4xlarge',
-  'ml.m5.12xlarge',
-  'ml.m5.24xlarge',
-  'ml.r5.large',
-  'ml.r5.xlarge',
-  'ml.r5.2xlarge',
-  'ml.r5.4xlarge',
-  'ml.r5.8xlarge',
-  'ml.r5.12xlarge',
-  'ml.r5.16xlarge',
-  'ml.r5.24xlarge',
-  'ml.g4dn.xlarge',
-  'ml.g4dn.2xlarge',
-  'ml.g4dn.4xlarge',
-  'ml.g4dn.8xlarge',
-  'ml.g4dn.12xlarge',
-  'ml.g4dn.16xlarge',
-  'ml.g5.xlarge',
-  'ml.g5.2xlarge',
-  'ml.g5.4xlarge',
-  'ml.g5.8xlarge',
-  'ml.g5.12xlarge',
-  'ml.g5.16xlarge',
-  'ml.g5.24xlarge',
-  'ml.g5.48xlarge',
-  'ml.r5d.large',
-  'ml.r5d.xlarge',
-  'ml.r5d.2xlarge',
-  'ml.r5d.4xlarge',
-  'ml.r5d.8xlarge',
-  'ml.r5d.12xlarge',
-  'ml.r5d.16xlarge',
-  'ml.r5d.24xlarge',
-];
+export { PROCESSING_INSTANCE_TYPES } from './instance-types.generated';
 
 /** SageMaker Processing's limits, from the API reference. */
 export const PROCESSING_LIMITS = {
@@ -160,7 +95,7 @@ export const RUN_DEFAULTS = {
 } as const;
 
 /** The closest allowed instance types to `value`, for "did you mean" hints. */
-export function suggestInstanceTypes(value: string, max = 3): string[] {
+export function suggestInstanceTypes(value: string, max = 5): string[] {
   return PROCESSING_INSTANCE_TYPES.map((t) => ({ t, d: editDistance(value.toLowerCase(), t) }))
     .sort((a, b) => a.d - b.d)
     .slice(0, max)

@@ -127,8 +127,8 @@ export function ecrImageProblem(value: string): string | undefined {
 export function instanceTypeProblem(value: string): string | undefined {
   if (PROCESSING_INSTANCE_TYPES.includes(value)) return undefined;
   return (
-    `${show(value)} is not a SageMaker Processing instance type; did you mean ${suggestInstanceTypes(value).map(show).join(' or ')}? ` +
-    `Allowed: ${PROCESSING_INSTANCE_TYPES.join(', ')}`
+    `${show(value)} is not a SageMaker Processing instance type; did you mean ${suggestInstanceTypes(value).map(show).join(', ')}? ` +
+    `(${PROCESSING_INSTANCE_TYPES.length} types are accepted, listed in lib/contract/instance-types.generated.ts)`
   );
 }
 
