@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
-import { CreateTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { LEDGER_KEY } from '../lib/contract/ledger';
 
 /*
@@ -16,6 +16,8 @@ export interface MotoServer {
   client(): DynamoDBClient;
   /** Creates a ledger table shaped like RunLedger's and returns its name. */
   createLedger(): Promise<string>;
+  /** Writes one ledger item from plain values (numbers as N, strings as S), as the state machine would leave it. */
+  putItem(table: string, item: Record<string, string | number>): Promise<void>;
   /** Every item of `table` for `purpose`, as plain objects. */
   items(table: string, purpose: string): Promise<Array<Record<string, string | number>>>;
   stop(): Promise<void>;
@@ -61,6 +63,14 @@ export async function startMotoServer(): Promise<MotoServer> {
         }),
       );
       return name;
+    },
+    putItem: async (table, item) => {
+      await client().send(
+        new PutItemCommand({
+          TableName: table,
+          Item: Object.fromEntries(Object.entries(item).map(([k, v]) => [k, typeof v === 'number' ? { N: String(v) } : { S: v }])),
+        }),
+      );
     },
     items: async (table, purpose) => {
       const out = await client().send(

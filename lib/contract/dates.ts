@@ -76,11 +76,6 @@ export function gridWindowOf(day: string, days: number): RunWindow {
   return windowStartingOn(addDays(day, -(((offset % days) + days) % days)), days);
 }
 
-/** True if a grid window starts on `day`. */
-export function isGridStart(day: string, days: number): boolean {
-  return gridWindowOf(day, days).start === day;
-}
-
 /** The newest grid window that ended before the day of `instant` (in `timezone`): what a schedule tick covers. */
 export function windowJustEnded(instant: Date, days: number, timezone: string): RunWindow {
   const yesterday = addDays(localDate(instant, timezone), -1);

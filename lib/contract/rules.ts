@@ -510,7 +510,7 @@ export function cronProblem(expression: string): string | undefined {
  * The days between a schedule's ticks, when they are regular: a daily or weekly cron with one
  * time a day, or a rate. `expression` is `cron(...)` or `rate(...)`; undefined for other shapes.
  */
-export function schedulePeriodDays(expression: string): number | undefined {
+function schedulePeriodDays(expression: string): number | undefined {
   const rate = /^rate\(\s*(\d+)\s+(minutes?|hours?|days?)\s*\)$/.exec(expression.trim());
   if (rate) return Number(rate[1]) / { minute: 1440, hour: 24, day: 1 }[rate[2].replace(/s$/, '') as 'minute' | 'hour' | 'day'];
   const cron = /^cron\((.*)\)$/.exec(expression.trim());

@@ -1,9 +1,10 @@
 import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { addDays, startOfDay } from '../contract/dates';
-import { FRESHNESS_METRIC, LEDGER_ATTRIBUTES as A, LEDGER_KEY } from '../contract/ledger';
+import { FRESHNESS_METRIC } from '../contract/ledger';
 import { RunRequestError, type PurposeRunConfig } from '../contract/run-input';
+import { newestSuccess } from './ledger';
 
 /*
  * The freshness check (the anchors: Airflow's SLA misses, Dagster's freshness policies): every
@@ -48,14 +49,11 @@ export interface FreshnessResult {
   readonly notified: boolean;
 }
 
-/** Items read per page while looking for the newest success, and the most pages read. */
-const PAGE = 50;
-const MAX_PAGES = 20;
-
 export async function checkFreshness(config: PurposeRunConfig, deps: FreshnessDeps): Promise<FreshnessResult> {
   const f = config.freshness!;
   const lateAfterHours = config.windowDays * 24 + f.hours;
-  const newest = await newestSuccess(deps.ddb, config);
+  const entry = await newestSuccess(deps.ddb, config.ledgerTable, config.purpose);
+  const newest = entry && { start: entry.window, end: entry.windowEnd ?? addDays(entry.window, config.windowDays - 1) };
   if (!newest) {
     // No metric: the alarm treats missing data as late, so a purpose that never succeeded is late too.
     return { lateAfterHours, late: true, notified: false };
@@ -99,31 +97,4 @@ export async function checkFreshness(config: PurposeRunConfig, deps: FreshnessDe
     );
   }
   return { newestSuccess: newest, ageHours, lateAfterHours, late, notified };
-}
-
-/** The newest SUCCEEDED item of the purpose: windows are read newest first, a page at a time. */
-async function newestSuccess(ddb: DynamoDBClient, config: PurposeRunConfig): Promise<{ start: string; end: string } | undefined> {
-  let startKey: Record<string, AttributeValue> | undefined;
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const out = await ddb.send(
-      new QueryCommand({
-        TableName: config.ledgerTable,
-        KeyConditionExpression: '#p = :p',
-        FilterExpression: '#status = :succeeded',
-        ExpressionAttributeNames: { '#p': LEDGER_KEY.partition, '#status': A.status },
-        ExpressionAttributeValues: { ':p': { S: config.purpose }, ':succeeded': { S: 'SUCCEEDED' } },
-        ScanIndexForward: false,
-        Limit: PAGE,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    const item = out.Items?.[0];
-    if (item) {
-      const start = item[LEDGER_KEY.sort].S!;
-      return { start, end: item[A.windowEnd]?.S ?? addDays(start, config.windowDays - 1) };
-    }
-    startKey = out.LastEvaluatedKey;
-    if (!startKey) return undefined;
-  }
-  return undefined;
 }

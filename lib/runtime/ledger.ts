@@ -60,6 +60,34 @@ export async function firstLedgerWindow(ddb: DynamoDBClient, table: string, purp
   return page.Items?.[0]?.[LEDGER_KEY.sort]?.S;
 }
 
+/** Items read per page while looking for the newest success, and the most pages read. */
+const PAGE = 50;
+const MAX_PAGES = 20;
+
+/** The newest SUCCEEDED item of `purpose`, reading its windows newest first, a page at a time. */
+export async function newestSuccess(ddb: DynamoDBClient, table: string, purpose: string): Promise<LedgerEntry | undefined> {
+  let startKey: Record<string, AttributeValue> | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: '#p = :p',
+        FilterExpression: '#status = :succeeded',
+        ExpressionAttributeNames: { '#p': LEDGER_KEY.partition, '#status': A.status },
+        ExpressionAttributeValues: { ':p': { S: purpose }, ':succeeded': { S: 'SUCCEEDED' } },
+        ScanIndexForward: false,
+        Limit: PAGE,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const item = out.Items?.[0];
+    if (item) return entryOf(item);
+    startKey = out.LastEvaluatedKey;
+    if (!startKey) return undefined;
+  }
+  return undefined;
+}
+
 /**
  * Records that the execution `executionArn`, which the ledger holds as RUNNING for `window`,
  * ended with `status` without reaching its own failure path. Returns false (and changes

@@ -1,5 +1,4 @@
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { PurposeRunConfig } from '../../lib/contract/run-input';
@@ -42,20 +41,8 @@ beforeEach(async () => {
   };
 });
 
-async function record(window: string, status: string): Promise<void> {
-  await server.client().send(
-    new PutItemCommand({
-      TableName: config.ledgerTable,
-      Item: {
-        purpose: { S: config.purpose },
-        window: { S: window },
-        windowEnd: { S: window },
-        status: { S: status },
-        attempts: { N: '1' },
-      },
-    }),
-  );
-}
+const record = (window: string, status: string) =>
+  server.putItem(config.ledgerTable, { purpose: config.purpose, window, windowEnd: window, status, attempts: 1 });
 
 const check = (now: string) =>
   checkFreshness(config, { ddb: server.client(), cloudwatch: new CloudWatchClient({}), sns: new SNSClient({}), now: new Date(now) });

@@ -1,4 +1,4 @@
-import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { addDays } from '../../lib/contract/dates';
@@ -81,19 +81,7 @@ const startedIds = (r: TriggerResult) => r.windows.filter((w) => w.action === 's
 /** Writes a ledger item as the state machine would have left it. */
 async function record(window: string, status: 'RUNNING' | 'SUCCEEDED' | 'FAILED', attempts = 1, config = CONFIG): Promise<string> {
   const runId = `${config.purpose}-${window.replace(/-/g, '')}-a${attempts}`;
-  await ddb.send(
-    new PutItemCommand({
-      TableName: config.ledgerTable,
-      Item: {
-        purpose: { S: config.purpose },
-        window: { S: window },
-        status: { S: status },
-        attempts: { N: String(attempts) },
-        execution: { S: execution(runId) },
-        runId: { S: runId },
-      },
-    }),
-  );
+  await server.putItem(config.ledgerTable, { purpose: config.purpose, window, status, attempts, execution: execution(runId), runId });
   return runId;
 }
 
