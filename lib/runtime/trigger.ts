@@ -323,8 +323,8 @@ export function resolveRunRequest(event: unknown, config: PurposeRunConfig, now:
   );
 }
 
-function automatic(trigger: TriggerDetails, window: RunWindow, force = false): RunRequest {
-  return { trigger, windows: [window], force, automatic: true, catchUp: false };
+function automatic(trigger: TriggerDetails, window: RunWindow): RunRequest {
+  return { trigger, windows: [window], force: false, automatic: true, catchUp: false };
 }
 
 function checkPurpose(event: Record<string, unknown>, config: PurposeRunConfig): void {
