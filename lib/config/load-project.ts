@@ -15,16 +15,21 @@ import {
 } from '../contract/processing';
 import { parseEcrImageUri, parseS3Uri, type EcrImage } from '../contract/s3-uri';
 import { countPlaceholders } from '../contract/sql';
-import { projectSchema, type ProjectFile } from './project-schema';
+import { FIELD_EXAMPLES, projectSchema, type ProjectFile } from './project-schema';
 import { parseDays, parseDuration, parseSize } from './units';
 
-/** Thrown when a project file is invalid; `problems` holds one line per problem. */
+/**
+ * Thrown when a project file is invalid; `problems` holds one line per problem, starting with
+ * `line L:C: ` where the file has a place for it. The message shows them as `file:L:C: `,
+ * which editors and terminals open at that place.
+ */
 export class ProjectConfigError extends Error {
   constructor(
     public readonly file: string,
     public readonly problems: string[],
   ) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    const shown = problems.map((p) => `  ${p.replace(/^line (\d+):(\d+): /, `${file}:$1:$2: `).replace(/\n/g, '\n    ')}`);
+    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${shown.join('\n')}`);
     this.name = 'ProjectConfigError';
   }
 }
@@ -189,58 +194,87 @@ export function parseProject(text: string, shown: string, rootDir: string, expec
       }),
     );
   }
-  const raw = doc.toJS() ?? {};
+  if (doc.contents === null)
+    throw new ProjectConfigError(shown, [`the file is empty; a project file starts like this:\n${MINIMAL_PROJECT}`]);
+  const raw = doc.toJS();
   const result = projectSchema.safeParse(raw);
   if (!result.success) {
+    const issues = schemaProblems(result.error.issues, raw).map((i) => ({ ...i, pos: positionOf(doc, i.path, i.atValue) ?? 0 }));
     // In file order, so the list reads top to bottom like the file.
-    const issues = result.error.issues.map((i) => ({ issue: i, pos: positionOf(doc, issuePath(i)) ?? 0 }));
     issues.sort((a, b) => a.pos - b.pos);
     throw new ProjectConfigError(
       shown,
-      issues.map(({ issue }) => describeIssue(issue, raw, doc, lines)),
+      issues.map((i) => `${where(doc, lines, i.path, i.atValue)}${i.message}`),
     );
   }
   const { problems, queries } = checkOnDisk(result.data, rootDir, expectedName);
   if (problems.length > 0) {
     throw new ProjectConfigError(
       shown,
-      problems.map((p) => `${where(doc, lines, p.path)}${p.message}`),
+      problems.map((p) => `${where(doc, lines, p.path, true)}${p.message}`),
     );
   }
   return toProjectConfig(result.data, shown, rootDir, queries);
 }
 
-function issuePath(issue: z.core.$ZodIssue): PropertyKey[] {
-  return issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-}
+/** How a new project file starts, for an empty one. */
+const MINIMAL_PROJECT = `project: 2026-rnd-battery
+purposes:
+  - name: usage-analysis
+    inputs: [{ name: usage, prefix: raw/usage/ }]
+    outputs: [{ name: summary }]`;
 
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown, doc: Document, lines: LineCounter): string {
-  const p = issuePath(issue);
-  const value = p.reduce<unknown>(
-    (v, k) => (v === null || typeof v !== 'object' ? undefined : (v as Record<PropertyKey, unknown>)[k]),
-    raw,
+/**
+ * One problem per schema issue, and per unknown key. A required key that is missing because
+ * it was misspelt is reported once, as the misspelling. `atValue`: the value is at fault, not its key.
+ */
+function schemaProblems(issues: z.core.$ZodIssue[], raw: unknown): Array<{ path: PropertyKey[]; message: string; atValue: boolean }> {
+  const valueAt = (p: readonly PropertyKey[]) =>
+    p.reduce<unknown>((v, k) => (v === null || typeof v !== 'object' ? undefined : (v as Record<PropertyKey, unknown>)[k]), raw);
+  const unknown = issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k, n) => ({ path: [...i.path, k], message: i.message.split('\n')[n], atValue: false }))
+      : [],
   );
-  let message = issue.message;
-  if (issue.code === 'invalid_type' && value === undefined) message = `is required (${issue.message.replace(/^Invalid input: /, '')})`;
-  return `${where(doc, lines, p)}${message}`;
+  const meant = new Set(
+    unknown.map((u) => {
+      const guess = /did you mean '([^']+)'\?$/.exec(u.message)?.[1];
+      return guess && JSON.stringify([...u.path.slice(0, -1), guess]);
+    }),
+  );
+  const others = issues
+    .filter((i) => i.code !== 'unrecognized_keys')
+    .flatMap((i) => {
+      const value = valueAt(i.path);
+      const missing = value === undefined;
+      if (missing && meant.has(JSON.stringify(i.path))) return [];
+      let message = i.message.replace(/^Invalid input: /, '');
+      if (i.code === 'invalid_type' && missing) message = `is required (${message})`;
+      const key = [...i.path].reverse().find((k) => typeof k === 'string');
+      const example = key !== undefined && FIELD_EXAMPLES[key];
+      if (i.code === 'invalid_type' && example) message += `; write it like: ${example}`;
+      return [{ path: i.path, message, atValue: !missing }];
+    });
+  return [...unknown, ...others];
 }
 
-/** `line 12:5: purposes[0].instanceType: ` for a path into the document. */
-function where(doc: Document, lines: LineCounter, p: readonly PropertyKey[]): string {
+/** `line 12:5: purposes[0].instanceType: ` for a path into the document: its key, or with `atValue` its value. */
+function where(doc: Document, lines: LineCounter, p: readonly PropertyKey[], atValue = false): string {
   const field = p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
-  const pos = positionOf(doc, p);
+  const pos = positionOf(doc, p, atValue);
   const at = pos !== undefined ? lines.linePos(pos) : undefined;
   return `${at ? `line ${at.line}:${at.col}: ` : ''}${field ? `${field}: ` : ''}`;
 }
 
-function positionOf(doc: Document, p: readonly PropertyKey[]): number | undefined {
+function positionOf(doc: Document, p: readonly PropertyKey[], atValue = false): number | undefined {
   let node: unknown = doc.contents;
   let pos: number | undefined = (node as Node | null)?.range?.[0];
-  for (const key of p) {
+  for (const [n, key] of p.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === key);
       if (!pair) return pos;
-      pos = (pair.key as Node).range?.[0] ?? pos;
+      const last = n === p.length - 1;
+      pos = ((last && atValue ? pair.value : pair.key) as Node | null)?.range?.[0] ?? pos;
       node = pair.value;
     } else if (isSeq(node) && typeof key === 'number') {
       node = node.items[key];

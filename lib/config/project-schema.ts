@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isTimeZone } from '../contract/dates';
 import { resultTableName } from '../contract/names';
+import { didYouMean } from '../contract/suggest';
 import {
   CODE_INPUT_NAME,
   CODE_PATH,
@@ -69,14 +70,49 @@ function by<T>(problem: (value: T) => string | undefined) {
   };
 }
 
-/** A strict object whose unknown-key error lists the keys that are allowed. */
+/**
+ * A strict object whose unknown-key error says which key was meant, or else lists the keys
+ * that are allowed: one line per unknown key, in the order of `keys`.
+ */
 function strict<T extends z.ZodRawShape>(shape: T) {
-  const allowed = Object.keys(shape).join(', ');
+  const allowed = Object.keys(shape);
   return z.strictObject(shape, {
-    error: (iss) =>
-      iss.code === 'unrecognized_keys' ? `unknown key ${iss.keys.map(show).join(', ')}; allowed keys: ${allowed}` : undefined,
+    error: (iss) => (iss.code === 'unrecognized_keys' ? iss.keys.map((k) => unknownKeyProblem(k, allowed)).join('\n') : undefined),
   });
 }
+
+function unknownKeyProblem(key: string, allowed: string[]): string {
+  const meant = didYouMean(key, allowed);
+  return meant ? `unknown key ${show(key)}; did you mean ${show(meant)}?` : `unknown key ${show(key)}; allowed keys: ${allowed.join(', ')}`;
+}
+
+/** How each field of the project file is written, for errors about its shape. */
+export const FIELD_EXAMPLES: Readonly<Record<string, string>> = {
+  project: 'project: 2026-rnd-battery',
+  stage: 'stage: dev',
+  description: 'description: Battery usage analytics',
+  alarmEmails: 'alarmEmails: [ops@example.com]',
+  athena: 'athena: { bytesScannedCutoff: 10GB }',
+  purposes: 'purposes: [{ name: usage-analysis, inputs: [{ name: usage, prefix: raw/usage/ }], outputs: [{ name: summary }] }]',
+  inputs: 'inputs: [{ name: usage, prefix: raw/usage/ }]',
+  outputs: 'outputs: [{ name: summary }]',
+  environment: 'environment: { USAGE_UNIT: kWh }',
+  entrypoint: 'entrypoint: [python3, /opt/program/train.py]',
+  arguments: 'arguments: [--train-test-split-ratio, "0.2"]',
+  triggers: 'triggers: { schedule: { cron: "0 4 * * ? *" } }',
+  schedule: 'schedule: { cron: "0 4 * * ? *", timezone: Europe/Berlin }',
+  s3: 's3: [{ input: usage, suffix: .csv }]',
+  table: 'table: { columns: { vin: string, kwh: double } }',
+  columns: 'columns: { vin: string, kwh: double }',
+  query: 'query: { file: queries/report.sql, tables: [usage_analysis_summary] }',
+  tables: 'tables: [usage_analysis_summary]',
+  locations: 'locations: [s3://other-bucket/raw/usage/]',
+  parameters: 'parameters: [start, end]',
+  vpc: 'vpc: { subnetIds: [subnet-0123456789abcdef0], securityGroupIds: [sg-0123456789abcdef0] }',
+  subnetIds: 'subnetIds: [subnet-0123456789abcdef0]',
+  securityGroupIds: 'securityGroupIds: [sg-0123456789abcdef0]',
+  name: 'name: usage-analysis',
+};
 
 const string = (what: string) => z.string({ error: (iss) => `${what} must be a string, got ${show(iss.input)}` });
 const whole = (problem: (v: unknown) => string | undefined) => z.number({ error: (iss) => problem(iss.input) }).check(by(problem));

@@ -1,5 +1,6 @@
 import { PROCESSING_INSTANCE_TYPES } from './instance-types.generated';
 import { RUN_INPUT_PATHS } from './run-input';
+import { closest } from './suggest';
 
 /*
  * SageMaker Processing's facts (from the API reference) and BatCat's defaults for a job,
@@ -96,22 +97,5 @@ export const RUN_DEFAULTS = {
 
 /** The closest allowed instance types to `value`, for "did you mean" hints. */
 export function suggestInstanceTypes(value: string, max = 5): string[] {
-  return PROCESSING_INSTANCE_TYPES.map((t) => ({ t, d: editDistance(value.toLowerCase(), t) }))
-    .sort((a, b) => a.d - b.d)
-    .slice(0, max)
-    .map((x) => x.t);
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length];
+  return closest(value, PROCESSING_INSTANCE_TYPES, max);
 }

@@ -82,7 +82,7 @@ describe('loadProject', () => {
     expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0].freshnessSeconds).toBe(6 * 3600);
     expect(loadProject(path.join(REPO_ROOT, 'projects', '2022-rnd-battery.yaml'), REPO_ROOT).purposes[1].freshnessSeconds).toBeUndefined();
     expect(problems('project: demo\npurposes:\n  - name: usage-analysis\n    freshness: soon\n    outputs: [{ name: out }]\n')).toEqual([
-      "line 4:5: purposes[0].freshness: 'soon' is not a valid freshness; use a duration such as '6h', '90m' or '1d', at most 366 days",
+      "line 4:16: purposes[0].freshness: 'soon' is not a valid freshness; use a duration such as '6h', '90m' or '1d', at most 366 days",
     ]);
   });
 
@@ -90,7 +90,7 @@ describe('loadProject', () => {
     const dir = projectDir('project: demo\npurposes:\n  - name: usage-analysis\n    quotaWait: 90m\n    outputs: [{ name: out }]\n');
     expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0].quotaWaitSeconds).toBe(5400);
     expect(problems('project: demo\npurposes:\n  - name: usage-analysis\n    quotaWait: 4d\n    outputs: [{ name: out }]\n')).toEqual([
-      "line 4:5: purposes[0].quotaWait: '4d' is not a valid quota wait; use a duration such as '30m', '6h' or '1d' between 1 minute and 3 days",
+      "line 4:16: purposes[0].quotaWait: '4d' is not a valid quota wait; use a duration such as '30m', '6h' or '1d' between 1 minute and 3 days",
     ]);
   });
 
@@ -107,10 +107,48 @@ describe('loadProject', () => {
     ]);
   });
 
+  test('a misspelt key gets a did-you-mean, once per key, and the required key it stands for is not reported as missing', () => {
+    const p = problems('project: demo\nstgae: dev\npurpses:\n  - name: usage-analysis\nregoin: x\n');
+    expect(p).toEqual([
+      "line 2:1: stgae: unknown key 'stgae'; did you mean 'stage'?",
+      "line 3:1: purpses: unknown key 'purpses'; did you mean 'purposes'?",
+      "line 5:1: regoin: unknown key 'regoin'; allowed keys: project, stage, description, alarmEmails, athena, purposes",
+    ]);
+    expect(problems(VALID.replace('      - name: summary', '      - name: summary\n        tabel: { columns: { a: string } }'))).toEqual([
+      "line 11:9: purposes[0].outputs[0].tabel: unknown key 'tabel'; did you mean 'table'?",
+    ]);
+  });
+
+  test('a value of the wrong shape is shown at the value, with how to write it', () => {
+    expect(
+      problems(
+        'project: demo\nalarmEmails: ops@example.com\npurposes:\n  - name: usage-analysis\n    inputs:\n      name: usage\n    outputs: [{ name: out }]\n',
+      ),
+    ).toEqual([
+      'line 2:14: alarmEmails: expected array, received string; write it like: alarmEmails: [ops@example.com]',
+      'line 6:7: purposes[0].inputs: expected array, received object; write it like: inputs: [{ name: usage, prefix: raw/usage/ }]',
+    ]);
+  });
+
+  test('an empty file is named as empty, with how a project file starts', () => {
+    for (const text of ['', '\n# only a comment\n']) {
+      const dir = projectDir(text);
+      expect(() => loadProject(path.join(dir, 'projects', 'demo.yaml'), dir)).toThrow(
+        /demo\.yaml: 1 problem:\n  the file is empty; a project file starts like this:\n    project: 2026-rnd-battery\n    purposes:\n/,
+      );
+    }
+  });
+
+  test('the message gives each problem as file:line:column, as editors open it', () => {
+    expect(() => parseProject('project: demo\nstage: Prod\npurposes: []\n', 'projects/demo.yaml', REPO_ROOT)).toThrow(
+      "projects/demo.yaml: 2 problems:\n  projects/demo.yaml:2:8: stage: stage 'Prod' is invalid",
+    );
+  });
+
   test('an invalid instance type is named with the five closest types and where the list is', () => {
     const [p] = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    instanceType: ml.m5.huge'));
     expect(p).toMatch(
-      /^line 6:5: purposes\[0\]\.instanceType: 'ml\.m5\.huge' is not a SageMaker Processing instance type; did you mean 'ml\.m5\.large'/,
+      /^line 6:19: purposes\[0\]\.instanceType: 'ml\.m5\.huge' is not a SageMaker Processing instance type; did you mean 'ml\.m5\.large'/,
     );
     expect(p).toMatch(/\(\d+ types are accepted, listed in lib\/contract\/instance-types\.generated\.ts\)$/);
     expect(p).not.toContain('ml.t3.medium');
@@ -127,7 +165,7 @@ describe('loadProject', () => {
     ['a-very-long-project-name-that-goes-on', 'must be 3-30 characters long (it is 37)', "try 'a-very-long-project-name-that'"],
   ])('project name %p is rejected for S3 and CloudFormation', (name, problem, hint) => {
     const [p] = problems(VALID.replace('project: demo', `project: ${name}`), 'demo.yaml');
-    expect(p).toContain('line 1:1: project: ');
+    expect(p).toContain('line 1:10: project: ');
     expect(p).toContain(problem);
     expect(p).toContain(hint);
   });
@@ -135,8 +173,8 @@ describe('loadProject', () => {
   test('invalid purpose and stage names', () => {
     const p = problems(VALID.replace('stage: dev', 'stage: Prod-1').replace('name: usage-analysis', 'name: Usage Analysis'));
     expect(p).toEqual([
-      expect.stringMatching(/^line 2:1: stage: stage 'Prod-1' is invalid: use 1-8 lowercase letters or digits/),
-      expect.stringMatching(/^line 5:5: purposes\[0\]\.name: purpose name 'Usage Analysis' is invalid: .* try 'usage-analysis'$/),
+      expect.stringMatching(/^line 2:8: stage: stage 'Prod-1' is invalid: use 1-8 lowercase letters or digits/),
+      expect.stringMatching(/^line 5:11: purposes\[0\]\.name: purpose name 'Usage Analysis' is invalid: .* try 'usage-analysis'$/),
     ]);
   });
 
@@ -149,14 +187,14 @@ describe('loadProject', () => {
       ['debug', false],
     ]);
     expect(problems(VALID.replace('      - name: summary\n', '      - name: summary\n        required: maybe\n'))).toEqual([
-      "line 11:9: purposes[0].outputs[0].required: required must be true (a run that writes nothing here fails) or false, got 'maybe'",
+      "line 11:19: purposes[0].outputs[0].required: required must be true (a run that writes nothing here fails) or false, got 'maybe'",
     ]);
   });
 
   test('duplicate purposes name both places', () => {
     const p = problems(`${VALID}  - name: usage-analysis\n    outputs: [{ name: other }]\n`);
     expect(p).toEqual([
-      "line 11:5: purposes[1].name: duplicate purpose name 'usage-analysis' (first declared at purposes[0]); every purpose needs its own name",
+      "line 11:11: purposes[1].name: duplicate purpose name 'usage-analysis' (first declared at purposes[0]); every purpose needs its own name",
     ]);
   });
 
@@ -170,7 +208,7 @@ describe('loadProject', () => {
   test('a missing container folder names the path that was looked at', () => {
     const [p] = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    container: containers/nowhere'));
     expect(p).toMatch(
-      /^line 6:5: purposes\[0\]\.container: container folder 'containers\/nowhere' of purpose 'usage-analysis' does not exist \(looked in .*containers\/nowhere\); create it with a Dockerfile/,
+      /^line 6:16: purposes\[0\]\.container: container folder 'containers\/nowhere' of purpose 'usage-analysis' does not exist \(looked in .*containers\/nowhere\); create it with a Dockerfile/,
     );
   });
 
@@ -206,7 +244,7 @@ describe('loadProject', () => {
   test('the file name must match the project name', () => {
     const [p] = problems(VALID, 'other.yaml');
     expect(p).toBe(
-      'line 1:1: project: project "demo" does not match the file name; rename the file to projects/demo.yaml or set project: other',
+      'line 1:10: project: project "demo" does not match the file name; rename the file to projects/demo.yaml or set project: other',
     );
   });
 
@@ -218,14 +256,14 @@ describe('loadProject', () => {
       ).replace('        prefix: raw/usage/', '        prefix: /raw/usage\n        distribution: Sharded'),
     );
     expect(p).toEqual([
-      'line 6:5: purposes[0].instanceCount: instanceCount must be a whole number from 1 to 100, got 0',
-      'line 7:5: purposes[0].volumeSizeGb: volumeSizeGb must be a whole number from 1 to 16384, got 2.5',
+      'line 6:20: purposes[0].instanceCount: instanceCount must be a whole number from 1 to 100, got 0',
+      'line 7:19: purposes[0].volumeSizeGb: volumeSizeGb must be a whole number from 1 to 16384, got 2.5',
       expect.stringMatching(
-        /^line 8:5: purposes\[0\]\.maxRuntime: '10 days' is not a valid max runtime; use a duration such as '45m', '2h' or '1d'/,
+        /^line 8:17: purposes\[0\]\.maxRuntime: '10 days' is not a valid max runtime; use a duration such as '45m', '2h' or '1d'/,
       ),
-      expect.stringMatching(/^line 11:9: purposes\[0\]\.inputs\[0\]\.prefix: '\/raw\/usage' is not a valid key prefix/),
+      expect.stringMatching(/^line 11:17: purposes\[0\]\.inputs\[0\]\.prefix: '\/raw\/usage' is not a valid key prefix/),
       expect.stringMatching(
-        /^line 12:9: purposes\[0\]\.inputs\[0\]\.distribution: 'Sharded' is not a distribution; allowed: 'FullyReplicated'/,
+        /^line 12:23: purposes\[0\]\.inputs\[0\]\.distribution: 'Sharded' is not a distribution; allowed: 'FullyReplicated'/,
       ),
     ]);
   });
@@ -235,9 +273,9 @@ describe('loadProject', () => {
       VALID.replace('        prefix: raw/usage/', "        prefix: raw/o'brien/\n      - name: other\n        uri: s3://Other_Bucket/x/"),
     );
     expect(p).toEqual([
-      expect.stringMatching(/^line 8:9: purposes\[0\]\.inputs\[0\]\.prefix: 'raw\/o'brien\/' is not a valid key prefix/),
+      expect.stringMatching(/^line 8:17: purposes\[0\]\.inputs\[0\]\.prefix: 'raw\/o'brien\/' is not a valid key prefix/),
       expect.stringMatching(
-        /^line 10:9: purposes\[0\]\.inputs\[1\]\.uri: 's3:\/\/Other_Bucket\/x\/' is not a valid S3 URI; use 's3:\/\/<bucket>\/<prefix>\/' for a folder/,
+        /^line 10:14: purposes\[0\]\.inputs\[1\]\.uri: 's3:\/\/Other_Bucket\/x\/' is not a valid S3 URI; use 's3:\/\/<bucket>\/<prefix>\/' for a folder/,
       ),
     ]);
   });
@@ -256,10 +294,10 @@ describe('loadProject', () => {
     );
     expect(p).toEqual([
       expect.stringMatching(
-        /^line 7:7: purposes\[0\]\.environment\.DB_PASSWORD: environment variable 'DB_PASSWORD' is named like a secret; .*Secrets Manager/,
+        /^line 7:20: purposes\[0\]\.environment\.DB_PASSWORD: environment variable 'DB_PASSWORD' is named like a secret; .*Secrets Manager/,
       ),
       expect.stringMatching(
-        /^line 8:7: purposes\[0\]\.environment\.BATCAT_PURPOSE: environment variable 'BATCAT_PURPOSE' uses the reserved prefix 'BATCAT_'/,
+        /^line 8:23: purposes\[0\]\.environment\.BATCAT_PURPOSE: environment variable 'BATCAT_PURPOSE' uses the reserved prefix 'BATCAT_'/,
       ),
     ]);
   });
@@ -322,7 +360,7 @@ describe('loadProject', () => {
 
   test('parseProject validates text without a file', () => {
     expect(() => parseProject('project: demo\npurposes: []\n', 'inline.yaml', REPO_ROOT)).toThrow(
-      'inline.yaml: 1 problem:\n  - line 2:1: purposes: a project needs at least one purpose',
+      'inline.yaml: 1 problem:\n  inline.yaml:2:11: purposes: a project needs at least one purpose',
     );
   });
 });
@@ -341,7 +379,7 @@ describe('loadProjects', () => {
     } catch (e) {
       expect(e).toBeInstanceOf(ProjectConfigError);
       const problems = (e as ProjectConfigError).problems;
-      expect(problems.some((p) => p.includes('demo.yaml: line 1:1: project:'))).toBe(true);
+      expect(problems.some((p) => p.includes('demo.yaml: line 1:10: project:'))).toBe(true);
       expect(problems.some((p) => p.includes("other.yaml: line 2:1: foo: unknown key 'foo'"))).toBe(true);
     }
   });
@@ -454,9 +492,9 @@ purposes:
   test('bad triggers are named with their line, and what is allowed', () => {
     expect(problems(`${VALID}    triggers:\n      schedule: { cron: "0 2 * * *", timezone: Mars/Olympus }\n`)).toEqual([
       expect.stringMatching(
-        /^line 12:19: purposes\[0\]\.triggers\.schedule\.cron: '0 2 \* \* \*' has 5 fields; an EventBridge Scheduler cron has six: minutes hours/,
+        /^line 12:25: purposes\[0\]\.triggers\.schedule\.cron: '0 2 \* \* \*' has 5 fields; an EventBridge Scheduler cron has six: minutes hours/,
       ),
-      "line 12:38: purposes[0].triggers.schedule.timezone: 'Mars/Olympus' is not an IANA time zone; use a name such as 'UTC', 'Europe/Berlin' or 'America/New_York'",
+      "line 12:48: purposes[0].triggers.schedule.timezone: 'Mars/Olympus' is not an IANA time zone; use a name such as 'UTC', 'Europe/Berlin' or 'America/New_York'",
     ]);
     expect(problems(`${VALID}    triggers:\n      schedule: { rate: 2 day }\n`)).toEqual([
       expect.stringMatching(/rate: '2 day' is not a rate; use e.g. '1 day'/),
@@ -693,24 +731,24 @@ purposes:
     [
       'an unknown framework version, with the versions there are',
       SCRIPT.replace('sklearn:1.2-1', 'sklearn:1.3-1'),
-      "line 4:5: purposes[0].framework: 'sklearn:1.3-1' is not a SageMaker framework image BatCat knows; write '<framework>:<version>', versions of sklearn: sklearn:0.20.0, sklearn:0.23-1, sklearn:1.0-1, sklearn:1.2-1, sklearn:1.4-2, sklearn:1.4-2-py312",
+      "line 4:16: purposes[0].framework: 'sklearn:1.3-1' is not a SageMaker framework image BatCat knows; write '<framework>:<version>', versions of sklearn: sklearn:0.20.0, sklearn:0.23-1, sklearn:1.0-1, sklearn:1.2-1, sklearn:1.4-2, sklearn:1.4-2-py312",
     ],
     [
       'an unknown framework, with the frameworks there are (shortened)',
       SCRIPT.replace('sklearn:1.2-1', 'pytorch:2.1'),
-      "line 4:5: purposes[0].framework: 'pytorch:2.1' is not a SageMaker framework image BatCat knows; write '<framework>:<version>', allowed: sklearn:0.20.0, sklearn:0.23-1, sklearn:1.0-1, ..., xgboost:1.5-1, xgboost:1.7-1, xgboost:3.0-5, xgboost:3.2-0 (frameworks: sklearn, xgboost)",
+      "line 4:16: purposes[0].framework: 'pytorch:2.1' is not a SageMaker framework image BatCat knows; write '<framework>:<version>', allowed: sklearn:0.20.0, sklearn:0.23-1, sklearn:1.0-1, ..., xgboost:1.5-1, xgboost:1.7-1, xgboost:3.0-5, xgboost:3.2-0 (frameworks: sklearn, xgboost)",
     ],
     [
       'a script file that does not exist',
       SCRIPT.replace('scripts/preprocessing.py', 'scripts/preprocess.py'),
       expect.stringMatching(
-        /^line 5:5: purposes\[0\]\.script: script 'scripts\/preprocess\.py' of purpose 'preprocessing' does not exist \(looked in .*scripts\/preprocess\.py\); give the path of your Python script relative to the project folder$/,
+        /^line 5:13: purposes\[0\]\.script: script 'scripts\/preprocess\.py' of purpose 'preprocessing' does not exist \(looked in .*scripts\/preprocess\.py\); give the path of your Python script relative to the project folder$/,
       ),
     ],
     [
       'a script that is not Python',
       SCRIPT.replace('scripts/preprocessing.py', 'scripts/preprocessing.sh'),
-      "line 5:5: purposes[0].script: script 'scripts/preprocessing.sh' is not a Python file (.py); script mode runs python3 <script>",
+      "line 5:13: purposes[0].script: script 'scripts/preprocessing.sh' is not a Python file (.py); script mode runs python3 <script>",
     ],
     [
       'a placeholder that does not exist',
@@ -720,52 +758,52 @@ purposes:
     [
       'two channels on one local path',
       SCRIPT.replace('localPath: /opt/ml/processing/train', 'localPath: /opt/ml/processing/input/'),
-      "line 10:24: purposes[0].outputs[0].localPath: localPath '/opt/ml/processing/input/' of output 'train' is also the path of input 'raw'; two channels cannot share one folder (one may be inside another)",
+      "line 10:35: purposes[0].outputs[0].localPath: localPath '/opt/ml/processing/input/' of output 'train' is also the path of input 'raw'; two channels cannot share one folder (one may be inside another)",
     ],
     [
       'a local path outside /opt/ml/processing',
       SCRIPT.replace('localPath: /opt/ml/processing/train', 'localPath: /data/train'),
-      "line 10:24: purposes[0].outputs[0].localPath: localPath '/data/train' of output 'train' is not below /opt/ml/processing/; SageMaker Processing copies inputs and outputs only there: use an absolute path such as '/opt/ml/processing/train'",
+      "line 10:35: purposes[0].outputs[0].localPath: localPath '/data/train' of output 'train' is not below /opt/ml/processing/; SageMaker Processing copies inputs and outputs only there: use an absolute path such as '/opt/ml/processing/train'",
     ],
     [
       'an input named code in script mode',
       SCRIPT.replace('name: raw, prefix: raw/census/, localPath: /opt/ml/processing/input', 'name: code, prefix: raw/code/'),
-      "line 8:11: purposes[0].inputs[0].name: input name 'code' is taken by the script in script mode (/opt/ml/processing/input/code/); rename this input",
+      "line 8:17: purposes[0].inputs[0].name: input name 'code' is taken by the script in script mode (/opt/ml/processing/input/code/); rename this input",
     ],
     [
       'FastFile, which Processing does not have',
       SCRIPT.replace('localPath: /opt/ml/processing/input }', 'localPath: /opt/ml/processing/input, mode: FastFile }'),
-      "line 8:80: purposes[0].inputs[0].mode: 'FastFile' is not an input mode of SageMaker Processing; allowed: 'File' (copied before the script starts) or 'Pipe' (streamed through a named pipe). FastFile is a Training input mode; CreateProcessingJob refuses it",
+      "line 8:86: purposes[0].inputs[0].mode: 'FastFile' is not an input mode of SageMaker Processing; allowed: 'File' (copied before the script starts) or 'Pipe' (streamed through a named pipe). FastFile is a Training input mode; CreateProcessingJob refuses it",
     ],
     [
       'Gzip without Pipe',
       SCRIPT.replace('localPath: /opt/ml/processing/input }', 'localPath: /opt/ml/processing/input, compression: Gzip }'),
-      "line 8:80: purposes[0].inputs[0].compression: input 'raw' has compression 'Gzip' with mode 'File'; SageMaker decompresses only in Pipe mode. Use mode: Pipe, or leave compression out and read the .gz files in the script (File mode copies them as they are)",
+      "line 8:93: purposes[0].inputs[0].compression: input 'raw' has compression 'Gzip' with mode 'File'; SageMaker decompresses only in Pipe mode. Use mode: Pipe, or leave compression out and read the .gz files in the script (File mode copies them as they are)",
     ],
     [
       'a framework without a script',
       SCRIPT.replace('    script: scripts/preprocessing.py\n', ''),
-      "line 4:5: purposes[0].framework: a framework image runs your script: add 'script', e.g. script: scripts/preprocessing.py",
+      "line 4:16: purposes[0].framework: a framework image runs your script: add 'script', e.g. script: scripts/preprocessing.py",
     ],
     [
       'a framework and a container folder',
       SCRIPT.replace('    framework:', '    container: containers/usage-analysis\n    framework:'),
-      "line 5:5: purposes[0].framework: purpose 'preprocessing' sets 'container' and 'framework'; give one: 'container' to build from a folder, 'image' for an existing ECR image, or 'framework' for a SageMaker framework image such as 'sklearn:1.2-1'",
+      "line 5:16: purposes[0].framework: purpose 'preprocessing' sets 'container' and 'framework'; give one: 'container' to build from a folder, 'image' for an existing ECR image, or 'framework' for a SageMaker framework image such as 'sklearn:1.2-1'",
     ],
     [
       'a script and an entrypoint',
       SCRIPT.replace('    arguments:', '    entrypoint: [python3, x.py]\n    arguments:'),
-      "line 6:5: purposes[0].entrypoint: 'script' runs 'python3 <script>' as the entrypoint; give 'script' or 'entrypoint', not both",
+      "line 6:17: purposes[0].entrypoint: 'script' runs 'python3 <script>' as the entrypoint; give 'script' or 'entrypoint', not both",
     ],
     [
       'a placeholder in the entrypoint',
       SCRIPT.replace('    script: scripts/preprocessing.py\n', '    entrypoint: [python3, x.py, "{run.id}"]\n'),
-      "line 5:5: purposes[0].entrypoint: entrypoint[2] '{run.id}' has a placeholder; placeholders are replaced in arguments only, so move it to 'arguments'",
+      "line 5:17: purposes[0].entrypoint: entrypoint[2] '{run.id}' has a placeholder; placeholders are replaced in arguments only, so move it to 'arguments'",
     ],
     [
       'a script outside its source folder',
       SCRIPT.replace('    arguments:', '    sourceDir: containers/\n    arguments:'),
-      "line 5:5: purposes[0].script: script 'scripts/preprocessing.py' is not inside sourceDir 'containers/'; the script must be part of the folder uploaded with it, e.g. script: containers/preprocessing.py",
+      "line 5:13: purposes[0].script: script 'scripts/preprocessing.py' is not inside sourceDir 'containers/'; the script must be part of the folder uploaded with it, e.g. script: containers/preprocessing.py",
     ],
     [
       'a subnet id that is not one',
@@ -790,6 +828,6 @@ ${inputs}
 `);
   fs.writeFileSync(path.join(dir, 'containers', 'usage-analysis', 'job.py'), 'print(1)\n');
   expect(() => loadProject(path.join(dir, 'projects', 'demo.yaml'), dir)).toThrow(
-    "line 5:5: purposes[0].inputs: purpose 'usage-analysis' has 11 inputs (counting the query result and the script); a SageMaker Processing job takes at most 10",
+    "demo.yaml:6:7: purposes[0].inputs: purpose 'usage-analysis' has 11 inputs (counting the query result and the script); a SageMaker Processing job takes at most 10",
   );
 });
