@@ -2,6 +2,7 @@ import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadProjects } from '../config/load-project';
 import { ProjectStack } from './project-stack';
+import { TemplateLimits } from './template-limits';
 
 /** Properties of createBatCatApp. */
 export interface BatCatAppProps extends AppProps {
@@ -10,14 +11,20 @@ export interface BatCatAppProps extends AppProps {
 }
 
 /**
- * The BatCat app: one ProjectStack per `projects/*.yaml`, checked by cdk-nag's AwsSolutions
- * pack and the built-in CloudFormation validation at every synth.
+ * The BatCat app: one ProjectStack per `projects/*.yaml`, checked at every synth by cdk-nag's
+ * AwsSolutions pack, the built-in CloudFormation validation and CloudFormation's template
+ * quotas. `checks` names them, for the synth summary.
  */
-export function createBatCatApp(props: BatCatAppProps): { app: App; stacks: ProjectStack[] } {
+export function createBatCatApp(props: BatCatAppProps): { app: App; stacks: ProjectStack[]; checks: string[] } {
   const { rootDir, ...appProps } = props;
   const projects = loadProjects(rootDir);
   const app = new App(appProps);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new TemplateLimits());
   const stacks = projects.map((config) => new ProjectStack(app, config.stackName, { config }));
-  return { app, stacks };
+  const checks = [
+    'cdk-nag AwsSolutions',
+    'template size',
+    ...(props.builtinCloudFormationValidation !== false ? ["CloudFormation's own validation"] : []),
+  ];
+  return { app, stacks, checks };
 }

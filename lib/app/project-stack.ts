@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, Size, Stack, Tags, TimeZone, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, NestedStack, Size, Stack, Tags, TimeZone, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -14,13 +14,17 @@ import type { Purpose } from '../constructs/purpose';
 import { QueryParameter, type PurposeProps } from '../constructs/purpose-props';
 import { QueryWorkGroup } from '../constructs/query-workgroup';
 import { ResultDatabase } from '../constructs/result-database';
-import { ResultFormat, ResultTable } from '../constructs/result-table';
+import { ResultFormat, type ResultTable, type ResultTableProps } from '../constructs/result-table';
 import { allowCloudWatchLogs } from '../constructs/private/key-policies';
 import { RunLedger } from '../constructs/run-ledger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from '../constructs/sagemaker-create-processing-job';
 import { SageMakerFrameworkImage } from '../constructs/sagemaker-framework-image';
 import { purposeStateMachineName, QUERY_RESULTS_PREFIX } from '../contract/names';
 import { PurposeStack } from './purpose-stack';
+
+const PURPOSES_PER_DASHBOARD = 50;
+/** S3's 1000 lifecycle rules per bucket, less the bucket's own. */
+const MAX_OUTPUTS = 990;
 
 /** Properties of ProjectStack. */
 export interface ProjectStackProps extends StackProps {
@@ -30,18 +34,19 @@ export interface ProjectStackProps extends StackProps {
 
 /**
  * Everything one project deploys: the data bucket, the alarm topic, the run ledger, the Athena
- * workgroup, the Glue database with a table per declared result, a dashboard, and each purpose
- * (with its trigger) in a nested stack. The stack is named `batcat-<project>-<stage>` unless `stackName` says otherwise.
+ * workgroup, the Glue database, and in nested stacks each purpose (with its trigger and the
+ * tables over its results) and the dashboards. The stack is named `batcat-<project>-<stage>` unless `stackName` says otherwise.
  *
- * Construct IDs are a contract: `Data`, `Alarms`, `Ledger`, `Queries`, `Results` (its tables by table
- * name), `Dashboard` and each purpose's name. Renaming one replaces its resources.
+ * Construct IDs are a contract: `Data`, `Alarms`, `Ledger`, `Queries`, `Results`, `Dashboard` (then
+ * `Dashboard2`...) and each purpose's name (see PurposeStack). Renaming one replaces its resources.
  */
 export class ProjectStack extends Stack {
   public readonly data: ProjectData;
   public readonly alarmTopic: AlarmTopic;
   /** Which windows of which purposes ran, and how: one ledger for the stage. */
   public readonly ledger: RunLedger;
-  public readonly dashboard: ProjectDashboard;
+  /** The dashboards: one per 50 purposes, in the project file's order. */
+  public readonly dashboards: ProjectDashboard[];
   public readonly queryWorkGroup: QueryWorkGroup;
   public readonly resultDatabase: ResultDatabase;
   /** The result tables, by table name. */
@@ -54,6 +59,8 @@ export class ProjectStack extends Stack {
     super(scope, id, {
       stackName: c.stackName,
       description: `BatCat project ${c.project} (${c.stage})${c.description ? `: ${c.description}` : ''}`,
+      // CloudFormation counts the bytes of a template, indentation included.
+      suppressTemplateIndentation: true,
       ...props,
     });
     Tags.of(this).add('batcat:project', c.project);
@@ -80,17 +87,44 @@ export class ProjectStack extends Stack {
       databaseName: c.database,
       description: `Results of the BatCat project ${c.project} (${c.stage}), one table per declared output, partitioned by dt`,
     });
-    this.addResultTables(c);
     this.expireAttempts(c);
     for (const p of c.purposes) {
-      this.purposes[p.name] = new PurposeStack(this, p.name, { purpose: this.purposeProps(c, p) }).purpose;
+      const nested = new PurposeStack(this, p.name, {
+        purpose: this.purposeProps(c, p),
+        resultTables: this.resultTablesOf(p),
+        suppressTemplateIndentation: true,
+      });
+      this.purposes[p.name] = nested.purpose;
+      Object.assign(this.resultTables, nested.resultTables);
     }
 
-    this.dashboard = new ProjectDashboard(this, 'Dashboard', {
-      dashboardName: c.stackName,
-      purposes: c.purposes.map((p) => ({ purposeName: p.name, stateMachineName: this.purposes[p.name].stateMachineName })),
-    });
+    this.dashboards = this.addDashboards(c);
     this.addOutputs();
+  }
+
+  /**
+   * A dashboard per 50 purposes (150 widgets; CloudWatch allows 500), each in a nested stack of
+   * its own, as a dashboard's body grows by about 3 KB per purpose. Named `<stack>-runs`, then
+   * `<stack>-runs-2` and so on. IDs go by position: a dashboard holds no state, so a purpose
+   * moving to the next one is harmless.
+   */
+  private addDashboards(c: ProjectConfig): ProjectDashboard[] {
+    const dashboards: ProjectDashboard[] = [];
+    for (let i = 0; i < c.purposes.length; i += PURPOSES_PER_DASHBOARD) {
+      const n = dashboards.length + 1;
+      const nested = new NestedStack(this, n === 1 ? 'Dashboard' : `Dashboard${n}`, {
+        description: `BatCat dashboard ${n} of ${c.stackName}`,
+        suppressTemplateIndentation: true,
+      });
+      const purposes = c.purposes.slice(i, i + PURPOSES_PER_DASHBOARD);
+      dashboards.push(
+        new ProjectDashboard(nested, 'Dashboard', {
+          dashboardName: n === 1 ? `${c.stackName}-runs` : `${c.stackName}-runs-${n}`,
+          purposes: purposes.map((p) => ({ purposeName: p.name, stateMachineName: this.purposes[p.name].stateMachineName })),
+        }),
+      );
+    }
+    return dashboards;
   }
 
   /**
@@ -99,6 +133,11 @@ export class ProjectStack extends Stack {
    * commits removed a day (the bucket is versioned).
    */
   private expireAttempts(c: ProjectConfig): void {
+    const outputs = c.purposes.reduce((n, p) => n + p.outputs.length, 0);
+    if (outputs > MAX_OUTPUTS)
+      throw new Error(
+        `project ${c.project} declares ${outputs} outputs; at most ${MAX_OUTPUTS} fit (S3 allows 1000 lifecycle rules per bucket, one per output): split the project into two project files`,
+      );
     for (const p of c.purposes) {
       for (const o of p.outputs) {
         this.data.bucket.addLifecycleRule({
@@ -111,22 +150,23 @@ export class ProjectStack extends Stack {
     }
   }
 
-  /** A Glue table for each output that declares one. */
-  private addResultTables(c: ProjectConfig): void {
-    for (const p of c.purposes) {
-      for (const o of p.outputs) {
-        if (!o.table) continue;
-        this.resultTables[o.table.name] = new ResultTable(this.resultDatabase, o.table.name, {
-          database: this.resultDatabase,
-          tableName: o.table.name,
-          description: o.table.description ?? `Output '${o.name}' of purpose '${p.name}'`,
-          bucket: this.data.bucket,
-          keyPrefix: o.prefix,
-          format: o.table.format === 'parquet' ? ResultFormat.PARQUET : ResultFormat.CSV,
-          columns: o.table.columns.map((col) => ({ name: col.name, type: col.type })),
-        });
-      }
-    }
+  /** A Glue table for each output of `p` that declares one. */
+  private resultTablesOf(p: PurposeConfig): ResultTableProps[] {
+    return p.outputs.flatMap((o) =>
+      o.table
+        ? [
+            {
+              database: this.resultDatabase,
+              tableName: o.table.name,
+              description: o.table.description ?? `Output '${o.name}' of purpose '${p.name}'`,
+              bucket: this.data.bucket,
+              keyPrefix: o.prefix,
+              format: o.table.format === 'parquet' ? ResultFormat.PARQUET : ResultFormat.CSV,
+              columns: o.table.columns.map((col) => ({ name: col.name, type: col.type })),
+            },
+          ]
+        : [],
+    );
   }
 
   /** The props of a purpose's construct, from its resolved config. */

@@ -1,24 +1,39 @@
 import { NestedStack, type NestedStackProps } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { Purpose } from '../constructs/purpose';
 import type { PurposeProps } from '../constructs/purpose-props';
+import { ResultTable, type ResultTableProps } from '../constructs/result-table';
 
 /** Properties of PurposeStack. */
 export interface PurposeStackProps extends NestedStackProps {
   /** The purpose this nested stack holds. */
   readonly purpose: PurposeProps;
+  /**
+   * The Glue tables over the purpose's outputs.
+   *
+   * @default - none
+   */
+  readonly resultTables?: ResultTableProps[];
 }
 
 /**
- * A nested stack holding one Purpose. A project stack puts every purpose in its own nested
- * stack, so a project of 100 purposes stays far below CloudFormation's 500 resources per
- * template, and adding a purpose never renames the resources of another.
+ * A nested stack holding one Purpose and the tables over its results. A project stack puts
+ * every purpose in its own nested stack, so a project of 250 purposes stays below
+ * CloudFormation's 500 resources and 1 MB per template, and adding a purpose never renames the
+ * resources of another.
+ *
+ * Construct IDs are a contract: `Purpose`, and `Results` with its tables by table name.
  */
 export class PurposeStack extends NestedStack {
   public readonly purpose: Purpose;
+  /** The result tables, by table name. */
+  public readonly resultTables: Record<string, ResultTable> = {};
 
   constructor(scope: Construct, id: string, props: PurposeStackProps) {
     super(scope, id, { description: `BatCat purpose ${props.purpose.purposeName}`, ...props });
     this.purpose = new Purpose(this, 'Purpose', props.purpose);
+    if (!props.resultTables?.length) return;
+    const results = new Construct(this, 'Results');
+    for (const t of props.resultTables) this.resultTables[t.tableName] = new ResultTable(results, t.tableName, t);
   }
 }

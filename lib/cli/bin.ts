@@ -2,6 +2,9 @@
 // The `batcat` command: runs the CLI on this process's arguments and terminal.
 import { runCli } from './main';
 
+// The SDK's eight-line notice about Node.js versions would come before every AWS command's own output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 // Ctrl-C stops a running query or copy cleanly; a second Ctrl-C exits at once.
 const controller = new AbortController();
 process.once('SIGINT', () => {

@@ -227,7 +227,7 @@ function purposeChecks(d: DoctorEnv, purpose: PurposeConfig): Check[] {
   return checks;
 }
 
-/** `batcat doctor`: prints each check with OK or a fix; exit 1 if any check failed. */
+/** `batcat doctor`: prints each check with OK or a fix; exit 2 (a set-up or configuration problem) if any check failed. */
 export function doctorCommand(d: DoctorEnv, out: (line: string) => void): number {
   const checks = doctorChecks(d);
   for (const c of checks) {
@@ -237,5 +237,5 @@ export function doctorCommand(d: DoctorEnv, out: (line: string) => void): number
   }
   const failed = checks.filter((c) => !c.ok && !c.warn);
   out(failed.length === 0 ? 'ready: nothing blocks a synth or a local run' : `${failed.length} problem(s) to fix before a first deploy`);
-  return failed.length === 0 ? 0 : 1;
+  return failed.length === 0 ? 0 : 2;
 }

@@ -73,7 +73,14 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     .version(packageInfo().version, '-V, --version', 'print the version of batcat-cdk')
     .exitOverride()
     .configureOutput({ writeOut: env.out, writeErr: env.err })
-    .showHelpAfterError('(run batcat --help for usage)');
+    .showHelpAfterError('(run batcat --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 done, 1 the work failed (a run, a query, a copy), 2 a usage or project-file error.
+Example:
+  batcat run-local 2022-rnd-battery usage-analysis --date 2026-11-22`,
+    );
 
   program
     .command('run')
@@ -117,6 +124,13 @@ Examples:
     .argument('<purpose>', 'the purpose')
     .option('--limit <n>', 'how many runs to show', positiveInt, 20)
     .option('--local', 'list the runs of batcat run-local (runs/<purpose>/) instead of AWS')
+    .addHelpText(
+      'after',
+      `
+Example:
+  batcat runs 2022-rnd-battery usage-analysis --limit 5
+  batcat runs 2022-rnd-battery usage-analysis --local`,
+    )
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
       const ctx = purposeContext(g.root, project, purpose);
@@ -153,7 +167,10 @@ Inputs are read from the data folder by their S3 key: raw/usage/dt=2026-11-22/ i
 another purpose's output is data/result/<purpose>/dt=.../<output>/, an object of another bucket is data/s3/<bucket>/<key>.
 A query step reads the CSV named by query.local. Inputs in Pipe mode cannot run here (no named pipes).
 Each run is recorded in runs/<purpose>/<run id>/ (input, job parameters, logs, outputs, status); list them with
-batcat runs <project> <purpose> --local.`,
+batcat runs <project> <purpose> --local.
+Examples:
+  batcat run-local 2022-rnd-battery usage-analysis --date 2026-11-22
+  batcat run-local 2022-rnd-battery usage-analysis --date 2026-11-22 --engine namespace --python .venv/bin/python`,
     )
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
@@ -187,11 +204,20 @@ batcat runs <project> <purpose> --local.`,
     .option('--dir <dir>', 'where to create it (default: ./<name>)')
     .option('--force', 'write into a folder that is not empty (files of the same name are replaced)')
     .option('--batcat-version <spec>', 'the batcat-cdk dependency to write into package.json (default: this version)')
+    .addHelpText(
+      'after',
+      `
+Example:
+  batcat init 2026-rnd-battery --purpose usage-analysis --description 'Battery usage analytics'`,
+    )
     .action(async (name: string | undefined, opts) => {
       code = await initCommand(program.opts().root, name, opts, new Asker(env.prompt), line);
     });
 
-  const add = program.command('add').description('Add to a project.');
+  const add = program
+    .command('add')
+    .description('Add to a project.')
+    .addHelpText('after', `\nExample:\n  batcat add purpose 2022-rnd-battery cell-health`);
   add
     .command('purpose')
     .description("Add a purpose to a project file (keeping the file's comments and layout) and create its container folder.")
@@ -203,6 +229,13 @@ batcat runs <project> <purpose> --local.`,
     .option('--timezone <zone>', 'the time zone of the schedule (default UTC)')
     .option('--query <file.sql>', 'read an Athena query result instead of raw files (the file is created if missing)')
     .option('--tables <names>', 'with --query: the Glue tables it reads, comma-separated')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  batcat add purpose 2022-rnd-battery cell-health --schedule '0 3 * * ? *' --timezone Europe/Berlin
+  batcat add purpose 2022-rnd-battery weekly-report --query queries/weekly-report.sql --tables usage_analysis_summary`,
+    )
     .action(async (project: string, purpose: string | undefined, opts) => {
       const g = program.opts();
       code = await addPurposeCommand(g.root, project, purpose, opts, new Asker(env.prompt), line);
@@ -212,6 +245,13 @@ batcat runs <project> <purpose> --local.`,
     .command('doctor')
     .description(
       'Check this machine and the project before a first deploy: Node.js, python3, AWS credentials (without calling AWS), project files and container folders.',
+    )
+    .addHelpText(
+      'after',
+      `
+Exit code 0 when nothing blocks a synth or a local run, 2 when something does (each with its fix).
+Example:
+  batcat doctor`,
     )
     .action(() => {
       const g = program.opts();
@@ -261,6 +301,12 @@ Example:
     .argument('[dir]', 'the local folder (default: data/<prefix>)')
     .option('--force', 'overwrite local files that were changed since they were pulled')
     .option('--bucket <name>', "the bucket (default: the deployed stack's DataBucketName output)")
+    .addHelpText(
+      'after',
+      `
+Example:
+  batcat pull 2022-rnd-battery results/usage-analysis/summary/`,
+    )
     .action(async (project: string, prefix: string, dir: string | undefined, opts) => {
       const g = program.opts();
       const config = projectContext(g.root, project);
@@ -283,6 +329,12 @@ Example:
     .argument('<dir>', 'the local folder, e.g. data/raw/usage')
     .argument('<prefix>', 'a folder of the project bucket, e.g. raw/usage/')
     .option('--bucket <name>', "the bucket (default: the deployed stack's DataBucketName output)")
+    .addHelpText(
+      'after',
+      `
+Example:
+  batcat push 2022-rnd-battery data/raw/usage raw/usage/`,
+    )
     .action(async (project: string, dir: string, prefix: string, opts) => {
       const g = program.opts();
       const config = projectContext(g.root, project);

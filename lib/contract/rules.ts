@@ -442,7 +442,7 @@ const CRON_FIELDS: ReadonlyArray<{ name: string; min: number; max: number; names
   { name: 'minutes', min: 0, max: 59, special: /^$/ },
   { name: 'hours', min: 0, max: 23, special: /^$/ },
   // L (last day), W (nearest weekday: 15W, LW), ? (any, when day-of-week is given).
-  { name: 'day-of-month', min: 1, max: 31, special: /^(\?|L|LW|\d{1,2}W)$/ },
+  { name: 'day-of-month', min: 1, max: 31, special: /^(\?|L|LW|([1-9]|[12]\d|3[01])W)$/ },
   {
     name: 'month',
     min: 1,
@@ -456,7 +456,7 @@ const CRON_FIELDS: ReadonlyArray<{ name: string; min: number; max: number; names
     min: 1,
     max: 7,
     names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'],
-    special: /^(\?|L|[1-7]L|[1-7]#[1-5]|[A-Z]{3}#[1-5])$/i,
+    special: /^(\?|L|[1-7]L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)#[1-5])$/i,
   },
   { name: 'year', min: 1970, max: 2199, special: /^$/ },
 ];

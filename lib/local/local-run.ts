@@ -9,9 +9,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
-import { shortHash, type RunInput } from '../contract/run-input';
+import { MAX_BACKFILL_WINDOWS, shortHash, type RunInput } from '../contract/run-input';
 import { commitOutputs, type OutputCommit } from '../runtime/commit';
-import { resolveRunRequest, singleRunInput } from '../runtime/trigger';
+import { resolveManualRequest, singleRunInput } from '../runtime/trigger';
 import { folderStore } from './folder-store';
 import { executionContext, StateMachine } from './interpreter';
 import { LocalRunError, readContainerSpec, type ContainerSpec } from './container-spec';
@@ -113,6 +113,13 @@ function describeInterpreter(o: LocalRunOptions, spec: ContainerSpec | undefined
 export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   const { project, purpose, print } = o;
   const dataDir = path.resolve(o.dataDir ?? path.join(o.rootDir, 'data'));
+  const now = o.now ?? new Date();
+  // The dates are checked before anything slow: they need only the purpose's window settings.
+  const request = resolveManualRequest(
+    { purpose: purpose.name, date: o.date, from: o.from, to: o.to },
+    { ...purpose, purpose: purpose.name, maxBackfillWindows: MAX_BACKFILL_WINDOWS },
+    now,
+  );
   const engine = detectEngine(o.engine);
   checkRunnable(o, engine);
   const spec = purpose.containerDir ? readContainerSpec(purpose.containerDir) : undefined;
@@ -122,8 +129,6 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   print(`synthesizing ${project.stackName} to get the state machine of ${purpose.name}...`);
   const synth = synthesizePurpose(project, purpose.name);
   const runsDir = path.join(o.rootDir, 'runs', purpose.name);
-  const now = o.now ?? new Date();
-  const request = resolveRunRequest({ purpose: purpose.name, date: o.date, from: o.from, to: o.to }, synth.runConfig, now);
   // Each run of a window here is a new attempt, as on AWS: the runs folder is the local ledger.
   let input: RunInput = singleRunInput(request, synth.runConfig);
   while (fs.existsSync(path.join(runsDir, input.runId))) input = singleRunInput(request, synth.runConfig, input.attempt + 1);

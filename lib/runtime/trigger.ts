@@ -317,7 +317,7 @@ export function resolveRunRequest(event: unknown, config: PurposeRunConfig, now:
   if (!isObject(event)) throw new RunRequestError(`expected an event object, got ${describe(event)}`);
   if (typeof event.source === 'string' || typeof event['detail-type'] === 'string') return fromEventBridge(event, config, now);
   if (event.trigger === 'schedule') return fromSchedule(event, config);
-  if (event.trigger === undefined || event.trigger === 'manual') return fromManual(event, config, now);
+  if (event.trigger === undefined || event.trigger === 'manual') return resolveManualRequest(event, config, now);
   throw new RunRequestError(
     `unknown trigger ${describe(event.trigger)}; expected 'manual' or 'schedule', or an EventBridge event from aws.s3 or aws.states`,
   );
@@ -327,7 +327,7 @@ function automatic(trigger: TriggerDetails, window: RunWindow): RunRequest {
   return { trigger, windows: [window], force: false, automatic: true, catchUp: false };
 }
 
-function checkPurpose(event: Record<string, unknown>, config: PurposeRunConfig): void {
+function checkPurpose(event: Record<string, unknown>, config: WindowSettings): void {
   if (event.purpose !== config.purpose) {
     throw new RunRequestError(`unknown purpose ${describe(event.purpose)}: this trigger starts runs of '${config.purpose}' only`);
   }
@@ -440,7 +440,11 @@ function checkedWindow(start: unknown, end: unknown, what: string): RunWindow {
   return window;
 }
 
-function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, now: Date): RunRequest {
+/** What deciding a manual request's windows needs of a purpose: its project file settings suffice. */
+export type WindowSettings = Pick<PurposeRunConfig, 'purpose' | 'windowDays' | 'maxWindowDays' | 'maxBackfillWindows' | 'timezone'>;
+
+/** The windows a manual request (`batcat run`, `batcat run-local`) asks for; throws RunRequestError if it cannot be run. */
+export function resolveManualRequest(event: Record<string, unknown>, config: WindowSettings, now: Date): RunRequest {
   const unknownKeys = Object.keys(event).filter((k) => !MANUAL_KEYS.has(k));
   if (unknownKeys.length > 0) {
     throw new RunRequestError(
@@ -486,7 +490,7 @@ function fromManual(event: Record<string, unknown>, config: PurposeRunConfig, no
 }
 
 /** A manual range must start a window of the purpose's grid and be whole windows, or its result would overlap theirs. */
-function checkOnGrid(range: RunWindow, config: PurposeRunConfig): void {
+function checkOnGrid(range: RunWindow, config: WindowSettings): void {
   const first = gridWindowOf(range.start, config.windowDays);
   const last = gridWindowOf(range.end, config.windowDays);
   if (first.start !== range.start || last.end !== range.end) {
@@ -497,7 +501,7 @@ function checkOnGrid(range: RunWindow, config: PurposeRunConfig): void {
   }
 }
 
-function backfill(config: PurposeRunConfig, range: RunWindow, force: boolean): RunRequest {
+function backfill(config: WindowSettings, range: RunWindow, force: boolean): RunRequest {
   const days = daysIn(range);
   const count = days / config.windowDays;
   if (count > config.maxBackfillWindows) {

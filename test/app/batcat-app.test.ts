@@ -3,7 +3,10 @@ import * as path from 'node:path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { spawnSync } from 'node:child_process';
 import { createBatCatApp } from '../../lib/app/batcat-app';
+import { synthSummary } from '../../lib/app/synth-summary';
+import { CLI_BUNDLE_DIR } from '../global-setup';
 import { everyTemplate, REPO_ROOT, retainedFixedNames, TEST_CONTEXT, tempDir } from '../helpers';
 
 /**
@@ -13,14 +16,14 @@ import { everyTemplate, REPO_ROOT, retainedFixedNames, TEST_CONTEXT, tempDir } f
  */
 function synthExample() {
   const outdir = tempDir('batcat-app-');
-  const { app, stacks } = createBatCatApp({ rootDir: REPO_ROOT, outdir, context: TEST_CONTEXT, analyticsReporting: false });
+  const { app, stacks, checks } = createBatCatApp({ rootDir: REPO_ROOT, outdir, context: TEST_CONTEXT, analyticsReporting: false });
   Validations.of(app).addPlugins(everyTemplate(new CfnGuardValidator()));
   const assembly = app.synth();
-  return { outdir, assembly, stacks };
+  return { outdir, assembly, stacks, checks };
 }
 
 describe('the example project app', () => {
-  const { outdir, assembly, stacks } = synthExample();
+  const { outdir, assembly, stacks, checks } = synthExample();
   const stack = assembly.getStackByName('batcat-2022-rnd-battery-dev');
   const nestedFile = fs.readdirSync(outdir).filter((f) => f.endsWith('.nested.template.json'));
 
@@ -29,12 +32,17 @@ describe('the example project app', () => {
     return JSON.parse(fs.readFileSync(path.join(outdir, file!), 'utf8'));
   };
 
-  test('is one project stack named from project and stage, with each purpose in a nested stack, and a dashboard', () => {
+  test('is one project stack named from project and stage, with each purpose and the dashboard in a nested stack', () => {
     expect(assembly.stacks.map((s) => s.stackName)).toEqual(['batcat-2022-rnd-battery-dev']);
     expect(Object.keys(stacks[0].purposes)).toEqual(['usage-analysis', 'fleet-report']);
-    expect(nestedFile).toHaveLength(2);
-    expect(Object.values<any>(stack.template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack')).toHaveLength(2);
-    expect(Object.values<any>(stack.template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard')).toHaveLength(1);
+    expect(nestedFile).toHaveLength(3);
+    expect(Object.values<any>(stack.template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack')).toHaveLength(3);
+    const dashboards = nestedFile.filter((f) => f.includes('Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const dashboard = JSON.parse(fs.readFileSync(path.join(outdir, dashboards[0]), 'utf8'));
+    expect(Object.values<any>(dashboard.Resources).map((r) => [r.Type, r.Properties.DashboardName])).toEqual([
+      ['AWS::CloudWatch::Dashboard', 'batcat-2022-rnd-battery-dev-runs'],
+    ]);
     expect(stack.template.Outputs).toHaveProperty('DataBucketName');
     expect(stack.template.Outputs).toHaveProperty('AlarmTopicArn');
   });
@@ -89,7 +97,7 @@ describe('the example project app', () => {
         .filter((f) => f.endsWith('.template.json'))
         .map((f) => [f, JSON.parse(fs.readFileSync(path.join(outdir, f), 'utf8'))]),
     );
-    expect(Object.keys(templates)).toHaveLength(3);
+    expect(Object.keys(templates)).toHaveLength(4);
     expect(retainedFixedNames(templates)).toEqual([]);
     // What is retained: the data, its key, the ledger and the logs, each under a name of its own stack instance or a generated one.
     const retained = Object.values<any>(templates).flatMap((t) =>
@@ -200,5 +208,33 @@ describe('the example project app', () => {
     expect(stack.template).toMatchSnapshot('project stack');
     expect(nestedOf('usage-analysis')).toMatchSnapshot('usage-analysis nested stack');
     expect(nestedOf('fleet-report')).toMatchSnapshot('fleet-report nested stack');
+  });
+
+  test('the synth summary names each stack with its purposes, templates and resources, the largest template against the limit, and the checks', () => {
+    const lines = synthSummary(assembly, stacks, checks);
+    expect(lines[0]).toMatch(
+      /^batcat-2022-rnd-battery-dev: 2 purposes, 4 templates, \d+ resources; largest template \d+ KB of 1000 KB \(\S+\.nested\.template\.json\)$/,
+    );
+    const acknowledged = assembly
+      .getStackByName('batcat-2022-rnd-battery-dev')
+      .findMetadataByType('aws:cdk:acknowledged-rules')
+      .reduce((n, m) => n + Object.keys(m.data as object).length, 0);
+    expect(acknowledged).toBeGreaterThan(10);
+    expect(lines[1]).toBe(
+      `checks passed: cdk-nag AwsSolutions, template size, CloudFormation's own validation; ${acknowledged} findings acknowledged, each with its reason (cdk.out/*.metadata.json)`,
+    );
+  });
+});
+
+describe('the CDK entry (bin/app.ts)', () => {
+  test('an invalid project file: its problems without a stack trace, and exit code 2 as in batcat', () => {
+    const dir = tempDir('batcat-entry-');
+    fs.mkdirSync(path.join(dir, 'projects'));
+    fs.writeFileSync(path.join(dir, 'projects', 'demo.yaml'), 'project: demo\npurpses: []\n');
+    const r = spawnSync(process.execPath, [path.join(CLI_BUNDLE_DIR, 'cdk-app.js')], { cwd: dir, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      "batcat: invalid project file projects/demo.yaml: 1 problem:\n  projects/demo.yaml:2:1: purpses: unknown key 'purpses'; did you mean 'purposes'?\n",
+    );
   });
 });

@@ -88,11 +88,14 @@ describe('a project with result tables and a query-fed purpose', () => {
     });
   });
 
-  test('one Glue database, and a table per declared output with dt partition projection (none for undeclared outputs)', () => {
+  test("one Glue database, and in the purpose's nested stack a table per declared output with dt partition projection (none for undeclared outputs)", () => {
     parent.resourceCountIs('AWS::Glue::Database', 1);
     parent.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'batcat_demo_dev' } });
-    parent.resourceCountIs('AWS::Glue::Table', 2);
-    parent.hasResourceProperties('AWS::Glue::Table', {
+    parent.resourceCountIs('AWS::Glue::Table', 0);
+    const usage = nestedOf('usage-analysis');
+    report.resourceCountIs('AWS::Glue::Table', 0);
+    usage.resourceCountIs('AWS::Glue::Table', 2);
+    usage.hasResourceProperties('AWS::Glue::Table', {
       DatabaseName: 'batcat_demo_dev',
       TableInput: {
         Name: 'usage_analysis_summary',
@@ -110,11 +113,11 @@ describe('a project with result tables and a query-fed purpose', () => {
           'projection.dt.interval': '1',
           'projection.dt.interval.unit': 'DAYS',
           'storage.location.template': {
-            'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^DataBucket') }, '/results/usage-analysis/summary/dt=${dt}/']],
+            'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('DataBucket') }, '/results/usage-analysis/summary/dt=${dt}/']],
           },
         },
         StorageDescriptor: {
-          Location: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^DataBucket') }, '/results/usage-analysis/summary/']] },
+          Location: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('DataBucket') }, '/results/usage-analysis/summary/']] },
           Columns: [
             { Name: 'vin', Type: 'string' },
             { Name: 'kwh', Type: 'double' },
@@ -123,7 +126,7 @@ describe('a project with result tables and a query-fed purpose', () => {
         },
       },
     });
-    parent.hasResourceProperties('AWS::Glue::Table', {
+    usage.hasResourceProperties('AWS::Glue::Table', {
       TableInput: {
         Name: 'usage_details',
         Parameters: Match.objectLike({ classification: 'parquet', 'projection.enabled': 'true', 'skip.header.line.count': Match.absent() }),
@@ -132,10 +135,11 @@ describe('a project with result tables and a query-fed purpose', () => {
         }),
       },
     });
-    // Tables are created after their database.
-    const tables = Object.values<any>(parent.findResources('AWS::Glue::Table'));
+    // Tables are created after their database: the nested stack waits for it.
     const db = Object.keys(parent.findResources('AWS::Glue::Database'))[0];
-    for (const t of tables) expect(t.DependsOn).toContain(db);
+    const stacks = Object.entries<any>(parent.findResources('AWS::CloudFormation::Stack')).filter(([id]) => id.startsWith('usageanalysis'));
+    expect(stacks).toHaveLength(1);
+    expect(stacks[0][1].DependsOn).toContain(db);
   });
 
   test('the state machine runs the query in the workgroup with the window bound as parameters, then gives the result file to the job', () => {

@@ -231,4 +231,15 @@ describe('batcat run-local', () => {
     expect(r.err).toContain("purpose 'fleet-report' starts with an Athena query; add query.local to the project file");
     expect(fs.existsSync(path.join(other, 'runs'))).toBe(false);
   });
+
+  test('dates that cannot be run are refused before the synth, with exit code 2', () => {
+    for (const [dates, message] of [
+      [['--date', '2999-01-01'], /the window 2999-01-01\.\.2999-01-01 has not ended yet/],
+      [['--from', '2026-10-01', '--to', '2026-10-30'], /is 30 days; one run of 'usage-analysis' may cover at most 1 \(maxWindow\)/],
+    ] as const) {
+      const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', ...dates, '--engine', 'namespace'], root);
+      expect([r.code, r.err]).toEqual([2, expect.stringMatching(message)]);
+      expect(r.out).not.toContain('synthesizing');
+    }
+  });
 });

@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../lib/cli/main';
 import { REPO_ROOT } from '../helpers';
+import { batcat } from './cli-process';
 
 /*
  * `batcat run` and `batcat runs` against the example project, with Lambda and Step Functions
@@ -235,6 +237,36 @@ describe('batcat run', () => {
     });
   });
 
+  test('every command has an example in its help, and the help says what the exit codes mean', async () => {
+    const commands = [
+      [],
+      ['run'],
+      ['runs'],
+      ['run-local'],
+      ['init'],
+      ['add'],
+      ['add', 'purpose'],
+      ['doctor'],
+      ['query'],
+      ['pull'],
+      ['push'],
+    ];
+    const listed = (await cli('--help')).out
+      .split('Commands:\n')[1]
+      .split('\n\n')[0]
+      .match(/^ {2}([a-z-]+)/gm)!
+      .map((c) => c.trim());
+    // The list above is every command there is (help is commander's own).
+    expect(listed.filter((c) => c !== 'help')).toEqual(commands.filter((c) => c.length === 1).map((c) => c[0]));
+    for (const c of commands) {
+      const r = await cli(...c, '--help');
+      expect([c.join(' '), r.code, /^Examples?:\n {2}batcat /m.test(r.out)]).toEqual([c.join(' '), 0, true]);
+    }
+    expect((await cli('--help')).out).toContain(
+      'Exit codes: 0 done, 1 the work failed (a run, a query, a copy), 2 a usage or project-file error.',
+    );
+  });
+
   test('--help describes the commands', async () => {
     const r = await cli('run', '--help');
     expect(r.code).toBe(0);
@@ -298,5 +330,24 @@ describe('batcat runs', () => {
     const r = await cli('runs', '2022-rnd-battery', 'usage-analysis');
     expect(r.code).toBe(1);
     expect(r.err).toContain('Is the project deployed (cdk deploy) in this account and region?');
+  });
+});
+
+describe('batcat as a child process, without AWS credentials', () => {
+  test("prints its own error and the fix, not the SDK's notice about Node.js versions; exit code 1", () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-home-'));
+    const r = batcat(['runs', '2022-rnd-battery', 'usage-analysis', '--region', 'eu-west-1'], REPO_ROOT, {
+      HOME: home,
+      AWS_PROFILE: '',
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_SESSION_TOKEN: '',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: path.join(home, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'credentials'),
+    });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^batcat: .*\n {2}Set AWS credentials/);
+    expect(r.err).not.toMatch(/NodeVersionSupportWarning|Warning/);
   });
 });

@@ -286,7 +286,7 @@ describe('batcat doctor', () => {
         installedVersions: () => undefined,
       }),
     });
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(out).toContain('✗ Node.js: 18.19.0\n    fix: install Node.js 20 or later');
     expect(out).toContain('✗ python3: not found on PATH\n    fix: install Python 3.9 or later');
     expect(out).toMatch(/✓ AWS credentials: OK, profile 'rnd' in .*home\/\.aws\/config \(not checked against AWS\)/);
@@ -301,9 +301,9 @@ describe('batcat doctor', () => {
     const file = path.join(root, 'projects', '2022-rnd-battery.yaml');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('instanceType: ml.m5.large', 'instanceType: ml.m5.huge'));
     const r = batcat(['doctor'], root);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.out).toMatch(
-      /✗ project files: .*\n.*line \d+:\d+: purposes\[0\]\.instanceType: 'ml\.m5\.huge' is not a SageMaker Processing instance type/,
+      /✗ project files: .*\n.*\.yaml:\d+:\d+: purposes\[0\]\.instanceType: 'ml\.m5\.huge' is not a SageMaker Processing instance type/,
     );
   });
 });

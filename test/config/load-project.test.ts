@@ -134,7 +134,7 @@ describe('loadProject', () => {
     for (const text of ['', '\n# only a comment\n']) {
       const dir = projectDir(text);
       expect(() => loadProject(path.join(dir, 'projects', 'demo.yaml'), dir)).toThrow(
-        /demo\.yaml: 1 problem:\n  the file is empty; a project file starts like this:\n    project: 2026-rnd-battery\n    purposes:\n/,
+        /demo\.yaml: 1 problem:\n {2}the file is empty; a project file starts like this:\n {4}project: 2026-rnd-battery\n {4}purposes:\n/,
       );
     }
   });

@@ -251,7 +251,8 @@ export function packageJson(project: string, info: PackageInfo, batcatSpec: stri
 }
 
 export function cdkJson(info: PackageInfo): string {
-  return `${JSON.stringify({ app: 'node node_modules/batcat-cdk/dist/bin/app.js', context: info.cdkContext }, null, 2)}\n`;
+  // quiet: the app prints a summary; the templates are in cdk.out/.
+  return `${JSON.stringify({ app: 'node node_modules/batcat-cdk/dist/bin/app.js', quiet: true, context: info.cdkContext }, null, 2)}\n`;
 }
 
 export function projectReadme(project: string, description: string, purpose: string): string {
