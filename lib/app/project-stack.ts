@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
@@ -210,6 +211,7 @@ export class ProjectStack extends Stack {
       quotaWait: Duration.seconds(p.quotaWaitSeconds),
       freshness: p.freshnessSeconds !== undefined ? Duration.seconds(p.freshnessSeconds) : undefined,
       environment: p.environment,
+      secrets: Object.fromEntries(Object.entries(p.secrets).map(([name, id]) => [name, secretOf(this, p, name, id)])),
       window: Duration.days(p.windowDays),
       maxWindow: Duration.days(p.maxWindowDays),
       backfillConcurrency: p.backfillConcurrency,
@@ -273,6 +275,15 @@ function vpcOf(scope: Construct, p: PurposeConfig): Pick<PurposeProps, 'vpcSubne
     },
     securityGroups: p.vpc!.securityGroupIds.map((id) => ec2.SecurityGroup.fromSecurityGroupId(scope, `${p.name}SecurityGroup-${id}`, id)),
   };
+}
+
+/** A secret by its ARN (complete, or without the 6-character suffix) or its name. */
+function secretOf(scope: Construct, p: PurposeConfig, name: string, id: string): secretsmanager.ISecret {
+  const cid = `${p.name}Secret${name}`;
+  if (!id.startsWith('arn:')) return secretsmanager.Secret.fromSecretNameV2(scope, cid, id);
+  return /-[A-Za-z0-9]{6}$/.test(id)
+    ? secretsmanager.Secret.fromSecretCompleteArn(scope, cid, id)
+    : secretsmanager.Secret.fromSecretPartialArn(scope, cid, id);
 }
 
 /** The bucket of an input outside the project bucket. */

@@ -83,6 +83,8 @@ export interface PurposeConfig {
   /** How late the newest result may be beyond one window; undefined: no freshness check. */
   readonly freshnessSeconds?: number;
   readonly environment: Record<string, string>;
+  /** Secrets Manager secrets (name or ARN) the script reads at run time, by the name it knows them by. */
+  readonly secrets: Record<string, string>;
   readonly inputs: readonly InputConfig[];
   readonly outputs: ReadonlyArray<{
     readonly name: string;
@@ -430,6 +432,7 @@ function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queri
         quotaWaitSeconds: p.quotaWait !== undefined ? parseDuration(p.quotaWait)! : PROCESSING_DEFAULTS.quotaWaitSeconds,
         freshnessSeconds: p.freshness !== undefined ? parseDuration(p.freshness)! : undefined,
         environment: Object.fromEntries(Object.entries(p.environment ?? {}).map(([k, v]) => [k, String(v)])),
+        secrets: p.secrets ?? {},
         inputs,
         outputs: p.outputs.map((o) => ({
           name: o.name,

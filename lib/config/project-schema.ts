@@ -47,6 +47,7 @@ import {
   s3InputUriProblem,
   scriptFileProblem,
   scriptWithEntrypointProblem,
+  secretReferenceProblems,
   show,
   sourceWithoutScriptProblem,
   stageProblem,
@@ -97,6 +98,7 @@ export const FIELD_EXAMPLES: Readonly<Record<string, string>> = {
   inputs: 'inputs: [{ name: usage, prefix: raw/usage/ }]',
   outputs: 'outputs: [{ name: summary }]',
   environment: 'environment: { USAGE_UNIT: kWh }',
+  secrets: 'secrets: { DB_PASSWORD: prod/db/password }',
   entrypoint: 'entrypoint: [python3, /opt/program/train.py]',
   arguments: 'arguments: [--train-test-split-ratio, "0.2"]',
   triggers: 'triggers: { schedule: { cron: "0 4 * * ? *" } }',
@@ -366,6 +368,9 @@ const purpose = strict({
   maxRuntime: duration.optional(),
   quotaWait: quotaWait.optional(),
   environment: environment.optional(),
+  secrets: z
+    .record(z.string(), z.string({ error: (iss) => `a secret is the name or ARN of a Secrets Manager secret, got ${show(iss.input)}` }))
+    .optional(),
   inputs: z.array(input).optional(),
   outputs: z.array(output).min(1, { error: 'a purpose needs at least one output; declare e.g. outputs: [{ name: result }]' }),
   window: days('window').optional(),
@@ -383,6 +388,9 @@ const purpose = strict({
   if (p.query !== undefined) {
     const clash = inputs.findIndex((i) => i.name === 'query');
     issue(['inputs', clash, 'name'], 'query', queryInputClashProblem(inputs.map((i) => i.name)));
+  }
+  for (const problem of secretReferenceProblems(p.secrets ?? {}, p.environment ?? {}, p.networkIsolation ?? true)) {
+    issue(problem.key !== undefined ? ['secrets', problem.key] : ['secrets'], p.secrets, problem.message);
   }
   const windowDays = parseDays(p.window ?? '1d')!;
   const maxWindowDays = p.maxWindow !== undefined ? parseDays(p.maxWindow)! : windowDays;

@@ -4,6 +4,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -235,6 +236,16 @@ export interface PurposeProps {
    * @default - none
    */
   readonly environment?: Record<string, string>;
+  /**
+   * Secrets the script reads at run time, by the name it knows them by. For each, the script
+   * gets the variable `<name>_SECRET_ID` holding the secret's ARN, and the job role may read that
+   * secret; the value never appears in the template or the job description. Needs
+   * `networkIsolation: false`. A secret encrypted with a customer managed key also needs
+   * `kms:Decrypt` on that key for the job role.
+   *
+   * @default - none
+   */
+  readonly secrets?: Record<string, secretsmanager.ISecret>;
   /**
    * Runs the container without network access; SageMaker still moves the inputs and outputs.
    *

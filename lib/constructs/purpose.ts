@@ -100,6 +100,7 @@ export class Purpose extends Construct {
     const code = props.script !== undefined ? scriptCode(this, props.script, props.sourceDirectory) : undefined;
     this.processingJob = runProcessingJob(this, purpose, image, code);
     this.jobRole = this.processingJob.role;
+    for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(this.jobRole);
     const onFailure = failureHandling(this, purpose, props.notificationTopic, table);
     const success = recordRunSuccess(this, purpose, table, taken, new sfn.Succeed(this, 'RunSucceeded'));
     const resultCommit = new ResultCommit(this, 'Commit', {

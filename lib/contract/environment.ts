@@ -29,3 +29,6 @@ export const RESERVED_ENV_COUNT = 10;
 
 /** The trigger function's configuration (a JSON `PurposeRunConfig`). */
 export const RUN_CONFIG_ENV = 'BATCAT_RUN_CONFIG';
+
+/** The variable that gives the script the ARN (or name) of the secret declared as `name` under `secrets`. */
+export const secretIdVariable = (name: string) => `${name}_SECRET_ID`;

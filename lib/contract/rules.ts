@@ -1,7 +1,7 @@
 import { daysWithoutLocalTime, isTimeZone } from './dates';
 import { CATCH_UP_WINDOWS } from './ledger';
 import { parseEcrImageUri, tryParseS3Uri } from './s3-uri';
-import { RESERVED_ENV_COUNT, RESERVED_ENV_PREFIX } from './environment';
+import { RESERVED_ENV_COUNT, RESERVED_ENV_PREFIX, secretIdVariable } from './environment';
 import {
   CHANNEL_NAME,
   GLUE_NAME,
@@ -250,7 +250,8 @@ const SECRET_VALUES: ReadonlyArray<[RegExp, string]> = [
   [/\bsk-[A-Za-z0-9_-]{20,}/, 'an API secret key'],
 ];
 const SECRET_ADVICE =
-  'environment variables end up in the template and the job description, so keep secrets in AWS Secrets Manager and read them at run time';
+  'environment variables end up in the template and the job description, so keep the secret in AWS Secrets Manager and name it under ' +
+  "'secrets' instead, e.g. secrets: { DB_PASSWORD: prod/db/password }; the script gets DB_PASSWORD_SECRET_ID and reads the secret at run time";
 const MAX_USER_ENV = PROCESSING_LIMITS.maxEnvironmentVariables - RESERVED_ENV_COUNT;
 
 /** A script's environment: names, reserved and secret-looking names, value lengths, count. `key` is absent for the count. */
@@ -286,6 +287,58 @@ export function environmentProblems(environment: Record<string, unknown>): Array
         key,
         message: `environment variable ${show(key)} is ${String(value).length} characters long; SageMaker allows at most 256`,
       });
+    }
+  }
+  return out;
+}
+
+/**
+ * A purpose's secret references: a name for the script, and the Secrets Manager secret (its
+ * name or ARN, never its value). The job reads them at run time, which needs the network.
+ */
+export function secretReferenceProblems(
+  secrets: Record<string, unknown>,
+  environment: Record<string, unknown>,
+  networkIsolation: boolean,
+): Array<{ key?: string; message: string }> {
+  const out: Array<{ key?: string; message: string }> = [];
+  const entries = Object.entries(secrets);
+  const variables = entries.length + Object.keys(environment).length;
+  if (entries.length > 0 && variables > MAX_USER_ENV) {
+    out.push({
+      message: `${variables} environment variables and secrets declared; at most ${MAX_USER_ENV} are allowed (each secret is a variable)`,
+    });
+  }
+  if (entries.length > 0 && networkIsolation) {
+    out.push({
+      message:
+        'a secret is read at run time from Secrets Manager, which a job without network cannot reach: set networkIsolation: false (and, in a VPC, give it a route or a Secrets Manager endpoint)',
+    });
+  }
+  for (const [key, value] of entries) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,245}$/.test(key)) {
+      out.push({
+        key,
+        message: `secret name ${show(key)} is invalid; use letters, digits and '_', not starting with a digit, e.g. DB_PASSWORD`,
+      });
+    } else if (key.startsWith(RESERVED_ENV_PREFIX)) {
+      out.push({ key, message: `secret name ${show(key)} uses the reserved prefix '${RESERVED_ENV_PREFIX}'` });
+    } else if (secretIdVariable(key) in environment) {
+      out.push({
+        key,
+        message: `secret ${show(key)} gives the script ${secretIdVariable(key)}, which 'environment' also sets; rename one`,
+      });
+    }
+    const id = String(value);
+    const arn = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/.test(id);
+    if (!arn && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(id)) {
+      // The value is not repeated: it might be the secret itself.
+      out.push({
+        key,
+        message: `secret ${show(key)} must name a Secrets Manager secret (its name, e.g. prod/db/password, or its ARN), not hold its value`,
+      });
+    } else if (SECRET_VALUES.some(([pattern]) => pattern.test(id))) {
+      out.push({ key, message: `secret ${show(key)} looks like a credential itself; give the name or ARN of the secret that holds it` });
     }
   }
   return out;

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
+import { secretIdVariable } from '../contract/environment';
 import { MAX_BACKFILL_WINDOWS, shortHash, type RunInput } from '../contract/run-input';
 import { commitOutputs, type OutputCommit } from '../runtime/commit';
 import { resolveManualRequest, singleRunInput } from '../runtime/trigger';
@@ -182,8 +183,11 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       );
       return { QueryExecution: { QueryExecutionId: id, Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 0 } } };
     },
-    RunProcessingJob: async (params: ProcessingJobParams) => {
+    RunProcessingJob: async (synthesized: ProcessingJobParams) => {
       await afterEntered('RunProcessingJob');
+      // A secret is given as the project file names it: the synthesized ARN holds this app's stand-in account and region.
+      const secretIds = Object.fromEntries(Object.entries(purpose.secrets).map(([name, id]) => [secretIdVariable(name), id]));
+      const params = { ...synthesized, Environment: { ...synthesized.Environment, ...secretIds } };
       rendered.job = params;
       fs.writeFileSync(path.join(runDir, 'job.json'), JSON.stringify(rendered, null, 2));
       try {

@@ -242,4 +242,25 @@ describe('batcat run-local', () => {
       expect(r.out).not.toContain('synthesizing');
     }
   });
+
+  test('a secret reaches the script as the project file names it, for the script to read with your credentials', () => {
+    const other = exampleCopy();
+    withUsage(other, '2026-11-22');
+    const file = path.join(other, 'projects', '2022-rnd-battery.yaml');
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, 'utf8')
+        .replace(
+          '    environment:\n',
+          '    networkIsolation: false\n    secrets: { FLEET_DB_PASSWORD: prod/fleet-db/password }\n    environment:\n',
+        ),
+    );
+    const r = batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--engine', 'namespace'], other);
+    expect(r.code).toBe(0);
+    const job = JSON.parse(
+      fs.readFileSync(path.join(other, 'runs', 'usage-analysis', 'usage-analysis-20261122-a1', 'job.json'), 'utf8'),
+    ).job;
+    expect(job.Environment.FLEET_DB_PASSWORD_SECRET_ID).toBe('prod/fleet-db/password');
+  });
 });

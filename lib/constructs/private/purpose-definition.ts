@@ -5,7 +5,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { JOB_ENV } from '../../contract/environment';
+import { JOB_ENV, secretIdVariable } from '../../contract/environment';
 import { LEDGER_ATTRIBUTES, LEDGER_KEY } from '../../contract/ledger';
 import { ARGUMENT_PLACEHOLDERS, splitPlaceholders } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
@@ -319,6 +319,7 @@ export function runProcessingJob(
     maxRuntime: purpose.maxRuntime,
     environment: {
       ...props.environment,
+      ...Object.fromEntries(Object.entries(props.secrets ?? {}).map(([name, secret]) => [secretIdVariable(name), secret.secretArn])),
       [JOB_ENV.purpose]: props.purposeName,
       [JOB_ENV.runId]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId),
       [JOB_ENV.windowStart]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart),

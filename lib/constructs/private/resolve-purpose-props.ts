@@ -7,6 +7,7 @@ import {
   duplicateProblems,
   entrypointProblem,
   environmentProblems,
+  secretReferenceProblems,
   maxWindowProblem,
   partitionedInputProblem,
   purposeNameProblem,
@@ -57,6 +58,9 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
   }
   if (props.outputs.length === 0) throw scopedError(scope, 'a purpose needs at least one output; declare e.g. outputs: [{ name: result }]');
   for (const p of environmentProblems(props.environment ?? {})) check(scope, p.message);
+  // The secrets are constructs here: only their names and the network are checked.
+  const secretNames = Object.fromEntries(Object.keys(props.secrets ?? {}).map((name) => [name, 'secret']));
+  for (const p of secretReferenceProblems(secretNames, props.environment ?? {}, props.networkIsolation ?? true)) check(scope, p.message);
   const inputs = props.inputs ?? [];
   for (const [kind, names] of [
     ['input', inputs.map((i) => i.name)],
