@@ -1,6 +1,7 @@
 /*
- * The local Step Functions interpreter (aws-local-stepfunctions), as run-local and the tests
- * use it. Two fixes are applied when it is loaded:
+ * The local Step Functions interpreter (aws-local-stepfunctions, vendored in ./vendor/ by
+ * scripts/vendor-interpreter.ts: its package asks for Node.js 22), as run-local and the tests
+ * use it. These fixes are applied when it is loaded:
  * - Node 20 lacks Promise.withResolvers, which version 3 uses;
  * - version 3.0.0 computes MD5 wrongly for inputs of 56 bytes or more (its padding of
  *   multi-block messages is off), so States.Hash($$.Execution.Id, 'MD5') gave equal job names
@@ -11,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from '../contract/package-root';
 
 const promise = Promise as unknown as { withResolvers?: unknown };
 if (!promise.withResolvers) {
@@ -25,9 +27,14 @@ if (!promise.withResolvers) {
   };
 }
 
-function loadInterpreter(): typeof import('aws-local-stepfunctions') {
-  const file = require.resolve('aws-local-stepfunctions');
-  const copy = { exports: {} as typeof import('aws-local-stepfunctions') & { __MD5: { prototype: { getDigest(input: string): string } } } };
+type Interpreter = typeof import('./vendor/aws-local-stepfunctions');
+
+function loadInterpreter(): Interpreter {
+  // Next to this file in lib/ and in dist/ (the build copies vendor/); bundled (the tests' CLI), from the source tree.
+  const file = [__dirname, path.join(packageRoot(), 'lib', 'local')]
+    .map((dir) => path.join(dir, 'vendor', 'aws-local-stepfunctions.cjs'))
+    .find((f) => fs.existsSync(f))!;
+  const copy = { exports: {} as Interpreter & { __MD5: { prototype: { getDigest(input: string): string } } } };
   // Compiled in the caller's realm (jest's, in tests), so errors thrown by task handlers stay `instanceof Error` for the interpreter.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   new Function(
@@ -46,7 +53,7 @@ function loadInterpreter(): typeof import('aws-local-stepfunctions') {
 function withGivenStartTime(source: string): string {
   const own = 'StartTime: (/* @__PURE__ */ new Date()).toISOString()';
   if (!source.includes(own))
-    throw new Error(`aws-local-stepfunctions changed: '${own}' is not in its source; update lib/local/interpreter.ts`);
+    throw new Error(`the vendored aws-local-stepfunctions changed: '${own}' is not in its source; update lib/local/interpreter.ts`);
   return source.replace(own, 'StartTime: options.runOptions?.context?.Execution?.StartTime ?? new Date().toISOString()');
 }
 
