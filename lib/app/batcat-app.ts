@@ -10,6 +10,9 @@ export interface BatCatAppProps extends AppProps {
   readonly rootDir: string;
 }
 
+/** The context key (`cdk import -c batcat:import-retained=true`) that synthesizes only what a destroyed stage kept. */
+export const IMPORT_RETAINED_CONTEXT = 'batcat:import-retained';
+
 /**
  * The BatCat app: one ProjectStack per `projects/*.yaml`, checked at every synth by cdk-nag's
  * AwsSolutions pack, the built-in CloudFormation validation and CloudFormation's template
@@ -20,7 +23,8 @@ export function createBatCatApp(props: BatCatAppProps): { app: App; stacks: Proj
   const projects = loadProjects(rootDir);
   const app = new App(appProps);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new TemplateLimits());
-  const stacks = projects.map((config) => new ProjectStack(app, config.stackName, { config }));
+  const retainedOnly = String(app.node.tryGetContext(IMPORT_RETAINED_CONTEXT)) === 'true';
+  const stacks = projects.map((config) => new ProjectStack(app, config.stackName, { config, retainedOnly }));
   const checks = [
     'cdk-nag AwsSolutions',
     'template size',

@@ -1,4 +1,16 @@
-import { Annotations, CfnOutput, Duration, NestedStack, Size, Stack, Tags, TimeZone, type StackProps } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnDeletionPolicy,
+  CfnOutput,
+  CfnResource,
+  Duration,
+  NestedStack,
+  Size,
+  Stack,
+  Tags,
+  TimeZone,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -6,7 +18,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import type { InputConfig, ProjectConfig, PurposeConfig } from '../config/load-project';
 import { AlarmTopic } from '../constructs/alarm-topic';
 import { ProjectDashboard } from '../constructs/project-dashboard';
@@ -16,6 +28,7 @@ import { QueryParameter, type PurposeProps } from '../constructs/purpose-props';
 import { QueryWorkGroup } from '../constructs/query-workgroup';
 import { ResultDatabase } from '../constructs/result-database';
 import { ResultFormat, type ResultTable, type ResultTableProps } from '../constructs/result-table';
+import { acknowledgeFinding } from '../constructs/private/acknowledge';
 import { allowCloudWatchLogs } from '../constructs/private/key-policies';
 import { RunLedger } from '../constructs/run-ledger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from '../constructs/sagemaker-create-processing-job';
@@ -31,6 +44,14 @@ const MAX_OUTPUTS = 990;
 export interface ProjectStackProps extends StackProps {
   /** A validated project file (see `loadProject`). */
   readonly config: ProjectConfig;
+  /**
+   * Synthesizes only the resources a destroyed stage keeps (the data key, the data and access-log
+   * buckets, the run ledger), exactly as the full stack has them, for `cdk import` to reconnect
+   * them; the next `cdk deploy` without it adds the rest. See the README, "Destroy and deploy again".
+   *
+   * @default false
+   */
+  readonly retainedOnly?: boolean;
 }
 
 /**
@@ -62,6 +83,8 @@ export class ProjectStack extends Stack {
       description: `BatCat project ${c.project} (${c.stage})${c.description ? `: ${c.description}` : ''}`,
       // CloudFormation counts the bytes of a template, indentation included.
       suppressTemplateIndentation: true,
+      // cdk import takes only importable resources, which CDK's metadata resource is not.
+      ...(props.retainedOnly ? { analyticsReporting: false } : {}),
       ...props,
     });
     Tags.of(this).add('batcat:project', c.project);
@@ -101,6 +124,29 @@ export class ProjectStack extends Stack {
 
     this.dashboards = this.addDashboards(c);
     this.addOutputs();
+    if (props.retainedOnly) this.keepOnlyRetained();
+  }
+
+  /** Removes every construct that is neither a retained resource of this stack nor on the way to one. */
+  private keepOnlyRetained(): void {
+    const retained = this.node
+      .findAll()
+      .filter((c) => CfnResource.isCfnResource(c) && Stack.of(c) === this && c.cfnOptions.deletionPolicy === CfnDeletionPolicy.RETAIN);
+    const keep = new Set<IConstruct>(retained.flatMap((r) => r.node.scopes));
+    const prune = (scope: IConstruct) => {
+      for (const child of scope.node.children) {
+        if (keep.has(child)) prune(child);
+        else scope.node.tryRemoveChild(child.node.id);
+      }
+    };
+    prune(this);
+    for (const bucket of [this.data.bucket, this.data.accessLogsBucket]) {
+      acknowledgeFinding(
+        bucket,
+        'AwsSolutions-S10',
+        'Only for cdk import after a destroy: the bucket policy that requires TLS was deleted with the stage and is created again by the cdk deploy that follows the import.',
+      );
+    }
   }
 
   /**

@@ -4,7 +4,7 @@ import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { spawnSync } from 'node:child_process';
-import { createBatCatApp } from '../../lib/app/batcat-app';
+import { createBatCatApp, IMPORT_RETAINED_CONTEXT } from '../../lib/app/batcat-app';
 import { synthSummary } from '../../lib/app/synth-summary';
 import { CLI_BUNDLE_DIR } from '../global-setup';
 import { everyTemplate, REPO_ROOT, retainedFixedNames, TEST_CONTEXT, tempDir } from '../helpers';
@@ -22,8 +22,11 @@ function synthExample() {
   return { outdir, assembly, stacks, checks };
 }
 
+let example: ReturnType<typeof synthExample> | undefined;
+const exampleOnce = () => (example ??= synthExample());
+
 describe('the example project app', () => {
-  const { outdir, assembly, stacks, checks } = synthExample();
+  const { outdir, assembly, stacks, checks } = exampleOnce();
   const stack = assembly.getStackByName('batcat-2022-rnd-battery-dev');
   const nestedFile = fs.readdirSync(outdir).filter((f) => f.endsWith('.nested.template.json'));
 
@@ -236,5 +239,33 @@ describe('the CDK entry (bin/app.ts)', () => {
     expect(r.stderr).toBe(
       "batcat: invalid project file projects/demo.yaml: 1 problem:\n  projects/demo.yaml:2:1: purpses: unknown key 'purpses'; did you mean 'purposes'?\n",
     );
+  });
+});
+
+describe('destroy and deploy again, keeping the data: the retained-only synth for cdk import', () => {
+  const full = exampleOnce();
+  const outdir = tempDir('batcat-retained-');
+  const { app } = createBatCatApp({
+    rootDir: REPO_ROOT,
+    outdir,
+    context: { ...TEST_CONTEXT, [IMPORT_RETAINED_CONTEXT]: 'true' },
+    analyticsReporting: false,
+  });
+  const retained = app.synth().getStackByName('batcat-2022-rnd-battery-dev').template;
+  const fullTemplate = full.assembly.getStackByName('batcat-2022-rnd-battery-dev').template;
+
+  test('holds exactly the retained resources of the full stack, under the same logical IDs and with the same properties', () => {
+    const kept = Object.entries<any>(fullTemplate.Resources).filter(([, r]) => r.DeletionPolicy === 'Retain');
+    expect(kept.map(([, r]) => r.Type).sort()).toEqual(['AWS::DynamoDB::Table', 'AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::S3::Bucket']);
+    expect(retained.Resources).toEqual(Object.fromEntries(kept));
+    expect(retained.Outputs).toBeUndefined();
+    expect(fs.readdirSync(outdir).filter((f) => f.endsWith('.nested.template.json'))).toEqual([]);
+  });
+
+  test('refers to nothing it does not hold', () => {
+    const refs = [...JSON.stringify(retained.Resources).matchAll(/\{"(?:Ref|Fn::GetAtt)":(?:"([^"]+)"|\["([^"]+)")/g)].map(
+      (m) => m[1] ?? m[2],
+    );
+    for (const ref of refs) expect([ref, ref.startsWith('AWS::') || ref in retained.Resources]).toEqual([ref, true]);
   });
 });
