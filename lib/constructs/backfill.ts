@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { trustOwnStateMachineOnly } from './private/trust';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import { RUN_DEFAULTS } from '../contract/processing';
 import { backfillConcurrencyProblem } from '../contract/rules';
@@ -67,6 +68,7 @@ export class Backfill extends Construct {
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
+    trustOwnStateMachineOnly(this.stateMachine, props.backfillStateMachineName);
 
     // The task grants DescribeExecution and StopExecution on `execution:<name of stateMachine>*`.
     const executions = Stack.of(this).formatArn({

@@ -33,6 +33,7 @@ import { resolvePurposeProps, type ResolvedPurpose } from './private/resolve-pur
 import { ResultCommit } from './private/result-commit';
 import { scriptCode } from './private/script-code';
 import { purposeLogGroup } from './private/log-group';
+import { trustOwnStateMachineOnly } from './private/trust';
 import { listFolder } from './private/s3-access';
 import type { PurposeAlarms, PurposeProps } from './purpose-props';
 import { PurposeMetrics, RunOutcome } from './purpose-metrics';
@@ -132,6 +133,7 @@ export class Purpose extends Construct {
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
+    trustOwnStateMachineOnly(this.stateMachine, this.stateMachineName);
     const keyAccess = topicKeyAccess(props.notificationTopic);
     if (keyAccess) this.stateMachine.addToRolePolicy(keyAccess);
     table.encryptionKey?.grantEncryptDecrypt(this.stateMachine);

@@ -283,11 +283,16 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     }
     this.validate();
 
+    // Only this task's jobs, in this account, may take the role: another job (a person's, with
+    // this role passed to it) may not, unless it is named like this task's.
     this.role =
       props.role ??
       new iam.Role(this, 'JobRole', {
-        assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
-        description: `Runs the SageMaker Processing jobs ${props.jobNamePrefix}*`,
+        assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com').withConditions({
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: { 'aws:SourceArn': this.jobsArn() },
+        }),
+        description: `Runs the SageMaker Processing jobs ${props.jobNamePrefix}-*`,
       });
     this.grantPrincipal = this.role;
     if (props.vpc || props.vpcSubnets) {
@@ -386,10 +391,11 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       throw scopedError(this, `jobNamePrefix must be 1-30 letters, digits and inner hyphens, got '${p.jobNamePrefix}'`);
     }
     // A literal name is sent as is (SageMaker then refuses a second job of that name); paths come as tokens.
-    if (!Token.isUnresolved(p.jobName) && (!JOB_NAME.test(p.jobName) || !p.jobName.startsWith(p.jobNamePrefix))) {
+    // The prefix and a hyphen: policies name `<prefix>-*`, which another prefix that merely starts alike does not match.
+    if (!Token.isUnresolved(p.jobName) && (!JOB_NAME.test(p.jobName) || !p.jobName.startsWith(`${p.jobNamePrefix}-`))) {
       throw scopedError(
         this,
-        `jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix '${p.jobNamePrefix}', got '${p.jobName}'`,
+        `jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix and a hyphen, '${p.jobNamePrefix}-', got '${p.jobName}'`,
       );
     }
     if (p.instanceType) check(this, instanceTypeProblem(`ml.${p.instanceType.toString()}`));
@@ -475,11 +481,9 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     }
     const logGroup = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/ProcessingJobs`;
     statements.push(new iam.PolicyStatement({ actions: ['logs:CreateLogGroup'], resources: [logGroup] }));
-    const streams = `${logGroup}:log-stream:${p.jobNamePrefix}*`;
+    const streams = `${logGroup}:log-stream:${p.jobNamePrefix}-*`;
     wildcards.push(streams);
-    statements.push(
-      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], resources: [streams] }),
-    );
+    statements.push(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [streams] }));
     statements.push(
       new iam.PolicyStatement({
         actions: ['cloudwatch:PutMetricData'],
@@ -516,10 +520,15 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     );
   }
 
+  /** The ARNs of this task's jobs: `processing-job/<jobNamePrefix>-*`. */
+  private jobsArn(): string {
+    return Stack.of(this).formatArn({ service: 'sagemaker', resource: 'processing-job', resourceName: `${this.props.jobNamePrefix}-*` });
+  }
+
   /** What the state machine's role needs to run the job. */
   private stateMachinePolicies(): iam.PolicyStatement[] {
     const stack = Stack.of(this);
-    const jobs = stack.formatArn({ service: 'sagemaker', resource: 'processing-job', resourceName: `${this.props.jobNamePrefix}*` });
+    const jobs = this.jobsArn();
     const sync = this.integrationPattern === sfn.IntegrationPattern.RUN_JOB;
     // The finding is on the state machine's role policy, which the task cannot see; the id is exact.
     acknowledgeWildcardResources(

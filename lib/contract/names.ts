@@ -24,9 +24,10 @@ export const STAGE_NAME = /^[a-z][a-z0-9]{0,7}$/;
 
 /**
  * An S3 folder: relative, ending with '/', made of characters that need no escaping in S3
- * URIs or in Step Functions intrinsic functions.
+ * URIs or in Step Functions intrinsic functions, and without `*`, which would be a wildcard in
+ * the IAM resource patterns built from the prefix.
  */
-export const KEY_PREFIX = /^(?:[A-Za-z0-9!_.*()=+-]+\/)*$/;
+export const KEY_PREFIX = /^(?:[A-Za-z0-9!_.()=+-]+\/)*$/;
 
 /** An input or output name: it becomes a folder under /opt/ml/processing. */
 export const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;

@@ -70,7 +70,8 @@ export function keyPrefixProblem(value: string): string | undefined {
   const ok = value !== '' && KEY_PREFIX.test(value) && !value.split('/').some((p) => p === '.' || p === '..');
   return ok
     ? undefined
-    : `${show(value)} is not a valid key prefix; use folders of letters, digits and !_.*()=+- separated by '/', ending with '/', without a leading '/', e.g. 'raw/usage/'`;
+    : `${show(value)} is not a valid key prefix; use folders of letters, digits and !_.()=+- separated by '/', ending with '/', without a leading '/', e.g. 'raw/usage/'` +
+        (value.includes('*') ? " ('*' would be a wildcard in the IAM policies built from the prefix)" : '');
 }
 
 /** `s3://<bucket>/<folder>/`. */
@@ -81,13 +82,13 @@ export function s3FolderUriProblem(value: string): string | undefined {
     : `${show(value)} is not a valid S3 folder URI; use 's3://<bucket>/<prefix>/', ending with '/'`;
 }
 
-const OBJECT_KEY = /^(?:[A-Za-z0-9!_.*()=+-]+\/)*[A-Za-z0-9!_.*()=+-]+$/;
+const OBJECT_KEY = /^(?:[A-Za-z0-9!_.()=+-]+\/)*[A-Za-z0-9!_.()=+-]+$/;
 
 /** What an input reads: a folder (ending with '/') or one object. */
 export function inputKeyProblem(value: string): string | undefined {
   return keyPrefixProblem(value) === undefined || (OBJECT_KEY.test(value) && !value.split('/').some((p) => p === '.' || p === '..'))
     ? undefined
-    : `${show(value)} is not a valid folder or object key; use folders of letters, digits and !_.*()=+- separated by '/', e.g. 'raw/usage/' (a folder) or 'models/model.tar.gz' (one object)`;
+    : `${show(value)} is not a valid folder or object key; use folders of letters, digits and !_.()=+- separated by '/' (no '*': it would be an IAM wildcard), e.g. 'raw/usage/' (a folder) or 'models/model.tar.gz' (one object)`;
 }
 
 /** `s3://<bucket>/<folder>/` or `s3://<bucket>/<key>`: what an input may read. */

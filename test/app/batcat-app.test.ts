@@ -137,7 +137,7 @@ describe('the example project app', () => {
       .map((a) => `${a.path.replace(/^.*?usage-analysis\/?/, '')} ${a.id}`);
     expect(usageAnalysis.sort()).toEqual(
       [
-        ' AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/usage-analysis-2919b6*]',
+        ' AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/usage-analysis-2919b6-*]',
         'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
         'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"PurposeStateMachineBFA98837"}]}]}*]',
         // The commit of results: the objects below the purpose's own output folder
@@ -145,7 +145,7 @@ describe('the example project app', () => {
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::*]', // ecr:GetAuthorizationToken, cloudwatch:PutMetricData (namespace-bound)
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/raw/usage/*]',
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/results/usage-analysis/summary/*]',
-        'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/ProcessingJobs:log-stream:usage-analysis-2919b6*]',
+        'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/ProcessingJobs:log-stream:usage-analysis-2919b6-*]',
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeCommitFunction668DD148.Arn>:*]', // the commit function's versions
         'Purpose/Trigger/DeadLetters AwsSolutions-SQS3',
@@ -211,6 +211,31 @@ describe('the example project app', () => {
     expect(stack.template).toMatchSnapshot('project stack');
     expect(nestedOf('usage-analysis')).toMatchSnapshot('usage-analysis nested stack');
     expect(nestedOf('fleet-report')).toMatchSnapshot('fleet-report nested stack');
+  });
+
+  test('every trust policy of every template, nested ones included, names its source, but for Lambda execution roles', () => {
+    // Lambda assumes a function's execution role without a source to condition on.
+    const unconditioned = new Set(['lambda.amazonaws.com']);
+    const trusts = fs
+      .readdirSync(outdir)
+      .filter((f) => f.endsWith('.template.json'))
+      .flatMap((f) => Object.entries<any>(JSON.parse(fs.readFileSync(path.join(outdir, f), 'utf8')).Resources))
+      .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+      .flatMap(([id, r]) => r.Properties.AssumeRolePolicyDocument.Statement.map((st: any) => ({ id, st })));
+    expect(trusts.length).toBeGreaterThan(10);
+    for (const { id, st } of trusts) {
+      const service = st.Principal.Service;
+      expect([id, typeof service]).toEqual([id, 'string']);
+      if (unconditioned.has(service)) continue;
+      const keys = Object.values<any>(st.Condition ?? {}).flatMap((c) => Object.keys(c));
+      expect([id, service, keys]).toEqual([id, service, expect.arrayContaining(['aws:SourceAccount'])]);
+    }
+    const byService = (s: string) => trusts.filter((t) => t.st.Principal.Service === s).map((t) => t.st.Condition);
+    // The jobs of this purpose only, and the state machine of this name only.
+    for (const c of byService('sagemaker.amazonaws.com'))
+      expect(JSON.stringify(c.ArnLike['aws:SourceArn'])).toMatch(/processing-job\/[a-z-]+-[0-9a-f]{6}-\*"/);
+    for (const c of byService('states.amazonaws.com'))
+      expect(JSON.stringify(c.ArnEquals['aws:SourceArn'])).toMatch(/stateMachine:batcat-2022-rnd-battery-dev-[a-z-]+"/);
   });
 
   test('the synth summary names each stack with its purposes, templates and resources, the largest template against the limit, and the checks', () => {

@@ -145,6 +145,14 @@ describe('loadProject', () => {
     );
   });
 
+  test("a folder with '*' is refused: it would be a wildcard in the IAM policies built from it", () => {
+    expect(problems(VALID.replace('        prefix: raw/usage/', '        prefix: "*/"'))).toEqual([
+      expect.stringMatching(
+        /inputs\[0\]\.prefix: '\*\/' is not a valid key prefix; .*\('\*' would be a wildcard in the IAM policies built from the prefix\)$/,
+      ),
+    ]);
+  });
+
   test('an invalid instance type is named with the five closest types and where the list is', () => {
     const [p] = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    instanceType: ml.m5.huge'));
     expect(p).toMatch(

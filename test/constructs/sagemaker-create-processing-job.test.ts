@@ -113,7 +113,7 @@ describe('SageMakerCreateProcessingJob', () => {
                 { Ref: 'AWS::Region' },
                 ':',
                 { Ref: 'AWS::AccountId' },
-                ':processing-job/usage-abc123*',
+                ':processing-job/usage-abc123-*',
               ],
             ],
           },
@@ -193,7 +193,7 @@ describe('SageMakerCreateProcessingJob', () => {
       statements.filter((s) => [s.Action].flat().includes(action)).map((s) => JSON.stringify(s.Resource));
     expect(resourcesFor('s3:GetObject').join()).not.toContain('results/');
     expect(resourcesFor('s3:PutObject').join()).not.toContain('raw/');
-    expect(JSON.stringify(statements)).toContain(':log-group:/aws/sagemaker/ProcessingJobs:log-stream:usage-abc123*');
+    expect(JSON.stringify(statements)).toContain(':log-group:/aws/sagemaker/ProcessingJobs:log-stream:usage-abc123-*');
   });
 
   test('the job role is trusted by SageMaker only', () => {
@@ -264,7 +264,7 @@ describe('SageMakerCreateProcessingJob', () => {
 
   test.each<[string, Partial<SageMakerCreateProcessingJobProps>, RegExp]>([
     ['a job name that breaks the pattern', { jobName: 'usage-abc123_x' }, /jobName must match/],
-    ['a job name outside the prefix', { jobName: 'other-1' }, /start with jobNamePrefix 'usage-abc123'/],
+    ['a job name outside the prefix', { jobName: 'other-1' }, /start with jobNamePrefix and a hyphen, 'usage-abc123-'/],
     ['a path written as a plain string, which would be sent literally', { jobName: '$.jobName' }, /jobName must match/],
     ['a prefix that is too long', { jobNamePrefix: 'x'.repeat(31) }, /jobNamePrefix must be 1-30/],
     [
