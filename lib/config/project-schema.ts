@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isTimeZone } from '../contract/dates';
-import { resultTableName } from '../contract/names';
+import { QUERY_RESULTS_PREFIX, resultsPrefix, resultTableName } from '../contract/names';
 import { didYouMean } from '../contract/suggest';
 import {
   CODE_INPUT_NAME,
@@ -27,6 +27,7 @@ import {
   duplicateProblems,
   ecrImageProblem,
   entrypointProblem,
+  folderOverlapProblems,
   environmentProblems,
   frameworkProblem,
   glueNameProblem,
@@ -506,6 +507,20 @@ export const projectSchema = strict({
       }
     }),
   );
+  const folders = purposes.flatMap((p, i) => [
+    ...p.outputs.map((o, n) => ({
+      name: `purpose ${show(p.name)} output ${show(o.name)}`,
+      prefix: o.prefix ?? resultsPrefix(p.name, o.name),
+      writes: true,
+      path: ['purposes', i, 'outputs', n, o.prefix !== undefined ? 'prefix' : 'name'],
+    })),
+    ...(p.inputs ?? [])
+      .filter((x) => x.prefix !== undefined)
+      .map((x) => ({ name: `purpose ${show(p.name)} input ${show(x.name)}`, prefix: x.prefix!, writes: false, path: [] })),
+  ]);
+  for (const o of folderOverlapProblems(folders, QUERY_RESULTS_PREFIX)) {
+    ctx.issues.push({ code: 'custom', input: folders[o.index].prefix, path: folders[o.index].path, message: o.message });
+  }
   const names = [...byName.keys()].map(show).join(', ');
   purposes.forEach((p, i) => {
     const after = p.triggers?.after;

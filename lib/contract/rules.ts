@@ -345,6 +345,47 @@ export function secretReferenceProblems(
   return out;
 }
 
+/** A folder of the project bucket that a purpose reads or writes, named for errors (`usage-analysis output 'summary'`). */
+export interface BucketFolder {
+  readonly name: string;
+  readonly prefix: string;
+  readonly writes: boolean;
+}
+
+/**
+ * Outputs may not overlap what anything else reads or writes in the project bucket: another
+ * output, an input read by prefix (a `from:` input reads its output by declaration, and is not
+ * passed here), or the query results. Otherwise a purpose could overwrite what another reads.
+ * Returns the problem for each output at fault, by its index in `folders`.
+ */
+export function folderOverlapProblems(
+  folders: readonly BucketFolder[],
+  queryResultsPrefix?: string,
+): Array<{ index: number; message: string }> {
+  const out: Array<{ index: number; message: string }> = [];
+  const overlap = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
+  folders.forEach((f, i) => {
+    if (!f.writes) return;
+    if (queryResultsPrefix !== undefined && overlap(f.prefix, queryResultsPrefix)) {
+      out.push({
+        index: i,
+        message: `${f.name} writes to ${show(f.prefix)}, inside the query results folder ${show(queryResultsPrefix)}; choose another prefix`,
+      });
+      return;
+    }
+    const other = folders.find((g, j) => j !== i && overlap(f.prefix, g.prefix) && (!g.writes || j < i));
+    if (other) {
+      out.push({
+        index: i,
+        message:
+          `${f.name} writes to ${show(f.prefix)}, which overlaps ${show(other.prefix)} that ${other.name} ${other.writes ? 'writes' : 'reads'}; ` +
+          `give each output a folder of its own${other.writes ? '' : ", and read another purpose's output with from: <purpose>/<output>"}`,
+      });
+    }
+  });
+  return out;
+}
+
 /** Glue databases, tables and columns. */
 export function glueNameProblem(what: string, value: string): string | undefined {
   return GLUE_NAME.test(value)

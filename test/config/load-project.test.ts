@@ -153,6 +153,32 @@ describe('loadProject', () => {
     ]);
   });
 
+  test('an output may not overlap the query results, another output, or a folder another purpose reads by prefix, naming both', () => {
+    const two = (first: string, second: string) =>
+      `project: demo\npurposes:\n  - name: usage-analysis\n${first}\n  - name: usage-report\n    container: containers/usage-analysis\n${second}\n`;
+    expect(problems(two('    outputs: [{ name: out, prefix: athena-results/mine/ }]', '    outputs: [{ name: out }]'))).toEqual([
+      "line 4:36: purposes[0].outputs[0].prefix: purpose 'usage-analysis' output 'out' writes to 'athena-results/mine/', inside the query results folder 'athena-results/'; choose another prefix",
+    ]);
+    expect(problems(two('    outputs: [{ name: out, prefix: shared/ }]', '    outputs: [{ name: out, prefix: shared/report/ }]'))).toEqual([
+      "line 7:36: purposes[1].outputs[0].prefix: purpose 'usage-report' output 'out' writes to 'shared/report/', which overlaps 'shared/' that purpose 'usage-analysis' output 'out' writes; give each output a folder of its own",
+    ]);
+    expect(
+      problems(
+        two(
+          '    outputs: [{ name: out, prefix: raw/usage/clean/ }]',
+          '    inputs: [{ name: usage, prefix: raw/usage/ }]\n    outputs: [{ name: out }]',
+        ),
+      ),
+    ).toEqual([
+      "line 4:36: purposes[0].outputs[0].prefix: purpose 'usage-analysis' output 'out' writes to 'raw/usage/clean/', which overlaps 'raw/usage/' that purpose 'usage-report' input 'usage' reads; give each output a folder of its own, and read another purpose's output with from: <purpose>/<output>",
+    ]);
+    // Reading another purpose's output by declaration is what from: is for.
+    const dir = projectDir(
+      two('    outputs: [{ name: out }]', '    inputs: [{ name: usage, from: usage-analysis/out }]\n    outputs: [{ name: out }]'),
+    );
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[1].inputs[0].prefix).toBe('results/usage-analysis/out/');
+  });
+
   test('an invalid instance type is named with the five closest types and where the list is', () => {
     const [p] = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    instanceType: ml.m5.huge'));
     expect(p).toMatch(

@@ -405,6 +405,12 @@ describe('Purpose', () => {
     ['both a folder and an image', { image: tasks.DockerImage.fromRegistry('x') }, /needs exactly one of containerDirectory or image/],
     ['neither a folder nor an image', { containerDirectory: undefined }, /needs exactly one of containerDirectory or image/],
     ['no outputs', { outputs: [] }, /needs at least one output/],
+    [
+      'an output inside its own input folder',
+      { inputs: [{ name: 'usage', keyPrefix: 'raw/usage/' }], outputs: [{ name: 'summary', keyPrefix: 'raw/usage/summary/' }] },
+      /output 'summary' writes to 'raw\/usage\/summary\/', which overlaps 'raw\/usage\/' that input 'usage' reads/,
+    ],
+    ['a folder with a wildcard', { outputs: [{ name: 'summary', keyPrefix: 'results/*/' }] }, /'\*' would be a wildcard in the IAM policies/],
     ['a reserved environment variable', { environment: { BATCAT_RUN_DATE: 'x' } }, /'BATCAT_RUN_DATE' uses the reserved prefix/],
     ['a state machine name over 80 characters', { namePrefix: 'x'.repeat(70) }, /state machine name '.*' is 85 characters; at most 80/],
     [

@@ -7,7 +7,9 @@ import {
   duplicateProblems,
   entrypointProblem,
   environmentProblems,
+  folderOverlapProblems,
   secretReferenceProblems,
+  show,
   maxWindowProblem,
   partitionedInputProblem,
   purposeNameProblem,
@@ -107,6 +109,21 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
     return { input: a.input, prefix: ownFolders.find((i) => i.name === a.input)!.keyPrefix, suffix: a.suffix };
   });
 
+  const outputs = props.outputs.map((o) => ({
+    name: o.name,
+    keyPrefix: o.keyPrefix ?? resultsPrefix(props.purposeName, o.name),
+    required: o.required ?? true,
+    localPath: o.localPath ?? defaultOutputPath(o.name),
+  }));
+  // Within the purpose's bucket: its outputs apart from each other, its own inputs and the query results.
+  const folders = [
+    ...outputs.map((o) => ({ name: `output ${show(o.name)}`, prefix: o.keyPrefix, writes: true })),
+    ...inputs.filter((i) => i.bucket === undefined).map((i) => ({ name: `input ${show(i.name)}`, prefix: i.keyPrefix, writes: false })),
+  ];
+  const queryResults =
+    props.query && props.query.workGroup.resultsBucket === props.bucket ? props.query.workGroup.resultsPrefix : undefined;
+  for (const p of folderOverlapProblems(folders, queryResults)) check(scope, p.message);
+
   const maxRuntime = props.maxRuntime ?? Duration.seconds(PROCESSING_DEFAULTS.maxRuntimeSeconds);
   const quotaWait = props.quotaWait ?? Duration.seconds(PROCESSING_DEFAULTS.quotaWaitSeconds);
   check(scope, quotaWaitProblem(quotaWait.toSeconds(), quotaWait.toHumanString()));
@@ -115,12 +132,7 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
     stateMachineName,
     jobNamePrefix: jobNamePrefix(props.purposeName, stateMachineName),
     inputs,
-    outputs: props.outputs.map((o) => ({
-      name: o.name,
-      keyPrefix: o.keyPrefix ?? resultsPrefix(props.purposeName, o.name),
-      required: o.required ?? true,
-      localPath: o.localPath ?? defaultOutputPath(o.name),
-    })),
+    outputs,
     s3Arrival,
     windowDays,
     maxWindowDays,
