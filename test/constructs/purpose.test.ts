@@ -410,7 +410,11 @@ describe('Purpose', () => {
       { inputs: [{ name: 'usage', keyPrefix: 'raw/usage/' }], outputs: [{ name: 'summary', keyPrefix: 'raw/usage/summary/' }] },
       /output 'summary' writes to 'raw\/usage\/summary\/', which overlaps 'raw\/usage\/' that input 'usage' reads/,
     ],
-    ['a folder with a wildcard', { outputs: [{ name: 'summary', keyPrefix: 'results/*/' }] }, /'\*' would be a wildcard in the IAM policies/],
+    [
+      'a folder with a wildcard',
+      { outputs: [{ name: 'summary', keyPrefix: 'results/*/' }] },
+      /'\*' would be a wildcard in the IAM policies/,
+    ],
     ['a reserved environment variable', { environment: { BATCAT_RUN_DATE: 'x' } }, /'BATCAT_RUN_DATE' uses the reserved prefix/],
     ['a state machine name over 80 characters', { namePrefix: 'x'.repeat(70) }, /state machine name '.*' is 85 characters; at most 80/],
     [
