@@ -33,7 +33,7 @@ import { allowCloudWatchLogs } from '../constructs/private/key-policies';
 import { RunLedger } from '../constructs/run-ledger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from '../constructs/sagemaker-create-processing-job';
 import { SageMakerFrameworkImage } from '../constructs/sagemaker-framework-image';
-import { purposeStateMachineName, QUERY_RESULTS_PREFIX } from '../contract/names';
+import { ADHOC_QUERY_RESULTS_PREFIX, purposeQueryResultsPrefix, purposeStateMachineName, QUERY_RESULTS_PREFIX } from '../contract/names';
 import { PurposeStack } from './purpose-stack';
 
 const PURPOSES_PER_DASHBOARD = 50;
@@ -98,6 +98,7 @@ export class ProjectStack extends Stack {
     this.queryWorkGroup = new QueryWorkGroup(this, 'Queries', {
       workGroupName: c.workgroup,
       resultsBucket: this.data.bucket,
+      resultsPrefix: ADHOC_QUERY_RESULTS_PREFIX,
       bytesScannedCutoff: c.bytesScannedCutoff,
     });
     // A query result is read by the run that made it; a month is plenty to look at it afterwards.
@@ -116,6 +117,12 @@ export class ProjectStack extends Stack {
       const nested = new PurposeStack(this, p.name, {
         purpose: this.purposeProps(c, p),
         resultTables: this.resultTablesOf(p),
+        queryWorkGroup: p.query && {
+          workGroupName: `${c.workgroup}-${p.name}`,
+          resultsBucket: this.data.bucket,
+          resultsPrefix: purposeQueryResultsPrefix(p.name),
+          bytesScannedCutoff: c.bytesScannedCutoff,
+        },
         suppressTemplateIndentation: true,
       });
       this.purposes[p.name] = nested.purpose;

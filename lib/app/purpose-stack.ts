@@ -2,6 +2,7 @@ import { NestedStack, type NestedStackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { Purpose } from '../constructs/purpose';
 import type { PurposeProps } from '../constructs/purpose-props';
+import { QueryWorkGroup, type QueryWorkGroupProps } from '../constructs/query-workgroup';
 import { ResultTable, type ResultTableProps } from '../constructs/result-table';
 
 /** Properties of PurposeStack. */
@@ -14,6 +15,13 @@ export interface PurposeStackProps extends NestedStackProps {
    * @default - none
    */
   readonly resultTables?: ResultTableProps[];
+  /**
+   * A workgroup of the purpose's own for its query, in place of `purpose.query.workGroup`, so
+   * that its job can read its own query results and no one else's.
+   *
+   * @default - the workgroup `purpose.query` names
+   */
+  readonly queryWorkGroup?: QueryWorkGroupProps;
 }
 
 /**
@@ -22,7 +30,8 @@ export interface PurposeStackProps extends NestedStackProps {
  * CloudFormation's 500 resources and 1 MB per template, and adding a purpose never renames the
  * resources of another.
  *
- * Construct IDs are a contract: `Purpose`, and `Results` with its tables by table name.
+ * Construct IDs are a contract: `Purpose`, `Queries` (its workgroup), and `Results` with its
+ * tables by table name.
  */
 export class PurposeStack extends NestedStack {
   public readonly purpose: Purpose;
@@ -31,7 +40,12 @@ export class PurposeStack extends NestedStack {
 
   constructor(scope: Construct, id: string, props: PurposeStackProps) {
     super(scope, id, { description: `BatCat purpose ${props.purpose.purposeName}`, ...props });
-    this.purpose = new Purpose(this, 'Purpose', props.purpose);
+    const workGroup = props.queryWorkGroup && props.purpose.query && new QueryWorkGroup(this, 'Queries', props.queryWorkGroup);
+    this.purpose = new Purpose(
+      this,
+      'Purpose',
+      workGroup ? { ...props.purpose, query: { ...props.purpose.query, workGroup } } : props.purpose,
+    );
     if (!props.resultTables?.length) return;
     const results = new Construct(this, 'Results');
     for (const t of props.resultTables) this.resultTables[t.tableName] = new ResultTable(results, t.tableName, t);

@@ -43,6 +43,10 @@ export const JOB_NAME_PREFIX = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,29}$/;
 
 /** Where the project workgroup writes query results: `<prefix><query execution id>.csv`. */
 export const QUERY_RESULTS_PREFIX = 'athena-results/';
+/** Where the project's workgroup (people's `batcat query`) writes its results. */
+export const ADHOC_QUERY_RESULTS_PREFIX = `${QUERY_RESULTS_PREFIX}adhoc/`;
+/** Where a query-fed purpose's own workgroup writes its results: readable by that purpose's job only. */
+export const purposeQueryResultsPrefix = (purpose: string) => `${QUERY_RESULTS_PREFIX}purposes/${purpose}/`;
 
 /** `batcat-<project>-<stage>`: the stack, and the prefix of every physical name in it. */
 export function projectStackName(project: string, stage: string): string {

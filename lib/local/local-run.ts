@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
 import { secretIdVariable } from '../contract/environment';
+import { purposeQueryResultsPrefix } from '../contract/names';
 import { MAX_BACKFILL_WINDOWS, shortHash, type RunInput } from '../contract/run-input';
 import { commitOutputs, type OutputCommit } from '../runtime/commit';
 import { resolveManualRequest, singleRunInput } from '../runtime/trigger';
@@ -177,7 +178,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       await afterEntered('RunQuery');
       rendered.query = params;
       const id = `local-${shortHash(12, n.name, String(Date.now()))}`;
-      queryResults.set(`athena-results/${id}.csv`, purpose.query!.local!);
+      queryResults.set(`${purposeQueryResultsPrefix(purpose.name)}${id}.csv`, purpose.query!.local!);
       print(
         `  query stands in: ${path.relative(o.rootDir, purpose.query!.local!)} (parameters ${JSON.stringify(params.ExecutionParameters ?? [])})`,
       );

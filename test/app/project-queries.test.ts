@@ -61,7 +61,7 @@ describe('a project with result tables and a query-fed purpose', () => {
     expect(synth.findings()).toEqual([]);
   });
 
-  test('the workgroup enforces its settings, encrypts results with the project key and cuts off at the configured bytes', () => {
+  test("the project's workgroup, for people's queries, enforces its settings, encrypts results with the project key and cuts off at the configured bytes", () => {
     parent.resourceCountIs('AWS::Athena::WorkGroup', 1);
     parent.hasResourceProperties('AWS::Athena::WorkGroup', {
       Name: 'batcat-demo-dev',
@@ -72,7 +72,7 @@ describe('a project with result tables and a query-fed purpose', () => {
         PublishCloudWatchMetricsEnabled: true,
         EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
         ResultConfiguration: {
-          OutputLocation: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^DataBucket') }, '/athena-results/']] },
+          OutputLocation: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^DataBucket') }, '/athena-results/adhoc/']] },
           EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DataKey'), 'Arn'] } },
           ExpectedBucketOwner: { Ref: 'AWS::AccountId' },
         },
@@ -153,13 +153,15 @@ describe('a project with result tables and a query-fed purpose', () => {
     expect(q.Parameters).toEqual({
       QueryString: SQL,
       QueryExecutionContext: { Catalog: 'AwsDataCatalog', Database: 'batcat_demo_dev' },
-      WorkGroup: 'batcat-demo-dev',
+      WorkGroup: 'batcat-demo-dev-report',
       'ExecutionParameters.$': '$.batcat.queryParameters',
     });
     expect(q.Next).toBe('RunProcessingJob');
     expect(q.Catch[0].Next).toBe('DescribeFailure');
     const input = def.States.RunProcessingJob.Parameters.ProcessingInputs.find((i: any) => i.InputName === 'query');
-    expect(input.S3Input['S3Uri.$']).toMatch(/^States\.Format\('s3:\/\/.+\/athena-results\/\{\}', \$\.query\.resultFile\)$/);
+    expect(input.S3Input['S3Uri.$']).toMatch(
+      /^States\.Format\('s3:\/\/.+\/athena-results\/purposes\/report\/\{\}', \$\.query\.resultFile\)$/,
+    );
     expect(input.S3Input.LocalPath).toBe('/opt/ml/processing/input/query');
   });
 
@@ -170,7 +172,7 @@ describe('a project with result tables and a query-fed purpose', () => {
     expect(actions).not.toContain('s3:CreateBucket');
     const athena = statements.find((s) => [s.Action].flat().includes('athena:StartQueryExecution'));
     expect(athena.Action).toEqual(['athena:GetQueryExecution', 'athena:StartQueryExecution', 'athena:StopQueryExecution']);
-    expect(JSON.stringify(athena.Resource)).toMatch(/:workgroup\/batcat-demo-dev"/);
+    expect(JSON.stringify(athena.Resource)).toMatch(/:workgroup\/batcat-demo-dev-report"/);
     const glue = statements.find((s) => [s.Action].flat().includes('glue:GetTable'));
     expect(
       glue.Resource.map((r: any) =>
@@ -182,7 +184,7 @@ describe('a project with result tables and a query-fed purpose', () => {
     const reads = statements.filter((s) => [s.Action].flat().includes('s3:GetObject')).map((s) => JSON.stringify(s.Resource));
     expect(reads).toHaveLength(2);
     expect(reads[0]).toContain('/results/usage-analysis/summary/*');
-    expect(reads[1]).toContain('/athena-results/*');
+    expect(reads[1]).toContain('/athena-results/purposes/report/*');
     // '*' stays for X-Ray and log delivery only, as before.
     const everything = statements.filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat());
     expect(everything.filter((a: string) => !/^(xray|logs):/.test(a))).toEqual([]);
@@ -192,9 +194,21 @@ describe('a project with result tables and a query-fed purpose', () => {
     expect(kms.map((s) => s.Action)).toEqual([['kms:Decrypt', 'kms:GenerateDataKey']]);
   });
 
-  test('the job role reads query results, and the job learns the query id', () => {
+  test("the job role reads its own purpose's query results only, in a workgroup of its own, and the job learns the query id", () => {
     const reads = jobStatements.filter((s) => [s.Action].flat().includes('s3:GetObject')).map((s) => JSON.stringify(s.Resource));
-    expect(reads).toEqual([expect.stringContaining('/athena-results/*')]);
+    expect(reads).toEqual([expect.stringContaining('/athena-results/purposes/report/*')]);
+    report.hasResourceProperties('AWS::Athena::WorkGroup', {
+      Name: 'batcat-demo-dev-report',
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        BytesScannedCutoffPerQuery: 2e9,
+        ResultConfiguration: Match.objectLike({
+          OutputLocation: {
+            'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('DataBucket') }, '/athena-results/purposes/report/']],
+          },
+        }),
+      }),
+    });
     const env = definitionOf(report).States.RunProcessingJob.Parameters.Environment;
     expect(env['BATCAT_QUERY_EXECUTION_ID.$']).toBe('$.query.queryExecutionId');
   });
@@ -264,7 +278,9 @@ describe('a query-fed run, executed locally', () => {
       QueryExecution: {
         QueryExecutionId: 'a1b2c3d4-0000-1111-2222-333344445555',
         Status: { State: 'SUCCEEDED' },
-        ResultConfiguration: { OutputLocation: 's3://demo-data-bucket/athena-results/a1b2c3d4-0000-1111-2222-333344445555.csv' },
+        ResultConfiguration: {
+          OutputLocation: 's3://demo-data-bucket/athena-results/purposes/report/a1b2c3d4-0000-1111-2222-333344445555.csv',
+        },
         Statistics: { DataScannedInBytes: 4096 },
       },
     }));
@@ -274,7 +290,9 @@ describe('a query-fed run, executed locally', () => {
     expect(job.ProcessingInputs).toEqual([
       expect.objectContaining({
         InputName: 'query',
-        S3Input: expect.objectContaining({ S3Uri: 's3://demo-data-bucket/athena-results/a1b2c3d4-0000-1111-2222-333344445555.csv' }),
+        S3Input: expect.objectContaining({
+          S3Uri: 's3://demo-data-bucket/athena-results/purposes/report/a1b2c3d4-0000-1111-2222-333344445555.csv',
+        }),
       }),
     ]);
     expect(job.Environment.BATCAT_QUERY_EXECUTION_ID).toBe('a1b2c3d4-0000-1111-2222-333344445555');
