@@ -1,5 +1,6 @@
 import {
   Annotations,
+  Aspects,
   CfnDeletionPolicy,
   CfnOutput,
   CfnResource,
@@ -13,6 +14,7 @@ import {
 } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -33,7 +35,13 @@ import { allowCloudWatchLogs } from '../constructs/private/key-policies';
 import { RunLedger } from '../constructs/run-ledger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from '../constructs/sagemaker-create-processing-job';
 import { SageMakerFrameworkImage } from '../constructs/sagemaker-framework-image';
-import { ADHOC_QUERY_RESULTS_PREFIX, purposeQueryResultsPrefix, purposeStateMachineName, QUERY_RESULTS_PREFIX } from '../contract/names';
+import {
+  ADHOC_QUERY_RESULTS_PREFIX,
+  purposeQueryResultsPrefix,
+  purposeStateMachineName,
+  QUERY_RESULTS_PREFIX,
+  rolePath,
+} from '../contract/names';
 import { PurposeStack } from './purpose-stack';
 
 const PURPOSES_PER_DASHBOARD = 50;
@@ -89,6 +97,12 @@ export class ProjectStack extends Stack {
     });
     Tags.of(this).add('batcat:project', c.project);
     Tags.of(this).add('batcat:stage', c.stage);
+    // Every role of the stage under one path, so an account shared by stages can deny passing them by path.
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (node instanceof iam.CfnRole) node.path = rolePath(c.project, c.stage);
+      },
+    });
 
     this.data = new ProjectData(this, 'Data');
     // The purposes' logs (script output aside) hold run inputs and reasons: encrypted with the project key.

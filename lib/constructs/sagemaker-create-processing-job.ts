@@ -379,6 +379,8 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       Environment: p.environment && Object.keys(p.environment).length > 0 ? p.environment : undefined,
       NetworkConfig: {
         EnableNetworkIsolation: p.networkIsolation ?? true,
+        // Instances of one job talk to each other (distributed processing): encrypted.
+        EnableInterContainerTrafficEncryption: (p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount) > 1 ? true : undefined,
         VpcConfig: this.subnetIds ? { Subnets: this.subnetIds, SecurityGroupIds: this.securityGroupIds } : undefined,
       },
       Tags: tags.length > 0 ? tags.map(([Key, Value]) => ({ Key, Value })) : undefined,

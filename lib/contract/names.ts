@@ -111,3 +111,6 @@ function derivedName(base: string, suffix: string, max: number): string {
   const head = base.slice(0, max - suffix.length - 8).replace(/-+$/, '');
   return `${head}-${shortHash(6, base)}-${suffix}`;
 }
+
+/** The IAM path of every role of a stage: an account shared by stages can deny iam:PassRole on it by path. */
+export const rolePath = (project: string, stage: string) => `/batcat/${project}/${stage}/`;

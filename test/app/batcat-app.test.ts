@@ -213,7 +213,7 @@ describe('the example project app', () => {
     expect(nestedOf('fleet-report')).toMatchSnapshot('fleet-report nested stack');
   });
 
-  test('every trust policy of every template, nested ones included, names its source, but for Lambda execution roles', () => {
+  test('every role of every template, nested ones included, is under the stage path, and its trust names its source, but for Lambda execution roles', () => {
     // Lambda assumes a function's execution role without a source to condition on.
     const unconditioned = new Set(['lambda.amazonaws.com']);
     const trusts = fs
@@ -223,6 +223,13 @@ describe('the example project app', () => {
       .filter(([, r]) => r.Type === 'AWS::IAM::Role')
       .flatMap(([id, r]) => r.Properties.AssumeRolePolicyDocument.Statement.map((st: any) => ({ id, st })));
     expect(trusts.length).toBeGreaterThan(10);
+    // Every role of the stage under its path, for an account policy to deny passing them by path.
+    const roles = fs
+      .readdirSync(outdir)
+      .filter((f) => f.endsWith('.template.json'))
+      .flatMap((f) => Object.values<any>(JSON.parse(fs.readFileSync(path.join(outdir, f), 'utf8')).Resources))
+      .filter((r) => r.Type === 'AWS::IAM::Role');
+    expect(new Set(roles.map((r) => r.Properties.Path))).toEqual(new Set(['/batcat/2022-rnd-battery/dev/']));
     for (const { id, st } of trusts) {
       const service = st.Principal.Service;
       expect([id, typeof service]).toEqual([id, 'string']);

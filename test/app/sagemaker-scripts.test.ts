@@ -139,7 +139,7 @@ describe('the SageMaker-style fixture project', () => {
     const job = await renderedJob(config, 'scoring');
     expect(job.AppSpecification.ContainerEntrypoint).toBeUndefined();
     expect(job.AppSpecification.ContainerArguments).toBeUndefined();
-    expect(job.NetworkConfig).toEqual({ EnableNetworkIsolation: false });
+    expect(job.NetworkConfig).toEqual({ EnableNetworkIsolation: false, EnableInterContainerTrafficEncryption: true }); // instanceCount: 2
     expect(job.ProcessingOutputConfig.Outputs[0].S3Output.S3UploadMode).toBe('Continuous');
   });
 });

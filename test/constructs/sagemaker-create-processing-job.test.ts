@@ -86,7 +86,8 @@ describe('SageMakerCreateProcessingJob', () => {
       },
       StoppingCondition: { MaxRuntimeInSeconds: 5400 },
       Environment: { MODE: 'full', 'RUN_DATE.$': '$.date' },
-      NetworkConfig: { EnableNetworkIsolation: true },
+      // Three instances talk to each other encrypted.
+      NetworkConfig: { EnableNetworkIsolation: true, EnableInterContainerTrafficEncryption: true },
     });
   });
 
@@ -255,6 +256,8 @@ describe('SageMakerCreateProcessingJob', () => {
     const template = Template.fromStack(stack);
     const net = definitionOf(template).States.Job.Parameters.NetworkConfig;
     expect(net.EnableNetworkIsolation).toBe(false);
+    // One instance: nothing between instances to encrypt.
+    expect(net).not.toHaveProperty('EnableInterContainerTrafficEncryption');
     expect(net.VpcConfig.Subnets).toHaveLength(2);
     expect(net.VpcConfig.SecurityGroupIds).toHaveLength(1);
     expect(actionsOf(statementsOf(template, 'JobJobRole'))).toEqual(
