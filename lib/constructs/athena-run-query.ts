@@ -129,11 +129,13 @@ export class AthenaRunQuery extends sfn.TaskStateBase {
         resources: [wg.resultsBucket.bucketArn],
       }),
     );
-    // Each key once: the results key is written with, the others only read.
-    const resultsKey = wg.resultsBucket.encryptionKey;
-    const readKeys = new Set(p.dataLocations.map((l) => l.bucket.encryptionKey).filter((k) => k !== undefined && k !== resultsKey));
-    for (const key of readKeys) statements.push(viaS3(['kms:Decrypt'], key!));
-    if (resultsKey) statements.push(viaS3(['kms:Decrypt', 'kms:GenerateDataKey'], resultsKey));
+    // Each bucket once: results are written with its key, the others only read.
+    const readBuckets = new Set(
+      p.dataLocations.map((l) => l.bucket).filter((b) => b !== wg.resultsBucket && b.encryptionKey !== undefined),
+    );
+    for (const b of readBuckets) statements.push(viaS3(['kms:Decrypt'], b.encryptionKey!, b));
+    if (wg.resultsBucket.encryptionKey)
+      statements.push(viaS3(['kms:Decrypt', 'kms:GenerateDataKey'], wg.resultsBucket.encryptionKey, wg.resultsBucket));
     acknowledgeWildcardResources(
       stack,
       wildcards,

@@ -471,7 +471,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     for (const i of p.processingInputs ?? []) {
       wildcards.push(i.bucket.arnForObjects(`${i.keyPrefix}*`));
       statements.push(...readFolder(i.bucket, i.keyPrefix));
-      if (i.bucket.encryptionKey) statements.push(viaS3(['kms:Decrypt'], i.bucket.encryptionKey));
+      if (i.bucket.encryptionKey) statements.push(viaS3(['kms:Decrypt'], i.bucket.encryptionKey, i.bucket));
     }
     for (const o of p.processingOutputs ?? []) {
       statements.push(
@@ -479,7 +479,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       );
       const key = p.outputEncryptionKey ?? o.bucket.encryptionKey;
       // Multipart uploads of SSE-KMS objects need Decrypt as well as GenerateDataKey.
-      if (key) statements.push(viaS3(['kms:GenerateDataKey', 'kms:Decrypt'], key));
+      if (key) statements.push(viaS3(['kms:GenerateDataKey', 'kms:Decrypt'], key, o.bucket));
     }
     const logGroup = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/ProcessingJobs`;
     statements.push(new iam.PolicyStatement({ actions: ['logs:CreateLogGroup'], resources: [logGroup] }));

@@ -166,7 +166,11 @@ describe('SageMakerCreateProcessingJob', () => {
           Effect: 'Allow',
           Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
           Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] },
-          Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+          // Through S3, for this bucket's objects only.
+          Condition: {
+            StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+            StringLike: { 'kms:EncryptionContext:aws:s3:arn': [bucketArn, { 'Fn::Join': ['', [bucketArn, '/*']] }] },
+          },
         },
         {
           Effect: 'Allow',

@@ -47,7 +47,8 @@ export class ResultCommit extends Construct {
       }),
     );
     for (const p of props.outputPrefixes) role.addToPrincipalPolicy(listFolder(props.bucket, p));
-    if (props.bucket.encryptionKey) role.addToPrincipalPolicy(viaS3(['kms:Decrypt', 'kms:GenerateDataKey'], props.bucket.encryptionKey));
+    if (props.bucket.encryptionKey)
+      role.addToPrincipalPolicy(viaS3(['kms:Decrypt', 'kms:GenerateDataKey'], props.bucket.encryptionKey, props.bucket));
     acknowledgeWildcardResources(role, objects, "The objects below the purpose's own output folders, whose names the job chooses.");
     this.function = handlerFunction(this, 'Function', 'commit', {
       description: `BatCat: commits the results of successful runs of ${props.stateMachineName}`,

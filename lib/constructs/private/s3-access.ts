@@ -21,10 +21,14 @@ export function listFolder(bucket: s3.IBucket, keyPrefix: string): iam.PolicySta
 }
 
 /** Use of an S3 bucket's key, only through S3 in this region. */
-export function viaS3(actions: string[], key: kms.IKey): iam.PolicyStatement {
+export function viaS3(actions: string[], key: kms.IKey, bucket: s3.IBucket): iam.PolicyStatement {
   return new iam.PolicyStatement({
     actions,
     resources: [key.keyArn],
-    conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+    conditions: {
+      StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` },
+      // Only for this bucket's objects (with S3 Bucket Keys, the context is the bucket itself), not another bucket's under the same key.
+      StringLike: { 'kms:EncryptionContext:aws:s3:arn': [bucket.bucketArn, bucket.arnForObjects('*')] },
+    },
   });
 }
