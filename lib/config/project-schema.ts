@@ -30,6 +30,7 @@ import {
   folderOverlapProblems,
   environmentProblems,
   frameworkProblem,
+  imageAccountProblem,
   glueNameProblem,
   instanceCountProblem,
   instanceTypeProblem,
@@ -94,6 +95,7 @@ export const FIELD_EXAMPLES: Readonly<Record<string, string>> = {
   stage: 'stage: dev',
   description: 'description: Battery usage analytics',
   alarmEmails: 'alarmEmails: [ops@example.com]',
+  allowedImageAccounts: "allowedImageAccounts: ['123456789012']",
   athena: 'athena: { bytesScannedCutoff: 10GB }',
   purposes: 'purposes: [{ name: usage-analysis, inputs: [{ name: usage, prefix: raw/usage/ }], outputs: [{ name: summary }] }]',
   inputs: 'inputs: [{ name: usage, prefix: raw/usage/ }]',
@@ -474,6 +476,9 @@ export const projectSchema = strict({
   stage: z.string().check(by(stageProblem)).default('dev'),
   description: z.string().max(512).optional(),
   alarmEmails: z.array(z.email({ error: (iss) => `${show(iss.input)} is not an e-mail address` })).default([]),
+  allowedImageAccounts: z
+    .array(z.string().regex(/^\d{12}$/, { error: (iss) => `${show(iss.input)} is not an AWS account id (12 digits)` }))
+    .optional(),
   athena: athena.optional(),
   purposes: z.array(purpose).min(1, { error: 'a project needs at least one purpose' }),
 }).check((ctx) => {
@@ -521,6 +526,10 @@ export const projectSchema = strict({
   for (const o of folderOverlapProblems(folders, QUERY_RESULTS_PREFIX)) {
     ctx.issues.push({ code: 'custom', input: folders[o.index].prefix, path: folders[o.index].path, message: o.message });
   }
+  purposes.forEach((p, i) => {
+    const problem = p.image !== undefined ? imageAccountProblem(p.image, ctx.value.allowedImageAccounts) : undefined;
+    if (problem) ctx.issues.push({ code: 'custom', input: p.image, path: ['purposes', i, 'image'], message: problem });
+  });
   const names = [...byName.keys()].map(show).join(', ');
   purposes.forEach((p, i) => {
     const after = p.triggers?.after;

@@ -124,6 +124,19 @@ export function ecrImageProblem(value: string): string | undefined {
     : `${show(value)} is not an ECR image URI; SageMaker Processing pulls from ECR: '<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>' (or '@sha256:<digest>')`;
 }
 
+/**
+ * With a list of allowed accounts, an image from another account must be pinned by digest: a tag
+ * there can be moved by whoever owns that account, to code that runs with the job's role.
+ */
+export function imageAccountProblem(value: string, allowedAccounts: readonly string[] | undefined): string | undefined {
+  const image = parseEcrImageUri(value);
+  if (!image || allowedAccounts === undefined || allowedAccounts.includes(image.account) || image.digest !== undefined) return undefined;
+  return (
+    `image ${show(value)} is in account ${image.account}, which allowedImageAccounts (${allowedAccounts.join(', ')}) does not list; ` +
+    `pin it by digest ('...@sha256:<digest>') or add the account to allowedImageAccounts`
+  );
+}
+
 /** `ml.m5.large` and the other Processing instance types. */
 export function instanceTypeProblem(value: string): string | undefined {
   if (PROCESSING_INSTANCE_TYPES.includes(value)) return undefined;

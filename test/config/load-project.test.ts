@@ -179,6 +179,24 @@ describe('loadProject', () => {
     expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[1].inputs[0].prefix).toBe('results/usage-analysis/out/');
   });
 
+  test('with allowedImageAccounts, an image of another account must be pinned by digest', () => {
+    const yaml = (image: string) =>
+      `project: demo\nallowedImageAccounts: ['111122223333']\npurposes:\n  - name: usage-analysis\n    image: ${image}\n    outputs: [{ name: out }]\n`;
+    expect(problems(yaml('444455556666.dkr.ecr.eu-west-1.amazonaws.com/team/job:latest'))).toEqual([
+      "line 5:12: purposes[0].image: image '444455556666.dkr.ecr.eu-west-1.amazonaws.com/team/job:latest' is in account 444455556666, which allowedImageAccounts (111122223333) does not list; pin it by digest ('...@sha256:<digest>') or add the account to allowedImageAccounts",
+    ]);
+    for (const ok of [
+      '111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/job:latest',
+      `444455556666.dkr.ecr.eu-west-1.amazonaws.com/team/job@sha256:${'a'.repeat(64)}`,
+    ]) {
+      const dir = projectDir(yaml(ok));
+      expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0].image?.uri).toBe(ok);
+    }
+    expect(problems(yaml('x').replace("['111122223333']", "['1234']"))[0]).toMatch(
+      /allowedImageAccounts\[0\]: '1234' is not an AWS account id \(12 digits\)/,
+    );
+  });
+
   test('an invalid instance type is named with the five closest types and where the list is', () => {
     const [p] = problems(VALID.replace('  - name: usage-analysis', '  - name: usage-analysis\n    instanceType: ml.m5.huge'));
     expect(p).toMatch(
