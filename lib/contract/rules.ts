@@ -42,7 +42,10 @@ export function kebabNameProblem(what: string, why: string, value: string, min: 
   if (value.length < min || value.length > max) problem = `must be ${min}-${max} characters long (it is ${value.length})`;
   else if (!KEBAB_NAME.test(value))
     problem = 'may only contain lowercase letters, digits and single hyphens, and must start and end with a letter or digit';
-  return problem && `${what} ${show(value)} is invalid: ${problem} (${why}); try ${show(suggestName(value, max))}`;
+  const suggestion = suggestName(value, max);
+  // A suggestion only when it is another name that would pass.
+  const tryIt = suggestion !== value && suggestion.length >= min ? `; try ${show(suggestion)}` : '';
+  return problem && `${what} ${show(value)} is invalid: ${problem} (${why})${tryIt}`;
 }
 
 export function projectNameProblem(value: string): string | undefined {

@@ -215,11 +215,14 @@ describe('loadProject', () => {
     ['rnd_battery', "project name 'rnd_battery' is invalid", "try 'rnd-battery'"],
     ['-battery', "project name '-battery' is invalid", "try 'battery'"],
     ['a-very-long-project-name-that-goes-on', 'must be 3-30 characters long (it is 37)', "try 'a-very-long-project-name-that'"],
+    // No suggestion that would fail again.
+    ['ux', 'must be 3-30 characters long (it is 2)', "'2026-rnd-battery' ([year]-[department]-[topic]))"],
   ])('project name %p is rejected for S3 and CloudFormation', (name, problem, hint) => {
     const [p] = problems(VALID.replace('project: demo', `project: ${name}`), 'demo.yaml');
     expect(p).toContain('line 1:10: project: ');
     expect(p).toContain(problem);
     expect(p).toContain(hint);
+    expect(p).not.toContain(`try '${name}'`);
   });
 
   test('invalid purpose and stage names', () => {
