@@ -539,16 +539,16 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       `SageMaker job names are unique per run, so the state machine may only act on jobs starting with this purpose's prefix '${this.props.jobNamePrefix}'.`,
     );
     const statements = [
+      // An isolated job only: the role cannot start one with the network on, however the definition is changed.
+      new iam.PolicyStatement({
+        actions: ['sagemaker:CreateProcessingJob'],
+        resources: [jobs],
+        conditions: (this.props.networkIsolation ?? true) ? { Bool: { 'sagemaker:NetworkIsolation': 'true' } } : undefined,
+      }),
       new iam.PolicyStatement({
         actions: sync
-          ? [
-              'sagemaker:CreateProcessingJob',
-              'sagemaker:DescribeProcessingJob',
-              'sagemaker:StopProcessingJob',
-              'sagemaker:AddTags',
-              'sagemaker:ListTags',
-            ]
-          : ['sagemaker:CreateProcessingJob', 'sagemaker:AddTags'],
+          ? ['sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags', 'sagemaker:ListTags']
+          : ['sagemaker:AddTags'],
         resources: [jobs],
       }),
       new iam.PolicyStatement({

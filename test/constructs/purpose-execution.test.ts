@@ -303,6 +303,11 @@ suite('a purpose run, executed locally', () => {
       { runId: 'x', window: { start: '2026-11-01' }, trigger: { kind: 'manual' } },
       { runId: 1, window: { start: '2026-11-01', end: '2026-11-01' }, attempt: 1, trigger: { kind: 'manual' } },
       { runId: 'x', window: { start: '2026-11-01', end: '2026-11-01' }, trigger: { kind: 'manual' } },
+      // A quote in a day would end the literal the query's parameters put it in.
+      (() => {
+        const valid = singleRunInput(resolveRunRequest({ purpose: 'usage-analysis', date: '2026-11-01' }, demo.config, NOW), demo.config);
+        return { ...valid, window: { ...valid.window, start: "2026-11-01' OR '1'='1" } };
+      })(),
     ]) {
       const r = await run(demo.definition, SM_NAME, 'console-run', input, completed);
       expect(r.jobRequests).toHaveLength(0);

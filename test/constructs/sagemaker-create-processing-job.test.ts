@@ -93,31 +93,33 @@ describe('SageMakerCreateProcessingJob', () => {
 
   test('grants the state machine only what .sync needs, on its own jobs', () => {
     const statements = statementsOf(build().template, 'MachineRole');
+    const jobs = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':sagemaker:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':processing-job/usage-abc123-*',
+        ],
+      ],
+    };
     expect(statements).toEqual(
       expect.arrayContaining([
+        // Network isolation on (the default): the role may create isolated jobs only.
         {
           Effect: 'Allow',
-          Action: [
-            'sagemaker:AddTags',
-            'sagemaker:CreateProcessingJob',
-            'sagemaker:DescribeProcessingJob',
-            'sagemaker:ListTags',
-            'sagemaker:StopProcessingJob',
-          ],
-          Resource: {
-            'Fn::Join': [
-              '',
-              [
-                'arn:',
-                { Ref: 'AWS::Partition' },
-                ':sagemaker:',
-                { Ref: 'AWS::Region' },
-                ':',
-                { Ref: 'AWS::AccountId' },
-                ':processing-job/usage-abc123-*',
-              ],
-            ],
-          },
+          Action: 'sagemaker:CreateProcessingJob',
+          Resource: jobs,
+          Condition: { Bool: { 'sagemaker:NetworkIsolation': 'true' } },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['sagemaker:AddTags', 'sagemaker:DescribeProcessingJob', 'sagemaker:ListTags', 'sagemaker:StopProcessingJob'],
+          Resource: jobs,
         },
         {
           Effect: 'Allow',

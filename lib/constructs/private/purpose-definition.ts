@@ -52,16 +52,24 @@ export function checkRunInput(scope: Construct, next: sfn.IChainable): sfn.Choic
     RUN_INPUT_PATHS.triggerKind,
   ];
   const attempt = sfn.Condition.and(sfn.Condition.isPresent(RUN_INPUT_PATHS.attempt), sfn.Condition.isNumeric(RUN_INPUT_PATHS.attempt));
+  // The window's days are quoted into the query's parameters ('<day>'): a quote in one, from an
+  // execution started by hand, would end the literal and run SQL of its own.
+  const dates = [RUN_INPUT_PATHS.windowStart, RUN_INPUT_PATHS.windowEnd, RUN_INPUT_PATHS.windowEndExclusive];
+  const unquoted = dates.map((p) => sfn.Condition.not(sfn.Condition.stringMatches(p, "*'*")));
   return new sfn.Choice(scope, 'CheckRunInput')
     .when(
-      sfn.Condition.and(...required.map((p) => sfn.Condition.and(sfn.Condition.isPresent(p), sfn.Condition.isString(p))), attempt),
+      sfn.Condition.and(
+        ...required.map((p) => sfn.Condition.and(sfn.Condition.isPresent(p), sfn.Condition.isString(p))),
+        attempt,
+        ...unquoted,
+      ),
       next,
     )
     .otherwise(
       new sfn.Fail(scope, 'NotARunInput', {
         error: 'BatCat.InvalidRunInput',
         cause:
-          'The input is not a BatCat run input (runId, window.start, window.end, window.endExclusive, timezone, attempt and trigger.kind are required). ' +
+          'The input is not a BatCat run input (runId, window.start, window.end, window.endExclusive, timezone, attempt and trigger.kind are required, and the window days are dates). ' +
           'Start runs with `batcat run` or through the trigger function; see README.md, "The run contract".',
       }),
     );
