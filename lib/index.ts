@@ -9,6 +9,7 @@ export { AthenaRunQuery, type AthenaRunQueryProps, type QueryDataLocation } from
 export { Backfill, type BackfillProps } from './constructs/backfill';
 export { ProjectDashboard, type ProjectDashboardProps } from './constructs/project-dashboard';
 export { ProjectData, type ProjectDataProps } from './constructs/project-data';
+export { ProcessingJobLogs, type ProcessingJobLogsProps } from './constructs/processing-job-logs';
 export { Purpose } from './constructs/purpose';
 export { PurposeMetrics, RunOutcome, type PurposeMetricsProps } from './constructs/purpose-metrics';
 export {
