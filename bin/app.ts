@@ -10,8 +10,9 @@ import { checksFailedMessage, synthSummary } from '../lib/app/synth-summary';
 
 let outdir: string | undefined;
 try {
-  const { app, stacks, checks } = createBatCatApp({ rootDir: process.cwd() });
+  const { app, stacks, checks, warnings } = createBatCatApp({ rootDir: process.cwd() });
   outdir = app.outdir;
+  for (const w of warnings) process.stderr.write(`batcat: warning: ${w}\n`);
   const assembly = app.synth();
   process.stderr.write(
     synthSummary(assembly, stacks, checks)

@@ -16,9 +16,9 @@ export const IMPORT_RETAINED_CONTEXT = 'batcat:import-retained';
 /**
  * The BatCat app: one ProjectStack per `projects/*.yaml`, checked at every synth by cdk-nag's
  * AwsSolutions pack, the built-in CloudFormation validation and CloudFormation's template
- * quotas. `checks` names them, for the synth summary.
+ * quotas. `checks` names them, for the synth summary; `warnings` are the project files' (see ProjectConfig).
  */
-export function createBatCatApp(props: BatCatAppProps): { app: App; stacks: ProjectStack[]; checks: string[] } {
+export function createBatCatApp(props: BatCatAppProps): { app: App; stacks: ProjectStack[]; checks: string[]; warnings: string[] } {
   const { rootDir, ...appProps } = props;
   const projects = loadProjects(rootDir);
   const app = new App(appProps);
@@ -30,5 +30,5 @@ export function createBatCatApp(props: BatCatAppProps): { app: App; stacks: Proj
     'template size',
     ...(props.builtinCloudFormationValidation !== false ? ["CloudFormation's own validation"] : []),
   ];
-  return { app, stacks, checks };
+  return { app, stacks, checks, warnings: projects.flatMap((p) => [...p.warnings]) };
 }

@@ -159,6 +159,9 @@ export function doctorChecks(d: DoctorEnv): Check[] {
     });
     return checks;
   }
+  for (const warning of projects.flatMap((p) => p.warnings)) {
+    checks.push({ name: 'project files', ok: true, warn: true, detail: warning });
+  }
   for (const p of projects) {
     for (const purpose of p.purposes) checks.push(...purposeChecks(d, purpose));
   }

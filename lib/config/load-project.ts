@@ -159,6 +159,8 @@ export interface ProjectConfig {
   /** The most bytes one query of the workgroup may scan. */
   readonly bytesScannedCutoff: number;
   readonly purposes: readonly PurposeConfig[];
+  /** What is allowed but probably not meant, one line each as `file:line:column: field: ...`; synth and doctor print them. */
+  readonly warnings: readonly string[];
 }
 
 /** What a query binds to its `?` placeholders unless it says otherwise: the window's start and end. */
@@ -216,7 +218,15 @@ export function parseProject(text: string, shown: string, rootDir: string, expec
       problems.map((p) => `${where(doc, lines, p.path, true)}${p.message}`),
     );
   }
-  return toProjectConfig(result.data, shown, rootDir, queries);
+  const warnings = result.data.purposes.flatMap((p, i) => {
+    const tag = p.image !== undefined ? parseEcrImageUri(p.image)?.tag : undefined;
+    if (tag === undefined) return [];
+    const at = where(doc, lines, ['purposes', i, 'image'], true).replace(/^line (\d+):(\d+): /, `${shown}:$1:$2: `);
+    return [
+      `${at}image tag ${JSON.stringify(tag)} can be moved to another image; pin its digest ('...@sha256:<digest>') so every run uses the image you tested`,
+    ];
+  });
+  return { ...toProjectConfig(result.data, shown, rootDir, queries), warnings };
 }
 
 /** How a new project file starts, for an empty one. */
@@ -365,7 +375,12 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
 }
 
 /** The validated file as the constructs need it: defaults applied, names derived, URIs split, units parsed. */
-function toProjectConfig(data: ProjectFile, file: string, rootDir: string, queries: ReadonlyMap<string, string>): ProjectConfig {
+function toProjectConfig(
+  data: ProjectFile,
+  file: string,
+  rootDir: string,
+  queries: ReadonlyMap<string, string>,
+): Omit<ProjectConfig, 'warnings'> {
   const stackName = projectStackName(data.project, data.stage);
   const database = projectDatabaseName(data.project, data.stage);
   const outputPrefix = (purpose: string, output: string) => {

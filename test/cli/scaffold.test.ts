@@ -296,6 +296,24 @@ describe('batcat doctor', () => {
     expect(out).toMatch(/problem\(s\) to fix before a first deploy\n$/);
   });
 
+  test('a project-file warning is shown as a hint with its place, and does not fail doctor', () => {
+    const root = exampleCopy();
+    fs.mkdirSync(path.join(root, 'node_modules', 'aws-cdk-lib'), { recursive: true });
+    const file = path.join(root, 'projects', '2022-rnd-battery.yaml');
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, 'utf8')
+        .replace(
+          '  - name: fleet-report\n',
+          '  - name: fleet-report\n    image: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/report:v1\n',
+        ),
+    );
+    const r = batcat(['doctor'], root, { AWS_PROFILE: '', HOME: root, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
+    expect(r.out).toMatch(/^! project files: projects\/2022-rnd-battery\.yaml:\d+:\d+: purposes\[1\]\.image: image tag "v1" can be moved/m);
+    expect(r.code).toBe(0);
+  });
+
   test('an invalid project file is reported with its lines', () => {
     const root = exampleCopy();
     const file = path.join(root, 'projects', '2022-rnd-battery.yaml');

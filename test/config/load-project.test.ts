@@ -179,6 +179,19 @@ describe('loadProject', () => {
     expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[1].inputs[0].prefix).toBe('results/usage-analysis/out/');
   });
 
+  test('an image by tag loads with a warning at its line, asking for a digest; by digest, without', () => {
+    const yaml = (image: string) =>
+      `project: demo\npurposes:\n  - name: usage-analysis\n    image: ${image}\n    outputs: [{ name: out }]\n`;
+    const tagged = projectDir(yaml('111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/job:latest'));
+    expect(loadProject(path.join(tagged, 'projects', 'demo.yaml'), tagged).warnings).toEqual([
+      expect.stringMatching(
+        /demo\.yaml:4:12: purposes\[0\]\.image: image tag "latest" can be moved to another image; pin its digest \('\.\.\.@sha256:<digest>'\) so every run uses the image you tested$/,
+      ),
+    ]);
+    const pinned = projectDir(yaml(`111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/job@sha256:${'b'.repeat(64)}`));
+    expect(loadProject(path.join(pinned, 'projects', 'demo.yaml'), pinned).warnings).toEqual([]);
+  });
+
   test('with allowedImageAccounts, an image of another account must be pinned by digest', () => {
     const yaml = (image: string) =>
       `project: demo\nallowedImageAccounts: ['111122223333']\npurposes:\n  - name: usage-analysis\n    image: ${image}\n    outputs: [{ name: out }]\n`;
