@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -59,6 +60,34 @@ export class ProjectData extends Construct {
       this.bucket,
       'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
       'A rerun replaces the files of its partition; versioning keeps the previous versions, where Object Lock would forbid the rerun.',
+    );
+    // Every object under the project key: an upload that asks for other encryption, or another key, is refused.
+    // (An upload that asks for none gets the bucket's default, the project key.)
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyOtherEncryption',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects('*')],
+        conditions: {
+          StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
+          Null: { 's3:x-amz-server-side-encryption': 'false' },
+        },
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyOtherKeys',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects('*')],
+        conditions: {
+          StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.key.keyArn },
+          Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+        },
+      }),
     );
     // Object-created events go to EventBridge, for S3-arrival triggers. Set on the L1: the L2's
     // eventBridgeEnabled adds a notifications custom resource with its own Lambda function.

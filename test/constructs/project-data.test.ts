@@ -94,6 +94,29 @@ describe('ProjectData', () => {
     expect(policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Allow')).toEqual([]);
   });
 
+  test('the data bucket refuses uploads that ask for other encryption or another key', () => {
+    const policy: any = Object.values(t.findResources('AWS::S3::BucketPolicy')).find((p: any) => p.Properties.Bucket.Ref === dataBucketId)!;
+    const denies = Object.fromEntries(policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Sid).map((s: any) => [s.Sid, s]));
+    expect(denies.DenyOtherEncryption).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 's3:PutObject',
+      Condition: {
+        StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
+        Null: { 's3:x-amz-server-side-encryption': 'false' },
+      },
+    });
+    expect(denies.DenyOtherKeys).toMatchObject({
+      Effect: 'Deny',
+      Action: 's3:PutObject',
+      Condition: {
+        StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': { 'Fn::GetAtt': [expect.stringMatching(/Key/), 'Arn'] } },
+        // Only when the upload names a key: without one, the bucket's default (the project key) applies.
+        Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+      },
+    });
+  });
+
   test('only the S3 logging service may write access logs, from this account and bucket', () => {
     t.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: logsBucketId },
