@@ -522,6 +522,19 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     );
   }
 
+  private createConditions(): Record<string, unknown> | undefined {
+    const conditions: Record<string, unknown> = {};
+    if (this.props.networkIsolation ?? true) conditions.Bool = { 'sagemaker:NetworkIsolation': 'true' };
+    if (this.subnetIds) {
+      conditions['ForAllValues:StringEquals'] = {
+        'sagemaker:VpcSubnets': this.subnetIds,
+        'sagemaker:VpcSecurityGroupIds': this.securityGroupIds,
+      };
+      conditions.Null = { 'sagemaker:VpcSubnets': 'false' };
+    }
+    return Object.keys(conditions).length > 0 ? conditions : undefined;
+  }
+
   /** The ARNs of this task's jobs: `processing-job/<jobNamePrefix>-*`. */
   private jobsArn(): string {
     return Stack.of(this).formatArn({ service: 'sagemaker', resource: 'processing-job', resourceName: `${this.props.jobNamePrefix}-*` });
@@ -539,11 +552,12 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       `SageMaker job names are unique per run, so the state machine may only act on jobs starting with this purpose's prefix '${this.props.jobNamePrefix}'.`,
     );
     const statements = [
-      // An isolated job only: the role cannot start one with the network on, however the definition is changed.
+      // Only jobs as this task makes them, however the definition is changed: isolated (the
+      // default), and in its VPC's subnets and security groups when it has one.
       new iam.PolicyStatement({
         actions: ['sagemaker:CreateProcessingJob'],
         resources: [jobs],
-        conditions: (this.props.networkIsolation ?? true) ? { Bool: { 'sagemaker:NetworkIsolation': 'true' } } : undefined,
+        conditions: this.createConditions(),
       }),
       new iam.PolicyStatement({
         actions: sync

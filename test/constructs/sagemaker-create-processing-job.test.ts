@@ -266,6 +266,14 @@ describe('SageMakerCreateProcessingJob', () => {
     expect(net).not.toHaveProperty('EnableInterContainerTrafficEncryption');
     expect(net.VpcConfig.Subnets).toHaveLength(2);
     expect(net.VpcConfig.SecurityGroupIds).toHaveLength(1);
+    // The state machine may create jobs in these subnets and security groups only, and never outside the VPC.
+    const create = statementsOf(template, 'MachineRole').find((st: any) => st.Action === 'sagemaker:CreateProcessingJob');
+    expect(create.Condition.Null).toEqual({ 'sagemaker:VpcSubnets': 'false' });
+    const allowed = create.Condition['ForAllValues:StringEquals'];
+    expect(allowed['sagemaker:VpcSubnets']).toEqual(net.VpcConfig.Subnets.map((id: string) => ({ Ref: id })));
+    expect(allowed['sagemaker:VpcSecurityGroupIds']).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^Sg/), 'GroupId'] }]);
+    // networkIsolation: false here, so no isolation condition.
+    expect(create.Condition.Bool).toBeUndefined();
     expect(actionsOf(statementsOf(template, 'JobJobRole'))).toEqual(
       expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DescribeSubnets']),
     );
