@@ -1,11 +1,11 @@
-import { ArnFormat, Aws, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeFinding } from './private/acknowledge';
-import { denyGrantsExceptForAwsServices } from './private/key-policies';
+import { allowCloudWatchLogs, denyGrantsExceptForAwsServices } from './private/key-policies';
 
 /** Properties of ProcessingJobLogs. */
 export interface ProcessingJobLogsProps {
@@ -94,15 +94,7 @@ export class ProcessingJobLogs extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     denyGrantsExceptForAwsServices(key);
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchLogsForProcessingJobs',
-        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': this.logGroupArn } },
-      }),
-    );
+    allowCloudWatchLogs(key, { sid: 'CloudWatchLogsForProcessingJobs', logGroupArn: this.logGroupArn });
     return key;
   }
 

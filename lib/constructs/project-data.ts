@@ -63,32 +63,8 @@ export class ProjectData extends Construct {
     );
     // Every object under the project key: an upload that asks for other encryption, or another key, is refused.
     // (An upload that asks for none gets the bucket's default, the project key.)
-    this.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyOtherEncryption',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [this.bucket.arnForObjects('*')],
-        conditions: {
-          StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
-          Null: { 's3:x-amz-server-side-encryption': 'false' },
-        },
-      }),
-    );
-    this.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyOtherKeys',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [this.bucket.arnForObjects('*')],
-        conditions: {
-          StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.key.keyArn },
-          Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
-        },
-      }),
-    );
+    this.denyUploadsNaming('DenyOtherEncryption', 's3:x-amz-server-side-encryption', 'aws:kms');
+    this.denyUploadsNaming('DenyOtherKeys', 's3:x-amz-server-side-encryption-aws-kms-key-id', this.key.keyArn);
     // Object-created events go to EventBridge, for S3-arrival triggers. Set on the L1: the L2's
     // eventBridgeEnabled adds a notifications custom resource with its own Lambda function.
     (this.bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride(
@@ -98,6 +74,20 @@ export class ProjectData extends Construct {
   }
 
   /** The bucket the data bucket's access logs go to (SSE-S3: S3 server access logging delivers to no other). */
+  /** Refuses an upload whose `header` is present and not `allowed`. */
+  private denyUploadsNaming(sid: string, header: string, allowed: string): void {
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid,
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects('*')],
+        conditions: { StringNotEquals: { [header]: allowed }, Null: { [header]: 'false' } },
+      }),
+    );
+  }
+
   private createAccessLogsBucket(props: ProjectDataProps): s3.Bucket {
     const bucket = new s3.Bucket(this, 'AccessLogs', {
       // S3 server access logging can only deliver to SSE-S3 buckets.

@@ -2,17 +2,21 @@ import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 
-/** Lets CloudWatch Logs of this region encrypt this account's log groups with `key`, and nothing else. */
-export function allowCloudWatchLogs(key: kms.Key): void {
+/**
+ * Lets CloudWatch Logs of this region encrypt this account's log groups with `key`, and nothing
+ * else; with `only`, that one log group.
+ */
+export function allowCloudWatchLogs(key: kms.Key, only?: { readonly sid: string; readonly logGroupArn: string }): void {
+  const context = 'kms:EncryptionContext:aws:logs:arn';
   key.addToResourcePolicy(
     new iam.PolicyStatement({
-      sid: 'CloudWatchLogsOfThisAccount',
+      sid: only?.sid ?? 'CloudWatchLogsOfThisAccount',
       principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
       actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
       resources: ['*'],
-      conditions: {
-        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` },
-      },
+      conditions: only
+        ? { ArnEquals: { [context]: only.logGroupArn } }
+        : { ArnLike: { [context]: `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` } },
     }),
   );
 }
