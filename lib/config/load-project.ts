@@ -18,6 +18,11 @@ import { countPlaceholders } from '../contract/sql';
 import { FIELD_EXAMPLES, projectSchema, type ProjectFile } from './project-schema';
 import { parseDays, parseDuration, parseSize } from './units';
 
+/** `line L:C: ...` as `file:L:C: ...`, which editors and terminals open at that place. */
+function placed(file: string, problem: string): string {
+  return problem.replace(/^line (\d+):(\d+): /, `${file}:$1:$2: `);
+}
+
 /**
  * Thrown when a project file is invalid; `problems` holds one line per problem, starting with
  * `line L:C: ` where the file has a place for it. The message shows them as `file:L:C: `,
@@ -28,7 +33,7 @@ export class ProjectConfigError extends Error {
     public readonly file: string,
     public readonly problems: string[],
   ) {
-    const shown = problems.map((p) => `  ${p.replace(/^line (\d+):(\d+): /, `${file}:$1:$2: `).replace(/\n/g, '\n    ')}`);
+    const shown = problems.map((p) => `  ${placed(file, p).replace(/\n/g, '\n    ')}`);
     super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${shown.join('\n')}`);
     this.name = 'ProjectConfigError';
   }
@@ -221,7 +226,7 @@ export function parseProject(text: string, shown: string, rootDir: string, expec
   const warnings = result.data.purposes.flatMap((p, i) => {
     const tag = p.image !== undefined ? parseEcrImageUri(p.image)?.tag : undefined;
     if (tag === undefined) return [];
-    const at = where(doc, lines, ['purposes', i, 'image'], true).replace(/^line (\d+):(\d+): /, `${shown}:$1:$2: `);
+    const at = placed(shown, where(doc, lines, ['purposes', i, 'image'], true));
     return [
       `${at}image tag ${JSON.stringify(tag)} can be moved to another image; pin its digest ('...@sha256:<digest>') so every run uses the image you tested`,
     ];
