@@ -1,4 +1,5 @@
 import {
+  ArnFormat,
   Annotations,
   Aspects,
   CfnDeletionPolicy,
@@ -45,8 +46,6 @@ import {
 import { PurposeStack } from './purpose-stack';
 
 const PURPOSES_PER_DASHBOARD = 50;
-/** S3's 1000 lifecycle rules per bucket, less the bucket's own. */
-const MAX_OUTPUTS = 990;
 
 /** Properties of ProjectStack. */
 export interface ProjectStackProps extends StackProps {
@@ -104,7 +103,15 @@ export class ProjectStack extends Stack {
       },
     });
 
-    this.data = new ProjectData(this, 'Data');
+    // Data for the stage's roles (by their path) and the people the project file names, no one else.
+    const stageRoles = this.formatArn({
+      service: 'iam',
+      region: '',
+      resource: 'role',
+      resourceName: `${rolePath(c.project, c.stage).slice(1)}*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    this.data = new ProjectData(this, 'Data', { dataPrincipals: [stageRoles, ...c.dataAccess] });
     // The purposes' logs (script output aside) hold run inputs and reasons: encrypted with the project key.
     allowCloudWatchLogs(this.data.key);
     this.alarmTopic = new AlarmTopic(this, 'Alarms', { emails: c.alarmEmails });
@@ -201,11 +208,6 @@ export class ProjectStack extends Stack {
    * commits removed a day (the bucket is versioned).
    */
   private expireAttempts(c: ProjectConfig): void {
-    const outputs = c.purposes.reduce((n, p) => n + p.outputs.length, 0);
-    if (outputs > MAX_OUTPUTS)
-      throw new Error(
-        `project ${c.project} declares ${outputs} outputs; at most ${MAX_OUTPUTS} fit (S3 allows 1000 lifecycle rules per bucket, one per output): split the project into two project files`,
-      );
     for (const p of c.purposes) {
       for (const o of p.outputs) {
         this.data.bucket.addLifecycleRule({

@@ -7,7 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ProjectConfigError } from '../config/load-project';
-import { AthenaQueryError, QueryTimeoutError, S3IoError } from '../io/errors';
+import { AthenaQueryError, QueryTimeoutError, S3AccessDeniedError, S3IoError } from '../io/errors';
 import { LocalRunError } from '../local/container-spec';
 import { localRuns } from '../local/run-records';
 import { RunRequestError } from '../contract/run-input';
@@ -403,6 +403,10 @@ function positiveInt(v: string): number {
   return n;
 }
 
+/** Why a person is refused the project's data although their IAM policies allow it. */
+export const DATA_ACCESS_HINT =
+  "A project's data bucket and key let only the stage's own roles and the principals under dataAccess in the project file read and write its data; add your role's ARN there (a '*' may stand for the random part of an AWS SSO role name) and deploy.";
+
 /** AWS errors with the hint a user needs most often. */
 function describeAwsError(e: Error): string {
   if (e.name === 'ResourceNotFoundException') return `${e.message}\n  Is the project deployed (cdk deploy) in this account and region?`;
@@ -413,6 +417,8 @@ function describeAwsError(e: Error): string {
   if (/region is missing/i.test(e.message)) return `${e.message}\n  Set AWS_REGION or pass --region.`;
   if (e.name === 'AccessDeniedException')
     return `${e.message}\n  Your identity needs lambda:InvokeFunction and lambda:GetFunctionConfiguration on the trigger, and states:ListExecutions and states:DescribeExecution.`;
+  if (e instanceof S3AccessDeniedError || (e instanceof AthenaQueryError && /access denied/i.test(e.reason)))
+    return `${e.message}\n  ${DATA_ACCESS_HINT}`;
   // Our IO errors already name the object or query and the reason (S3IoError covers its subclasses).
   if (e instanceof S3IoError || e instanceof AthenaQueryError || e instanceof QueryTimeoutError) return e.message;
   return `${e.name}: ${e.message}`;

@@ -155,6 +155,11 @@ export interface ProjectConfig {
   readonly stage: string;
   readonly description?: string;
   readonly alarmEmails: readonly string[];
+  /**
+   * Who besides the stage's own roles may read and write the project's data: IAM principal ARN
+   * patterns, matched as `aws:PrincipalArn` by the data bucket's and key's policies.
+   */
+  readonly dataAccess: readonly string[];
   /** `batcat-<project>-<stage>`: a stable CloudFormation stack name that starts with a letter. */
   readonly stackName: string;
   /** The Glue database of the project's result tables: `batcat_<project>_<stage>`. */
@@ -411,6 +416,7 @@ function toProjectConfig(
     project: data.project,
     stage: data.stage,
     description: data.description,
+    dataAccess: data.dataAccess,
     alarmEmails: data.alarmEmails,
     stackName,
     database,

@@ -23,6 +23,9 @@ import {
   compressionProblem,
   cronDaylightSavingProblem,
   cronProblem,
+  dataAccessPrincipalProblem,
+  MAX_PROJECT_OUTPUTS,
+  outputCountProblem,
   columnTypeProblem,
   duplicateProblems,
   ecrImageProblem,
@@ -96,6 +99,7 @@ export const FIELD_EXAMPLES: Readonly<Record<string, string>> = {
   description: 'description: Battery usage analytics',
   alarmEmails: 'alarmEmails: [ops@example.com]',
   allowedImageAccounts: "allowedImageAccounts: ['123456789012']",
+  dataAccess: "dataAccess: ['arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*']",
   athena: 'athena: { bytesScannedCutoff: 10GB }',
   purposes: 'purposes: [{ name: usage-analysis, inputs: [{ name: usage, prefix: raw/usage/ }], outputs: [{ name: summary }] }]',
   inputs: 'inputs: [{ name: usage, prefix: raw/usage/ }]',
@@ -479,6 +483,7 @@ export const projectSchema = strict({
   allowedImageAccounts: z
     .array(z.string().regex(/^\d{12}$/, { error: (iss) => `${show(iss.input)} is not an AWS account id (12 digits)` }))
     .optional(),
+  dataAccess: z.array(z.string().check(by(dataAccessPrincipalProblem))).default([]),
   athena: athena.optional(),
   purposes: z.array(purpose).min(1, { error: 'a project needs at least one purpose' }),
 }).check((ctx) => {
@@ -523,6 +528,14 @@ export const projectSchema = strict({
       .filter((x) => x.prefix !== undefined)
       .map((x) => ({ name: `purpose ${show(p.name)} input ${show(x.name)}`, prefix: x.prefix!, writes: false, path: [] })),
   ]);
+  let outputs = 0;
+  purposes.forEach((p, i) =>
+    p.outputs.forEach((o, n) => {
+      const problem = outputCountProblem(++outputs);
+      if (problem && outputs === MAX_PROJECT_OUTPUTS + 1)
+        ctx.issues.push({ code: 'custom', input: o.name, path: ['purposes', i, 'outputs', n, 'name'], message: problem });
+    }),
+  );
   for (const o of folderOverlapProblems(folders, QUERY_RESULTS_PREFIX)) {
     ctx.issues.push({ code: 'custom', input: folders[o.index].prefix, path: folders[o.index].path, message: o.message });
   }

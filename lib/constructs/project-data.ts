@@ -6,6 +6,17 @@ import { Construct } from 'constructs';
 import { acknowledgeFinding } from './private/acknowledge';
 import { denyGrantsExceptForAwsServices } from './private/key-policies';
 
+/** What `dataPrincipals` limits: reading, writing, listing and deleting objects, and their uploads. */
+const DATA_ACTIONS = [
+  's3:GetObject*',
+  's3:PutObject*',
+  's3:DeleteObject*',
+  's3:RestoreObject',
+  's3:ListBucket*',
+  's3:ListMultipartUploadParts',
+  's3:AbortMultipartUpload',
+];
+
 /** Properties of ProjectData. */
 export interface ProjectDataProps {
   /**
@@ -14,6 +25,18 @@ export interface ProjectDataProps {
    * @default Duration.days(365)
    */
   readonly accessLogRetention?: Duration;
+
+  /**
+   * The only principals that may read, write, list or delete the bucket's objects and use the key
+   * for them: `aws:PrincipalArn` patterns, such as the path of a stage's roles
+   * (`arn:aws:iam::<account>:role/batcat/<project>/<stage>/*`) and the people who pull and push.
+   * The bucket and key policies deny everyone else, whatever their IAM policies allow; AWS
+   * services acting as themselves are not affected, and the bucket and key policies themselves
+   * stay editable by the account's administrators.
+   *
+   * @default - no restriction: any principal of the account that IAM allows
+   */
+  readonly dataPrincipals?: string[];
 }
 
 /**
@@ -65,6 +88,7 @@ export class ProjectData extends Construct {
     // (An upload that asks for none gets the bucket's default, the project key.)
     this.denyUploadsNaming('DenyOtherEncryption', 's3:x-amz-server-side-encryption', 'aws:kms');
     this.denyUploadsNaming('DenyOtherKeys', 's3:x-amz-server-side-encryption-aws-kms-key-id', this.key.keyArn);
+    if (props.dataPrincipals !== undefined) this.restrictDataTo(props.dataPrincipals);
     // Object-created events go to EventBridge, for S3-arrival triggers. Set on the L1: the L2's
     // eventBridgeEnabled adds a notifications custom resource with its own Lambda function.
     (this.bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride(
@@ -73,7 +97,41 @@ export class ProjectData extends Construct {
     );
   }
 
-  /** The bucket the data bucket's access logs go to (SSE-S3: S3 server access logging delivers to no other). */
+  /**
+   * Denies data access to everyone but `principals`: in an account shared by stages, the IAM
+   * policies of another stage's people and jobs (the AWS-managed SageMaker policy allows every
+   * bucket) do not reach this stage's data.
+   */
+  private restrictDataTo(principals: string[]): void {
+    if (principals.length === 0) throw new Error('ProjectData: dataPrincipals is empty, which would deny everyone, its own roles too');
+    const others = {
+      StringNotLike: { 'aws:PrincipalArn': principals },
+      BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' },
+    };
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DataOnlyForDataPrincipals',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: DATA_ACTIONS,
+        resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
+        conditions: others,
+      }),
+    );
+    // S3 objects only (their encryption context names a bucket): the key also encrypts logs and
+    // the ledger, which people read with their own identities.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'S3DataOnlyForDataPrincipals',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+        resources: ['*'],
+        conditions: { ...others, Null: { 'kms:EncryptionContext:aws:s3:arn': 'false' } },
+      }),
+    );
+  }
+
   /** Refuses an upload whose `header` is present and not `allowed`. */
   private denyUploadsNaming(sid: string, header: string, allowed: string): void {
     this.bucket.addToResourcePolicy(
@@ -88,6 +146,7 @@ export class ProjectData extends Construct {
     );
   }
 
+  /** The bucket the data bucket's access logs go to (SSE-S3: S3 server access logging delivers to no other). */
   private createAccessLogsBucket(props: ProjectDataProps): s3.Bucket {
     const bucket = new s3.Bucket(this, 'AccessLogs', {
       // S3 server access logging can only deliver to SSE-S3 buckets.

@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { JOB_NAME, JOB_NAME_PREFIX } from '../contract/names';
-import { defaultInputPath, defaultOutputPath, PROCESSING_DEFAULTS, PROCESSING_LIMITS } from '../contract/processing';
+import { defaultInputPath, defaultOutputPath, hasInstanceStorage, PROCESSING_DEFAULTS, PROCESSING_LIMITS } from '../contract/processing';
 import {
   channelPathProblems,
   compressionProblem,
@@ -168,6 +168,14 @@ export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProp
    * @default - the output bucket's default encryption
    */
   readonly outputEncryptionKey?: kms.IKey;
+  /**
+   * The key SageMaker encrypts the instances' storage volumes with. Instance types with local
+   * NVMe storage (`g5`, `r5d`...: see `INSTANCE_STORAGE_FAMILIES`) encrypt it in hardware and
+   * take no key.
+   *
+   * @default - an AWS-managed key
+   */
+  readonly volumeEncryptionKey?: kms.IKey;
   /**
    * The instance type, without the `ml.` prefix (`new ec2.InstanceType('m5.large')`).
    *
@@ -347,6 +355,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
           InstanceCount: p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount,
           InstanceType: p.instanceType ? `ml.${p.instanceType.toString()}` : PROCESSING_DEFAULTS.instanceType,
           VolumeSizeInGB: this.volumeSizeGb,
+          VolumeKmsKeyId: p.volumeEncryptionKey?.keyArn,
         },
       },
       ProcessingInputs: p.processingInputs?.length
@@ -401,6 +410,13 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       );
     }
     if (p.instanceType) check(this, instanceTypeProblem(`ml.${p.instanceType.toString()}`));
+    const instanceType = p.instanceType ? `ml.${p.instanceType.toString()}` : PROCESSING_DEFAULTS.instanceType;
+    if (p.volumeEncryptionKey && hasInstanceStorage(instanceType)) {
+      throw scopedError(
+        this,
+        `volumeEncryptionKey cannot be used with ${instanceType}: its storage is local NVMe, encrypted by the instance, and SageMaker refuses a volume key for it; leave volumeEncryptionKey out for this instance type`,
+      );
+    }
     check(this, instanceCountProblem(p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount));
     check(this, volumeSizeGbProblem(this.volumeSizeGb));
     const seconds = this.maxRuntime.toSeconds();
@@ -480,6 +496,16 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       const key = p.outputEncryptionKey ?? o.bucket.encryptionKey;
       // Multipart uploads of SSE-KMS objects need Decrypt as well as GenerateDataKey.
       if (key) statements.push(viaS3(['kms:GenerateDataKey', 'kms:Decrypt'], key, o.bucket));
+    }
+    if (p.volumeEncryptionKey) {
+      // SageMaker creates a grant on the key for the job's volumes, with the job role's identity.
+      statements.push(
+        new iam.PolicyStatement({
+          actions: ['kms:CreateGrant'],
+          resources: [p.volumeEncryptionKey.keyArn],
+          conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+        }),
+      );
     }
     const logGroup = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws/sagemaker/ProcessingJobs`;
     statements.push(new iam.PolicyStatement({ actions: ['logs:CreateLogGroup'], resources: [logGroup] }));

@@ -20,6 +20,17 @@ export const PROCESSING_LIMITS = {
   maxChannels: 10,
 } as const;
 
+/**
+ * Instance families whose storage is local NVMe (EC2's instance store), encrypted by the
+ * instance's hardware: SageMaker refuses a `VolumeKmsKeyId` for them.
+ */
+export const INSTANCE_STORAGE_FAMILIES: readonly string[] = ['g4dn', 'g5', 'g6', 'g6e', 'g7e', 'p5', 'r5d'];
+
+/** Whether `instanceType` (`ml.g5.xlarge`) has instance storage instead of an EBS volume. */
+export function hasInstanceStorage(instanceType: string): boolean {
+  return INSTANCE_STORAGE_FAMILIES.includes(instanceType.split('.')[1]);
+}
+
 /** Where a job's input is copied in the container unless it names another path. */
 export function defaultInputPath(name: string): string {
   return `/opt/ml/processing/input/${name}`;

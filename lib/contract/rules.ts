@@ -68,6 +68,36 @@ export function stageProblem(value: string): string | undefined {
     : `stage ${show(value)} is invalid: use 1-8 lowercase letters or digits starting with a letter, e.g. 'dev' or 'prod'`;
 }
 
+/**
+ * A principal the data bucket and key let read and write data besides the stage's own roles
+ * (`dataAccess`): an IAM role, user or account root ARN, matched as `aws:PrincipalArn`. A `*` may
+ * stand for the random part of a name (AWS SSO roles have one), not for the whole name: `role/*`
+ * would undo the restriction.
+ */
+export function dataAccessPrincipalProblem(value: string): string | undefined {
+  const m = /^arn:aws(?:-cn|-us-gov)?:iam::(\d{12}):(root|(?:role|user)\/(.+))$/.exec(value);
+  const example = "'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*'";
+  if (!m) return `${show(value)} is not an IAM principal ARN; name a role, user or account root in an account, e.g. ${example}`;
+  if (value.includes('?')) return `${show(value)}: '?' is not allowed; a '*' may stand for the random part of a role name`;
+  const name = m[3]?.split('/').pop();
+  if (name !== undefined && !/[^*]/.test(name))
+    return `${show(value)} would let every ${m[2].startsWith('user') ? 'user' : 'role'} of the path in; keep a part of the name, e.g. ${example}`;
+  return undefined;
+}
+
+/**
+ * The most outputs one project may declare: each gets a lifecycle rule on the project bucket,
+ * which holds 1000, and the project's own rules need a few.
+ */
+export const MAX_PROJECT_OUTPUTS = 990;
+
+/** A problem when the `count`-th output of the project is one too many. */
+export function outputCountProblem(count: number): string | undefined {
+  return count <= MAX_PROJECT_OUTPUTS
+    ? undefined
+    : `this is output number ${count} of the project; at most ${MAX_PROJECT_OUTPUTS} fit (S3 allows 1000 lifecycle rules per bucket, one per output): move some purposes into a second project file`;
+}
+
 /** A folder inside a bucket: relative, ends with '/', no '.' or '..', only S3-safe characters. */
 export function keyPrefixProblem(value: string): string | undefined {
   const ok = value !== '' && KEY_PREFIX.test(value) && !value.split('/').some((p) => p === '.' || p === '..');

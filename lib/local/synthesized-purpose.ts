@@ -56,6 +56,7 @@ function standIn(node: unknown): unknown {
     const [resource, attribute] = [o['Fn::GetAtt'] as string | string[]].flat().join('.').split('.');
     // A role's ARN as IAM writes it, so the job description reads (and validates) like the real one.
     if (attribute === 'Arn' && /Role/.test(resource)) return `arn:aws:iam::000000000000:role/${resource}`;
+    if (attribute === 'Arn' && /Key/.test(resource)) return `arn:aws:kms:local:000000000000:key/${resource}`;
     return `arn:aws:local:${resource}.${attribute}`;
   }
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, standIn(v)]));

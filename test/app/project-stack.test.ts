@@ -69,7 +69,12 @@ purposes:
       S3Uri: 's3://shared-feature-store/vehicles/',
       S3DataDistributionType: 'ShardedByS3Key',
     });
-    expect(p.ProcessingResources.ClusterConfig).toEqual({ InstanceCount: 4, InstanceType: 'ml.c5.xlarge', VolumeSizeInGB: 30 });
+    expect(p.ProcessingResources.ClusterConfig).toEqual({
+      InstanceCount: 4,
+      InstanceType: 'ml.c5.xlarge',
+      VolumeSizeInGB: 30,
+      VolumeKmsKeyId: expect.stringMatching(/DataKey.*Arn/),
+    });
     const statements = Object.values<any>(nested.findResources('AWS::IAM::Policy')).flatMap((s) => s.Properties.PolicyDocument.Statement);
     const text = JSON.stringify(statements);
     expect(text).toContain(':s3:::shared-feature-store/vehicles/*');
@@ -85,6 +90,101 @@ purposes:
       'attemptPrefix.$': "States.Format('curated/predictions/{}', $.batcat.attemptFolder)",
       'resultPrefix.$': "States.Format('curated/predictions/{}', $.batcat.partition)",
     });
+  });
+});
+
+describe("stage isolation in a shared account: the data is for the stage's roles and dataAccess only", () => {
+  const ADMINS = 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*';
+  const { parent, nestedOf } = project(`project: demo
+stage: prod
+dataAccess: ['${ADMINS}']
+purposes:
+  - name: forecast
+    image: ${IMAGE}
+    instanceType: ml.g5.xlarge
+    outputs: [{ name: predictions }]
+  - name: report
+    image: ${IMAGE}
+    outputs: [{ name: summary }]
+`);
+  /** The template value with the account's pseudo parameters filled in. */
+  const resolve = (v: any): any =>
+    typeof v === 'string'
+      ? v
+      : Array.isArray(v)
+        ? v.map(resolve)
+        : v['Fn::Join']
+          ? v['Fn::Join'][1].map(resolve).join(v['Fn::Join'][0])
+          : ({ 'AWS::Partition': 'aws', 'AWS::AccountId': '123456789012' } as any)[v.Ref];
+  /** IAM's StringLike: `*` any run of characters, `?` one. */
+  const like = (value: string, pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    ).test(value);
+  const deniedTo = (statement: any, principalArn: string) =>
+    !resolve(statement.Condition.StringNotLike['aws:PrincipalArn']).some((p: string) => like(principalArn, p));
+  const who = {
+    ownJobRole: 'arn:aws:iam::123456789012:role/batcat/demo/prod/batcat-demo-prod-forecast-JobRole1234',
+    dataScientist: 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_DataScience_0a1b2c3d',
+    devStageRole: 'arn:aws:iam::123456789012:role/batcat/demo/dev/batcat-demo-dev-forecast-JobRole1234',
+    otherProject: 'arn:aws:iam::123456789012:role/batcat/demo-x/prod/JobRole',
+    sageMakerFullAccessUser: 'arn:aws:iam::123456789012:role/SageMakerStudioExecutionRole',
+    otherSsoRole: 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_ReadOnly_0a1b2c3d',
+  };
+
+  test('the bucket policy denies reading, writing, listing and deleting objects to every principal but those', () => {
+    const policy = Object.entries<any>(parent.findResources('AWS::S3::BucketPolicy')).find(([id]) => id.startsWith('DataBucket'))![1];
+    const deny = policy.Properties.PolicyDocument.Statement.find((s: any) => s.Sid === 'DataOnlyForDataPrincipals');
+    expect(deny).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Condition: { BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' } },
+    });
+    expect(deny.Action).toEqual(expect.arrayContaining(['s3:GetObject*', 's3:PutObject*', 's3:DeleteObject*', 's3:ListBucket*']));
+    expect(JSON.stringify(deny.Resource)).toMatch(
+      /DataBucket.*"Arn"\]\},\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["DataBucket\w+","Arn"\]\},"\/\*"\]/,
+    );
+    expect(Object.fromEntries(Object.entries(who).map(([k, arn]) => [k, deniedTo(deny, arn)]))).toEqual({
+      ownJobRole: false,
+      dataScientist: false,
+      devStageRole: true,
+      otherProject: true,
+      sageMakerFullAccessUser: true,
+      otherSsoRole: true,
+    });
+  });
+
+  test('the key policy denies using the key for S3 objects to the same principals, and leaves logs and the ledger alone', () => {
+    const key = Object.entries<any>(parent.findResources('AWS::KMS::Key')).find(([id]) => id.startsWith('DataKey'))![1];
+    const deny = key.Properties.KeyPolicy.Statement.find((s: any) => s.Sid === 'S3DataOnlyForDataPrincipals');
+    expect(deny).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey*']),
+      Condition: { Null: { 'kms:EncryptionContext:aws:s3:arn': 'false' }, BoolIfExists: { 'aws:PrincipalIsAWSService': 'false' } },
+    });
+    expect(deniedTo(deny, who.devStageRole)).toBe(true);
+    expect(deniedTo(deny, who.ownJobRole)).toBe(false);
+    expect(deniedTo(deny, who.dataScientist)).toBe(false);
+    // Who administers the key is untouched: the account's administrators can always fix the policy.
+    expect(JSON.stringify(deny.Action)).not.toMatch(/Put|Create|Update|"kms:\*"/);
+  });
+
+  test('jobs encrypt their volumes and results with the project key, but for instance types with local NVMe storage', () => {
+    const cluster = (p: string) => definitionOf(nestedOf(p)).States.RunProcessingJob.Parameters.ProcessingResources.ClusterConfig;
+    const outputs = (p: string) => definitionOf(nestedOf(p)).States.RunProcessingJob.Parameters.ProcessingOutputConfig;
+    expect(cluster('report').VolumeKmsKeyId).toMatch(/DataKey.*Arn/);
+    expect(cluster('forecast')).toEqual({ InstanceCount: 1, InstanceType: 'ml.g5.xlarge', VolumeSizeInGB: 30 });
+    for (const p of ['report', 'forecast']) expect(outputs(p).KmsKeyId).toMatch(/DataKey.*Arn/);
+    const grants = (p: string) =>
+      Object.values<any>(nestedOf(p).findResources('AWS::IAM::Policy'))
+        .flatMap((s) => s.Properties.PolicyDocument.Statement)
+        .filter((s) => s.Action === 'kms:CreateGrant');
+    expect(grants('report')).toEqual([expect.objectContaining({ Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } })]);
+    expect(grants('forecast')).toEqual([]);
   });
 });
 

@@ -207,6 +207,21 @@ describe('batcat push and pull', () => {
     expect(r.err).toMatch(message);
   });
 
+  test('refused by the bucket policy (someone dataAccess does not name): the object, and where to add the person', async () => {
+    const refusing = server.client();
+    refusing.middlewareStack.add(
+      () => async () => {
+        // What S3 answers a principal that the bucket policy's deny matches.
+        throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      },
+      { step: 'initialize' },
+    );
+    const r = await cli(['pull', '2022-rnd-battery', 'raw/'], { s3: refusing });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`access denied: ListObjectsV2 on s3://${BUCKET}/raw/`);
+    expect(r.err).toContain("the principals under dataAccess in the project file read and write its data; add your role's ARN there");
+  });
+
   test('a project that is not deployed is named, with the fix', async () => {
     cfn.reset();
     cfn

@@ -102,7 +102,7 @@ describe('loadProject', () => {
       ),
     );
     expect(p).toEqual([
-      "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, athena, purposes",
+      "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, athena, purposes",
       "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, from, partitioned, distribution, localPath, mode, compression",
     ]);
   });
@@ -112,7 +112,7 @@ describe('loadProject', () => {
     expect(p).toEqual([
       "line 2:1: stgae: unknown key 'stgae'; did you mean 'stage'?",
       "line 3:1: purpses: unknown key 'purpses'; did you mean 'purposes'?",
-      "line 5:1: regoin: unknown key 'regoin'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, athena, purposes",
+      "line 5:1: regoin: unknown key 'regoin'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, athena, purposes",
     ]);
     expect(problems(VALID.replace('      - name: summary', '      - name: summary\n        tabel: { columns: { a: string } }'))).toEqual([
       "line 11:9: purposes[0].outputs[0].tabel: unknown key 'tabel'; did you mean 'table'?",
@@ -208,6 +208,46 @@ describe('loadProject', () => {
     expect(problems(yaml('x').replace("['111122223333']", "['1234']"))[0]).toMatch(
       /allowedImageAccounts\[0\]: '1234' is not an AWS account id \(12 digits\)/,
     );
+  });
+
+  test('dataAccess names principals by ARN; a wildcard may stand for part of a name, never for the account or a whole name', () => {
+    const yaml = (arns: string) =>
+      `project: demo\ndataAccess: ${arns}\npurposes:\n  - name: usage-analysis\n    image: ${'1'.repeat(12)}.dkr.ecr.eu-west-1.amazonaws.com/job@sha256:${'a'.repeat(64)}\n    outputs: [{ name: out }]\n`;
+    const good = [
+      'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*',
+      'arn:aws:iam::123456789012:role/ci-deployer',
+      'arn:aws:iam::123456789012:user/alice',
+      'arn:aws-cn:iam::123456789012:root',
+    ];
+    const dir = projectDir(yaml(JSON.stringify(good)));
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).dataAccess).toEqual(good);
+    expect(
+      problems(
+        yaml(
+          "['arn:aws:iam::*:role/x', 'arn:aws:iam::123456789012:role/*', 'arn:aws:iam::123456789012:role/team/*', 'arn:aws:iam::123456789012:role/a?c', 'alice']",
+        ),
+      ),
+    ).toEqual([
+      "line 2:14: dataAccess[0]: 'arn:aws:iam::*:role/x' is not an IAM principal ARN; name a role, user or account root in an account, e.g. 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*'",
+      "line 2:39: dataAccess[1]: 'arn:aws:iam::123456789012:role/*' would let every role of the path in; keep a part of the name, e.g. 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*'",
+      "line 2:75: dataAccess[2]: 'arn:aws:iam::123456789012:role/team/*' would let every role of the path in; keep a part of the name, e.g. 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*'",
+      "line 2:116: dataAccess[3]: 'arn:aws:iam::123456789012:role/a?c': '?' is not allowed; a '*' may stand for the random part of a role name",
+      "line 2:154: dataAccess[4]: 'alice' is not an IAM principal ARN; name a role, user or account root in an account, e.g. 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*'",
+    ]);
+  });
+
+  test('a project of more than 990 outputs is refused at the first one too many: each is a lifecycle rule of the bucket, which holds 1000', () => {
+    const purposes = (n: number) =>
+      Array.from(
+        { length: n },
+        (_, i) =>
+          `  - name: p${i}\n    image: ${'1'.repeat(12)}.dkr.ecr.eu-west-1.amazonaws.com/job@sha256:${'a'.repeat(64)}\n    outputs: [{ name: a }, { name: b }, { name: c }, { name: d }, { name: e }, { name: f }, { name: g }, { name: h }, { name: i }, { name: j }]`,
+      ).join('\n');
+    const dir = projectDir(`project: demo\npurposes:\n${purposes(99)}\n`);
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes).toHaveLength(99);
+    expect(problems(`project: demo\npurposes:\n${purposes(100)}\n`)).toEqual([
+      'line 302:23: purposes[99].outputs[0].name: this is output number 991 of the project; at most 990 fit (S3 allows 1000 lifecycle rules per bucket, one per output): move some purposes into a second project file',
+    ]);
   });
 
   test('an invalid instance type is named with the five closest types and where the list is', () => {

@@ -309,6 +309,36 @@ describe('SageMakerCreateProcessingJob', () => {
     expect(() => build(overrides)).toThrow(error);
   });
 
+  test('a volume key encrypts the EBS volumes, for which SageMaker creates a grant with the job role; local NVMe storage takes none', () => {
+    const { stack, bucket, key } = baseStack();
+    const job = (id: string, instanceType: string) =>
+      new SageMakerCreateProcessingJob(stack, id, {
+        jobName: sfn.JsonPath.stringAt('$.jobName'),
+        jobNamePrefix: 'usage-abc123',
+        image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/job:1'),
+        processingOutputs: [{ name: 'summary', bucket, keyPrefix: 'results/' }],
+        instanceType: new ec2.InstanceType(instanceType),
+        volumeEncryptionKey: key,
+      });
+    expect(() => job('Nvme', 'g5.xlarge')).toThrow(
+      /volumeEncryptionKey cannot be used with ml\.g5\.xlarge: its storage is local NVMe, encrypted by the instance, and SageMaker refuses a volume key for it/,
+    );
+    const task = job('Ebs', 'm5.xlarge');
+    new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(task) });
+    const template = Template.fromStack(stack);
+    expect(definitionOf(template).States.Ebs.Parameters.ProcessingResources.ClusterConfig.VolumeKmsKeyId).toEqual(
+      expect.stringMatching(/DataKey/),
+    );
+    expect(statementsOf(template, 'EbsJobRole').filter((st) => st.Action === 'kms:CreateGrant')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'kms:CreateGrant',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] },
+        Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      },
+    ]);
+  });
+
   test('rejects duplicate output names and JSONata state machines', () => {
     const { stack, bucket } = baseStack();
     const image = tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1');

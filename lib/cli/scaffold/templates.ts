@@ -91,6 +91,9 @@ project: ${project}              # names the stack (batcat-${project}-dev), the 
 stage: dev
 description: ${JSON.stringify(description)}
 alarmEmails: []                    # e-mail addresses that hear about failed runs
+# Who may push, pull and query the data besides the stage's own jobs: IAM role ARNs with their
+# path; a '*' may stand for the random end of an AWS SSO role name. Everyone else is refused.
+dataAccess: []
 
 purposes:
 ${purposeYaml(purpose)}`;

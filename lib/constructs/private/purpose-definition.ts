@@ -7,7 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { JOB_ENV, secretIdVariable } from '../../contract/environment';
 import { LEDGER_ATTRIBUTES, LEDGER_KEY } from '../../contract/ledger';
-import { ARGUMENT_PLACEHOLDERS, splitPlaceholders } from '../../contract/processing';
+import { ARGUMENT_PLACEHOLDERS, hasInstanceStorage, PROCESSING_DEFAULTS, splitPlaceholders } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
 import { QueryParameter, type PurposeQuery } from '../purpose-props';
@@ -321,6 +321,11 @@ export function runProcessingJob(
       localPath: o.localPath,
       uploadMode: props.outputs.find((x) => x.name === o.name)!.uploadMode,
     })),
+    // The project key for the results and, where the instance has an EBS volume, for it too.
+    outputEncryptionKey: props.bucket.encryptionKey,
+    volumeEncryptionKey: hasInstanceStorage(props.instanceType ? `ml.${props.instanceType.toString()}` : PROCESSING_DEFAULTS.instanceType)
+      ? undefined
+      : props.bucket.encryptionKey,
     instanceType: props.instanceType,
     instanceCount: props.instanceCount,
     volumeSize: props.volumeSize,
