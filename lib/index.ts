@@ -1,7 +1,9 @@
 /*
- * The public API of batcat-cdk: the constructs other teams use in their stacks, their props,
- * and the types those props need. Everything else is internal and may change.
- * test/api/public-api.test.ts keeps this list and README.md's construct section in step.
+ * The package root and `batcat-cdk/constructs`: the constructs other teams use in their stacks,
+ * their props, and the types those props need. It loads aws-cdk-lib and constructs, nothing
+ * else (no AWS SDK, no zod, no yaml, no cdk-nag): the BatCat app is `batcat-cdk/app`.
+ * Everything else is internal and may change. test/api/public-api.test.ts keeps these lists
+ * and README.md's "What the package exports" in step.
  */
 
 export { AlarmTopic, type AlarmTopicProps } from './constructs/alarm-topic';
@@ -44,9 +46,5 @@ export {
   type SageMakerCreateProcessingJobProps,
 } from './constructs/sagemaker-create-processing-job';
 export { SageMakerFrameworkImage } from './constructs/sagemaker-framework-image';
-export { createBatCatApp, type BatCatAppProps } from './app/batcat-app';
-export { ProjectStack, type ProjectStackProps } from './app/project-stack';
-export { PurposeStack, type PurposeStackProps } from './app/purpose-stack';
-export { loadProject, ProjectConfigError, type ProjectConfig, type PurposeConfig } from './config/load-project';
 export type { PurposeRunConfig, RunInput, TriggerDetails } from './contract/run-input';
 export type { RunWindow } from './contract/dates';

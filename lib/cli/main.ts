@@ -203,7 +203,10 @@ Examples:
     .option('--description <text>', 'one line about the project')
     .option('--dir <dir>', 'where to create it (default: ./<name>)')
     .option('--force', 'write into a folder that is not empty (files of the same name are replaced)')
-    .option('--batcat-version <spec>', 'the batcat-cdk dependency to write into package.json (default: this version)')
+    .option(
+      '--batcat-version <spec>',
+      'the batcat-cdk dependency of package.json: a version range (default: ^this version), or a packed batcat-cdk (.tgz) to copy into vendor/',
+    )
     .addHelpText(
       'after',
       `

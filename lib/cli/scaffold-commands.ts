@@ -5,6 +5,7 @@ import { isMap, isSeq, parseDocument } from 'yaml';
 import { parseProject, ProjectConfigError } from '../config/load-project';
 import { instanceTypeProblem, projectNameProblem, purposeNameProblem } from '../contract/rules';
 import { packageInfo } from './scaffold/package-info';
+import { ciWorkflow, stacksTest } from './scaffold/pull-request-guard';
 import {
   cdkJson,
   docReadme,
@@ -100,8 +101,10 @@ export async function initCommand(
     'doc/README.md': docReadme(name),
     [`projects/${name}.yaml`]: projectYaml(name, description, { name: purpose, description: `The first purpose of ${name}` }),
     ...containerFiles(purpose, 'raw'),
-    'package.json': packageJson(name, info, o.batcatVersion ?? `^${info.version}`),
+    'package.json': packageJson(name, info, dependencySpec(o.batcatVersion, info.version)),
     'cdk.json': cdkJson(info),
+    'test/stacks.test.js': stacksTest(),
+    '.github/workflows/ci.yml': ciWorkflow('20'),
   };
   for (const f of PROJECT_FOLDERS) files[`${f}/.gitkeep`] = '';
   files[`data/raw/${purpose}/.gitkeep`] = '';
@@ -112,8 +115,14 @@ export async function initCommand(
     [`containers/${purpose}/Dockerfile`]: files[`containers/${purpose}/Dockerfile`],
   });
 
+  const tarball = vendoredTarball(o.batcatVersion, cwd);
   fs.mkdirSync(dir, { recursive: true });
+  if (tarball) {
+    fs.mkdirSync(path.join(dir, VENDOR_DIR), { recursive: true });
+    fs.copyFileSync(tarball, path.join(dir, VENDOR_DIR, path.basename(tarball)));
+  }
   const written = writeFiles(dir, files);
+  if (tarball) written.push(`${VENDOR_DIR}/${path.basename(tarball)}`);
   out(`created ${dir}:`);
   for (const f of written.filter((w) => !w.endsWith('.gitkeep')).sort()) out(`  ${f}`);
   out(`  ${PROJECT_FOLDERS.join('/, ')}/`);
@@ -121,10 +130,37 @@ export async function initCommand(
   out('next:');
   out(`  cd ${path.relative(cwd, dir) || '.'}`);
   out('  npm install');
+  out('  npm test          (snapshots every template in test/__snapshots__/: commit them, and pull requests show what they change)');
   out('  npx batcat doctor');
   out(`  npx batcat run-local ${name} ${purpose} --date <YYYY-MM-DD>   (with CSV files in data/raw/${purpose}/dt=<YYYY-MM-DD>/)`);
   out('  npx cdk synth');
   return 0;
+}
+
+/** Where a project keeps the batcat-cdk tarball it depends on, until the package comes from a registry. */
+const VENDOR_DIR = 'vendor';
+
+/**
+ * The tarball `--batcat-version` names (a path, or `file:` and a path, ending in `.tgz`),
+ * resolved from `cwd`; undefined for a version range.
+ */
+function vendoredTarball(spec: string | undefined, cwd: string): string | undefined {
+  if (spec === undefined || !/\.tgz$/.test(spec)) return undefined;
+  const file = path.resolve(cwd, spec.replace(/^file:/, ''));
+  if (!fs.existsSync(file))
+    throw new UsageError(
+      `--batcat-version ${spec}: no such file ${file}; pass the path of a packed batcat-cdk (npm pack) or a version range such as ^0.1.0`,
+    );
+  return file;
+}
+
+/**
+ * The batcat-cdk dependency of a new project: a version range, or the tarball copied into
+ * `vendor/` by a path relative to the project, so that a colleague's clone and CI install it too.
+ */
+function dependencySpec(spec: string | undefined, version: string): string {
+  if (spec === undefined) return `^${version}`;
+  return /\.tgz$/.test(spec) ? `file:${VENDOR_DIR}/${path.basename(spec.replace(/^file:/, ''))}` : spec;
 }
 
 /** Validates project text as `cdk synth` would, with container folders given in memory. */

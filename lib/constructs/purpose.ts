@@ -168,7 +168,25 @@ export class Purpose extends Construct {
     this.trigger = this.createTrigger(purpose);
   }
 
-  /** Lets `grantee` start runs of this purpose. */
+  /**
+   * Lets `grantee` do what `batcat run` does: ask the trigger for runs (one per window, named so
+   * that a window never runs twice) and follow them, in the purpose's state machine and its
+   * backfill machine.
+   */
+  public grantRun(grantee: iam.IGrantable): iam.Grant {
+    const fn = this.trigger.function;
+    return fn
+      .grantInvoke(grantee)
+      .combine(iam.Grant.addToPrincipal({ grantee, actions: ['lambda:GetFunctionConfiguration'], resourceArns: [fn.functionArn] }))
+      .combine(this.stateMachine.grantRead(grantee))
+      .combine(this.backfill.stateMachine.grantRead(grantee));
+  }
+
+  /**
+   * Lets `grantee` start executions of the state machine directly. That bypasses the trigger: the
+   * grantee chooses the execution name and window, so nothing keeps a window from running twice
+   * or a day from being skipped. Use `grantRun` unless you start runs with their own guarantee.
+   */
   public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
     return this.stateMachine.grantStartExecution(grantee);
   }

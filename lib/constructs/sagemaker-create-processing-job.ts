@@ -1,5 +1,5 @@
 import { Aws, Duration, Size, Stack, Token } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -239,9 +239,10 @@ export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProp
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
-   * The security groups of the job's network interfaces; required with a VPC.
+   * The security groups of the job's network interfaces; with `vpcSubnets` but no `vpc`, required.
    *
-   * @default - none
+   * @default - with `vpc`, a new security group that allows all outbound traffic and no inbound
+   * (see `connections`); without a VPC, none
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
   /**
@@ -264,12 +265,14 @@ export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProp
  *
  * Retries are not added here; see `SageMakerCreateProcessingJob.addDocumentedRetries()`.
  */
-export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements tasks.ISageMakerTask {
+export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements tasks.ISageMakerTask, ec2.IConnectable {
   private static readonly SUPPORTED_PATTERNS = [sfn.IntegrationPattern.REQUEST_RESPONSE, sfn.IntegrationPattern.RUN_JOB];
 
   /** The role the job runs as. */
   public readonly role: iam.IRole;
   public readonly grantPrincipal: iam.IPrincipal;
+  /** The job's network connections in its VPC: allow it to reach a database, for one. Empty without a VPC. */
+  public readonly connections: ec2.Connections;
 
   protected readonly taskMetrics?: sfn.TaskMetricsConfig;
   protected readonly taskPolicies?: iam.PolicyStatement[];
@@ -303,9 +306,15 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         description: `Runs the SageMaker Processing jobs ${props.jobNamePrefix}-*`,
       });
     this.grantPrincipal = this.role;
+    const securityGroups =
+      props.securityGroups ??
+      (props.vpc
+        ? [new ec2.SecurityGroup(this, 'JobSecurityGroup', { vpc: props.vpc, description: `The jobs ${props.jobNamePrefix}-*` })]
+        : []);
+    this.connections = new ec2.Connections({ securityGroups });
     if (props.vpc || props.vpcSubnets) {
       this.subnetIds = props.vpc ? props.vpc.selectSubnets(props.vpcSubnets).subnetIds : props.vpcSubnets!.subnets!.map((x) => x.subnetId);
-      this.securityGroupIds = props.securityGroups!.map((sg) => sg.securityGroupId);
+      this.securityGroupIds = securityGroups.map((sg) => sg.securityGroupId);
     }
     this.grantJobAccess();
     this.imageUri = props.image.bind(this).imageUri;
@@ -409,6 +418,13 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         `jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix and a hyphen, '${p.jobNamePrefix}-', got '${p.jobName}'`,
       );
     }
+    if (p.instanceType?.toString().startsWith('ml.')) {
+      const bare = p.instanceType.toString().slice(3);
+      throw scopedError(
+        this,
+        `instanceType '${p.instanceType.toString()}' has the 'ml.' prefix, which the task adds itself; drop it: new ec2.InstanceType('${bare}')`,
+      );
+    }
     if (p.instanceType) check(this, instanceTypeProblem(`ml.${p.instanceType.toString()}`));
     const instanceType = p.instanceType ? `ml.${p.instanceType.toString()}` : PROCESSING_DEFAULTS.instanceType;
     if (p.volumeEncryptionKey && hasInstanceStorage(instanceType)) {
@@ -462,7 +478,14 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     if (!p.vpc && p.vpcSubnets && !p.vpcSubnets.subnets?.length) {
       throw scopedError(this, 'vpcSubnets without vpc must list its subnets (vpcSubnets: { subnets: [...] })');
     }
-    if ((p.vpc || p.vpcSubnets) && !p.securityGroups?.length) throw scopedError(this, 'securityGroups are required with a VPC');
+    if (!p.vpc && p.vpcSubnets && !p.securityGroups?.length) {
+      throw scopedError(
+        this,
+        'securityGroups are required with vpcSubnets but no vpc (with vpc, a security group is made when none is given)',
+      );
+    }
+    if (p.securityGroups?.length === 0)
+      throw scopedError(this, 'securityGroups is empty; leave it out for a new security group, or list at least one');
     if (!p.vpc && !p.vpcSubnets && p.securityGroups) throw scopedError(this, 'securityGroups need vpc or vpcSubnets');
   }
 

@@ -1,17 +1,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as api from '../../lib';
+import * as constructsApi from '../../lib';
+import * as appApi from '../../lib/app';
 import { REPO_ROOT } from '../helpers';
 
 /*
- * lib/index.ts is the public API. Its export list and README.md's "What the package exports"
- * must name the same things, so a new export (or a dropped one) is a visible, documented
- * decision.
+ * The entry points are the public API: the package root (also `batcat-cdk/constructs`) and
+ * `batcat-cdk/app`. Their export lists and README.md's "What the package exports" must name the
+ * same things, so a new export (or a dropped one) is a visible, documented decision.
  */
 
-/** The names lib/index.ts exports, values and types alike (`type X` counts as X). */
-function exportedNames(): string[] {
-  const text = fs.readFileSync(path.join(REPO_ROOT, 'lib', 'index.ts'), 'utf8');
+const ENTRIES = {
+  constructs: { file: 'lib/index.ts', module: constructsApi, heading: 'From `batcat-cdk`' },
+  app: { file: 'lib/app/index.ts', module: appApi, heading: 'From `batcat-cdk/app`' },
+};
+
+/** The names an entry file exports, values and types alike (`type X` counts as X). */
+function exportedNames(file: string): string[] {
+  const text = fs.readFileSync(path.join(REPO_ROOT, file), 'utf8');
   expect(text).not.toMatch(/export \*/);
   return [...text.matchAll(/export (?:type )?\{([^}]*)\}/g)]
     .flatMap((m) => m[1].split(','))
@@ -19,31 +25,41 @@ function exportedNames(): string[] {
     .filter((n) => n !== '');
 }
 
-function documentedNames(): string[] {
+/** The names README.md lists under an entry's heading in "What the package exports". */
+function documentedNames(heading: string): string[] {
   const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('### What the package exports');
+  const section = readme.indexOf('### What the package exports');
+  expect(section).toBeGreaterThan(-1);
+  const start = readme.indexOf(heading, section);
   expect(start).toBeGreaterThan(-1);
-  const end = readme.indexOf('\n## ', start);
+  const end = Math.min(...['\n## ', '\nFrom `'].map((m) => readme.indexOf(m, start + 1)).filter((i) => i > 0));
   const list = readme
     .slice(start, end)
     .split('\n')
     .filter((l) => /^\s*- |^ {2}\S/.test(l))
     .join('\n');
-  return [...list.matchAll(/`([A-Za-z][A-Za-z0-9]*)`/g)].map((m) => m[1]);
+  return [...list.matchAll(/`([A-Za-z][A-Za-z0-9_]*)`/g)].map((m) => m[1]);
 }
 
-test('lib/index.ts exports by name exactly what README.md lists', () => {
-  expect(exportedNames().sort()).toEqual(documentedNames().sort());
+test.each(Object.entries(ENTRIES))('%s: the entry file exports by name exactly what README.md lists', (_name, e) => {
+  expect(exportedNames(e.file).sort()).toEqual(documentedNames(e.heading).sort());
 });
 
-test('every value the list names is exported at run time, and nothing else is', () => {
-  const values = Object.keys(api).sort();
-  expect(values.every((v) => exportedNames().includes(v))).toBe(true);
-  for (const name of ['Purpose', 'SageMakerCreateProcessingJob', 'ProjectStack', 'createBatCatApp', 'QueryParameter', 'RunOutcome']) {
-    expect(values).toContain(name);
+test.each(Object.entries(ENTRIES))('%s: every value the list names is exported at run time, and nothing else is', (_name, e) => {
+  const values = Object.keys(e.module).sort();
+  expect(values.length).toBeGreaterThan(3);
+  expect(values.every((v) => exportedNames(e.file).includes(v))).toBe(true);
+});
+
+test('the constructs are at the root, the app and its configuration in batcat-cdk/app, and internals nowhere', () => {
+  for (const name of ['Purpose', 'SageMakerCreateProcessingJob', 'QueryParameter', 'RunOutcome'])
+    expect(Object.keys(constructsApi)).toContain(name);
+  for (const name of ['ProjectStack', 'createBatCatApp', 'loadProject']) {
+    expect(Object.keys(appApi)).toContain(name);
+    expect(Object.keys(constructsApi)).not.toContain(name);
   }
-  // Internals stay internal.
   for (const name of ['projectSchema', 'resolveRunRequest', 'startRuns', 'parseProject', 'KEBAB_NAME', 'runInput']) {
-    expect(values).not.toContain(name);
+    expect(Object.keys(constructsApi)).not.toContain(name);
+    expect(Object.keys(appApi)).not.toContain(name);
   }
 });

@@ -6,7 +6,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { spawnSync } from 'node:child_process';
 import { createBatCatApp, IMPORT_RETAINED_CONTEXT } from '../../lib/app/batcat-app';
-import type { ProjectStack } from '../../lib/app/project-stack';
 import { synthSummary } from '../../lib/app/synth-summary';
 import { CLI_BUNDLE_DIR } from '../global-setup';
 import { everyTemplate, REPO_ROOT, retainedFixedNames, TEST_CONTEXT, tempDir } from '../helpers';
@@ -189,10 +188,10 @@ describe('the example project app', () => {
       app,
       stacks: [project],
     } = createBatCatApp({ rootDir: REPO_ROOT, outdir: tempDir(), context: TEST_CONTEXT });
-    const purpose = (project as ProjectStack).purposes['usage-analysis'];
+    const purpose = project.purposes['usage-analysis'];
     // The state machine's role already holds acknowledged wildcards (its commit function's versions, X-Ray); this one is not among them.
     purpose.stateMachine.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [(project as ProjectStack).data.bucket.arnForObjects('curated/*')] }),
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [project.data.bucket.arnForObjects('curated/*')] }),
     );
     expect(() => app.synth()).toThrow(
       /usage-analysis\/Purpose\/StateMachine\/Role[\s\S]*AwsSolutions-IAM5\[Resource::<\w+>\/curated\/\*\]/,

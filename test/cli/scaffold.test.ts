@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -60,9 +61,10 @@ describe('batcat init', () => {
         'projects/2026-rnd-battery.yaml',
         'report/.gitkeep',
         'test/.gitkeep',
+        'test/stacks.test.js',
+        '.github/workflows/ci.yml',
       ].sort(),
     );
-    expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toMatch(/^data\/\*$/m);
     expect(fs.readFileSync(path.join(dir, 'doc', 'README.md'), 'utf8')).toMatch(
       /## Abstract[\s\S]*## Data[\s\S]*## Method[\s\S]*## Results/,
     );
@@ -72,8 +74,54 @@ describe('batcat init', () => {
     ]);
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
     expect(pkg.dependencies).toEqual({ 'aws-cdk-lib': '2.276.0', 'batcat-cdk': '^0.1.0', constructs: '10.8.1' });
-    expect(pkg.devDependencies).toEqual({ 'aws-cdk': '2.1148.1' });
+    expect(pkg.devDependencies).toEqual({ 'aws-cdk': '2.1148.1', jest: '30.5.2' });
+    expect(pkg.scripts.test).toBe('jest');
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'cdk.json'), 'utf8')).app).toBe('node node_modules/batcat-cdk/dist/bin/app.js');
+  });
+
+  test("git keeps the data folders' layout and none of the data, and the pull-request guard is written", () => {
+    const cwd = tempDir('batcat-init-');
+    expect(batcat(['init', 'demo-project', '--purpose', 'cell-aging'], cwd).code).toBe(0);
+    const dir = path.join(cwd, 'demo-project');
+    fs.mkdirSync(path.join(dir, 'data/raw/cell-aging/dt=2026-01-05'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'data/raw/cell-aging/dt=2026-01-05/cells.csv'), 'cell,capacity\nc1,2.9\n');
+    fs.writeFileSync(path.join(dir, 'data/notes.txt'), 'local only\n');
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
+    git('init', '-q');
+    git('add', '-A');
+    const tracked = git('ls-files').trim().split('\n');
+    expect(tracked.filter((f) => f.startsWith('data/')).sort()).toEqual(
+      [
+        'data/raw/.gitkeep',
+        'data/raw/cell-aging/.gitkeep',
+        'data/result/.gitkeep',
+        'data/test/.gitkeep',
+        'data/tmp/.gitkeep',
+        'data/train/.gitkeep',
+      ].sort(),
+    );
+    expect(tracked).toEqual(expect.arrayContaining(['test/stacks.test.js', '.github/workflows/ci.yml', 'package.json']));
+    const workflow = fs.readFileSync(path.join(dir, '.github/workflows/ci.yml'), 'utf8');
+    for (const step of ['run: npm ci', 'run: npm test', 'run: npx cdk synth', 'git diff "$BASE...HEAD" -- test/__snapshots__'])
+      expect(workflow).toContain(step);
+  });
+
+  test('--batcat-version with a packed batcat-cdk copies it into vendor/ and depends on it by a relative path, never an absolute one', () => {
+    const cwd = tempDir('batcat-init-');
+    const tarball = path.join(tempDir('batcat-tgz-'), 'batcat-cdk-0.1.0.tgz');
+    fs.writeFileSync(tarball, 'not really a tarball, only copied');
+    expect(batcat(['init', 'demo-project', '--batcat-version', `file:${tarball}`], cwd).code).toBe(0);
+    const dir = path.join(cwd, 'demo-project');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).dependencies['batcat-cdk']).toBe(
+      'file:vendor/batcat-cdk-0.1.0.tgz',
+    );
+    expect(fs.readFileSync(path.join(dir, 'vendor', 'batcat-cdk-0.1.0.tgz'), 'utf8')).toBe('not really a tarball, only copied');
+    const missing = batcat(['init', 'other-project', '--batcat-version', '/nowhere/batcat-cdk-0.1.0.tgz'], cwd);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain(
+      '--batcat-version /nowhere/batcat-cdk-0.1.0.tgz: no such file /nowhere/batcat-cdk-0.1.0.tgz; pass the path of a packed batcat-cdk (npm pack) or a version range such as ^0.1.0',
+    );
+    expect(fs.existsSync(path.join(cwd, 'other-project'))).toBe(false);
   });
 
   test('the scaffolded purpose runs locally and writes its result', () => {

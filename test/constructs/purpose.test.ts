@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import aslValidator from 'asl-validator';
@@ -28,6 +29,37 @@ function build(overrides: Partial<PurposeProps> = {}) {
 
 describe('Purpose', () => {
   const { purpose, template, def } = build();
+
+  test('grantRun grants what batcat run needs, through the trigger: not StartExecution, which would bypass its run names', () => {
+    const { stack, purpose: p } = usageAnalysis();
+    const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    p.grantRun(operator);
+    const t = Template.fromStack(stack);
+    const [policy] = Object.values<any>(
+      t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Operator') }] } }),
+    );
+    const statements = policy.Properties.PolicyDocument.Statement.map((st: any) => ({
+      actions: [st.Action].flat().sort(),
+      on: JSON.stringify(st.Resource),
+    }));
+    const actions = statements.flatMap((st: any) => st.actions);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'lambda:InvokeFunction',
+        'lambda:GetFunctionConfiguration',
+        'states:DescribeExecution',
+        'states:ListExecutions',
+      ]),
+    );
+    expect(actions).not.toContain('states:StartExecution');
+    expect(
+      actions.filter(
+        (a: string) => !/^(lambda:(InvokeFunction|GetFunctionConfiguration)|states:(Describe|List|GetExecutionHistory))/.test(a),
+      ),
+    ).toEqual([]);
+    const invoke = statements.find((st: any) => st.actions.includes('lambda:InvokeFunction'));
+    expect(invoke.on).toMatch(/UsageAnalysisTriggerFunction/);
+  });
 
   test('the definition is valid Amazon States Language', () => {
     const result = aslValidator(def);

@@ -291,6 +291,16 @@ describe('SageMakerCreateProcessingJob', () => {
     ],
     ['zero instances', { instanceCount: 0 }, /instanceCount must be a whole number from 1 to 100, got 0/],
     [
+      "an instance type with SageMaker's 'ml.' prefix, which the task adds",
+      { instanceType: new ec2.InstanceType('ml.m5.xlarge') },
+      /instanceType 'ml\.m5\.xlarge' has the 'ml\.' prefix, which the task adds itself; drop it: new ec2\.InstanceType\('m5\.xlarge'\)/,
+    ],
+    [
+      'security groups with imported subnets but no VPC',
+      { vpcSubnets: { subnets: [ec2.Subnet.fromSubnetId(new Stack(), 'S', 'subnet-1')] } },
+      /securityGroups are required with vpcSubnets but no vpc/,
+    ],
+    [
       'a runtime over nine days',
       { maxRuntime: Duration.days(10) },
       /'10 days' is not a valid max runtime; use a duration such as '45m', '2h' or '1d' between 1 second and 9 days/,
@@ -301,9 +311,12 @@ describe('SageMakerCreateProcessingJob', () => {
       /'raw\/a' is not a valid key prefix; use folders of letters/,
     ],
     [
-      'a VPC without security groups',
-      { vpc: ec2.Vpc.fromVpcAttributes(new Stack(), 'V', { vpcId: 'vpc-1', availabilityZones: ['a'], privateSubnetIds: ['s-1'] }) },
-      /securityGroups are required with a VPC/,
+      'an empty list of security groups',
+      {
+        vpc: ec2.Vpc.fromVpcAttributes(new Stack(), 'V', { vpcId: 'vpc-1', availabilityZones: ['a'], privateSubnetIds: ['s-1'] }),
+        securityGroups: [],
+      },
+      /securityGroups is empty; leave it out for a new security group/,
     ],
   ])('rejects %s', (_what, overrides, error) => {
     expect(() => build(overrides)).toThrow(error);
@@ -337,6 +350,32 @@ describe('SageMakerCreateProcessingJob', () => {
         Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
       },
     ]);
+  });
+
+  test('with a VPC and no security groups, the job gets its own, allows no inbound traffic, and is connectable like any CDK compute', () => {
+    const { stack, bucket } = baseStack();
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['a'], privateSubnetIds: ['s-1'] });
+    const task = new SageMakerCreateProcessingJob(stack, 'Job', {
+      jobName: sfn.JsonPath.stringAt('$.jobName'),
+      jobNamePrefix: 'usage-abc123',
+      image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/job:1'),
+      processingOutputs: [{ name: 'summary', bucket, keyPrefix: 'results/' }],
+      vpc,
+    });
+    new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(task) });
+    // A database lets the job in the way it lets any CDK compute in.
+    const db = new ec2.SecurityGroup(stack, 'Db', { vpc });
+    db.connections.allowFrom(task, ec2.Port.tcp(5432));
+    const template = Template.fromStack(stack);
+    const groups = template.findResources('AWS::EC2::SecurityGroup');
+    const sg = Object.keys(groups).find((k) => k.startsWith('JobJobSecurityGroup'))!;
+    expect(groups[sg].Properties.SecurityGroupIngress).toBeUndefined();
+    expect(definitionOf(template).States.Job.Parameters.NetworkConfig.VpcConfig.SecurityGroupIds).toEqual([expect.stringContaining(sg)]);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      IpProtocol: 'tcp',
+      FromPort: 5432,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [sg, 'GroupId'] },
+    });
   });
 
   test('rejects duplicate output names and JSONata state machines', () => {

@@ -13,7 +13,8 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { Purpose, ProjectStack, SageMakerCreateProcessingJob, loadProject } from 'batcat-cdk';
+import { Purpose, SageMakerCreateProcessingJob } from 'batcat-cdk';
+import { ProjectStack, loadProject } from 'batcat-cdk/app';
 import { readCsvFromBucket, runAthenaQuery } from 'batcat-cdk/io';
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
@@ -103,6 +104,20 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
     io: ['function', 'function'],
   });
 
+  // The constructs alone, as another team's stack imports them: aws-cdk-lib and constructs, nothing else.
+  fs.writeFileSync(
+    path.join(app, 'constructs.js'),
+    "const { Purpose } = require('batcat-cdk/constructs');\n" +
+      "const root = require('batcat-cdk');\n" +
+      "const packages = new Set(Object.keys(require.cache).map((k) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(k)?.[1] ?? 'consumer'));\n" +
+      'console.log(JSON.stringify({ purpose: typeof Purpose, same: root.Purpose === Purpose, packages: [...packages].sort() }));\n',
+  );
+  expect(JSON.parse(run(process.execPath, ['constructs.js'], app).trim())).toEqual({
+    purpose: 'function',
+    same: true,
+    packages: ['aws-cdk-lib', 'batcat-cdk', 'constructs', 'consumer'],
+  });
+
   // The IO library alone, as a script or a Lambda function uses it: no aws-cdk-lib loaded.
   fs.writeFileSync(
     path.join(app, 'io.js'),
@@ -149,12 +164,12 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
   expect(fs.readFileSync(bundle(commit), 'utf8')).toContain('.manifest.json');
 });
 
-test('a project made by batcat init installs, passes doctor, synthesizes with npx cdk synth, and runs its purpose locally', () => {
+test('a project made by batcat init installs, passes doctor, synthesizes, runs its purpose locally, and guards its pull requests from a clean clone', () => {
   const cwd = tempDir('batcat-init-e2e-');
   const cli = path.join(REPO_ROOT, 'dist', 'lib', 'cli', 'bin.js'); // built by npm pack's prepack
   run(
     process.execPath,
-    [cli, 'init', '2026-rnd-battery', '--purpose', 'cell-aging', '--batcat-version', `file:${path.join(packDir, tarballs[0])}`],
+    [cli, 'init', '2026-rnd-battery', '--purpose', 'cell-aging', '--batcat-version', path.join(packDir, tarballs[0])],
     cwd,
   );
   const dir = path.join(cwd, '2026-rnd-battery');
@@ -184,4 +199,31 @@ test('a project made by batcat init installs, passes doctor, synthesizes with np
   expect(fs.readFileSync(path.join(dir, 'data', 'result', 'cell-aging', 'dt=2026-01-05', 'result', 'summary.csv'), 'utf8')).toContain(
     'cells.csv,1,2,2026-01-05,2026-01-05',
   );
+
+  // The pull-request guard: the first npm test writes the template snapshots, which are committed.
+  const first = spawnSync('npm', ['test'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: '' } });
+  expect([first.status, first.stderr]).toEqual([0, expect.stringMatching(/snapshots? written/)]);
+  const git = (cwd: string, ...args: string[]) => run('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], cwd);
+  git(dir, 'init', '-q');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'the project');
+  expect(git(dir, 'ls-files')).toMatch(/^test\/__snapshots__\/stacks\.test\.js\.snap$/m);
+  expect(git(dir, 'ls-files')).toMatch(/^vendor\/batcat-cdk-0\.1\.0\.tgz$/m);
+
+  // A colleague's clone, or CI: installs from the lockfile and the vendored package alone, with an empty npm cache.
+  const clone = path.join(tempDir('batcat-clone-'), 'clone');
+  run('git', ['clone', '-q', dir, clone], cwd);
+  run('npm', ['ci', '--cache', tempDir('batcat-empty-cache-'), '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], clone);
+  const ci = { ...process.env, CI: 'true' };
+  const same = spawnSync('npm', ['test'], { cwd: clone, encoding: 'utf8', env: ci });
+  expect([same.status, same.stderr]).toEqual([0, expect.stringMatching(/Snapshots:\s+\d+ passed/)]);
+
+  // A pull request that changes the instance type fails, with a diff that names the field.
+  const projectFile = path.join(clone, 'projects', '2026-rnd-battery.yaml');
+  const yaml = fs.readFileSync(projectFile, 'utf8');
+  expect(yaml).toMatch(/^ {4}instanceType: ml\.m5\.large/m);
+  fs.writeFileSync(projectFile, yaml.replace(/^( {4}instanceType: )ml\.m5\.large/m, '$1ml.m5.xlarge'));
+  const changed = spawnSync('npm', ['test'], { cwd: clone, encoding: 'utf8', env: ci });
+  expect(changed.status).not.toBe(0);
+  expect(changed.stderr).toMatch(/-\s+"InstanceType": "ml\.m5\.large",\n\s+\+\s+"InstanceType": "ml\.m5\.xlarge",/);
 });

@@ -8,6 +8,8 @@ export interface PackageInfo {
   readonly awsCdkLib: string;
   readonly constructs: string;
   readonly awsCdkCli: string;
+  /** The test runner of a new project's template snapshots. */
+  readonly jest: string;
   /** The CDK feature flags our app is tested with. */
   readonly cdkContext: Record<string, unknown>;
 }
@@ -22,6 +24,7 @@ export function packageInfo(): PackageInfo {
     awsCdkLib: pinned('aws-cdk-lib'),
     constructs: pinned('constructs'),
     awsCdkCli: pinned('aws-cdk'),
+    jest: pinned('jest'),
     cdkContext: cdk.context ?? {},
   };
 }

@@ -216,7 +216,10 @@ WHERE dt BETWEEN ? AND ?
 
 export function gitignore(): string {
   return `# Data stays out of git: pull it with batcat pull, keep it in the project bucket.
-data/*
+# Its folders stay, by their .gitkeep files, so a clone has the layout.
+data/**
+!data/**/
+!data/**/.gitkeep
 # Local runs, CDK output and dependencies.
 runs/
 cdk.out/
@@ -234,6 +237,7 @@ export function packageJson(project: string, info: PackageInfo, batcatSpec: stri
       private: true,
       description: `BatCat project ${project}`,
       scripts: {
+        test: 'jest',
         synth: 'cdk synth',
         deploy: 'cdk deploy',
         doctor: 'batcat doctor',
@@ -246,6 +250,12 @@ export function packageJson(project: string, info: PackageInfo, batcatSpec: stri
       },
       devDependencies: {
         'aws-cdk': info.awsCdkCli,
+        jest: info.jest,
+      },
+      jest: {
+        testEnvironment: 'node',
+        testPathIgnorePatterns: ['/node_modules/', '<rootDir>/cdk.out/'],
+        modulePathIgnorePatterns: ['<rootDir>/cdk.out/'],
       },
     },
     null,
