@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as constructsApi from '../../lib';
 import * as appApi from '../../lib/app';
+import { Purpose } from '../../lib/constructs/purpose';
+import { S3InputMode } from '../../lib/constructs/sagemaker-create-processing-job';
 import { REPO_ROOT } from '../helpers';
 
 /*
@@ -19,10 +21,10 @@ const ENTRIES = {
 function exportedNames(file: string): string[] {
   const text = fs.readFileSync(path.join(REPO_ROOT, file), 'utf8');
   expect(text).not.toMatch(/export \*/);
-  return [...text.matchAll(/export (?:type )?\{([^}]*)\}/g)]
-    .flatMap((m) => m[1].split(','))
-    .map((n) => n.trim().replace(/^type /, ''))
-    .filter((n) => n !== '');
+  const listed = [...text.matchAll(/export (?:type )?\{([^}]*)\}/g)].flatMap((m) => m[1].split(','));
+  // The root declares its values, which it loads on first use.
+  const declared = [...text.matchAll(/^export declare const (\w+)/gm)].map((m) => m[1]);
+  return [...listed, ...declared].map((n) => n.trim().replace(/^type /, '')).filter((n) => n !== '');
 }
 
 /** The names README.md lists under an entry's heading in "What the package exports". */
@@ -49,6 +51,18 @@ test.each(Object.entries(ENTRIES))('%s: every value the list names is exported a
   const values = Object.keys(e.module).sort();
   expect(values.length).toBeGreaterThan(3);
   expect(values.every((v) => exportedNames(e.file).includes(v))).toBe(true);
+});
+
+test('each value the root declares is defined, enumerable, and the class or enum its module exports', () => {
+  const declared = exportedNames('lib/index.ts').filter((n) => n in constructsApi);
+  expect(declared.length).toBeGreaterThan(20);
+  for (const name of declared) {
+    const descriptor = Object.getOwnPropertyDescriptor(constructsApi, name)!;
+    expect([name, typeof (constructsApi as Record<string, unknown>)[name]]).toEqual([name, expect.stringMatching(/^(function|object)$/)]);
+    expect(descriptor.enumerable).toBe(true);
+  }
+  expect(constructsApi.Purpose).toBe(Purpose);
+  expect(constructsApi.S3InputMode).toBe(S3InputMode);
 });
 
 test('the constructs are at the root, the app and its configuration in batcat-cdk/app, and internals nowhere', () => {

@@ -107,15 +107,22 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
   // The constructs alone, as another team's stack imports them: aws-cdk-lib and constructs, nothing else.
   fs.writeFileSync(
     path.join(app, 'constructs.js'),
-    "const { Purpose } = require('batcat-cdk/constructs');\n" +
-      "const root = require('batcat-cdk');\n" +
-      "const packages = new Set(Object.keys(require.cache).map((k) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(k)?.[1] ?? 'consumer'));\n" +
-      'console.log(JSON.stringify({ purpose: typeof Purpose, same: root.Purpose === Purpose, packages: [...packages].sort() }));\n',
+    String.raw`
+const loaded = () => Object.keys(require.cache).filter((k) => !k.endsWith('constructs.js'));
+const constructs = require('batcat-cdk/constructs');
+const atImport = loaded().length;
+const { Purpose } = constructs;
+const root = require('batcat-cdk');
+const packages = new Set(loaded().map((k) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(k)?.[1] ?? 'consumer'));
+console.log(JSON.stringify({ atImport, purpose: typeof Purpose, same: root.Purpose === Purpose, packages: [...packages].sort() }));
+`,
   );
+  // Importing loads the entry file alone; reading Purpose loads what it needs, and only aws-cdk-lib and constructs besides.
   expect(JSON.parse(run(process.execPath, ['constructs.js'], app).trim())).toEqual({
+    atImport: 1,
     purpose: 'function',
     same: true,
-    packages: ['aws-cdk-lib', 'batcat-cdk', 'constructs', 'consumer'],
+    packages: ['aws-cdk-lib', 'batcat-cdk', 'constructs'],
   });
 
   // The IO library alone, as a script or a Lambda function uses it: no aws-cdk-lib loaded.
