@@ -7,4 +7,11 @@
 export { createBatCatApp, IMPORT_RETAINED_CONTEXT, type BatCatAppProps } from './batcat-app';
 export { ProjectStack, type ProjectStackProps } from './project-stack';
 export { PurposeStack, type PurposeStackProps } from './purpose-stack';
-export { loadProject, ProjectConfigError, type ProjectConfig, type PurposeConfig } from '../config/load-project';
+export {
+  defineProject,
+  loadProject,
+  ProjectConfigError,
+  type ProjectConfig,
+  type ProjectDefinition,
+  type PurposeConfig,
+} from '../config/load-project';

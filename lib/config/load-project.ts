@@ -210,30 +210,63 @@ export function parseProject(text: string, shown: string, rootDir: string, expec
   }
   if (doc.contents === null)
     throw new ProjectConfigError(shown, [`the file is empty; a project file starts like this:\n${MINIMAL_PROJECT}`]);
-  const raw = doc.toJS();
+  return resolveProject(doc.toJS(), shown, rootDir, expectedName, {
+    where: (p, atValue) => where(doc, lines, p, atValue),
+    order: (p, atValue) => positionOf(doc, p, atValue) ?? 0,
+  });
+}
+
+/**
+ * A project defined in code instead of a file: the same fields (`ProjectDefinition`, the
+ * project file's shape), the same checks and defaults, the same ProjectConfig for ProjectStack.
+ * `rootDir` holds `containers/` and `queries/`. Problems name the field, e.g.
+ * `purposes[0].instanceType: ...`; `source` names the definition in them.
+ */
+export function defineProject(
+  definition: ProjectDefinition,
+  options: { readonly rootDir: string; readonly source?: string },
+): ProjectConfig {
+  const field = (p: readonly PropertyKey[]) =>
+    p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+  return resolveProject(definition, options.source ?? 'the project definition', options.rootDir, undefined, {
+    where: (p) => (p.length > 0 ? `${field(p)}: ` : ''),
+    order: () => 0,
+  });
+}
+
+/** The project file's fields and values, for `defineProject`: what a project file holds, as TypeScript. */
+export type ProjectDefinition = z.input<typeof projectSchema>;
+
+/** Where a problem is: `where` gives the prefix of its line, `order` its place for sorting. */
+interface Locator {
+  where(p: readonly PropertyKey[], atValue: boolean): string;
+  order(p: readonly PropertyKey[], atValue: boolean): number;
+}
+
+/** Validates a project's raw values (from a file or from code) and resolves them. */
+function resolveProject(raw: unknown, shown: string, rootDir: string, expectedName: string | undefined, at: Locator): ProjectConfig {
   const result = projectSchema.safeParse(raw);
   if (!result.success) {
-    const issues = schemaProblems(result.error.issues, raw).map((i) => ({ ...i, pos: positionOf(doc, i.path, i.atValue) ?? 0 }));
+    const issues = schemaProblems(result.error.issues, raw).map((i) => ({ ...i, pos: at.order(i.path, i.atValue) }));
     // In file order, so the list reads top to bottom like the file.
     issues.sort((a, b) => a.pos - b.pos);
     throw new ProjectConfigError(
       shown,
-      issues.map((i) => `${where(doc, lines, i.path, i.atValue)}${i.message}`),
+      issues.map((i) => `${at.where(i.path, i.atValue)}${i.message}`),
     );
   }
   const { problems, queries } = checkOnDisk(result.data, rootDir, expectedName);
   if (problems.length > 0) {
     throw new ProjectConfigError(
       shown,
-      problems.map((p) => `${where(doc, lines, p.path, true)}${p.message}`),
+      problems.map((p) => `${at.where(p.path, true)}${p.message}`),
     );
   }
   const warnings = result.data.purposes.flatMap((p, i) => {
     const tag = p.image !== undefined ? parseEcrImageUri(p.image)?.tag : undefined;
     if (tag === undefined) return [];
-    const at = placed(shown, where(doc, lines, ['purposes', i, 'image'], true));
     return [
-      `${at}image tag ${JSON.stringify(tag)} can be moved to another image; pin its digest ('...@sha256:<digest>') so every run uses the image you tested`,
+      `${placed(shown, at.where(['purposes', i, 'image'], true))}image tag ${JSON.stringify(tag)} can be moved to another image; pin its digest ('...@sha256:<digest>') so every run uses the image you tested`,
     ];
   });
   return { ...toProjectConfig(result.data, shown, rootDir, queries), warnings };

@@ -316,6 +316,35 @@ export interface PurposeProps {
    */
   readonly backfillConcurrency?: number;
   /**
+   * Whether the purpose has its trigger: the function that turns a schedule tick, an S3 arrival,
+   * an upstream success or `batcat run` into runs, one per window, recorded in the ledger. Without
+   * it, `schedule`, `s3Arrival`, `after` and `freshness` cannot be set, `grantRun` is not
+   * available, and runs start only by starting the state machine (or its backfill machine).
+   *
+   * @default true
+   */
+  readonly trigger?: boolean;
+  /**
+   * Whether the purpose has a backfill machine, which runs a range of windows a few at a time.
+   * Without it, the trigger refuses a range and starts catch-up windows one by one.
+   *
+   * @default true
+   */
+  readonly backfill?: boolean;
+  /**
+   * Whether failed, timed-out, aborted and throttled runs alarm on the topic (`alarms`). Stopped
+   * and timed-out runs are still published to the topic, and failures notify it from the run.
+   *
+   * @default true
+   */
+  readonly runAlarms?: boolean;
+  /**
+   * Whether the trigger's errors and dead letters alarm on the topic.
+   *
+   * @default true
+   */
+  readonly triggerAlarms?: boolean;
+  /**
    * Starts a run for the window that just ended at each tick. The schedule's time zone
    * decides which day a tick falls on.
    *

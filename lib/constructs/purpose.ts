@@ -13,6 +13,7 @@ import { MAX_BACKFILL_WINDOWS } from '../contract/run-input';
 import { s3Uri } from '../contract/s3-uri';
 import { Backfill } from './backfill';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
+import { scopedError } from './private/errors';
 import { firstEventAlarm } from './private/alarms';
 import {
   catchFailures,
@@ -73,12 +74,12 @@ export class Purpose extends Construct {
   public readonly logGroup: logs.LogGroup;
   /** The purpose's metrics (runs, duration, trigger errors, dead letters), as its alarms and the project dashboard use them. */
   public readonly metrics: PurposeMetrics;
-  /** Alarms on failed, timed out, aborted and throttled runs. */
-  public readonly alarms: PurposeAlarms;
-  /** Starts runs: schedule, S3 arrival, upstream success, manual. */
-  public readonly trigger: RunTrigger;
-  /** Runs one execution per window of a date range. */
-  public readonly backfill: Backfill;
+  /** Alarms on failed, timed out, aborted and throttled runs; none with `runAlarms: false`. */
+  public readonly alarms?: PurposeAlarms;
+  /** Starts runs: schedule, S3 arrival, upstream success, manual; none with `trigger: false`. */
+  public readonly trigger?: RunTrigger;
+  /** Runs one execution per window of a date range; none with `backfill: false`. */
+  public readonly backfill?: Backfill;
   /** The run ledger this purpose's windows are recorded in. */
   public readonly ledger: RunLedger;
 
@@ -155,17 +156,18 @@ export class Purpose extends Construct {
       triggerFunctionName: triggerFunctionName(this.stateMachineName),
       deadLetterQueueName: triggerDeadLetterQueueName(this.stateMachineName),
     });
-    this.alarms = this.createAlarms(purpose);
+    if (props.runAlarms !== false) this.alarms = this.createAlarms(purpose);
     this.notifyStoppedRuns(purpose);
-    this.backfill = new Backfill(this, 'Backfill', {
-      stateMachine: this.stateMachine,
-      stateMachineName: this.stateMachineName,
-      backfillStateMachineName: backfillStateMachineName(this.stateMachineName),
-      maxConcurrency: props.backfillConcurrency,
-      logRetention: props.logRetention,
-      logEncryptionKey: props.logEncryptionKey,
-    });
-    this.trigger = this.createTrigger(purpose);
+    if (props.backfill !== false)
+      this.backfill = new Backfill(this, 'Backfill', {
+        stateMachine: this.stateMachine,
+        stateMachineName: this.stateMachineName,
+        backfillStateMachineName: backfillStateMachineName(this.stateMachineName),
+        maxConcurrency: props.backfillConcurrency,
+        logRetention: props.logRetention,
+        logEncryptionKey: props.logEncryptionKey,
+      });
+    if (props.trigger !== false) this.trigger = this.createTrigger(purpose);
   }
 
   /**
@@ -174,12 +176,15 @@ export class Purpose extends Construct {
    * backfill machine.
    */
   public grantRun(grantee: iam.IGrantable): iam.Grant {
+    if (!this.trigger) {
+      throw scopedError(this, 'grantRun needs the trigger, and this purpose was built with trigger: false; use grantStartExecution');
+    }
     const fn = this.trigger.function;
-    return fn
+    const grant = fn
       .grantInvoke(grantee)
       .combine(iam.Grant.addToPrincipal({ grantee, actions: ['lambda:GetFunctionConfiguration'], resourceArns: [fn.functionArn] }))
-      .combine(this.stateMachine.grantRead(grantee))
-      .combine(this.backfill.stateMachine.grantRead(grantee));
+      .combine(this.stateMachine.grantRead(grantee));
+    return this.backfill ? grant.combine(this.backfill.stateMachine.grantRead(grantee)) : grant;
   }
 
   /**
@@ -257,7 +262,8 @@ export class Purpose extends Construct {
     return new RunTrigger(this, 'Trigger', {
       stateMachine: this.stateMachine,
       stateMachineName: this.stateMachineName,
-      backfillStateMachine: this.backfill.stateMachine,
+      backfillStateMachine: this.backfill?.stateMachine,
+      alarms: props.triggerAlarms,
       notificationTopic: props.notificationTopic,
       schedule: props.schedule,
       s3Arrival: purpose.s3Arrival.map((a) => ({ ...a, bucket: props.bucket })),

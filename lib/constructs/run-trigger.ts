@@ -50,8 +50,18 @@ export interface RunTriggerProps {
   readonly stateMachine: sfn.IStateMachine;
   /** The physical name of `stateMachine` (it names the function, queue and alarms at synth time). */
   readonly stateMachineName: string;
-  /** The state machine that runs backfills of this purpose. */
-  readonly backfillStateMachine: sfn.IStateMachine;
+  /**
+   * The state machine that runs backfills of this purpose.
+   *
+   * @default - none: a request for a range of windows is refused, and catch-up starts each window on its own
+   */
+  readonly backfillStateMachine?: sfn.IStateMachine;
+  /**
+   * Whether trigger errors and dead letters alarm on the topic.
+   *
+   * @default true
+   */
+  readonly alarms?: boolean;
   /** The run ledger the trigger reads, and records runs in that ended without their failure path. */
   readonly ledger: RunLedger;
   /**
@@ -59,7 +69,7 @@ export interface RunTriggerProps {
    * may contain tokens.
    */
   readonly runConfig: RunSettings;
-  /** Trigger errors and dead letters alarm here. */
+  /** Trigger errors and dead letters alarm here, and the freshness check notifies it. */
   readonly notificationTopic: sns.ITopic;
   /**
    * Starts a run for the window that just ended at each tick.
@@ -125,10 +135,18 @@ type Delivery = { readonly deadLetterQueue: sqs.IQueue; readonly retryAttempts: 
 
 /** The alarms of a trigger. */
 export interface RunTriggerAlarms {
-  /** The function failed: a rejected event or a failed start. */
-  readonly errors: cloudwatch.Alarm;
-  /** Events the trigger could not handle wait in the dead-letter queue. */
-  readonly deadLetters: cloudwatch.Alarm;
+  /**
+   * The function failed: a rejected event or a failed start.
+   *
+   * @default - none, with `alarms: false`
+   */
+  readonly errors?: cloudwatch.Alarm;
+  /**
+   * Events the trigger could not handle wait in the dead-letter queue.
+   *
+   * @default - none, with `alarms: false`
+   */
+  readonly deadLetters?: cloudwatch.Alarm;
   /**
    * The newest successful window is older than one window plus the `freshness` allowance.
    *
@@ -169,7 +187,7 @@ export class RunTrigger extends Construct {
     const delivery: Delivery = { deadLetterQueue: this.deadLetterQueue, retryAttempts: 3, maxEventAge: Duration.hours(6) };
     if (props.schedule) this.schedule = this.createSchedule(props, props.schedule, delivery);
     this.addEventRules(props, delivery);
-    this.alarms = this.createAlarms(props);
+    this.alarms = props.alarms === false ? {} : this.createAlarms(props);
     if (props.freshness) this.alarms = { ...this.alarms, stale: this.checkFreshness(props, props.freshness, delivery) };
   }
 
@@ -180,7 +198,7 @@ export class RunTrigger extends Construct {
     const runConfig: PurposeRunConfig = {
       purpose,
       stateMachineArn: props.stateMachine.stateMachineArn,
-      backfillStateMachineArn: props.backfillStateMachine.stateMachineArn,
+      backfillStateMachineArn: props.backfillStateMachine?.stateMachineArn,
       ...settings,
       s3Arrival: (props.s3Arrival ?? []).map(({ input, prefix, suffix }) => ({ input, prefix, suffix })),
       upstream: props.upstream
@@ -223,7 +241,7 @@ export class RunTrigger extends Construct {
       retryAttempts: 2,
     });
     props.stateMachine.grantStartExecution(fn);
-    props.backfillStateMachine.grantStartExecution(fn);
+    props.backfillStateMachine?.grantStartExecution(fn);
     // To tell a run that still holds its window from one that ended without recording it.
     props.stateMachine.grantExecution(fn, 'states:DescribeExecution');
     acknowledgeWildcardResources(

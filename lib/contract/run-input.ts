@@ -68,8 +68,8 @@ export const RUN_INPUT_PATHS = {
 export interface PurposeRunConfig {
   readonly purpose: string;
   readonly stateMachineArn: string;
-  /** Starts one run per window, at most `backfillConcurrency` at a time. */
-  readonly backfillStateMachineArn: string;
+  /** Starts one run per window, at most `backfillConcurrency` at a time; absent when the purpose has no backfill machine. */
+  readonly backfillStateMachineArn?: string;
   /** The project bucket: S3 arrival events must come from it. */
   readonly bucket: string;
   /** The days one scheduled run or one backfill window covers. */

@@ -82,7 +82,7 @@ export function synthesizePurposes(project: ProjectConfig, only?: readonly strin
           const nested = Stack.of(purpose);
           const machine = purpose.stateMachine.node.defaultChild as sfn.CfnStateMachine;
           const definition = standIn(nested.resolve(machine.definitionString));
-          const fn = purpose.trigger.function.node.defaultChild as lambda.CfnFunction;
+          const fn = purpose.trigger!.function.node.defaultChild as lambda.CfnFunction; // project purposes always have their trigger
           const env = nested.resolve(fn.environment) as { variables: Record<string, unknown> };
           return [
             name,

@@ -164,6 +164,24 @@ export async function startRuns(event: unknown, config: PurposeRunConfig, deps: 
     );
     return { purpose: config.purpose, trigger: request.trigger.kind, windows };
   }
+  if (config.backfillStateMachineArn === undefined) {
+    if (request.backfill) {
+      throw new RunRequestError(
+        `purpose ${config.purpose} has no backfill machine (its Purpose was built with backfill: false); run its windows one at a time`,
+      );
+    }
+    // Catch-up without a backfill machine: each due window starts on its own.
+    const windows = [];
+    for (const p of plan) {
+      if (!p.input) windows.push(p.outcome);
+      else {
+        const status = await start(deps.sfn, config.stateMachineArn, p.input.runId, p.input);
+        windows.push({ ...p.outcome, action: status, executionArn: executionArnOf(config.stateMachineArn, p.input.runId) });
+      }
+    }
+    return { purpose: config.purpose, trigger: request.trigger.kind, windows };
+  }
+  const backfillStateMachineArn = config.backfillStateMachineArn;
   const runs = toStart.map((p) => ({ name: p.input.runId, input: p.input }));
   const backfill: BackfillInput = { purpose: config.purpose, runs };
   if (Buffer.byteLength(JSON.stringify(backfill)) > MAX_BACKFILL_INPUT_BYTES) {
@@ -175,12 +193,12 @@ export async function startRuns(event: unknown, config: PurposeRunConfig, deps: 
     range,
     runs.map((r) => r.name),
   );
-  const status = await start(deps.sfn, config.backfillStateMachineArn, name, backfill);
+  const status = await start(deps.sfn, backfillStateMachineArn, name, backfill);
   return {
     purpose: config.purpose,
     trigger: request.trigger.kind,
     windows: plan.map((p) => (p.input ? { ...p.outcome, executionArn: executionArnOf(config.stateMachineArn, p.input.runId) } : p.outcome)),
-    backfill: { name, executionArn: executionArnOf(config.backfillStateMachineArn, name), status },
+    backfill: { name, executionArn: executionArnOf(backfillStateMachineArn, name), status },
   };
 }
 

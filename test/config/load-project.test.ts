@@ -1,6 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadProject, loadProjects, parseProject, ProjectConfigError } from '../../lib/config/load-project';
+import { parse } from 'yaml';
+import {
+  defineProject,
+  loadProject,
+  loadProjects,
+  parseProject,
+  ProjectConfigError,
+  type ProjectDefinition,
+} from '../../lib/config/load-project';
 import { REPO_ROOT, tempDir } from '../helpers';
 
 /** A project folder with a container for `usage-analysis`, and the given project file. */
@@ -938,4 +946,44 @@ ${inputs}
   expect(() => loadProject(path.join(dir, 'projects', 'demo.yaml'), dir)).toThrow(
     "demo.yaml:6:7: purposes[0].inputs: purpose 'usage-analysis' has 11 inputs (counting the query result and the script); a SageMaker Processing job takes at most 10",
   );
+});
+
+describe('defineProject: a project in code, with the fields, checks and defaults of a project file', () => {
+  test('the example project, as an object, resolves to what its file resolves to', () => {
+    const file = path.join(REPO_ROOT, 'projects', '2022-rnd-battery.yaml');
+    const definition: ProjectDefinition = parse(fs.readFileSync(file, 'utf8'));
+    const fromCode = defineProject(definition, { rootDir: REPO_ROOT, source: 'stacks/battery.ts' });
+    const fromFile = loadProject(file, REPO_ROOT);
+    expect({ ...fromCode, file: undefined }).toEqual({ ...fromFile, file: undefined });
+    expect(fromCode.file).toBe('stacks/battery.ts');
+    expect(fromCode.purposes.length).toBeGreaterThan(1);
+  });
+
+  test('a mistake names the field, with the same message as in a file, and nothing is built', () => {
+    const dir = projectDir(VALID);
+    let error: unknown;
+    try {
+      defineProject(
+        {
+          project: 'demo',
+          purposes: [{ name: 'usage-analysis', instanceType: 'ml.m5.huge', outputs: [{ name: 'summary' }], triger: {} } as never],
+        },
+        { rootDir: dir },
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ProjectConfigError);
+    const { problems: found, message } = error as ProjectConfigError;
+    expect(found).toHaveLength(2);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^purposes\[0\]\.instanceType: 'ml\.m5\.huge' is not a SageMaker Processing instance type; did you mean 'ml\.m5\.large'/,
+        ),
+        "purposes[0].triger: unknown key 'triger'; did you mean 'triggers'?",
+      ]),
+    );
+    expect(message).toMatch(/^the project definition: 2 problems:\n {2}purposes\[0\]\./);
+  });
 });

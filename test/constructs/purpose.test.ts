@@ -30,6 +30,35 @@ function build(overrides: Partial<PurposeProps> = {}) {
 describe('Purpose', () => {
   const { purpose, template, def } = build();
 
+  test('the trigger, the backfill machine and each alarm group can be left out, and what needs them says so', () => {
+    const count = (t: Template, type: string) => Object.keys(t.findResources(type)).length;
+    const { stack: full } = usageAnalysis();
+    const all = Template.fromStack(full);
+    const { stack: lean, purpose: p } = usageAnalysis({ trigger: false, backfill: false, runAlarms: false });
+    const t = Template.fromStack(lean);
+    expect([p.trigger, p.backfill, p.alarms]).toEqual([undefined, undefined, undefined]);
+    // The commit function stays; the trigger's function, queue, schedule and rules go, with the backfill machine and the 6 alarms.
+    expect(count(all, 'AWS::Lambda::Function')).toBe(2);
+    expect(count(t, 'AWS::Lambda::Function')).toBe(1);
+    expect(count(t, 'AWS::SQS::Queue')).toBe(0);
+    expect(count(all, 'AWS::StepFunctions::StateMachine')).toBe(2);
+    expect(count(t, 'AWS::StepFunctions::StateMachine')).toBe(1);
+    expect(count(all, 'AWS::CloudWatch::Alarm')).toBe(6);
+    expect(count(t, 'AWS::CloudWatch::Alarm')).toBe(0);
+    expect(aslValidator(definitionOf(t)).isValid).toBe(true);
+    expect(Object.keys(t.toJSON().Resources).length).toBeLessThan(Object.keys(all.toJSON().Resources).length - 12);
+    // Only the trigger's own alarms.
+    const { stack: quiet } = usageAnalysis({ triggerAlarms: false });
+    expect(count(Template.fromStack(quiet), 'AWS::CloudWatch::Alarm')).toBe(4);
+
+    expect(() => p.grantRun(new iam.Role(lean, 'Operator', { assumedBy: new iam.AccountRootPrincipal() }))).toThrow(
+      'grantRun needs the trigger, and this purpose was built with trigger: false; use grantStartExecution',
+    );
+    expect(() => usageAnalysis({ trigger: false, freshness: Duration.hours(6) })).toThrow(
+      'freshness needs the trigger, and trigger is false; leave it out, or keep the trigger',
+    );
+  });
+
   test('grantRun grants what batcat run needs, through the trigger: not StartExecution, which would bypass its run names', () => {
     const { stack, purpose: p } = usageAnalysis();
     const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
@@ -364,7 +393,7 @@ describe('Purpose', () => {
     ['aborted', 'ExecutionsAborted', 'batcat-demo-dev-usage-analysis-aborted'],
     ['throttled', 'ExecutionThrottled', 'batcat-demo-dev-usage-analysis-was-throttled'],
   ] as const)('alarm %s on %s notifies the topic', (field, metricName, alarmName) => {
-    expect(purpose.alarms[field]).toBeDefined();
+    expect(purpose.alarms?.[field]).toBeDefined();
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: alarmName,
       MetricName: metricName,

@@ -177,7 +177,7 @@ describe('RunTrigger', () => {
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId } }],
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
     });
-    expect(purpose.trigger.alarms.errors).toBeDefined();
+    expect(purpose.trigger?.alarms.errors).toBeDefined();
   });
 
   test('the schedule invokes the trigger with the tick time, in its time zone, with retries and the DLQ', () => {

@@ -307,6 +307,23 @@ suite('catch-up: each tick starts every window since the last success that is du
     });
   });
 
+  test('without a backfill machine, catch-up starts each missed window on its own, and a requested range is refused', async () => {
+    const without = { backfillStateMachineArn: undefined };
+    expect(startedIds(await trigger(schedule('2026-11-23T01:00:00Z'), without))).toEqual(['usage-analysis-20261122-a1']);
+    await finishStartedRuns();
+    const result = await trigger(schedule('2026-11-26T01:00:00Z'), without);
+    expect(startedIds(result)).toEqual(['usage-analysis-20261123-a1', 'usage-analysis-20261124-a1', 'usage-analysis-20261125-a1']);
+    expect(result.backfill).toBeUndefined();
+    expect(starts().map((s) => [s.stateMachineArn, s.name])).toEqual([
+      [SM, 'usage-analysis-20261123-a1'],
+      [SM, 'usage-analysis-20261124-a1'],
+      [SM, 'usage-analysis-20261125-a1'],
+    ]);
+    await expect(trigger({ purpose: 'usage-analysis', from: '2026-11-01', to: '2026-11-05', backfill: true }, without)).rejects.toThrow(
+      'purpose usage-analysis has no backfill machine (its Purpose was built with backfill: false); run its windows one at a time',
+    );
+  });
+
   test(`catch-up looks back at most 7 windows`, async () => {
     await record('2026-10-01', 'SUCCEEDED');
     const result = await trigger(schedule('2026-11-23T01:00:00Z'));

@@ -59,6 +59,15 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
     throw scopedError(scope, `purpose '${props.purposeName}' needs exactly one of containerDirectory or image`);
   }
   if (props.outputs.length === 0) throw scopedError(scope, 'a purpose needs at least one output; declare e.g. outputs: [{ name: result }]');
+  if (props.trigger === false) {
+    const needTrigger = (['schedule', 's3Arrival', 'after', 'freshness'] as const).filter((k) => props[k] !== undefined);
+    if (needTrigger.length > 0) {
+      throw scopedError(
+        scope,
+        `${needTrigger.join(', ')} ${needTrigger.length === 1 ? 'needs' : 'need'} the trigger, and trigger is false; leave ${needTrigger.length === 1 ? 'it' : 'them'} out, or keep the trigger`,
+      );
+    }
+  }
   for (const p of environmentProblems(props.environment ?? {})) check(scope, p.message);
   // The secrets are constructs here: only their names and the network are checked.
   const secretNames = Object.fromEntries(Object.keys(props.secrets ?? {}).map((name) => [name, 'secret']));
