@@ -21,7 +21,7 @@ import {
 } from '../contract/rules';
 import { s3Uri } from '../contract/s3-uri';
 import { acknowledgeWildcardResources } from './private/acknowledge';
-import { check, requireJsonPath, scopedError } from './private/errors';
+import { check, scopedError } from './private/errors';
 import { readFolder, viaS3 } from './private/s3-access';
 
 /** How SageMaker spreads an input's objects across the instances of a job. */
@@ -68,8 +68,9 @@ export interface ProcessingInput {
    */
   readonly keyPrefix: string;
   /**
-   * A sub-folder chosen per run, appended to `keyPrefix`, such as the run's `dt=` partition.
-   * Access stays scoped to `keyPrefix`.
+   * A sub-folder chosen per run, appended to `keyPrefix`, such as the run's `dt=` partition: a
+   * JsonPath reference, or in a JSONata task a `{% ... %}` expression. Access stays scoped to
+   * `keyPrefix`.
    *
    * @default - the job reads all of `keyPrefix`
    */
@@ -132,8 +133,9 @@ export interface ProcessingOutput {
 /** Properties of a SageMakerCreateProcessingJob task. */
 export interface SageMakerCreateProcessingJobProps extends sfn.TaskStateBaseProps {
   /**
-   * The job name: a literal, or a JsonPath expression resolved per run. It must start with
-   * `jobNamePrefix` and match `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`.
+   * The job name: a literal, or resolved per run: a JsonPath reference
+   * (`JsonPath.stringAt('$.jobName')`), or in a JSONata task a `{% ... %}` expression. It must
+   * start with `jobNamePrefix` and a hyphen and match `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`.
    */
   readonly jobName: string;
   /**
@@ -338,17 +340,55 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     return this;
   }
 
+  /** A task whose per-run values are JsonPath references, in a state machine of any query language. */
+  public static jsonPath(scope: Construct, id: string, props: SageMakerCreateProcessingJobProps): SageMakerCreateProcessingJob {
+    return new SageMakerCreateProcessingJob(scope, id, { ...props, queryLanguage: sfn.QueryLanguage.JSON_PATH });
+  }
+
+  /** A task whose per-run values are JSONata expressions (`'{% $states.input.jobName %}'`), in a state machine of any query language. */
+  public static jsonata(scope: Construct, id: string, props: SageMakerCreateProcessingJobProps): SageMakerCreateProcessingJob {
+    return new SageMakerCreateProcessingJob(scope, id, { ...props, queryLanguage: sfn.QueryLanguage.JSONATA });
+  }
+
   /** @internal */
   protected _renderTask(topLevelQueryLanguage?: sfn.QueryLanguage): Record<string, unknown> {
-    requireJsonPath(this, this.props.queryLanguage, topLevelQueryLanguage);
+    const language = this.props.queryLanguage ?? topLevelQueryLanguage ?? sfn.QueryLanguage.JSON_PATH;
+    this.checkPerRunValues(language);
     const suffix = this.integrationPattern === sfn.IntegrationPattern.RUN_JOB ? '.sync' : '';
     return {
       Resource: `arn:${Aws.PARTITION}:states:::sagemaker:createProcessingJob${suffix}`,
-      ...this._renderParametersOrArguments(this.renderParameters(), sfn.QueryLanguage.JSON_PATH),
+      ...this._renderParametersOrArguments(this.renderParameters(language), language),
     };
   }
 
-  private renderParameters(): Record<string, unknown> {
+  /** Per-run values written for the other query language would be sent literally: refused, with the way to write them. */
+  private checkPerRunValues(language: sfn.QueryLanguage): void {
+    const p = this.props;
+    const values: Array<[string, string | undefined]> = [
+      ['jobName', p.jobName],
+      ...(p.processingInputs ?? []).map((i): [string, string | undefined] => [`input '${i.name}' runPrefix`, i.runPrefix]),
+      ...(p.processingOutputs ?? []).map((o): [string, string | undefined] => [`output '${o.name}' runPrefix`, o.runPrefix]),
+      ...Object.entries(p.environment ?? {}).map(([k, v]): [string, string] => [`environment ${k}`, v]),
+      ...(p.containerArguments ?? []).map((a, n): [string, string] => [`containerArguments[${n}]`, a]),
+    ];
+    for (const [what, value] of values) {
+      if (value === undefined) continue;
+      if (language === sfn.QueryLanguage.JSONATA && sfn.JsonPath.isEncodedJsonPath(value)) {
+        throw scopedError(
+          this,
+          `${what} is a JsonPath reference, which a JSONata task sends as it is; write a JSONata expression, e.g. '{% $states.input.jobName %}', or use SageMakerCreateProcessingJob.jsonPath()`,
+        );
+      }
+      if (language === sfn.QueryLanguage.JSON_PATH && JSONATA_EXPRESSION.test(value)) {
+        throw scopedError(
+          this,
+          `${what} is a JSONata expression, which a JSONPath task sends as it is; use SageMakerCreateProcessingJob.jsonata(), or a JsonPath reference such as JsonPath.stringAt('$.jobName')`,
+        );
+      }
+    }
+  }
+
+  private renderParameters(language: sfn.QueryLanguage): Record<string, unknown> {
     const p = this.props;
     const tags = Object.entries(p.tags ?? {});
     return {
@@ -357,7 +397,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       AppSpecification: {
         ImageUri: this.imageUri,
         ContainerEntrypoint: p.containerEntrypoint,
-        ContainerArguments: renderArguments(p.containerArguments),
+        ContainerArguments: language === sfn.QueryLanguage.JSONATA ? p.containerArguments : renderArguments(p.containerArguments),
       },
       ProcessingResources: {
         ClusterConfig: {
@@ -371,7 +411,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         ? p.processingInputs.map((i) => ({
             InputName: i.name,
             S3Input: {
-              S3Uri: folderUri(i),
+              S3Uri: folderUri(i, language),
               LocalPath: i.localPath ?? defaultInputPath(i.name),
               S3DataType: 'S3Prefix',
               S3InputMode: i.mode ?? S3InputMode.FILE,
@@ -385,7 +425,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
             Outputs: p.processingOutputs.map((o) => ({
               OutputName: o.name,
               S3Output: {
-                S3Uri: folderUri(o),
+                S3Uri: folderUri(o, language),
                 LocalPath: o.localPath ?? defaultOutputPath(o.name),
                 S3UploadMode: o.uploadMode ?? S3UploadMode.END_OF_JOB,
               },
@@ -412,7 +452,8 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     }
     // A literal name is sent as is (SageMaker then refuses a second job of that name); paths come as tokens.
     // The prefix and a hyphen: policies name `<prefix>-*`, which another prefix that merely starts alike does not match.
-    if (!Token.isUnresolved(p.jobName) && (!JOB_NAME.test(p.jobName) || !p.jobName.startsWith(`${p.jobNamePrefix}-`))) {
+    const literalName = !Token.isUnresolved(p.jobName) && !JSONATA_EXPRESSION.test(p.jobName);
+    if (literalName && (!JOB_NAME.test(p.jobName) || !p.jobName.startsWith(`${p.jobNamePrefix}-`))) {
       throw scopedError(
         this,
         `jobName must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} and start with jobNamePrefix and a hyphen, '${p.jobNamePrefix}-', got '${p.jobName}'`,
@@ -634,11 +675,20 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
   }
 }
 
+/** A JSONata expression as Step Functions takes it in a string: `{% ... %}`. */
+const JSONATA_EXPRESSION = /^\{%([\s\S]*)%\}$/;
+
 /** `s3://<bucket>/<keyPrefix>`, followed by the run's sub-folder if it has one. */
-function folderUri(c: { bucket: s3.IBucket; keyPrefix: string; runPrefix?: string }): string {
-  return c.runPrefix
-    ? sfn.JsonPath.format(s3Uri(c.bucket.bucketName, `${c.keyPrefix}{}`), c.runPrefix)
-    : s3Uri(c.bucket.bucketName, c.keyPrefix);
+function folderUri(c: { bucket: s3.IBucket; keyPrefix: string; runPrefix?: string }, language: sfn.QueryLanguage): string {
+  if (!c.runPrefix) return s3Uri(c.bucket.bucketName, c.keyPrefix);
+  if (language === sfn.QueryLanguage.JSONATA) {
+    // Bucket names and validated prefixes hold no quote, so the folder is a JSONata string literal.
+    const expression = JSONATA_EXPRESSION.exec(c.runPrefix)?.[1].trim();
+    return expression
+      ? `{% '${s3Uri(c.bucket.bucketName, c.keyPrefix)}' & (${expression}) %}`
+      : s3Uri(c.bucket.bucketName, c.keyPrefix + c.runPrefix);
+  }
+  return sfn.JsonPath.format(s3Uri(c.bucket.bucketName, `${c.keyPrefix}{}`), c.runPrefix);
 }
 
 /**

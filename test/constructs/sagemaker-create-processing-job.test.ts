@@ -10,6 +10,8 @@ import {
   SageMakerCreateProcessingJob,
   type SageMakerCreateProcessingJobProps,
 } from '../../lib/constructs/sagemaker-create-processing-job';
+import aslValidator from 'asl-validator';
+import jsonata from 'jsonata';
 import { definitionOf } from '../helpers';
 import { baseStack, CONTAINER_DIR } from './fixtures';
 
@@ -354,7 +356,12 @@ describe('SageMakerCreateProcessingJob', () => {
 
   test('with a VPC and no security groups, the job gets its own, allows no inbound traffic, and is connectable like any CDK compute', () => {
     const { stack, bucket } = baseStack();
-    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['a'], privateSubnetIds: ['s-1'] });
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+      vpcId: 'vpc-1',
+      availabilityZones: ['a'],
+      privateSubnetIds: ['s-1'],
+      privateSubnetRouteTableIds: ['rtb-1'],
+    });
     const task = new SageMakerCreateProcessingJob(stack, 'Job', {
       jobName: sfn.JsonPath.stringAt('$.jobName'),
       jobNamePrefix: 'usage-abc123',
@@ -378,7 +385,72 @@ describe('SageMakerCreateProcessingJob', () => {
     });
   });
 
-  test('rejects duplicate output names and JSONata state machines', () => {
+  test('jsonata(): per-run values are JSONata expressions, in a JSONata or a JSONPath state machine, and evaluate to the same request', async () => {
+    for (const machineLanguage of [sfn.QueryLanguage.JSONATA, sfn.QueryLanguage.JSON_PATH]) {
+      const { stack, bucket } = baseStack();
+      const task = SageMakerCreateProcessingJob.jsonata(stack, 'Job', {
+        jobName: '{% $states.input.jobName %}',
+        jobNamePrefix: 'usage-abc123',
+        image: tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/job:1'),
+        processingInputs: [{ name: 'usage', bucket, keyPrefix: 'raw/usage/', runPrefix: '{% $states.input.partition %}' }],
+        processingOutputs: [
+          { name: 'summary', bucket, keyPrefix: 'results/summary/', runPrefix: "{% 'attempt=' & $states.input.attempt & '/' %}" },
+        ],
+        containerArguments: ['--date', '{% $states.input.date %}', '{literal}'],
+        environment: { RUN_DATE: '{% $states.input.date %}', MODE: 'full' },
+      });
+      new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(task), queryLanguage: machineLanguage });
+      const def = definitionOf(Template.fromStack(stack));
+      expect(aslValidator(def).errors).toEqual([]);
+      const state = def.States.Job;
+      expect(state.QueryLanguage ?? def.QueryLanguage).toBe('JSONata');
+      expect(state.Parameters).toBeUndefined();
+      // What Step Functions would send for one run: each {% %} string evaluated against the state's input.
+      const states = { input: { jobName: 'usage-abc123-0a1b', partition: 'dt=2026-11-22/', attempt: 2, date: '2026-11-22' } };
+      const evaluate = async (v: any): Promise<any> => {
+        if (typeof v === 'string') {
+          const m = /^\{%([\s\S]*)%\}$/.exec(v);
+          return m ? jsonata(m[1]).evaluate({}, { states }) : v;
+        }
+        if (Array.isArray(v)) return Promise.all(v.map(evaluate));
+        if (v && typeof v === 'object')
+          return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await evaluate(x)])));
+        return v;
+      };
+      const request = await evaluate(state.Arguments);
+      expect(request.ProcessingJobName).toBe('usage-abc123-0a1b');
+      expect(request.ProcessingInputs[0].S3Input.S3Uri).toMatch(/^s3:\/\/Data\w+\/raw\/usage\/dt=2026-11-22\/$/);
+      expect(request.ProcessingOutputConfig.Outputs[0].S3Output.S3Uri).toMatch(/^s3:\/\/Data\w+\/results\/summary\/attempt=2\/$/);
+      expect(request.AppSpecification.ContainerArguments).toEqual(['--date', '2026-11-22', '{literal}']);
+      expect(request.Environment).toEqual({ RUN_DATE: '2026-11-22', MODE: 'full' });
+    }
+  });
+
+  test('a per-run value written for the other query language is refused, with how to write it', () => {
+    const image = tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/job:1');
+    const machine = (task: sfn.IChainable) =>
+      new sfn.StateMachine(Stack.of(task as any), 'M', { definitionBody: sfn.DefinitionBody.fromChainable(task) });
+    const jsonPathTask = SageMakerCreateProcessingJob.jsonPath(baseStack().stack, 'Job', {
+      jobName: '{% $states.input.jobName %}',
+      jobNamePrefix: 'p',
+      image,
+    });
+    expect(() => machine(jsonPathTask)).toThrow(
+      "jobName is a JSONata expression, which a JSONPath task sends as it is; use SageMakerCreateProcessingJob.jsonata(), or a JsonPath reference such as JsonPath.stringAt('$.jobName')",
+    );
+    const { stack, bucket } = baseStack();
+    const jsonataTask = SageMakerCreateProcessingJob.jsonata(stack, 'Job', {
+      jobName: '{% $states.input.jobName %}',
+      jobNamePrefix: 'p',
+      image,
+      processingInputs: [{ name: 'usage', bucket, keyPrefix: 'raw/', runPrefix: sfn.JsonPath.stringAt('$.partition') }],
+    });
+    expect(() => machine(jsonataTask)).toThrow(
+      "input 'usage' runPrefix is a JsonPath reference, which a JSONata task sends as it is; write a JSONata expression, e.g. '{% $states.input.jobName %}', or use SageMakerCreateProcessingJob.jsonPath()",
+    );
+  });
+
+  test('rejects duplicate output names, and JsonPath references in a JSONata state machine', () => {
     const { stack, bucket } = baseStack();
     const image = tasks.DockerImage.fromRegistry('123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1');
     expect(
@@ -400,7 +472,7 @@ describe('SageMakerCreateProcessingJob', () => {
           definitionBody: sfn.DefinitionBody.fromChainable(task),
           queryLanguage: sfn.QueryLanguage.JSONATA,
         }),
-    ).toThrow(/renders JSONPath parameters/);
+    ).toThrow(/jobName is a JsonPath reference, which a JSONata task sends as it is/);
   });
 
   test('documented retries: service errors, throttling and resource limits', () => {
