@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { ProjectConfig } from '../config/load-project';
 import { pullPrefix, pushFolder, type SyncEvent, type SyncReport } from '../io/sync';
 import { formatBytes } from './format';
 import { UsageError } from './project-context';
@@ -66,4 +68,27 @@ export async function pushCommand(bucket: string, dir: string, prefix: string, d
   deps.out(`push ${dir} -> s3://${bucket}/${prefix}`);
   const r = await pushFolder(deps.s3, { bucket, prefix, dir: path.resolve(dir), onEvent: reporter(deps, '↑'), signal: deps.signal });
   return summary(deps, r, 'pushed');
+}
+
+/** The project's data bucket: `override`, or the DataBucketName output of the deployed stack. */
+export async function dataBucketOf(cfn: CloudFormationClient, project: ProjectConfig, override?: string): Promise<string> {
+  if (override !== undefined) return override;
+  let outputs;
+  try {
+    const r = await cfn.send(new DescribeStacksCommand({ StackName: project.stackName }));
+    outputs = r.Stacks?.[0]?.Outputs ?? [];
+  } catch (e) {
+    if ((e as Error).name === 'ValidationError' && /does not exist/.test((e as Error).message)) {
+      throw new UsageError(
+        `stack ${project.stackName} is not deployed in this account and region; deploy it (npx cdk deploy ${project.stackName}) or pass --bucket`,
+      );
+    }
+    throw e;
+  }
+  const bucket = outputs.find((o) => o.OutputKey === 'DataBucketName')?.OutputValue;
+  if (!bucket)
+    throw new UsageError(
+      `stack ${project.stackName} has no DataBucketName output; is it a BatCat project stack? Pass --bucket to name the bucket`,
+    );
+  return bucket;
 }

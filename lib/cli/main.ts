@@ -1,23 +1,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AthenaClient } from '@aws-sdk/client-athena';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import type { AthenaClient } from '@aws-sdk/client-athena';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ProjectConfigError } from '../config/load-project';
 import { AthenaQueryError, QueryTimeoutError, S3AccessDeniedError, S3IoError } from '../io/errors';
 import { LocalRunError } from '../local/container-spec';
 import { localRuns } from '../local/run-records';
 import { RunRequestError } from '../contract/run-input';
-import { folderPrefix, pullCommand, pushCommand } from './data-commands';
 import { defaultDoctorEnv, doctorCommand, type DoctorEnv } from './doctor-command';
 import { Asker, type PromptIO } from './prompts';
-import { dataBucketOf, projectContext, purposeContext, UsageError } from './project-context';
-import { queryCommand } from './query-command';
-import { checkedDates, runCommand } from './run-command';
-import { runsCommand } from './runs-command';
+import { projectContext, purposeContext, UsageError } from './project-context';
 import { addPurposeCommand, initCommand } from './scaffold-commands';
 import { packageInfo } from './scaffold/package-info';
 
@@ -48,21 +44,46 @@ export interface CliEnv {
   readonly doctor?: (rootDir: string) => DoctorEnv;
 }
 
-function awsClients(env: CliEnv, region?: string): AwsClients {
+async function awsClients(env: CliEnv, region?: string): Promise<AwsClients> {
   const given = env.clients?.(region) ?? {};
   return {
-    lambda: given.lambda ?? new LambdaClient({ region }),
-    sfn: given.sfn ?? new SFNClient({ region }),
-    athena: given.athena ?? new AthenaClient({ region }),
-    s3: given.s3 ?? new S3Client({ region }),
-    cloudformation: given.cloudformation ?? new CloudFormationClient({ region }),
+    lambda: given.lambda ?? new (await needsSdk(() => import('@aws-sdk/client-lambda'))).LambdaClient({ region }),
+    sfn: given.sfn ?? new (await needsSdk(() => import('@aws-sdk/client-sfn'))).SFNClient({ region }),
+    athena: given.athena ?? new (await needsSdk(() => import('@aws-sdk/client-athena'))).AthenaClient({ region }),
+    s3: given.s3 ?? new (await needsSdk(() => import('@aws-sdk/client-s3'))).S3Client({ region }),
+    cloudformation:
+      given.cloudformation ?? new (await needsSdk(() => import('@aws-sdk/client-cloudformation'))).CloudFormationClient({ region }),
   };
+}
+
+/**
+ * Loads a module that needs the AWS SDK. The SDK is an optional peer dependency, so that teams
+ * using only the constructs do not install it; a project made by `batcat init` lists it. Only
+ * the commands that call AWS, or run the state machine locally, load it.
+ */
+async function needsSdk<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    const missing = /Cannot find module '(@aws-sdk\/[^'/]+)/.exec((e as Error).message)?.[1];
+    if ((e as { code?: string }).code !== 'MODULE_NOT_FOUND' || missing === undefined) throw e;
+    throw new UsageError(
+      `this command needs the AWS SDK (${missing} is not installed); run npm install in the project (its package.json made by batcat init lists the SDK), or npm install ${missing}`,
+    );
+  }
 }
 
 /** Runs `batcat <argv>` and resolves to the exit code. */
 export async function runCli(argv: readonly string[], env: CliEnv): Promise<number> {
   const line = (s: string) => env.out(`${s}\n`);
   const clients = (region?: string) => awsClients(env, region);
+  // The commands that call AWS load the SDK when they run: init, doctor and help work without it.
+  const commands = {
+    run: () => needsSdk(() => import('./run-command')),
+    runs: () => needsSdk(() => import('./runs-command')),
+    data: () => needsSdk(() => import('./data-commands')),
+    query: () => needsSdk(() => import('./query-command')),
+  };
   let code = 0;
   const program = new Command('batcat')
     .description(
@@ -106,11 +127,12 @@ Examples:
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
       const ctx = purposeContext(g.root, project, purpose);
+      const { runCommand } = await commands.run();
       code = await runCommand(
         ctx,
         { ...opts, pollSeconds: opts.pollSeconds },
         {
-          ...clients(g.region),
+          ...(await clients(g.region)),
           out: line,
           sleep: env.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
         },
@@ -138,7 +160,8 @@ Example:
         code = localRunsTable(g.root, ctx.purpose.name, opts.limit, line);
         return;
       }
-      code = await runsCommand(ctx, opts.limit, { ...clients(g.region), out: line });
+      const { runsCommand } = await commands.runs();
+      code = await runsCommand(ctx, opts.limit, { ...(await clients(g.region)), out: line });
     });
 
   program
@@ -175,11 +198,11 @@ Examples:
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
       const ctx = purposeContext(g.root, project, purpose);
-      const dates = checkedDates(opts);
+      const dates = (await commands.run()).checkedDates(opts);
       const dataDir = path.resolve(g.root, opts.data);
       if (!fs.existsSync(dataDir)) throw new UsageError(`data folder ${dataDir} does not exist; create it, or pass --data <dir>`);
       // Loaded here: it builds the stack with aws-cdk-lib, which no other command needs at start-up.
-      const { runLocal } = await import('../local/local-run');
+      const { runLocal } = await needsSdk(() => import('../local/local-run'));
       const r = await runLocal({
         rootDir: g.root,
         project: ctx.project,
@@ -282,7 +305,8 @@ Example:
     )
     .action(async (project: string, opts) => {
       const g = program.opts();
-      const c = clients(g.region);
+      const c = await clients(g.region);
+      const { queryCommand } = await commands.query();
       code = await queryCommand(projectContext(g.root, project), g.root, opts, {
         athena: c.athena,
         s3: c.s3,
@@ -313,8 +337,9 @@ Example:
     .action(async (project: string, prefix: string, dir: string | undefined, opts) => {
       const g = program.opts();
       const config = projectContext(g.root, project);
+      const { dataBucketOf, folderPrefix, pullCommand } = await commands.data();
       const folder = folderPrefix(prefix);
-      const c = clients(g.region);
+      const c = await clients(g.region);
       const bucket = await dataBucketOf(c.cloudformation, config, opts.bucket);
       code = await pullCommand(bucket, folder, path.resolve(g.root, dir ?? path.join('data', folder)), opts.force === true, {
         s3: c.s3,
@@ -341,8 +366,9 @@ Example:
     .action(async (project: string, dir: string, prefix: string, opts) => {
       const g = program.opts();
       const config = projectContext(g.root, project);
+      const { dataBucketOf, folderPrefix, pushCommand } = await commands.data();
       const folder = folderPrefix(prefix);
-      const c = clients(g.region);
+      const c = await clients(g.region);
       const bucket = await dataBucketOf(c.cloudformation, config, opts.bucket);
       code = await pushCommand(bucket, path.resolve(g.root, dir), folder, { s3: c.s3, out: line, signal: env.signal });
     });

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { loadProject, type ProjectConfig, type PurposeConfig } from '../config/load-project';
 import { purposeStateMachineName, triggerFunctionName } from '../contract/names';
 
@@ -49,27 +48,4 @@ export function purposeContext(rootDir: string, projectName: string, purposeName
   }
   const stateMachineName = purposeStateMachineName(project.stackName, purpose.name);
   return { project, purpose, stateMachineName, triggerFunctionName: triggerFunctionName(stateMachineName) };
-}
-
-/** The project's data bucket: `override`, or the DataBucketName output of the deployed stack. */
-export async function dataBucketOf(cfn: CloudFormationClient, project: ProjectConfig, override?: string): Promise<string> {
-  if (override !== undefined) return override;
-  let outputs;
-  try {
-    const r = await cfn.send(new DescribeStacksCommand({ StackName: project.stackName }));
-    outputs = r.Stacks?.[0]?.Outputs ?? [];
-  } catch (e) {
-    if ((e as Error).name === 'ValidationError' && /does not exist/.test((e as Error).message)) {
-      throw new UsageError(
-        `stack ${project.stackName} is not deployed in this account and region; deploy it (npx cdk deploy ${project.stackName}) or pass --bucket`,
-      );
-    }
-    throw e;
-  }
-  const bucket = outputs.find((o) => o.OutputKey === 'DataBucketName')?.OutputValue;
-  if (!bucket)
-    throw new UsageError(
-      `stack ${project.stackName} has no DataBucketName output; is it a BatCat project stack? Pass --bucket to name the bucket`,
-    );
-  return bucket;
 }

@@ -73,7 +73,16 @@ describe('batcat init', () => {
       ['cell-aging', 'raw/cell-aging/', 'result'],
     ]);
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-    expect(pkg.dependencies).toEqual({ 'aws-cdk-lib': '2.276.0', 'batcat-cdk': '^0.1.0', constructs: '10.8.1' });
+    // The AWS SDK, an optional peer of batcat-cdk, pinned as batcat-cdk is tested with: the batcat command needs it.
+    const ours = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
+    const sdk = Object.keys(ours.peerDependencies).filter((n) => n.startsWith('@aws-sdk/'));
+    expect(sdk.length).toBeGreaterThan(5);
+    expect(pkg.dependencies).toEqual({
+      'aws-cdk-lib': '2.276.0',
+      'batcat-cdk': '^0.1.0',
+      constructs: '10.8.1',
+      ...Object.fromEntries(sdk.map((n) => [n, ours.devDependencies[n]])),
+    });
     expect(pkg.devDependencies).toEqual({ 'aws-cdk': '2.1148.1', jest: '30.5.2' });
     expect(pkg.scripts.test).toBe('jest');
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'cdk.json'), 'utf8')).app).toBe('node node_modules/batcat-cdk/dist/bin/app.js');

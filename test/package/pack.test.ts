@@ -15,7 +15,6 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Purpose, SageMakerCreateProcessingJob } from 'batcat-cdk';
 import { ProjectStack, loadProject } from 'batcat-cdk/app';
-import { readCsvFromBucket, runAthenaQuery } from 'batcat-cdk/io';
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
 const stack = new Stack(app, 'TeamStack', { stackName: 'team-stack' });
@@ -30,7 +29,7 @@ const purpose = new Purpose(stack, 'Forecast', {
   outputs: [{ name: 'predictions' }],
 });
 const task: SageMakerCreateProcessingJob = purpose.processingJob;
-console.log(JSON.stringify({ jobNamePrefix: purpose.jobNamePrefix, task: task.node.id, projectStack: typeof ProjectStack, loadProject: typeof loadProject, io: [typeof readCsvFromBucket, typeof runAthenaQuery] }));
+console.log(JSON.stringify({ jobNamePrefix: purpose.jobNamePrefix, task: task.node.id, projectStack: typeof ProjectStack, loadProject: typeof loadProject }));
 app.synth();
 `;
 
@@ -71,6 +70,18 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
     ],
     app,
   );
+  // Construct users do not install the AWS SDK (an optional peer, for the batcat command and batcat-cdk/io).
+  expect(fs.existsSync(path.join(app, 'node_modules', '@aws-sdk'))).toBe(false);
+  const batcat = path.join(app, 'node_modules', '.bin', 'batcat');
+  // The command starts without it, and init (what npx --package=... batcat init runs) works.
+  run(batcat, ['init', 'sdk-free', '--purpose', 'first'], app);
+  expect(fs.existsSync(path.join(app, 'sdk-free', 'projects', 'sdk-free.yaml'))).toBe(true);
+  // A command that calls AWS names what is missing and how to get it.
+  const refused = spawnSync(batcat, ['runs', 'sdk-free', 'first'], { cwd: path.join(app, 'sdk-free'), encoding: 'utf8' });
+  expect([refused.status, refused.stderr]).toEqual([
+    2,
+    expect.stringMatching(/this command needs the AWS SDK \(@aws-sdk\/client-\w+ is not installed\); run npm install in the project/),
+  ]);
 
   fs.mkdirSync(path.join(app, 'forecast'));
   fs.writeFileSync(path.join(app, 'forecast', 'Dockerfile'), 'FROM public.ecr.aws/docker/library/python:3.12-slim\n');
@@ -101,7 +112,6 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
     task: 'RunProcessingJob',
     projectStack: 'function',
     loadProject: 'function',
-    io: ['function', 'function'],
   });
 
   // The constructs alone, as another team's stack imports them: aws-cdk-lib and constructs, nothing else.
@@ -125,7 +135,22 @@ console.log(JSON.stringify({ atImport, purpose: typeof Purpose, same: root.Purpo
     packages: ['aws-cdk-lib', 'batcat-cdk', 'constructs'],
   });
 
-  // The IO library alone, as a script or a Lambda function uses it: no aws-cdk-lib loaded.
+  // The IO library alone, as a script or a Lambda function uses it, with the SDK clients it names as peers: no aws-cdk-lib loaded.
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
+  const ioClients = ['client-s3', 'client-athena', 'client-glue', 'client-redshift-data', 'lib-storage'].map((n) => `@aws-sdk/${n}`);
+  run(
+    'npm',
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--loglevel=error',
+      ...ioClients.map((n) => `${n}@${pkg.devDependencies[n]}`),
+    ],
+    app,
+  );
   fs.writeFileSync(
     path.join(app, 'io.js'),
     "const io = require('batcat-cdk/io');\n" +

@@ -10,6 +10,11 @@ export interface PackageInfo {
   readonly awsCdkCli: string;
   /** The test runner of a new project's template snapshots. */
   readonly jest: string;
+  /**
+   * The AWS SDK packages the batcat command needs to reach AWS and to run purposes locally, by
+   * name: optional peer dependencies of batcat-cdk (construct users go without), so a project lists them.
+   */
+  readonly awsSdk: Record<string, string>;
   /** The CDK feature flags our app is tested with. */
   readonly cdkContext: Record<string, unknown>;
 }
@@ -25,6 +30,11 @@ export function packageInfo(): PackageInfo {
     constructs: pinned('constructs'),
     awsCdkCli: pinned('aws-cdk'),
     jest: pinned('jest'),
+    awsSdk: Object.fromEntries(
+      Object.keys(pkg.peerDependencies ?? {})
+        .filter((n) => n.startsWith('@aws-sdk/'))
+        .map((n) => [n, pinned(n)]),
+    ),
     cdkContext: cdk.context ?? {},
   };
 }

@@ -244,6 +244,7 @@ export function packageJson(project: string, info: PackageInfo, batcatSpec: stri
         'run-local': 'batcat run-local',
       },
       dependencies: {
+        ...info.awsSdk,
         'aws-cdk-lib': info.awsCdkLib,
         'batcat-cdk': batcatSpec,
         constructs: info.constructs,
