@@ -226,10 +226,8 @@ export function defineProject(
   definition: ProjectDefinition,
   options: { readonly rootDir: string; readonly source?: string },
 ): ProjectConfig {
-  const field = (p: readonly PropertyKey[]) =>
-    p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
   return resolveProject(definition, options.source ?? 'the project definition', options.rootDir, undefined, {
-    where: (p) => (p.length > 0 ? `${field(p)}: ` : ''),
+    where: (p) => (p.length > 0 ? `${fieldPath(p)}: ` : ''),
     order: () => 0,
   });
 }
@@ -314,8 +312,13 @@ function schemaProblems(issues: z.core.$ZodIssue[], raw: unknown): Array<{ path:
 }
 
 /** `line 12:5: purposes[0].instanceType: ` for a path into the document: its key, or with `atValue` its value. */
+/** `purposes[0].instanceType`: a field as the problems name it. */
+function fieldPath(p: readonly PropertyKey[]): string {
+  return p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+}
+
 function where(doc: Document, lines: LineCounter, p: readonly PropertyKey[], atValue = false): string {
-  const field = p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+  const field = fieldPath(p);
   const pos = positionOf(doc, p, atValue);
   const at = pos !== undefined ? lines.linePos(pos) : undefined;
   return `${at ? `line ${at.line}:${at.col}: ` : ''}${field ? `${field}: ` : ''}`;

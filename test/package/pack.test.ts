@@ -37,6 +37,11 @@ function run(cmd: string, args: string[], cwd: string): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** `npm install` in `dir`, of `specs` or else of its package.json, from npm's cache where it can. */
+function npmInstall(dir: string, ...specs: string[]): void {
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', ...specs], dir);
+}
+
 const packDir = tempDir('batcat-pack-');
 const tarballs: string[] = [];
 beforeAll(() => {
@@ -55,21 +60,7 @@ test('the packed package installs into a fresh CDK app, which synthesizes a Purp
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   const lock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8'));
   const version = (name: string) => lock.packages[`node_modules/${name}`].version;
-  run(
-    'npm',
-    [
-      'install',
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      '--ignore-scripts',
-      '--loglevel=error',
-      path.join(packDir, tarballs[0]),
-      `aws-cdk-lib@${version('aws-cdk-lib')}`,
-      `constructs@${version('constructs')}`,
-    ],
-    app,
-  );
+  npmInstall(app, path.join(packDir, tarballs[0]), `aws-cdk-lib@${version('aws-cdk-lib')}`, `constructs@${version('constructs')}`);
   // Construct users do not install the AWS SDK (an optional peer, for the batcat command and batcat-cdk/io).
   expect(fs.existsSync(path.join(app, 'node_modules', '@aws-sdk'))).toBe(false);
   const batcat = path.join(app, 'node_modules', '.bin', 'batcat');
@@ -138,19 +129,7 @@ console.log(JSON.stringify({ atImport, purpose: typeof Purpose, same: root.Purpo
   // The IO library alone, as a script or a Lambda function uses it, with the SDK clients it names as peers: no aws-cdk-lib loaded.
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
   const ioClients = ['client-s3', 'client-athena', 'client-glue', 'client-redshift-data', 'lib-storage'].map((n) => `@aws-sdk/${n}`);
-  run(
-    'npm',
-    [
-      'install',
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      '--ignore-scripts',
-      '--loglevel=error',
-      ...ioClients.map((n) => `${n}@${pkg.devDependencies[n]}`),
-    ],
-    app,
-  );
+  npmInstall(app, ...ioClients.map((n) => `${n}@${pkg.devDependencies[n]}`));
   fs.writeFileSync(
     path.join(app, 'io.js'),
     "const io = require('batcat-cdk/io');\n" +
@@ -205,7 +184,7 @@ test('a project made by batcat init installs, passes doctor, synthesizes, runs i
     cwd,
   );
   const dir = path.join(cwd, '2026-rnd-battery');
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], dir);
+  npmInstall(dir);
   // The installed bin, as the README's getting-started section uses it.
   const batcat = path.join(dir, 'node_modules', '.bin', 'batcat');
   expect(run(batcat, ['doctor'], dir)).toContain('✓ project files: OK, projects/2026-rnd-battery.yaml (1 purpose)');
