@@ -13,6 +13,7 @@ import {
   suggestName,
 } from './names';
 import { frameworkImage, frameworkNames } from './frameworks';
+import { didYouMean } from './suggest';
 import {
   ARGUMENT_PLACEHOLDERS,
   CODE_INPUT_NAME,
@@ -277,8 +278,9 @@ export function entrypointProblem(entrypoint: readonly string[]): string | undef
 /** S3 arrival watches a folder of the purpose's own bucket: a `prefix` input. */
 export function s3ArrivalInputProblem(input: string, prefixInputs: readonly string[]): string | undefined {
   if (prefixInputs.includes(input)) return undefined;
+  const meant = didYouMean(input, prefixInputs);
   return (
-    `${show(input)} is not a 'prefix' input of this purpose; S3 arrival watches a folder of the project bucket. ` +
+    `${show(input)} is not a 'prefix' input of this purpose${meant ? `; did you mean ${show(meant)}?` : ';'} S3 arrival watches a folder of the project bucket. ` +
     `${prefixInputs.length > 0 ? `Allowed: ${prefixInputs.map(show).join(', ')}` : 'Declare an input with a prefix first'}`
   );
 }

@@ -278,6 +278,9 @@ describe('RunTrigger', () => {
     expect(() => build({ s3Arrival: [{ input: 'nope' }] })).toThrow(
       /'nope' is not a 'prefix' input of this purpose; S3 arrival watches a folder of the project bucket. Allowed: 'usage'/,
     );
+    expect(() => build({ s3Arrival: [{ input: 'usgae' }] })).toThrow(
+      /'usgae' is not a 'prefix' input of this purpose; did you mean 'usage'\? S3 arrival watches a folder of the project bucket. Allowed: 'usage'/,
+    );
     expect(() => build({ window: Duration.days(7) })).toThrow(
       /input 'usage' is read one dt= partition per run, which needs runs of one day/,
     );
