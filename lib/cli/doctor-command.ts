@@ -162,6 +162,16 @@ export function doctorChecks(d: DoctorEnv): Check[] {
   for (const warning of projects.flatMap((p) => p.warnings)) {
     checks.push({ name: 'project files', ok: true, warn: true, detail: warning });
   }
+  // Not a project-file warning: a project run only by its own jobs is right to leave it empty.
+  for (const p of projects.filter((x) => x.dataAccess.length === 0)) {
+    checks.push({
+      name: 'data access',
+      ok: true,
+      warn: true,
+      detail: `${p.file} lists no one under dataAccess: once deployed, only the stage's own roles may read and write its data, and batcat pull, push and query are refused to people`,
+      fix: `add the IAM role you work with (its ARN with its path) to dataAccess in ${p.file}, e.g. dataAccess: ['arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*']`,
+    });
+  }
   for (const p of projects) {
     for (const purpose of p.purposes) checks.push(...purposeChecks(d, purpose));
   }

@@ -305,6 +305,10 @@ describe('batcat doctor', () => {
     expect(r.out).toMatch(/^! CDK bootstrap: cannot be checked offline\n {4}fix: .*npx cdk bootstrap/m);
     expect(r.out).toContain('✓ project files: OK, projects/2022-rnd-battery.yaml (2 purposes)');
     expect(r.out).toContain('✓ container usage-analysis: OK, containers/usage-analysis, runs: python3 /opt/program/usage_analysis.py');
+    // The example lists no one who may pull and push: a hint with the fix, which does not fail doctor.
+    expect(r.out).toMatch(
+      /^! data access: projects\/2022-rnd-battery\.yaml lists no one under dataAccess: .*batcat pull, push and query are refused to people\n {4}fix: add the IAM role you work with/m,
+    );
   });
 
   test("checks that python3 has the image's packages: a requirements.txt pin, a framework's version", () => {
