@@ -156,21 +156,14 @@ export async function startRuns(event: unknown, config: PurposeRunConfig, deps: 
   const plan = await planWindows(request, config, deps, now);
   const toStart = plan.filter((p): p is Planned & { input: RunInput } => p.input !== undefined);
   if (toStart.length === 0) return { purpose: config.purpose, trigger: request.trigger.kind, windows: plan.map((p) => p.outcome) };
-  if (toStart.length === 1 && !request.backfill) {
-    const { input } = toStart[0];
-    const status = await start(deps.sfn, config.stateMachineArn, input.runId, input);
-    const windows = plan.map((p) =>
-      p === toStart[0] ? { ...p.outcome, action: status, executionArn: executionArnOf(config.stateMachineArn, input.runId) } : p.outcome,
+  const backfillStateMachineArn = config.backfillStateMachineArn;
+  if (request.backfill && backfillStateMachineArn === undefined) {
+    throw new RunRequestError(
+      `purpose ${config.purpose} has no backfill machine (its Purpose was built with backfill: false); run its windows one at a time`,
     );
-    return { purpose: config.purpose, trigger: request.trigger.kind, windows };
   }
-  if (config.backfillStateMachineArn === undefined) {
-    if (request.backfill) {
-      throw new RunRequestError(
-        `purpose ${config.purpose} has no backfill machine (its Purpose was built with backfill: false); run its windows one at a time`,
-      );
-    }
-    // Catch-up without a backfill machine: each due window starts on its own.
+  // One window, or catch-up without a backfill machine: each due window starts on its own.
+  if (backfillStateMachineArn === undefined || (toStart.length === 1 && !request.backfill)) {
     const windows = [];
     for (const p of plan) {
       if (!p.input) windows.push(p.outcome);
@@ -181,7 +174,6 @@ export async function startRuns(event: unknown, config: PurposeRunConfig, deps: 
     }
     return { purpose: config.purpose, trigger: request.trigger.kind, windows };
   }
-  const backfillStateMachineArn = config.backfillStateMachineArn;
   const runs = toStart.map((p) => ({ name: p.input.runId, input: p.input }));
   const backfill: BackfillInput = { purpose: config.purpose, runs };
   if (Buffer.byteLength(JSON.stringify(backfill)) > MAX_BACKFILL_INPUT_BYTES) {
