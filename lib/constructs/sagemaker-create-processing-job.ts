@@ -7,7 +7,14 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { JOB_NAME, JOB_NAME_PREFIX } from '../contract/names';
-import { defaultInputPath, defaultOutputPath, hasInstanceStorage, PROCESSING_DEFAULTS, PROCESSING_LIMITS } from '../contract/processing';
+import {
+  defaultInputPath,
+  defaultOutputPath,
+  hasInstanceStorage,
+  PROCESSING_DEFAULTS,
+  PROCESSING_LIMITS,
+  processingInstanceType,
+} from '../contract/processing';
 import {
   channelPathProblems,
   compressionProblem,
@@ -402,7 +409,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       ProcessingResources: {
         ClusterConfig: {
           InstanceCount: p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount,
-          InstanceType: p.instanceType ? `ml.${p.instanceType.toString()}` : PROCESSING_DEFAULTS.instanceType,
+          InstanceType: this.instanceType,
           VolumeSizeInGB: this.volumeSizeGb,
           VolumeKmsKeyId: p.volumeEncryptionKey?.keyArn,
         },
@@ -466,12 +473,11 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         `instanceType '${p.instanceType.toString()}' has the 'ml.' prefix, which the task adds itself; drop it: new ec2.InstanceType('${bare}')`,
       );
     }
-    if (p.instanceType) check(this, instanceTypeProblem(`ml.${p.instanceType.toString()}`));
-    const instanceType = p.instanceType ? `ml.${p.instanceType.toString()}` : PROCESSING_DEFAULTS.instanceType;
-    if (p.volumeEncryptionKey && hasInstanceStorage(instanceType)) {
+    if (p.instanceType) check(this, instanceTypeProblem(this.instanceType));
+    if (p.volumeEncryptionKey && hasInstanceStorage(this.instanceType)) {
       throw scopedError(
         this,
-        `volumeEncryptionKey cannot be used with ${instanceType}: its storage is local NVMe, encrypted by the instance, and SageMaker refuses a volume key for it; leave volumeEncryptionKey out for this instance type`,
+        `volumeEncryptionKey cannot be used with ${this.instanceType}: its storage is local NVMe, encrypted by the instance, and SageMaker refuses a volume key for it; leave volumeEncryptionKey out for this instance type`,
       );
     }
     check(this, instanceCountProblem(p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount));
@@ -532,6 +538,11 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
 
   private get volumeSizeGb(): number {
     return (this.props.volumeSize ?? Size.gibibytes(PROCESSING_DEFAULTS.volumeSizeGb)).toGibibytes();
+  }
+
+  /** `ml.<type>`, as SageMaker takes it. */
+  private get instanceType(): string {
+    return processingInstanceType(this.props.instanceType?.toString());
   }
 
   private get maxRuntime(): Duration {

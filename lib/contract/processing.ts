@@ -26,6 +26,11 @@ export const PROCESSING_LIMITS = {
  */
 export const INSTANCE_STORAGE_FAMILIES: readonly string[] = ['g4dn', 'g5', 'g6', 'g6e', 'g7e', 'p5', 'r5d'];
 
+/** The instance type SageMaker takes (`ml.m5.large`) for one given without its prefix (`m5.large`), or the default. */
+export function processingInstanceType(withoutPrefix?: string): string {
+  return withoutPrefix !== undefined ? `ml.${withoutPrefix}` : PROCESSING_DEFAULTS.instanceType;
+}
+
 /** Whether `instanceType` (`ml.g5.xlarge`) has instance storage instead of an EBS volume. */
 export function hasInstanceStorage(instanceType: string): boolean {
   return INSTANCE_STORAGE_FAMILIES.includes(instanceType.split('.')[1]);

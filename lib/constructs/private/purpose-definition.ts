@@ -7,7 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { JOB_ENV, secretIdVariable } from '../../contract/environment';
 import { LEDGER_ATTRIBUTES, LEDGER_KEY } from '../../contract/ledger';
-import { ARGUMENT_PLACEHOLDERS, hasInstanceStorage, PROCESSING_DEFAULTS, splitPlaceholders } from '../../contract/processing';
+import { ARGUMENT_PLACEHOLDERS, hasInstanceStorage, processingInstanceType, splitPlaceholders } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
 import { QueryParameter, type PurposeQuery } from '../purpose-props';
@@ -323,7 +323,7 @@ export function runProcessingJob(
     })),
     // The project key for the results and, where the instance has an EBS volume, for it too.
     outputEncryptionKey: props.bucket.encryptionKey,
-    volumeEncryptionKey: hasInstanceStorage(props.instanceType ? `ml.${props.instanceType.toString()}` : PROCESSING_DEFAULTS.instanceType)
+    volumeEncryptionKey: hasInstanceStorage(processingInstanceType(props.instanceType?.toString()))
       ? undefined
       : props.bucket.encryptionKey,
     instanceType: props.instanceType,
