@@ -528,14 +528,11 @@ export const projectSchema = strict({
       .filter((x) => x.prefix !== undefined)
       .map((x) => ({ name: `purpose ${show(p.name)} input ${show(x.name)}`, prefix: x.prefix!, writes: false, path: [] })),
   ]);
-  let outputs = 0;
-  purposes.forEach((p, i) =>
-    p.outputs.forEach((o, n) => {
-      const problem = outputCountProblem(++outputs);
-      if (problem && outputs === MAX_PROJECT_OUTPUTS + 1)
-        ctx.issues.push({ code: 'custom', input: o.name, path: ['purposes', i, 'outputs', n, 'name'], message: problem });
-    }),
-  );
+  // Reported once, at the first output too many.
+  const outputs = purposes.flatMap((p, i) => p.outputs.map((o, n) => ({ name: o.name, path: ['purposes', i, 'outputs', n, 'name'] })));
+  const oneTooMany = outputs[MAX_PROJECT_OUTPUTS];
+  const problem = outputCountProblem(MAX_PROJECT_OUTPUTS + 1);
+  if (oneTooMany && problem) ctx.issues.push({ code: 'custom', input: oneTooMany.name, path: oneTooMany.path, message: problem });
   for (const o of folderOverlapProblems(folders, QUERY_RESULTS_PREFIX)) {
     ctx.issues.push({ code: 'custom', input: folders[o.index].prefix, path: folders[o.index].path, message: o.message });
   }
