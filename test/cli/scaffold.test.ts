@@ -28,6 +28,16 @@ function withTerminal(argv: string[], cwd: string, keys: string[]) {
   return JSON.parse(r.stdout) as { code: number; out: string; err: string; screen: string };
 }
 
+/** The placeholders that keep the data folders of a project whose first purpose is cell-aging. */
+const DATA_KEEPS = [
+  'data/raw/.gitkeep',
+  'data/raw/cell-aging/.gitkeep',
+  'data/result/.gitkeep',
+  'data/test/.gitkeep',
+  'data/tmp/.gitkeep',
+  'data/train/.gitkeep',
+];
+
 describe('batcat init', () => {
   test('scaffolds the BatCat layout, a valid project file, a container following the contract, and a package.json for cdk synth', () => {
     const cwd = tempDir('batcat-init-');
@@ -46,12 +56,7 @@ describe('batcat init', () => {
         'containers/cell-aging/Dockerfile',
         'containers/cell-aging/cell_aging.py',
         'containers/cell-aging/requirements.txt',
-        'data/raw/.gitkeep',
-        'data/raw/cell-aging/.gitkeep',
-        'data/result/.gitkeep',
-        'data/test/.gitkeep',
-        'data/tmp/.gitkeep',
-        'data/train/.gitkeep',
+        ...DATA_KEEPS,
         'doc/.gitkeep',
         'doc/README.md',
         'log/.gitkeep',
@@ -99,16 +104,7 @@ describe('batcat init', () => {
     git('init', '-q');
     git('add', '-A');
     const tracked = git('ls-files').trim().split('\n');
-    expect(tracked.filter((f) => f.startsWith('data/')).sort()).toEqual(
-      [
-        'data/raw/.gitkeep',
-        'data/raw/cell-aging/.gitkeep',
-        'data/result/.gitkeep',
-        'data/test/.gitkeep',
-        'data/tmp/.gitkeep',
-        'data/train/.gitkeep',
-      ].sort(),
-    );
+    expect(tracked.filter((f) => f.startsWith('data/')).sort()).toEqual([...DATA_KEEPS].sort());
     expect(tracked).toEqual(expect.arrayContaining(['test/stacks.test.js', '.github/workflows/ci.yml', 'package.json']));
     const workflow = fs.readFileSync(path.join(dir, '.github/workflows/ci.yml'), 'utf8');
     for (const step of ['run: npm ci', 'run: npm test', 'run: npx cdk synth', 'git diff "$BASE...HEAD" -- test/__snapshots__'])
