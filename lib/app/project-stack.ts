@@ -221,7 +221,7 @@ export class ProjectStack extends Stack {
   }
 
   /** A Glue table for each output of `p` that declares one. */
-  private resultTablesOf(p: PurposeConfig): ResultTableProps[] {
+  private resultTablesOf(p: PurposeConfig): Array<ResultTableProps & { readonly tableName: string }> {
     return p.outputs.flatMap((o) =>
       o.table
         ? [

@@ -10,11 +10,11 @@ export interface PurposeStackProps extends NestedStackProps {
   /** The purpose this nested stack holds. */
   readonly purpose: PurposeProps;
   /**
-   * The Glue tables over the purpose's outputs.
+   * The Glue tables over the purpose's outputs, each named (the name is also its construct ID).
    *
    * @default - none
    */
-  readonly resultTables?: ResultTableProps[];
+  readonly resultTables?: Array<ResultTableProps & { readonly tableName: string }>;
   /**
    * A workgroup of the purpose's own for its query, in place of `purpose.query.workGroup`, so
    * that its job can read its own query results and no one else's.

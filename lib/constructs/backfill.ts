@@ -6,19 +6,29 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { trustOwnStateMachineOnly } from './private/trust';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
+import { MAX_STATE_MACHINE_NAME_LENGTH } from '../contract/names';
 import { RUN_DEFAULTS } from '../contract/processing';
 import { backfillConcurrencyProblem } from '../contract/rules';
 import { check } from './private/errors';
+import { generatedName } from './private/generated-name';
 import { purposeLogGroup } from './private/log-group';
 
 /** Properties of a Backfill. */
 export interface BackfillProps {
   /** The state machine each window runs on. */
   readonly stateMachine: sfn.IStateMachine;
-  /** The name of `stateMachine`, for descriptions. */
-  readonly stateMachineName: string;
-  /** The name of the backfill state machine. */
-  readonly backfillStateMachineName: string;
+  /**
+   * The name of `stateMachine`, for descriptions.
+   *
+   * @default - descriptions do not name it
+   */
+  readonly stateMachineName?: string;
+  /**
+   * The name of the backfill state machine.
+   *
+   * @default - a name generated from the stack name and this construct's path
+   */
+  readonly backfillStateMachineName?: string;
   /**
    * How many runs may run at once.
    *
@@ -54,21 +64,22 @@ export class Backfill extends Construct {
     const maxConcurrency = props.maxConcurrency ?? RUN_DEFAULTS.backfillConcurrency;
     check(this, backfillConcurrencyProblem(maxConcurrency));
 
+    const name = props.backfillStateMachineName ?? generatedName(this, MAX_STATE_MACHINE_NAME_LENGTH);
     const definition = this.eachWindow(props, maxConcurrency).next(this.outcome());
     this.logGroup = purposeLogGroup(
       this,
       'Logs',
       { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
-      `/aws/vendedlogs/states/${props.backfillStateMachineName}`,
+      `/aws/vendedlogs/states/${name}`,
     );
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: props.backfillStateMachineName,
-      comment: `BatCat backfill of ${props.stateMachineName}: one run per window, at most ${maxConcurrency} at a time.`,
+      stateMachineName: name,
+      comment: `BatCat backfill${props.stateMachineName ? ` of ${props.stateMachineName}` : ''}: one run per window, at most ${maxConcurrency} at a time.`,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
-    trustOwnStateMachineOnly(this.stateMachine, props.backfillStateMachineName);
+    trustOwnStateMachineOnly(this.stateMachine, name);
 
     // The task grants DescribeExecution and StopExecution on `execution:<name of stateMachine>*`.
     const executions = Stack.of(this).formatArn({

@@ -6,8 +6,12 @@ import { PurposeMetrics, RunOutcome } from './purpose-metrics';
 
 /** Properties of a ProjectDashboard. */
 export interface ProjectDashboardProps {
-  /** The dashboard's name. */
-  readonly dashboardName: string;
+  /**
+   * The dashboard's name.
+   *
+   * @default - one CloudFormation generates
+   */
+  readonly dashboardName?: string;
   /** The state machine name of each purpose, by purpose name, in display order. */
   readonly purposes: ReadonlyArray<{ readonly purposeName: string; readonly stateMachineName: string }>;
   /**

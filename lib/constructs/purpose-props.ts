@@ -267,13 +267,16 @@ export interface PurposeProps {
   /**
    * The security groups of the job's network interfaces.
    *
-   * @default - none; required with `vpc`
+   * @default - with `vpc`, a new security group that allows all outbound traffic and no inbound
+   * (`processingJob.connections`)
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
   /**
-   * Starts the names of the state machine, its log group and its alarms: `<namePrefix>-<purposeName>`.
+   * Names the state machine `<namePrefix>-<purposeName>`; its log group, alarms, trigger
+   * function, queue and backfill machine are named after it.
    *
-   * @default - the stack name, lowercased
+   * @default - a name generated from the stack name and this construct's path, with a hash:
+   * unique in the account and region, stable across deploys, and valid in nested stacks
    */
   readonly namePrefix?: string;
   /**

@@ -3,9 +3,10 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { QUERY_RESULTS_PREFIX } from '../contract/names';
-import { bytesScannedCutoffProblem } from '../contract/rules';
+import { bytesScannedCutoffProblem, workGroupNameProblem } from '../contract/rules';
 import { s3Uri } from '../contract/s3-uri';
-import { check, scopedError } from './private/errors';
+import { check } from './private/errors';
+import { generatedName } from './private/generated-name';
 
 /** What a query task needs to know about the workgroup it runs in. */
 export interface IQueryWorkGroup {
@@ -19,8 +20,12 @@ export interface IQueryWorkGroup {
 
 /** Properties of QueryWorkGroup. */
 export interface QueryWorkGroupProps {
-  /** The workgroup's name: 1-128 letters, digits, '.', '_' or '-'. */
-  readonly workGroupName: string;
+  /**
+   * The workgroup's name: 1-128 letters, digits, '.', '_' or '-'.
+   *
+   * @default - a name generated from the stack name and this construct's path
+   */
+  readonly workGroupName?: string;
   /** Results go to `<resultsPrefix>` in this bucket, encrypted with its KMS key (SSE-KMS) when it has one. */
   readonly resultsBucket: s3.IBucket;
   /**
@@ -53,15 +58,14 @@ export class QueryWorkGroup extends Construct implements IQueryWorkGroup {
     super(scope, id);
     const cutoff = props.bytesScannedCutoff ?? 10e9;
     check(this, bytesScannedCutoffProblem(cutoff, cutoff));
-    if (!/^[a-zA-Z0-9._-]{1,128}$/.test(props.workGroupName))
-      throw scopedError(this, `workGroupName must be 1-128 letters, digits, '.', '_' or '-', got '${props.workGroupName}'`);
-    this.workGroupName = props.workGroupName;
+    this.workGroupName = props.workGroupName ?? generatedName(this, 128);
+    check(this, workGroupNameProblem(this.workGroupName));
     this.resultsBucket = props.resultsBucket;
     this.resultsPrefix = props.resultsPrefix ?? QUERY_RESULTS_PREFIX;
     this.bytesScannedCutoff = cutoff;
     const key = props.resultsBucket.encryptionKey;
     new athena.CfnWorkGroup(this, 'Resource', {
-      name: props.workGroupName,
+      name: this.workGroupName,
       description: `BatCat queries of ${Stack.of(this).stackName}: results encrypted in the project bucket, at most ${cutoff / 1e9} GB scanned per query`,
       state: 'ENABLED',
       workGroupConfiguration: {
@@ -77,6 +81,6 @@ export class QueryWorkGroup extends Construct implements IQueryWorkGroup {
         },
       },
     });
-    this.workGroupArn = Stack.of(this).formatArn({ service: 'athena', resource: 'workgroup', resourceName: props.workGroupName });
+    this.workGroupArn = Stack.of(this).formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroupName });
   }
 }

@@ -3,11 +3,16 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import { Construct } from 'constructs';
 import { glueNameProblem } from '../contract/rules';
 import { check } from './private/errors';
+import { generatedGlueName } from './private/generated-name';
 
 /** Properties of ResultDatabase. */
 export interface ResultDatabaseProps {
-  /** Lowercase letters, digits and underscores. */
-  readonly databaseName: string;
+  /**
+   * Lowercase letters, digits and underscores.
+   *
+   * @default - a name generated from the stack name and this construct's path
+   */
+  readonly databaseName?: string;
   /**
    * What the database holds, shown in the Glue console.
    *
@@ -24,16 +29,16 @@ export class ResultDatabase extends Construct {
   /** The CloudFormation resource, for tables to depend on. */
   public readonly resource: glue.CfnDatabase;
 
-  constructor(scope: Construct, id: string, props: ResultDatabaseProps) {
+  constructor(scope: Construct, id: string, props: ResultDatabaseProps = {}) {
     super(scope, id);
-    check(this, glueNameProblem('database', props.databaseName));
-    this.databaseName = props.databaseName;
+    this.databaseName = props.databaseName ?? generatedGlueName(this, 255);
+    check(this, glueNameProblem('database', this.databaseName));
     this.resource = new glue.CfnDatabase(this, 'Resource', {
       catalogId: Aws.ACCOUNT_ID,
-      databaseInput: { name: props.databaseName, description: props.description },
+      databaseInput: { name: this.databaseName, description: props.description },
     });
     const stack = Stack.of(this);
-    this.databaseArn = stack.formatArn({ service: 'glue', resource: 'database', resourceName: props.databaseName });
+    this.databaseArn = stack.formatArn({ service: 'glue', resource: 'database', resourceName: this.databaseName });
     this.catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
   }
 }

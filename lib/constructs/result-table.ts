@@ -6,6 +6,7 @@ import { dateProblem } from '../contract/dates';
 import { columnNameProblem, columnTypeProblem, glueNameProblem, keyPrefixProblem } from '../contract/rules';
 import { s3Uri } from '../contract/s3-uri';
 import { check, scopedError } from './private/errors';
+import { generatedGlueName } from './private/generated-name';
 import type { ResultDatabase } from './result-database';
 
 /** How a result table's files are written. */
@@ -33,8 +34,12 @@ export interface ResultColumn {
 export interface ResultTableProps {
   /** The database the table is registered in. */
   readonly database: ResultDatabase;
-  /** The table's name: lowercase letters, digits and '_'. */
-  readonly tableName: string;
+  /**
+   * The table's name: lowercase letters, digits and '_'.
+   *
+   * @default - a name generated from the stack name and this construct's path
+   */
+  readonly tableName?: string;
   /** The bucket of the output folder. */
   readonly bucket: s3.IBucket;
   /** The output folder: runs write `<keyPrefix>dt=YYYY-MM-DD/`. */
@@ -91,7 +96,8 @@ export class ResultTable extends Construct {
 
   constructor(scope: Construct, id: string, props: ResultTableProps) {
     super(scope, id);
-    check(this, glueNameProblem('table name', props.tableName));
+    this.tableName = props.tableName ?? generatedGlueName(this, 255);
+    check(this, glueNameProblem('table name', this.tableName));
     check(this, keyPrefixProblem(props.keyPrefix));
     if (props.columns.length === 0)
       throw scopedError(this, 'a table needs at least one column, e.g. columns: { vehicle_id: string, kwh: double }');
@@ -100,13 +106,12 @@ export class ResultTable extends Construct {
     check(this, dateProblem(first, 'firstPartition'));
 
     const format = props.format ?? ResultFormat.CSV;
-    this.tableName = props.tableName;
     this.location = s3Uri(props.bucket.bucketName, props.keyPrefix);
     const table = new glue.CfnTable(this, 'Resource', {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: props.database.databaseName,
       tableInput: {
-        name: props.tableName,
+        name: this.tableName,
         description: props.description,
         tableType: 'EXTERNAL_TABLE',
         partitionKeys: [{ name: 'dt', type: 'string', comment: "The run's window start, YYYY-MM-DD" }],
@@ -133,7 +138,7 @@ export class ResultTable extends Construct {
     this.tableArn = Stack.of(this).formatArn({
       service: 'glue',
       resource: 'table',
-      resourceName: `${props.database.databaseName}/${props.tableName}`,
+      resourceName: `${props.database.databaseName}/${this.tableName}`,
     });
   }
 }

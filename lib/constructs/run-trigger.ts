@@ -17,13 +17,14 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RUN_CONFIG_ENV } from '../contract/environment';
 import { FRESHNESS_METRIC } from '../contract/ledger';
-import { triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
+import { MAX_STATE_MACHINE_NAME_LENGTH, triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
 import { cronDaylightSavingProblem, cronProblem, schedulePeriodProblem } from '../contract/rules';
 import type { PurposeRunConfig } from '../contract/run-input';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import type { RunLedger } from './run-ledger';
 import { firstEventAlarm } from './private/alarms';
 import { check } from './private/errors';
+import { generatedName } from './private/generated-name';
 import { handlerFunction } from './private/handler-function';
 import { purposeLogGroup } from './private/log-group';
 import { topicKeyAccess } from './private/purpose-definition';
@@ -44,12 +45,20 @@ export interface S3Arrival {
   readonly suffix?: string;
 }
 
+/** The props, with the name that names the trigger's resources decided. */
+type NamedProps = RunTriggerProps & { readonly stateMachineName: string };
+
 /** Properties of a RunTrigger. */
 export interface RunTriggerProps {
   /** The purpose's state machine. Its name also names the trigger's function, queue and alarms. */
   readonly stateMachine: sfn.IStateMachine;
-  /** The physical name of `stateMachine` (it names the function, queue and alarms at synth time). */
-  readonly stateMachineName: string;
+  /**
+   * The physical name of `stateMachine`: the trigger's function, queue and alarms are named
+   * after it (`<stateMachineName>-trigger`, ...).
+   *
+   * @default - names generated from the stack name and this construct's path
+   */
+  readonly stateMachineName?: string;
   /**
    * The state machine that runs backfills of this purpose.
    *
@@ -167,8 +176,9 @@ export class RunTrigger extends Construct {
   public readonly schedule?: scheduler.Schedule;
   public readonly alarms: RunTriggerAlarms;
 
-  constructor(scope: Construct, id: string, props: RunTriggerProps) {
+  constructor(scope: Construct, id: string, given: RunTriggerProps) {
     super(scope, id);
+    const props: NamedProps = { ...given, stateMachineName: given.stateMachineName ?? generatedName(this, MAX_STATE_MACHINE_NAME_LENGTH) };
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
       queueName: triggerDeadLetterQueueName(props.stateMachineName),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -192,7 +202,7 @@ export class RunTrigger extends Construct {
   }
 
   /** The function, with its own log group and a role that may start this purpose's runs and backfills only. */
-  private createFunction(props: RunTriggerProps): NodejsFunction {
+  private createFunction(props: NamedProps): NodejsFunction {
     const functionName = triggerFunctionName(props.stateMachineName);
     const { purpose, ...settings } = props.runConfig;
     const runConfig: PurposeRunConfig = {
@@ -268,7 +278,7 @@ export class RunTrigger extends Construct {
   }
 
   /** An EventBridge Scheduler schedule that invokes the function at each tick. */
-  private createSchedule(props: RunTriggerProps, schedule: scheduler.ScheduleExpression, delivery: Delivery): scheduler.Schedule {
+  private createSchedule(props: NamedProps, schedule: scheduler.ScheduleExpression, delivery: Delivery): scheduler.Schedule {
     const cron = /^cron\((.*)\)$/.exec(schedule.expressionString);
     if (cron) check(this, cronProblem(cron[1]));
     if (cron && schedule.timeZone) check(this, cronDaylightSavingProblem(cron[1], schedule.timeZone.timezoneName));
@@ -290,7 +300,7 @@ export class RunTrigger extends Construct {
   }
 
   /** The role the schedules invoke the function with (one for the run schedule and the freshness check). */
-  private scheduleRole(props: RunTriggerProps): iam.IRole {
+  private scheduleRole(props: NamedProps): iam.IRole {
     const existing = this.node.tryFindChild('ScheduleRole') as iam.Role | undefined;
     if (existing) return existing;
     const role = new iam.Role(this, 'ScheduleRole', {
@@ -311,7 +321,7 @@ export class RunTrigger extends Construct {
    * The hourly freshness check: the function publishes the newest success's age, may notify the
    * topic, and an alarm watches the age (missing data counts as late).
    */
-  private checkFreshness(props: RunTriggerProps, freshness: Duration, delivery: Delivery): cloudwatch.Alarm {
+  private checkFreshness(props: NamedProps, freshness: Duration, delivery: Delivery): cloudwatch.Alarm {
     new scheduler.Schedule(this, 'FreshnessCheck', {
       schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
       description: `Checks every hour how old the newest successful window of ${props.stateMachineName} is`,
@@ -357,7 +367,7 @@ export class RunTrigger extends Construct {
   }
 
   /** The EventBridge rules of S3 arrival, upstream success and this purpose's own ended runs. */
-  private addEventRules(props: RunTriggerProps, delivery: Delivery): void {
+  private addEventRules(props: NamedProps, delivery: Delivery): void {
     (props.s3Arrival ?? []).forEach((a, i) => {
       new events.Rule(this, `S3Arrival${i}`, {
         description: `New objects under ${a.prefix}${a.suffix ? ` ending ${a.suffix}` : ''} start runs of ${props.stateMachineName}`,
@@ -400,7 +410,7 @@ export class RunTrigger extends Construct {
     }
   }
 
-  private createAlarms(props: RunTriggerProps): RunTriggerAlarms {
+  private createAlarms(props: NamedProps): RunTriggerAlarms {
     const alarm = (alarmId: string, what: string, metric: cloudwatch.IMetric, description: string) =>
       firstEventAlarm(this, alarmId, {
         alarmName: `${props.stateMachineName}-${what}`,

@@ -6,7 +6,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { JOB_NAME, JOB_NAME_PREFIX } from '../contract/names';
+import { JOB_NAME } from '../contract/names';
 import {
   defaultInputPath,
   defaultOutputPath,
@@ -22,6 +22,7 @@ import {
   inputKeyProblem,
   instanceCountProblem,
   instanceTypeProblem,
+  jobNamePrefixProblem,
   keyPrefixProblem,
   maxRuntimeProblem,
   volumeSizeGbProblem,
@@ -454,9 +455,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
 
   private validate(): void {
     const p = this.props;
-    if (!Token.isUnresolved(p.jobNamePrefix) && !JOB_NAME_PREFIX.test(p.jobNamePrefix)) {
-      throw scopedError(this, `jobNamePrefix must be 1-30 letters, digits and inner hyphens, got '${p.jobNamePrefix}'`);
-    }
+    if (!Token.isUnresolved(p.jobNamePrefix)) check(this, jobNamePrefixProblem(p.jobNamePrefix));
     // A literal name is sent as is (SageMaker then refuses a second job of that name); paths come as tokens.
     // The prefix and a hyphen: policies name `<prefix>-*`, which another prefix that merely starts alike does not match.
     const literalName = !Token.isUnresolved(p.jobName) && !JSONATA_EXPRESSION.test(p.jobName);

@@ -5,6 +5,7 @@ import { RESERVED_ENV_COUNT, RESERVED_ENV_PREFIX, secretIdVariable } from './env
 import {
   CHANNEL_NAME,
   GLUE_NAME,
+  JOB_NAME_PREFIX,
   KEBAB_NAME,
   KEY_PREFIX,
   MAX_PURPOSE_NAME_LENGTH,
@@ -99,13 +100,31 @@ export function outputCountProblem(count: number): string | undefined {
     : `this is output number ${count} of the project; at most ${MAX_PROJECT_OUTPUTS} fit (S3 allows 1000 lifecycle rules per bucket, one per output): move some purposes into a second project file`;
 }
 
+/** `; try '<fixed>'` when `fixed` is another value that `passes`, else nothing: a fix is offered only when it works. */
+function tryInstead(value: string, fixed: string, passes: (v: string) => boolean): string {
+  return fixed !== value && fixed !== '' && passes(fixed) ? `; try ${show(fixed)}` : '';
+}
+
+/** The closest key to `value` made of S3-safe folder names: `folder` ends it with '/'. */
+function fixKey(value: string, folder: boolean): string {
+  const parts = value
+    .trim()
+    .replace(/\*/g, '')
+    .split('/')
+    .map((p) => p.replace(/[^A-Za-z0-9!_.()=+-]+/g, '-').replace(/^-+|-+$/g, ''))
+    .filter((p) => p !== '' && p !== '.' && p !== '..');
+  return parts.join('/') + (folder && parts.length > 0 ? '/' : '');
+}
+
+const isKeyPrefix = (value: string) => value !== '' && KEY_PREFIX.test(value) && !value.split('/').some((p) => p === '.' || p === '..');
+
 /** A folder inside a bucket: relative, ends with '/', no '.' or '..', only S3-safe characters. */
 export function keyPrefixProblem(value: string): string | undefined {
-  const ok = value !== '' && KEY_PREFIX.test(value) && !value.split('/').some((p) => p === '.' || p === '..');
-  return ok
+  return isKeyPrefix(value)
     ? undefined
     : `${show(value)} is not a valid key prefix; use folders of letters, digits and !_.()=+- separated by '/', ending with '/', without a leading '/', e.g. 'raw/usage/'` +
-        (value.includes('*') ? " ('*' would be a wildcard in the IAM policies built from the prefix)" : '');
+        (value.includes('*') ? " ('*' would be a wildcard in the IAM policies built from the prefix)" : '') +
+        tryInstead(value, fixKey(value, true), isKeyPrefix);
 }
 
 /** `s3://<bucket>/<folder>/`. */
@@ -120,9 +139,11 @@ const OBJECT_KEY = /^(?:[A-Za-z0-9!_.()=+-]+\/)*[A-Za-z0-9!_.()=+-]+$/;
 
 /** What an input reads: a folder (ending with '/') or one object. */
 export function inputKeyProblem(value: string): string | undefined {
-  return keyPrefixProblem(value) === undefined || (OBJECT_KEY.test(value) && !value.split('/').some((p) => p === '.' || p === '..'))
+  const ok = (v: string) => isKeyPrefix(v) || (OBJECT_KEY.test(v) && !v.split('/').some((p) => p === '.' || p === '..'));
+  return ok(value)
     ? undefined
-    : `${show(value)} is not a valid folder or object key; use folders of letters, digits and !_.()=+- separated by '/' (no '*': it would be an IAM wildcard), e.g. 'raw/usage/' (a folder) or 'models/model.tar.gz' (one object)`;
+    : `${show(value)} is not a valid folder or object key; use folders of letters, digits and !_.()=+- separated by '/' (no '*': it would be an IAM wildcard), e.g. 'raw/usage/' (a folder) or 'models/model.tar.gz' (one object)` +
+        tryInstead(value, fixKey(value, value.endsWith('/') || value.endsWith('*')), ok);
 }
 
 /** `s3://<bucket>/<folder>/` or `s3://<bucket>/<key>`: what an input may read. */
@@ -135,9 +156,15 @@ export function s3InputUriProblem(value: string): string | undefined {
 
 /** An input or output name. */
 export function channelNameProblem(value: string): string | undefined {
+  const fixed = value
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[-_]+|-+$/g, '')
+    .slice(0, 64);
   return CHANNEL_NAME.test(value)
     ? undefined
-    : `${show(value)} is not a valid name; use up to 64 lowercase letters, digits, '_' or '-', starting with a letter or digit (it becomes a folder under /opt/ml/processing)`;
+    : `${show(value)} is not a valid name; use up to 64 lowercase letters, digits, '_' or '-', starting with a letter or digit (it becomes a folder under /opt/ml/processing)` +
+        tryInstead(value, fixed, (v) => CHANNEL_NAME.test(v));
 }
 
 /** Names of one kind (inputs, outputs, purposes) must be unique: one problem per repeat, with its index. */
@@ -436,9 +463,37 @@ export function folderOverlapProblems(
 
 /** Glue databases, tables and columns. */
 export function glueNameProblem(what: string, value: string): string | undefined {
+  const fixed = value
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^(?=[0-9])/, '_')
+    .slice(0, 255);
   return GLUE_NAME.test(value)
     ? undefined
-    : `${what} ${show(value)} is invalid; use lowercase letters, digits and '_', starting with a letter or '_' (Glue and Athena names)`;
+    : `${what} ${show(value)} is invalid; use lowercase letters, digits and '_', starting with a letter or '_' (Glue and Athena names)` +
+        tryInstead(value, fixed, (v) => GLUE_NAME.test(v));
+}
+
+/** An Athena workgroup's name. */
+export function workGroupNameProblem(value: string): string | undefined {
+  const valid = (v: string) => /^[a-zA-Z0-9._-]{1,128}$/.test(v);
+  return valid(value)
+    ? undefined
+    : `workGroupName ${show(value)} is invalid; use 1-128 letters, digits, '.', '_' or '-'` +
+        tryInstead(value, value.replace(/[^a-zA-Z0-9._-]+/g, '-').slice(0, 128), valid);
+}
+
+/** The start of every job name of a processing task: policies name `<prefix>-*`. */
+export function jobNamePrefixProblem(value: string): string | undefined {
+  const fixed = value
+    .replace(/[^a-zA-Z0-9]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 30)
+    .replace(/-+$/, '');
+  return JOB_NAME_PREFIX.test(value)
+    ? undefined
+    : `jobNamePrefix ${show(value)} is invalid; use 1-30 letters, digits and inner hyphens (SageMaker job names)` +
+        tryInstead(value, fixed, (v) => JOB_NAME_PREFIX.test(v));
 }
 
 /** A result table's column: a Glue name, and not the partition column BatCat adds. */
@@ -450,10 +505,56 @@ export function columnNameProblem(value: string): string | undefined {
 const COLUMN_TYPE =
   /^(string|boolean|tinyint|smallint|int|integer|bigint|float|double|date|timestamp|binary|decimal|decimal\(\d+,\s*\d+\)|(var)?char\(\d+\)|(array|map|struct)<.+>)$/;
 
+/** Types other systems have, as the Athena type to write instead. */
+const COLUMN_TYPE_SYNONYMS: Record<string, string> = {
+  text: 'string',
+  str: 'string',
+  varchar: 'string',
+  object: 'string',
+  long: 'bigint',
+  int64: 'bigint',
+  int32: 'int',
+  int16: 'smallint',
+  int8: 'tinyint',
+  short: 'smallint',
+  byte: 'tinyint',
+  number: 'double',
+  numeric: 'double',
+  float64: 'double',
+  float32: 'float',
+  real: 'float',
+  bool: 'boolean',
+  datetime: 'timestamp',
+  'datetime64[ns]': 'timestamp',
+  timestamptz: 'timestamp',
+  bytes: 'binary',
+};
+
+const SIMPLE_COLUMN_TYPES = [
+  'string',
+  'boolean',
+  'tinyint',
+  'smallint',
+  'int',
+  'bigint',
+  'float',
+  'double',
+  'date',
+  'timestamp',
+  'binary',
+  'decimal',
+];
+
 export function columnTypeProblem(value: string): string | undefined {
-  return COLUMN_TYPE.test(value)
-    ? undefined
-    : `${show(value)} is not an Athena column type; use e.g. string, bigint, double, boolean, date, timestamp, decimal(10,2) or varchar(20)`;
+  if (COLUMN_TYPE.test(value)) return undefined;
+  const meant =
+    COLUMN_TYPE_SYNONYMS[value.toLowerCase()] ??
+    (COLUMN_TYPE.test(value.toLowerCase()) ? value.toLowerCase() : didYouMean(value, SIMPLE_COLUMN_TYPES));
+  return (
+    `${show(value)} is not an Athena column type; ` +
+    (meant ? `did you mean ${show(meant)}? Types are ` : 'use ') +
+    'e.g. string, bigint, double, boolean, date, timestamp, decimal(10,2) or varchar(20)'
+  );
 }
 
 /** Athena's per-query scan limit, in bytes; `shown` is the value as the user wrote it. */
@@ -476,12 +577,19 @@ export function frameworkProblem(value: string): string | undefined {
   const all = frameworkNames();
   const [framework] = value.split(':');
   const same = all.filter((n) => n.startsWith(`${framework}:`));
+  const frameworks = [...new Set(all.map((n) => n.split(':')[0]))];
+  const meant = same.length === 0 ? didYouMean(framework, frameworks) : undefined;
+  if (meant) {
+    const fixed = `${meant}:${value.split(':')[1] ?? ''}`;
+    const versions = all.filter((n) => n.startsWith(`${meant}:`));
+    return `${show(value)} is not a SageMaker framework image BatCat knows; did you mean ${show(frameworkImage(fixed) ? fixed : meant)}? Versions of ${meant}: ${versions.join(', ')}`;
+  }
   const allowed = same.length > 0 ? same : all;
   const shown = allowed.length > 8 ? [...allowed.slice(0, 3), '...', ...allowed.slice(-4)] : allowed;
   return (
     `${show(value)} is not a SageMaker framework image BatCat knows; write '<framework>:<version>', ` +
     `${same.length > 0 ? `versions of ${framework}` : 'allowed'}: ${shown.join(', ')}` +
-    (same.length > 0 ? '' : ` (frameworks: ${[...new Set(all.map((n) => n.split(':')[0]))].join(', ')})`)
+    (same.length > 0 ? '' : ` (frameworks: ${frameworks.join(', ')})`)
   );
 }
 

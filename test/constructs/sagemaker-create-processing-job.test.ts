@@ -285,7 +285,8 @@ describe('SageMakerCreateProcessingJob', () => {
     ['a job name that breaks the pattern', { jobName: 'usage-abc123_x' }, /jobName must match/],
     ['a job name outside the prefix', { jobName: 'other-1' }, /start with jobNamePrefix and a hyphen, 'usage-abc123-'/],
     ['a path written as a plain string, which would be sent literally', { jobName: '$.jobName' }, /jobName must match/],
-    ['a prefix that is too long', { jobNamePrefix: 'x'.repeat(31) }, /jobNamePrefix must be 1-30/],
+    ['a prefix that is too long', { jobNamePrefix: 'x'.repeat(31) }, /jobNamePrefix 'x{31}' is invalid; use 1-30 .*; try 'x{30}'$/],
+    ['a prefix with an underscore', { jobNamePrefix: 'daily_usage' }, /jobNamePrefix 'daily_usage' is invalid.*; try 'daily-usage'$/],
     [
       'an unknown instance type',
       { instanceType: new ec2.InstanceType('m5.huge') },

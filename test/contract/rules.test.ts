@@ -5,7 +5,18 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { loadProject, ProjectConfigError } from '../../lib/config/load-project';
 import type { PurposeProps } from '../../lib/constructs/purpose-props';
-import { cronDaylightSavingProblem, cronProblem } from '../../lib/contract/rules';
+import {
+  channelNameProblem,
+  columnTypeProblem,
+  cronDaylightSavingProblem,
+  cronProblem,
+  frameworkProblem,
+  glueNameProblem,
+  inputKeyProblem,
+  jobNamePrefixProblem,
+  keyPrefixProblem,
+  workGroupNameProblem,
+} from '../../lib/contract/rules';
 import { parseS3Uri, tryParseS3Uri } from '../../lib/contract/s3-uri';
 import { addDays, dateProblem, isDate, partitionDateOf, windowProblem } from '../../lib/contract/dates';
 import { CONTAINER_DIR, usageAnalysis } from '../constructs/fixtures';
@@ -119,6 +130,41 @@ test.each(cases)('%s is rejected with the same words by the project file and by 
   const fromFile = fileProblem(yaml);
   expect(fromFile.length).toBeGreaterThan(20);
   expect(constructProblem(overrides)).toBe(fromFile);
+});
+
+test.each<[string, string | undefined, string]>([
+  ['a folder without its trailing slash', keyPrefixProblem('results/daily'), "try 'results/daily/'"],
+  ['a folder with a leading slash and a space', keyPrefixProblem('/raw/usage data/'), "try 'raw/usage-data/'"],
+  [
+    'a folder with a wildcard',
+    keyPrefixProblem('raw/*/'),
+    "('*' would be a wildcard in the IAM policies built from the prefix); try 'raw/'",
+  ],
+  ['an input key with a wildcard', inputKeyProblem('raw/usage/*.csv'), "try 'raw/usage/.csv'"],
+  ['an input name in capitals', channelNameProblem('Usage Data'), "try 'usage-data'"],
+  ['a Glue name with hyphens', glueNameProblem('table name', 'Fleet-Daily'), "try 'fleet_daily'"],
+  ['a Glue name starting with a digit', glueNameProblem('database', '2026-rnd'), "try '_2026_rnd'"],
+  ['a workgroup name with a space', workGroupNameProblem('team queries'), "try 'team-queries'"],
+  ['a job name prefix with an underscore', jobNamePrefixProblem('daily_usage'), "try 'daily-usage'"],
+  ['a column type of pandas', columnTypeProblem('int64'), "did you mean 'bigint'?"],
+  ['a column type of another database', columnTypeProblem('datetime'), "did you mean 'timestamp'?"],
+  ['a misspelt column type', columnTypeProblem('strng'), "did you mean 'string'?"],
+  ['a column type in capitals', columnTypeProblem('BIGINT'), "did you mean 'bigint'?"],
+  ['a misspelt framework', frameworkProblem('skleran:1.2-1'), "did you mean 'sklearn:1.2-1'?"],
+])('%s is refused with the fix', (_what, problem, fix) => {
+  expect(problem).toContain(fix);
+});
+
+test('a fix is offered only where one can be made', () => {
+  expect(keyPrefixProblem('/')).not.toContain('try');
+  expect(columnTypeProblem('geometry')).toBe(
+    "'geometry' is not an Athena column type; use e.g. string, bigint, double, boolean, date, timestamp, decimal(10,2) or varchar(20)",
+  );
+  expect(frameworkProblem('torch-serve:1')).not.toContain('did you mean');
+  // Every fix offered passes its own rule.
+  expect(keyPrefixProblem('results/daily/')).toBeUndefined();
+  expect(glueNameProblem('database', '_2026_rnd')).toBeUndefined();
+  expect(jobNamePrefixProblem('daily-usage')).toBeUndefined();
 });
 
 test.each([

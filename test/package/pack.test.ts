@@ -158,15 +158,17 @@ console.log(JSON.stringify({ atImport, purpose: typeof Purpose, same: root.Purpo
   const template = JSON.parse(fs.readFileSync(path.join(app, 'cdk.out', 'TeamStack.template.json'), 'utf8'));
   const resources = Object.values<any>(template.Resources);
   const machines = resources.filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-  expect(machines.map((m) => m.Properties.StateMachineName).sort()).toEqual(['team-stack-forecast', 'team-stack-forecast-backfill']);
-  expect(
-    JSON.stringify(machines.find((m) => m.Properties.StateMachineName === 'team-stack-forecast').Properties.DefinitionString),
-  ).toContain(':states:::sagemaker:createProcessingJob.sync');
+  // Named by nobody: generated from the stack name and the construct path.
+  const names = machines.map((m) => m.Properties.StateMachineName).sort();
+  expect(names).toEqual([expect.stringMatching(/^team-stack-Forecast-[0-9A-F]{8}$/), `${names[0]}-backfill`]);
+  expect(JSON.stringify(machines.find((m) => m.Properties.StateMachineName === names[0]).Properties.DefinitionString)).toContain(
+    ':states:::sagemaker:createProcessingJob.sync',
+  );
   expect(resources.filter((r) => r.Type === 'AWS::CloudWatch::Alarm')).toHaveLength(6);
 
   // The trigger and the commit of results were bundled from the published JavaScript with the esbuild the package brings.
   const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
-  const trigger = functions.find((f) => f.Properties.FunctionName === 'team-stack-forecast-trigger');
+  const trigger = functions.find((f) => f.Properties.FunctionName === `${names[0]}-trigger`);
   const commit = functions.find((f) => f !== trigger);
   expect(functions).toHaveLength(2);
   for (const f of [trigger, commit]) expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler' });

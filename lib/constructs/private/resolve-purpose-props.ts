@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { jobNamePrefix, MAX_STATE_MACHINE_NAME_LENGTH, purposeStateMachineName, resultsPrefix } from '../../contract/names';
 import { defaultOutputPath, PROCESSING_DEFAULTS, RUN_DEFAULTS } from '../../contract/processing';
@@ -24,6 +24,7 @@ import {
 } from '../../contract/rules';
 import { QueryParameter, type PurposeInput, type PurposeProps } from '../purpose-props';
 import { check, scopedError } from './errors';
+import { generatedName } from './generated-name';
 
 /** A Purpose's props, checked, with defaults applied and names derived. */
 export interface ResolvedPurpose {
@@ -89,11 +90,10 @@ export function resolvePurposeProps(scope: Construct, props: PurposeProps): Reso
   check(scope, entrypointProblem(props.entrypoint ?? []));
   for (const p of argumentProblems('arguments', props.arguments ?? [])) check(scope, p.message);
 
-  const stackName = Stack.of(scope).stackName;
-  if (props.namePrefix === undefined && Token.isUnresolved(stackName)) {
-    throw scopedError(scope, 'namePrefix is required when the stack name is not known at synth time (nested stacks)');
-  }
-  const stateMachineName = purposeStateMachineName(props.namePrefix ?? stackName.toLowerCase(), props.purposeName);
+  const stateMachineName =
+    props.namePrefix === undefined
+      ? generatedName(scope, MAX_STATE_MACHINE_NAME_LENGTH)
+      : purposeStateMachineName(props.namePrefix, props.purposeName);
   if (stateMachineName.length > MAX_STATE_MACHINE_NAME_LENGTH) {
     throw scopedError(
       scope,
