@@ -10,9 +10,11 @@
  * (bench/constructs-import.ts). So the values are declared here and defined by `lazy` below.
  */
 
+import type * as accessLogsBucket from './constructs/access-logs-bucket';
 import type * as alarmTopic from './constructs/alarm-topic';
 import type * as athenaRunQuery from './constructs/athena-run-query';
 import type * as backfill from './constructs/backfill';
+import type * as dataBucket from './constructs/data-bucket';
 import type * as projectDashboard from './constructs/project-dashboard';
 import type * as projectData from './constructs/project-data';
 import type * as processingJobLogs from './constructs/processing-job-logs';
@@ -27,9 +29,11 @@ import type * as runTrigger from './constructs/run-trigger';
 import type * as processingJob from './constructs/sagemaker-create-processing-job';
 import type * as frameworkImage from './constructs/sagemaker-framework-image';
 
+export type { AccessLogsBucketProps } from './constructs/access-logs-bucket';
 export type { AlarmTopicProps } from './constructs/alarm-topic';
 export type { AthenaRunQueryProps, QueryDataLocation } from './constructs/athena-run-query';
 export type { BackfillProps } from './constructs/backfill';
+export type { DataBucketProps } from './constructs/data-bucket';
 export type { ProjectDashboardProps } from './constructs/project-dashboard';
 export type { ProjectDataProps } from './constructs/project-data';
 export type { ProcessingJobLogsProps } from './constructs/processing-job-logs';
@@ -44,12 +48,16 @@ export type { ProcessingInput, ProcessingOutput, SageMakerCreateProcessingJobPro
 export type { PurposeRunConfig, RunInput, TriggerDetails } from './contract/run-input';
 export type { RunWindow } from './contract/dates';
 
+export declare const AccessLogsBucket: typeof accessLogsBucket.AccessLogsBucket;
+export type AccessLogsBucket = accessLogsBucket.AccessLogsBucket;
 export declare const AlarmTopic: typeof alarmTopic.AlarmTopic;
 export type AlarmTopic = alarmTopic.AlarmTopic;
 export declare const AthenaRunQuery: typeof athenaRunQuery.AthenaRunQuery;
 export type AthenaRunQuery = athenaRunQuery.AthenaRunQuery;
 export declare const Backfill: typeof backfill.Backfill;
 export type Backfill = backfill.Backfill;
+export declare const DataBucket: typeof dataBucket.DataBucket;
+export type DataBucket = dataBucket.DataBucket;
 export declare const ProjectDashboard: typeof projectDashboard.ProjectDashboard;
 export type ProjectDashboard = projectDashboard.ProjectDashboard;
 export declare const ProjectData: typeof projectData.ProjectData;
@@ -96,9 +104,11 @@ function lazy(loaders: Record<string, () => unknown>): void {
 
 /* eslint-disable @typescript-eslint/no-require-imports -- the point: load a module when its export is first read */
 lazy({
+  AccessLogsBucket: () => (require('./constructs/access-logs-bucket') as typeof accessLogsBucket).AccessLogsBucket,
   AlarmTopic: () => (require('./constructs/alarm-topic') as typeof alarmTopic).AlarmTopic,
   AthenaRunQuery: () => (require('./constructs/athena-run-query') as typeof athenaRunQuery).AthenaRunQuery,
   Backfill: () => (require('./constructs/backfill') as typeof backfill).Backfill,
+  DataBucket: () => (require('./constructs/data-bucket') as typeof dataBucket).DataBucket,
   ProjectDashboard: () => (require('./constructs/project-dashboard') as typeof projectDashboard).ProjectDashboard,
   ProjectData: () => (require('./constructs/project-data') as typeof projectData).ProjectData,
   ProcessingJobLogs: () => (require('./constructs/processing-job-logs') as typeof processingJobLogs).ProcessingJobLogs,

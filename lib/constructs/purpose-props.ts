@@ -140,8 +140,26 @@ export interface PurposeQuery {
 export interface PurposeProps {
   /** The purpose's name: 1-30 lowercase letters, digits and inner hyphens. */
   readonly purposeName: string;
-  /** The bucket the outputs are written to, and inputs are read from unless they name another. */
-  readonly bucket: s3.IBucket;
+  /**
+   * The bucket the outputs are written to, and inputs are read from unless they name another.
+   *
+   * @default - a DataBucket of the purpose's own (`Bucket`): SSE-KMS with `bucketEncryptionKey`,
+   * TLS only, private, versioned, access logs, events to EventBridge, retained with its data
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * Without `bucket`: the key the purpose's own bucket is encrypted with.
+   *
+   * @default - a key of the purpose's own (`BucketKey`), rotated, retained with the bucket
+   */
+  readonly bucketEncryptionKey?: kms.IKey;
+  /**
+   * Without `bucket`: where the purpose's own bucket delivers its server access logs (under
+   * `<purposeName>/`). The bucket must accept them through its policy, as an AccessLogsBucket does.
+   *
+   * @default - an AccessLogsBucket of the purpose's own (`AccessLogs`)
+   */
+  readonly accessLogsBucket?: s3.IBucket;
   /** Failure notifications and alarms go here. */
   readonly notificationTopic: sns.ITopic;
   /**

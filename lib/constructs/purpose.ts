@@ -1,9 +1,11 @@
-import { Aws } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -11,10 +13,13 @@ import { backfillStateMachineName, triggerDeadLetterQueueName, triggerFunctionNa
 import { RUN_DEFAULTS } from '../contract/processing';
 import { MAX_BACKFILL_WINDOWS } from '../contract/run-input';
 import { s3Uri } from '../contract/s3-uri';
+import { AccessLogsBucket } from './access-logs-bucket';
 import { Backfill } from './backfill';
+import { DataBucket, logsThroughBucketPolicy } from './data-bucket';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import { scopedError } from './private/errors';
 import { firstEventAlarm } from './private/alarms';
+import { denyGrantsExceptForAwsServices } from './private/key-policies';
 import {
   catchFailures,
   checkOutputs,
@@ -30,7 +35,7 @@ import {
   topicKeyAccess,
   windowTaken,
 } from './private/purpose-definition';
-import { resolvePurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
+import { resolvePurposeProps, type BucketedPurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
 import { ResultCommit } from './private/result-commit';
 import { scriptCode } from './private/script-code';
 import { purposeLogGroup } from './private/log-group';
@@ -43,7 +48,7 @@ import { RunTrigger } from './run-trigger';
 import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing-job';
 
 /**
- * One processing job of a project: its image, a job role scoped to its folders, a Step
+ * One processing job of a project: its bucket (the one given, or its own), its image, a job role scoped to its folders, a Step
  * Functions state machine that runs the job with retries and reports failures, the trigger
  * that starts its runs, a backfill state machine, and alarms.
  *
@@ -53,7 +58,9 @@ import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing
  * `dt=<window start>/` partition the commit makes that the window's result after success. It
  * claims the window in the run ledger before it starts, and records there how the attempt ended.
  *
- * Construct IDs are a contract: `Ledger` (without a `ledger` prop), `Image`, `Code` (script mode),
+ * Construct IDs are a contract: `Bucket`, `BucketKey` and `AccessLogs` (without a `bucket`, the
+ * last two without `bucketEncryptionKey` and `accessLogsBucket`), `Ledger` (without a `ledger`
+ * prop), `Image`, `Code` (script mode),
  * `RunProcessingJob`, `Commit`, `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
  * `Backfill` and `Trigger`. Renaming one replaces its resources.
  */
@@ -82,9 +89,13 @@ export class Purpose extends Construct {
   public readonly backfill?: Backfill;
   /** The run ledger this purpose's windows are recorded in. */
   public readonly ledger: RunLedger;
+  /** The bucket its outputs are written to: the one given, or its own. */
+  public readonly bucket: s3.IBucket;
 
-  constructor(scope: Construct, id: string, props: PurposeProps) {
+  constructor(scope: Construct, id: string, given: PurposeProps) {
     super(scope, id);
+    this.bucket = given.bucket ?? this.createBucket(given);
+    const props: BucketedPurposeProps = { ...given, bucket: this.bucket };
     const purpose = resolvePurposeProps(this, props);
     this.purposeName = props.purposeName;
     this.stateMachineName = purpose.stateMachineName;
@@ -194,6 +205,26 @@ export class Purpose extends Construct {
    */
   public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
     return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  /** Its own bucket, as secure as a project's: created before anything else, which its access logs need. */
+  private createBucket(props: PurposeProps): DataBucket {
+    logsThroughBucketPolicy(this);
+    let key = props.bucketEncryptionKey;
+    if (!key) {
+      const own = new kms.Key(this, 'BucketKey', {
+        description: `Encrypts the data bucket of the BatCat purpose ${props.purposeName}`,
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      denyGrantsExceptForAwsServices(own);
+      key = own;
+    }
+    return new DataBucket(this, 'Bucket', {
+      encryptionKey: key,
+      serverAccessLogsBucket: props.accessLogsBucket ?? new AccessLogsBucket(this, 'AccessLogs'),
+      serverAccessLogsPrefix: `${props.purposeName}/`,
+    });
   }
 
   private createAlarms(purpose: ResolvedPurpose): PurposeAlarms {

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { jobNamePrefix, MAX_STATE_MACHINE_NAME_LENGTH, purposeStateMachineName, resultsPrefix } from '../../contract/names';
 import { defaultOutputPath, PROCESSING_DEFAULTS, RUN_DEFAULTS } from '../../contract/processing';
@@ -28,7 +29,7 @@ import { generatedName } from './generated-name';
 
 /** A Purpose's props, checked, with defaults applied and names derived. */
 export interface ResolvedPurpose {
-  readonly props: PurposeProps;
+  readonly props: BucketedPurposeProps;
   readonly stateMachineName: string;
   readonly jobNamePrefix: string;
   readonly inputs: readonly PurposeInput[];
@@ -54,7 +55,10 @@ export interface ResolvedPurpose {
  * Checks a Purpose's props with the same rules the project file is checked with, and resolves
  * the values the construct derives from them.
  */
-export function resolvePurposeProps(scope: Construct, props: PurposeProps): ResolvedPurpose {
+/** The props once the purpose's bucket is known: the one given, or its own. */
+export type BucketedPurposeProps = PurposeProps & { readonly bucket: s3.IBucket };
+
+export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProps): ResolvedPurpose {
   check(scope, purposeNameProblem(props.purposeName));
   if ((props.containerDirectory === undefined) === (props.image === undefined)) {
     throw scopedError(scope, `purpose '${props.purposeName}' needs exactly one of containerDirectory or image`);
