@@ -43,6 +43,7 @@ import {
   QUERY_RESULTS_PREFIX,
   rolePath,
 } from '../contract/names';
+import { ownerOf, purposeBucketOutputKey } from '../contract/storage';
 import { PurposeStack } from './purpose-stack';
 
 const PURPOSES_PER_DASHBOARD = 50;
@@ -82,6 +83,9 @@ export class ProjectStack extends Stack {
   public readonly resultTables: Record<string, ResultTable> = {};
   /** The purposes, by name. */
   public readonly purposes: Record<string, Purpose> = {};
+  /** With `storage: per-purpose`, each purpose's own bucket, by purpose name; empty with `shared`. */
+  public readonly purposeBuckets: Record<string, s3.Bucket> = {};
+  private readonly config: ProjectConfig;
 
   constructor(scope: Construct, id: string, props: ProjectStackProps) {
     const c = props.config;
@@ -111,7 +115,9 @@ export class ProjectStack extends Stack {
       resourceName: `${rolePath(c.project, c.stage).slice(1)}*`,
       arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
     });
+    this.config = c;
     this.data = new ProjectData(this, 'Data', { dataPrincipals: [stageRoles, ...c.dataAccess] });
+    if (c.storage === 'per-purpose') for (const p of c.purposes) this.purposeBuckets[p.name] = this.data.addPurposeBucket(p.name);
     // The purposes' logs (script output aside) hold run inputs and reasons: encrypted with the project key.
     allowCloudWatchLogs(this.data.key);
     this.alarmTopic = new AlarmTopic(this, 'Alarms', { emails: c.alarmEmails });
@@ -168,7 +174,7 @@ export class ProjectStack extends Stack {
       }
     };
     prune(this);
-    for (const bucket of [this.data.bucket, this.data.accessLogsBucket]) {
+    for (const bucket of [this.data.bucket, this.data.accessLogsBucket, ...Object.values(this.purposeBuckets)]) {
       acknowledgeFinding(
         bucket,
         'AwsSolutions-S10',
@@ -210,7 +216,7 @@ export class ProjectStack extends Stack {
   private expireAttempts(c: ProjectConfig): void {
     for (const p of c.purposes) {
       for (const o of p.outputs) {
-        this.data.bucket.addLifecycleRule({
+        this.bucketOf(p.name).addLifecycleRule({
           id: `ExpireAttempts-${p.name}-${o.name}`,
           prefix: `${o.prefix}_attempts/`,
           expiration: Duration.days(30),
@@ -229,7 +235,7 @@ export class ProjectStack extends Stack {
               database: this.resultDatabase,
               tableName: o.table.name,
               description: o.table.description ?? `Output '${o.name}' of purpose '${p.name}'`,
-              bucket: this.data.bucket,
+              bucket: this.bucketOf(p.name),
               keyPrefix: o.prefix,
               format: o.table.format === 'parquet' ? ResultFormat.PARQUET : ResultFormat.CSV,
               columns: o.table.columns.map((col) => ({ name: col.name, type: col.type })),
@@ -244,7 +250,7 @@ export class ProjectStack extends Stack {
     return {
       purposeName: p.name,
       namePrefix: c.stackName,
-      bucket: this.data.bucket,
+      bucket: this.bucketOf(p.name),
       notificationTopic: this.alarmTopic.topic,
       ledger: this.ledger,
       logEncryptionKey: this.data.key,
@@ -258,7 +264,7 @@ export class ProjectStack extends Stack {
       ...(p.vpc ? vpcOf(this, p) : {}),
       inputs: p.inputs.map((i) => ({
         name: i.name,
-        bucket: i.bucket !== undefined ? externalBucket(this, p, i) : undefined,
+        bucket: this.inputBucket(p, i),
         keyPrefix: i.prefix,
         distribution: i.distribution as S3DataDistribution,
         partitioned: i.partitioned,
@@ -295,15 +301,39 @@ export class ProjectStack extends Stack {
         database: p.query.database,
         tables: [...p.query.tables],
         dataLocations: p.query.locations.map((l, k) => ({
-          bucket: l.bucket ? s3.Bucket.fromBucketName(this, `${p.name}QueryData${k}`, l.bucket) : this.data.bucket,
+          bucket: l.bucket ? s3.Bucket.fromBucketName(this, `${p.name}QueryData${k}`, l.bucket) : this.bucketHolding(l.prefix),
           keyPrefix: l.prefix,
         })),
       },
     };
   }
 
+  /** The bucket of a purpose's outputs: its own, or with `shared` storage the project bucket. */
+  private bucketOf(purpose: string): s3.Bucket {
+    return this.purposeBuckets[purpose] ?? this.data.bucket;
+  }
+
+  /** The bucket that holds `key` of the project's storage (lib/contract/storage.ts). */
+  private bucketHolding(key: string): s3.IBucket {
+    const owner = ownerOf(this.config.ownedFolders, key);
+    return owner ? this.bucketOf(owner) : this.data.bucket;
+  }
+
+  /** Where an input is read from, undefined when that is the purpose's own bucket. */
+  private inputBucket(p: PurposeConfig, i: InputConfig): s3.IBucket | undefined {
+    if (i.bucket !== undefined) return externalBucket(this, p, i);
+    const bucket = i.from ? this.bucketOf(i.from.purpose) : this.bucketHolding(i.prefix);
+    return bucket === this.bucketOf(p.name) ? undefined : bucket;
+  }
+
   private addOutputs(): void {
-    new CfnOutput(this, 'DataBucketName', { value: this.data.bucket.bucketName, description: 'The project data bucket' });
+    new CfnOutput(this, 'DataBucketName', {
+      value: this.data.bucket.bucketName,
+      description: 'The project data bucket: query results, and every folder no purpose owns',
+    });
+    for (const [purpose, bucket] of Object.entries(this.purposeBuckets)) {
+      new CfnOutput(this, purposeBucketOutputKey(purpose), { value: bucket.bucketName, description: `The bucket of purpose ${purpose}` });
+    }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Alarms and failure notifications' });
     new CfnOutput(this, 'QueryWorkGroupName', {
       value: this.queryWorkGroup.workGroupName,

@@ -4,6 +4,7 @@ import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/clien
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ProjectConfig } from '../config/load-project';
 import { pullPrefix, pushFolder, type SyncEvent, type SyncReport } from '../io/sync';
+import { homeOf, purposeBucketOutputKey } from '../contract/storage';
 import { formatBytes } from './format';
 import { UsageError } from './project-context';
 
@@ -70,9 +71,25 @@ export async function pushCommand(bucket: string, dir: string, prefix: string, d
   return summary(deps, r, 'pushed');
 }
 
-/** The project's data bucket: `override`, or the DataBucketName output of the deployed stack. */
-export async function dataBucketOf(cfn: CloudFormationClient, project: ProjectConfig, override?: string): Promise<string> {
+/**
+ * The bucket that holds `folder` (lib/contract/storage.ts): `override`, or the deployed stack's
+ * output for the bucket of the purpose that owns the folder (`per-purpose` storage), or its
+ * DataBucketName output (the project bucket: `shared` storage, or a folder no purpose reads or writes).
+ */
+export async function dataBucketOf(
+  cfn: CloudFormationClient,
+  project: ProjectConfig,
+  folder: string,
+  override?: string,
+  out: (line: string) => void = () => undefined,
+): Promise<string> {
   if (override !== undefined) return override;
+  const home = homeOf(project.ownedFolders, folder);
+  if (home.kind === 'several') {
+    throw new UsageError(
+      `${folder} spans the buckets of several purposes (storage: per-purpose); copy one folder at a time: ${home.folders.map((f) => `${f.prefix} (${f.purpose})`).join(', ')}`,
+    );
+  }
   let outputs;
   try {
     const r = await cfn.send(new DescribeStacksCommand({ StackName: project.stackName }));
@@ -85,10 +102,17 @@ export async function dataBucketOf(cfn: CloudFormationClient, project: ProjectCo
     }
     throw e;
   }
-  const bucket = outputs.find((o) => o.OutputKey === 'DataBucketName')?.OutputValue;
-  if (!bucket)
+  const key = home.kind === 'purpose' ? purposeBucketOutputKey(home.purpose) : 'DataBucketName';
+  const bucket = outputs.find((o) => o.OutputKey === key)?.OutputValue;
+  if (!bucket) {
     throw new UsageError(
-      `stack ${project.stackName} has no DataBucketName output; is it a BatCat project stack? Pass --bucket to name the bucket`,
+      home.kind === 'purpose'
+        ? `stack ${project.stackName} has no ${key} output for the bucket of purpose ${home.purpose}, which holds ${folder}: the deployed stack is older than the project file's storage (per-purpose); deploy it (npx cdk deploy ${project.stackName}), or pass --bucket`
+        : `stack ${project.stackName} has no DataBucketName output; is it a BatCat project stack? Pass --bucket to name the bucket`,
     );
+  }
+  if (home.kind === 'project' && project.storage === 'per-purpose') {
+    out(`note: no purpose of the project file reads or writes ${folder}, so the project bucket holds it`);
+  }
   return bucket;
 }

@@ -321,13 +321,13 @@ Example:
   program
     .command('pull')
     .description(
-      'Copy a folder of the project bucket to a local folder. Unchanged files are skipped; an interrupted pull resumes where it stopped.',
+      "Copy a folder of the project's data (from the bucket that holds it) to a local folder. Unchanged files are skipped; an interrupted pull resumes where it stopped.",
     )
     .argument('<project>', 'the project name (projects/<project>.yaml)')
-    .argument('<prefix>', 'a folder of the project bucket, e.g. results/usage-analysis/summary/')
+    .argument('<prefix>', "a folder of the project's data, e.g. results/usage-analysis/summary/")
     .argument('[dir]', 'the local folder (default: data/<prefix>)')
     .option('--force', 'overwrite local files that were changed since they were pulled')
-    .option('--bucket <name>', "the bucket (default: the deployed stack's DataBucketName output)")
+    .option('--bucket <name>', "the bucket (default: the deployed stack's output for the bucket that holds the folder)")
     .addHelpText(
       'after',
       `
@@ -340,7 +340,7 @@ Example:
       const { dataBucketOf, folderPrefix, pullCommand } = await commands.data();
       const folder = folderPrefix(prefix);
       const c = await clients(g.region);
-      const bucket = await dataBucketOf(c.cloudformation, config, opts.bucket);
+      const bucket = await dataBucketOf(c.cloudformation, config, folder, opts.bucket, line);
       code = await pullCommand(bucket, folder, path.resolve(g.root, dir ?? path.join('data', folder)), opts.force === true, {
         s3: c.s3,
         out: line,
@@ -351,12 +351,12 @@ Example:
   program
     .command('push')
     .description(
-      'Copy a local folder to a folder of the project bucket. Unchanged files are skipped; an interrupted push resumes where it stopped.',
+      "Copy a local folder to a folder of the project's data (in the bucket that holds it). Unchanged files are skipped; an interrupted push resumes where it stopped.",
     )
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<dir>', 'the local folder, e.g. data/raw/usage')
-    .argument('<prefix>', 'a folder of the project bucket, e.g. raw/usage/')
-    .option('--bucket <name>', "the bucket (default: the deployed stack's DataBucketName output)")
+    .argument('<prefix>', "a folder of the project's data, e.g. raw/usage/")
+    .option('--bucket <name>', "the bucket (default: the deployed stack's output for the bucket that holds the folder)")
     .addHelpText(
       'after',
       `
@@ -369,7 +369,7 @@ Example:
       const { dataBucketOf, folderPrefix, pushCommand } = await commands.data();
       const folder = folderPrefix(prefix);
       const c = await clients(g.region);
-      const bucket = await dataBucketOf(c.cloudformation, config, opts.bucket);
+      const bucket = await dataBucketOf(c.cloudformation, config, folder, opts.bucket, line);
       code = await pushCommand(bucket, path.resolve(g.root, dir), folder, { s3: c.s3, out: line, signal: env.signal });
     });
 

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ownedFolders, type OwnedFolder, type StorageMode, type StoragePurpose } from '../contract/storage';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { projectDatabaseName, projectStackName, resultsPrefix, resultTableName } from '../contract/names';
@@ -160,6 +161,10 @@ export interface ProjectConfig {
    * patterns, matched as `aws:PrincipalArn` by the data bucket's and key's policies.
    */
   readonly dataAccess: readonly string[];
+  /** Whether each purpose owns a bucket (`per-purpose`) or all share the project bucket (`shared`). */
+  readonly storage: StorageMode;
+  /** With `per-purpose`, the folders each purpose's bucket holds (lib/contract/storage.ts); empty with `shared`. */
+  readonly ownedFolders: readonly OwnedFolder[];
   /** `batcat-<project>-<stage>`: a stable CloudFormation stack name that starts with a letter. */
   readonly stackName: string;
   /** The Glue database of the project's result tables: `batcat_<project>_<stage>`. */
@@ -427,6 +432,25 @@ function toProjectConfig(
   rootDir: string,
   queries: ReadonlyMap<string, string>,
 ): Omit<ProjectConfig, 'warnings'> {
+  const config = projectConfigOf(data, file, rootDir, queries);
+  return { ...config, ownedFolders: ownedFolders(config.storage, config.purposes.map(storageOf)) };
+}
+
+/** A purpose's folders in the project's storage: not in another bucket, not another purpose's output. */
+function storageOf(p: PurposeConfig): StoragePurpose {
+  return {
+    name: p.name,
+    reads: p.inputs.filter((i) => i.bucket === undefined && i.from === undefined).map((i) => i.prefix),
+    writes: p.outputs.map((o) => o.prefix),
+  };
+}
+
+function projectConfigOf(
+  data: ProjectFile,
+  file: string,
+  rootDir: string,
+  queries: ReadonlyMap<string, string>,
+): Omit<ProjectConfig, 'warnings' | 'ownedFolders'> {
   const stackName = projectStackName(data.project, data.stage);
   const database = projectDatabaseName(data.project, data.stage);
   const outputPrefix = (purpose: string, output: string) => {
@@ -453,6 +477,7 @@ function toProjectConfig(
     stage: data.stage,
     description: data.description,
     dataAccess: data.dataAccess,
+    storage: data.storage,
     alarmEmails: data.alarmEmails,
     stackName,
     database,

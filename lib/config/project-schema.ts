@@ -1,3 +1,4 @@
+import { DEFAULT_STORAGE, MAX_PER_PURPOSE_BUCKETS, STORAGE_MODES } from '../contract/storage';
 import { z } from 'zod';
 import { isTimeZone } from '../contract/dates';
 import { QUERY_RESULTS_PREFIX, resultsPrefix, resultTableName } from '../contract/names';
@@ -99,6 +100,7 @@ export const FIELD_EXAMPLES: Readonly<Record<string, string>> = {
   description: 'description: Battery usage analytics',
   alarmEmails: 'alarmEmails: [ops@example.com]',
   allowedImageAccounts: "allowedImageAccounts: ['123456789012']",
+  storage: 'storage: per-purpose',
   dataAccess: "dataAccess: ['arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*']",
   athena: 'athena: { bytesScannedCutoff: 10GB }',
   purposes: 'purposes: [{ name: usage-analysis, inputs: [{ name: usage, prefix: raw/usage/ }], outputs: [{ name: summary }] }]',
@@ -484,6 +486,9 @@ export const projectSchema = strict({
     .array(z.string().regex(/^\d{12}$/, { error: (iss) => `${show(iss.input)} is not an AWS account id (12 digits)` }))
     .optional(),
   dataAccess: z.array(z.string().check(by(dataAccessPrincipalProblem))).default([]),
+  storage: oneOf('storage', STORAGE_MODES, 'per-purpose gives each purpose a bucket of its own, shared keeps one project bucket').default(
+    DEFAULT_STORAGE,
+  ),
   athena: athena.optional(),
   purposes: z.array(purpose).min(1, { error: 'a project needs at least one purpose' }),
 }).check((ctx) => {
@@ -528,8 +533,16 @@ export const projectSchema = strict({
       .filter((x) => x.prefix !== undefined)
       .map((x) => ({ name: `purpose ${show(p.name)} input ${show(x.name)}`, prefix: x.prefix!, writes: false, path: [] })),
   ]);
-  // Reported once, at the first output too many.
-  const outputs = purposes.flatMap((p, i) => p.outputs.map((o, n) => ({ name: o.name, path: ['purposes', i, 'outputs', n, 'name'] })));
+  if (ctx.value.storage === 'per-purpose' && purposes.length > MAX_PER_PURPOSE_BUCKETS) {
+    ctx.issues.push({
+      code: 'custom',
+      input: purposes.length,
+      path: ['storage'],
+      message: `storage 'per-purpose' allows at most ${MAX_PER_PURPOSE_BUCKETS} purposes in one project file (each brings a bucket, and a stack has at most 500 resources), this project has ${purposes.length}; set storage: shared, or move some purposes into a second project file`,
+    });
+  }
+  // Reported once, at the first output too many; per-purpose buckets hold one purpose's outputs (at most 10) each.
+  const outputs = (ctx.value.storage === 'shared' ? purposes : []).flatMap((p, i) => p.outputs.map((o, n) => ({ name: o.name, path: ['purposes', i, 'outputs', n, 'name'] })));
   const oneTooMany = outputs[MAX_PROJECT_OUTPUTS];
   const problem = outputCountProblem(MAX_PROJECT_OUTPUTS + 1);
   if (oneTooMany && problem) ctx.issues.push({ code: 'custom', input: oneTooMany.name, path: oneTooMany.path, message: problem });

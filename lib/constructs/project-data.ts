@@ -1,4 +1,4 @@
-import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -42,8 +42,11 @@ export class ProjectData extends Construct {
   /** Receives the data bucket's server access logs. */
   public readonly accessLogsBucket: AccessLogsBucket;
 
+  private readonly dataPrincipals?: string[];
+
   constructor(scope: Construct, id: string, props: ProjectDataProps = {}) {
     super(scope, id);
+    this.dataPrincipals = props.dataPrincipals;
     logsThroughBucketPolicy(this);
     this.key = new kms.Key(this, 'Key', {
       description: 'Encrypts the BatCat project data bucket',
@@ -71,5 +74,21 @@ export class ProjectData extends Construct {
         }),
       );
     }
+  }
+
+  /**
+   * A bucket of a purpose's own (`Bucket-<purpose>`), as secure as the project bucket: the same
+   * key, access logs under `purposes/<purpose>/` and the same data principals. Tagged with
+   * `batcat:purpose`, so it can be found again after its stage was destroyed.
+   */
+  public addPurposeBucket(purpose: string): DataBucket {
+    const bucket = new DataBucket(this, `Bucket-${purpose}`, {
+      encryptionKey: this.key,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: `purposes/${purpose}/`,
+      dataPrincipals: this.dataPrincipals,
+    });
+    Tags.of(bucket).add('batcat:purpose', purpose);
+    return bucket;
   }
 }

@@ -297,7 +297,7 @@ export class Purpose extends Construct {
       alarms: props.triggerAlarms,
       notificationTopic: props.notificationTopic,
       schedule: props.schedule,
-      s3Arrival: purpose.s3Arrival.map((a) => ({ ...a, bucket: props.bucket })),
+      s3Arrival: [...purpose.s3Arrival],
       upstream: props.after,
       ledger: this.ledger,
       freshness: props.freshness,

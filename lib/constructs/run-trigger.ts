@@ -210,7 +210,13 @@ export class RunTrigger extends Construct {
       stateMachineArn: props.stateMachine.stateMachineArn,
       backfillStateMachineArn: props.backfillStateMachine?.stateMachineArn,
       ...settings,
-      s3Arrival: (props.s3Arrival ?? []).map(({ input, prefix, suffix }) => ({ input, prefix, suffix })),
+      s3Arrival: (props.s3Arrival ?? []).map(({ input, prefix, suffix, bucket }) => ({
+        input,
+        prefix,
+        suffix,
+        // Named only when it is not the purpose's bucket, so a config reads as before where nothing changed.
+        bucket: bucket.bucketName === settings.bucket ? undefined : bucket.bucketName,
+      })),
       upstream: props.upstream
         ? {
             purpose: props.upstream.purposeName,

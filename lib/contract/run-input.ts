@@ -84,8 +84,8 @@ export interface PurposeRunConfig {
   readonly inputs: ReadonlyArray<{ readonly name: string; readonly uri: string; readonly partitioned: boolean }>;
   /** `uri` ends with '/'; every run writes to `<uri>dt=<window start>/`. */
   readonly outputs: ReadonlyArray<{ readonly name: string; readonly uri: string }>;
-  /** Object-created events under these folders of `bucket` start runs. */
-  readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string }>;
+  /** Object-created events under these folders start runs; a folder is in `bucket` unless it names its own (another purpose's bucket). */
+  readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string; readonly bucket?: string }>;
   /** Runs start when this purpose's state machine succeeds; its ledger says which of its windows succeeded. */
   readonly upstream?: { readonly purpose: string; readonly stateMachineArn: string; readonly ledgerTable: string };
   /** The run ledger's table name (lib/contract/ledger.ts). */

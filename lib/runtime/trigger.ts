@@ -378,11 +378,16 @@ function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>,
   const bucket = isObject(detail.bucket) ? detail.bucket.name : undefined;
   const object = isObject(detail.object) ? detail.object : {};
   const key = object.key;
-  if (bucket !== config.bucket) {
-    throw new RunRequestError(`S3 event from bucket ${describe(bucket)}; '${config.purpose}' watches bucket '${config.bucket}' only`);
+  const watchedBuckets = [...new Set(config.s3Arrival.map((a) => a.bucket ?? config.bucket))];
+  if (typeof bucket !== 'string' || !watchedBuckets.includes(bucket)) {
+    throw new RunRequestError(
+      `S3 event from bucket ${describe(bucket)}; '${config.purpose}' watches bucket ${watchedBuckets.map((b) => `'${b}'`).join(', ') || `'${config.bucket}'`} only`,
+    );
   }
   if (typeof key !== 'string' || key === '') throw new RunRequestError('S3 event without an object key');
-  const watched = config.s3Arrival.find((a) => key.startsWith(a.prefix) && (a.suffix === undefined || key.endsWith(a.suffix)));
+  const watched = config.s3Arrival.find(
+    (a) => (a.bucket ?? config.bucket) === bucket && key.startsWith(a.prefix) && (a.suffix === undefined || key.endsWith(a.suffix)),
+  );
   if (!watched) {
     const folders = config.s3Arrival.map((a) => `${a.prefix}*${a.suffix ?? ''}`).join(', ') || 'none';
     throw new RunRequestError(`S3 object '${key}' is not under a folder that starts '${config.purpose}' (watched: ${folders})`);

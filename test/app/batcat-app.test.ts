@@ -142,10 +142,10 @@ describe('the example project app', () => {
         'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
         'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"PurposeStateMachineBFA98837"}]}]}*]',
         // The commit of results: the objects below the purpose's own output folder
-        'Purpose/Commit/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/results/usage-analysis/summary/*]',
+        'Purpose/Commit/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/results/usage-analysis/summary/*]',
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::*]', // ecr:GetAuthorizationToken, cloudwatch:PutMetricData (namespace-bound)
-        'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/raw/usage/*]',
-        'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/results/usage-analysis/summary/*]',
+        'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/raw/usage/*]',
+        'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/results/usage-analysis/summary/*]',
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/ProcessingJobs:log-stream:usage-analysis-2919b6-*]',
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeCommitFunction668DD148.Arn>:*]', // the commit function's versions
@@ -160,7 +160,7 @@ describe('the example project app', () => {
         'Purpose/Trigger/ScheduleRole AwsSolutions-IAM5[Resource::<PurposeTriggerFunction22F43CE3.Arn>:*]',
       ].sort(),
     );
-    // The parent's buckets (5) and, for each of the two purposes, its dead-letter queue and two functions.
+    // The parent's buckets (7: the project's, its access logs', and one per purpose) and, for each of the two purposes, its dead-letter queue and two functions.
     expect(
       acks
         .filter((a) => !a.id.startsWith('AwsSolutions'))
@@ -168,7 +168,7 @@ describe('the example project app', () => {
         .sort(),
     ).toEqual([
       ...Array(4).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
-      ...Array(5).fill(expect.stringMatching(/^cdk-validator-cfnguard::s3_/)),
+      ...Array(7).fill(expect.stringMatching(/^cdk-validator-cfnguard::s3_/)),
       ...Array(2).fill('cdk-validator-cfnguard::sqs_dlq'),
     ]);
     for (const a of acks) expect(String(a.reason).length).toBeGreaterThan(40);
@@ -215,6 +215,8 @@ describe('the example project app', () => {
       'Data/AccessLogs s3_bucket_object_lock_enabled_check',
       'Data/AccessLogs s3_event_notifications_enabled_check',
       'Data/Bucket s3_bucket_object_lock_enabled_check',
+      'Data/Bucket-fleet-report s3_bucket_object_lock_enabled_check',
+      'Data/Bucket-usage-analysis s3_bucket_object_lock_enabled_check',
       ...['fleet-report', 'usage-analysis'].flatMap((p) => [
         `${p}/Purpose/Commit/Function lambda_inside_vpc_check`,
         `${p}/Purpose/Trigger/DeadLetters sqs_dlq_check`,
@@ -299,7 +301,7 @@ describe('destroy and deploy again, keeping the data: the retained-only synth fo
 
   test('holds exactly the retained resources of the full stack, under the same logical IDs and with the same properties', () => {
     const kept = Object.entries<any>(fullTemplate.Resources).filter(([, r]) => r.DeletionPolicy === 'Retain');
-    expect(kept.map(([, r]) => r.Type).sort()).toEqual(['AWS::DynamoDB::Table', 'AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::S3::Bucket']);
+    expect(kept.map(([, r]) => r.Type).sort()).toEqual(['AWS::DynamoDB::Table', 'AWS::KMS::Key', ...Array(4).fill('AWS::S3::Bucket')]);
     expect(retained.Resources).toEqual(Object.fromEntries(kept));
     expect(retained.Outputs).toBeUndefined();
     expect(fs.readdirSync(outdir).filter((f) => f.endsWith('.nested.template.json'))).toEqual([]);

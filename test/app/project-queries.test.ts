@@ -191,7 +191,11 @@ describe('a project with result tables and a query-fed purpose', () => {
     const kms = statements.filter(
       (s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')) && s.Condition?.StringEquals?.['kms:ViaService'],
     );
-    expect(kms.map((s) => s.Action)).toEqual([['kms:Decrypt', 'kms:GenerateDataKey']]);
+    // Its query results in the project bucket; the table's data, read-only, in the bucket of the purpose that owns it.
+    expect(kms.map((s) => ({ actions: s.Action, bucket: JSON.stringify(s.Condition.StringLike).match(/DataBucket([a-z]*)/)?.[1] || 'project' }))).toEqual([
+      { actions: 'kms:Decrypt', bucket: 'usageanalysis' },
+      { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], bucket: 'project' },
+    ]);
   });
 
   test("the job role reads its own purpose's query results only, in a workgroup of its own, and the job learns the query id", () => {

@@ -5,6 +5,7 @@ import { ProjectStack } from '../../lib/app/project-stack';
 import { CFN_TEMPLATE_LIMITS } from '../../lib/app/template-limits';
 import { loadProjects } from '../../lib/config/load-project';
 import { MAX_PURPOSE_NAME_LENGTH } from '../../lib/contract/names';
+import { MAX_PER_PURPOSE_BUCKETS } from '../../lib/contract/storage';
 import { CLI_BUNDLE_DIR } from '../global-setup';
 import { retainedFixedNames, tempDir, testApp } from '../helpers';
 
@@ -79,7 +80,14 @@ describe('a project with 100 purposes', () => {
       expect([file, Object.keys(template.Resources).length <= CFN_TEMPLATE_LIMITS.maxResources]).toEqual([file, true]);
       expect([file, bytes <= CFN_TEMPLATE_LIMITS.maxBytes]).toEqual([file, true]);
     }
-    expect(Object.keys(parent.template.Resources).length).toBeLessThan(150);
+    // Per-purpose storage: each purpose adds its nested stack, its bucket and the bucket's policy to the parent.
+    const parentResources = Object.values<any>(parent.template.Resources);
+    expect(parentResources.filter((r) => r.Type === 'AWS::S3::Bucket')).toHaveLength(100 + 2);
+    expect(parentResources.filter((r) => r.Type === 'AWS::S3::BucketPolicy')).toHaveLength(100 + 2);
+    // So the largest project the schema allows fits as well: the project's own resources, 3 per purpose, a dashboard per 50.
+    const own = parentResources.length - 3 * 100 - 2;
+    expect(own + 3 * MAX_PER_PURPOSE_BUCKETS + Math.ceil(MAX_PER_PURPOSE_BUCKETS / 50)).toBeLessThanOrEqual(CFN_TEMPLATE_LIMITS.maxResources);
+    expect(Object.keys(parent.template.Outputs).length + (MAX_PER_PURPOSE_BUCKETS - 100)).toBeLessThanOrEqual(200);
     expect(big.report.pluginReports.flatMap((p: any) => p.violations)).toEqual([]);
     // Destroy and deploy again: nothing retained keeps a name the next deploy would need.
     expect(retainedFixedNames(Object.fromEntries(Object.entries(big.templates).map(([f, t]) => [f, t.template])))).toEqual([]);
@@ -100,7 +108,8 @@ describe('a project that grows', () => {
     for (const [id, r] of Object.entries<any>(parentBefore)) {
       expect([id, parentAfter[id]?.Type]).toEqual([id, r.Type]);
     }
-    expect(Object.keys(parentAfter).filter((id) => !(id in parentBefore))).toHaveLength(2);
+    // Two purposes: their nested stacks, buckets and bucket policies.
+    expect(Object.keys(parentAfter).filter((id) => !(id in parentBefore))).toHaveLength(2 * 3);
     // Each existing purpose's nested template is unchanged, logical IDs and all (dashboards hold no state and may change).
     const nestedBefore = Object.entries(big.templates).filter(([f]) => f.endsWith('.nested.template.json') && !/prodDashboard/.test(f));
     expect(nestedBefore).toHaveLength(20);

@@ -1,16 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Stack, Validations } from 'aws-cdk-lib';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ProjectStack } from '../../lib/app/project-stack';
 import { loadProject } from '../../lib/config/load-project';
-import { synthOnce, tempDir, testApp } from '../helpers';
+import { everyTemplate, synthOnce, tempDir, testApp } from '../helpers';
 
 /**
  * `projects/demo.yaml` (and any other `files`, by relative path) in a new folder, loaded and
- * synthesized once as `cdk synth` does: cdk-nag and (unless `validate` is false) the built-in validation.
+ * synthesized once as `cdk synth` does: cdk-nag and (unless `validate` is false) the built-in validation;
+ * with `guard`, cfn-guard with the Control Tower controls over every template as well.
  */
-export function synthesizedProject(yaml: string, files: Record<string, string> = {}, options: { validate?: boolean } = {}) {
+export function synthesizedProject(yaml: string, files: Record<string, string> = {}, options: { validate?: boolean; guard?: boolean } = {}) {
   const dir = tempDir('batcat-project-');
   for (const [rel, text] of Object.entries({ 'projects/demo.yaml': yaml, ...files })) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
@@ -18,7 +20,7 @@ export function synthesizedProject(yaml: string, files: Record<string, string> =
   }
   const config = loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
   const app = testApp({ validate: options.validate ?? true });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), ...(options.guard ? [everyTemplate(new CfnGuardValidator())] : []));
   const stack = new ProjectStack(app, 'Demo', { config });
   const synth = synthOnce(app);
   return {

@@ -17,6 +17,9 @@ import { startS3Server, type S3Server } from '../s3-server';
 jest.setTimeout(60_000);
 
 const BUCKET = 'batcat-2022-rnd-battery-dev-data';
+// The example project has storage: per-purpose; these are its purposes' buckets.
+const USAGE_BUCKET = 'batcat-2022-rnd-battery-dev-usage-analysis';
+const REPORT_BUCKET = 'batcat-2022-rnd-battery-dev-fleet-report';
 const cfn = mockClient(CloudFormationClient);
 const athena = mockClient(AthenaClient);
 let server: S3Server;
@@ -25,7 +28,7 @@ let s3: S3Client;
 beforeAll(async () => {
   server = await startS3Server();
   s3 = server.client();
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  for (const b of [BUCKET, USAGE_BUCKET, REPORT_BUCKET]) await s3.send(new CreateBucketCommand({ Bucket: b }));
 });
 afterAll(async () => {
   s3?.destroy();
@@ -40,7 +43,11 @@ beforeEach(() => {
         StackName: 'batcat-2022-rnd-battery-dev',
         CreationTime: new Date(),
         StackStatus: 'CREATE_COMPLETE',
-        Outputs: [{ OutputKey: 'DataBucketName', OutputValue: BUCKET }],
+        Outputs: [
+          { OutputKey: 'DataBucketName', OutputValue: BUCKET },
+          { OutputKey: 'PurposeBucketusageXanalysis', OutputValue: USAGE_BUCKET },
+          { OutputKey: 'PurposeBucketfleetXreport', OutputValue: REPORT_BUCKET },
+        ],
       },
     ],
   });
@@ -114,6 +121,7 @@ describe('batcat push and pull', () => {
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
     expect(first.out).toContain(`push ${dir} -> s3://${BUCKET}/raw/push-test/`);
+    expect(first.out).toContain('note: no purpose of the project file reads or writes raw/push-test/, so the project bucket holds it');
     expect(first.out).toContain('↑ [1/4] a.csv (15 B)');
     expect(first.out).toMatch(/pushed 4 file\(s\) \(6\.3 MB\), 0 unchanged/);
     const again = await cli(['push', '2022-rnd-battery', dir, 'raw/push-test/']);
@@ -188,6 +196,44 @@ describe('batcat push and pull', () => {
     expect(resumed.out).toMatch(/pushed 3 file\(s\) \(6\.3 MB\), 1 unchanged/);
   });
 
+  test("with storage: per-purpose, a folder is copied to and from the bucket of the purpose that reads or writes it", async () => {
+    const dir = localFolder();
+    const pushed = await cli(['push', '2022-rnd-battery', dir, 'raw/usage/']);
+    expect(pushed.code).toBe(0);
+    expect(pushed.out).toContain(`push ${dir} -> s3://${USAGE_BUCKET}/raw/usage/`);
+    expect(pushed.out).not.toContain('note:');
+    await s3.send(new PutObjectCommand({ Bucket: REPORT_BUCKET, Key: 'results/fleet-report/report/dt=2022-01-02/report.csv', Body: 'x\n' }));
+    const target = tempDir('batcat-report-');
+    const pulled = await cli(['pull', '2022-rnd-battery', 'results/fleet-report/report/dt=2022-01-02', target]);
+    expect(pulled.out).toContain(`pull s3://${REPORT_BUCKET}/results/fleet-report/report/dt=2022-01-02/`);
+    expect(fs.readFileSync(path.join(target, 'report.csv'), 'utf8')).toBe('x\n');
+    // A parent folder of one purpose's folders only is in that purpose's bucket.
+    const parent = await cli(['pull', '2022-rnd-battery', 'results/fleet-report/', tempDir('batcat-report-')]);
+    expect(parent.out).toContain(`pull s3://${REPORT_BUCKET}/results/fleet-report/`);
+  });
+
+  test('a folder that spans the buckets of several purposes is refused, with the folders to copy instead', async () => {
+    const r = await cli(['pull', '2022-rnd-battery', 'results/']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(
+      'results/ spans the buckets of several purposes (storage: per-purpose); copy one folder at a time: results/usage-analysis/summary/ (usage-analysis), results/fleet-report/report/ (fleet-report)',
+    );
+  });
+
+  test('a stack deployed before per-purpose storage (no output for the purpose bucket) is named, with the fix', async () => {
+    cfn.reset();
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: 'batcat-2022-rnd-battery-dev', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'DataBucketName', OutputValue: BUCKET }] }],
+    });
+    const r = await cli(['pull', '2022-rnd-battery', 'raw/usage/']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(
+      'stack batcat-2022-rnd-battery-dev has no PurposeBucketusageXanalysis output for the bucket of purpose usage-analysis, which holds raw/usage/: the deployed stack is older than the project file\'s storage (per-purpose); deploy it (npx cdk deploy batcat-2022-rnd-battery-dev), or pass --bucket',
+    );
+    // --bucket still names any bucket.
+    expect((await cli(['pull', '2022-rnd-battery', 'raw/usage/', tempDir('batcat-any-'), '--bucket', USAGE_BUCKET])).code).toBe(0);
+  });
+
   test.each([
     [
       'a prefix leaving the bucket folder',
@@ -218,7 +264,7 @@ describe('batcat push and pull', () => {
     );
     const r = await cli(['pull', '2022-rnd-battery', 'raw/'], { s3: refusing });
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`access denied: ListObjectsV2 on s3://${BUCKET}/raw/`);
+    expect(r.err).toContain(`access denied: ListObjectsV2 on s3://${USAGE_BUCKET}/raw/`);
     expect(r.err).toContain("the principals under dataAccess in the project file read and write its data; add your role's ARN there");
   });
 

@@ -110,7 +110,7 @@ describe('loadProject', () => {
       ),
     );
     expect(p).toEqual([
-      "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, athena, purposes",
+      "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, storage, athena, purposes",
       "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, from, partitioned, distribution, localPath, mode, compression",
     ]);
   });
@@ -120,7 +120,7 @@ describe('loadProject', () => {
     expect(p).toEqual([
       "line 2:1: stgae: unknown key 'stgae'; did you mean 'stage'?",
       "line 3:1: purpses: unknown key 'purpses'; did you mean 'purposes'?",
-      "line 5:1: regoin: unknown key 'regoin'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, athena, purposes",
+      "line 5:1: regoin: unknown key 'regoin'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, storage, athena, purposes",
     ]);
     expect(problems(VALID.replace('      - name: summary', '      - name: summary\n        tabel: { columns: { a: string } }'))).toEqual([
       "line 11:9: purposes[0].outputs[0].tabel: unknown key 'tabel'; did you mean 'table'?",
@@ -244,18 +244,30 @@ describe('loadProject', () => {
     ]);
   });
 
-  test('a project of more than 990 outputs is refused at the first one too many: each is a lifecycle rule of the bucket, which holds 1000', () => {
+  test('a shared-storage project of more than 990 outputs is refused at the first one too many: each is a lifecycle rule of the bucket, which holds 1000', () => {
     const purposes = (n: number) =>
       Array.from(
         { length: n },
         (_, i) =>
           `  - name: p${i}\n    image: ${'1'.repeat(12)}.dkr.ecr.eu-west-1.amazonaws.com/job@sha256:${'a'.repeat(64)}\n    outputs: [{ name: a }, { name: b }, { name: c }, { name: d }, { name: e }, { name: f }, { name: g }, { name: h }, { name: i }, { name: j }]`,
       ).join('\n');
-    const dir = projectDir(`project: demo\npurposes:\n${purposes(99)}\n`);
+    const dir = projectDir(`project: demo\nstorage: shared\npurposes:\n${purposes(99)}\n`);
     expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes).toHaveLength(99);
-    expect(problems(`project: demo\npurposes:\n${purposes(100)}\n`)).toEqual([
-      'line 302:23: purposes[99].outputs[0].name: this is output number 991 of the project; at most 990 fit (S3 allows 1000 lifecycle rules per bucket, one per output): move some purposes into a second project file',
+    expect(problems(`project: demo\nstorage: shared\npurposes:\n${purposes(100)}\n`)).toEqual([
+      'line 303:23: purposes[99].outputs[0].name: this is output number 991 of the project; at most 990 fit (S3 allows 1000 lifecycle rules per bucket, one per output): move some purposes into a second project file',
     ]);
+    // With a bucket per purpose, each bucket holds one purpose's rules.
+    expect(loadProject(path.join(projectDir(`project: demo\npurposes:\n${purposes(100)}\n`), 'projects', 'demo.yaml')).purposes).toHaveLength(100);
+  });
+
+  test('per-purpose storage is refused above 150 purposes, at the storage key, with both ways out', () => {
+    const purposes = (n: number) =>
+      Array.from({ length: n }, (_, i) => `  - { name: p${i}, image: '${'1'.repeat(12)}.dkr.ecr.eu-west-1.amazonaws.com/job@sha256:${'a'.repeat(64)}', outputs: [{ name: a }] }`).join('\n');
+    expect(problems(`project: demo\nstorage: per-purpose\npurposes:\n${purposes(151)}\n`)).toEqual([
+      "line 2:10: storage: storage 'per-purpose' allows at most 150 purposes in one project file (each brings a bucket, and a stack has at most 500 resources), this project has 151; set storage: shared, or move some purposes into a second project file",
+    ]);
+    expect(loadProject(path.join(projectDir(`project: demo\nstorage: shared\npurposes:\n${purposes(151)}\n`), 'projects', 'demo.yaml')).storage).toBe('shared');
+    expect(loadProject(path.join(projectDir(`project: demo\npurposes:\n${purposes(150)}\n`), 'projects', 'demo.yaml')).storage).toBe('per-purpose');
   });
 
   test('an invalid instance type is named with the five closest types and where the list is', () => {

@@ -26,6 +26,7 @@ import {
 import { QueryParameter, type PurposeInput, type PurposeProps } from '../purpose-props';
 import { check, scopedError } from './errors';
 import { generatedName } from './generated-name';
+import { DataBucket } from '../data-bucket';
 
 /** A Purpose's props, checked, with defaults applied and names derived. */
 export interface ResolvedPurpose {
@@ -40,7 +41,7 @@ export interface ResolvedPurpose {
     /** Where the script writes it in the container. */
     readonly localPath: string;
   }>;
-  readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string }>;
+  readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string; readonly bucket: s3.IBucket }>;
   readonly windowDays: number;
   readonly maxWindowDays: number;
   readonly maxRuntime: Duration;
@@ -110,7 +111,8 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
   check(scope, maxWindowProblem(windowDays, maxWindowDays));
   for (const i of inputs.filter((x) => x.partitioned)) check(scope, partitionedInputProblem(i.name, maxWindowDays));
 
-  const ownFolders = inputs.filter((i) => i.bucket === undefined || i.bucket === props.bucket);
+  // A folder whose bucket sends events to EventBridge: the purpose's own, or another DataBucket (another purpose's, per-purpose storage).
+  const ownFolders = inputs.filter((i) => i.bucket === undefined || i.bucket === props.bucket || i.bucket instanceof DataBucket);
   const s3Arrival = (props.s3Arrival ?? []).map((a) => {
     check(
       scope,
@@ -119,7 +121,8 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
         ownFolders.map((i) => i.name),
       ),
     );
-    return { input: a.input, prefix: ownFolders.find((i) => i.name === a.input)!.keyPrefix, suffix: a.suffix };
+    const input = ownFolders.find((i) => i.name === a.input)!;
+    return { input: a.input, prefix: input.keyPrefix, suffix: a.suffix, bucket: input.bucket ?? props.bucket };
   });
 
   const outputs = props.outputs.map((o) => ({
