@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadProjects, ProjectConfigError, type PurposeConfig } from '../config/load-project';
+import { loadProjects, ProjectConfigError, type ProjectConfig, type PurposeConfig } from '../config/load-project';
+import { ACCOUNT_BUCKET_QUOTA, bucketsPerStage } from '../contract/storage';
 import { containerCommand, readContainerSpec, type ContainerSpec } from '../local/container-spec';
 import { imageRequirements, installCommand, installedVersions, unmetRequirements } from '../local/requirements';
 
@@ -73,8 +74,36 @@ function credentialsCheck(d: DoctorEnv): Check {
   };
 }
 
+/** What doctor assumes about the account the projects deploy to. */
+export interface DoctorOptions {
+  /** How many stages of each project deploy to one account. @default 3 */
+  readonly stages?: number;
+  /** The share of the account's bucket quota the projects may need before doctor warns, in percent. @default 10 */
+  readonly bucketShare?: number;
+}
+
+/** Whether the buckets of every project file's stages fit in the share of the account's bucket quota. */
+export function bucketCheck(projects: readonly ProjectConfig[], options: DoctorOptions = {}): Check {
+  const stages = options.stages ?? 3;
+  const share = options.bucketShare ?? 10;
+  const perStage = projects.map((p) => ({ file: p.file, storage: p.storage, buckets: bucketsPerStage(p.storage, p.purposes.length) }));
+  const total = perStage.reduce((n, p) => n + p.buckets, 0) * stages;
+  const allowed = Math.floor((ACCOUNT_BUCKET_QUOTA * share) / 100);
+  const detail =
+    `${perStage.map((p) => `${p.file}: ${p.buckets} per stage (storage: ${p.storage})`).join(', ')}; ` +
+    `${total} for ${stages} stage(s), ${((total / ACCOUNT_BUCKET_QUOTA) * 100).toFixed(1)}% of the account's ${ACCOUNT_BUCKET_QUOTA} general purpose buckets`;
+  if (total <= allowed) return { name: 'buckets', ok: true, detail };
+  return {
+    name: 'buckets',
+    ok: true,
+    warn: true,
+    detail: `${detail}, more than the ${share}% (${allowed}) allowed here`,
+    fix: `set storage: shared in the largest project file (2 buckets per stage), deploy fewer stages to this account, or ask for a higher quota (Service Quotas, Amazon S3, General purpose buckets); --stages and --bucket-share set what this check assumes`,
+  };
+}
+
 /** The environment checks before a first deploy. */
-export function doctorChecks(d: DoctorEnv): Check[] {
+export function doctorChecks(d: DoctorEnv, options: DoctorOptions = {}): Check[] {
   const checks: Check[] = [];
   const major = Number(d.nodeVersion.split('.')[0]);
   checks.push(
@@ -172,6 +201,7 @@ export function doctorChecks(d: DoctorEnv): Check[] {
       fix: `add the IAM role you work with (its ARN with its path) to dataAccess in ${p.file}, e.g. dataAccess: ['arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_DataScience_*']`,
     });
   }
+  checks.push(bucketCheck(projects, options));
   for (const p of projects) {
     for (const purpose of p.purposes) checks.push(...purposeChecks(d, purpose));
   }
@@ -241,8 +271,8 @@ function purposeChecks(d: DoctorEnv, purpose: PurposeConfig): Check[] {
 }
 
 /** `batcat doctor`: prints each check with OK or a fix; exit 2 (a set-up or configuration problem) if any check failed. */
-export function doctorCommand(d: DoctorEnv, out: (line: string) => void): number {
-  const checks = doctorChecks(d);
+export function doctorCommand(d: DoctorEnv, out: (line: string) => void, options: DoctorOptions = {}): number {
+  const checks = doctorChecks(d, options);
   for (const c of checks) {
     const mark = c.ok ? (c.warn ? '!' : '✓') : c.warn ? '!' : '✗';
     out(`${mark} ${c.name}: ${c.ok && !c.warn ? 'OK, ' : ''}${c.detail}`);

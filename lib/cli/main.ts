@@ -270,18 +270,20 @@ Examples:
   program
     .command('doctor')
     .description(
-      'Check this machine and the project before a first deploy: Node.js, python3, AWS credentials (without calling AWS), project files and container folders.',
+      "Check this machine and the project before a first deploy: Node.js, python3, AWS credentials (without calling AWS), project files, the account's bucket quota and container folders.",
     )
+    .option('--stages <n>', 'how many stages of each project deploy to one account', positiveInt, 3)
+    .option('--bucket-share <percent>', "the share of the account's bucket quota the projects may need before a warning", percent, 10)
     .addHelpText(
       'after',
       `
 Exit code 0 when nothing blocks a synth or a local run, 2 when something does (each with its fix).
 Example:
-  batcat doctor`,
+  batcat doctor --stages 2`,
     )
-    .action(() => {
+    .action((opts) => {
       const g = program.opts();
-      code = doctorCommand((env.doctor ?? defaultDoctorEnv)(g.root), line);
+      code = doctorCommand((env.doctor ?? defaultDoctorEnv)(g.root), line, { stages: opts.stages, bucketShare: opts.bucketShare });
     });
 
   program
@@ -429,6 +431,12 @@ function localRunsTable(rootDir: string, purpose: string, limit: number, line: (
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+function percent(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 100) throw new InvalidArgumentError('expected a percentage above 0, at most 100');
   return n;
 }
 

@@ -300,6 +300,9 @@ describe('batcat doctor', () => {
     expect(r.out).toMatch(/^! AWS credentials: none found in the environment or ~\/\.aws\n {4}fix: configure a profile/m);
     expect(r.out).toMatch(/^! CDK bootstrap: cannot be checked offline\n {4}fix: .*npx cdk bootstrap/m);
     expect(r.out).toContain('✓ project files: OK, projects/2022-rnd-battery.yaml (2 purposes)');
+    expect(r.out).toContain(
+      "✓ buckets: OK, projects/2022-rnd-battery.yaml: 4 per stage (storage: per-purpose); 12 for 3 stage(s), 0.1% of the account's 10000 general purpose buckets",
+    );
     expect(r.out).toContain('✓ container usage-analysis: OK, containers/usage-analysis, runs: python3 /opt/program/usage_analysis.py');
     // The example lists no one who may pull and push: a hint with the fix, which does not fail doctor.
     expect(r.out).toMatch(
@@ -320,6 +323,33 @@ describe('batcat doctor', () => {
     expect(r.out).toContain(
       'batcat-test-absent-package==9.9.9 (containers/scoring/requirements.txt) is not installed\n    fix: python3 -m pip install -r containers/scoring/requirements.txt',
     );
+  });
+
+  test("warns when the projects' buckets would take more than the allowed share of the account's quota, with the ways out", async () => {
+    const root = exampleCopy();
+    const doctor = async (...options: string[]) => {
+      let out = '';
+      const code = await runCli(['--root', root, 'doctor', ...options], {
+        cwd: root,
+        out: (t) => {
+          out += t;
+        },
+        err: (t) => {
+          out += t;
+        },
+      });
+      return { code, out };
+    };
+    // 4 buckets per stage, 30 stages: 120, above 1% (100) of 10,000.
+    const over = await doctor('--stages', '30', '--bucket-share', '1');
+    expect(over.out).toMatch(/^! buckets: .*projects\/2022-rnd-battery\.yaml: /m);
+    expect(over.out).toContain(
+      "2022-rnd-battery.yaml: 4 per stage (storage: per-purpose); 120 for 30 stage(s), 1.2% of the account's 10000 general purpose buckets, more than the 1% (100) allowed here\n    fix: set storage: shared in the largest project file",
+    );
+    expect((await doctor('--stages', '25', '--bucket-share', '1')).out).toMatch(/^✓ buckets: OK, .* 100 for 25 stage\(s\)/m);
+    const bad = await doctor('--bucket-share', '0');
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain("option '--bucket-share <percent>' argument '0' is invalid. expected a percentage above 0, at most 100");
   });
 
   test('finds credentials in a profile without calling AWS, and names each problem with its fix', async () => {

@@ -182,6 +182,27 @@ suite('every trigger becomes a run input of a window and an attempt', () => {
     });
   });
 
+  test("with per-purpose storage, an arrival in another purpose's bucket that holds the input runs too, and a same key in its own bucket does not", async () => {
+    const config: Partial<PurposeRunConfig> = {
+      inputs: [{ name: 'usage', uri: 's3://ingest-data/raw/usage/', partitioned: true }],
+      s3Arrival: [{ input: 'usage', prefix: 'raw/usage/', suffix: '.csv', bucket: 'ingest-data' }],
+    };
+    const result = await trigger(s3Event('raw/usage/dt=2026-11-20/a.csv', 'v1', '2026-11-21T03:04:05Z', 'ingest-data'), config);
+    expect(startedIds(result)).toEqual(['usage-analysis-20261120-a1']);
+    expect(starts()[0].input).toMatchObject({
+      trigger: { kind: 's3', bucket: 'ingest-data', key: 'raw/usage/dt=2026-11-20/a.csv' },
+      inputs: { usage: 's3://ingest-data/raw/usage/dt=2026-11-20/' },
+      outputs: { summary: 's3://demo-data/results/usage-analysis/summary/dt=2026-11-20/' },
+    });
+    const own = await trigger(s3Event('raw/usage/dt=2026-11-21/a.csv'), config).then(
+      () => undefined,
+      (e) => e,
+    );
+    expect(own).toBeInstanceOf(RunRequestError);
+    expect(own.message).toMatch(/bucket "demo-data"; 'usage-analysis' watches bucket 'ingest-data' only/);
+    expect(starts()).toHaveLength(1);
+  });
+
   test("an S3 arrival without a partition in its key runs the day of the event in the purpose's time zone", async () => {
     const result = await trigger(s3Event('raw/usage/fleet.csv', 'v1', '2026-11-21T23:59:59Z'));
     // 23:59 UTC is 00:59 the next day in Berlin.
