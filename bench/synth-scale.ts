@@ -4,7 +4,8 @@
  * the worst case for template size. Each synth runs in its own process (as `cdk synth` would),
  * three times per size; the report gives medians, the time each added purpose costs, the time
  * relative to one purpose, and the largest template (parent or nested) against CloudFormation's
- * 1,000,000 bytes.
+ * 1,000,000 bytes. Up to 150 purposes (the most `per-purpose` storage allows) each purpose has its
+ * own bucket; 250 purposes share one (`storage: shared`).
  *
  *   npm run bench
  */
@@ -15,11 +16,19 @@ import * as path from 'node:path';
 import { createBatCatApp } from '../lib/app/batcat-app';
 import { CFN_TEMPLATE_LIMITS, templatesOf } from '../lib/app/template-limits';
 import { MAX_PURPOSE_NAME_LENGTH } from '../lib/contract/names';
+import { MAX_PER_PURPOSE_BUCKETS, type StorageMode } from '../lib/contract/storage';
 
-const SIZES = [1, 10, 50, 100, 250];
+const SIZES: Array<[number, StorageMode]> = [
+  [1, 'per-purpose'],
+  [10, 'per-purpose'],
+  [50, 'per-purpose'],
+  [100, 'per-purpose'],
+  [MAX_PER_PURPOSE_BUCKETS, 'per-purpose'],
+  [250, 'shared'],
+];
 const RUNS = 3;
 
-function projectDir(purposes: number): string {
+function projectDir(purposes: number, storage: StorageMode): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-bench-'));
   fs.mkdirSync(path.join(dir, 'projects'));
   fs.mkdirSync(path.join(dir, 'containers', 'shared'), { recursive: true });
@@ -33,7 +42,7 @@ function projectDir(purposes: number): string {
       `    outputs: [{ name: daily-summary, table: ${table} }, { name: vehicle-details, table: ${table} }]`,
     ].join('\n'),
   );
-  fs.writeFileSync(path.join(dir, 'projects', 'bench.yaml'), `project: bench\npurposes:\n${list.join('\n')}\n`);
+  fs.writeFileSync(path.join(dir, 'projects', 'bench.yaml'), `project: bench\nstorage: ${storage}\npurposes:\n${list.join('\n')}\n`);
   return dir;
 }
 
@@ -56,14 +65,22 @@ function synthOnce(dir: string): void {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function main(): void {
-  const rows: Array<{ purposes: number; ms: number; rss: number; largest: { file: string; bytes: number }; resources: number }> = [];
-  for (const n of SIZES) {
-    const dir = projectDir(n);
+  const rows: Array<{
+    purposes: number;
+    storage: StorageMode;
+    ms: number;
+    rss: number;
+    largest: { file: string; bytes: number };
+    resources: number;
+  }> = [];
+  for (const [n, storage] of SIZES) {
+    const dir = projectDir(n, storage);
     const runs = Array.from({ length: RUNS }, () =>
       JSON.parse(execFileSync(process.execPath, [...process.execArgv, __filename, '--once', dir], { encoding: 'utf8' })),
     );
     rows.push({
       purposes: n,
+      storage,
       ms: median(runs.map((r) => r.ms)),
       rss: median(runs.map((r) => r.maxRssMb)),
       largest: runs[0].largest,
@@ -73,15 +90,15 @@ function main(): void {
   }
   const base = rows[0];
   console.log(
-    'purposes | synth median (s) | vs 1 purpose | ms per added purpose | peak RSS median (MB) | largest template (bytes, share of limit) | most resources in a template',
+    'purposes | storage     | synth median (s) | vs 1 purpose | ms per added purpose | peak RSS median (MB) | largest template (bytes, share of limit) | most resources in a template',
   );
   console.log(
-    '-------- | ---------------- | ------------ | -------------------- | -------------------- | ---------------------------------------- | ----------------------------',
+    '-------- | ----------- | ---------------- | ------------ | -------------------- | -------------------- | ---------------------------------------- | ----------------------------',
   );
   for (const r of rows) {
     const perPurpose = r.purposes > base.purposes ? ((r.ms - base.ms) / (r.purposes - base.purposes)).toFixed(0) : '-';
     console.log(
-      `${String(r.purposes).padStart(8)} | ${(r.ms / 1000).toFixed(2).padStart(16)} | ${(r.ms / base.ms).toFixed(2).padStart(11)}x | ${perPurpose.padStart(20)} | ${r.rss.toFixed(0).padStart(20)} | ${`${r.largest.bytes} (${((100 * r.largest.bytes) / CFN_TEMPLATE_LIMITS.maxBytes).toFixed(0)}%)`.padStart(40)} | ${String(r.resources).padStart(28)}`,
+      `${String(r.purposes).padStart(8)} | ${r.storage.padEnd(11)} | ${(r.ms / 1000).toFixed(2).padStart(16)} | ${(r.ms / base.ms).toFixed(2).padStart(11)}x | ${perPurpose.padStart(20)} | ${r.rss.toFixed(0).padStart(20)} | ${`${r.largest.bytes} (${((100 * r.largest.bytes) / CFN_TEMPLATE_LIMITS.maxBytes).toFixed(0)}%)`.padStart(40)} | ${String(r.resources).padStart(28)}`,
     );
   }
 }

@@ -542,7 +542,9 @@ export const projectSchema = strict({
     });
   }
   // Reported once, at the first output too many; per-purpose buckets hold one purpose's outputs (at most 10) each.
-  const outputs = (ctx.value.storage === 'shared' ? purposes : []).flatMap((p, i) => p.outputs.map((o, n) => ({ name: o.name, path: ['purposes', i, 'outputs', n, 'name'] })));
+  const outputs = (ctx.value.storage === 'shared' ? purposes : []).flatMap((p, i) =>
+    p.outputs.map((o, n) => ({ name: o.name, path: ['purposes', i, 'outputs', n, 'name'] })),
+  );
   const oneTooMany = outputs[MAX_PROJECT_OUTPUTS];
   const problem = outputCountProblem(MAX_PROJECT_OUTPUTS + 1);
   if (oneTooMany && problem) ctx.issues.push({ code: 'custom', input: oneTooMany.name, path: oneTooMany.path, message: problem });

@@ -85,7 +85,12 @@ export interface PurposeRunConfig {
   /** `uri` ends with '/'; every run writes to `<uri>dt=<window start>/`. */
   readonly outputs: ReadonlyArray<{ readonly name: string; readonly uri: string }>;
   /** Object-created events under these folders start runs; a folder is in `bucket` unless it names its own (another purpose's bucket). */
-  readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string; readonly bucket?: string }>;
+  readonly s3Arrival: ReadonlyArray<{
+    readonly input: string;
+    readonly prefix: string;
+    readonly suffix?: string;
+    readonly bucket?: string;
+  }>;
   /** Runs start when this purpose's state machine succeeds; its ledger says which of its windows succeeded. */
   readonly upstream?: { readonly purpose: string; readonly stateMachineArn: string; readonly ledgerTable: string };
   /** The run ledger's table name (lib/contract/ledger.ts). */

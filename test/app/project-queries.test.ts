@@ -192,7 +192,9 @@ describe('a project with result tables and a query-fed purpose', () => {
       (s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')) && s.Condition?.StringEquals?.['kms:ViaService'],
     );
     // Its query results in the project bucket; the table's data, read-only, in the bucket of the purpose that owns it.
-    expect(kms.map((s) => ({ actions: s.Action, bucket: JSON.stringify(s.Condition.StringLike).match(/DataBucket([a-z]*)/)?.[1] || 'project' }))).toEqual([
+    expect(
+      kms.map((s) => ({ actions: s.Action, bucket: JSON.stringify(s.Condition.StringLike).match(/DataBucket([a-z]*)/)?.[1] || 'project' })),
+    ).toEqual([
       { actions: 'kms:Decrypt', bucket: 'usageanalysis' },
       { actions: ['kms:Decrypt', 'kms:GenerateDataKey'], bucket: 'project' },
     ]);

@@ -86,7 +86,9 @@ describe('a project with 100 purposes', () => {
     expect(parentResources.filter((r) => r.Type === 'AWS::S3::BucketPolicy')).toHaveLength(100 + 2);
     // So the largest project the schema allows fits as well: the project's own resources, 3 per purpose, a dashboard per 50.
     const own = parentResources.length - 3 * 100 - 2;
-    expect(own + 3 * MAX_PER_PURPOSE_BUCKETS + Math.ceil(MAX_PER_PURPOSE_BUCKETS / 50)).toBeLessThanOrEqual(CFN_TEMPLATE_LIMITS.maxResources);
+    expect(own + 3 * MAX_PER_PURPOSE_BUCKETS + Math.ceil(MAX_PER_PURPOSE_BUCKETS / 50)).toBeLessThanOrEqual(
+      CFN_TEMPLATE_LIMITS.maxResources,
+    );
     expect(Object.keys(parent.template.Outputs).length + (MAX_PER_PURPOSE_BUCKETS - 100)).toBeLessThanOrEqual(200);
     expect(big.report.pluginReports.flatMap((p: any) => p.violations)).toEqual([]);
     // Destroy and deploy again: nothing retained keeps a name the next deploy would need.

@@ -38,7 +38,9 @@ purposes:
 
 const FILES = {
   'queries/report.sql': 'SELECT vin, sum(kwh) AS kwh FROM ingest_clean WHERE dt BETWEEN ? AND ? GROUP BY vin\n',
-  ...Object.fromEntries(['ingest', 'features', 'report'].map((p) => [`containers/${p}/Dockerfile`, 'FROM public.ecr.aws/docker/library/python:3.12-slim\n'])),
+  ...Object.fromEntries(
+    ['ingest', 'features', 'report'].map((p) => [`containers/${p}/Dockerfile`, 'FROM public.ecr.aws/docker/library/python:3.12-slim\n']),
+  ),
 };
 
 /** Every statement of every IAM policy of a template, with `Ref`s and `Fn::GetAtt`s given as the logical ID they name. */
@@ -79,14 +81,13 @@ describe("storage: per-purpose (the default): each purpose's folders in its own 
     return id;
   };
   // A nested stack receives a bucket as parameters named after its logical ID: <name>Ref, <name>Arn.
-  const param = (template: any, bucketId: string) =>
-    [
-      ...new Set(
-        Object.keys(template.toJSON().Parameters ?? {})
-          .filter((k) => new RegExp(`${bucketId.replace(/[0-9A-F]{8}$/, '')}[0-9A-F]{8}(Ref|Arn)$`).test(k))
-          .map((k) => k.replace(/(Ref|Arn)$/, '')),
-      ),
-    ];
+  const param = (template: any, bucketId: string) => [
+    ...new Set(
+      Object.keys(template.toJSON().Parameters ?? {})
+        .filter((k) => new RegExp(`${bucketId.replace(/[0-9A-F]{8}$/, '')}[0-9A-F]{8}(Ref|Arn)$`).test(k))
+        .map((k) => k.replace(/(Ref|Arn)$/, '')),
+    ),
+  ];
 
   test('cdk-nag and cfn-guard find nothing unacknowledged in any template', () => {
     expect(p.config.storage).toBe('per-purpose');
@@ -103,14 +104,28 @@ describe("storage: per-purpose (the default): each purpose's folders in its own 
       expect(bucket.Properties).toMatchObject({
         BucketEncryption: {
           ServerSideEncryptionConfiguration: [
-            { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] } } },
+            {
+              BucketKeyEnabled: true,
+              ServerSideEncryptionByDefault: {
+                SSEAlgorithm: 'aws:kms',
+                KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] },
+              },
+            },
           ],
         },
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
         VersioningConfiguration: { Status: 'Enabled' },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
         NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
-        LoggingConfiguration: { DestinationBucketName: { Ref: expect.stringMatching(/^DataAccessLogs/) }, LogFilePrefix: `purposes/${name}/` },
+        LoggingConfiguration: {
+          DestinationBucketName: { Ref: expect.stringMatching(/^DataAccessLogs/) },
+          LogFilePrefix: `purposes/${name}/`,
+        },
       });
       // Found again by its tags after its stage was destroyed.
       expect(bucket.Properties.Tags).toEqual(
@@ -120,9 +135,14 @@ describe("storage: per-purpose (the default): each purpose's folders in its own 
           { Key: 'batcat:purpose', Value: name },
         ]),
       );
-      const policy = Object.values<any>(resources).find((r) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === purposeBucket(name));
+      const policy = Object.values<any>(resources).find(
+        (r) => r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === purposeBucket(name),
+      );
       const statements = policy.Properties.PolicyDocument.Statement;
-      expect(statements.find((s: any) => s.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toMatchObject({ Effect: 'Deny', Action: 's3:*' });
+      expect(statements.find((s: any) => s.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toMatchObject({
+        Effect: 'Deny',
+        Action: 's3:*',
+      });
       expect(statements.map((s: any) => s.Sid).filter(Boolean)).toEqual(expect.arrayContaining(['DenyOtherEncryption', 'DenyOtherKeys']));
       // Only the stage's roles (and dataAccess) may touch its objects.
       expect(JSON.stringify(statements)).toContain(':role/batcat/demo/dev/*');
@@ -143,11 +163,18 @@ describe("storage: per-purpose (the default): each purpose's folders in its own 
 
   test("a purpose's outputs, results and attempts are in its own bucket", () => {
     const features = p.nestedOf('features');
-    const config = runConfigOf(features, stubRefs((ref) => (ref.includes('DataBucketfeatures') ? 'features-bucket' : ref.includes('DataBucketingest') ? 'ingest-bucket' : undefined)));
+    const config = runConfigOf(
+      features,
+      stubRefs((ref) =>
+        ref.includes('DataBucketfeatures') ? 'features-bucket' : ref.includes('DataBucketingest') ? 'ingest-bucket' : undefined,
+      ),
+    );
     expect(config.bucket).toBe('features-bucket');
     expect(config.outputs).toEqual([{ name: 'vectors', uri: 's3://features-bucket/results/features/vectors/' }]);
     expect(resources[purposeBucket('features')].Properties.LifecycleConfiguration.Rules).toEqual(
-      expect.arrayContaining([expect.objectContaining({ Id: 'ExpireAttempts-features-vectors', Prefix: 'results/features/vectors/_attempts/' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ Id: 'ExpireAttempts-features-vectors', Prefix: 'results/features/vectors/_attempts/' }),
+      ]),
     );
     expect(JSON.stringify(resources[purposeBucket('ingest')].Properties.LifecycleConfiguration)).not.toContain('features');
   });
@@ -169,8 +196,12 @@ describe("storage: per-purpose (the default): each purpose's folders in its own 
       .flatMap((s) => [s.Resource].flat());
     expect(writes.length).toBeGreaterThan(0);
     for (const r of writes) expect(r).toMatch(/DataBucketfeatures.*\/results\/features\/vectors\//);
-    const uris = definitionOf(features, stubRefs((ref) => (ref.includes('DataBucketingest') ? 'ingest-bucket' : ref.includes('DataBucketfeatures') ? 'features-bucket' : undefined)))
-      .States.RunProcessingJob.Parameters.ProcessingInputs.map((i: any) => i.S3Input?.['S3Uri.$'] ?? i.S3Input?.S3Uri);
+    const uris = definitionOf(
+      features,
+      stubRefs((ref) =>
+        ref.includes('DataBucketingest') ? 'ingest-bucket' : ref.includes('DataBucketfeatures') ? 'features-bucket' : undefined,
+      ),
+    ).States.RunProcessingJob.Parameters.ProcessingInputs.map((i: any) => i.S3Input?.['S3Uri.$'] ?? i.S3Input?.S3Uri);
     expect(uris.join(' ')).toContain('ingest-bucket');
     expect(uris.join(' ')).not.toContain('features-bucket/raw');
   });
@@ -184,13 +215,23 @@ describe("storage: per-purpose (the default): each purpose's folders in its own 
     );
     const features = p.nestedOf('features');
     const [ingestParam] = param(features, purposeBucket('ingest'));
-    const rules = Object.values<any>(features.findResources('AWS::Events::Rule')).filter((r) => r.Properties.EventPattern?.source?.includes('aws.s3'));
+    const rules = Object.values<any>(features.findResources('AWS::Events::Rule')).filter((r) =>
+      r.Properties.EventPattern?.source?.includes('aws.s3'),
+    );
     expect(rules).toHaveLength(1);
     expect(rules[0].Properties.EventPattern.detail.bucket.name).toEqual([{ Ref: `${ingestParam}Ref` }]);
-    const config = runConfigOf(features, stubRefs((ref) => (ref.includes('DataBucketingest') ? 'ingest-bucket' : ref.includes('DataBucketfeatures') ? 'features-bucket' : undefined)));
+    const config = runConfigOf(
+      features,
+      stubRefs((ref) =>
+        ref.includes('DataBucketingest') ? 'ingest-bucket' : ref.includes('DataBucketfeatures') ? 'features-bucket' : undefined,
+      ),
+    );
     expect(config.s3Arrival).toEqual([{ input: 'events', prefix: 'raw/events/', bucket: 'ingest-bucket' }]);
     // ingest's own trigger watches its own bucket, named as the purpose's bucket.
-    const ingest = runConfigOf(p.nestedOf('ingest'), stubRefs((ref) => (ref.includes('DataBucketingest') ? 'ingest-bucket' : undefined)));
+    const ingest = runConfigOf(
+      p.nestedOf('ingest'),
+      stubRefs((ref) => (ref.includes('DataBucketingest') ? 'ingest-bucket' : undefined)),
+    );
     expect(ingest.s3Arrival).toEqual([{ input: 'events', prefix: 'raw/events/', suffix: '.csv' }]);
     expect(ingest.bucket).toBe('ingest-bucket');
   });
@@ -198,7 +239,9 @@ describe("storage: per-purpose (the default): each purpose's folders in its own 
   test("the Glue table of an output points at its purpose's bucket, and a query purpose reads the table's data there", () => {
     const ingest = p.nestedOf('ingest');
     const table = Object.values<any>(ingest.findResources('AWS::Glue::Table'))[0];
-    expect(JSON.stringify(table.Properties.TableInput.StorageDescriptor.Location)).toContain(`${param(ingest, purposeBucket('ingest'))[0]}Ref`);
+    expect(JSON.stringify(table.Properties.TableInput.StorageDescriptor.Location)).toContain(
+      `${param(ingest, purposeBucket('ingest'))[0]}Ref`,
+    );
     const report = p.nestedOf('report');
     const [ingestParam] = param(report, purposeBucket('ingest'));
     const onIngest = objectAccess(statementsOf(report), new RegExp(`^<${ingestParam}`));
@@ -228,7 +271,10 @@ describe('storage: shared keeps one project bucket for every folder', () => {
 
   test('every purpose reads and writes the project bucket; the triggers watch it', () => {
     for (const name of ['ingest', 'features']) {
-      const config = runConfigOf(p.nestedOf(name), stubRefs((ref) => (/DataBucket[0-9A-F]{8}/.test(ref) ? 'project-bucket' : undefined)));
+      const config = runConfigOf(
+        p.nestedOf(name),
+        stubRefs((ref) => (/DataBucket[0-9A-F]{8}/.test(ref) ? 'project-bucket' : undefined)),
+      );
       expect(config.bucket).toBe('project-bucket');
       expect(config.s3Arrival.every((a: any) => a.bucket === undefined)).toBe(true);
     }

@@ -12,7 +12,11 @@ import { everyTemplate, synthOnce, tempDir, testApp } from '../helpers';
  * synthesized once as `cdk synth` does: cdk-nag and (unless `validate` is false) the built-in validation;
  * with `guard`, cfn-guard with the Control Tower controls over every template as well.
  */
-export function synthesizedProject(yaml: string, files: Record<string, string> = {}, options: { validate?: boolean; guard?: boolean } = {}) {
+export function synthesizedProject(
+  yaml: string,
+  files: Record<string, string> = {},
+  options: { validate?: boolean; guard?: boolean } = {},
+) {
   const dir = tempDir('batcat-project-');
   for (const [rel, text] of Object.entries({ 'projects/demo.yaml': yaml, ...files })) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });

@@ -196,13 +196,15 @@ describe('batcat push and pull', () => {
     expect(resumed.out).toMatch(/pushed 3 file\(s\) \(6\.3 MB\), 1 unchanged/);
   });
 
-  test("with storage: per-purpose, a folder is copied to and from the bucket of the purpose that reads or writes it", async () => {
+  test('with storage: per-purpose, a folder is copied to and from the bucket of the purpose that reads or writes it', async () => {
     const dir = localFolder();
     const pushed = await cli(['push', '2022-rnd-battery', dir, 'raw/usage/']);
     expect(pushed.code).toBe(0);
     expect(pushed.out).toContain(`push ${dir} -> s3://${USAGE_BUCKET}/raw/usage/`);
     expect(pushed.out).not.toContain('note:');
-    await s3.send(new PutObjectCommand({ Bucket: REPORT_BUCKET, Key: 'results/fleet-report/report/dt=2022-01-02/report.csv', Body: 'x\n' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: REPORT_BUCKET, Key: 'results/fleet-report/report/dt=2022-01-02/report.csv', Body: 'x\n' }),
+    );
     const target = tempDir('batcat-report-');
     const pulled = await cli(['pull', '2022-rnd-battery', 'results/fleet-report/report/dt=2022-01-02', target]);
     expect(pulled.out).toContain(`pull s3://${REPORT_BUCKET}/results/fleet-report/report/dt=2022-01-02/`);
@@ -223,12 +225,19 @@ describe('batcat push and pull', () => {
   test('a stack deployed before per-purpose storage (no output for the purpose bucket) is named, with the fix', async () => {
     cfn.reset();
     cfn.on(DescribeStacksCommand).resolves({
-      Stacks: [{ StackName: 'batcat-2022-rnd-battery-dev', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'DataBucketName', OutputValue: BUCKET }] }],
+      Stacks: [
+        {
+          StackName: 'batcat-2022-rnd-battery-dev',
+          CreationTime: new Date(),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [{ OutputKey: 'DataBucketName', OutputValue: BUCKET }],
+        },
+      ],
     });
     const r = await cli(['pull', '2022-rnd-battery', 'raw/usage/']);
     expect(r.code).toBe(2);
     expect(r.err).toContain(
-      'stack batcat-2022-rnd-battery-dev has no PurposeBucketusageXanalysis output for the bucket of purpose usage-analysis, which holds raw/usage/: the deployed stack is older than the project file\'s storage (per-purpose); deploy it (npx cdk deploy batcat-2022-rnd-battery-dev), or pass --bucket',
+      "stack batcat-2022-rnd-battery-dev has no PurposeBucketusageXanalysis output for the bucket of purpose usage-analysis, which holds raw/usage/: the deployed stack is older than the project file's storage (per-purpose); deploy it (npx cdk deploy batcat-2022-rnd-battery-dev), or pass --bucket",
     );
     // --bucket still names any bucket.
     expect((await cli(['pull', '2022-rnd-battery', 'raw/usage/', tempDir('batcat-any-'), '--bucket', USAGE_BUCKET])).code).toBe(0);

@@ -257,17 +257,27 @@ describe('loadProject', () => {
       'line 303:23: purposes[99].outputs[0].name: this is output number 991 of the project; at most 990 fit (S3 allows 1000 lifecycle rules per bucket, one per output): move some purposes into a second project file',
     ]);
     // With a bucket per purpose, each bucket holds one purpose's rules.
-    expect(loadProject(path.join(projectDir(`project: demo\npurposes:\n${purposes(100)}\n`), 'projects', 'demo.yaml')).purposes).toHaveLength(100);
+    expect(
+      loadProject(path.join(projectDir(`project: demo\npurposes:\n${purposes(100)}\n`), 'projects', 'demo.yaml')).purposes,
+    ).toHaveLength(100);
   });
 
   test('per-purpose storage is refused above 150 purposes, at the storage key, with both ways out', () => {
     const purposes = (n: number) =>
-      Array.from({ length: n }, (_, i) => `  - { name: p${i}, image: '${'1'.repeat(12)}.dkr.ecr.eu-west-1.amazonaws.com/job@sha256:${'a'.repeat(64)}', outputs: [{ name: a }] }`).join('\n');
+      Array.from(
+        { length: n },
+        (_, i) =>
+          `  - { name: p${i}, image: '${'1'.repeat(12)}.dkr.ecr.eu-west-1.amazonaws.com/job@sha256:${'a'.repeat(64)}', outputs: [{ name: a }] }`,
+      ).join('\n');
     expect(problems(`project: demo\nstorage: per-purpose\npurposes:\n${purposes(151)}\n`)).toEqual([
       "line 2:10: storage: storage 'per-purpose' allows at most 150 purposes in one project file (each brings a bucket, and a stack has at most 500 resources), this project has 151; set storage: shared, or move some purposes into a second project file",
     ]);
-    expect(loadProject(path.join(projectDir(`project: demo\nstorage: shared\npurposes:\n${purposes(151)}\n`), 'projects', 'demo.yaml')).storage).toBe('shared');
-    expect(loadProject(path.join(projectDir(`project: demo\npurposes:\n${purposes(150)}\n`), 'projects', 'demo.yaml')).storage).toBe('per-purpose');
+    expect(
+      loadProject(path.join(projectDir(`project: demo\nstorage: shared\npurposes:\n${purposes(151)}\n`), 'projects', 'demo.yaml')).storage,
+    ).toBe('shared');
+    expect(loadProject(path.join(projectDir(`project: demo\npurposes:\n${purposes(150)}\n`), 'projects', 'demo.yaml')).storage).toBe(
+      'per-purpose',
+    );
   });
 
   test('an invalid instance type is named with the five closest types and where the list is', () => {

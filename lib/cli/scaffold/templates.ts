@@ -57,7 +57,7 @@ export function purposeYaml(p: PurposeTemplate, indent = '  '): string {
     lines.push(
       '  inputs:',
       '    - name: raw                # the script reads /opt/ml/processing/input/raw/',
-      `      prefix: raw/${p.name}/${' '.repeat(Math.max(1, 18 - p.name.length))}# s3://<project bucket>/raw/${p.name}/dt=YYYY-MM-DD/ (locally data/raw/${p.name}/dt=YYYY-MM-DD/)`,
+      `      prefix: raw/${p.name}/${' '.repeat(Math.max(1, 18 - p.name.length))}# s3://<its bucket>/raw/${p.name}/dt=YYYY-MM-DD/ (locally data/raw/${p.name}/dt=YYYY-MM-DD/)`,
       '      partitioned: true        # each run reads the dt= folder of its day',
     );
   }
@@ -94,6 +94,7 @@ alarmEmails: []                    # e-mail addresses that hear about failed run
 # Who may push, pull and query the data besides the stage's own jobs: IAM role ARNs with their
 # path; a '*' may stand for the random end of an AWS SSO role name. Everyone else is refused.
 dataAccess: []
+storage: per-purpose               # each purpose's data in a bucket of its own; or: shared (one project bucket)
 
 purposes:
 ${purposeYaml(purpose)}`;

@@ -41,7 +41,12 @@ export interface ResolvedPurpose {
     /** Where the script writes it in the container. */
     readonly localPath: string;
   }>;
-  readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string; readonly bucket: s3.IBucket }>;
+  readonly s3Arrival: ReadonlyArray<{
+    readonly input: string;
+    readonly prefix: string;
+    readonly suffix?: string;
+    readonly bucket: s3.IBucket;
+  }>;
   readonly windowDays: number;
   readonly maxWindowDays: number;
   readonly maxRuntime: Duration;
