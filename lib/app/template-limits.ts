@@ -62,7 +62,7 @@ export class TemplateLimits implements IPolicyValidationPluginBeta1 {
           violations.push({
             ruleName: 'BatCat-TemplateSize',
             description: `template ${t.file} is ${t.bytes} bytes; CloudFormation rejects a template over ${CFN_TEMPLATE_LIMITS.maxBytes} bytes`,
-            fix: 'split the project into two project files (each deploys as its own stack), or shorten names and descriptions',
+            fix: 'split the project into two project files (each deploys as its own stack), set storage: shared (each purpose bucket adds its bucket and policy to the parent template), or shorten names and descriptions',
             violatingResources: [where],
           });
       }

@@ -538,7 +538,7 @@ export const projectSchema = strict({
       code: 'custom',
       input: purposes.length,
       path: ['storage'],
-      message: `storage 'per-purpose' allows at most ${MAX_PER_PURPOSE_BUCKETS} purposes in one project file (each brings a bucket, and a stack has at most 500 resources), this project has ${purposes.length}; set storage: shared, or move some purposes into a second project file`,
+      message: `storage 'per-purpose' allows at most ${MAX_PER_PURPOSE_BUCKETS} purposes in one project file (each brings a bucket and its policy to the parent stack, which CloudFormation limits to 500 resources and 1 MB), this project has ${purposes.length}; set storage: shared, or move some purposes into a second project file`,
     });
   }
   // Reported once, at the first output too many; per-purpose buckets hold one purpose's outputs (at most 10) each.

@@ -12,10 +12,12 @@ export const DEFAULT_STORAGE: StorageMode = 'per-purpose';
 
 /**
  * With `per-purpose`, each purpose takes 3 of the parent stack's 500 resources (its nested stack,
- * its bucket, the bucket's policy) and 1 of its 200 outputs; 150 leaves room for the project's
- * own resources and a dashboard per 50 purposes (test/app/scale.test.ts measures it).
+ * its bucket, the bucket's policy), about 5.3 KB of its 1,000,000 bytes (544 KB at 100 purposes
+ * with names of the maximum length, `npm run bench`) and 1 of its 200 outputs. 120 leaves room
+ * for the project's own resources, a dashboard per 50 purposes, alarm e-mails and long
+ * `dataAccess` lists, which every bucket policy repeats (test/app/scale.test.ts checks it).
  */
-export const MAX_PER_PURPOSE_BUCKETS = 150;
+export const MAX_PER_PURPOSE_BUCKETS = 120;
 
 /** The general purpose buckets an AWS account may have by default (S3 quota, raisable on request). */
 export const ACCOUNT_BUCKET_QUOTA = 10_000;

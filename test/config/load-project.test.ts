@@ -262,20 +262,20 @@ describe('loadProject', () => {
     ).toHaveLength(100);
   });
 
-  test('per-purpose storage is refused above 150 purposes, at the storage key, with both ways out', () => {
+  test('per-purpose storage is refused above 120 purposes, at the storage key, with both ways out', () => {
     const purposes = (n: number) =>
       Array.from(
         { length: n },
         (_, i) =>
           `  - { name: p${i}, image: '${'1'.repeat(12)}.dkr.ecr.eu-west-1.amazonaws.com/job@sha256:${'a'.repeat(64)}', outputs: [{ name: a }] }`,
       ).join('\n');
-    expect(problems(`project: demo\nstorage: per-purpose\npurposes:\n${purposes(151)}\n`)).toEqual([
-      "line 2:10: storage: storage 'per-purpose' allows at most 150 purposes in one project file (each brings a bucket, and a stack has at most 500 resources), this project has 151; set storage: shared, or move some purposes into a second project file",
+    expect(problems(`project: demo\nstorage: per-purpose\npurposes:\n${purposes(121)}\n`)).toEqual([
+      "line 2:10: storage: storage 'per-purpose' allows at most 120 purposes in one project file (each brings a bucket and its policy to the parent stack, which CloudFormation limits to 500 resources and 1 MB), this project has 121; set storage: shared, or move some purposes into a second project file",
     ]);
     expect(
-      loadProject(path.join(projectDir(`project: demo\nstorage: shared\npurposes:\n${purposes(151)}\n`), 'projects', 'demo.yaml')).storage,
+      loadProject(path.join(projectDir(`project: demo\nstorage: shared\npurposes:\n${purposes(121)}\n`), 'projects', 'demo.yaml')).storage,
     ).toBe('shared');
-    expect(loadProject(path.join(projectDir(`project: demo\npurposes:\n${purposes(150)}\n`), 'projects', 'demo.yaml')).storage).toBe(
+    expect(loadProject(path.join(projectDir(`project: demo\npurposes:\n${purposes(120)}\n`), 'projects', 'demo.yaml')).storage).toBe(
       'per-purpose',
     );
   });
