@@ -165,3 +165,22 @@ export function everyTemplate(plugin: IPolicyValidationPluginBeta1): IPolicyVali
     },
   };
 }
+
+/**
+ * What every data bucket has (lib/constructs/data-bucket.ts), as a `toMatchObject` pattern: SSE-KMS
+ * with `key` (a matcher of KMSMasterKeyID) and Bucket Keys, all public access blocked, no ACLs,
+ * versioned, and object-created events to EventBridge.
+ */
+export function secureDataBucket(key: unknown): Record<string, unknown> {
+  return {
+    BucketEncryption: {
+      ServerSideEncryptionConfiguration: [
+        { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: key } },
+      ],
+    },
+    PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    VersioningConfiguration: { Status: 'Enabled' },
+    OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+  };
+}

@@ -1,4 +1,4 @@
-import { definitionOf, runConfigOf, stubRefs } from '../helpers';
+import { definitionOf, runConfigOf, secureDataBucket, stubRefs } from '../helpers';
 import { synthesizedProject } from './synthesized-project';
 
 /*
@@ -102,26 +102,7 @@ describe("storage: per-purpose (the default): each purpose's folders in its own 
       expect(bucket.UpdateReplacePolicy).toBe('Retain');
       expect(bucket.Properties.BucketName).toBeUndefined();
       expect(bucket.Properties).toMatchObject({
-        BucketEncryption: {
-          ServerSideEncryptionConfiguration: [
-            {
-              BucketKeyEnabled: true,
-              ServerSideEncryptionByDefault: {
-                SSEAlgorithm: 'aws:kms',
-                KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] },
-              },
-            },
-          ],
-        },
-        PublicAccessBlockConfiguration: {
-          BlockPublicAcls: true,
-          BlockPublicPolicy: true,
-          IgnorePublicAcls: true,
-          RestrictPublicBuckets: true,
-        },
-        VersioningConfiguration: { Status: 'Enabled' },
-        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-        NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+        ...secureDataBucket({ 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] }),
         LoggingConfiguration: {
           DestinationBucketName: { Ref: expect.stringMatching(/^DataAccessLogs/) },
           LogFilePrefix: `purposes/${name}/`,

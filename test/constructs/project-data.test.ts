@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AlarmTopic } from '../../lib/constructs/alarm-topic';
 import { ProjectData } from '../../lib/constructs/project-data';
-import { testApp } from '../helpers';
+import { secureDataBucket, testApp } from '../helpers';
 
 describe('ProjectData', () => {
   const stack = new Stack(testApp(), 'Data');
@@ -14,26 +14,8 @@ describe('ProjectData', () => {
   test('the data bucket is KMS-encrypted with a rotated customer key, versioned, private and logged', () => {
     t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     expect(t.toJSON().Resources[dataBucketId].Properties).toMatchObject({
-      BucketEncryption: {
-        ServerSideEncryptionConfiguration: [
-          {
-            BucketKeyEnabled: true,
-            ServerSideEncryptionByDefault: {
-              SSEAlgorithm: 'aws:kms',
-              KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] },
-            },
-          },
-        ],
-      },
-      VersioningConfiguration: { Status: 'Enabled' },
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
+      ...secureDataBucket({ 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] }),
       LoggingConfiguration: { DestinationBucketName: { Ref: logsBucketId }, LogFilePrefix: 'data-bucket/' },
-      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
   });
 

@@ -6,7 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { AlarmTopic } from '../../lib/constructs/alarm-topic';
 import { AccessLogsBucket } from '../../lib/constructs/access-logs-bucket';
 import { Purpose } from '../../lib/constructs/purpose';
-import { everyTemplate, synthOnce, testApp } from '../helpers';
+import { everyTemplate, secureDataBucket, synthOnce, testApp } from '../helpers';
 import { CONTAINER_DIR } from './fixtures';
 
 /*
@@ -34,21 +34,8 @@ describe('a Purpose without a bucket', () => {
     expect(bucketId).toMatch(/^ForecastBucket/);
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.Properties).toMatchObject({
-      BucketEncryption: {
-        ServerSideEncryptionConfiguration: [
-          { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: expect.anything() } },
-        ],
-      },
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
-      VersioningConfiguration: { Status: 'Enabled' },
+      ...secureDataBucket(expect.anything()),
       LoggingConfiguration: { DestinationBucketName: expect.anything(), LogFilePrefix: 'forecast/' },
-      NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
-      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
     // No physical name: CloudFormation generates one, so destroy and deploy again never collides.
     expect(bucket.Properties.BucketName).toBeUndefined();
