@@ -16,6 +16,7 @@ import {
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -387,5 +388,9 @@ function secretOf(scope: Construct, p: PurposeConfig, name: string, id: string):
 
 /** The bucket of an input outside the project bucket. */
 function externalBucket(scope: Construct, p: PurposeConfig, input: InputConfig): s3.IBucket {
-  return s3.Bucket.fromBucketName(scope, `${p.name}${input.name}InputBucket`, input.bucket!);
+  return s3.Bucket.fromBucketAttributes(scope, `${p.name}${input.name}InputBucket`, {
+    bucketName: input.bucket!,
+    // The job role may then decrypt with this key, through S3 and for this bucket's objects only.
+    encryptionKey: input.kmsKey ? kms.Key.fromKeyArn(scope, `${p.name}${input.name}InputKey`, input.kmsKey) : undefined,
+  });
 }

@@ -45,6 +45,8 @@ export interface InputConfig {
   readonly name: string;
   /** Another bucket; absent for the project bucket. */
   readonly bucket?: string;
+  /** The ARN of the KMS key that encrypts the other bucket's objects, when it is not S3's own. */
+  readonly kmsKey?: string;
   /** The folder, ending with '/' (for `from` inputs, the other purpose's output folder), or one object's key. */
   readonly prefix: string;
   /** Where the input is copied in the container. */
@@ -491,6 +493,7 @@ function projectConfigOf(
           name: i.name,
           ...(i.from !== undefined ? { prefix: outputPrefix(purpose, output) } : folder(i.uri ?? i.prefix!)),
           from: i.from !== undefined ? { purpose, output } : undefined,
+          kmsKey: i.kmsKey,
           partitioned: i.from !== undefined || i.partitioned === true,
           distribution: i.distribution ?? 'FullyReplicated',
           localPath: i.localPath ?? defaultInputPath(i.name),

@@ -51,6 +51,7 @@ import {
   s3ArrivalInputProblem,
   s3FolderUriProblem,
   s3InputUriProblem,
+  kmsKeyArnProblem,
   scriptFileProblem,
   scriptWithEntrypointProblem,
   secretReferenceProblems,
@@ -160,6 +161,7 @@ const input = strict({
   name: channelName,
   prefix: keyPrefix.optional(),
   uri: z.string().check(by(s3InputUriProblem)).optional(),
+  kmsKey: z.string().check(by(kmsKeyArnProblem)).optional(),
   from: outputRef.optional(),
   partitioned: z.boolean({ error: (iss) => `partitioned must be true or false, got ${show(iss.input)}` }).optional(),
   distribution: z
@@ -192,6 +194,14 @@ const input = strict({
       message:
         `input ${show(ctx.value.name)} needs exactly one of 'prefix' (a folder in the project bucket, e.g. 'raw/usage/'), ` +
         `'uri' (a folder or one object elsewhere, e.g. 's3://other-bucket/usage/' or 's3://models/churn/model.tar.gz') or 'from' (another purpose's output, e.g. 'usage-analysis/summary')`,
+    });
+  }
+  if (ctx.value.kmsKey !== undefined && uri === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value.kmsKey,
+      path: ['kmsKey'],
+      message: `'kmsKey' applies to 'uri' inputs only (another bucket's key); the project's own folders are encrypted with the project key`,
     });
   }
   if (partitioned !== undefined && prefix === undefined) {

@@ -154,6 +154,18 @@ export function s3InputUriProblem(value: string): string | undefined {
     : `${show(value)} is not a valid S3 URI; use 's3://<bucket>/<prefix>/' for a folder or 's3://<bucket>/<key>' for one object, e.g. 's3://models/churn/model.tar.gz'`;
 }
 
+const KMS_KEY_ARN =
+  /^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+
+/** The KMS key of another bucket's objects: a key ARN, which IAM policies match (an alias ARN they do not). */
+export function kmsKeyArnProblem(value: string): string | undefined {
+  if (KMS_KEY_ARN.test(value)) return undefined;
+  const example = "e.g. 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'";
+  return /:alias\/|^alias\//.test(value)
+    ? `${show(value)} is a key alias; give the key's ARN (aws kms describe-key --key-id ${value} prints it), since IAM policies match keys by key ARN, ${example}`
+    : `${show(value)} is not a KMS key ARN; give the ARN of the key that encrypts the bucket's objects, ${example}`;
+}
+
 /** An input or output name. */
 export function channelNameProblem(value: string): string | undefined {
   const fixed = value

@@ -18,6 +18,8 @@ import { synthesizedProject } from './synthesized-project';
 
 const IMAGE = '210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/forecast@sha256:' + 'ab'.repeat(32);
 
+const LABELS_KEY = 'arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
 function project(yaml: string) {
   const p = synthesizedProject(yaml);
   return { ...p, nested: p.nestedOf('forecast') };
@@ -35,6 +37,9 @@ purposes:
       - name: features
         uri: s3://shared-feature-store/vehicles/
         distribution: ShardedByS3Key
+      - name: labels
+        uri: s3://labelled-fleet/2026/
+        kmsKey: ${LABELS_KEY}
     outputs:
       - name: predictions
         prefix: curated/predictions/
@@ -79,6 +84,20 @@ purposes:
     const text = JSON.stringify(statements);
     expect(text).toContain(':s3:::shared-feature-store/vehicles/*');
     expect(text).toContain('"s3:prefix":["vehicles/*"]');
+  });
+
+  test("an input in a bucket encrypted with its own key (kmsKey) may be decrypted with that key only, through S3, for that bucket's objects", () => {
+    const statements = Object.values<any>(nested.findResources('AWS::IAM::Policy')).flatMap((s) => s.Properties.PolicyDocument.Statement);
+    const onKey = statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(LABELS_KEY));
+    expect(onKey).toHaveLength(1);
+    expect(onKey[0].Action).toBe('kms:Decrypt');
+    expect(JSON.stringify(onKey[0].Condition.StringEquals['kms:ViaService'])).toContain('s3.');
+    expect(JSON.stringify(onKey[0].Condition.StringLike['kms:EncryptionContext:aws:s3:arn'])).toContain(':s3:::labelled-fleet');
+    // The other foreign bucket names no key: S3's own encryption needs no grant.
+    const kmsOnOthers = statements.filter(
+      (s) => [s.Action].flat().some((a: string) => a.startsWith('kms:')) && JSON.stringify(s).includes('shared-feature-store'),
+    );
+    expect(kmsOnOthers).toEqual([]);
   });
 
   test("an output prefix may be set; the job writes below its attempt's folder there, committed to the run partition", () => {

@@ -111,7 +111,7 @@ describe('loadProject', () => {
     );
     expect(p).toEqual([
       "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, storage, athena, purposes",
-      "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, from, partitioned, distribution, localPath, mode, compression",
+      "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, kmsKey, from, partitioned, distribution, localPath, mode, compression",
     ]);
   });
 
@@ -260,6 +260,30 @@ describe('loadProject', () => {
     expect(
       loadProject(path.join(projectDir(`project: demo\npurposes:\n${purposes(100)}\n`), 'projects', 'demo.yaml')).purposes,
     ).toHaveLength(100);
+  });
+
+  test('kmsKey names the key ARN of a uri input, and is refused as an alias, as a non-ARN, or on a folder of the project', () => {
+    const withInput = (input: string) =>
+      VALID.replace('      - name: usage\n        prefix: raw/usage/\n', `      - name: usage\n        prefix: raw/usage/\n${input}`);
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const dir = projectDir(withInput(`      - { name: labels, uri: 's3://labelled/2026/', kmsKey: '${key}' }\n`));
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0].inputs[1]).toMatchObject({
+      bucket: 'labelled',
+      kmsKey: key,
+    });
+    expect(
+      problems(
+        withInput(`      - { name: labels, uri: 's3://labelled/2026/', kmsKey: 'arn:aws:kms:eu-west-1:123456789012:alias/labels' }\n`),
+      ),
+    ).toEqual([
+      "line 9:61: purposes[0].inputs[1].kmsKey: 'arn:aws:kms:eu-west-1:123456789012:alias/labels' is a key alias; give the key's ARN (aws kms describe-key --key-id arn:aws:kms:eu-west-1:123456789012:alias/labels prints it), since IAM policies match keys by key ARN, e.g. 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'",
+    ]);
+    expect(problems(withInput(`      - { name: labels, uri: 's3://labelled/2026/', kmsKey: 'my-key' }\n`))).toEqual([
+      "line 9:61: purposes[0].inputs[1].kmsKey: 'my-key' is not a KMS key ARN; give the ARN of the key that encrypts the bucket's objects, e.g. 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'",
+    ]);
+    expect(problems(withInput(`      - { name: labels, prefix: raw/labels/, kmsKey: '${key}' }\n`))).toEqual([
+      "line 9:54: purposes[0].inputs[1].kmsKey: 'kmsKey' applies to 'uri' inputs only (another bucket's key); the project's own folders are encrypted with the project key",
+    ]);
   });
 
   test('per-purpose storage is refused above 120 purposes, at the storage key, with both ways out', () => {
