@@ -52,6 +52,7 @@ import {
   s3FolderUriProblem,
   s3InputUriProblem,
   kmsKeyArnProblem,
+  kmsKeyRegion,
   scriptFileProblem,
   scriptWithEntrypointProblem,
   secretReferenceProblems,
@@ -549,6 +550,20 @@ export const projectSchema = strict({
       input: purposes.length,
       path: ['storage'],
       message: `storage 'per-purpose' allows at most ${MAX_PER_PURPOSE_BUCKETS} purposes in one project file (each brings a bucket and its policy to the parent stack, which CloudFormation limits to 500 resources and 1 MB), this project has ${purposes.length}; set storage: shared, or move some purposes into a second project file`,
+    });
+  }
+  // One stack, one region: every input key must be in it (kmsKeyRegionProblem), so in one region.
+  const keys = purposes.flatMap((p, i) =>
+    (p.inputs ?? []).flatMap((x, n) =>
+      x.kmsKey !== undefined && kmsKeyRegion(x.kmsKey) ? [{ arn: x.kmsKey, path: ['purposes', i, 'inputs', n, 'kmsKey'] }] : [],
+    ),
+  );
+  for (const k of keys.filter((x) => kmsKeyRegion(x.arn) !== kmsKeyRegion(keys[0].arn))) {
+    ctx.issues.push({
+      code: 'custom',
+      input: k.arn,
+      path: k.path,
+      message: `${show(k.arn)} is in ${kmsKeyRegion(k.arn)}, but ${show(keys[0].arn)} is in ${kmsKeyRegion(keys[0].arn)}: a project deploys to one region, and a job decrypts only through S3 of its own region; keep the encrypted inputs of one project in one region`,
     });
   }
   // Reported once, at the first output too many; per-purpose buckets hold one purpose's outputs (at most 10) each.

@@ -166,6 +166,19 @@ export function kmsKeyArnProblem(value: string): string | undefined {
     : `${show(value)} is not a KMS key ARN; give the ARN of the key that encrypts the bucket's objects, ${example}`;
 }
 
+/** The region part of a KMS key ARN. */
+export function kmsKeyRegion(keyArn: string): string | undefined {
+  return KMS_KEY_ARN.test(keyArn) ? keyArn.split(':')[3] : undefined;
+}
+
+/** Grants on a bucket's key hold only through S3 of the stack's region, so the key must be in that region. */
+export function kmsKeyRegionProblem(keyArn: string, region: string): string | undefined {
+  const keyRegion = kmsKeyRegion(keyArn);
+  return keyRegion === undefined || keyRegion === region
+    ? undefined
+    : `KMS key ${show(keyArn)} is in ${keyRegion}, the stack deploys to ${region}: the job reads through S3 of ${region} (kms:ViaService), and S3 encrypts a bucket's objects with a key of the bucket's region; deploy the stack to ${keyRegion}, or copy the data into a bucket of ${region}`;
+}
+
 /** An input or output name. */
 export function channelNameProblem(value: string): string | undefined {
   const fixed = value

@@ -281,6 +281,15 @@ describe('loadProject', () => {
     expect(problems(withInput(`      - { name: labels, uri: 's3://labelled/2026/', kmsKey: 'my-key' }\n`))).toEqual([
       "line 9:61: purposes[0].inputs[1].kmsKey: 'my-key' is not a KMS key ARN; give the ARN of the key that encrypts the bucket's objects, e.g. 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'",
     ]);
+    expect(
+      problems(
+        withInput(
+          `      - { name: labels, uri: 's3://labelled/2026/', kmsKey: '${key}' }\n      - { name: more, uri: 's3://labelled-us/2026/', kmsKey: '${key.replace('eu-west-1', 'us-east-1')}' }\n`,
+        ),
+      ),
+    ).toEqual([
+      `line 10:62: purposes[0].inputs[2].kmsKey: '${key.replace('eu-west-1', 'us-east-1')}' is in us-east-1, but '${key}' is in eu-west-1: a project deploys to one region, and a job decrypts only through S3 of its own region; keep the encrypted inputs of one project in one region`,
+    ]);
     expect(problems(withInput(`      - { name: labels, prefix: raw/labels/, kmsKey: '${key}' }\n`))).toEqual([
       "line 9:54: purposes[0].inputs[1].kmsKey: 'kmsKey' applies to 'uri' inputs only (another bucket's key); the project's own folders are encrypted with the project key",
     ]);

@@ -1,6 +1,7 @@
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AlarmTopic } from '../../lib/constructs/alarm-topic';
@@ -80,5 +81,33 @@ describe('a Purpose without a bucket', () => {
     });
     expect(p.bucket).toBe(logs);
     expect(p.node.tryFindChild('Bucket')).toBeUndefined();
+  });
+});
+
+describe("an input in another bucket with that bucket's key", () => {
+  const purposeIn = (region: string, keyRegion: string) => {
+    const stack = new Stack(testApp(), 'Team', { env: { account: '123456789012', region } });
+    const key = kms.Key.fromKeyArn(stack, 'LabelsKey', `arn:aws:kms:${keyRegion}:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab`);
+    return () =>
+      new Purpose(stack, 'Forecast', {
+        purposeName: 'forecast',
+        notificationTopic: new AlarmTopic(stack, 'Alarms').topic,
+        containerDirectory: CONTAINER_DIR,
+        inputs: [
+          {
+            name: 'labels',
+            bucket: s3.Bucket.fromBucketAttributes(stack, 'Labels', { bucketName: 'labelled-fleet', encryptionKey: key }),
+            keyPrefix: '2026/',
+          },
+        ],
+        outputs: [{ name: 'scores' }],
+      });
+  };
+
+  test("is refused when the key is in another region than the stack's, since the grant holds through S3 of the stack's region only", () => {
+    expect(purposeIn('eu-west-1', 'us-east-1')).toThrow(
+      "Team/LabelsKey: KMS key 'arn:aws:kms:us-east-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab' is in us-east-1, the stack deploys to eu-west-1: the job reads through S3 of eu-west-1 (kms:ViaService), and S3 encrypts a bucket's objects with a key of the bucket's region; deploy the stack to us-east-1, or copy the data into a bucket of eu-west-1",
+    );
+    expect(purposeIn('eu-west-1', 'eu-west-1')).not.toThrow();
   });
 });

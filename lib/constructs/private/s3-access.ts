@@ -1,7 +1,9 @@
-import { Aws } from 'aws-cdk-lib';
+import { Aws, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { kmsKeyRegionProblem } from '../../contract/rules';
+import { check } from './errors';
 
 /** Reading the objects below `keyPrefix`, and listing that folder only. */
 export function readFolder(bucket: s3.IBucket, keyPrefix: string): iam.PolicyStatement[] {
@@ -22,6 +24,8 @@ export function listFolder(bucket: s3.IBucket, keyPrefix: string): iam.PolicySta
 
 /** Use of an S3 bucket's key, only through S3 in this region. */
 export function viaS3(actions: string[], key: kms.IKey, bucket: s3.IBucket): iam.PolicyStatement {
+  const region = Stack.of(key).region;
+  if (!Token.isUnresolved(key.keyArn) && !Token.isUnresolved(region)) check(key, kmsKeyRegionProblem(key.keyArn, region));
   return new iam.PolicyStatement({
     actions,
     resources: [key.keyArn],
