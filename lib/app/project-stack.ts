@@ -86,7 +86,7 @@ export class ProjectStack extends Stack {
   public readonly purposes: Record<string, Purpose> = {};
   /** With `storage: per-purpose`, each purpose's own bucket, by purpose name; empty with `shared`. */
   public readonly purposeBuckets: Record<string, s3.Bucket> = {};
-  private readonly config: ProjectConfig;
+  private readonly ownedFolders: ProjectConfig['ownedFolders'];
 
   constructor(scope: Construct, id: string, props: ProjectStackProps) {
     const c = props.config;
@@ -116,7 +116,7 @@ export class ProjectStack extends Stack {
       resourceName: `${rolePath(c.project, c.stage).slice(1)}*`,
       arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
     });
-    this.config = c;
+    this.ownedFolders = c.ownedFolders;
     this.data = new ProjectData(this, 'Data', { dataPrincipals: [stageRoles, ...c.dataAccess] });
     if (c.storage === 'per-purpose') for (const p of c.purposes) this.purposeBuckets[p.name] = this.data.addPurposeBucket(p.name);
     // The purposes' logs (script output aside) hold run inputs and reasons: encrypted with the project key.
@@ -316,7 +316,7 @@ export class ProjectStack extends Stack {
 
   /** The bucket that holds `key` of the project's storage (lib/contract/storage.ts). */
   private bucketHolding(key: string): s3.IBucket {
-    const owner = ownerOf(this.config.ownedFolders, key);
+    const owner = ownerOf(this.ownedFolders, key);
     return owner ? this.bucketOf(owner) : this.data.bucket;
   }
 

@@ -70,8 +70,8 @@ export function ownerOf(owned: readonly OwnedFolder[], key: string): string | un
   return owned.find((o) => key.startsWith(o.prefix))?.purpose;
 }
 
-/** The owned folders below `folder`, when it is a parent of folders in several buckets (e.g. `results/`). */
-export function foldersBelow(owned: readonly OwnedFolder[], folder: string): OwnedFolder[] {
+/** The owned folders below `folder` (a parent folder such as `results/`). */
+function foldersBelow(owned: readonly OwnedFolder[], folder: string): OwnedFolder[] {
   return owned.filter((o) => o.prefix.startsWith(folder) && o.prefix !== folder);
 }
 

@@ -33,6 +33,12 @@ purposes:
       - name: summary
 `;
 
+/** `n` purposes p0, p1, ... of an ECR image (no container folder needed), each with `outputs`, as YAML list items. */
+function imagePurposes(n: number, outputs: string): string {
+  const image = `${'1'.repeat(12)}.dkr.ecr.eu-west-1.amazonaws.com/job@sha256:${'a'.repeat(64)}`;
+  return Array.from({ length: n }, (_, i) => `  - name: p${i}\n    image: ${image}\n    outputs: ${outputs}`).join('\n');
+}
+
 /** The problems reported for the project file `file` of the folder `dir`, or fails if it is valid. */
 function problemsIn(dir: string, file = 'demo.yaml'): string[] {
   try {
@@ -246,11 +252,10 @@ describe('loadProject', () => {
 
   test('a shared-storage project of more than 990 outputs is refused at the first one too many: each is a lifecycle rule of the bucket, which holds 1000', () => {
     const purposes = (n: number) =>
-      Array.from(
-        { length: n },
-        (_, i) =>
-          `  - name: p${i}\n    image: ${'1'.repeat(12)}.dkr.ecr.eu-west-1.amazonaws.com/job@sha256:${'a'.repeat(64)}\n    outputs: [{ name: a }, { name: b }, { name: c }, { name: d }, { name: e }, { name: f }, { name: g }, { name: h }, { name: i }, { name: j }]`,
-      ).join('\n');
+      imagePurposes(
+        n,
+        '[{ name: a }, { name: b }, { name: c }, { name: d }, { name: e }, { name: f }, { name: g }, { name: h }, { name: i }, { name: j }]',
+      );
     const dir = projectDir(`project: demo\nstorage: shared\npurposes:\n${purposes(99)}\n`);
     expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes).toHaveLength(99);
     expect(problems(`project: demo\nstorage: shared\npurposes:\n${purposes(100)}\n`)).toEqual([
@@ -296,12 +301,7 @@ describe('loadProject', () => {
   });
 
   test('per-purpose storage is refused above 120 purposes, at the storage key, with both ways out', () => {
-    const purposes = (n: number) =>
-      Array.from(
-        { length: n },
-        (_, i) =>
-          `  - { name: p${i}, image: '${'1'.repeat(12)}.dkr.ecr.eu-west-1.amazonaws.com/job@sha256:${'a'.repeat(64)}', outputs: [{ name: a }] }`,
-      ).join('\n');
+    const purposes = (n: number) => imagePurposes(n, '[{ name: a }]');
     expect(problems(`project: demo\nstorage: per-purpose\npurposes:\n${purposes(121)}\n`)).toEqual([
       "line 2:10: storage: storage 'per-purpose' allows at most 120 purposes in one project file (each brings a bucket and its policy to the parent stack, which CloudFormation limits to 500 resources and 1 MB), this project has 121; set storage: shared, or move some purposes into a second project file",
     ]);
