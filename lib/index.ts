@@ -44,7 +44,12 @@ export type { ResultDatabaseProps } from './constructs/result-database';
 export type { ResultColumn, ResultTableProps } from './constructs/result-table';
 export type { RunLedgerProps } from './constructs/run-ledger';
 export type { RunSettings, RunTriggerAlarms, RunTriggerProps, S3Arrival, UpstreamPurpose } from './constructs/run-trigger';
-export type { ProcessingInput, ProcessingOutput, SageMakerCreateProcessingJobProps } from './constructs/sagemaker-create-processing-job';
+export type {
+  ProcessingInput,
+  ProcessingInputManifest,
+  ProcessingOutput,
+  SageMakerCreateProcessingJobProps,
+} from './constructs/sagemaker-create-processing-job';
 export type { PurposeRunConfig, RunInput, TriggerDetails } from './contract/run-input';
 export type { RunWindow } from './contract/dates';
 

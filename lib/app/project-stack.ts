@@ -45,6 +45,7 @@ import {
   rolePath,
 } from '../contract/names';
 import { ownerOf, purposeBucketOutputKey } from '../contract/storage';
+import { WINDOW_MANIFEST_RETENTION_DAYS, WINDOW_MANIFESTS_PREFIX } from '../contract/window-manifest';
 import { PurposeStack } from './purpose-stack';
 
 const PURPOSES_PER_DASHBOARD = 50;
@@ -212,7 +213,7 @@ export class ProjectStack extends Stack {
   /**
    * A run's job writes below `<output>_attempts/<execution>/` and the commit moves a success into
    * its window's `dt=` folder; what failed attempts left is kept a month to look at, and what
-   * commits removed a day (the bucket is versioned).
+   * commits removed a day (the bucket is versioned). Window manifests are kept a month too.
    */
   private expireAttempts(c: ProjectConfig): void {
     for (const p of c.purposes) {
@@ -224,6 +225,18 @@ export class ProjectStack extends Stack {
           noncurrentVersionExpiration: Duration.days(1),
         });
       }
+    }
+    // A run longer than a day reads its partitioned inputs through manifests; a redriven job must still find its own.
+    const withManifests = new Set(
+      c.purposes.filter((p) => p.maxWindowDays > 1 && p.inputs.some((i) => i.partitioned)).map((p) => this.bucketOf(p.name)),
+    );
+    for (const bucket of withManifests) {
+      bucket.addLifecycleRule({
+        id: 'ExpireWindowManifests',
+        prefix: WINDOW_MANIFESTS_PREFIX,
+        expiration: Duration.days(WINDOW_MANIFEST_RETENTION_DAYS),
+        noncurrentVersionExpiration: Duration.days(1),
+      });
     }
   }
 
@@ -269,6 +282,7 @@ export class ProjectStack extends Stack {
         keyPrefix: i.prefix,
         distribution: i.distribution as S3DataDistribution,
         partitioned: i.partitioned,
+        complete: i.complete,
         localPath: i.localPath,
         mode: i.mode as S3InputMode,
         compression: i.compression as S3CompressionType,

@@ -55,8 +55,10 @@ export interface InputConfig {
   readonly compression: CompressionType;
   /** The output this input reads, when it is another purpose's. */
   readonly from?: { readonly purpose: string; readonly output: string };
-  /** Each run reads only `<prefix>dt=<window start>/`. */
+  /** Each run reads only the `<prefix>dt=<day>/` partitions of its window's days. */
   readonly partitioned: boolean;
+  /** A run fails when a day of its window has no partition. */
+  readonly complete: boolean;
   readonly distribution: 'FullyReplicated' | 'ShardedByS3Key';
 }
 
@@ -495,6 +497,7 @@ function projectConfigOf(
           from: i.from !== undefined ? { purpose, output } : undefined,
           kmsKey: i.kmsKey,
           partitioned: i.from !== undefined || i.partitioned === true,
+          complete: i.complete === true,
           distribution: i.distribution ?? 'FullyReplicated',
           localPath: i.localPath ?? defaultInputPath(i.name),
           mode: (i.mode ?? 'File') as InputMode,

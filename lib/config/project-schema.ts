@@ -44,7 +44,8 @@ import {
   freshnessProblem,
   maxWindowProblem,
   schedulePeriodProblem,
-  partitionedInputProblem,
+  completeInputProblem,
+  partitionedObjectProblem,
   projectNameProblem,
   purposeNameProblem,
   queryInputClashProblem,
@@ -165,6 +166,7 @@ const input = strict({
   kmsKey: z.string().check(by(kmsKeyArnProblem)).optional(),
   from: outputRef.optional(),
   partitioned: z.boolean({ error: (iss) => `partitioned must be true or false, got ${show(iss.input)}` }).optional(),
+  complete: z.boolean({ error: (iss) => `complete must be true or false, got ${show(iss.input)}` }).optional(),
   distribution: z
     .enum(['FullyReplicated', 'ShardedByS3Key'], {
       error: (iss) =>
@@ -205,13 +207,22 @@ const input = strict({
       message: `'kmsKey' applies to 'uri' inputs only (another bucket's key); the project's own folders are encrypted with the project key`,
     });
   }
-  if (partitioned !== undefined && prefix === undefined) {
+  if (partitioned !== undefined && from !== undefined) {
     ctx.issues.push({
       code: 'custom',
       input: partitioned,
       path: ['partitioned'],
-      message: `'partitioned' applies to 'prefix' inputs only ('from' inputs are always read one partition at a time)`,
+      message: `'partitioned' applies to 'prefix' and 'uri' inputs ('from' inputs are always read by dt= partition); leave it out`,
     });
+  }
+  const folder = prefix ?? uri;
+  if (partitioned && folder !== undefined) {
+    const problem = partitionedObjectProblem(ctx.value.name, folder);
+    if (problem) ctx.issues.push({ code: 'custom', input: folder, path: [prefix !== undefined ? 'prefix' : 'uri'], message: problem });
+  }
+  if (ctx.value.complete !== undefined) {
+    const problem = completeInputProblem(ctx.value.name, from !== undefined || partitioned === true);
+    if (problem) ctx.issues.push({ code: 'custom', input: ctx.value.complete, path: ['complete'], message: problem });
   }
 });
 
@@ -420,15 +431,6 @@ const purpose = strict({
     issue(['triggers', 'schedule', 'cron'], schedule.cron, schedulePeriodProblem(`cron(${schedule.cron.trim()})`, windowDays));
   if (schedule?.rate !== undefined)
     issue(['triggers', 'schedule', 'rate'], schedule.rate, schedulePeriodProblem(`rate(${schedule.rate.trim()})`, windowDays));
-  inputs.forEach((i, n) => {
-    if (i.partitioned || i.from !== undefined) {
-      issue(
-        ['inputs', n, i.from !== undefined ? 'from' : 'partitioned'],
-        i.name,
-        partitionedInputProblem(i.name, Math.max(windowDays, maxWindowDays)),
-      );
-    }
-  });
   const prefixInputs = inputs.filter((x) => x.prefix !== undefined).map((x) => x.name);
   (p.triggers?.s3 ?? []).forEach((a, n) => issue(['triggers', 's3', n, 'input'], a.input, s3ArrivalInputProblem(a.input, prefixInputs)));
   const images = (['container', 'image', 'framework'] as const).filter((k) => p[k] !== undefined);

@@ -57,12 +57,22 @@ export interface PurposeInput {
    */
   readonly distribution?: S3DataDistribution;
   /**
-   * The folder holds `dt=YYYY-MM-DD/` partitions and each run reads only the one of its
-   * window's day. Needs runs of one day (`window` and `maxWindow` of one day).
+   * The folder holds `dt=YYYY-MM-DD/` partitions and each run reads only those of its window's
+   * days, each arriving as a `dt=YYYY-MM-DD/` subfolder of the input's local path. With runs of
+   * one day (`window` and `maxWindow` of one day) the job reads that day's folder; with longer
+   * runs a step before the job lists the window's partitions into a SageMaker manifest
+   * (`ManifestFile`), reports the days missing, and fails the run when none is present.
    *
    * @default false - each run reads the whole folder
    */
   readonly partitioned?: boolean;
+  /**
+   * Fail a run when a day of its window has no partition (`BatCat.MissingPartitions`), before
+   * the job starts. Only for `partitioned` inputs.
+   *
+   * @default false - the job runs on the days present, and the run's output lists those missing
+   */
+  readonly complete?: boolean;
 }
 
 /** A folder of the purpose's bucket whose new objects start runs. */

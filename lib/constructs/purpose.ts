@@ -27,6 +27,7 @@ import {
   commitResults,
   failureHandling,
   followExistingJob,
+  listWindowPartitions,
   recordRunStart,
   recordRunSuccess,
   resolveRun,
@@ -38,6 +39,7 @@ import {
 import { resolvePurposeProps, type BucketedPurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
 import { ResultCommit } from './private/result-commit';
 import { scriptCode } from './private/script-code';
+import { WindowManifests } from './private/window-manifests';
 import { purposeLogGroup } from './private/log-group';
 import { trustOwnStateMachineOnly } from './private/trust';
 import { listFolder } from './private/s3-access';
@@ -125,10 +127,30 @@ export class Purpose extends Construct {
     const commit = commitResults(this, purpose, resultCommit);
     commit.next(success);
     const outputs = checkOutputs(this, purpose, onFailure.fail, commit);
+    const partitions =
+      purpose.windowInputs.length > 0
+        ? listWindowPartitions(
+            this,
+            new WindowManifests(this, 'WindowManifests', {
+              bucket: props.bucket,
+              manifestsPrefix: purpose.manifestsPrefix,
+              inputs: purpose.windowInputs.map((i) => ({
+                name: i.name,
+                bucket: i.bucket ?? props.bucket,
+                keyPrefix: i.keyPrefix,
+                complete: i.complete === true,
+              })),
+              stateMachineName: this.stateMachineName,
+              logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
+            }),
+          )
+        : undefined;
     resolve.next(claim);
-    (query ? claim.next(query) : claim).next(this.processingJob).next(outputs);
+    let beforeJob: sfn.INextable = claim;
+    for (const step of [query, partitions]) if (step) beforeJob = beforeJob.next(step);
+    beforeJob.next(this.processingJob).next(outputs);
     followExistingJob(this, this.processingJob, outputs, onFailure.describe);
-    catchFailures([claim, query, this.processingJob, outputs, commit, success], onFailure.describe);
+    catchFailures([claim, query, partitions, this.processingJob, outputs, commit, success], onFailure.describe);
 
     // Under /aws/vendedlogs/, so that the log delivery policy need not name each group.
     this.logGroup = purposeLogGroup(

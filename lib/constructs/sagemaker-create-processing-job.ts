@@ -84,6 +84,15 @@ export interface ProcessingInput {
    */
   readonly runPrefix?: string;
   /**
+   * Read only the objects a SageMaker manifest lists (`S3DataType: ManifestFile`), such as the
+   * `dt=` partitions of a window of several days, instead of the whole folder. The manifest's
+   * prefix must be this input's folder (`s3://<bucket>/<keyPrefix>`), so access stays scoped to
+   * it; each object arrives under its key relative to that folder.
+   *
+   * @default - the job reads the folder (or `runPrefix` below it)
+   */
+  readonly manifest?: ProcessingInputManifest;
+  /**
    * Where the input is copied in the container.
    *
    * @default `/opt/ml/processing/input/<name>`
@@ -107,6 +116,19 @@ export interface ProcessingInput {
    * @default S3CompressionType.NONE
    */
   readonly compression?: S3CompressionType;
+}
+
+/** Where a processing input's manifest is: an object chosen per run below a folder the job role may read. */
+export interface ProcessingInputManifest {
+  /** The bucket of the manifest. */
+  readonly bucket: s3.IBucket;
+  /** The folder of the manifests, ending with '/'. The job role may read below it. */
+  readonly keyPrefix: string;
+  /**
+   * The manifest's key, below `keyPrefix`: a JsonPath reference, or in a JSONata task a
+   * `{% ... %}` expression.
+   */
+  readonly key: string;
 }
 
 /** An S3 folder that a processing job writes. */
@@ -375,6 +397,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
     const values: Array<[string, string | undefined]> = [
       ['jobName', p.jobName],
       ...(p.processingInputs ?? []).map((i): [string, string | undefined] => [`input '${i.name}' runPrefix`, i.runPrefix]),
+      ...(p.processingInputs ?? []).map((i): [string, string | undefined] => [`input '${i.name}' manifest key`, i.manifest?.key]),
       ...(p.processingOutputs ?? []).map((o): [string, string | undefined] => [`output '${o.name}' runPrefix`, o.runPrefix]),
       ...Object.entries(p.environment ?? {}).map(([k, v]): [string, string] => [`environment ${k}`, v]),
       ...(p.containerArguments ?? []).map((a, n): [string, string] => [`containerArguments[${n}]`, a]),
@@ -419,9 +442,9 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         ? p.processingInputs.map((i) => ({
             InputName: i.name,
             S3Input: {
-              S3Uri: folderUri(i, language),
+              S3Uri: i.manifest ? objectUri(i.manifest.bucket, i.manifest.key, language) : folderUri(i, language),
               LocalPath: i.localPath ?? defaultInputPath(i.name),
-              S3DataType: 'S3Prefix',
+              S3DataType: i.manifest ? 'ManifestFile' : 'S3Prefix',
               S3InputMode: i.mode ?? S3InputMode.FILE,
               S3DataDistributionType: i.distribution ?? S3DataDistribution.FULLY_REPLICATED,
               S3CompressionType: i.compression ?? S3CompressionType.NONE,
@@ -500,6 +523,14 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         );
       }
       check(this, compressionProblem(i.name, i.mode ?? S3InputMode.FILE, i.compression ?? S3CompressionType.NONE));
+      if (i.manifest && (i.runPrefix !== undefined || !i.keyPrefix.endsWith('/'))) {
+        throw scopedError(
+          this,
+          `input '${i.name}' reads through a manifest, whose keys are relative to the folder '${i.keyPrefix}': ` +
+            "give a folder ending with '/' and no runPrefix (the manifest chooses what the run reads)",
+        );
+      }
+      if (i.manifest) check(this, keyPrefixProblem(i.manifest.keyPrefix));
     }
     for (const o of p.processingOutputs ?? []) check(this, keyPrefixProblem(o.keyPrefix));
     for (const c of channelPathProblems([
@@ -562,6 +593,12 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       wildcards.push(i.bucket.arnForObjects(`${i.keyPrefix}*`));
       statements.push(...readFolder(i.bucket, i.keyPrefix));
       if (i.bucket.encryptionKey) statements.push(viaS3(['kms:Decrypt'], i.bucket.encryptionKey, i.bucket));
+      const m = i.manifest;
+      if (m) {
+        wildcards.push(m.bucket.arnForObjects(`${m.keyPrefix}*`));
+        statements.push(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [m.bucket.arnForObjects(`${m.keyPrefix}*`)] }));
+        if (m.bucket.encryptionKey) statements.push(viaS3(['kms:Decrypt'], m.bucket.encryptionKey, m.bucket));
+      }
     }
     for (const o of p.processingOutputs ?? []) {
       statements.push(
@@ -687,6 +724,15 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
 
 /** A JSONata expression as Step Functions takes it in a string: `{% ... %}`. */
 const JSONATA_EXPRESSION = /^\{%([\s\S]*)%\}$/;
+
+/** `s3://<bucket>/<key>`, where the key is a JsonPath reference or a JSONata expression. */
+function objectUri(bucket: s3.IBucket, key: string, language: sfn.QueryLanguage): string {
+  if (language === sfn.QueryLanguage.JSONATA) {
+    const expression = JSONATA_EXPRESSION.exec(key)?.[1].trim();
+    return expression ? `{% '${s3Uri(bucket.bucketName, '')}' & (${expression}) %}` : s3Uri(bucket.bucketName, key);
+  }
+  return sfn.JsonPath.isEncodedJsonPath(key) ? sfn.JsonPath.format(s3Uri(bucket.bucketName, '{}'), key) : s3Uri(bucket.bucketName, key);
+}
 
 /** `s3://<bucket>/<keyPrefix>`, followed by the run's sub-folder if it has one. */
 function folderUri(c: { bucket: s3.IBucket; keyPrefix: string; runPrefix?: string }, language: sfn.QueryLanguage): string {

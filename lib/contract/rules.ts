@@ -278,12 +278,19 @@ export function maxWindowProblem(windowDays: number, maxWindowDays: number): str
     : undefined;
 }
 
-/** An input read one `dt=` partition per run needs runs of one day. */
-export function partitionedInputProblem(input: string, longestRunDays: number): string | undefined {
-  return longestRunDays === 1
+/** `complete` is about the days of a partitioned input's window. */
+export function completeInputProblem(input: string, partitioned: boolean): string | undefined {
+  return partitioned
     ? undefined
-    : `input ${show(input)} is read one dt= partition per run, which needs runs of one day (a job reads one folder per input), but window/maxWindow allow ${longestRunDays} days; ` +
-        `read the whole folder instead and filter by BATCAT_WINDOW_START and BATCAT_WINDOW_END in the script`;
+    : `input ${show(input)} sets complete, which fails a run when a day of its window has no dt= partition; ` +
+        `it applies to partitioned inputs only ('from', or 'partitioned: true' on a folder)`;
+}
+
+/** A partitioned input is a folder of `dt=` partitions, not one object. */
+export function partitionedObjectProblem(input: string, keyPrefix: string): string | undefined {
+  return keyPrefix.endsWith('/')
+    ? undefined
+    : `input ${show(input)} is partitioned, but '${keyPrefix}' is one object; a partitioned input is a folder ending with '/' that holds dt=YYYY-MM-DD/ partitions`;
 }
 
 /** A purpose with a query gets its result as the input `query`. */

@@ -46,7 +46,11 @@ export interface RunInput {
   /** True when this attempt replaces a window that had succeeded (`--force`, or a forced upstream run). */
   readonly force: boolean;
   readonly trigger: TriggerDetails;
-  /** Input name -> the S3 folder the job reads. */
+  /**
+   * Input name -> the S3 folder the job reads: for a partitioned input and a window of one day,
+   * that day's `dt=` folder; for a longer window, the input's folder, whose partitions of the
+   * window's days the job reads through a manifest.
+   */
   readonly inputs: Record<string, string>;
   /** Output name -> the S3 folder the job writes (`.../dt=<window start>/`). */
   readonly outputs: Record<string, string>;
@@ -80,7 +84,7 @@ export interface PurposeRunConfig {
   readonly maxBackfillWindows: number;
   /** The time zone that decides which day a schedule tick falls on. */
   readonly timezone: string;
-  /** `uri` ends with '/'; a partitioned input is read from `<uri>dt=<window start>/`. */
+  /** `uri` ends with '/'; a partitioned input is read from `<uri>dt=<day>/` for each day of the window. */
   readonly inputs: ReadonlyArray<{ readonly name: string; readonly uri: string; readonly partitioned: boolean }>;
   /** `uri` ends with '/'; every run writes to `<uri>dt=<window start>/`. */
   readonly outputs: ReadonlyArray<{ readonly name: string; readonly uri: string }>;
@@ -157,7 +161,9 @@ export function runInput(config: PurposeRunConfig, window: RunWindow, attempt: n
     attempt,
     force,
     trigger,
-    inputs: Object.fromEntries(config.inputs.map((i) => [i.name, i.partitioned ? `${i.uri}${partition}` : i.uri])),
+    inputs: Object.fromEntries(
+      config.inputs.map((i) => [i.name, i.partitioned && window.start === window.end ? `${i.uri}${partition}` : i.uri]),
+    ),
     outputs: Object.fromEntries(config.outputs.map((o) => [o.name, `${o.uri}${partition}`])),
   };
 }

@@ -14,8 +14,9 @@ import { purposeQueryResultsPrefix } from '../contract/names';
 import { MAX_BACKFILL_WINDOWS, shortHash, type RunInput } from '../contract/run-input';
 import { commitOutputs, type OutputCommit } from '../runtime/commit';
 import { resolveManualRequest, singleRunInput } from '../runtime/trigger';
+import { writeWindowManifests, type WindowManifestRequest } from '../runtime/window-manifest';
 import { folderStore } from './folder-store';
-import { executionContext, StateMachine } from './interpreter';
+import { executionContext, StateMachine, taskError } from './interpreter';
 import { LocalRunError, readContainerSpec, type ContainerSpec } from './container-spec';
 import { detectEngine, type Engine, type EngineKind } from './engine';
 import { localPathOf, runProcessingJobLocally, type ProcessingJobParams } from './processing-job';
@@ -215,6 +216,27 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         for (const f of await store.list(out.resultPrefix)) outputs.push(localPathOf(project, dataDir, `s3://${params.bucket}/${f.key}`));
       }
       return committed;
+    },
+    // As on AWS: the window's partitions of each partitioned input listed into a manifest, here from the folders under data/.
+    ListWindowPartitions: async (request: WindowManifestRequest) => {
+      await afterEntered('ListWindowPartitions');
+      const storeOf = (bucket: string) => folderStore((key) => localPathOf(project, dataDir, `s3://${bucket}/${key}`), dataDir);
+      try {
+        const report = await writeWindowManifests(storeOf, request);
+        fs.writeFileSync(path.join(runDir, 'partitions.json'), JSON.stringify(report, null, 2));
+        for (const i of report.inputs) {
+          print(
+            `  input ${i.name}: ${i.days.length} of ${i.days.length + i.missingDays.length} days, ${i.objects} file(s)` +
+              (i.missingDays.length > 0 ? `; no partition for ${i.missingDays.join(', ')}` : '') +
+              `; manifest ${path.relative(o.rootDir, localPathOf(project, dataDir, i.manifest))}`,
+          );
+        }
+        return report;
+      } catch (e) {
+        // The shape Lambda reports a function's error in, so the state machine's failure path reads it as on AWS.
+        const err = e as Error;
+        throw taskError(err.name, JSON.stringify({ errorType: err.name, errorMessage: err.message }));
+      }
     },
     // The runs folder is the local run ledger (status.json), so the state machine's ledger writes are recorded there instead.
     RecordRunStart: () => Promise.resolve({}),

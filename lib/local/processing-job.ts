@@ -28,6 +28,7 @@ export interface ProcessingJobParams {
       readonly LocalPath: string;
       readonly S3InputMode?: string;
       readonly S3DataDistributionType?: string;
+      readonly S3DataType?: string;
     };
   }>;
   readonly ProcessingOutputConfig?: {
@@ -138,6 +139,7 @@ function inputFiles(job: LocalJob, params: ProcessingJobParams, input: NonNullab
       : [path.basename(purpose.script)];
     return { files: rels.map((rel) => ({ rel, from: path.join(folder, rel) })), shown: path.relative(job.rootDir, folder) || '.' };
   }
+  if (input.S3Input.S3DataType === 'ManifestFile') return manifestFiles(job, params, uri);
   const queryFile = job.queryResults.get(uri.replace(`s3://${LOCAL_BUCKET}/`, ''));
   if (queryFile) return { files: [{ rel: path.basename(uri), from: queryFile }], shown: path.relative(job.rootDir, queryFile) };
   const source = localPathOf(job.project, job.dataDir, uri);
@@ -158,6 +160,31 @@ function inputFiles(job: LocalJob, params: ProcessingJobParams, input: NonNullab
     );
   }
   return { files: filesBelow(source).map((rel) => ({ rel, from: path.join(source, rel) })), shown: `${shown}/` };
+}
+
+/** The objects a SageMaker manifest lists (`[{"prefix": "s3://..."}, "relative/key", ...]`), each under its key relative to the prefix. */
+function manifestFiles(job: LocalJob, params: ProcessingJobParams, uri: string) {
+  const at = localPathOf(job.project, job.dataDir, uri);
+  const shown = path.relative(job.rootDir, at);
+  if (!fs.existsSync(at)) {
+    throw failure(params.ProcessingJobName, `ClientError: No manifest found at ${uri} (locally ${shown})`);
+  }
+  const [head, ...keys] = JSON.parse(fs.readFileSync(at, 'utf8')) as [{ prefix: string }, ...string[]];
+  const files = keys.map((rel) => {
+    const from = localPathOf(job.project, job.dataDir, `${head.prefix}${rel}`);
+    if (!fs.existsSync(from)) {
+      throw failure(
+        params.ProcessingJobName,
+        `ClientError: the manifest ${uri} lists ${head.prefix}${rel}, which does not exist (locally ${path.relative(job.rootDir, from)})`,
+      );
+    }
+    return { rel, from };
+  });
+  const days = new Set(keys.map((k) => /^(dt=[^/]+)\//.exec(k)?.[1]).filter(Boolean));
+  return {
+    files,
+    shown: `the manifest ${shown} (${days.size} dt= partition(s) of ${path.relative(job.rootDir, localPathOf(job.project, job.dataDir, head.prefix))}/)`,
+  };
 }
 
 /** SageMaker's resourceconfig.json and processingjobconfig.json in an instance's /opt/ml/config. */

@@ -11,8 +11,8 @@
 
 /** Where a store keeps objects: S3 on AWS, a folder in local runs. */
 export interface ObjectStore {
-  /** Every key under `prefix`, with its size in bytes. */
-  list(prefix: string): Promise<Array<{ key: string; size: number }>>;
+  /** Every key under `prefix`, with its size in bytes; with `atMost`, it may stop once it has more than that many. */
+  list(prefix: string, atMost?: number): Promise<Array<{ key: string; size: number }>>;
   copy(from: string, to: string, size: number): Promise<void>;
   delete(keys: readonly string[]): Promise<void>;
   read(key: string): Promise<string | undefined>;

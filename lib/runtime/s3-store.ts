@@ -20,13 +20,13 @@ const PART_SIZE = 1024 ** 3;
 export function s3Store(s3: S3Client, bucket: string, sizes = { singleCopyLimit: SINGLE_COPY_LIMIT, partSize: PART_SIZE }): ObjectStore {
   const source = (key: string) => `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
   return {
-    async list(prefix) {
+    async list(prefix, atMost = Infinity) {
       const out: Array<{ key: string; size: number }> = [];
       let token: string | undefined;
       do {
         const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
         for (const o of page.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0 });
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        token = page.IsTruncated && out.length <= atMost ? page.NextContinuationToken : undefined;
       } while (token);
       return out;
     },

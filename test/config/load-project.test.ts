@@ -701,20 +701,25 @@ purposes:
     ]);
   });
 
-  test('windows: whole days, maxWindow not below window, and partitioned inputs only with one-day runs', () => {
+  test('windows: whole days, maxWindow not below window; partitioned folders, complete only with partitions', () => {
     expect(problems(`${VALID}    window: 12h\n`)).toEqual([
       expect.stringMatching(/window '12h' is invalid: use a whole number of days from '1d' to '366d'/),
     ]);
     expect(problems(`${VALID}    window: 7d\n    maxWindow: 3d\n`)).toEqual([
       expect.stringMatching(/maxWindow '3d' is shorter than window '7d'/),
     ]);
-    expect(problems(VALID.replace('prefix: raw/usage/', 'prefix: raw/usage/\n        partitioned: true') + '    maxWindow: 7d\n')).toEqual([
+    // Runs of several days over daily partitions, in the project bucket or elsewhere.
+    const weekly =
+      VALID.replace('prefix: raw/usage/', 'prefix: raw/usage/\n        partitioned: true\n        complete: true') + '    maxWindow: 7d\n';
+    expect(problems(weekly)).toEqual([]);
+    expect(problems(VALID.replace('prefix: raw/usage/', 'uri: s3://other-bucket/usage/\n        partitioned: true'))).toEqual([]);
+    expect(problems(VALID.replace('prefix: raw/usage/', 'uri: s3://other-bucket/usage.csv\n        partitioned: true'))).toEqual([
       expect.stringMatching(
-        /inputs\[0\]\.partitioned: input 'usage' is read one dt= partition per run, which needs runs of one day .* allow 7 days/,
+        /inputs\[0\]\.uri: input 'usage' is partitioned, but 'usage.csv' is one object; a partitioned input is a folder ending with '\/'/,
       ),
     ]);
-    expect(problems(VALID.replace('prefix: raw/usage/', 'uri: s3://other-bucket/usage/\n        partitioned: true'))).toEqual([
-      expect.stringMatching(/'partitioned' applies to 'prefix' inputs only/),
+    expect(problems(VALID.replace('prefix: raw/usage/', 'prefix: raw/usage/\n        complete: true'))).toEqual([
+      expect.stringMatching(/inputs\[0\]\.complete: input 'usage' sets complete, .* it applies to partitioned inputs only/),
     ]);
     expect(problems(`${VALID}    backfillConcurrency: 0\n`)).toEqual([
       expect.stringMatching(/backfillConcurrency must be a whole number from 1 to 40, got 0/),

@@ -281,8 +281,11 @@ describe('RunTrigger', () => {
     expect(() => build({ s3Arrival: [{ input: 'usgae' }] })).toThrow(
       /'usgae' is not a 'prefix' input of this purpose; did you mean 'usage'\? S3 arrival watches a folder of the project bucket. Allowed: 'usage'/,
     );
-    expect(() => build({ window: Duration.days(7) })).toThrow(
-      /input 'usage' is read one dt= partition per run, which needs runs of one day/,
+    expect(() => build({ inputs: [{ name: 'usage', keyPrefix: 'raw/usage.csv', partitioned: true }] })).toThrow(
+      /input 'usage' is partitioned, but 'raw\/usage.csv' is one object/,
+    );
+    expect(() => build({ inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', complete: true }] })).toThrow(
+      /input 'usage' sets complete, .* it applies to partitioned inputs only/,
     );
     expect(() => build({ window: Duration.hours(36), inputs: [], s3Arrival: [] })).toThrow(
       /window '1 day 12 hours' is invalid: use a whole number of days from '1d' to '366d'/,

@@ -10,11 +10,13 @@ import { LEDGER_ATTRIBUTES, LEDGER_KEY } from '../../contract/ledger';
 import { ARGUMENT_PLACEHOLDERS, hasInstanceStorage, processingInstanceType, splitPlaceholders } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
-import { QueryParameter, type PurposeQuery } from '../purpose-props';
-import { SageMakerCreateProcessingJob } from '../sagemaker-create-processing-job';
+import { windowManifestName } from '../../contract/window-manifest';
+import { QueryParameter, type PurposeInput, type PurposeQuery } from '../purpose-props';
+import { SageMakerCreateProcessingJob, type ProcessingInput } from '../sagemaker-create-processing-job';
 import type { ResolvedPurpose } from './resolve-purpose-props';
 import type { ResultCommit } from './result-commit';
 import type { ScriptCode } from './script-code';
+import type { WindowManifests } from './window-manifests';
 
 /*
  * The states of a purpose's state machine, one small function each. Every state is created in
@@ -31,6 +33,9 @@ const PATHS = {
   attemptFolder: '$.batcat.attemptFolder',
   arguments: '$.batcat.arguments',
   partition: '$.batcat.partition',
+  manifestFolder: '$.batcat.manifestFolder',
+  manifests: '$.batcat.manifests',
+  partitions: '$.partitions',
   queryParameters: '$.batcat.queryParameters',
   query: '$.query',
   queryExecutionId: '$.query.queryExecutionId',
@@ -96,6 +101,18 @@ export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass
       partition: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart)),
       // Where this execution's job writes; the commit makes it the window's result (dt=...) only after success.
       attemptFolder: sfn.JsonPath.format('_attempts/{}/', sfn.JsonPath.executionName),
+      // A run over several days reads its partitioned inputs through manifests in a folder of its own.
+      ...(purpose.windowInputs.length > 0
+        ? {
+            manifestFolder: sfn.JsonPath.format('{}/', sfn.JsonPath.executionName),
+            manifests: Object.fromEntries(
+              purpose.windowInputs.map((i, n) => [
+                `m${n}`,
+                sfn.JsonPath.format(`${purpose.manifestsPrefix}{}/${windowManifestName(i.name)}`, sfn.JsonPath.executionName),
+              ]),
+            ),
+          }
+        : {}),
       // Athena ExecutionParameters are SQL literals: the dates, quoted.
       ...(purpose.queryParameters.length > 0 ? { queryParameters: sfn.JsonPath.array(...purpose.queryParameters.map(literal)) } : {}),
       // Each argument by itself: a literal stays plain JSON (its braces need no escaping), a placeholder is formatted per run.
@@ -295,7 +312,7 @@ export function runProcessingJob(
         name: i.name,
         bucket: i.bucket ?? props.bucket,
         keyPrefix: i.keyPrefix,
-        runPrefix: i.partitioned ? runPartition : undefined,
+        ...windowRead(purpose, i, runPartition),
         distribution: i.distribution,
         localPath: i.localPath,
         mode: i.mode,
@@ -359,6 +376,26 @@ export function runProcessingJob(
 
 function hasPlaceholders(args: readonly string[] | undefined): boolean {
   return (args ?? []).some((a) => splitPlaceholders(a).placeholders.length > 0);
+}
+
+/** How a partitioned input is read: one day's folder, or the window's days through the run's manifest. */
+function windowRead(purpose: ResolvedPurpose, i: PurposeInput, runPartition: string): Pick<ProcessingInput, 'runPrefix' | 'manifest'> {
+  const n = purpose.windowInputs.indexOf(i);
+  if (n >= 0) {
+    return {
+      manifest: {
+        bucket: purpose.props.bucket,
+        keyPrefix: purpose.manifestsPrefix,
+        key: sfn.JsonPath.stringAt(`${PATHS.manifests}.m${n}`),
+      },
+    };
+  }
+  return { runPrefix: i.partitioned ? runPartition : undefined };
+}
+
+/** Lists the window's partitions of the inputs read through manifests, and writes the manifests. */
+export function listWindowPartitions(scope: Construct, manifests: WindowManifests): tasks.LambdaInvoke {
+  return manifests.task(scope, { window: RUN_INPUT_PATHS.window, manifestFolder: PATHS.manifestFolder, result: PATHS.partitions });
 }
 
 /** `--start={window.start}` as a JsonPath format of the run input; an argument without placeholders stays literal. */
@@ -490,6 +527,8 @@ export function failureHandling(
       sfn.JsonPath.stringAt(PATHS.jobName),
     ),
   );
+  // A BatCat function's error (a missing day, say): its message is the reason.
+  const useFunctionMessage = failure('UseFunctionErrorMessage', sfn.JsonPath.stringAt('$.failedJob.description.errorMessage'));
   const useQueryReason = failure(
     'UseQueryFailureReason',
     sfn.JsonPath.stringAt('$.failedJob.description.QueryExecution.Status.StateChangeReason'),
@@ -501,6 +540,7 @@ export function failureHandling(
     new sfn.Choice(scope, 'HasFailureReason')
       .when(sfn.Condition.isPresent('$.failedJob.description.FailureReason'), useJobReason)
       .when(sfn.Condition.isPresent('$.failedJob.description.QueryExecution.Status.StateChangeReason'), useQueryReason)
+      .when(sfn.Condition.isPresent('$.failedJob.description.errorMessage'), useFunctionMessage)
       .otherwise(useCause),
   );
 

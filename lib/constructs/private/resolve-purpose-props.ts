@@ -12,7 +12,8 @@ import {
   secretReferenceProblems,
   show,
   maxWindowProblem,
-  partitionedInputProblem,
+  completeInputProblem,
+  partitionedObjectProblem,
   purposeNameProblem,
   quotaWaitProblem,
   codeInputClashProblem,
@@ -23,6 +24,7 @@ import {
   sourceWithoutScriptProblem,
   windowDaysProblem,
 } from '../../contract/rules';
+import { windowManifestsPrefix } from '../../contract/window-manifest';
 import { QueryParameter, type PurposeInput, type PurposeProps } from '../purpose-props';
 import { check, scopedError } from './errors';
 import { generatedName } from './generated-name';
@@ -34,6 +36,10 @@ export interface ResolvedPurpose {
   readonly stateMachineName: string;
   readonly jobNamePrefix: string;
   readonly inputs: readonly PurposeInput[];
+  /** The partitioned inputs a run of more than one day reads through a manifest: none when every run is one day. */
+  readonly windowInputs: readonly PurposeInput[];
+  /** The folder of the purpose's window manifests, in its bucket. */
+  readonly manifestsPrefix: string;
   readonly outputs: ReadonlyArray<{
     readonly name: string;
     readonly keyPrefix: string;
@@ -114,7 +120,10 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
   const windowDays = wholeDays(scope, 'window', props.window ?? Duration.days(RUN_DEFAULTS.windowDays));
   const maxWindowDays = wholeDays(scope, 'maxWindow', props.maxWindow ?? Duration.days(windowDays));
   check(scope, maxWindowProblem(windowDays, maxWindowDays));
-  for (const i of inputs.filter((x) => x.partitioned)) check(scope, partitionedInputProblem(i.name, maxWindowDays));
+  for (const i of inputs) {
+    if (i.complete !== undefined) check(scope, completeInputProblem(i.name, i.partitioned === true));
+    if (i.partitioned) check(scope, partitionedObjectProblem(i.name, i.keyPrefix));
+  }
 
   // A folder whose bucket sends events to EventBridge: the purpose's own, or another DataBucket (another purpose's, per-purpose storage).
   const ownFolders = inputs.filter((i) => i.bucket === undefined || i.bucket === props.bucket || i.bucket instanceof DataBucket);
@@ -153,6 +162,8 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
     stateMachineName,
     jobNamePrefix: jobNamePrefix(props.purposeName, stateMachineName),
     inputs,
+    windowInputs: maxWindowDays > 1 ? inputs.filter((i) => i.partitioned) : [],
+    manifestsPrefix: windowManifestsPrefix(props.purposeName),
     outputs,
     s3Arrival,
     windowDays,
