@@ -264,3 +264,86 @@ describe('batcat run-local', () => {
     expect(job.Environment.FLEET_DB_PASSWORD_SECRET_ID).toBe('prod/fleet-db/password');
   });
 });
+
+describe('batcat run-local, a window of several days over daily partitions', () => {
+  // A script as SageMaker users write them: fixed /opt/ml/processing paths, no BatCat import.
+  const SCRIPT = `import os
+base = "/opt/ml/processing/input/usage"
+out = "/opt/ml/processing/output/days"
+os.makedirs(out, exist_ok=True)
+with open(os.path.join(out, "days.csv"), "w") as f:
+    f.write("day,files\\n")
+    for day in sorted(os.listdir(base)):
+        f.write("%s,%d\\n" % (day, len(os.listdir(os.path.join(base, day)))))
+`;
+  const root = exampleCopy();
+  const file = path.join(root, 'projects', '2022-rnd-battery.yaml');
+  const weekly = (complete: boolean) =>
+    [
+      '  - name: weekly-usage',
+      '    framework: sklearn:1.2-1',
+      '    script: scripts/weekly.py',
+      '    window: 7d',
+      '    inputs:',
+      `      - { name: usage, prefix: raw/usage/, partitioned: true, complete: ${complete} }`,
+      '    outputs:',
+      '      - { name: days }',
+      '',
+    ].join('\n');
+  fs.mkdirSync(path.join(root, 'scripts'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'scripts', 'weekly.py'), SCRIPT);
+  const original = fs.readFileSync(file, 'utf8');
+  // The week of Monday 2026-11-16 with Wednesday and Saturday missing.
+  for (const day of ['2026-11-16', '2026-11-17', '2026-11-19', '2026-11-20', '2026-11-22']) withUsage(root, day);
+  fs.writeFileSync(path.join(root, 'data', 'raw', 'usage', 'dt=2026-11-17', 'part-0002.csv'), USAGE);
+  withUsage(root, '2026-11-23'); // the next week: never read
+
+  test('lists the days present into a manifest; the script sees one dt= folder per day, and the missing days are reported', () => {
+    fs.writeFileSync(file, `${original}\n${weekly(false)}`);
+    const r = batcat(['run-local', '2022-rnd-battery', 'weekly-usage', '--date', '2026-11-18', '--engine', 'namespace'], root);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const runId = 'weekly-usage-20261116-20261122-a1';
+    expect(r.out).toContain(`run ${runId}: window 2026-11-16 .. 2026-11-22`);
+    expect(r.out).toContain(
+      `  input usage: 5 of 7 days, 6 file(s); no partition for 2026-11-18, 2026-11-21; manifest data/_batcat/window-manifests/weekly-usage/${runId}/usage.manifest`,
+    );
+    expect(r.out).toContain(
+      '  input usage: 6 file(s) from the manifest data/_batcat/window-manifests/weekly-usage/' +
+        `${runId}/usage.manifest (5 dt= partition(s) of data/raw/usage/) at /opt/ml/processing/input/usage`,
+    );
+    expect(fs.readFileSync(path.join(root, 'data/result/weekly-usage/dt=2026-11-16/days/days.csv'), 'utf8')).toBe(
+      'day,files\ndt=2026-11-16,1\ndt=2026-11-17,2\ndt=2026-11-19,1\ndt=2026-11-20,1\ndt=2026-11-22,1\n',
+    );
+    const runDir = path.join(root, 'runs', 'weekly-usage', runId);
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'partitions.json'), 'utf8'))).toEqual({
+      inputs: [
+        {
+          name: 'usage',
+          manifest: `s3://local-data-bucket/_batcat/window-manifests/weekly-usage/${runId}/usage.manifest`,
+          days: ['2026-11-16', '2026-11-17', '2026-11-19', '2026-11-20', '2026-11-22'],
+          missingDays: ['2026-11-18', '2026-11-21'],
+          objects: 6,
+          bytes: 6 * USAGE.length,
+        },
+      ],
+      missingDays: 2,
+    });
+    const job = JSON.parse(fs.readFileSync(path.join(runDir, 'job.json'), 'utf8')).job;
+    expect(job.ProcessingInputs[0].S3Input).toMatchObject({
+      S3DataType: 'ManifestFile',
+      S3Uri: `s3://local-data-bucket/_batcat/window-manifests/weekly-usage/${runId}/usage.manifest`,
+    });
+  });
+
+  test('with complete: true, the missing days fail the run before the script starts, naming them', () => {
+    fs.writeFileSync(file, `${original}\n${weekly(true)}`);
+    const r = batcat(['run-local', '2022-rnd-battery', 'weekly-usage', '--date', '2026-11-18', '--engine', 'namespace'], root);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('✗ ListWindowPartitions');
+    expect(r.out).not.toContain('▶ RunProcessingJob');
+    expect(r.out).toMatch(
+      /run weekly-usage-20261116-20261122-a\d FAILED: BatCat\.MissingPartitions: input 'usage' says complete: true, but 2 of the 7 days of the window 2026-11-16 \.\. 2026-11-22 have no partition under s3:\/\/local-data-bucket\/raw\/usage\/: 2026-11-18, 2026-11-21\. Nothing was run\./,
+    );
+  });
+});
