@@ -117,7 +117,7 @@ describe('loadProject', () => {
     );
     expect(p).toEqual([
       "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, storage, athena, purposes",
-      "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, kmsKey, from, partitioned, distribution, localPath, mode, compression",
+      "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, kmsKey, from, partitioned, complete, distribution, localPath, mode, compression",
     ]);
   });
 
@@ -711,11 +711,20 @@ purposes:
     // Runs of several days over daily partitions, in the project bucket or elsewhere.
     const weekly =
       VALID.replace('prefix: raw/usage/', 'prefix: raw/usage/\n        partitioned: true\n        complete: true') + '    maxWindow: 7d\n';
-    expect(problems(weekly)).toEqual([]);
-    expect(problems(VALID.replace('prefix: raw/usage/', 'uri: s3://other-bucket/usage/\n        partitioned: true'))).toEqual([]);
+    const load = (yaml: string) => {
+      const dir = projectDir(yaml);
+      return loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
+    };
+    expect(load(weekly).purposes[0].inputs[0]).toMatchObject({ partitioned: true, complete: true });
+    expect(
+      load(VALID.replace('prefix: raw/usage/', 'uri: s3://other-bucket/usage/\n        partitioned: true')).purposes[0].inputs[0],
+    ).toMatchObject({ bucket: 'other-bucket', prefix: 'usage/', partitioned: true, complete: false });
+    expect(problems(VALID.replace('prefix: raw/usage/', 'from: usage-analysis/summary\n        partitioned: true'))).toEqual([
+      expect.stringMatching(/inputs\[0\]\.partitioned: 'partitioned' applies to 'prefix' and 'uri' inputs/),
+    ]);
     expect(problems(VALID.replace('prefix: raw/usage/', 'uri: s3://other-bucket/usage.csv\n        partitioned: true'))).toEqual([
       expect.stringMatching(
-        /inputs\[0\]\.uri: input 'usage' is partitioned, but 'usage.csv' is one object; a partitioned input is a folder ending with '\/'/,
+        /inputs\[0\]\.uri: input 'usage' is partitioned, but 's3:\/\/other-bucket\/usage.csv' is one object; a partitioned input is a folder ending with '\/'/,
       ),
     ]);
     expect(problems(VALID.replace('prefix: raw/usage/', 'prefix: raw/usage/\n        complete: true'))).toEqual([

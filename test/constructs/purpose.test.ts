@@ -506,7 +506,7 @@ describe('Purpose', () => {
     [
       'an object input read per partition',
       { inputs: [{ name: 'model', keyPrefix: 'models/model.tar.gz', partitioned: true }] },
-      /input 'model' reads one object \('models\/model\.tar\.gz'\), so it cannot have a runPrefix/,
+      /input 'model' is partitioned, but 'models\/model\.tar\.gz' is one object; a partitioned input is a folder ending with '\/'/,
     ],
   ])('rejects %s', (_what, overrides, error) => {
     expect(() => build(overrides)).toThrow(error);

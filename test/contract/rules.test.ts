@@ -100,9 +100,9 @@ const cases: Array<[string, string, Partial<PurposeProps>]> = [
     { window: Duration.days(7), maxWindow: Duration.days(3) },
   ],
   [
-    'a partitioned input with multi-day runs',
-    PURPOSE.replace('prefix: raw/usage/', 'prefix: raw/usage/, partitioned: true').replace('    inputs:', "    window: '7d'\n    inputs:"),
-    { inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', partitioned: true }], window: Duration.days(7) },
+    'complete on an input without partitions',
+    PURPOSE.replace('prefix: raw/usage/', 'prefix: raw/usage/, complete: true').replace('    inputs:', "    window: '7d'\n    inputs:"),
+    { inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', complete: true }], window: Duration.days(7), s3Arrival: undefined },
   ],
   [
     'a local path outside /opt/ml/processing',

@@ -121,7 +121,7 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
   const maxWindowDays = wholeDays(scope, 'maxWindow', props.maxWindow ?? Duration.days(windowDays));
   check(scope, maxWindowProblem(windowDays, maxWindowDays));
   for (const i of inputs) {
-    if (i.complete !== undefined) check(scope, completeInputProblem(i.name, i.partitioned === true));
+    if (i.complete) check(scope, completeInputProblem(i.name, i.partitioned === true));
     if (i.partitioned) check(scope, partitionedObjectProblem(i.name, i.keyPrefix));
   }
 
