@@ -6,7 +6,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ProjectConfigError } from '../config/load-project';
+import { loadProjects, ProjectConfigError } from '../config/load-project';
 import { AthenaQueryError, QueryTimeoutError, S3AccessDeniedError, S3IoError } from '../io/errors';
 import { LocalRunError } from '../local/container-spec';
 import { localRuns } from '../local/run-records';
@@ -83,6 +83,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     runs: () => needsSdk(() => import('./runs-command')),
     data: () => needsSdk(() => import('./data-commands')),
     query: () => needsSdk(() => import('./query-command')),
+    external: () => needsSdk(() => import('./external-command')),
   };
   let code = 0;
   const program = new Command('batcat')
@@ -274,16 +275,28 @@ Examples:
     )
     .option('--stages <n>', 'how many stages of each project deploy to one account', positiveInt, 3)
     .option('--bucket-share <percent>', "the share of the account's bucket quota the projects may need before a warning", percent, 10)
+    .option(
+      '--external',
+      "also print the bucket-policy and key-policy statements other teams must add for the project's inputs in their buckets (with the job roles' ARNs once deployed), and probe those buckets with your credentials",
+    )
     .addHelpText(
       'after',
       `
 Exit code 0 when nothing blocks a synth or a local run, 2 when something does (each with its fix).
-Example:
-  batcat doctor --stages 2`,
+Examples:
+  batcat doctor --stages 2
+  batcat doctor --external --region eu-west-1`,
     )
-    .action((opts) => {
+    .action(async (opts) => {
       const g = program.opts();
       code = doctorCommand((env.doctor ?? defaultDoctorEnv)(g.root), line, { stages: opts.stages, bucketShare: opts.bucketShare });
+      if (!opts.external) return;
+      const { externalReport } = await commands.external();
+      const c = await clients(g.region);
+      const region = await c.cloudformation.config.region();
+      line('');
+      line(`Data from elsewhere (account and stack as your credentials see them in ${region}):`);
+      await externalReport(loadProjects(g.root), { cloudformation: c.cloudformation, s3: c.s3, region }, line);
     });
 
   program

@@ -168,7 +168,7 @@ async function execute(objects: Record<string, string[]>) {
   const jobs: any[] = [];
   const notifications: any[] = [];
   const machine = new StateMachine(demo.definition, { validationOptions: { checkArn: false } });
-  const execution = machine.run(input, {
+  const execution = machine.run(input as any, {
     context: executionContext(demo.purpose.stateMachineName, input.runId),
     overrides: {
       taskResourceLocalHandlers: {
@@ -201,7 +201,7 @@ async function execute(objects: Record<string, string[]>) {
     },
   });
   try {
-    return { input, output: await execution.result, jobs, notifications, buckets };
+    return { input, output: (await execution.result) as any, jobs, notifications, buckets };
   } catch (error) {
     return { input, error: error as Error, jobs, notifications, buckets };
   }
