@@ -15,6 +15,8 @@ import type * as alarmTopic from './constructs/alarm-topic';
 import type * as athenaRunQuery from './constructs/athena-run-query';
 import type * as backfill from './constructs/backfill';
 import type * as dataBucket from './constructs/data-bucket';
+import type * as lakeFormationLocation from './constructs/lake-formation-location';
+import type * as lakeFormationTableAccess from './constructs/lake-formation-table-access';
 import type * as projectDashboard from './constructs/project-dashboard';
 import type * as projectData from './constructs/project-data';
 import type * as processingJobLogs from './constructs/processing-job-logs';
@@ -34,6 +36,8 @@ export type { AlarmTopicProps } from './constructs/alarm-topic';
 export type { AthenaRunQueryProps, QueryDataLocation } from './constructs/athena-run-query';
 export type { BackfillProps } from './constructs/backfill';
 export type { DataBucketProps } from './constructs/data-bucket';
+export type { LakeFormationLocationProps } from './constructs/lake-formation-location';
+export type { LakeFormationTableAccessProps } from './constructs/lake-formation-table-access';
 export type { ProjectDashboardProps } from './constructs/project-dashboard';
 export type { ProjectDataProps } from './constructs/project-data';
 export type { ProcessingJobLogsProps } from './constructs/processing-job-logs';
@@ -63,6 +67,10 @@ export declare const Backfill: typeof backfill.Backfill;
 export type Backfill = backfill.Backfill;
 export declare const DataBucket: typeof dataBucket.DataBucket;
 export type DataBucket = dataBucket.DataBucket;
+export declare const LakeFormationLocation: typeof lakeFormationLocation.LakeFormationLocation;
+export type LakeFormationLocation = lakeFormationLocation.LakeFormationLocation;
+export declare const LakeFormationTableAccess: typeof lakeFormationTableAccess.LakeFormationTableAccess;
+export type LakeFormationTableAccess = lakeFormationTableAccess.LakeFormationTableAccess;
 export declare const ProjectDashboard: typeof projectDashboard.ProjectDashboard;
 export type ProjectDashboard = projectDashboard.ProjectDashboard;
 export declare const ProjectData: typeof projectData.ProjectData;
@@ -114,6 +122,9 @@ lazy({
   AthenaRunQuery: () => (require('./constructs/athena-run-query') as typeof athenaRunQuery).AthenaRunQuery,
   Backfill: () => (require('./constructs/backfill') as typeof backfill).Backfill,
   DataBucket: () => (require('./constructs/data-bucket') as typeof dataBucket).DataBucket,
+  LakeFormationLocation: () => (require('./constructs/lake-formation-location') as typeof lakeFormationLocation).LakeFormationLocation,
+  LakeFormationTableAccess: () =>
+    (require('./constructs/lake-formation-table-access') as typeof lakeFormationTableAccess).LakeFormationTableAccess,
   ProjectDashboard: () => (require('./constructs/project-dashboard') as typeof projectDashboard).ProjectDashboard,
   ProjectData: () => (require('./constructs/project-data') as typeof projectData).ProjectData,
   ProcessingJobLogs: () => (require('./constructs/processing-job-logs') as typeof processingJobLogs).ProcessingJobLogs,

@@ -30,6 +30,8 @@ import { ProjectData } from '../constructs/project-data';
 import type { Purpose } from '../constructs/purpose';
 import { QueryParameter, type PurposeProps } from '../constructs/purpose-props';
 import { QueryWorkGroup } from '../constructs/query-workgroup';
+import { LakeFormationLocation } from '../constructs/lake-formation-location';
+import { LakeFormationTableAccess } from '../constructs/lake-formation-table-access';
 import { ResultDatabase } from '../constructs/result-database';
 import { ResultFormat, type ResultTable, type ResultTableProps } from '../constructs/result-table';
 import { acknowledgeFinding } from '../constructs/private/acknowledge';
@@ -158,6 +160,7 @@ export class ProjectStack extends Stack {
       Object.assign(this.resultTables, nested.resultTables);
     }
 
+    if (c.lakeFormation) this.grantLakeFormation(c, c.lakeFormation.registerLocations);
     this.dashboards = this.addDashboards(c);
     this.addOutputs();
     if (props.retainedOnly) this.keepOnlyRetained();
@@ -237,6 +240,29 @@ export class ProjectStack extends Stack {
         expiration: Duration.days(WINDOW_MANIFEST_RETENTION_DAYS),
         noncurrentVersionExpiration: Duration.days(1),
       });
+    }
+  }
+
+  /**
+   * Where Lake Formation governs the Data Catalog, a role sees only the databases and tables it
+   * was granted: each query purpose's state machine role (its Athena query runs as it) gets read
+   * on the tables its query lists. Jobs read and write S3 directly, which Lake Formation does
+   * not govern, so job roles get no grant. With `registerLocations`, the project's buckets are
+   * registered, so Athena reads them with Lake Formation's credentials.
+   */
+  private grantLakeFormation(c: ProjectConfig, registerLocations: boolean): void {
+    for (const p of c.purposes) {
+      if (!p.query) continue;
+      const purpose = this.purposes[p.name];
+      new LakeFormationTableAccess(Stack.of(purpose), 'LakeFormationQuery', {
+        role: purpose.stateMachine.role,
+        databaseName: p.query.database,
+        tableNames: p.query.tables,
+        after: [this.resultDatabase.resource, ...p.query.tables.flatMap((t) => this.resultTables[t] ?? [])],
+      });
+    }
+    if (registerLocations) {
+      new LakeFormationLocation(this, 'LakeFormationLocations', { buckets: [this.data.bucket, ...Object.values(this.purposeBuckets)] });
     }
   }
 

@@ -167,6 +167,12 @@ export interface ProjectConfig {
   readonly dataAccess: readonly string[];
   /** Whether each purpose owns a bucket (`per-purpose`) or all share the project bucket (`shared`). */
   readonly storage: StorageMode;
+  /**
+   * In an account where Lake Formation governs the Data Catalog: grant the query roles Lake
+   * Formation permissions on the tables they read, and register the project's buckets when
+   * `registerLocations`. Absent: IAM alone decides.
+   */
+  readonly lakeFormation?: { readonly registerLocations: boolean };
   /** With `per-purpose`, the folders each purpose's bucket holds (lib/contract/storage.ts); empty with `shared`. */
   readonly ownedFolders: readonly OwnedFolder[];
   /** `batcat-<project>-<stage>`: a stable CloudFormation stack name that starts with a letter. */
@@ -482,6 +488,10 @@ function projectConfigOf(
     description: data.description,
     dataAccess: data.dataAccess,
     storage: data.storage,
+    lakeFormation:
+      data.lakeFormation === true || typeof data.lakeFormation === 'object'
+        ? { registerLocations: typeof data.lakeFormation === 'object' && data.lakeFormation.registerLocations === true }
+        : undefined,
     alarmEmails: data.alarmEmails,
     stackName,
     database,

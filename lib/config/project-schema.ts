@@ -503,6 +503,20 @@ export const projectSchema = strict({
     DEFAULT_STORAGE,
   ),
   athena: athena.optional(),
+  lakeFormation: z
+    .union(
+      [
+        z.boolean(),
+        strict({
+          registerLocations: z.boolean({ error: (iss) => `registerLocations must be true or false, got ${show(iss.input)}` }).optional(),
+        }),
+      ],
+      {
+        error: (iss) =>
+          `lakeFormation must be true, false or { registerLocations: true }, got ${show(iss.input)}; true grants the query roles Lake Formation permissions on the project's tables`,
+      },
+    )
+    .optional(),
   purposes: z.array(purpose).min(1, { error: 'a project needs at least one purpose' }),
 }).check((ctx) => {
   const purposes = ctx.value.purposes;
