@@ -10,6 +10,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { QueryDataLocation } from './athena-run-query';
 import type { IQueryWorkGroup } from './query-workgroup';
+import type { RedshiftUnloadFormat } from './redshift-unload-query';
 import type { RunLedger } from './run-ledger';
 import type { UpstreamPurpose } from './run-trigger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from './sagemaker-create-processing-job';
@@ -402,6 +403,58 @@ export interface PurposeProps {
    * @default - no query
    */
   readonly query?: PurposeQuery;
+  /**
+   * Runs this query in Amazon Redshift for the window before the job, through the Data API with
+   * an UNLOAD into a folder of the run's own; the job reads that folder as its input `query`
+   * (`/opt/ml/processing/input/query/000.csv`). Give this or `query`.
+   *
+   * @default - no Redshift query
+   */
+  readonly redshiftQuery?: PurposeRedshiftQuery;
+}
+
+/** A query in Amazon Redshift that runs before the job (see RedshiftUnloadQuery). */
+export interface PurposeRedshiftQuery {
+  /** The SELECT, with a `?` for each of `parameters`. */
+  readonly queryString: string;
+  /**
+   * What each `?` is bound to, in order: the window's days, as quoted `'YYYY-MM-DD'` literals.
+   *
+   * @default [QueryParameter.WINDOW_START, QueryParameter.WINDOW_END]
+   */
+  readonly parameters?: QueryParameter[];
+  /** The Redshift database. */
+  readonly database: string;
+  /** The secret with the database user's credentials. */
+  readonly secret: secretsmanager.ISecret;
+  /**
+   * A Redshift Serverless workgroup. Give this or `clusterIdentifier`.
+   *
+   * @default - `clusterIdentifier`
+   */
+  readonly workgroupName?: string;
+  /**
+   * A provisioned cluster. Give this or `workgroupName`.
+   *
+   * @default - `workgroupName`
+   */
+  readonly clusterIdentifier?: string;
+  /**
+   * @default RedshiftUnloadFormat.CSV
+   */
+  readonly format?: RedshiftUnloadFormat;
+  /**
+   * The bucket the result is unloaded to.
+   *
+   * @default - the purpose's `bucket`
+   */
+  readonly resultsBucket?: s3.IBucket;
+  /**
+   * The folder each run unloads into a folder of its own below, ending with '/'.
+   *
+   * @default `_batcat/redshift-results/<purposeName>/`
+   */
+  readonly resultsPrefix?: string;
 }
 
 /** The alarms of a purpose, each notifying the topic. */

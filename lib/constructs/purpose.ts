@@ -28,6 +28,7 @@ import {
   failureHandling,
   followExistingJob,
   listWindowPartitions,
+  runRedshiftQuery,
   recordRunStart,
   recordRunSuccess,
   resolveRun,
@@ -110,13 +111,14 @@ export class Purpose extends Construct {
     const resolve = resolveRun(this, purpose);
     const taken = windowTaken(this);
     const claim = recordRunStart(this, purpose, table, taken);
+    const onFailure = failureHandling(this, purpose, props.notificationTopic, table);
     const query = props.query && runQuery(this, props.query, purpose);
+    const redshift = props.redshiftQuery && runRedshiftQuery(this, purpose, onFailure.fail);
     const definition = checkRunInput(this, resolve);
     const code = props.script !== undefined ? scriptCode(this, props.script, props.sourceDirectory) : undefined;
     this.processingJob = runProcessingJob(this, purpose, image, code);
     this.jobRole = this.processingJob.role;
     for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(this.jobRole);
-    const onFailure = failureHandling(this, purpose, props.notificationTopic, table);
     const success = recordRunSuccess(this, purpose, table, taken, new sfn.Succeed(this, 'RunSucceeded'));
     const resultCommit = new ResultCommit(this, 'Commit', {
       bucket: props.bucket,
@@ -147,10 +149,13 @@ export class Purpose extends Construct {
         : undefined;
     resolve.next(claim);
     let beforeJob: sfn.INextable = claim;
-    for (const step of [query, partitions]) if (step) beforeJob = beforeJob.next(step);
+    for (const step of [query, redshift, partitions]) if (step) beforeJob = beforeJob.next(step);
     beforeJob.next(this.processingJob).next(outputs);
     followExistingJob(this, this.processingJob, outputs, onFailure.describe);
-    catchFailures([claim, query, partitions, this.processingJob, outputs, commit, success], onFailure.describe);
+    catchFailures(
+      [claim, query, ...(redshift?.catchableStates ?? []), partitions, this.processingJob, outputs, commit, success],
+      onFailure.describe,
+    );
 
     // Under /aws/vendedlogs/, so that the log delivery policy need not name each group.
     this.logGroup = purposeLogGroup(
@@ -170,6 +175,7 @@ export class Purpose extends Construct {
     trustOwnStateMachineOnly(this.stateMachine, this.stateMachineName);
     const keyAccess = topicKeyAccess(props.notificationTopic);
     if (keyAccess) this.stateMachine.addToRolePolicy(keyAccess);
+    redshift?.grantRun(this.stateMachine);
     table.encryptionKey?.grantEncryptDecrypt(this.stateMachine);
     for (const o of purpose.outputs) this.stateMachine.addToRolePolicy(listFolder(props.bucket, o.keyPrefix));
     acknowledgeWildcardResources(

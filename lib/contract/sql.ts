@@ -4,7 +4,13 @@
 
 /** `?` placeholders in `sql`, outside string literals, quoted identifiers and comments. */
 export function countPlaceholders(sql: string): number {
-  let n = 0;
+  return splitAtPlaceholders(sql).length - 1;
+}
+
+/** `sql` cut at its `?` placeholders (outside string literals, quoted identifiers and comments): one piece more than placeholders. */
+export function splitAtPlaceholders(sql: string): string[] {
+  const pieces: string[] = [];
+  let from = 0;
   for (let i = 0; i < sql.length; i++) {
     const c = sql[i];
     if (c === "'" || c === '"' || c === '`') {
@@ -20,8 +26,30 @@ export function countPlaceholders(sql: string): number {
       if (close === -1) break;
       i = close + 1;
     } else if (c === '?') {
-      n++;
+      pieces.push(sql.slice(from, i));
+      from = i + 1;
     }
   }
-  return n;
+  pieces.push(sql.slice(from));
+  return pieces;
+}
+
+/** What a Redshift UNLOAD writes: CSV with a header line, or Parquet. */
+export type UnloadFormat = 'csv' | 'parquet';
+
+/**
+ * The UNLOAD statement that writes the result of `query` below `to` (an `s3://` folder) as
+ * `iamRole`: one file (`PARALLEL OFF`, split only above 6.2 GB), `000.csv` or `000.parquet`.
+ * `bind(n)` is what stands at the n-th `?`, inside the statement's quoted query, so a literal
+ * there must be written with doubled quotes (`''2026-11-16''`). The query's own quotes are
+ * doubled, as UNLOAD requires, and a trailing semicolon is dropped.
+ */
+export function unloadStatement(
+  query: string,
+  o: { readonly to: string; readonly iamRole: string; readonly format: UnloadFormat; readonly bind: (n: number) => string },
+): string {
+  const pieces = splitAtPlaceholders(query.trim().replace(/;\s*$/, ''));
+  const inner = pieces.map((p, n) => p.replace(/'/g, "''") + (n < pieces.length - 1 ? o.bind(n) : '')).join('');
+  const format = o.format === 'csv' ? "FORMAT AS CSV HEADER EXTENSION 'csv'" : 'FORMAT AS PARQUET';
+  return `UNLOAD ('${inner}') TO '${o.to}' IAM_ROLE '${o.iamRole}' ${format} PARALLEL OFF`;
 }

@@ -12,6 +12,7 @@ import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
 import { windowManifestName } from '../../contract/window-manifest';
 import { QueryParameter, type PurposeInput, type PurposeQuery } from '../purpose-props';
+import { RedshiftUnloadQuery } from '../redshift-unload-query';
 import { SageMakerCreateProcessingJob, type ProcessingInput } from '../sagemaker-create-processing-job';
 import type { ResolvedPurpose } from './resolve-purpose-props';
 import type { ResultCommit } from './result-commit';
@@ -40,6 +41,7 @@ const PATHS = {
   query: '$.query',
   queryExecutionId: '$.query.queryExecutionId',
   queryResultFile: '$.query.resultFile',
+  queryFolder: '$.batcat.queryFolder',
   job: '$.job',
   outputCheck: '$.outputCheck',
   error: '$.error',
@@ -101,6 +103,8 @@ export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass
       partition: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart)),
       // Where this execution's job writes; the commit makes it the window's result (dt=...) only after success.
       attemptFolder: sfn.JsonPath.format('_attempts/{}/', sfn.JsonPath.executionName),
+      // A Redshift query unloads into a folder of the run's own.
+      ...(purpose.redshiftResults ? { queryFolder: sfn.JsonPath.format('{}/', sfn.JsonPath.executionName) } : {}),
       // A run over several days reads its partitioned inputs through manifests in a folder of its own.
       ...(purpose.windowInputs.length > 0
         ? {
@@ -329,6 +333,16 @@ export function runProcessingJob(
             },
           ]
         : []),
+      ...(purpose.redshiftResults
+        ? [
+            {
+              name: 'query',
+              bucket: purpose.redshiftResults.bucket,
+              keyPrefix: purpose.redshiftResults.prefix,
+              runPrefix: sfn.JsonPath.stringAt(PATHS.queryFolder),
+            },
+          ]
+        : []),
     ],
     processingOutputs: purpose.outputs.map((o) => ({
       name: o.name,
@@ -359,7 +373,7 @@ export function runProcessingJob(
       [JOB_ENV.trigger]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.triggerKind),
       [JOB_ENV.jobName]: sfn.JsonPath.stringAt(PATHS.jobName),
       [JOB_ENV.executionId]: sfn.JsonPath.executionId,
-      ...(props.query ? { [JOB_ENV.queryExecutionId]: sfn.JsonPath.stringAt(PATHS.queryExecutionId) } : {}),
+      ...(props.query || props.redshiftQuery ? { [JOB_ENV.queryExecutionId]: sfn.JsonPath.stringAt(PATHS.queryExecutionId) } : {}),
     },
     networkIsolation: props.networkIsolation,
     vpc: props.vpc,
@@ -391,6 +405,27 @@ function windowRead(purpose: ResolvedPurpose, i: PurposeInput, runPartition: str
     };
   }
   return { runPrefix: i.partitioned ? runPartition : undefined };
+}
+
+/** Runs the purpose's Redshift query for the window, unloading its result into the run's folder. */
+export function runRedshiftQuery(scope: Construct, purpose: ResolvedPurpose, onFailure: sfn.IChainable): RedshiftUnloadQuery {
+  const q = purpose.props.redshiftQuery!;
+  const day = (p: QueryParameter) =>
+    sfn.JsonPath.stringAt(p === QueryParameter.WINDOW_START ? RUN_INPUT_PATHS.windowStart : RUN_INPUT_PATHS.windowEnd);
+  return new RedshiftUnloadQuery(scope, 'RedshiftQuery', {
+    queryString: q.queryString,
+    bindings: (q.parameters ?? [QueryParameter.WINDOW_START, QueryParameter.WINDOW_END]).map(day),
+    database: q.database,
+    secret: q.secret,
+    workgroupName: q.workgroupName,
+    clusterIdentifier: q.clusterIdentifier,
+    format: q.format,
+    resultsBucket: purpose.redshiftResults!.bucket,
+    resultsPrefix: purpose.redshiftResults!.prefix,
+    runFolder: PATHS.queryFolder,
+    resultPath: PATHS.query,
+    onFailure,
+  });
 }
 
 /** Lists the window's partitions of the inputs read through manifests, and writes the manifests. */
@@ -473,7 +508,10 @@ function errorCauseMatches(...patterns: string[]): sfn.Condition {
 }
 
 /** Sends failures of `steps` to the failure path. */
-export function catchFailures(steps: ReadonlyArray<sfn.TaskStateBase | sfn.Parallel | undefined>, onFailure: sfn.IChainable): void {
+export function catchFailures(
+  steps: ReadonlyArray<sfn.TaskStateBase | sfn.Parallel | sfn.CustomState | undefined>,
+  onFailure: sfn.IChainable,
+): void {
   for (const step of steps) step?.addCatch(onFailure, { resultPath: PATHS.error });
 }
 

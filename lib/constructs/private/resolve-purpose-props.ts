@@ -40,6 +40,8 @@ export interface ResolvedPurpose {
   readonly windowInputs: readonly PurposeInput[];
   /** The folder of the purpose's window manifests, in its bucket. */
   readonly manifestsPrefix: string;
+  /** Where a Redshift query unloads, one folder per run below `prefix`; absent without one. */
+  readonly redshiftResults?: { readonly bucket: s3.IBucket; readonly prefix: string };
   readonly outputs: ReadonlyArray<{
     readonly name: string;
     readonly keyPrefix: string;
@@ -96,7 +98,9 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
   ] as const) {
     for (const d of duplicateProblems(kind, names)) check(scope, d.message);
   }
-  if (props.query) check(scope, queryInputClashProblem(inputs.map((i) => i.name)));
+  if (props.query && props.redshiftQuery)
+    throw scopedError(scope, 'give query (Athena) or redshiftQuery, not both: a purpose has one query');
+  if (props.query || props.redshiftQuery) check(scope, queryInputClashProblem(inputs.map((i) => i.name)));
   if (props.script !== undefined) {
     check(scope, codeInputClashProblem(inputs.map((i) => i.name)));
     check(scope, scriptFileProblem(props.script));
@@ -150,8 +154,16 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
     ...outputs.map((o) => ({ name: `output ${show(o.name)}`, prefix: o.keyPrefix, writes: true })),
     ...inputs.filter((i) => i.bucket === undefined).map((i) => ({ name: `input ${show(i.name)}`, prefix: i.keyPrefix, writes: false })),
   ];
+  const redshiftResults = props.redshiftQuery && {
+    bucket: props.redshiftQuery.resultsBucket ?? props.bucket,
+    prefix: props.redshiftQuery.resultsPrefix ?? `_batcat/redshift-results/${props.purposeName}/`,
+  };
   const queryResults =
-    props.query && props.query.workGroup.resultsBucket === props.bucket ? props.query.workGroup.resultsPrefix : undefined;
+    props.query && props.query.workGroup.resultsBucket === props.bucket
+      ? props.query.workGroup.resultsPrefix
+      : redshiftResults?.bucket === props.bucket
+        ? redshiftResults.prefix
+        : undefined;
   for (const p of folderOverlapProblems(folders, queryResults)) check(scope, p.message);
 
   const maxRuntime = props.maxRuntime ?? Duration.seconds(PROCESSING_DEFAULTS.maxRuntimeSeconds);
@@ -164,6 +176,7 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
     inputs,
     windowInputs: maxWindowDays > 1 ? inputs.filter((i) => i.partitioned) : [],
     manifestsPrefix: windowManifestsPrefix(props.purposeName),
+    redshiftResults,
     outputs,
     s3Arrival,
     windowDays,
