@@ -31,6 +31,7 @@ import type { Purpose } from '../constructs/purpose';
 import { QueryParameter, type PurposeProps } from '../constructs/purpose-props';
 import { QueryWorkGroup } from '../constructs/query-workgroup';
 import { LakeFormationLocation } from '../constructs/lake-formation-location';
+import { RedshiftUnloadFormat } from '../constructs/redshift-unload-query';
 import { LakeFormationTableAccess } from '../constructs/lake-formation-table-access';
 import { ResultDatabase } from '../constructs/result-database';
 import { ResultFormat, type ResultTable, type ResultTableProps } from '../constructs/result-table';
@@ -148,12 +149,15 @@ export class ProjectStack extends Stack {
       const nested = new PurposeStack(this, p.name, {
         purpose: this.purposeProps(c, p),
         resultTables: this.resultTablesOf(p),
-        queryWorkGroup: p.query && {
-          workGroupName: `${c.workgroup}-${p.name}`,
-          resultsBucket: this.data.bucket,
-          resultsPrefix: purposeQueryResultsPrefix(p.name),
-          bytesScannedCutoff: c.bytesScannedCutoff,
-        },
+        queryWorkGroup:
+          p.query?.engine !== 'athena'
+            ? undefined
+            : {
+                workGroupName: `${c.workgroup}-${p.name}`,
+                resultsBucket: this.data.bucket,
+                resultsPrefix: purposeQueryResultsPrefix(p.name),
+                bytesScannedCutoff: c.bytesScannedCutoff,
+              },
         suppressTemplateIndentation: true,
       });
       this.purposes[p.name] = nested.purpose;
@@ -252,7 +256,7 @@ export class ProjectStack extends Stack {
    */
   private grantLakeFormation(c: ProjectConfig, registerLocations: boolean): void {
     for (const p of c.purposes) {
-      if (!p.query) continue;
+      if (p.query?.engine !== 'athena') continue;
       const purpose = this.purposes[p.name];
       new LakeFormationTableAccess(Stack.of(purpose), 'LakeFormationQuery', {
         role: purpose.stateMachine.role,
@@ -335,16 +339,31 @@ export class ProjectStack extends Stack {
       s3Arrival: p.s3Arrival.map((a) => ({ input: a.input, suffix: a.suffix })),
       // By name, so a purpose's nested stack never references another's.
       after: p.after ? { purposeName: p.after, stateMachine: upstreamStateMachine(this, p, c.stackName) } : undefined,
-      query: p.query && {
+      query:
+        p.query?.engine !== 'athena'
+          ? undefined
+          : {
+              queryString: p.query.sql,
+              parameters: p.query.parameters.map((x) => (x === 'start' ? QueryParameter.WINDOW_START : QueryParameter.WINDOW_END)),
+              workGroup: this.queryWorkGroup,
+              database: p.query.database,
+              tables: [...p.query.tables],
+              dataLocations: p.query.locations.map((l, k) => ({
+                bucket: l.bucket ? s3.Bucket.fromBucketName(this, `${p.name}QueryData${k}`, l.bucket) : this.bucketHolding(l.prefix),
+                keyPrefix: l.prefix,
+              })),
+            },
+      redshiftQuery: p.query?.redshift && {
         queryString: p.query.sql,
         parameters: p.query.parameters.map((x) => (x === 'start' ? QueryParameter.WINDOW_START : QueryParameter.WINDOW_END)),
-        workGroup: this.queryWorkGroup,
         database: p.query.database,
-        tables: [...p.query.tables],
-        dataLocations: p.query.locations.map((l, k) => ({
-          bucket: l.bucket ? s3.Bucket.fromBucketName(this, `${p.name}QueryData${k}`, l.bucket) : this.bucketHolding(l.prefix),
-          keyPrefix: l.prefix,
-        })),
+        secret: secretOf(this, p, 'RedshiftQuery', p.query.redshift.secret),
+        workgroupName: p.query.redshift.workgroup,
+        clusterIdentifier: p.query.redshift.cluster,
+        format: p.query.redshift.format === 'parquet' ? RedshiftUnloadFormat.PARQUET : RedshiftUnloadFormat.CSV,
+        // Below the query results folder, which the project bucket expires after a month.
+        resultsBucket: this.data.bucket,
+        resultsPrefix: `${purposeQueryResultsPrefix(p.name)}redshift/`,
       },
     };
   }

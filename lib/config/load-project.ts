@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import type { QueryEngine, UnloadFormat } from '../contract/sql';
 import * as path from 'node:path';
 import { ownedFolders, type OwnedFolder, type StorageMode, type StoragePurpose } from '../contract/storage';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
@@ -135,11 +136,23 @@ export interface ResultTableConfig {
 
 /** A purpose's Athena query. */
 export interface QueryConfig {
+  /** Athena over Glue tables, or Redshift through the Data API. */
+  readonly engine: QueryEngine;
+  /** With engine `redshift`: where it runs, as whom, and what the UNLOAD writes. */
+  readonly redshift?: {
+    readonly workgroup?: string;
+    readonly cluster?: string;
+    /** The name or ARN of the Secrets Manager secret with the database user's credentials. */
+    readonly secret: string;
+    readonly format: UnloadFormat;
+  };
   /** The query file, absolute. */
   readonly file: string;
   /** Its text. */
   readonly sql: string;
+  /** The Glue database (Athena) or the Redshift database. */
   readonly database: string;
+  /** The Glue tables an Athena query reads; empty for Redshift. */
   readonly tables: readonly string[];
   /**
    * The S3 folders the tables read: `bucket` is absent for the project bucket.
@@ -551,14 +564,21 @@ function projectConfigOf(
           },
         })),
         query: p.query && {
+          engine: p.query.engine ?? 'athena',
           file: path.resolve(rootDir, p.query.file),
           sql: queries.get(p.name)!,
           database: p.query.database ?? database,
-          tables: p.query.tables,
+          tables: p.query.tables ?? [],
           locations:
-            p.query.locations !== undefined ? p.query.locations.map(folder) : p.query.tables.map((t) => ({ prefix: tableLocation(t) })),
+            p.query.locations !== undefined
+              ? p.query.locations.map(folder)
+              : (p.query.tables ?? []).map((t) => ({ prefix: tableLocation(t) })),
           parameters: p.query.parameters ?? DEFAULT_QUERY_PARAMETERS,
           local: p.query.local !== undefined ? path.resolve(rootDir, p.query.local) : undefined,
+          redshift:
+            p.query.engine === 'redshift'
+              ? { workgroup: p.query.workgroup, cluster: p.query.cluster, secret: p.query.secret!, format: p.query.format ?? 'csv' }
+              : undefined,
         },
         windowDays,
         maxWindowDays: p.maxWindow !== undefined ? parseDays(p.maxWindow)! : windowDays,

@@ -2,6 +2,7 @@ import { DEFAULT_STORAGE, MAX_PER_PURPOSE_BUCKETS, STORAGE_MODES } from '../cont
 import { z } from 'zod';
 import { isTimeZone } from '../contract/dates';
 import { QUERY_RESULTS_PREFIX, resultsPrefix, resultTableName } from '../contract/names';
+import { QUERY_ENGINES, UNLOAD_FORMATS } from '../contract/sql';
 import { didYouMean } from '../contract/suggest';
 import {
   CODE_INPUT_NAME,
@@ -36,6 +37,7 @@ import {
   frameworkProblem,
   imageAccountProblem,
   glueNameProblem,
+  redshiftNameProblem,
   instanceCountProblem,
   instanceTypeProblem,
   keyPrefixProblem,
@@ -306,16 +308,15 @@ const output = strict({
     .optional(),
 });
 
-/** An Athena query that runs before the job; its result becomes the job's input `query`. */
+/** A query that runs before the job (in Athena, or in Redshift); its result becomes the job's input `query`. */
 const query = strict({
+  engine: oneOf('query engine', QUERY_ENGINES, 'athena runs over Glue tables, redshift in a Redshift workgroup or cluster').optional(),
   file: z.string().regex(/^[^/].*\.sql$/, {
     error: (iss) =>
       `${show(iss.input)} is not a query file; give a path relative to the project folder ending with .sql, e.g. 'queries/fleet-report.sql'`,
   }),
-  database: glueName('database').optional(),
-  tables: z
-    .array(glueName('table name'))
-    .min(1, { error: 'list the tables the query reads (tables: [...]); the state machine may read only those' }),
+  database: z.string().optional(),
+  tables: z.array(glueName('table name')).optional(),
   locations: z
     .array(z.union([keyPrefix, s3Uri]))
     .min(1)
@@ -334,14 +335,68 @@ const query = strict({
         `${show(iss.input)} is not a local query result; give a CSV file relative to the project folder, e.g. 'queries/fleet-report.sample.csv'`,
     })
     .optional(),
+  workgroup: z
+    .string()
+    .check(by((v: string) => redshiftNameProblem('workgroup', v)))
+    .optional(),
+  cluster: z
+    .string()
+    .check(by((v: string) => redshiftNameProblem('cluster', v)))
+    .optional(),
+  secret: z
+    .string({ error: (iss) => `a secret is the name or ARN of a Secrets Manager secret, got ${show(iss.input)}` })
+    .min(1)
+    .optional(),
+  format: oneOf('unload format', UNLOAD_FORMATS, 'csv with a header line, or parquet').optional(),
 }).check((ctx) => {
-  if (ctx.value.database !== undefined && ctx.value.locations === undefined) {
-    ctx.issues.push({
-      code: 'custom',
-      input: ctx.value.database,
-      path: ['locations'],
-      message: `a query over another database needs 'locations': the S3 folders its tables read (e.g. 'raw/usage/' or 's3://other-bucket/usage/'), so the state machine may read them and nothing else`,
-    });
+  const q = ctx.value;
+  const issue = (path: string, input: unknown, message: string | undefined) => {
+    if (message) ctx.issues.push({ code: 'custom', input, path: [path], message });
+  };
+  if ((q.engine ?? 'athena') === 'athena') {
+    for (const key of ['workgroup', 'cluster', 'secret', 'format'] as const) {
+      issue(
+        key,
+        q[key],
+        q[key] === undefined ? undefined : `'${key}' is for engine: redshift; an Athena query runs in the project's workgroup`,
+      );
+    }
+    if (q.tables === undefined || q.tables.length === 0) {
+      issue('tables', q.tables, 'list the tables the query reads (tables: [...]); the state machine may read only those');
+    }
+    if (q.database !== undefined) issue('database', q.database, glueNameProblem('database', q.database));
+    if (q.database !== undefined && q.locations === undefined) {
+      issue(
+        'locations',
+        q.database,
+        `a query over another database needs 'locations': the S3 folders its tables read (e.g. 'raw/usage/' or 's3://other-bucket/usage/'), so the state machine may read them and nothing else`,
+      );
+    }
+    return;
+  }
+  if ((q.workgroup === undefined) === (q.cluster === undefined)) {
+    issue(
+      q.workgroup === undefined ? 'workgroup' : 'cluster',
+      q,
+      "a Redshift query needs exactly one of 'workgroup' (Redshift Serverless) or 'cluster' (a provisioned cluster)",
+    );
+  }
+  if (q.secret === undefined) {
+    issue(
+      'secret',
+      q,
+      "a Redshift query needs 'secret': the name or ARN of the Secrets Manager secret with the database user's credentials, e.g. secret: prod/fleet-redshift",
+    );
+  }
+  if (q.database === undefined)
+    issue('database', q, "a Redshift query needs 'database': the Redshift database it runs in, e.g. database: dev");
+  else issue('database', q.database, redshiftNameProblem('database', q.database));
+  for (const key of ['tables', 'locations'] as const) {
+    issue(
+      key,
+      q[key],
+      q[key] === undefined ? undefined : `'${key}' is for engine: athena; a Redshift query reads what its database user may read`,
+    );
   }
 });
 
@@ -627,8 +682,8 @@ export const projectSchema = strict({
         }
       }
     }
-    if (p.query !== undefined && p.query.database === undefined) {
-      p.query.tables.forEach((t, n) => {
+    if (p.query !== undefined && (p.query.engine ?? 'athena') === 'athena' && p.query.database === undefined) {
+      (p.query.tables ?? []).forEach((t, n) => {
         if (!tables.has(t)) {
           ctx.issues.push({
             code: 'custom',

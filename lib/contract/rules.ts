@@ -847,3 +847,21 @@ export function cronDaylightSavingProblem(cron: string, timezone: string, from =
     `skips that tick, so that day's window would never run; schedule it outside the night's changeover, e.g. '${ms[0]} ${(hs[0] + 2) % 24} * * ? *', or use timezone 'UTC'`
   );
 }
+
+/**
+ * A Redshift name as the project file gives it: a workgroup (3-64), a cluster (1-63) or a
+ * database (1-64), lowercase letters, digits and hyphens (underscores in a database), starting
+ * with a letter.
+ */
+export function redshiftNameProblem(what: 'workgroup' | 'cluster' | 'database', value: string): string | undefined {
+  const rule =
+    what === 'database'
+      ? { re: /^[a-z_][a-z0-9_$]{0,63}$/, text: '1-64 lowercase letters, digits, _ or $, starting with a letter or _' }
+      : what === 'cluster'
+        ? {
+            re: /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,62}$/,
+            text: '1-63 lowercase letters, digits and single hyphens, starting with a letter',
+          }
+        : { re: /^[a-z0-9-]{3,64}$/, text: '3-64 lowercase letters, digits and hyphens' };
+  return rule.re.test(value) ? undefined : `${show(value)} is not a Redshift ${what} name: use ${rule.text}`;
+}

@@ -34,8 +34,13 @@ export function splitAtPlaceholders(sql: string): string[] {
   return pieces;
 }
 
+/** Where a purpose's query runs. */
+export const QUERY_ENGINES = ['athena', 'redshift'] as const;
+export type QueryEngine = (typeof QUERY_ENGINES)[number];
+
 /** What a Redshift UNLOAD writes: CSV with a header line, or Parquet. */
-export type UnloadFormat = 'csv' | 'parquet';
+export const UNLOAD_FORMATS = ['csv', 'parquet'] as const;
+export type UnloadFormat = (typeof UNLOAD_FORMATS)[number];
 
 /**
  * The UNLOAD statement that writes the result of `query` below `to` (an `s3://` folder) as

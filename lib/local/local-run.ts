@@ -85,7 +85,7 @@ function checkRunnable(o: LocalRunOptions, engine: Engine): void {
   }
   if (purpose.query && !purpose.query.local) {
     throw new LocalRunError(
-      `purpose '${purpose.name}' starts with an Athena query; add query.local to the project file: a CSV that stands in for the query's result here (e.g. a sample pulled with batcat query --out)`,
+      `purpose '${purpose.name}' starts with ${purpose.query.engine === 'redshift' ? 'a Redshift' : 'an Athena'} query; add query.local to the project file: a CSV that stands in for the query's result here (e.g. a sample pulled with batcat query --out)`,
     );
   }
   if (purpose.query?.local && !fs.existsSync(purpose.query.local)) {
@@ -175,16 +175,23 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     });
 
   const handlers: Record<string, (params: never) => Promise<unknown>> = {
-    RunQuery: async (params: { ExecutionParameters?: string[] }) => {
+    RunQuery: async (params: { ExecutionParameters?: string[]; Sql?: string }) => {
       await afterEntered('RunQuery');
       rendered.query = params;
       const id = `local-${shortHash(12, n.name, String(Date.now()))}`;
+      const local = path.relative(o.rootDir, purpose.query!.local!);
+      if (purpose.query!.engine === 'redshift') {
+        // The folder the UNLOAD would write, as the job reads it: 000.csv.
+        const folder = /TO 's3:\/\/[^/]+\/([^']+)'/.exec(params.Sql ?? '')![1];
+        queryResults.set(folder, purpose.query!.local!);
+        print(`  query stands in: ${local} for the Redshift UNLOAD into ${folder}`);
+        return { Id: id };
+      }
       queryResults.set(`${purposeQueryResultsPrefix(purpose.name)}${id}.csv`, purpose.query!.local!);
-      print(
-        `  query stands in: ${path.relative(o.rootDir, purpose.query!.local!)} (parameters ${JSON.stringify(params.ExecutionParameters ?? [])})`,
-      );
+      print(`  query stands in: ${local} (parameters ${JSON.stringify(params.ExecutionParameters ?? [])})`);
       return { QueryExecution: { QueryExecutionId: id, Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 0 } } };
     },
+    DescribeQuery: (params: { Id: string }) => Promise.resolve({ Id: params.Id, Status: 'FINISHED' }),
     RunProcessingJob: async (synthesized: ProcessingJobParams) => {
       await afterEntered('RunProcessingJob');
       // A secret is given as the project file names it: the synthesized ARN holds this app's stand-in account and region.
@@ -266,6 +273,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     overrides: {
       taskResourceLocalHandlers: handlers as unknown as LocalHandlers,
       retryIntervalOverrides: { RunProcessingJob: 0, RunQuery: 0 },
+      waitTimeOverrides: { WaitForQuery: 0 },
     },
   });
   const failedStates = new Set<string>();

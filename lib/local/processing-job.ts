@@ -141,7 +141,13 @@ function inputFiles(job: LocalJob, params: ProcessingJobParams, input: NonNullab
   }
   if (input.S3Input.S3DataType === 'ManifestFile') return manifestFiles(job, params, uri);
   const queryFile = job.queryResults.get(uri.replace(`s3://${LOCAL_BUCKET}/`, ''));
-  if (queryFile) return { files: [{ rel: path.basename(uri), from: queryFile }], shown: path.relative(job.rootDir, queryFile) };
+  // An Athena result is one object; a Redshift UNLOAD writes 000.csv into a folder.
+  if (queryFile) {
+    return {
+      files: [{ rel: uri.endsWith('/') ? '000.csv' : path.basename(uri), from: queryFile }],
+      shown: path.relative(job.rootDir, queryFile),
+    };
+  }
   const source = localPathOf(job.project, job.dataDir, uri);
   const shown = path.relative(job.rootDir, source);
   if (!uri.endsWith('/')) {

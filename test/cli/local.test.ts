@@ -347,3 +347,38 @@ with open(os.path.join(out, "days.csv"), "w") as f:
     );
   });
 });
+
+describe('batcat run-local, a purpose whose query runs in Redshift', () => {
+  test('query.local stands in for the UNLOAD, and the script finds it in input/query/ as on AWS', () => {
+    const root = exampleCopy();
+    fs.mkdirSync(path.join(root, 'data'));
+    const file = path.join(root, 'projects', '2022-rnd-battery.yaml');
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, 'utf8')
+        .replace(
+          '      tables: [usage_analysis_summary]\n',
+          '      engine: redshift\n      workgroup: analytics\n      database: fleet\n      secret: prod/fleet-redshift\n',
+        ),
+    );
+    const r = batcat(['run-local', '2022-rnd-battery', 'fleet-report', '--date', '2026-11-22', '--engine', 'namespace'], root);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /  query stands in: queries\/fleet-report\.sample\.csv for the Redshift UNLOAD into athena-results\/purposes\/fleet-report\/redshift\/fleet-report-20261122-a1\//,
+    );
+    expect(r.out).toContain('▶ WaitForQuery');
+    expect(r.out).toContain('✓ QueryDone');
+    expect(fs.readFileSync(path.join(root, 'data/result/fleet-report/dt=2026-11-22/report/fleet_report.csv'), 'utf8')).toBe(
+      'window_start,window_end,vehicles,records,total_usage,mean_usage_per_vehicle\r\n2026-11-22,2026-11-22,3,72,93.75,31.25\r\n',
+    );
+    const rendered = JSON.parse(fs.readFileSync(path.join(root, 'runs/fleet-report/fleet-report-20261122-a1/job.json'), 'utf8'));
+    expect(rendered.query.Sql).toMatch(
+      /^UNLOAD \('.*WHERE dt BETWEEN ''2026-11-22'' AND ''2026-11-22''.*'\) TO 's3:\/\/local-data-bucket\/athena-results\/purposes\/fleet-report\/redshift\//s,
+    );
+    expect(rendered.job.ProcessingInputs.find((i: any) => i.InputName === 'query').S3Input.S3Uri).toBe(
+      's3://local-data-bucket/athena-results/purposes/fleet-report/redshift/fleet-report-20261122-a1/',
+    );
+  });
+});
