@@ -24,6 +24,7 @@ import type * as purpose from './constructs/purpose';
 import type * as purposeMetrics from './constructs/purpose-metrics';
 import type * as purposeProps from './constructs/purpose-props';
 import type * as queryWorkGroup from './constructs/query-workgroup';
+import type * as redshiftUnloadQuery from './constructs/redshift-unload-query';
 import type * as resultDatabase from './constructs/result-database';
 import type * as resultTable from './constructs/result-table';
 import type * as runLedger from './constructs/run-ledger';
@@ -42,8 +43,17 @@ export type { ProjectDashboardProps } from './constructs/project-dashboard';
 export type { ProjectDataProps } from './constructs/project-data';
 export type { ProcessingJobLogsProps } from './constructs/processing-job-logs';
 export type { PurposeMetricsProps } from './constructs/purpose-metrics';
-export type { PurposeAlarms, PurposeInput, PurposeOutput, PurposeProps, PurposeQuery, PurposeS3Arrival } from './constructs/purpose-props';
+export type {
+  PurposeAlarms,
+  PurposeInput,
+  PurposeOutput,
+  PurposeProps,
+  PurposeQuery,
+  PurposeRedshiftQuery,
+  PurposeS3Arrival,
+} from './constructs/purpose-props';
 export type { IQueryWorkGroup, QueryWorkGroupProps } from './constructs/query-workgroup';
+export type { RedshiftUnloadQueryProps } from './constructs/redshift-unload-query';
 export type { ResultDatabaseProps } from './constructs/result-database';
 export type { ResultColumn, ResultTableProps } from './constructs/result-table';
 export type { RunLedgerProps } from './constructs/run-ledger';
@@ -87,6 +97,10 @@ export declare const QueryParameter: typeof purposeProps.QueryParameter;
 export type QueryParameter = purposeProps.QueryParameter;
 export declare const QueryWorkGroup: typeof queryWorkGroup.QueryWorkGroup;
 export type QueryWorkGroup = queryWorkGroup.QueryWorkGroup;
+export declare const RedshiftUnloadFormat: typeof redshiftUnloadQuery.RedshiftUnloadFormat;
+export type RedshiftUnloadFormat = redshiftUnloadQuery.RedshiftUnloadFormat;
+export declare const RedshiftUnloadQuery: typeof redshiftUnloadQuery.RedshiftUnloadQuery;
+export type RedshiftUnloadQuery = redshiftUnloadQuery.RedshiftUnloadQuery;
 export declare const ResultDatabase: typeof resultDatabase.ResultDatabase;
 export type ResultDatabase = resultDatabase.ResultDatabase;
 export declare const ResultFormat: typeof resultTable.ResultFormat;
@@ -133,6 +147,8 @@ lazy({
   RunOutcome: () => (require('./constructs/purpose-metrics') as typeof purposeMetrics).RunOutcome,
   QueryParameter: () => (require('./constructs/purpose-props') as typeof purposeProps).QueryParameter,
   QueryWorkGroup: () => (require('./constructs/query-workgroup') as typeof queryWorkGroup).QueryWorkGroup,
+  RedshiftUnloadFormat: () => (require('./constructs/redshift-unload-query') as typeof redshiftUnloadQuery).RedshiftUnloadFormat,
+  RedshiftUnloadQuery: () => (require('./constructs/redshift-unload-query') as typeof redshiftUnloadQuery).RedshiftUnloadQuery,
   ResultDatabase: () => (require('./constructs/result-database') as typeof resultDatabase).ResultDatabase,
   ResultFormat: () => (require('./constructs/result-table') as typeof resultTable).ResultFormat,
   ResultTable: () => (require('./constructs/result-table') as typeof resultTable).ResultTable,

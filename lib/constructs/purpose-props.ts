@@ -440,6 +440,8 @@ export interface PurposeRedshiftQuery {
    */
   readonly clusterIdentifier?: string;
   /**
+   * What the UNLOAD writes: `000.csv` with a header line, or `000.parquet`.
+   *
    * @default RedshiftUnloadFormat.CSV
    */
   readonly format?: RedshiftUnloadFormat;
