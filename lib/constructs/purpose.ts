@@ -63,7 +63,8 @@ import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing
  *
  * Construct IDs are a contract: `Bucket`, `BucketKey` and `AccessLogs` (without a `bucket`, the
  * last two without `bucketEncryptionKey` and `accessLogsBucket`), `Ledger` (without a `ledger`
- * prop), `Image`, `Code` (script mode),
+ * prop), `Image`, `Code` (script mode), `RedshiftQuery` (with `redshiftQuery`), `WindowManifests`
+ * (partitioned inputs and runs longer than a day),
  * `RunProcessingJob`, `Commit`, `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
  * `Backfill` and `Trigger`. Renaming one replaces its resources.
  */

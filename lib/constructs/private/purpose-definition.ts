@@ -22,8 +22,9 @@ import type { WindowManifests } from './window-manifests';
 /*
  * The states of a purpose's state machine, one small function each. Every state is created in
  * the Purpose's scope, so their IDs (and the IDs of the resources they create) are the
- * Purpose's: CheckRunInput, ResolveRun, RecordRunStart, RunQuery, RunProcessingJob,
- * RecordRunSuccess, RunSucceeded and the failure path.
+ * Purpose's: CheckRunInput, ResolveRun, RecordRunStart, RunQuery (Athena, or Redshift with its
+ * polling states), ListWindowPartitions, RunProcessingJob, RecordRunSuccess, RunSucceeded and
+ * the failure path.
  */
 
 /** Where ResolveRun puts what it derives, and where the query's and job's results go. */
