@@ -103,7 +103,7 @@ export function bucketPolicyStatements(
       ...list,
       Action: 's3:ListBucket',
       Resource: `arn:aws:s3:::${bucket}`,
-      Condition: { ...((list.Condition as object) ?? {}), StringLike: { 's3:prefix': oneOrMany(prefixes) } },
+      Condition: { ...(list.Condition ?? {}), StringLike: { 's3:prefix': oneOrMany(prefixes) } },
     });
   }
   return statements;
@@ -121,7 +121,7 @@ export function keyPolicyStatement(project: ProjectConfig, purposes: readonly st
     ...principals,
     Action: 'kms:Decrypt',
     Resource: '*',
-    Condition: { ...((principals.Condition as object) ?? {}), StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } },
+    Condition: { ...(principals.Condition ?? {}), StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } },
   };
 }
 

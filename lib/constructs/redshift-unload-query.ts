@@ -5,7 +5,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { keyPrefixProblem } from '../contract/rules';
-import { countPlaceholders, unloadStatement, type UnloadFormat } from '../contract/sql';
+import { countPlaceholders, unloadStatement } from '../contract/sql';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import { check, scopedError } from './private/errors';
 import { listFolder, viaS3 } from './private/s3-access';
@@ -127,7 +127,7 @@ export class RedshiftUnloadQuery extends sfn.StateMachineFragment {
     const sql = unloadStatement(p.queryString.replace(/[{}]/g, '\\$&'), {
       to: `s3://${p.resultsBucket.bucketName}/${p.resultsPrefix}{}`,
       iamRole: this.unloadRole.roleArn,
-      format: (p.format ?? RedshiftUnloadFormat.CSV) as UnloadFormat,
+      format: p.format ?? RedshiftUnloadFormat.CSV,
       bind: () => "''{}''",
     });
     const target = p.workgroupName !== undefined ? { WorkgroupName: p.workgroupName } : { ClusterIdentifier: p.clusterIdentifier };

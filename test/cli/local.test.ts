@@ -366,7 +366,7 @@ describe('batcat run-local, a purpose whose query runs in Redshift', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(
-      /  query stands in: queries\/fleet-report\.sample\.csv for the Redshift UNLOAD into athena-results\/purposes\/fleet-report\/redshift\/fleet-report-20261122-a1\//,
+      / {2}query stands in: queries\/fleet-report\.sample\.csv for the Redshift UNLOAD into athena-results\/purposes\/fleet-report\/redshift\/fleet-report-20261122-a1\//,
     );
     expect(r.out).toContain('▶ WaitForQuery');
     expect(r.out).toContain('✓ QueryDone');

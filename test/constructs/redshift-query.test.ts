@@ -180,7 +180,7 @@ async function execute(statuses: Array<{ Status: string; Error?: string }>) {
           notifications.push(params.Message);
           return { MessageId: 'm-1' };
         },
-      } as any,
+      },
       waitTimeOverrides: { WaitForQuery: 0 },
     },
   });
