@@ -130,24 +130,22 @@ export class Purpose extends Construct {
     const commit = commitResults(this, purpose, resultCommit);
     commit.next(success);
     const outputs = checkOutputs(this, purpose, onFailure.fail, commit);
-    const partitions =
+    const manifests =
       purpose.windowInputs.length > 0
-        ? listWindowPartitions(
-            this,
-            new WindowManifests(this, 'WindowManifests', {
-              bucket: props.bucket,
-              manifestsPrefix: purpose.manifestsPrefix,
-              inputs: purpose.windowInputs.map((i) => ({
-                name: i.name,
-                bucket: i.bucket ?? props.bucket,
-                keyPrefix: i.keyPrefix,
-                complete: i.complete === true,
-              })),
-              stateMachineName: this.stateMachineName,
-              logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
-            }),
-          )
+        ? new WindowManifests(this, 'WindowManifests', {
+            bucket: props.bucket,
+            manifestsPrefix: purpose.manifestsPrefix,
+            inputs: purpose.windowInputs.map((i) => ({
+              name: i.name,
+              bucket: i.bucket ?? props.bucket,
+              keyPrefix: i.keyPrefix,
+              complete: i.complete === true,
+            })),
+            stateMachineName: this.stateMachineName,
+            logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
+          })
         : undefined;
+    const partitions = manifests && listWindowPartitions(this, manifests);
     resolve.next(claim);
     let beforeJob: sfn.INextable = claim;
     for (const step of [query, redshift, partitions]) if (step) beforeJob = beforeJob.next(step);
@@ -181,8 +179,8 @@ export class Purpose extends Construct {
     for (const o of purpose.outputs) this.stateMachine.addToRolePolicy(listFolder(props.bucket, o.keyPrefix));
     acknowledgeWildcardResources(
       this.stateMachine.role,
-      [`${resultCommit.function.functionArn}:*`],
-      "lambda:InvokeFunction on the commit function's own versions and aliases, as LambdaInvoke grants it.",
+      [resultCommit.function, ...(manifests ? [manifests.function] : [])].map((f) => `${f.functionArn}:*`),
+      "lambda:InvokeFunction on the commit and partition functions' own versions and aliases, as LambdaInvoke grants it.",
     );
     acknowledgeFinding(
       this.stateMachine.role,
