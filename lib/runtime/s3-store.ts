@@ -6,11 +6,45 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { ManifestObject } from '../contract/run-manifest';
 import type { ObjectStore } from './commit';
+import type { VersionLister } from './run-manifest';
+
+/**
+ * The current version of each object below a prefix, from ListObjectVersions: the versions S3
+ * marks latest, without deleted keys (whose latest version is a delete marker). In a bucket
+ * without versioning the version id is null.
+ */
+export function s3VersionLister(s3: S3Client): VersionLister {
+  return async (bucket, prefix, atMost) => {
+    const out: ManifestObject[] = [];
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+      );
+      for (const v of page.Versions ?? []) {
+        if (!v.IsLatest) continue;
+        out.push({
+          key: v.Key!,
+          size: v.Size ?? 0,
+          etag: (v.ETag ?? '').replace(/"/g, ''),
+          versionId: v.VersionId && v.VersionId !== 'null' ? v.VersionId : null,
+        });
+      }
+      const truncated = page.IsTruncated && out.length <= atMost;
+      keyMarker = truncated ? page.NextKeyMarker : undefined;
+      versionMarker = truncated ? page.NextVersionIdMarker : undefined;
+    } while (keyMarker !== undefined);
+    return out;
+  };
+}
 
 /** CopyObject copies objects up to 5 GiB; larger ones are copied in parts of this size. */
 const SINGLE_COPY_LIMIT = 5 * 1024 ** 3;

@@ -1,0 +1,84 @@
+/*
+ * The manifest of a run: which object versions it read, what it ran, and which object versions
+ * it wrote, written to `_batcat/runs/<purpose>/<run id>/manifest.json` in the purpose's bucket
+ * (and to the run's folder by run-local). Its inputs are recorded before the job starts, so an
+ * input overwritten while the job runs is recorded as the job read it; its outputs after the
+ * commit, as the window's result holds them.
+ */
+import type { RunInputWindow, TriggerDetails } from './run-input';
+
+/** The manifest's format; a change that readers must know about bumps it. */
+export const RUN_MANIFEST_VERSION = 1;
+
+/** The most input objects one manifest records: more fails the run before the job (`BatCat.RunManifestTooLarge`). */
+export const MAX_RUN_MANIFEST_INPUT_OBJECTS = 100_000;
+
+/** The most objects recorded per output; beyond it the output is marked `truncated`, the run goes on. */
+export const MAX_RUN_MANIFEST_OUTPUT_OBJECTS = 10_000;
+
+/** Where the runs' manifests are, in each purpose's bucket. */
+export const RUN_MANIFESTS_PREFIX = '_batcat/runs/';
+
+/** The folder of one purpose's run manifests. */
+export function runManifestsPrefix(purpose: string): string {
+  return `${RUN_MANIFESTS_PREFIX}${purpose}/`;
+}
+
+/** The key of a run's manifest, and of its inputs recorded before the job. */
+export function runManifestKeys(purpose: string, runId: string): { manifest: string; inputs: string } {
+  const folder = `${runManifestsPrefix(purpose)}${runId}/`;
+  return { manifest: `${folder}manifest.json`, inputs: `${folder}inputs.json` };
+}
+
+/** One object as it was read or written: `versionId` is `null` in a bucket without versioning. */
+export interface ManifestObject {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly versionId: string | null;
+}
+
+/** Where one input or output is, for this run: folders (ending with '/') or objects of one bucket. */
+export interface ManifestLocation {
+  readonly name: string;
+  readonly bucket: string;
+  readonly prefixes: readonly string[];
+}
+
+/** One input or output with the objects found. */
+export interface ManifestChannel extends ManifestLocation {
+  readonly objects: readonly ManifestObject[];
+  /** More objects than a manifest records (outputs only). */
+  readonly truncated?: boolean;
+}
+
+/** What ran: as the state machine knows it. */
+export interface ManifestRun {
+  readonly purpose: string;
+  readonly runId: string;
+  readonly execution: string;
+  readonly window: RunInputWindow;
+  readonly timezone: string;
+  readonly attempt: number;
+  readonly trigger: TriggerDetails;
+  readonly jobName: string;
+  /** The image the job ran: an asset's tag is the hash of its folder. */
+  readonly image: string;
+  /** The script mode code's S3 location: its key is the hash of its files. */
+  readonly code?: string;
+  readonly arguments?: readonly string[];
+  /** The project's git commit when it was synthesized, when known. */
+  readonly gitCommit?: string;
+}
+
+/** `manifest.json`. */
+export interface RunManifest extends ManifestRun {
+  readonly version: typeof RUN_MANIFEST_VERSION;
+  readonly inputs: readonly ManifestChannel[];
+  readonly outputs: readonly ManifestChannel[];
+  readonly inputsRecordedAt: string;
+  readonly outputsRecordedAt: string;
+}
+
+/** The error a manifest over its limit fails the run with, before the job. */
+export const RUN_MANIFEST_TOO_LARGE = 'BatCat.RunManifestTooLarge';

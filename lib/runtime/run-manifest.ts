@@ -1,0 +1,133 @@
+/*
+ * The run manifest's two steps (lib/contract/run-manifest.ts): before the job, the versions of
+ * every object the job will read; after the commit, the versions of what it wrote, with the
+ * inputs, as `manifest.json`. Run by lambda/run-manifest/ inside AWS and by run-local.
+ */
+import { windowProblem } from '../contract/dates';
+import {
+  MAX_RUN_MANIFEST_INPUT_OBJECTS,
+  MAX_RUN_MANIFEST_OUTPUT_OBJECTS,
+  RUN_MANIFEST_TOO_LARGE,
+  RUN_MANIFEST_VERSION,
+  runManifestKeys,
+  type ManifestChannel,
+  type ManifestObject,
+  type ManifestRun,
+  type RunManifest,
+} from '../contract/run-manifest';
+import { s3Uri } from '../contract/s3-uri';
+import { dayPrefix, daysOf } from '../contract/window-manifest';
+import type { ObjectStore } from './commit';
+
+/** The current version of each object below `prefix` (no deleted ones), at most `atMost` and then perhaps one more. */
+export type VersionLister = (bucket: string, prefix: string, atMost: number) => Promise<ManifestObject[]>;
+
+/** An input as the state machine describes it: which of its folders this run reads. */
+export interface ManifestInputSpec {
+  readonly name: string;
+  readonly bucket: string;
+  /** A folder ending with '/', or one object's key (or, for a query result, its file's key). */
+  readonly prefix: string;
+  /** `day`: the window start's `dt=` folder; `window`: each day's; `all`: the whole prefix. */
+  readonly read: 'all' | 'day' | 'window';
+}
+
+export interface RecordInputsRequest {
+  /** The purpose's bucket, which holds the manifests. */
+  readonly bucket: string;
+  readonly run: ManifestRun;
+  readonly inputs: readonly ManifestInputSpec[];
+}
+
+export interface RecordOutputsRequest {
+  readonly bucket: string;
+  readonly purpose: string;
+  readonly runId: string;
+  /** Each output's window result folder. */
+  readonly outputs: ReadonlyArray<{ readonly name: string; readonly bucket: string; readonly prefix: string }>;
+}
+
+/** The folders an input spec stands for in this run. */
+function prefixesOf(i: ManifestInputSpec, window: { start: string; end: string }): string[] {
+  if (i.read === 'day') return [dayPrefix(i.prefix, window.start)];
+  if (i.read === 'window') return daysOf(window).map((d) => dayPrefix(i.prefix, d));
+  return [i.prefix];
+}
+
+class ManifestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = RUN_MANIFEST_TOO_LARGE;
+  }
+}
+
+/** Records the current version of every object the job will read, in `inputs.json`; fails before the job when there are too many. */
+export async function recordRunInputs(
+  list: VersionLister,
+  store: ObjectStore,
+  request: RecordInputsRequest,
+  limit = MAX_RUN_MANIFEST_INPUT_OBJECTS,
+  now = () => new Date(),
+): Promise<{ inputs: string; objects: number }> {
+  const problem = windowProblem(request.run.window);
+  if (problem) throw new Error(`not a run manifest request: ${problem}`);
+  const inputs: ManifestChannel[] = [];
+  let total = 0;
+  for (const i of request.inputs) {
+    const prefixes = prefixesOf(i, request.run.window);
+    const objects: ManifestObject[] = [];
+    for (const p of prefixes) {
+      objects.push(...(await list(i.bucket, p, limit - total - objects.length)));
+      if (total + objects.length > limit) {
+        throw new ManifestError(
+          `the run reads more than ${limit.toLocaleString('en-US')} objects (input '${i.name}' under ${s3Uri(i.bucket, i.prefix)} alone has ${objects.length.toLocaleString('en-US')} so far), ` +
+            'more than one run manifest records. Nothing was run. Run shorter windows, or compact the input into fewer, larger files.',
+        );
+      }
+    }
+    total += objects.length;
+    inputs.push({ name: i.name, bucket: i.bucket, prefixes, objects });
+  }
+  const key = runManifestKeys(request.run.purpose, request.run.runId).inputs;
+  await store.write(key, JSON.stringify({ run: request.run, inputs, inputsRecordedAt: now().toISOString() }));
+  return { inputs: s3Uri(request.bucket, key), objects: total };
+}
+
+/** Adds the versions of what the run's commit made its outputs, and writes `manifest.json`. */
+export async function recordRunOutputs(
+  list: VersionLister,
+  store: ObjectStore,
+  request: RecordOutputsRequest,
+  limit = MAX_RUN_MANIFEST_OUTPUT_OBJECTS,
+  now = () => new Date(),
+): Promise<{ manifest: string; inputObjects: number; outputObjects: number }> {
+  const keys = runManifestKeys(request.purpose, request.runId);
+  const recorded = await store.read(keys.inputs);
+  if (recorded === undefined) throw new Error(`the run's inputs were not recorded: ${s3Uri(request.bucket, keys.inputs)} is missing`);
+  const before = JSON.parse(recorded) as { run: ManifestRun; inputs: ManifestChannel[]; inputsRecordedAt: string };
+  const outputs: ManifestChannel[] = [];
+  for (const o of request.outputs) {
+    const objects = await list(o.bucket, o.prefix, limit);
+    outputs.push({
+      name: o.name,
+      bucket: o.bucket,
+      prefixes: [o.prefix],
+      objects: objects.slice(0, limit),
+      ...(objects.length > limit ? { truncated: true } : {}),
+    });
+  }
+  const manifest: RunManifest = {
+    version: RUN_MANIFEST_VERSION,
+    ...before.run,
+    inputs: before.inputs,
+    outputs,
+    inputsRecordedAt: before.inputsRecordedAt,
+    outputsRecordedAt: now().toISOString(),
+  };
+  await store.write(keys.manifest, JSON.stringify(manifest, null, 2));
+  return {
+    manifest: s3Uri(request.bucket, keys.manifest),
+    inputObjects: before.inputs.reduce((n, i) => n + i.objects.length, 0),
+    outputObjects: outputs.reduce((n, o) => n + o.objects.length, 0),
+  };
+}

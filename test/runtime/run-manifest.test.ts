@@ -1,0 +1,156 @@
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { RUN_MANIFEST_TOO_LARGE, runManifestKeys, type ManifestRun } from '../../lib/contract/run-manifest';
+import { recordRunInputs, recordRunOutputs } from '../../lib/runtime/run-manifest';
+import { s3Store, s3VersionLister } from '../../lib/runtime/s3-store';
+import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
+
+/*
+ * The run manifest's two steps against moto's S3 (versioned buckets; s3rver has no versions):
+ * the inputs' versions are recorded before the job, so an input overwritten while the job runs
+ * is recorded, and stays readable, as the job read it.
+ */
+
+jest.setTimeout(60_000);
+const unavailable = motoUnavailable();
+if (unavailable) console.warn(`test/runtime/run-manifest.test.ts is skipped: ${unavailable}`);
+const suite = unavailable ? describe.skip : describe;
+
+let moto: MotoServer;
+let s3: S3Client;
+beforeAll(async () => {
+  if (unavailable) return;
+  moto = await startMotoServer();
+  s3 = new S3Client({
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'moto', secretAccessKey: 'moto' },
+  });
+  for (const b of ['purpose-bucket', 'partner-data']) {
+    await s3.send(new CreateBucketCommand({ Bucket: b, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+  }
+  await s3.send(new PutBucketVersioningCommand({ Bucket: 'purpose-bucket', VersioningConfiguration: { Status: 'Enabled' } }));
+}, 60_000);
+afterAll(async () => {
+  s3?.destroy();
+  await moto?.stop();
+});
+
+const put = (bucket: string, key: string, body: string) =>
+  s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body })).then((r) => r.VersionId);
+const get = (bucket: string, key: string, versionId?: string) =>
+  s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })).then((o) => o.Body!.transformToString());
+
+const RUN: ManifestRun = {
+  purpose: 'weekly',
+  runId: 'weekly-20261116-20261122-a1',
+  execution: 'arn:aws:states:eu-west-1:123456789012:execution:demo-weekly:weekly-20261116-20261122-a1',
+  window: { start: '2026-11-16', end: '2026-11-22', endExclusive: '2026-11-23' },
+  timezone: 'UTC',
+  attempt: 1,
+  trigger: { kind: 'manual' },
+  jobName: 'weekly-abc123-0123456789abcdef0123456789abcdef',
+  image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/cdk-assets:0f1e2d',
+  gitCommit: '3c1d2e4f5a6b',
+};
+
+suite('the run manifest on a versioned S3', () => {
+  test('records the versions the job read, before it ran, and the versions its commit wrote; overwritten inputs stay readable', async () => {
+    const first = await put('purpose-bucket', 'raw/usage/dt=2026-11-16/part-0001.csv', 'vin,kwh\nV1,1\n');
+    await put('purpose-bucket', 'raw/usage/dt=2026-11-18/part-0001.csv', 'vin,kwh\nV2,2\n');
+    await put('purpose-bucket', 'raw/usage/dt=2026-11-30/part-0001.csv', 'outside the window\n');
+    await put('purpose-bucket', 'raw/usage/dt=2026-11-17/gone.csv', 'deleted before the run\n');
+    await s3.send(new DeleteObjectCommand({ Bucket: 'purpose-bucket', Key: 'raw/usage/dt=2026-11-17/gone.csv' }));
+    await put('partner-data', 'lookup/vins.csv', 'vin\nV1\n');
+    const list = s3VersionLister(s3);
+    const store = s3Store(s3, 'purpose-bucket');
+    const recorded = await recordRunInputs(list, store, {
+      bucket: 'purpose-bucket',
+      run: RUN,
+      inputs: [
+        { name: 'usage', bucket: 'purpose-bucket', prefix: 'raw/usage/', read: 'window' },
+        { name: 'lookup', bucket: 'partner-data', prefix: 'lookup/vins.csv', read: 'all' },
+      ],
+    });
+    expect(recorded).toEqual({ inputs: `s3://purpose-bucket/${runManifestKeys('weekly', RUN.runId).inputs}`, objects: 3 });
+
+    // While the job runs, someone overwrites an input; then the commit writes the result.
+    await put('purpose-bucket', 'raw/usage/dt=2026-11-16/part-0001.csv', 'vin,kwh\nV1,999\n');
+    const written = await put('purpose-bucket', 'results/weekly/trend/dt=2026-11-16/trend.csv', 'vin,kwh\nV1,1\nV2,2\n');
+    const result = await recordRunOutputs(list, store, {
+      bucket: 'purpose-bucket',
+      purpose: 'weekly',
+      runId: RUN.runId,
+      outputs: [{ name: 'trend', bucket: 'purpose-bucket', prefix: 'results/weekly/trend/dt=2026-11-16/' }],
+    });
+    expect(result).toEqual({
+      manifest: `s3://purpose-bucket/${runManifestKeys('weekly', RUN.runId).manifest}`,
+      inputObjects: 3,
+      outputObjects: 1,
+    });
+
+    const manifest = JSON.parse(await get('purpose-bucket', runManifestKeys('weekly', RUN.runId).manifest));
+    expect(manifest).toMatchObject({ version: 1, ...RUN });
+    const usage = manifest.inputs[0];
+    expect(usage.prefixes).toHaveLength(7);
+    expect(usage.objects.map((o: any) => [o.key, o.size, o.versionId])).toEqual([
+      ['raw/usage/dt=2026-11-16/part-0001.csv', 13, first],
+      ['raw/usage/dt=2026-11-18/part-0001.csv', 13, expect.any(String)],
+    ]);
+    expect(usage.objects[0].etag).toMatch(/^[0-9a-f]{32}$/);
+    // A bucket without versioning: the object, with a null version.
+    expect(manifest.inputs[1].objects).toEqual([{ key: 'lookup/vins.csv', size: 7, etag: expect.any(String), versionId: null }]);
+    expect(manifest.outputs).toEqual([
+      {
+        name: 'trend',
+        bucket: 'purpose-bucket',
+        prefixes: ['results/weekly/trend/dt=2026-11-16/'],
+        objects: [{ key: 'results/weekly/trend/dt=2026-11-16/trend.csv', size: 18, etag: expect.any(String), versionId: written }],
+      },
+    ]);
+    // What reproducing the run would read: the first bytes, not the overwrite.
+    expect(await get('purpose-bucket', usage.objects[0].key, usage.objects[0].versionId)).toBe('vin,kwh\nV1,1\n');
+  });
+
+  test('too many input objects fail before the job, naming the input; too many output objects are marked truncated', async () => {
+    for (let n = 0; n < 3; n++) await put('purpose-bucket', `big/dt=2026-11-16/part-${n}.csv`, `${n}\n`);
+    const list = s3VersionLister(s3);
+    const store = s3Store(s3, 'purpose-bucket');
+    const run = { ...RUN, runId: 'weekly-20261116-20261122-a2' };
+    await expect(
+      recordRunInputs(
+        list,
+        store,
+        { bucket: 'purpose-bucket', run, inputs: [{ name: 'big', bucket: 'purpose-bucket', prefix: 'big/', read: 'day' }] },
+        2,
+      ),
+    ).rejects.toMatchObject({
+      name: RUN_MANIFEST_TOO_LARGE,
+      message: expect.stringMatching(/^the run reads more than 2 objects \(input 'big' under s3:\/\/purpose-bucket\/big\//),
+    });
+    await recordRunInputs(list, store, { bucket: 'purpose-bucket', run, inputs: [] });
+    await recordRunOutputs(
+      list,
+      store,
+      {
+        bucket: 'purpose-bucket',
+        purpose: 'weekly',
+        runId: run.runId,
+        outputs: [{ name: 'big', bucket: 'purpose-bucket', prefix: 'big/' }],
+      },
+      2,
+    );
+    const manifest = JSON.parse(await get('purpose-bucket', runManifestKeys('weekly', run.runId).manifest));
+    expect(manifest.outputs[0]).toMatchObject({ truncated: true, objects: [expect.anything(), expect.anything()] });
+    await expect(
+      recordRunOutputs(list, store, { bucket: 'purpose-bucket', purpose: 'weekly', runId: 'never-recorded', outputs: [] }),
+    ).rejects.toThrow("the run's inputs were not recorded: s3://purpose-bucket/_batcat/runs/weekly/never-recorded/inputs.json is missing");
+  });
+});
