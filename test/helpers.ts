@@ -9,6 +9,8 @@ export const REPO_ROOT = path.resolve(__dirname, '..');
 /** Context for unit tests: no Lambda bundling, and no CDK metadata noise in templates. */
 export const TEST_CONTEXT = {
   'aws:cdk:bundling-stacks': [],
+  // No commit in the templates, so that they do not change with each commit of this repository.
+  'batcat:git-commit': '',
   ...JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')).context,
 };
 

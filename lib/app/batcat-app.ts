@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadProjects } from '../config/load-project';
@@ -14,6 +15,20 @@ export interface BatCatAppProps extends AppProps {
 export const IMPORT_RETAINED_CONTEXT = 'batcat:import-retained';
 
 /**
+ * The context key for the commit recorded in run manifests (`-c batcat:git-commit=<sha>`); an
+ * empty value records none. Without it: BATCAT_GIT_COMMIT, else the project folder's git HEAD.
+ */
+export const GIT_COMMIT_CONTEXT = 'batcat:git-commit';
+
+/** The commit of the project's code: the context, the environment, or `git rev-parse HEAD`, if any. */
+function gitCommitOf(app: App, rootDir: string): string | undefined {
+  const given = app.node.tryGetContext(GIT_COMMIT_CONTEXT) ?? process.env.BATCAT_GIT_COMMIT;
+  if (given !== undefined) return String(given) === '' ? undefined : String(given);
+  const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: rootDir, encoding: 'utf8', timeout: 5000 });
+  return head.status === 0 && /^[0-9a-f]{40}$/.test(head.stdout.trim()) ? head.stdout.trim() : undefined;
+}
+
+/**
  * The BatCat app: one ProjectStack per `projects/*.yaml`, checked at every synth by cdk-nag's
  * AwsSolutions pack, the built-in CloudFormation validation and CloudFormation's template
  * quotas. `checks` names them, for the synth summary; `warnings` are the project files' (see ProjectConfig).
@@ -24,7 +39,8 @@ export function createBatCatApp(props: BatCatAppProps): { app: App; stacks: Proj
   const app = new App(appProps);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new TemplateLimits());
   const retainedOnly = String(app.node.tryGetContext(IMPORT_RETAINED_CONTEXT)) === 'true';
-  const stacks = projects.map((config) => new ProjectStack(app, config.stackName, { config, retainedOnly }));
+  const gitCommit = gitCommitOf(app, rootDir);
+  const stacks = projects.map((config) => new ProjectStack(app, config.stackName, { config, retainedOnly, gitCommit }));
   const checks = [
     'cdk-nag AwsSolutions',
     'template size',

@@ -65,6 +65,12 @@ export interface ProjectStackProps extends StackProps {
    * @default false
    */
   readonly retainedOnly?: boolean;
+  /**
+   * The commit of the project's code, recorded in every run's manifest.
+   *
+   * @default - none recorded
+   */
+  readonly gitCommit?: string;
 }
 
 /**
@@ -147,7 +153,7 @@ export class ProjectStack extends Stack {
     this.expireAttempts(c);
     for (const p of c.purposes) {
       const nested = new PurposeStack(this, p.name, {
-        purpose: this.purposeProps(c, p),
+        purpose: { ...this.purposeProps(c, p), gitCommit: props.gitCommit },
         resultTables: this.resultTablesOf(p),
         queryWorkGroup:
           p.query?.engine !== 'athena'

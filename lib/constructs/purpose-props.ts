@@ -411,6 +411,13 @@ export interface PurposeProps {
    * @default - no Redshift query
    */
   readonly redshiftQuery?: PurposeRedshiftQuery;
+  /**
+   * The commit of the code this purpose was built from, recorded in each run's manifest
+   * (`_batcat/runs/<purpose>/<run>/manifest.json`).
+   *
+   * @default - none recorded
+   */
+  readonly gitCommit?: string;
 }
 
 /** A query in Amazon Redshift that runs before the job (see RedshiftUnloadQuery). */

@@ -28,6 +28,7 @@ import {
   failureHandling,
   followExistingJob,
   listWindowPartitions,
+  recordRunManifest,
   runRedshiftQuery,
   recordRunStart,
   recordRunSuccess,
@@ -40,6 +41,7 @@ import {
 import { resolvePurposeProps, type BucketedPurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
 import { ResultCommit } from './private/result-commit';
 import { scriptCode } from './private/script-code';
+import { RunManifests } from './private/run-manifests';
 import { WindowManifests } from './private/window-manifests';
 import { purposeLogGroup } from './private/log-group';
 import { trustOwnStateMachineOnly } from './private/trust';
@@ -64,7 +66,7 @@ import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing
  * Construct IDs are a contract: `Bucket`, `BucketKey` and `AccessLogs` (without a `bucket`, the
  * last two without `bucketEncryptionKey` and `accessLogsBucket`), `Ledger` (without a `ledger`
  * prop), `Image`, `Code` (script mode), `RedshiftQuery` (with `redshiftQuery`), `WindowManifests`
- * (partitioned inputs and runs longer than a day),
+ * (partitioned inputs and runs longer than a day), `RunManifests`,
  * `RunProcessingJob`, `Commit`, `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
  * `Backfill` and `Trigger`. Renaming one replaces its resources.
  */
@@ -128,7 +130,6 @@ export class Purpose extends Construct {
       logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
     });
     const commit = commitResults(this, purpose, resultCommit);
-    commit.next(success);
     const outputs = checkOutputs(this, purpose, onFailure.fail, commit);
     const manifests =
       purpose.windowInputs.length > 0
@@ -146,9 +147,23 @@ export class Purpose extends Construct {
           })
         : undefined;
     const partitions = manifests && listWindowPartitions(this, manifests);
+    const runManifests = new RunManifests(this, 'RunManifests', {
+      purposeName: props.purposeName,
+      bucket: props.bucket,
+      folders: [
+        ...purpose.inputs.map((i) => ({ bucket: i.bucket ?? props.bucket, keyPrefix: i.keyPrefix })),
+        ...(props.query ? [{ bucket: props.query.workGroup.resultsBucket, keyPrefix: props.query.workGroup.resultsPrefix }] : []),
+        ...(purpose.redshiftResults ? [{ bucket: purpose.redshiftResults.bucket, keyPrefix: purpose.redshiftResults.prefix }] : []),
+        ...purpose.outputs.map((o) => ({ bucket: props.bucket, keyPrefix: o.keyPrefix })),
+      ],
+      stateMachineName: this.stateMachineName,
+      logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
+    });
+    const record = recordRunManifest(this, purpose, runManifests, this.processingJob, code);
     resolve.next(claim);
     let beforeJob: sfn.INextable = claim;
-    for (const step of [query, redshift, partitions]) if (step) beforeJob = beforeJob.next(step);
+    commit.next(record.outputs).next(success);
+    for (const step of [query, redshift, partitions, record.inputs]) if (step) beforeJob = beforeJob.next(step);
     beforeJob.next(this.processingJob).next(outputs);
     followExistingJob(this, this.processingJob, outputs, onFailure.describe);
     catchFailures(
@@ -179,8 +194,8 @@ export class Purpose extends Construct {
     for (const o of purpose.outputs) this.stateMachine.addToRolePolicy(listFolder(props.bucket, o.keyPrefix));
     acknowledgeWildcardResources(
       this.stateMachine.role,
-      [resultCommit.function, ...(manifests ? [manifests.function] : [])].map((f) => `${f.functionArn}:*`),
-      "lambda:InvokeFunction on the commit and partition functions' own versions and aliases, as LambdaInvoke grants it.",
+      [resultCommit.function, runManifests.function, ...(manifests ? [manifests.function] : [])].map((f) => `${f.functionArn}:*`),
+      "lambda:InvokeFunction on the purpose's own functions' versions and aliases (commit, run manifest, partitions), as LambdaInvoke grants it.",
     );
     acknowledgeFinding(
       this.stateMachine.role,

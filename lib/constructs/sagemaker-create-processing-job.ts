@@ -310,7 +310,8 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
   protected readonly taskPolicies?: iam.PolicyStatement[];
 
   private readonly integrationPattern: sfn.IntegrationPattern;
-  private readonly imageUri: string;
+  /** The image the jobs run, as SageMaker pulls it. */
+  public readonly imageUri: string;
   private readonly securityGroupIds?: string[];
   private readonly subnetIds?: string[];
 

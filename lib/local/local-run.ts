@@ -6,6 +6,7 @@
  * of Athena. No AWS.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
@@ -14,6 +15,13 @@ import { purposeQueryResultsPrefix } from '../contract/names';
 import { MAX_BACKFILL_WINDOWS, shortHash, type RunInput } from '../contract/run-input';
 import { commitOutputs, type OutputCommit } from '../runtime/commit';
 import { resolveManualRequest, singleRunInput } from '../runtime/trigger';
+import {
+  recordRunInputs,
+  recordRunOutputs,
+  type RecordInputsRequest,
+  type RecordOutputsRequest,
+  type VersionLister,
+} from '../runtime/run-manifest';
 import { writeWindowManifests, type WindowManifestRequest } from '../runtime/window-manifest';
 import { folderStore } from './folder-store';
 import { executionContext, StateMachine, taskError } from './interpreter';
@@ -174,6 +182,19 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       else waiting.set(state, resolve);
     });
 
+  const storeOf = (bucket: string) => folderStore((key) => localPathOf(project, dataDir, `s3://${bucket}/${key}`), dataDir);
+  const localVersions: VersionLister = async (bucket, prefix) => {
+    const at = (key: string) => localPathOf(project, dataDir, `s3://${bucket}/${key}`);
+    // One object's key lists that object, as S3 lists a key as a prefix of itself.
+    const files =
+      fs.existsSync(at(prefix)) && fs.statSync(at(prefix)).isFile() ? [prefix] : (await storeOf(bucket).list(prefix)).map((f) => f.key);
+    return Promise.all(
+      files.map(async (key) => {
+        const body = await fs.promises.readFile(at(key));
+        return { key, size: body.length, etag: createHash('md5').update(body).digest('hex'), versionId: null };
+      }),
+    );
+  };
   const handlers: Record<string, (params: never) => Promise<unknown>> = {
     RunQuery: async (params: { ExecutionParameters?: string[]; Sql?: string }) => {
       await afterEntered('RunQuery');
@@ -227,7 +248,6 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     // As on AWS: the window's partitions of each partitioned input listed into a manifest, here from the folders under data/.
     ListWindowPartitions: async (request: WindowManifestRequest) => {
       await afterEntered('ListWindowPartitions');
-      const storeOf = (bucket: string) => folderStore((key) => localPathOf(project, dataDir, `s3://${bucket}/${key}`), dataDir);
       try {
         const report = await writeWindowManifests(storeOf, request);
         fs.writeFileSync(path.join(runDir, 'partitions.json'), JSON.stringify(report, null, 2));
@@ -244,6 +264,22 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         const err = e as Error;
         throw taskError(err.name, JSON.stringify({ errorType: err.name, errorMessage: err.message }));
       }
+    },
+    // The run manifest, as on AWS, from the files under data/ (a local file has no version: null); a copy goes to the run's folder.
+    RecordRunInputs: async (request: RecordInputsRequest) => {
+      await afterEntered('RecordRunInputs');
+      const r = await recordRunInputs(localVersions, storeOf(request.bucket), request);
+      print(`  recorded ${r.objects} input file(s)`);
+      return r;
+    },
+    RecordRunOutputs: async (request: RecordOutputsRequest) => {
+      await afterEntered('RecordRunOutputs');
+      const r = await recordRunOutputs(localVersions, storeOf(request.bucket), request);
+      fs.copyFileSync(localPathOf(project, dataDir, r.manifest), path.join(runDir, 'manifest.json'));
+      print(
+        `  manifest: ${r.inputObjects} input and ${r.outputObjects} output file(s), in ${path.relative(o.rootDir, path.join(runDir, 'manifest.json'))}`,
+      );
+      return r;
     },
     // The runs folder is the local run ledger (status.json), so the state machine's ledger writes are recorded there instead.
     RecordRunStart: () => Promise.resolve({}),

@@ -35,6 +35,8 @@ describe('batcat run-local', () => {
       '✓ ResolveRun',
       '▶ RecordRunStart',
       '✓ RecordRunStart',
+      '▶ RecordRunInputs',
+      '✓ RecordRunInputs',
       '▶ RunProcessingJob',
       '✓ RunProcessingJob',
       '▶ CountOutputs',
@@ -45,6 +47,8 @@ describe('batcat run-local', () => {
       '✓ RequiredOutputsWritten',
       '▶ CommitResults',
       '✓ CommitResults',
+      '▶ RecordRunOutputs',
+      '✓ RecordRunOutputs',
       '▶ RecordRunSuccess',
       '✓ RecordRunSuccess',
       '▶ RunSucceeded',
@@ -64,7 +68,42 @@ describe('batcat run-local', () => {
     );
 
     const runDir = path.join(root, 'runs', 'usage-analysis', 'usage-analysis-20261122-a1');
-    expect(filesBelow(runDir)).toEqual(['input.json', 'job.json', 'outputs.json', 'status.json', 'stderr.log', 'stdout.log']);
+    expect(filesBelow(runDir)).toEqual([
+      'input.json',
+      'job.json',
+      'manifest.json',
+      'outputs.json',
+      'status.json',
+      'stderr.log',
+      'stdout.log',
+    ]);
+    // The run's manifest, as on AWS: what it read and what it wrote (local files have no versions).
+    const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({
+      version: 1,
+      purpose: 'usage-analysis',
+      runId: 'usage-analysis-20261122-a1',
+      window: { start: '2026-11-22', end: '2026-11-22' },
+      trigger: { kind: 'manual' },
+      inputs: [
+        {
+          name: 'usage',
+          prefixes: ['raw/usage/dt=2026-11-22/'],
+          objects: [
+            {
+              key: 'raw/usage/dt=2026-11-22/part-0001.csv',
+              size: USAGE.length,
+              etag: expect.stringMatching(/^[0-9a-f]{32}$/),
+              versionId: null,
+            },
+          ],
+        },
+      ],
+      outputs: [
+        { name: 'summary', objects: [expect.objectContaining({ key: 'results/usage-analysis/summary/dt=2026-11-22/usage_summary.csv' })] },
+      ],
+    });
+    expect(r.out).toContain('  manifest: 1 input and 1 output file(s), in runs/usage-analysis/usage-analysis-20261122-a1/manifest.json');
     const input = JSON.parse(fs.readFileSync(path.join(runDir, 'input.json'), 'utf8'));
     expect(input).toMatchObject({
       runId: 'usage-analysis-20261122-a1',

@@ -13,7 +13,7 @@ import { acknowledgeFinding } from './acknowledge';
 export function handlerFunction(
   scope: Construct,
   id: string,
-  handler: 'trigger' | 'commit' | 'manifest',
+  handler: 'trigger' | 'commit' | 'manifest' | 'run-manifest',
   props: Pick<NodejsFunctionProps, 'functionName' | 'description' | 'environment' | 'deadLetterQueue' | 'retryAttempts' | 'tracing'> & {
     readonly role: iam.IRole;
     readonly logGroup: logs.ILogGroup;

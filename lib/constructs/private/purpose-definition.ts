@@ -10,12 +10,14 @@ import { LEDGER_ATTRIBUTES, LEDGER_KEY } from '../../contract/ledger';
 import { ARGUMENT_PLACEHOLDERS, hasInstanceStorage, processingInstanceType, splitPlaceholders } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
+import { s3Uri } from '../../contract/s3-uri';
 import { windowManifestName } from '../../contract/window-manifest';
 import { QueryParameter, type PurposeInput, type PurposeQuery } from '../purpose-props';
 import { RedshiftUnloadQuery } from '../redshift-unload-query';
 import { SageMakerCreateProcessingJob, type ProcessingInput } from '../sagemaker-create-processing-job';
 import type { ResolvedPurpose } from './resolve-purpose-props';
 import type { ResultCommit } from './result-commit';
+import type { RunManifests } from './run-manifests';
 import type { ScriptCode } from './script-code';
 import type { WindowManifests } from './window-manifests';
 
@@ -23,8 +25,8 @@ import type { WindowManifests } from './window-manifests';
  * The states of a purpose's state machine, one small function each. Every state is created in
  * the Purpose's scope, so their IDs (and the IDs of the resources they create) are the
  * Purpose's: CheckRunInput, ResolveRun, RecordRunStart, RunQuery (Athena, or Redshift with its
- * polling states), ListWindowPartitions, RunProcessingJob, RecordRunSuccess, RunSucceeded and
- * the failure path.
+ * polling states), ListWindowPartitions, RecordRunInputs, RunProcessingJob, the output check,
+ * CommitResults, RecordRunOutputs, RecordRunSuccess, RunSucceeded and the failure path.
  */
 
 /** Where ResolveRun puts what it derives, and where the query's and job's results go. */
@@ -38,6 +40,7 @@ const PATHS = {
   manifestFolder: '$.batcat.manifestFolder',
   manifests: '$.batcat.manifests',
   partitions: '$.partitions',
+  manifest: '$.manifest',
   queryParameters: '$.batcat.queryParameters',
   query: '$.query',
   queryExecutionId: '$.query.queryExecutionId',
@@ -427,6 +430,68 @@ export function runRedshiftQuery(scope: Construct, purpose: ResolvedPurpose, onF
     resultPath: PATHS.query,
     onFailure,
   });
+}
+
+/** The two steps of the run's manifest: the versions of what the job reads (before it) and of what the commit wrote. */
+export function recordRunManifest(
+  scope: Construct,
+  purpose: ResolvedPurpose,
+  manifests: RunManifests,
+  job: SageMakerCreateProcessingJob,
+  code?: ScriptCode,
+): { inputs: tasks.LambdaInvoke; outputs: tasks.LambdaInvoke } {
+  const { props } = purpose;
+  const run = {
+    purpose: props.purposeName,
+    runId: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId),
+    execution: sfn.JsonPath.executionId,
+    window: sfn.JsonPath.objectAt(RUN_INPUT_PATHS.window),
+    timezone: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.timezone),
+    attempt: sfn.JsonPath.numberAt(RUN_INPUT_PATHS.attempt),
+    trigger: sfn.JsonPath.objectAt('$.trigger'),
+    jobName: sfn.JsonPath.stringAt(PATHS.jobName),
+    image: job.imageUri,
+    ...(code ? { code: s3Uri(code.input.bucket.bucketName, code.input.keyPrefix) } : {}),
+    ...(props.arguments ? { arguments: props.arguments } : {}),
+    ...(props.gitCommit ? { gitCommit: props.gitCommit } : {}),
+  };
+  const inputs = [
+    ...purpose.inputs.map((i) => ({
+      name: i.name,
+      bucket: i.bucket ?? props.bucket,
+      prefix: i.keyPrefix,
+      read: purpose.windowInputs.includes(i) ? ('window' as const) : i.partitioned ? ('day' as const) : ('all' as const),
+    })),
+    ...(props.query
+      ? [
+          {
+            name: 'query',
+            bucket: props.query.workGroup.resultsBucket,
+            prefix: sfn.JsonPath.format(`${props.query.workGroup.resultsPrefix}{}`, sfn.JsonPath.stringAt(PATHS.queryResultFile)),
+            read: 'all' as const,
+          },
+        ]
+      : []),
+    ...(purpose.redshiftResults
+      ? [
+          {
+            name: 'query',
+            bucket: purpose.redshiftResults.bucket,
+            prefix: sfn.JsonPath.format(`${purpose.redshiftResults.prefix}{}`, sfn.JsonPath.stringAt(PATHS.queryFolder)),
+            read: 'all' as const,
+          },
+        ]
+      : []),
+  ];
+  const outputs = purpose.outputs.map((o) => ({
+    name: o.name,
+    bucket: props.bucket,
+    prefix: sfn.JsonPath.format(`${o.keyPrefix}{}`, sfn.JsonPath.stringAt(PATHS.partition)),
+  }));
+  return {
+    inputs: manifests.recordInputs(scope, run, inputs, PATHS.manifest),
+    outputs: manifests.recordOutputs(scope, sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId), outputs, PATHS.manifest),
+  };
 }
 
 /** Lists the window's partitions of the inputs read through manifests, and writes the manifests. */
