@@ -255,6 +255,8 @@ describe('a query-fed run, executed locally', () => {
           RecordRunSuccess: async () => ({}),
           RecordRunFailure: async () => ({}),
           CommitResults: async () => ({ outputs: [] }),
+          RecordRunInputs: async () => ({ inputs: 's3://manifests/inputs.json', objects: 0 }),
+          RecordRunOutputs: async () => ({ manifest: 's3://manifests/manifest.json', inputObjects: 0, outputObjects: 0 }),
           RunQuery: async (p: any) => {
             calls.RunQuery.push(p);
             return query(p);

@@ -43,6 +43,8 @@ async function renderedJob(config: ProjectConfig, purpose: string): Promise<any>
         RecordRunStart: () => Promise.resolve({}),
         RecordRunSuccess: () => Promise.resolve({}),
         CommitResults: () => Promise.resolve({ outputs: [] }),
+        RecordRunInputs: async () => ({ inputs: 's3://manifests/inputs.json', objects: 0 }),
+        RecordRunOutputs: async () => ({ manifest: 's3://manifests/manifest.json', inputObjects: 0, outputObjects: 0 }),
         RunProcessingJob: (params: unknown) => {
           job = params;
           return Promise.resolve({

@@ -110,6 +110,8 @@ interface Run {
   notifications: any[];
   /** What the commit of the results was asked to do. */
   commits: any[];
+  /** What the run manifest's two steps were asked to record. */
+  manifests: any[];
 }
 
 async function run(
@@ -132,6 +134,7 @@ async function run(
   const jobRequests: any[] = [];
   const notifications: any[] = [];
   const commits: any[] = [];
+  const manifests: any[] = [];
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const execution = machine.run(input, {
     context: executionContext(stateMachineName, executionName, startTime),
@@ -140,6 +143,14 @@ async function run(
         RecordRunStart: (params: any) => ledgerWrite(params, table),
         RecordRunSuccess: (params: any) => ledgerWrite(params, table),
         RecordRunFailure: (params: any) => ledgerWrite(params, table),
+        RecordRunInputs: async (params: any) => {
+          manifests.push(params);
+          return { inputs: 's3://demo-data-bucket/_batcat/runs/x/inputs.json', objects: 1 };
+        },
+        RecordRunOutputs: async (params: any) => {
+          manifests.push(params);
+          return { manifest: 's3://demo-data-bucket/_batcat/runs/x/manifest.json', inputObjects: 1, outputObjects: 1 };
+        },
         CommitResults: async (params: any) => {
           commits.push(params);
           return { outputs: [] };
@@ -161,9 +172,9 @@ async function run(
     },
   });
   try {
-    return { table, output: await execution.result, jobRequests, notifications, commits };
+    return { table, output: await execution.result, jobRequests, notifications, commits, manifests };
   } catch (error) {
-    return { table, error, jobRequests, notifications, commits };
+    return { table, error, jobRequests, notifications, commits, manifests };
   }
 }
 
@@ -215,6 +226,29 @@ suite('a purpose run, executed locally', () => {
       usage: `s3://demo-data-bucket/raw/usage/dt=${window.start}/`,
       lookup: 's3://demo-data-bucket/curated/lookup/',
     });
+    // The run manifest: what the job will read, recorded before it, and the window's result after the commit.
+    expect(r.manifests).toEqual([
+      {
+        step: 'inputs',
+        bucket: 'demo-data-bucket',
+        run: expect.objectContaining({ purpose: 'usage-analysis', runId: r.name, window: r.input.window, jobName: p.ProcessingJobName }),
+        inputs: [
+          { name: 'usage', bucket: 'demo-data-bucket', prefix: 'raw/usage/', read: 'day' },
+          { name: 'lookup', bucket: 'demo-data-bucket', prefix: 'curated/lookup/', read: 'all' },
+        ],
+      },
+      {
+        step: 'outputs',
+        bucket: 'demo-data-bucket',
+        purpose: 'usage-analysis',
+        runId: r.name,
+        outputs: Object.entries(outputs).map(([name, uri]) => ({
+          name,
+          bucket: 'demo-data-bucket',
+          prefix: uri.replace('s3://demo-data-bucket/', ''),
+        })),
+      },
+    ]);
     expect(outputs).toEqual({
       summary: `s3://demo-data-bucket/results/usage-analysis/summary/dt=${window.start}/`,
       details: `s3://demo-data-bucket/curated/usage-details/dt=${window.start}/`,
@@ -457,6 +491,7 @@ suite('a purpose run, executed locally', () => {
         taskResourceLocalHandlers: {
           RecordRunStart: async () => ({}),
           RecordRunFailure: async () => ({}),
+          RecordRunInputs: async () => ({ inputs: 's3://demo-data-bucket/_batcat/runs/x/inputs.json', objects: 0 }),
           RunProcessingJob: async (params: any) => {
             throw taskError(
               'States.TaskFailed',

@@ -37,9 +37,9 @@ describe('Purpose', () => {
     const { stack: lean, purpose: p } = usageAnalysis({ trigger: false, backfill: false, runAlarms: false });
     const t = Template.fromStack(lean);
     expect([p.trigger, p.backfill, p.alarms]).toEqual([undefined, undefined, undefined]);
-    // The commit function stays; the trigger's function, queue, schedule and rules go, with the backfill machine and the 6 alarms.
-    expect(count(all, 'AWS::Lambda::Function')).toBe(2);
-    expect(count(t, 'AWS::Lambda::Function')).toBe(1);
+    // The commit and run-manifest functions stay; the trigger's function, queue, schedule and rules go, with the backfill machine and the 6 alarms.
+    expect(count(all, 'AWS::Lambda::Function')).toBe(3);
+    expect(count(t, 'AWS::Lambda::Function')).toBe(2);
     expect(count(t, 'AWS::SQS::Queue')).toBe(0);
     expect(count(all, 'AWS::StepFunctions::StateMachine')).toBe(2);
     expect(count(t, 'AWS::StepFunctions::StateMachine')).toBe(1);
@@ -96,6 +96,37 @@ describe('Purpose', () => {
     expect(result.isValid).toBe(true);
   });
 
+  test("the run manifest's steps surround the job, and their function may only list the purpose's folders' versions and write its manifests", () => {
+    expect(def.States.RecordRunInputs.Next).toBe('RunProcessingJob');
+    expect(def.States.CommitResults.Next).toBe('RecordRunOutputs');
+    expect(def.States.RecordRunOutputs.Next).toBe('RecordRunSuccess');
+    expect(def.States.RecordRunInputs.Retry[1]).toMatchObject({ ErrorEquals: ['BatCat.RunManifestTooLarge'], MaxAttempts: 0 });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p: any) => JSON.stringify(p.Properties.Roles).includes('RunManifestsRole'))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const data = (suffix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Data/), 'Arn'] }, suffix]] });
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'] }),
+      {
+        Action: 's3:ListBucketVersions',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Data/), 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': ['raw/usage/*'] } },
+      },
+      {
+        Action: 's3:ListBucketVersions',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Data/), 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': ['results/usage-analysis/summary/*'] } },
+      },
+      { Action: ['s3:GetObject', 's3:PutObject'], Effect: 'Allow', Resource: data('/_batcat/runs/usage-analysis/*') },
+      expect.objectContaining({
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Condition: expect.objectContaining({ StringEquals: expect.anything() }),
+      }),
+    ]);
+  });
+
   test('the job name is derived from the execution id under a per-purpose prefix', () => {
     expect(purpose.jobNamePrefix).toBe(jobNamePrefix('usage-analysis', 'batcat-demo-dev-usage-analysis'));
     expect(purpose.jobNamePrefix).toMatch(/^usage-analysis-[0-9a-f]{6}$/);
@@ -113,7 +144,8 @@ describe('Purpose', () => {
       },
       Next: 'RecordRunStart',
     });
-    expect(def.States.RecordRunStart.Next).toBe('RunProcessingJob');
+    expect(def.States.RecordRunStart.Next).toBe('RecordRunInputs');
+    expect(def.States.RecordRunInputs.Next).toBe('RunProcessingJob');
     expect(def.States.RunProcessingJob.Parameters['ProcessingJobName.$']).toBe('$.batcat.jobName');
   });
 

@@ -67,7 +67,7 @@ describe('a purpose with a Redshift query', () => {
     expect(States.RunQuery.Parameters['Sql.$']).toMatch(
       /^States\.Format\('UNLOAD \(\\'SELECT vin, sum\(kwh\) AS kwh FROM fleet\.usage WHERE day BETWEEN \\'\\'\{\}\\'\\' AND \\'\\'\{\}\\'\\' AND note <> \\'\\'\\\{x\\\}\\'\\' GROUP BY vin\\'\) TO \\'s3:\/\/demo-data-bucket\/_batcat\/redshift-results\/fleet-report\/\{\}\\' IAM_ROLE \\'arn:aws:iam::123456789012:role\/FleetReportRedshiftQueryUnloadRole[0-9A-F]+\\' FORMAT AS CSV HEADER EXTENSION \\'csv\\' PARALLEL OFF', \$\.window\.start, \$\.window\.end, \$\.batcat\.queryFolder\)$/,
     );
-    expect(States.QueryDone.Next).toBe('RunProcessingJob');
+    expect(States.QueryDone.Next).toBe('RecordRunInputs');
     const query = States.RunProcessingJob.Parameters.ProcessingInputs.find((i: any) => i.InputName === 'query');
     expect(query.S3Input['S3Uri.$']).toBe(`States.Format('s3://demo-data-bucket/${FOLDER}{}', $.batcat.queryFolder)`);
     expect(States.RunQuery.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'] })]);
@@ -176,6 +176,8 @@ async function execute(statuses: Array<{ Status: string; Error?: string }>) {
         },
         'CountOutput-report': async () => ({ KeyCount: 1 }),
         CommitResults: async () => ({ outputs: [] }),
+        RecordRunInputs: async () => ({ inputs: 's3://manifests/inputs.json', objects: 0 }),
+        RecordRunOutputs: async () => ({ manifest: 's3://manifests/manifest.json', inputObjects: 0, outputObjects: 0 }),
         NotifyFailure: async (params: any) => {
           notifications.push(params.Message);
           return { MessageId: 'm-1' };

@@ -229,8 +229,8 @@ describe('RunTrigger', () => {
       ['TIMED_OUT', 'ABORTED'],
       ['FAILED', 'TIMED_OUT', 'ABORTED'],
     ]);
-    // The trigger and the commit of results.
-    manualOnly.resourceCountIs('AWS::Lambda::Function', 2);
+    // The trigger, the commit of results and the run manifest.
+    manualOnly.resourceCountIs('AWS::Lambda::Function', 3);
   });
 
   test("with freshness: an hourly check, an alarm on the newest success's age (missing data is late), and what the check may do", () => {

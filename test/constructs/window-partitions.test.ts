@@ -52,7 +52,8 @@ describe('a purpose with a window of several days over partitions', () => {
     const { States } = demo.definition;
     expect(aslValidator(demo.definition).isValid).toBe(true);
     expect(States.RecordRunStart.Next).toBe('ListWindowPartitions');
-    expect(States.ListWindowPartitions.Next).toBe('RunProcessingJob');
+    expect(States.ListWindowPartitions.Next).toBe('RecordRunInputs');
+    expect(States.RecordRunInputs.Next).toBe('RunProcessingJob');
     expect(States.ListWindowPartitions.Parameters).toEqual({
       bucket: 'demo-data-bucket',
       'manifestPrefix.$': `States.Format('${MANIFESTS}{}', $.batcat.manifestFolder)`,
@@ -125,7 +126,7 @@ describe('a purpose with a window of several days over partitions', () => {
       'S3Uri.$': "States.Format('s3://demo-data-bucket/raw/usage/{}', $.batcat.partition)",
       S3DataType: 'S3Prefix',
     });
-    Template.fromStack(daily.purpose.node.scope as any).resourceCountIs('AWS::Lambda::Function', 2);
+    Template.fromStack(daily.purpose.node.scope as any).resourceCountIs('AWS::Lambda::Function', 3); // trigger, commit, run manifest
     // One-day windows, but a backfill of a week may run as one: the partitions are listed.
     const stretchy = weekly({ window: Duration.days(1), maxWindow: Duration.days(7) });
     expect(stretchy.definition.States.ListWindowPartitions).toBeDefined();
@@ -192,6 +193,8 @@ async function execute(objects: Record<string, string[]>) {
         },
         'CountOutput-trend': async () => ({ KeyCount: 1 }),
         CommitResults: async () => ({ outputs: [] }),
+        RecordRunInputs: async () => ({ inputs: 's3://manifests/inputs.json', objects: 0 }),
+        RecordRunOutputs: async () => ({ manifest: 's3://manifests/manifest.json', inputObjects: 0, outputObjects: 0 }),
         NotifyFailure: async (params: any) => {
           notifications.push(params);
           return { MessageId: 'm-1' };
