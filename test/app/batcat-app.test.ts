@@ -82,7 +82,7 @@ describe('the example project app', () => {
     const groups = ['usage-analysis', 'fleet-report'].flatMap((p) =>
       Object.values<any>(nestedOf(p).Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup'),
     );
-    expect(groups).toHaveLength(8);
+    expect(groups).toHaveLength(10);
     for (const g of groups) expect(g.Properties.KmsKeyId).toEqual({ Ref: expect.stringMatching(/DataKey.*Arn$/) });
     const key = Object.values<any>(stack.template.Resources).find((r) => r.Type === 'AWS::KMS::Key');
     expect(key.Properties.KeyPolicy.Statement).toContainEqual(
@@ -149,6 +149,10 @@ describe('the example project app', () => {
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/ProcessingJobs:log-stream:usage-analysis-2919b6-*]',
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeCommitFunction668DD148.Arn>:*]', // the commit function's versions
+        'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeRunManifestsFunctionFA4561A2.Arn>:*]', // the run manifest function's
+        // The run manifest: its own folder of the purpose's bucket
+        'Purpose/RunManifests/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/runs/usage-analysis/*]',
+        'Purpose/RunManifests/Function cdk-validator-cfnguard::lambda_inside_vpc_check',
         'Purpose/Trigger/DeadLetters AwsSolutions-SQS3',
         // cfn-guard over the nested template: the dead-letter queue needs none, the functions call AWS APIs only
         'Purpose/Trigger/DeadLetters cdk-validator-cfnguard::sqs_dlq_check',
@@ -160,14 +164,14 @@ describe('the example project app', () => {
         'Purpose/Trigger/ScheduleRole AwsSolutions-IAM5[Resource::<PurposeTriggerFunction22F43CE3.Arn>:*]',
       ].sort(),
     );
-    // The parent's buckets (7: the project's, its access logs', and one per purpose) and, for each of the two purposes, its dead-letter queue and two functions.
+    // The parent's buckets (7: the project's, its access logs', and one per purpose) and, for each of the two purposes, its dead-letter queue and three functions.
     expect(
       acks
         .filter((a) => !a.id.startsWith('AwsSolutions'))
         .map((a) => a.id.replace(/_check$/, ''))
         .sort(),
     ).toEqual([
-      ...Array(4).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
+      ...Array(6).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
       ...Array(7).fill(expect.stringMatching(/^cdk-validator-cfnguard::s3_/)),
       ...Array(2).fill('cdk-validator-cfnguard::sqs_dlq'),
     ]);
@@ -219,6 +223,7 @@ describe('the example project app', () => {
       'Data/Bucket-usage-analysis s3_bucket_object_lock_enabled_check',
       ...['fleet-report', 'usage-analysis'].flatMap((p) => [
         `${p}/Purpose/Commit/Function lambda_inside_vpc_check`,
+        `${p}/Purpose/RunManifests/Function lambda_inside_vpc_check`,
         `${p}/Purpose/Trigger/DeadLetters sqs_dlq_check`,
         `${p}/Purpose/Trigger/Function lambda_inside_vpc_check`,
       ]),

@@ -156,7 +156,7 @@ describe('a project with result tables and a query-fed purpose', () => {
       WorkGroup: 'batcat-demo-dev-report',
       'ExecutionParameters.$': '$.batcat.queryParameters',
     });
-    expect(q.Next).toBe('RunProcessingJob');
+    expect(q.Next).toBe('RecordRunInputs');
     expect(q.Catch[0].Next).toBe('DescribeFailure');
     const input = def.States.RunProcessingJob.Parameters.ProcessingInputs.find((i: any) => i.InputName === 'query');
     expect(input.S3Input['S3Uri.$']).toMatch(
@@ -222,7 +222,7 @@ describe('a project with result tables and a query-fed purpose', () => {
   test('a purpose without a query has no query state', () => {
     const def = definitionOf(nestedOf('usage-analysis'));
     expect(def.States.RunQuery).toBeUndefined();
-    expect(def.States.RecordRunStart.Next).toBe('RunProcessingJob');
+    expect(def.States.RecordRunStart.Next).toBe('RecordRunInputs');
     expect(def.States.ResolveRun.Parameters['queryParameters.$']).toBeUndefined();
   });
 });

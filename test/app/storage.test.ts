@@ -176,7 +176,8 @@ describe("storage: per-purpose (the default): each purpose's folders in its own 
       .filter((s) => s.Effect === 'Allow' && [s.Action].flat().some((a: string) => /^s3:(PutObject|DeleteObject)/.test(a)))
       .flatMap((s) => [s.Resource].flat());
     expect(writes.length).toBeGreaterThan(0);
-    for (const r of writes) expect(r).toMatch(/DataBucketfeatures.*\/results\/features\/vectors\//);
+    // Its output folder, and its run manifests.
+    for (const r of writes) expect(r).toMatch(/DataBucketfeatures.*\/(results\/features\/vectors|_batcat\/runs\/features)\//);
     const uris = definitionOf(
       features,
       stubRefs((ref) =>
