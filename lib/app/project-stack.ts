@@ -239,6 +239,10 @@ export class ProjectStack extends Stack {
         });
       }
     }
+    // Every data bucket is versioned: a replaced version stays readable (run manifests name it) for keepVersions days.
+    for (const bucket of [this.data.bucket, ...Object.values(this.purposeBuckets)]) {
+      bucket.addLifecycleRule({ id: 'ExpireReplacedVersions', noncurrentVersionExpiration: Duration.days(c.keepVersionsDays) });
+    }
     // A run longer than a day reads its partitioned inputs through manifests; a redriven job must still find its own.
     const withManifests = new Set(
       c.purposes.filter((p) => p.maxWindowDays > 1 && p.inputs.some((i) => i.partitioned)).map((p) => this.bucketOf(p.name)),

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import type { QueryEngine, UnloadFormat } from '../contract/sql';
 import * as path from 'node:path';
 import { ownedFolders, type OwnedFolder, type StorageMode, type StoragePurpose } from '../contract/storage';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
@@ -16,7 +15,8 @@ import {
   type UploadMode,
 } from '../contract/processing';
 import { parseEcrImageUri, parseS3Uri, type EcrImage } from '../contract/s3-uri';
-import { countPlaceholders } from '../contract/sql';
+import { countPlaceholders, type QueryEngine, type UnloadFormat } from '../contract/sql';
+import { DEFAULT_KEEP_VERSIONS_DAYS } from '../contract/rules';
 import { FIELD_EXAMPLES, projectSchema, type ProjectFile } from './project-schema';
 import { parseDays, parseDuration, parseSize } from './units';
 
@@ -186,6 +186,8 @@ export interface ProjectConfig {
    * `registerLocations`. Absent: IAM alone decides.
    */
   readonly lakeFormation?: { readonly registerLocations: boolean };
+  /** How many days the data buckets keep the versions an overwrite or delete replaced. */
+  readonly keepVersionsDays: number;
   /** With `per-purpose`, the folders each purpose's bucket holds (lib/contract/storage.ts); empty with `shared`. */
   readonly ownedFolders: readonly OwnedFolder[];
   /** `batcat-<project>-<stage>`: a stable CloudFormation stack name that starts with a letter. */
@@ -501,6 +503,7 @@ function projectConfigOf(
     description: data.description,
     dataAccess: data.dataAccess,
     storage: data.storage,
+    keepVersionsDays: data.keepVersions !== undefined ? parseDays(data.keepVersions)! : DEFAULT_KEEP_VERSIONS_DAYS,
     lakeFormation:
       data.lakeFormation === true || typeof data.lakeFormation === 'object'
         ? { registerLocations: typeof data.lakeFormation === 'object' && data.lakeFormation.registerLocations === true }

@@ -37,6 +37,7 @@ import {
   frameworkProblem,
   imageAccountProblem,
   glueNameProblem,
+  keepVersionsProblem,
   redshiftNameProblem,
   instanceCountProblem,
   instanceTypeProblem,
@@ -558,6 +559,9 @@ export const projectSchema = strict({
     DEFAULT_STORAGE,
   ),
   athena: athena.optional(),
+  keepVersions: string('keepVersions')
+    .check(by((v: string) => keepVersionsProblem(parseDays(v), v)))
+    .optional(),
   lakeFormation: z
     .union(
       [

@@ -865,3 +865,15 @@ export function redshiftNameProblem(what: 'workgroup' | 'cluster' | 'database', 
         : { re: /^[a-z0-9-]{3,64}$/, text: '3-64 lowercase letters, digits and hyphens' };
   return rule.re.test(value) ? undefined : `${show(value)} is not a Redshift ${what} name: use ${rule.text}`;
 }
+
+/** How long a data bucket keeps the versions an overwrite or delete replaced: what reproducing an old run can still read. */
+export const DEFAULT_KEEP_VERSIONS_DAYS = 90;
+export const MAX_KEEP_VERSIONS_DAYS = 3650;
+
+/** `keepVersions` in whole days. */
+export function keepVersionsProblem(days: number | undefined, shown: unknown): string | undefined {
+  const ok = days !== undefined && Number.isInteger(days) && days >= 1 && days <= MAX_KEEP_VERSIONS_DAYS;
+  return ok
+    ? undefined
+    : `keepVersions ${show(shown)} is invalid: use a whole number of days from '1d' to '${MAX_KEEP_VERSIONS_DAYS}d', e.g. '90d' (replaced versions are kept that long, so older runs can be reproduced)`;
+}

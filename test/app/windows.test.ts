@@ -34,6 +34,22 @@ describe('a weekly purpose over daily partitions, in a project', () => {
     expect(synth.findings()).toEqual([]);
   });
 
+  test('every data bucket keeps replaced versions 90 days (keepVersions), so the runs their manifests name can be read again', () => {
+    // The data buckets (the project's and the two purposes'), not the access logs' bucket.
+    const buckets = Object.values(parent.findResources('AWS::S3::Bucket')).filter(
+      (b: any) =>
+        b.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm === 'aws:kms',
+    );
+    expect(buckets).toHaveLength(3);
+    for (const b of buckets as any[]) {
+      expect(b.Properties.LifecycleConfiguration.Rules).toContainEqual({
+        Id: 'ExpireReplacedVersions',
+        NoncurrentVersionExpiration: { NoncurrentDays: 90 },
+        Status: 'Enabled',
+      });
+    }
+  });
+
   test('the partition step is in the weekly purpose only, and its manifests expire with the bucket that holds them', () => {
     expect(JSON.stringify(nestedOf('weekly').toJSON())).toContain('ListWindowPartitions');
     expect(JSON.stringify(nestedOf('daily').toJSON())).not.toContain('ListWindowPartitions');

@@ -701,6 +701,18 @@ purposes:
     ]);
   });
 
+  test('keepVersions: whole days from 1 to 3650, 90 by default', () => {
+    const load = (yaml: string) => {
+      const dir = projectDir(yaml);
+      return loadProject(path.join(dir, 'projects', 'demo.yaml'), dir);
+    };
+    expect(load(VALID).keepVersionsDays).toBe(90);
+    expect(load(`keepVersions: 30d\n${VALID}`).keepVersionsDays).toBe(30);
+    expect(problems(`keepVersions: 0d\n${VALID}`)).toEqual([
+      expect.stringMatching(/keepVersions: keepVersions '0d' is invalid: use a whole number of days from '1d' to '3650d'/),
+    ]);
+  });
+
   test('windows: whole days, maxWindow not below window; partitioned folders, complete only with partitions', () => {
     expect(problems(`${VALID}    window: 12h\n`)).toEqual([
       expect.stringMatching(/window '12h' is invalid: use a whole number of days from '1d' to '366d'/),
