@@ -84,6 +84,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     data: () => needsSdk(() => import('./data-commands')),
     query: () => needsSdk(() => import('./query-command')),
     external: () => needsSdk(() => import('./external-command')),
+    lineage: () => needsSdk(() => import('./lineage-command')),
   };
   let code = 0;
   const program = new Command('batcat')
@@ -163,6 +164,28 @@ Example:
       }
       const { runsCommand } = await commands.runs();
       code = await runsCommand(ctx, opts.limit, { ...(await clients(g.region)), out: line });
+    });
+
+  program
+    .command('lineage')
+    .description(
+      "Show where a purpose's result for a day came from: the runs that wrote it, what each read and wrote (object versions, from their run manifests), and upstream through from: inputs and after: triggers.",
+    )
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<purpose>', 'the purpose')
+    .requiredOption('--date <YYYY-MM-DD>', 'a day of the window whose result to trace')
+    .addHelpText(
+      'after',
+      `
+Example:
+  batcat lineage 2022-rnd-battery fleet-report --date 2026-11-22`,
+    )
+    .action(async (project: string, purpose: string, opts) => {
+      const g = program.opts();
+      const ctx = purposeContext(g.root, project, purpose);
+      const { lineageCommand } = await commands.lineage();
+      const c = await clients(g.region);
+      code = await lineageCommand(ctx.project, ctx.purpose.name, opts.date, { s3: c.s3, cloudformation: c.cloudformation, out: line });
     });
 
   program
