@@ -47,7 +47,7 @@ export async function printLineage(
   manifestsOf: ManifestSource,
   out: (line: string) => void,
 ): Promise<number> {
-  if (!isDate(date)) throw new UsageError(`--date must be a calendar date written YYYY-MM-DD, got '${date}'`);
+  if (!isDate(date)) throw new UsageError(`--date must be a calendar date written YYYY-MM-DD, got ${JSON.stringify(date)}`);
   const cache = new Map<string, RunManifest[]>();
   const load = async (p: string) => {
     if (!cache.has(p)) cache.set(p, await manifestsOf(p));

@@ -173,7 +173,7 @@ describe('batcat lineage', () => {
     const bad = await lineage(['features', '--date', '2026-13-01']);
     expect([bad.code, bad.err]).toEqual([
       2,
-      expect.stringContaining("--date must be a calendar date written YYYY-MM-DD, got '2026-13-01'"),
+      expect.stringContaining('--date must be a calendar date written YYYY-MM-DD, got "2026-13-01"'),
     ]);
   });
 });
