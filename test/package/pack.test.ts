@@ -166,15 +166,17 @@ console.log(JSON.stringify({ atImport, purpose: typeof Purpose, same: root.Purpo
   );
   expect(resources.filter((r) => r.Type === 'AWS::CloudWatch::Alarm')).toHaveLength(6);
 
-  // The trigger and the commit of results were bundled from the published JavaScript with the esbuild the package brings.
+  // The trigger, the commit of results and the run manifest were bundled from the published JavaScript with the esbuild the package brings.
   const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
   const trigger = functions.find((f) => f.Properties.FunctionName === `${names[0]}-trigger`);
-  const commit = functions.find((f) => f !== trigger);
-  expect(functions).toHaveLength(2);
-  for (const f of [trigger, commit]) expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler' });
+  const commit = functions.find((f) => /commits the results/.test(f.Properties.Description));
+  const runManifest = functions.find((f) => /records the manifests/.test(f.Properties.Description));
+  expect(functions).toHaveLength(3);
+  for (const f of [trigger, commit, runManifest]) expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler' });
   const bundle = (f: any) => path.join(app, 'cdk.out', `asset.${f.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
   expect(fs.readFileSync(bundle(trigger), 'utf8')).toContain('ExecutionAlreadyExists');
   expect(fs.readFileSync(bundle(commit), 'utf8')).toContain('.manifest.json');
+  expect(fs.readFileSync(bundle(runManifest), 'utf8')).toContain('ListObjectVersions');
 });
 
 test('a project made by batcat init installs, passes doctor, synthesizes, runs its purpose locally, and guards its pull requests from a clean clone', () => {
