@@ -242,6 +242,7 @@ describe('batcat run', () => {
       [],
       ['run'],
       ['runs'],
+      ['lineage'],
       ['run-local'],
       ['init'],
       ['add'],
