@@ -25,7 +25,7 @@ import type { RunLedger } from './run-ledger';
 import { firstEventAlarm } from './private/alarms';
 import { check } from './private/errors';
 import { generatedName } from './private/generated-name';
-import { handlerFunction } from './private/handler-function';
+import { functionRole, handlerFunction } from './private/handler-function';
 import { purposeLogGroup } from './private/log-group';
 import { topicKeyAccess } from './private/purpose-definition';
 
@@ -235,13 +235,10 @@ export class RunTrigger extends Construct {
     };
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const logGroup = purposeLogGroup(this, 'Logs', { retention, encryptionKey: props.logEncryptionKey }, `/aws/lambda/${functionName}`);
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Trigger of ${props.stateMachineName}: reads its run ledger, starts its runs and backfills only`,
-    });
-    // Its own log group only, instead of the managed AWSLambdaBasicExecutionRole (logs:* on every group).
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    const role = functionRole(
+      this,
+      `Trigger of ${props.stateMachineName}: reads its run ledger, starts its runs and backfills only`,
+      logGroup,
     );
 
     const fn = handlerFunction(this, 'Function', 'trigger', {

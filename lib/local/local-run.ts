@@ -238,7 +238,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     // As on AWS, the job wrote below each output's _attempts/<run>/ folder; this makes it the window's result under data/.
     CommitResults: async (params: { bucket: string; outputs: OutputCommit[] }) => {
       await afterEntered('CommitResults');
-      const store = folderStore((key) => localPathOf(project, dataDir, `s3://${params.bucket}/${key}`), dataDir);
+      const store = storeOf(params.bucket);
       const committed = await commitOutputs(store, params.outputs);
       for (const out of params.outputs) {
         for (const f of await store.list(out.resultPrefix)) outputs.push(localPathOf(project, dataDir, `s3://${params.bucket}/${f.key}`));

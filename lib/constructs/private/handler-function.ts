@@ -1,13 +1,25 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Duration } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { packageRoot } from '../../contract/package-root';
 import { acknowledgeFinding } from './acknowledge';
+
+/**
+ * A BatCat function's role (`Role` in `scope`): assumed by Lambda, allowed to write its own log
+ * group only, instead of the managed AWSLambdaBasicExecutionRole (logs:* on every group).
+ */
+export function functionRole(scope: Construct, description: string, logGroup: logs.ILogGroup): iam.Role {
+  const role = new iam.Role(scope, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+  );
+  return role;
+}
 
 /** The settings every BatCat function shares, for the handler in `lambda/<handler>/`. */
 export function handlerFunction(

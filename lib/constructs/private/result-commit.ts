@@ -6,7 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResources } from './acknowledge';
-import { handlerFunction } from './handler-function';
+import { functionRole, handlerFunction } from './handler-function';
 import { purposeLogGroup, type LogSettings } from './log-group';
 import { listFolder, viaS3 } from './s3-access';
 
@@ -32,13 +32,7 @@ export class ResultCommit extends Construct {
   constructor(scope: Construct, id: string, props: ResultCommitProps) {
     super(scope, id);
     const logGroup = purposeLogGroup(this, 'Logs', props.logs);
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Commits the results of ${props.stateMachineName}: its output folders only`,
-    });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
-    );
+    const role = functionRole(this, `Commits the results of ${props.stateMachineName}: its output folders only`, logGroup);
     const objects = props.outputPrefixes.map((p) => props.bucket.arnForObjects(`${p}*`));
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

@@ -7,7 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { RUN_MANIFEST_TOO_LARGE, runManifestsPrefix } from '../../contract/run-manifest';
 import { acknowledgeWildcardResources } from './acknowledge';
-import { handlerFunction } from './handler-function';
+import { functionRole, handlerFunction } from './handler-function';
 import { purposeLogGroup, type LogSettings } from './log-group';
 import { viaS3 } from './s3-access';
 
@@ -53,12 +53,10 @@ export class RunManifests extends Construct {
   ) {
     super(scope, id);
     const logGroup = purposeLogGroup(this, 'Logs', props.logs);
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Records the object versions runs of ${props.stateMachineName} read and write, in their manifests`,
-    });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    const role = functionRole(
+      this,
+      `Records the object versions runs of ${props.stateMachineName} read and write, in their manifests`,
+      logGroup,
     );
     for (const f of props.folders) {
       role.addToPrincipalPolicy(

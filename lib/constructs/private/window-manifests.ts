@@ -7,7 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { WINDOW_ERRORS } from '../../contract/window-manifest';
 import { acknowledgeWildcardResources } from './acknowledge';
-import { handlerFunction } from './handler-function';
+import { functionRole, handlerFunction } from './handler-function';
 import { purposeLogGroup, type LogSettings } from './log-group';
 import { listFolder, viaS3 } from './s3-access';
 
@@ -48,12 +48,10 @@ export class WindowManifests extends Construct {
   ) {
     super(scope, id);
     const logGroup = purposeLogGroup(this, 'Logs', props.logs);
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Lists the window's partitions for ${props.stateMachineName}: its partitioned inputs' folders, and writes its manifests`,
-    });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    const role = functionRole(
+      this,
+      `Lists the window's partitions for ${props.stateMachineName}: its partitioned inputs' folders, and writes its manifests`,
+      logGroup,
     );
     // Listing needs no object access, and no key: a ListObjectsV2 answer is not encrypted.
     for (const i of props.inputs) role.addToPrincipalPolicy(listFolder(i.bucket, i.keyPrefix));
