@@ -24,6 +24,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct, IConstruct } from 'constructs';
 import type { InputConfig, ProjectConfig, PurposeConfig } from '../config/load-project';
+import { imageRequirements } from '../config/requirements';
 import { AlarmTopic } from '../constructs/alarm-topic';
 import { ProjectDashboard } from '../constructs/project-dashboard';
 import { ProjectData } from '../constructs/project-data';
@@ -312,6 +313,7 @@ export class ProjectStack extends Stack {
       image: p.image ? imageFromUri(this, p) : p.framework ? SageMakerFrameworkImage.of(p.framework.name) : undefined,
       script: p.script,
       sourceDirectory: p.sourceDir,
+      requirements: imageRequirements(p, c.rootDir),
       entrypoint: p.entrypoint && [...p.entrypoint],
       arguments: p.arguments && [...p.arguments],
       networkIsolation: p.networkIsolation,

@@ -5,7 +5,10 @@ import * as path from 'node:path';
 import { loadProjects, ProjectConfigError, type ProjectConfig, type PurposeConfig } from '../config/load-project';
 import { ACCOUNT_BUCKET_QUOTA, bucketsPerStage } from '../contract/storage';
 import { containerCommand, readContainerSpec, type ContainerSpec } from '../local/container-spec';
-import { imageRequirements, installCommand, installedVersions, unmetRequirements } from '../local/requirements';
+import { imageRequirements } from '../config/requirements';
+import { UsageError } from './project-context';
+import { installCommand, unmetRequirements, type Requirement } from '../contract/requirements';
+import { installedVersions } from '../local/requirements';
 
 /** One check: ok, or what is wrong and how to fix it. `warn` does not fail the doctor. */
 export interface Check {
@@ -227,7 +230,7 @@ function purposeChecks(d: DoctorEnv, purpose: PurposeConfig): Check[] {
     }
     spec = readContainerSpec(purpose.containerDir);
   }
-  const requirements = imageRequirements(purpose, spec?.requirements, d.rootDir);
+  const requirements = imageRequirements(purpose, d.rootDir);
   const command = purpose.script ? ['python3', rel(purpose.script)] : containerCommand(spec, purpose.entrypoint, purpose.arguments);
   const image = purpose.containerDir ? rel(purpose.containerDir) : (purpose.framework?.name ?? purpose.image?.uri);
   const checks: Check[] = [];
@@ -281,4 +284,46 @@ export function doctorCommand(d: DoctorEnv, out: (line: string) => void, options
   const failed = checks.filter((c) => !c.ok && !c.warn);
   out(failed.length === 0 ? 'ready: nothing blocks a synth or a local run' : `${failed.length} problem(s) to fix before a first deploy`);
   return failed.length === 0 ? 0 : 2;
+}
+
+/**
+ * `batcat doctor --run <run id>`: the packages the run's image brought, as its manifest recorded
+ * them, against `python`'s. 0: the interpreter has them all; 2: some differ (each named, with
+ * the command that installs them).
+ */
+export function runEnvironmentReport(
+  run: { readonly runId: string; readonly source: string; readonly requirements?: readonly Requirement[] },
+  python: string,
+  d: Pick<DoctorEnv, 'installedVersions'>,
+  out: (line: string) => void,
+): number {
+  const requirements = run.requirements ?? [];
+  out(`run ${run.runId} (${run.source}): ${requirements.length} package(s) recorded`);
+  if (requirements.length === 0) {
+    out(
+      'nothing to compare: the image named no packages (no requirements.txt in its container or source folder, no framework), or the run is older than this record',
+    );
+    return 0;
+  }
+  const installed = d.installedVersions(
+    python,
+    requirements.map((r) => r.name),
+  );
+  if (!installed) throw new UsageError(`cannot run ${python}; install Python 3 or pass --python PATH`);
+  const unmet = requirements.filter((r) => unmetRequirements([r], installed).length > 0);
+  for (const r of requirements) {
+    const wanted = r.version === undefined ? r.name : r.exact ? `${r.name}==${r.version}` : `${r.name} ${r.version}.x`;
+    const problem = unmetRequirements([r], installed)[0];
+    const hashes = r.hashes?.length ? `, ${r.hashes.length} hash(es) pinned` : '';
+    out(problem ? `✗ ${problem}` : `✓ ${wanted} (${r.from}${hashes}): ${installed[r.name]}`);
+  }
+  if (unmet.length === 0) {
+    out(`${python} has every package the run's image had`);
+    return 0;
+  }
+  // The versions the run had, not today's requirements files, which may have changed since.
+  const pins = unmet.map((r) => `'${r.name}${r.version === undefined ? '' : r.exact ? `==${r.version}` : `==${r.version}.*`}'`);
+  out(`${unmet.length} package(s) differ from run ${run.runId}'s image`);
+  out(`    fix: ${python} -m pip install ${pins.join(' ')}`);
+  return 2;
 }

@@ -11,7 +11,7 @@ import { AthenaQueryError, QueryTimeoutError, S3AccessDeniedError, S3IoError } f
 import { LocalRunError } from '../local/container-spec';
 import { localRuns } from '../local/run-records';
 import { RunRequestError } from '../contract/run-input';
-import { defaultDoctorEnv, doctorCommand, type DoctorEnv } from './doctor-command';
+import { defaultDoctorEnv, doctorCommand, runEnvironmentReport, type DoctorEnv } from './doctor-command';
 import { Asker, type PromptIO } from './prompts';
 import { projectContext, purposeContext, UsageError } from './project-context';
 import { addPurposeCommand, initCommand } from './scaffold-commands';
@@ -85,6 +85,8 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     query: () => needsSdk(() => import('./query-command')),
     external: () => needsSdk(() => import('./external-command')),
     lineage: () => needsSdk(() => import('./lineage-command')),
+    // It runs run-local, which builds the stack with aws-cdk-lib.
+    reproduce: () => needsSdk(() => import('./reproduce-command')),
   };
   let code = 0;
   const program = new Command('batcat')
@@ -186,6 +188,53 @@ Example:
       const { lineageCommand } = await commands.lineage();
       const c = await clients(g.region);
       code = await lineageCommand(ctx.project, ctx.purpose.name, opts.date, { s3: c.s3, cloudformation: c.cloudformation, out: line });
+    });
+
+  program
+    .command('reproduce')
+    .description(
+      'Re-run a past run on this machine on the exact object versions its run manifest recorded, with its arguments, and compare the outputs with the ones it wrote. The versions are fetched into runs/_reproduce/<run id>/data/; the run is recorded in runs/<purpose>/ as a reproduction.',
+    )
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<run-id>', 'the run, e.g. usage-analysis-20261122-a1 (batcat runs lists them)')
+    .option('--local-run', 'reproduce a run of batcat run-local (runs/<purpose>/<run id>/manifest.json) instead of a run on AWS')
+    .option('--data <dir>', 'with --local-run: the folder the local run read', 'data')
+    .option('--python <command>', "the Python that stands in for the image's python3 (without docker or podman)", 'python3')
+    .addOption(
+      new Option('--engine <engine>', 'what runs the container (default: docker or podman if one answers, else namespace)').choices([
+        'docker',
+        'podman',
+        'namespace',
+      ]),
+    )
+    .addHelpText(
+      'after',
+      `
+Exit code 0 when every output is byte for byte the recorded one, 1 when the run failed or an output differs,
+2 when the run cannot be reproduced (a recorded version expired, the code changed since): the message names why.
+Examples:
+  batcat reproduce 2022-rnd-battery usage-analysis-20261122-a1
+  batcat reproduce 2022-rnd-battery usage-analysis-20261122-a2 --local-run`,
+    )
+    .action(async (project: string, runId: string, opts) => {
+      const g = program.opts();
+      const config = projectContext(g.root, project);
+      const r = await commands.reproduce();
+      let found;
+      let fetch;
+      if (opts.localRun) {
+        found = r.localRunManifest(g.root, config, runId);
+        if (!found)
+          throw new UsageError(
+            `no local run ${runId}: runs/${r.purposeOfRun(config, runId).name}/${runId}/manifest.json does not exist (batcat runs --local lists the local runs)`,
+          );
+        fetch = r.localFetcher(config, path.resolve(g.root, opts.data));
+      } else {
+        const c = await clients(g.region);
+        found = await r.awsRunManifest(config, runId, c);
+        fetch = r.s3Fetcher(c.s3, config.keepVersionsDays);
+      }
+      code = await r.reproduceRun({ rootDir: g.root, project: config, found, fetch, python: opts.python, engine: opts.engine, out: line });
     });
 
   program
@@ -302,16 +351,26 @@ Examples:
       '--external',
       "also print the bucket-policy and key-policy statements other teams must add for the project's inputs in their buckets (with the job roles' ARNs once deployed), and probe those buckets with your credentials",
     )
+    .option('--run <run-id>', "instead: compare a Python interpreter with the packages a run's image had (from its run manifest)")
+    .option('--project <project>', 'with --run: the project of the run (needed when several projects have a purpose of that name)')
+    .option('--python <command>', 'with --run: the interpreter to compare', 'python3')
     .addHelpText(
       'after',
       `
 Exit code 0 when nothing blocks a synth or a local run, 2 when something does (each with its fix).
+With --run: 0 when the interpreter has the run's packages, 2 when some differ (each named, with the pip command).
+The manifest is read from runs/<purpose>/<run id>/ for a local run, else from the purpose's bucket on AWS.
 Examples:
   batcat doctor --stages 2
-  batcat doctor --external --region eu-west-1`,
+  batcat doctor --external --region eu-west-1
+  batcat doctor --run usage-analysis-20261122-a1 --python .venv/bin/python`,
     )
     .action(async (opts) => {
       const g = program.opts();
+      if (opts.run !== undefined) {
+        code = await doctorRun(g.root, opts.run, opts.project, opts.python, g.region);
+        return;
+      }
       code = doctorCommand((env.doctor ?? defaultDoctorEnv)(g.root), line, { stages: opts.stages, bucketShare: opts.bucketShare });
       if (!opts.external) return;
       const { externalReport } = await commands.external();
@@ -411,6 +470,27 @@ Example:
       code = await pushCommand(bucket, path.resolve(g.root, dir), folder, { s3: c.s3, out: line, signal: env.signal });
     });
 
+  /** `doctor --run`: the run's manifest (local first, then AWS) against the interpreter. */
+  async function doctorRun(root: string, runId: string, projectName: string | undefined, python: string, region?: string): Promise<number> {
+    const projects = projectName ? [projectContext(root, projectName)] : loadProjects(root);
+    const owners = projects.filter((p) => p.purposes.some((x) => runId.startsWith(`${x.name}-`)));
+    if (owners.length !== 1) {
+      throw new UsageError(
+        owners.length === 0
+          ? `no purpose of ${projectName ? `project '${projectName}'` : 'the projects here'} has a run '${runId}'; a run id is <purpose>-<YYYYMMDD>-a<attempt> (batcat runs lists them)`
+          : `run '${runId}' may belong to projects ${owners.map((p) => p.project).join(' and ')}; pass --project`,
+      );
+    }
+    const r = await commands.reproduce();
+    const found = r.localRunManifest(root, owners[0], runId) ?? (await r.awsRunManifest(owners[0], runId, await clients(region)));
+    return runEnvironmentReport(
+      { runId, source: found.source, requirements: found.manifest.requirements },
+      python,
+      (env.doctor ?? defaultDoctorEnv)(root),
+      line,
+    );
+  }
+
   try {
     // `batcat` alone asks what it can do: the help, not a usage error.
     if (argv.length === 0) {
@@ -421,8 +501,13 @@ Example:
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError || e instanceof RunRequestError || e instanceof LocalRunError) {
-      env.err(`batcat: ${e.message}\n`);
+    if (
+      e instanceof UsageError ||
+      e instanceof RunRequestError ||
+      e instanceof LocalRunError ||
+      (e as Error).name === 'NotReproducibleError'
+    ) {
+      env.err(`batcat: ${(e as Error).message}\n`);
       return 2;
     }
     if (e instanceof ProjectConfigError) {

@@ -169,6 +169,8 @@ export interface QueryConfig {
 export interface ProjectConfig {
   /** The file it was read from, relative to the project root where possible. */
   readonly file: string;
+  /** The folder that holds projects/, containers/ and queries/. */
+  readonly rootDir: string;
   readonly project: string;
   readonly stage: string;
   readonly description?: string;
@@ -498,6 +500,7 @@ function projectConfigOf(
 
   return {
     file,
+    rootDir,
     project: data.project,
     stage: data.stage,
     description: data.description,

@@ -8,6 +8,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Requirement } from '../contract/requirements';
 import type { QueryDataLocation } from './athena-run-query';
 import type { IQueryWorkGroup } from './query-workgroup';
 import type { RedshiftUnloadFormat } from './redshift-unload-query';
@@ -418,6 +419,13 @@ export interface PurposeProps {
    * @default - none recorded
    */
   readonly gitCommit?: string;
+  /**
+   * The packages the image brings (from its requirements files and its framework), recorded in
+   * each run's manifest, so that `batcat doctor --run` can say how an interpreter differs.
+   *
+   * @default - none recorded
+   */
+  readonly requirements?: readonly Requirement[];
 }
 
 /** A query in Amazon Redshift that runs before the job (see RedshiftUnloadQuery). */

@@ -5,6 +5,7 @@
  * input overwritten while the job runs is recorded as the job read it; its outputs after the
  * commit, as the window's result holds them.
  */
+import type { Requirement } from './requirements';
 import type { RunInputWindow, TriggerDetails } from './run-input';
 
 /** The manifest's format; a change that readers must know about bumps it. */
@@ -69,6 +70,8 @@ export interface ManifestRun {
   readonly arguments?: readonly string[];
   /** The project's git commit when it was synthesized, when known. */
   readonly gitCommit?: string;
+  /** The packages the image brings (its requirements files, its framework), as `batcat doctor --run` compares them. */
+  readonly requirements?: readonly Requirement[];
 }
 
 /** `manifest.json`. */

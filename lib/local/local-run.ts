@@ -25,12 +25,14 @@ import {
 import { writeWindowManifests, type WindowManifestRequest } from '../runtime/window-manifest';
 import { folderStore } from './folder-store';
 import { executionContext, StateMachine, taskError } from './interpreter';
-import { LocalRunError, readContainerSpec, type ContainerSpec } from './container-spec';
+import { LocalRunError, readContainerSpec } from './container-spec';
 import { detectEngine, type Engine, type EngineKind } from './engine';
 import { localPathOf, runProcessingJobLocally, type ProcessingJobParams } from './processing-job';
-import { imageRequirements, installCommand, installedVersions, unmetRequirements } from './requirements';
+import { imageRequirements } from '../config/requirements';
+import { installCommand, unmetRequirements } from '../contract/requirements';
+import { installedVersions } from './requirements';
 import type { LocalRunStatus } from './run-records';
-import { synthesizePurpose } from './synthesized-purpose';
+import { synthesizePurpose, type SynthesizedPurpose } from './synthesized-purpose';
 
 /** The interpreter's task handlers: JSON in, JSON out. */
 type LocalHandlers = NonNullable<
@@ -55,6 +57,10 @@ export interface LocalRunOptions {
   /** Progress lines. */
   readonly print: (line: string) => void;
   readonly now?: Date;
+  /** The run this one reproduces (`batcat reproduce`), recorded in its status. */
+  readonly reproduces?: string;
+  /** Called with the synthesized purpose before anything runs; throwing stops the run. */
+  readonly checkSynthesized?: (synth: SynthesizedPurpose) => void;
 }
 
 export interface LocalRunResult {
@@ -104,10 +110,10 @@ function checkRunnable(o: LocalRunOptions, engine: Engine): void {
 }
 
 /** Says which interpreter a namespace run uses, and which of the image's packages it lacks. */
-function describeInterpreter(o: LocalRunOptions, spec: ContainerSpec | undefined): void {
+function describeInterpreter(o: LocalRunOptions): void {
   const python = o.python ?? 'python3';
   const { purpose } = o;
-  const requirements = imageRequirements(purpose, spec?.requirements, o.rootDir);
+  const requirements = imageRequirements(purpose, o.rootDir);
   const installed = installedVersions(python, ['pip', ...requirements.map((r) => r.name)]);
   if (!installed) throw new LocalRunError(`cannot run ${python}; install Python 3 or pass --python PATH (batcat doctor checks it)`);
   const version = spawnSync(python, ['--version'], { encoding: 'utf8' });
@@ -135,10 +141,11 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   checkRunnable(o, engine);
   const spec = purpose.containerDir ? readContainerSpec(purpose.containerDir) : undefined;
   print(`engine: ${engine.description}`);
-  if (engine.kind === 'namespace') describeInterpreter(o, spec);
+  if (engine.kind === 'namespace') describeInterpreter(o);
 
   print(`synthesizing ${project.stackName} to get the state machine of ${purpose.name}...`);
   const synth = synthesizePurpose(project, purpose.name);
+  o.checkSynthesized?.(synth);
   const runsDir = path.join(o.rootDir, 'runs', purpose.name);
   // Each run of a window here is a new attempt, as on AWS: the runs folder is the local ledger.
   let input: RunInput = singleRunInput(request, synth.runConfig);
@@ -155,6 +162,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
           runId: n.name,
           purpose: purpose.name,
           window: input.window,
+          ...(o.reproduces ? { reproduces: o.reproduces } : {}),
           startedAt: new Date(started).toISOString(),
           ...s,
         },
@@ -184,7 +192,8 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
 
   const storeOf = (bucket: string) => folderStore((key) => localPathOf(project, dataDir, `s3://${bucket}/${key}`), dataDir);
   const localVersions: VersionLister = async (bucket, prefix) => {
-    const at = (key: string) => localPathOf(project, dataDir, `s3://${bucket}/${key}`);
+    // A query's result is the file that stands in for it.
+    const at = (key: string) => queryResults.get(key) ?? localPathOf(project, dataDir, `s3://${bucket}/${key}`);
     // One object's key lists that object, as S3 lists a key as a prefix of itself.
     const files =
       fs.existsSync(at(prefix)) && fs.statSync(at(prefix)).isFile() ? [prefix] : (await storeOf(bucket).list(prefix)).map((f) => f.key);

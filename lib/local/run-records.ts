@@ -9,6 +9,8 @@ export interface LocalRunStatus {
   readonly purpose: string;
   readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
   readonly window: { readonly start: string; readonly end: string };
+  /** The run this one reproduced (`batcat reproduce`). */
+  readonly reproduces?: string;
   readonly startedAt: string;
   readonly endedAt?: string;
   readonly durationMs?: number;

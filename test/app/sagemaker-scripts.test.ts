@@ -23,6 +23,8 @@ jest.setTimeout(120_000);
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'sagemaker-scripts');
 
 const synthesized = new Map<ProjectConfig, ReturnType<typeof synthesizePurposes>>();
+/** What each purpose's RecordRunInputs step was asked to record of the run, by the last renderedJob. */
+const manifestRuns = new Map<string, any>();
 
 /** The CreateProcessingJob request a purpose's state machine makes for one window, executed locally. */
 async function renderedJob(config: ProjectConfig, purpose: string): Promise<any> {
@@ -43,7 +45,10 @@ async function renderedJob(config: ProjectConfig, purpose: string): Promise<any>
         RecordRunStart: () => Promise.resolve({}),
         RecordRunSuccess: () => Promise.resolve({}),
         CommitResults: () => Promise.resolve({ outputs: [] }),
-        RecordRunInputs: async () => ({ inputs: 's3://manifests/inputs.json', objects: 0 }),
+        RecordRunInputs: async (params: any) => {
+          manifestRuns.set(purpose, params.run);
+          return { inputs: 's3://manifests/inputs.json', objects: 0 };
+        },
         RecordRunOutputs: async () => ({ manifest: 's3://manifests/manifest.json', inputObjects: 0, outputObjects: 0 }),
         RunProcessingJob: (params: unknown) => {
           job = params;
@@ -79,6 +84,17 @@ describe('the SageMaker-style fixture project', () => {
       expect({ source: apiModelSource(), problems: createProcessingJobProblems(job) }).toEqual({ source: apiModelSource(), problems: [] });
     },
   );
+
+  test("each run's manifest records the packages the image brings: the framework's, the container folder's requirements", async () => {
+    await renderedJob(config, 'preprocessing');
+    await renderedJob(config, 'scoring');
+    expect(manifestRuns.get('preprocessing').requirements).toEqual([
+      { name: 'scikit-learn', version: '1.2', exact: false, from: 'framework sklearn:1.2-1' },
+    ]);
+    expect(manifestRuns.get('scoring').requirements).toEqual([
+      { name: 'batcat-test-absent-package', version: '9.9.9', exact: true, from: 'containers/scoring/requirements.txt' },
+    ]);
+  });
 
   test('the validator is live: a request SageMaker would refuse is reported', () => {
     const problems = createProcessingJobProblems({ ProcessingJobName: 'x', ProcessingResources: {}, AppSpecification: {}, Unknown: 1 });

@@ -243,6 +243,7 @@ describe('batcat run', () => {
       ['run'],
       ['runs'],
       ['lineage'],
+      ['reproduce'],
       ['run-local'],
       ['init'],
       ['add'],

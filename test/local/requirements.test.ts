@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { imageRequirements, installCommand, installedVersions, readRequirements, unmetRequirements } from '../../lib/local/requirements';
+import { imageRequirements, readRequirements } from '../../lib/config/requirements';
+import { installCommand, parseRequirements, unmetRequirements } from '../../lib/contract/requirements';
+import { installedVersions } from '../../lib/local/requirements';
 import { tempDir } from '../helpers';
 
 test('requirements: exact pins are compared, other lines name the package; a framework wants its major.minor', () => {
@@ -10,8 +12,7 @@ test('requirements: exact pins are compared, other lines name the package; a fra
     '# pinned\nnumpy==1.26.4\npandas>=2.0  # at least\nrequests[socks]~=2.31\n-r other.txt\n\nscipy\n',
   );
   const reqs = imageRequirements(
-    { framework: { name: 'sklearn:1.2-1', package: 'scikit-learn', packageVersion: '1.2' } },
-    path.join(dir, 'requirements.txt'),
+    { containerDir: dir, framework: { name: 'sklearn:1.2-1', package: 'scikit-learn', packageVersion: '1.2' } },
     dir,
   );
   expect(reqs).toEqual([
@@ -36,4 +37,20 @@ test('the interpreter is asked for its installed versions', () => {
   const installed = installedVersions('python3', ['pip', 'batcat-test-absent-package']);
   expect(installed).toEqual({ pip: expect.stringMatching(/^\d+\.\d+/), 'batcat-test-absent-package': null });
   expect(installedVersions('python-does-not-exist', ['pip'])).toBeUndefined();
+});
+
+test('requirements: hashes on the line and on continuation lines are kept, as pip --require-hashes writes them', () => {
+  const text = [
+    'numpy==1.26.4 \\',
+    '    --hash=sha256:aaa \\',
+    '    --hash=sha256:bbb',
+    'pandas==2.2.2 --hash=sha256:ccc  # pinned',
+    '--require-hashes',
+    'scipy',
+  ].join('\n');
+  expect(parseRequirements(text, 'r.txt')).toEqual([
+    { name: 'numpy', version: '1.26.4', exact: true, from: 'r.txt', hashes: ['sha256:aaa', 'sha256:bbb'] },
+    { name: 'pandas', version: '2.2.2', exact: true, from: 'r.txt', hashes: ['sha256:ccc'] },
+    { name: 'scipy', version: undefined, exact: false, from: 'r.txt' },
+  ]);
 });

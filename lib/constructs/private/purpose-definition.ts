@@ -454,6 +454,7 @@ export function recordRunManifest(
     ...(code ? { code: s3Uri(code.input.bucket.bucketName, code.input.keyPrefix) } : {}),
     ...(props.arguments ? { arguments: props.arguments } : {}),
     ...(props.gitCommit ? { gitCommit: props.gitCommit } : {}),
+    ...(props.requirements?.length ? { requirements: props.requirements } : {}),
   };
   const inputs = [
     ...purpose.inputs.map((i) => ({
