@@ -193,7 +193,7 @@ Example:
   program
     .command('reproduce')
     .description(
-      'Re-run a past run on this machine on the exact object versions its run manifest recorded, with its arguments, and compare the outputs with the ones it wrote. The versions are fetched into runs/_reproduce/<run id>/data/; the run is recorded in runs/<purpose>/ as a reproduction.',
+      'Re-run a past run on this machine on the exact object versions its run manifest recorded, with its arguments, and compare the outputs with the ones it wrote. The versions are fetched into runs/<purpose>/reproduce-<run id>/data/; the run is recorded in runs/<purpose>/ as a reproduction.',
     )
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<run-id>', 'the run, e.g. usage-analysis-20261122-a1 (batcat runs lists them)')

@@ -1,7 +1,7 @@
 /*
  * `batcat reproduce <project> <run-id>`: re-runs a past run on this machine on the exact object
  * versions its run manifest recorded. The versions are fetched into a folder of their own
- * (`runs/_reproduce/<run id>/data/`, laid out as run-local reads the project bucket), the purpose
+ * (`runs/<purpose>/reproduce-<run id>/data/`, laid out as run-local reads the project bucket), the purpose
  * runs there with run-local and the manifest's arguments, and its outputs are compared with the
  * ones the run wrote. `batcat doctor --run` reads the same manifests.
  */
@@ -165,7 +165,8 @@ export async function reproduceRun(o: ReproduceOptions): Promise<number> {
   out(
     `reproducing run ${m.runId} of ${m.purpose} (window ${m.window.start} .. ${m.window.end}${m.gitCommit ? `, commit ${m.gitCommit.slice(0, 12)}` : ''}) from ${o.found.source}`,
   );
-  const folder = path.join(o.rootDir, 'runs', '_reproduce', m.runId);
+  // In the purpose's runs folder, as a folder MLflow and batcat runs --local skip (it has no meta.yaml and no status.json).
+  const folder = path.join(o.rootDir, 'runs', m.purpose, `reproduce-${m.runId}`);
   const dataDir = path.join(folder, 'data');
   fs.rmSync(folder, { recursive: true, force: true });
   fs.mkdirSync(dataDir, { recursive: true });

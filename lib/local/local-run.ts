@@ -32,6 +32,7 @@ import { imageRequirements } from '../config/requirements';
 import { installCommand, unmetRequirements } from '../contract/requirements';
 import { installedVersions } from './requirements';
 import type { LocalRunStatus } from './run-records';
+import { METRICS_FILE, parseMetrics, writeMlflowRun } from './mlflow-store';
 import { synthesizePurpose, type SynthesizedPurpose } from './synthesized-purpose';
 
 /** The interpreter's task handlers: JSON in, JSON out. */
@@ -172,6 +173,31 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     );
   fs.writeFileSync(path.join(runDir, 'input.json'), JSON.stringify(input, null, 2));
   status({ status: 'RUNNING' });
+  const runsStore = path.join(o.rootDir, 'runs');
+  const mlflowParams: Record<string, string> = {
+    project: project.project,
+    stage: project.stage,
+    purpose: purpose.name,
+    window_start: input.window.start,
+    window_end: input.window.end,
+    timezone: input.timezone,
+    attempt: String(input.attempt),
+    engine: engine.kind,
+    data: path.relative(o.rootDir, dataDir) || '.',
+  };
+  const mlflowTags: Record<string, string> = {
+    'mlflow.source.type': 'LOCAL',
+    'mlflow.source.name': path.relative(o.rootDir, purpose.script ?? purpose.containerDir ?? o.rootDir) || '.',
+    ...(o.reproduces ? { 'batcat.reproduces': o.reproduces } : {}),
+  };
+  writeMlflowRun(runsStore, {
+    experiment: purpose.name,
+    runId: n.name,
+    status: 'RUNNING',
+    startTime: started,
+    params: mlflowParams,
+    tags: mlflowTags,
+  });
   print(`run ${n.name}: window ${input.window.start} .. ${input.window.end}, data from ${path.relative(o.rootDir, dataDir) || '.'}/`);
 
   const outputs: string[] = [];
@@ -179,6 +205,9 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   /** Folders the script wrote that are not inputs, and why the job failed, as the script's side tells it. */
   let written: string[] = [];
   let jobFailure: string | undefined;
+  /** What the script wrote to /opt/ml/output/metrics, and how many files the run read. */
+  let scriptMetrics = '';
+  let inputFiles: number | undefined;
   const rendered: Record<string, unknown> = {};
   // The interpreter reports state events asynchronously; a task handler waits until its state's
   // "entered" line is out, so its own lines come between that state's start and end.
@@ -235,6 +264,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
           params,
         );
         written = r.written;
+        scriptMetrics = r.metrics;
       } catch (e) {
         jobFailure = (e as Error).name === 'States.TaskFailed' ? JSON.parse((e as Error).message).FailureReason : (e as Error).message;
         throw e;
@@ -278,6 +308,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     RecordRunInputs: async (request: RecordInputsRequest) => {
       await afterEntered('RecordRunInputs');
       const r = await recordRunInputs(localVersions, storeOf(request.bucket), request);
+      inputFiles = r.objects;
       print(`  recorded ${r.objects} input file(s)`);
       return r;
     },
@@ -374,6 +405,34 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     durationMs: ended - started,
     error: result.error,
     cause: result.cause,
+  });
+  const parsed = parseMetrics(scriptMetrics, ended);
+  for (const p of parsed.problems) print(`warning: ${METRICS_FILE} ${p}; that line was not recorded`);
+  const at = (f: string) => path.join(runDir, f);
+  writeMlflowRun(runsStore, {
+    experiment: purpose.name,
+    runId: n.name,
+    status: result.status === 'SUCCEEDED' ? 'FINISHED' : 'FAILED',
+    startTime: started,
+    endTime: ended,
+    params: mlflowParams,
+    tags: {
+      ...mlflowTags,
+      'batcat.status': result.status,
+      ...(fs.existsSync(at('manifest.json')) ? { 'batcat.manifest': path.relative(o.rootDir, at('manifest.json')) } : {}),
+      ...(result.error ? { 'batcat.error': result.error, 'mlflow.note.content': (result.cause ?? '').slice(0, 5000) } : {}),
+    },
+    metrics: [
+      { name: 'duration_seconds', value: (ended - started) / 1000, step: 0, timestamp: ended },
+      ...(inputFiles !== undefined ? [{ name: 'input_files', value: inputFiles, step: 0, timestamp: ended }] : []),
+      { name: 'output_files', value: outputs.length, step: 0, timestamp: ended },
+      { name: 'output_bytes', value: outputs.reduce((b, f) => b + fs.statSync(f).size, 0), step: 0, timestamp: ended },
+      ...parsed.metrics,
+    ],
+    artifacts: Object.fromEntries([
+      ...['manifest.json', 'job.json', 'input.json', 'stdout.log', 'stderr.log'].filter((f) => fs.existsSync(at(f))).map((f) => [f, at(f)]),
+      ...outputs.map((f) => [`outputs/${path.relative(dataDir, f).split(path.sep).join('/')}`, f]),
+    ]),
   });
   if (result.status === 'SUCCEEDED') {
     print(`run ${n.name} succeeded in ${((ended - started) / 1000).toFixed(1)} s; outputs:`);

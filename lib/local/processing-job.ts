@@ -72,6 +72,8 @@ export interface LocalJobResult {
   readonly outputs: string[];
   /** Folders below /opt/ml/processing the script wrote files to that are not inputs (for an empty output's reason). */
   readonly written: string[];
+  /** What the script wrote to /opt/ml/output/metrics (every instance's, in host order). */
+  readonly metrics: string;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -301,7 +303,12 @@ export async function runProcessingJobLocally(job: LocalJob, params: ProcessingJ
         }
       }
     }
-    return { outputs: [...new Set(outputs)], written: writtenFolders(roots[0], inputPaths) };
+    const metrics = roots
+      .map((root) => path.join(root, 'output', 'metrics'))
+      .filter((f) => fs.existsSync(f))
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('\n');
+    return { outputs: [...new Set(outputs)], written: writtenFolders(roots[0], inputPaths), metrics };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -177,7 +177,7 @@ suite('batcat reproduce', () => {
     expect(r.out).toContain(`reproduced: every output is byte for byte the one run ${RUN_ID} wrote`);
 
     // The versions were fetched into a folder of the reproduction's own; data/ is untouched.
-    const staged = path.join(root, 'runs', '_reproduce', RUN_ID, 'data');
+    const staged = path.join(root, 'runs', 'usage-analysis', `reproduce-${RUN_ID}`, 'data');
     expect(fs.readFileSync(path.join(staged, INPUT_KEY), 'utf8')).toBe(FIRST);
     const reproduced = fs.readFileSync(path.join(staged, 'result', 'usage-analysis', DAY, 'summary', 'usage_summary.csv'));
     expect(reproduced.equals(firstOutput)).toBe(true);
