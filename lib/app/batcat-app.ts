@@ -28,6 +28,9 @@ function gitCommitOf(app: App, rootDir: string): string | undefined {
   return head.status === 0 && /^[0-9a-f]{40}$/.test(head.stdout.trim()) ? head.stdout.trim() : undefined;
 }
 
+/** The context key (`cdk synth -c batcat:stage=feat1`) for the stage to synthesize instead of the project files'; BATCAT_STAGE does the same. */
+export const STAGE_CONTEXT = 'batcat:stage';
+
 /**
  * The BatCat app: one ProjectStack per `projects/*.yaml`, checked at every synth by cdk-nag's
  * AwsSolutions pack, the built-in CloudFormation validation and CloudFormation's template
@@ -35,8 +38,9 @@ function gitCommitOf(app: App, rootDir: string): string | undefined {
  */
 export function createBatCatApp(props: BatCatAppProps): { app: App; stacks: ProjectStack[]; checks: string[]; warnings: string[] } {
   const { rootDir, ...appProps } = props;
-  const projects = loadProjects(rootDir);
   const app = new App(appProps);
+  const stage = app.node.tryGetContext(STAGE_CONTEXT) ?? (process.env.BATCAT_STAGE || undefined);
+  const projects = loadProjects(rootDir, stage === undefined ? undefined : String(stage));
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new TemplateLimits());
   const retainedOnly = String(app.node.tryGetContext(IMPORT_RETAINED_CONTEXT)) === 'true';
   const gitCommit = gitCommitOf(app, rootDir);

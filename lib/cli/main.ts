@@ -95,6 +95,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     )
     .option('--root <dir>', 'the folder that holds projects/ and containers/', env.cwd)
     .option('--region <region>', "the AWS region (default: AWS_REGION or your profile's region)")
+    .option('--stage <stage>', "the stage to work on, e.g. a branch's (default: BATCAT_STAGE, else the project file's stage)")
     .version(packageInfo().version, '-V, --version', 'print the version of batcat-cdk')
     .exitOverride()
     .configureOutput({ writeOut: env.out, writeErr: env.err })
@@ -130,7 +131,7 @@ Examples:
     )
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
-      const ctx = purposeContext(g.root, project, purpose);
+      const ctx = purposeContext(g.root, project, purpose, stageOf(g));
       const { runCommand } = await commands.run();
       code = await runCommand(
         ctx,
@@ -159,7 +160,7 @@ Example:
     )
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
-      const ctx = purposeContext(g.root, project, purpose);
+      const ctx = purposeContext(g.root, project, purpose, stageOf(g));
       if (opts.local) {
         code = localRunsTable(g.root, ctx.purpose.name, opts.limit, line);
         return;
@@ -184,7 +185,7 @@ Example:
     )
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
-      const ctx = purposeContext(g.root, project, purpose);
+      const ctx = purposeContext(g.root, project, purpose, stageOf(g));
       const { lineageCommand } = await commands.lineage();
       const c = await clients(g.region);
       code = await lineageCommand(ctx.project, ctx.purpose.name, opts.date, { s3: c.s3, cloudformation: c.cloudformation, out: line });
@@ -218,7 +219,7 @@ Examples:
     )
     .action(async (project: string, runId: string, opts) => {
       const g = program.opts();
-      const config = projectContext(g.root, project);
+      const config = projectContext(g.root, project, stageOf(g));
       const r = await commands.reproduce();
       let found;
       let fetch;
@@ -270,7 +271,7 @@ Examples:
     )
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
-      const ctx = purposeContext(g.root, project, purpose);
+      const ctx = purposeContext(g.root, project, purpose, stageOf(g));
       const dates = (await commands.run()).checkedDates(opts);
       const dataDir = path.resolve(g.root, opts.data);
       if (!fs.existsSync(dataDir)) throw new UsageError(`data folder ${dataDir} does not exist; create it, or pass --data <dir>`);
@@ -368,7 +369,7 @@ Examples:
     .action(async (opts) => {
       const g = program.opts();
       if (opts.run !== undefined) {
-        code = await doctorRun(g.root, opts.run, opts.project, opts.python, g.region);
+        code = await doctorRun(g.root, opts.run, opts.project, opts.python, g.region, stageOf(g));
         return;
       }
       code = doctorCommand((env.doctor ?? defaultDoctorEnv)(g.root), line, { stages: opts.stages, bucketShare: opts.bucketShare });
@@ -378,7 +379,7 @@ Examples:
       const region = await c.cloudformation.config.region();
       line('');
       line(`Data from elsewhere (account and stack as your credentials see them in ${region}):`);
-      await externalReport(loadProjects(g.root), { cloudformation: c.cloudformation, s3: c.s3, region }, line);
+      await externalReport(loadProjects(g.root, stageOf(g)), { cloudformation: c.cloudformation, s3: c.s3, region }, line);
     });
 
   program
@@ -404,7 +405,7 @@ Example:
       const g = program.opts();
       const c = await clients(g.region);
       const { queryCommand } = await commands.query();
-      code = await queryCommand(projectContext(g.root, project), g.root, opts, {
+      code = await queryCommand(projectContext(g.root, project, stageOf(g)), g.root, opts, {
         athena: c.athena,
         s3: c.s3,
         write: env.out,
@@ -433,7 +434,7 @@ Example:
     )
     .action(async (project: string, prefix: string, dir: string | undefined, opts) => {
       const g = program.opts();
-      const config = projectContext(g.root, project);
+      const config = projectContext(g.root, project, stageOf(g));
       const { dataBucketOf, folderPrefix, pullCommand } = await commands.data();
       const folder = folderPrefix(prefix);
       const c = await clients(g.region);
@@ -462,7 +463,7 @@ Example:
     )
     .action(async (project: string, dir: string, prefix: string, opts) => {
       const g = program.opts();
-      const config = projectContext(g.root, project);
+      const config = projectContext(g.root, project, stageOf(g));
       const { dataBucketOf, folderPrefix, pushCommand } = await commands.data();
       const folder = folderPrefix(prefix);
       const c = await clients(g.region);
@@ -471,8 +472,15 @@ Example:
     });
 
   /** `doctor --run`: the run's manifest (local first, then AWS) against the interpreter. */
-  async function doctorRun(root: string, runId: string, projectName: string | undefined, python: string, region?: string): Promise<number> {
-    const projects = projectName ? [projectContext(root, projectName)] : loadProjects(root);
+  async function doctorRun(
+    root: string,
+    runId: string,
+    projectName: string | undefined,
+    python: string,
+    region: string | undefined,
+    stage: string | undefined,
+  ): Promise<number> {
+    const projects = projectName ? [projectContext(root, projectName, stage)] : loadProjects(root, stage);
     const owners = projects.filter((p) => p.purposes.some((x) => runId.startsWith(`${x.name}-`)));
     if (owners.length !== 1) {
       throw new UsageError(
@@ -547,6 +555,11 @@ function localRunsTable(rootDir: string, purpose: string, limit: number, line: (
         .trimEnd(),
     );
   return 0;
+}
+
+/** The stage a command works on: --stage, else BATCAT_STAGE, else (undefined) the project file's. */
+function stageOf(global: { stage?: string }): string | undefined {
+  return global.stage ?? (process.env.BATCAT_STAGE || undefined);
 }
 
 function positiveInt(v: string): number {

@@ -19,8 +19,8 @@ export interface PurposeContext {
   readonly triggerFunctionName: string;
 }
 
-/** Reads and validates `<rootDir>/projects/<project>.yaml`. */
-export function projectContext(rootDir: string, projectName: string): ProjectConfig {
+/** Reads and validates `<rootDir>/projects/<project>.yaml`; `stage` stands in for the file's. */
+export function projectContext(rootDir: string, projectName: string, stage?: string): ProjectConfig {
   const file = path.join(rootDir, 'projects', `${projectName}.yaml`);
   if (!fs.existsSync(file)) {
     const dir = path.join(rootDir, 'projects');
@@ -34,12 +34,12 @@ export function projectContext(rootDir: string, projectName: string): ProjectCon
       `no project '${projectName}': ${file} does not exist${known.length > 0 ? `; projects here: ${known.join(', ')}` : '; run batcat in the folder that holds projects/'}`,
     );
   }
-  return loadProject(file, rootDir);
+  return loadProject(file, rootDir, stage);
 }
 
 /** Reads `<rootDir>/projects/<project>.yaml` and finds `purpose` in it. */
-export function purposeContext(rootDir: string, projectName: string, purposeName: string): PurposeContext {
-  const project = projectContext(rootDir, projectName);
+export function purposeContext(rootDir: string, projectName: string, purposeName: string, stage?: string): PurposeContext {
+  const project = projectContext(rootDir, projectName, stage);
   const purpose = project.purposes.find((p) => p.name === purposeName);
   if (!purpose) {
     throw new UsageError(

@@ -16,7 +16,7 @@ import {
 } from '../contract/processing';
 import { parseEcrImageUri, parseS3Uri, type EcrImage } from '../contract/s3-uri';
 import { countPlaceholders, type QueryEngine, type UnloadFormat } from '../contract/sql';
-import { DEFAULT_KEEP_VERSIONS_DAYS } from '../contract/rules';
+import { DEFAULT_KEEP_VERSIONS_DAYS, stageProblem } from '../contract/rules';
 import { FIELD_EXAMPLES, projectSchema, type ProjectFile } from './project-schema';
 import { parseDays, parseDuration, parseSize } from './units';
 
@@ -215,7 +215,7 @@ export const DEFAULT_BYTES_SCANNED_CUTOFF = '10GB';
  * Reads and validates `projects/<project>.yaml`. `rootDir` is the folder that holds
  * `projects/` and `containers/`. Throws a ProjectConfigError listing every problem found.
  */
-export function loadProject(file: string, rootDir: string = path.dirname(path.dirname(path.resolve(file)))): ProjectConfig {
+export function loadProject(file: string, rootDir: string = path.dirname(path.dirname(path.resolve(file))), stage?: string): ProjectConfig {
   const shown = path.relative(process.cwd(), path.resolve(file)) || file;
   let text: string;
   try {
@@ -223,11 +223,14 @@ export function loadProject(file: string, rootDir: string = path.dirname(path.di
   } catch (e) {
     throw new ProjectConfigError(shown, [`cannot read the project file: ${(e as Error).message}`]);
   }
-  return parseProject(text, shown, rootDir, path.basename(file).replace(/\.ya?ml$/, ''));
+  return parseProject(text, shown, rootDir, path.basename(file).replace(/\.ya?ml$/, ''), stage);
 }
 
-/** Validates project file text; `expectedName` is the file's base name. */
-export function parseProject(text: string, shown: string, rootDir: string, expectedName?: string): ProjectConfig {
+/**
+ * Validates project file text; `expectedName` is the file's base name. `stage`, when given
+ * (`--stage`, `BATCAT_STAGE`, context `batcat:stage`), stands in for the file's `stage`.
+ */
+export function parseProject(text: string, shown: string, rootDir: string, expectedName?: string, stage?: string): ProjectConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -242,7 +245,14 @@ export function parseProject(text: string, shown: string, rootDir: string, expec
   }
   if (doc.contents === null)
     throw new ProjectConfigError(shown, [`the file is empty; a project file starts like this:\n${MINIMAL_PROJECT}`]);
-  return resolveProject(doc.toJS(), shown, rootDir, expectedName, {
+  const raw: unknown = doc.toJS();
+  if (stage !== undefined && raw !== null && typeof raw === 'object') {
+    const problem = stageProblem(stage);
+    if (problem)
+      throw new ProjectConfigError(shown, [`the stage asked for (--stage, BATCAT_STAGE or the context batcat:stage): ${problem}`]);
+    (raw as Record<string, unknown>).stage = stage;
+  }
+  return resolveProject(raw, shown, rootDir, expectedName, {
     where: (p, atValue) => where(doc, lines, p, atValue),
     order: (p, atValue) => positionOf(doc, p, atValue) ?? 0,
   });
@@ -603,7 +613,7 @@ function projectConfigOf(
 }
 
 /** Loads every `*.yaml` in `<rootDir>/projects`, collecting the problems of all files before throwing. */
-export function loadProjects(rootDir: string): ProjectConfig[] {
+export function loadProjects(rootDir: string, stage?: string): ProjectConfig[] {
   const dir = path.join(rootDir, 'projects');
   const files = fs.existsSync(dir)
     ? fs
@@ -620,7 +630,7 @@ export function loadProjects(rootDir: string): ProjectConfig[] {
   const errors: ProjectConfigError[] = [];
   for (const f of files) {
     try {
-      projects.push(loadProject(path.join(dir, f), rootDir));
+      projects.push(loadProject(path.join(dir, f), rootDir, stage));
     } catch (e) {
       if (!(e instanceof ProjectConfigError)) throw e;
       errors.push(e);

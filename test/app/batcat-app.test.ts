@@ -5,7 +5,7 @@ import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { spawnSync } from 'node:child_process';
-import { createBatCatApp, IMPORT_RETAINED_CONTEXT } from '../../lib/app/batcat-app';
+import { createBatCatApp, IMPORT_RETAINED_CONTEXT, STAGE_CONTEXT } from '../../lib/app/batcat-app';
 import { synthSummary } from '../../lib/app/synth-summary';
 import { CLI_BUNDLE_DIR } from '../global-setup';
 import { everyTemplate, REPO_ROOT, retainedFixedNames, TEST_CONTEXT, tempDir } from '../helpers';
@@ -176,6 +176,11 @@ describe('the example project app', () => {
       ...Array(2).fill('cdk-validator-cfnguard::sqs_dlq'),
     ]);
     for (const a of acks) expect(String(a.reason).length).toBeGreaterThan(40);
+  });
+
+  test('the context batcat:stage synthesizes another stage of every project: a stack of its own', () => {
+    const { stacks } = createBatCatApp({ rootDir: REPO_ROOT, outdir: tempDir(), context: { ...TEST_CONTEXT, [STAGE_CONTEXT]: 'feat1' } });
+    expect(stacks.map((s) => s.stackName)).toEqual(['batcat-2022-rnd-battery-feat1']);
   });
 
   test('cdk-nag runs in the app: an unprotected bucket fails the synth', () => {

@@ -212,6 +212,19 @@ suite('batcat reproduce', () => {
     expect(r.out).not.toContain('▶ RunProcessingJob');
   });
 
+  test('--stage, else BATCAT_STAGE, names the stage whose stack holds the run', async () => {
+    const stacksAsked = () => cfn.commandCalls(DescribeStacksCommand).map((c) => c.args[0].input.StackName);
+    cfn.resetHistory();
+    await batcat(['reproduce', '2022-rnd-battery', RUN_ID, '--stage', 'feat1']);
+    process.env.BATCAT_STAGE = 'feat2';
+    try {
+      await batcat(['reproduce', '2022-rnd-battery', RUN_ID]);
+    } finally {
+      delete process.env.BATCAT_STAGE;
+    }
+    expect(stacksAsked()).toEqual(['batcat-2022-rnd-battery-feat1', 'batcat-2022-rnd-battery-feat2']);
+  });
+
   test('a run id of no purpose, and a run without a manifest, are usage errors that say what to do', async () => {
     let r = await batcat(['reproduce', '2022-rnd-battery', 'nothing-20261122-a1']);
     expect(r.code).toBe(2);

@@ -555,6 +555,16 @@ describe('loadProjects', () => {
     }
   });
 
+  test("a stage asked for (--stage, BATCAT_STAGE) stands in for the files' stage: its own stack, database and names; a bad one is refused", () => {
+    const [p] = loadProjects(REPO_ROOT, 'feat1');
+    expect(p.stage).toBe('feat1');
+    expect(p.stackName).toBe('batcat-2022-rnd-battery-feat1');
+    expect(p.database).toBe(loadProjects(REPO_ROOT)[0].database.replace(/dev$/, 'feat1'));
+    expect(() => loadProjects(REPO_ROOT, 'Feature-1')).toThrow(
+      /the stage asked for \(--stage, BATCAT_STAGE or the context batcat:stage\): stage 'Feature-1' is invalid: use 1-8 lowercase letters or digits/,
+    );
+  });
+
   test('an empty projects folder is an error, not an empty app', () => {
     const dir = tempDir();
     expect(() => loadProjects(dir)).toThrow(/no project files found/);
