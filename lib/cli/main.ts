@@ -200,14 +200,8 @@ Example:
     .argument('<run-id>', 'the run, e.g. usage-analysis-20261122-a1 (batcat runs lists them)')
     .option('--local-run', 'reproduce a run of batcat run-local (runs/<purpose>/<run id>/manifest.json) instead of a run on AWS')
     .option('--data <dir>', 'with --local-run: the folder the local run read', 'data')
-    .option('--python <command>', "the Python that stands in for the image's python3 (without docker or podman)", 'python3')
-    .addOption(
-      new Option('--engine <engine>', 'what runs the container (default: docker or podman if one answers, else namespace)').choices([
-        'docker',
-        'podman',
-        'namespace',
-      ]),
-    )
+    .addOption(pythonOption())
+    .addOption(engineOption())
     .addHelpText(
       'after',
       `
@@ -249,14 +243,8 @@ Examples:
     .option('--from <YYYY-MM-DD>', 'first day of a longer window (with --to)')
     .option('--to <YYYY-MM-DD>', 'last day, included')
     .option('--data <dir>', 'the folder that stands in for the project bucket', 'data')
-    .option('--python <command>', "the Python that stands in for the image's python3 (without docker or podman)", 'python3')
-    .addOption(
-      new Option('--engine <engine>', 'what runs the container (default: docker or podman if one answers, else namespace)').choices([
-        'docker',
-        'podman',
-        'namespace',
-      ]),
-    )
+    .addOption(pythonOption())
+    .addOption(engineOption())
     .addHelpText(
       'after',
       `
@@ -555,6 +543,21 @@ function localRunsTable(rootDir: string, purpose: string, limit: number, line: (
         .trimEnd(),
     );
   return 0;
+}
+
+/** How run-local and reproduce run the job: the container engine, and the Python that stands in for the image's. */
+function engineOption(): Option {
+  return new Option('--engine <engine>', 'what runs the container (default: docker or podman if one answers, else namespace)').choices([
+    'docker',
+    'podman',
+    'namespace',
+  ]);
+}
+
+function pythonOption(): Option {
+  return new Option('--python <command>', "the Python that stands in for the image's python3 (without docker or podman)").default(
+    'python3',
+  );
 }
 
 /** The stage a command works on: --stage, else BATCAT_STAGE, else (undefined) the project file's. */
