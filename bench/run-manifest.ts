@@ -59,7 +59,9 @@ async function againstMoto(): Promise<void> {
     await s3.send(new PutBucketVersioningCommand({ Bucket: 'bench', VersioningConfiguration: { Status: 'Enabled' } }));
     const keys = Array.from({ length: MOTO_OBJECTS }, (_, n) => `raw/usage/dt=${DAYS[n % 7]}/part-${String(n).padStart(6, '0')}.csv`);
     for (let n = 0; n < keys.length; n += 50) {
-      await Promise.all(keys.slice(n, n + 50).map((Key) => s3.send(new PutObjectCommand({ Bucket: 'bench', Key, Body: `vin,kwh\nV${n},1\n` }))));
+      await Promise.all(
+        keys.slice(n, n + 50).map((Key) => s3.send(new PutObjectCommand({ Bucket: 'bench', Key, Body: `vin,kwh\nV${n},1\n` }))),
+      );
     }
     const store = s3Store(s3, 'bench');
     const inputs: number[] = [];
@@ -85,7 +87,9 @@ async function againstMoto(): Promise<void> {
     const per = (ms: number, n: number) => `${((ms / n) * 1000).toFixed(0)} ms per 1,000 objects`;
     console.log(`1. against moto, ${MOTO_OBJECTS.toLocaleString('en-US')} versioned objects over 7 days, median of ${RUNS}:`);
     console.log(`   RecordRunInputs  ${median(inputs).toFixed(0)} ms (${per(median(inputs), MOTO_OBJECTS)})`);
-    console.log(`   RecordRunOutputs ${median(outputs).toFixed(0)} ms (10,000 objects at most per output: ${per(median(outputs), MOTO_OBJECTS)})`);
+    console.log(
+      `   RecordRunOutputs ${median(outputs).toFixed(0)} ms (10,000 objects at most per output: ${per(median(outputs), MOTO_OBJECTS)})`,
+    );
   } finally {
     s3.destroy();
     await moto.stop();
