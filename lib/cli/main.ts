@@ -382,26 +382,34 @@ Examples:
     .option('--to <YYYY-MM-DD>', 'last day of the window, included (default: --from)')
     .option('--out <file>', 'write the CSV here (default: standard output)')
     .option('--timeout-minutes <n>', 'stop the query after this long', positiveInt, 30)
+    .option('--local [dir]', "run it here with DuckDB over the project's tables in the data folder (default data), instead of Athena")
     .addHelpText(
       'after',
       `
 Values are sent to Athena as ExecutionParameters, never pasted into the SQL. Progress goes to standard error.
-Example:
-  batcat query 2022-rnd-battery --sql queries/fleet-report.sql --from 2026-11-01 --to 2026-11-07 --out data/result/fleet.csv`,
+With --local, the tables are the project's output tables as run-local wrote them, and the SQL runs as DuckDB SQL.
+Examples:
+  batcat query 2022-rnd-battery --sql queries/fleet-report.sql --from 2026-11-01 --to 2026-11-07 --out data/result/fleet.csv
+  batcat query 2022-rnd-battery --sql queries/fleet-report.sql --date 2026-11-22 --local`,
     )
     .action(async (project: string, opts) => {
       const g = program.opts();
       const c = await clients(g.region);
       const { queryCommand } = await commands.query();
-      code = await queryCommand(projectContext(g.root, project, stageOf(g)), g.root, opts, {
-        athena: c.athena,
-        s3: c.s3,
-        write: env.out,
-        progress: (s) => env.err(`${s}\n`),
-        signal: env.signal,
-        sleep: env.sleep ? (ms) => env.sleep!(ms) : undefined,
-        now: env.now,
-      });
+      code = await queryCommand(
+        projectContext(g.root, project, stageOf(g)),
+        g.root,
+        { ...opts, local: opts.local === true ? 'data' : opts.local },
+        {
+          athena: c.athena,
+          s3: c.s3,
+          write: env.out,
+          progress: (s) => env.err(`${s}\n`),
+          signal: env.signal,
+          sleep: env.sleep ? (ms) => env.sleep!(ms) : undefined,
+          now: env.now,
+        },
+      );
     });
 
   program

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +10,7 @@ import { runAthenaQuery } from '../io/athena';
 import { parseS3Uri, s3Error } from '../io/s3';
 import type { RunWindow } from '../contract/dates';
 import { countPlaceholders, executionParameters } from '../io/sql';
+import { runLocalQuery } from '../local/local-sql';
 import { formatBytes, formatSeconds } from './format';
 import { UsageError } from './project-context';
 import { checkedDates } from './run-command';
@@ -21,6 +23,8 @@ export interface QueryOptions {
   /** A local file; without it the CSV goes to standard output. */
   readonly out?: string;
   readonly timeoutMinutes: number;
+  /** Run it here with DuckDB over the project's tables in this data folder, instead of Athena. */
+  readonly local?: string;
 }
 
 export interface QueryDeps {
@@ -65,6 +69,8 @@ export async function queryCommand(project: ProjectConfig, rootDir: string, o: Q
   const out = o.out === undefined ? undefined : path.resolve(rootDir, o.out);
   if (out !== undefined && fs.existsSync(out) && fs.statSync(out).isDirectory())
     throw new UsageError(`--out ${o.out} is a folder; give a file name`);
+
+  if (o.local !== undefined) return localQuery(project, rootDir, sql, placeholders > 0 ? window : undefined, o, out, deps);
 
   deps.progress(
     `query ${o.sql} in workgroup ${project.workgroup}, database ${project.database}${window && placeholders > 0 ? `, window ${window.start} .. ${window.end}` : ''}`,
@@ -123,6 +129,40 @@ export async function queryCommand(project: ProjectConfig, rootDir: string, o: Q
     }
     fs.renameSync(part, out);
     deps.progress(`wrote ${o.out} (${formatBytes(bytes)}) from ${result.outputLocation}`);
+  }
+  return 0;
+}
+
+/** `query --local`: the same SQL and window, run with DuckDB over the tables in the data folder. */
+async function localQuery(
+  project: ProjectConfig,
+  rootDir: string,
+  sql: string,
+  window: RunWindow | undefined,
+  o: QueryOptions,
+  out: string | undefined,
+  deps: QueryDeps,
+): Promise<number> {
+  const dataDir = path.resolve(rootDir, o.local!);
+  if (!fs.existsSync(dataDir))
+    throw new UsageError(`data folder ${dataDir} does not exist; give --local <dir>, the folder run-local writes`);
+  const target = out ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-query-')), 'result.csv');
+  deps.progress(
+    `query ${o.sql} with DuckDB over the tables in ${path.relative(rootDir, dataDir) || '.'}/${window ? `, window ${window.start} .. ${window.end}` : ''}`,
+  );
+  const r = await runLocalQuery({
+    sql,
+    sqlFile: o.sql,
+    parameters: executionParameters(sql, window) ?? [],
+    project,
+    dataDir,
+    out: target,
+  });
+  if (out === undefined) {
+    deps.write(fs.readFileSync(target, 'utf8'));
+    fs.rmSync(path.dirname(target), { recursive: true, force: true });
+  } else {
+    deps.progress(`wrote ${o.out} (${r.rows} row(s))`);
   }
   return 0;
 }

@@ -32,6 +32,7 @@ import { imageRequirements } from '../config/requirements';
 import { installCommand, unmetRequirements } from '../contract/requirements';
 import { installedVersions } from './requirements';
 import type { LocalRunStatus } from './run-records';
+import { runLocalQuery } from './local-sql';
 import { METRICS_FILE, parseMetrics, writeMlflowRun } from './mlflow-store';
 import { synthesizePurpose, type SynthesizedPurpose } from './synthesized-purpose';
 
@@ -98,9 +99,9 @@ function checkRunnable(o: LocalRunOptions, engine: Engine): void {
         `run-local can only run a container folder's script or a script-mode script with the local Python. Start Docker or Podman, or give the purpose a script`,
     );
   }
-  if (purpose.query && !purpose.query.local) {
+  if (purpose.query?.engine === 'redshift' && !purpose.query.local) {
     throw new LocalRunError(
-      `purpose '${purpose.name}' starts with ${purpose.query.engine === 'redshift' ? 'a Redshift' : 'an Athena'} query; add query.local to the project file: a CSV that stands in for the query's result here (e.g. a sample pulled with batcat query --out)`,
+      `purpose '${purpose.name}' starts with a Redshift query; add query.local to the project file: a CSV that stands in for the query's result here (e.g. a sample pulled with batcat query --out)`,
     );
   }
   if (purpose.query?.local && !fs.existsSync(purpose.query.local)) {
@@ -238,7 +239,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       await afterEntered('RunQuery');
       rendered.query = params;
       const id = `local-${shortHash(12, n.name, String(Date.now()))}`;
-      const local = path.relative(o.rootDir, purpose.query!.local!);
+      const local = purpose.query!.local ? path.relative(o.rootDir, purpose.query!.local) : undefined;
       if (purpose.query!.engine === 'redshift') {
         // The folder the UNLOAD would write, as the job reads it: 000.csv.
         const folder = /TO 's3:\/\/[^/]+\/([^']+)'/.exec(params.Sql ?? '')![1];
@@ -246,8 +247,33 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         print(`  query stands in: ${local} for the Redshift UNLOAD into ${folder}`);
         return { Id: id };
       }
-      queryResults.set(`${purposeQueryResultsPrefix(purpose.name)}${id}.csv`, purpose.query!.local!);
-      print(`  query stands in: ${local} (parameters ${JSON.stringify(params.ExecutionParameters ?? [])})`);
+      const key = `${purposeQueryResultsPrefix(purpose.name)}${id}.csv`;
+      if (purpose.query!.local) {
+        queryResults.set(key, purpose.query!.local);
+        print(`  query stands in: ${local} (parameters ${JSON.stringify(params.ExecutionParameters ?? [])})`);
+      } else {
+        // No stand-in: the query itself, with DuckDB over the project's tables in the data folder.
+        const out = path.join(runDir, 'query-result.csv');
+        const q = purpose.query!;
+        try {
+          const r = await runLocalQuery({
+            sql: q.sql,
+            sqlFile: path.relative(o.rootDir, q.file),
+            tables: q.tables,
+            parameters: params.ExecutionParameters ?? [],
+            project,
+            dataDir,
+            out,
+          });
+          queryResults.set(key, out);
+          print(
+            `  query ${path.relative(o.rootDir, q.file)} run with DuckDB over ${q.tables.join(', ')} (parameters ${JSON.stringify(params.ExecutionParameters ?? [])}): ${r.rows} row(s) in ${path.relative(o.rootDir, out)}`,
+          );
+        } catch (e) {
+          // As Athena reports a failed query, so the state machine's failure path names it.
+          throw taskError('Athena.InvalidRequestException', (e as Error).message);
+        }
+      }
       return { QueryExecution: { QueryExecutionId: id, Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 0 } } };
     },
     DescribeQuery: (params: { Id: string }) => Promise.resolve({ Id: params.Id, Status: 'FINISHED' }),

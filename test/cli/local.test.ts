@@ -261,14 +261,63 @@ describe('batcat run-local', () => {
     expect(`${r.out}${r.err}`).toMatch(message);
   });
 
-  test('a query-fed purpose without query.local says what to add', () => {
+  test('without query.local, the query itself runs with DuckDB over the tables the project wrote here, the window bound', () => {
     const other = exampleCopy();
     const file = path.join(other, 'projects', '2022-rnd-battery.yaml');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/ {6}local: .*\n/, ''));
+    withUsage(other, '2026-11-21', 'vin,time,usage\nVIN9,2026-11-21T08:00:00,100\n');
+    withUsage(other, '2026-11-22');
+    for (const day of ['2026-11-21', '2026-11-22']) {
+      expect(batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', day, '--engine', 'namespace'], other).code).toBe(0);
+    }
+    const r = batcat(['run-local', '2022-rnd-battery', 'fleet-report', '--date', '2026-11-22', '--engine', 'namespace'], other);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const runDir = 'runs/fleet-report/fleet-report-20261122-a1';
+    expect(r.out).toContain(
+      `  query queries/fleet-report.sql run with DuckDB over usage_analysis_summary (parameters ["'2026-11-22'","'2026-11-22'"]): 2 row(s) in ${runDir}/query-result.csv`,
+    );
+    // Only the window's partition (dt = 2026-11-22): VIN9 of the 21st is left out, as Athena would.
+    expect(fs.readFileSync(path.join(other, runDir, 'query-result.csv'), 'utf8')).toBe('vin,records,total_usage\nVIN1,2,6\nVIN2,1,1.5\n');
+    expect(fs.readFileSync(path.join(other, 'data/result/fleet-report/dt=2026-11-22/report/fleet_report.csv'), 'utf8')).toBe(
+      'window_start,window_end,vehicles,records,total_usage,mean_usage_per_vehicle\r\n2026-11-22,2026-11-22,2,3,7.5,3.75\r\n',
+    );
+
+    // The same query ad hoc: batcat query --local, with every table of the project that has files here.
+    const adhoc = batcat(['query', '2022-rnd-battery', '--sql', 'queries/fleet-report.sql', '--date', '2026-11-21', '--local'], other);
+    expect(adhoc.code).toBe(0);
+    expect(adhoc.out).toBe('vin,records,total_usage\nVIN9,1,100\n');
+    expect(adhoc.err).toContain('query queries/fleet-report.sql with DuckDB over the tables in data/, window 2026-11-21 .. 2026-11-21');
+
+    // What DuckDB cannot run fails the run, naming the file and what to do.
+    fs.writeFileSync(
+      path.join(other, 'queries', 'fleet-report.sql'),
+      "SELECT date_parse(dt, '%Y-%m-%d') AS d FROM usage_analysis_summary WHERE dt BETWEEN ? AND ?\n",
+    );
+    const bad = batcat(['run-local', '2022-rnd-battery', 'fleet-report', '--date', '2026-11-22', '--engine', 'namespace'], other);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('queries/fleet-report.sql cannot run here: DuckDB says:');
+    expect(bad.out).toContain('date_parse');
+    expect(bad.out).toContain('Give query.local');
+  });
+
+  test('a Redshift query without query.local says what to add', () => {
+    const other = exampleCopy();
+    const file = path.join(other, 'projects', '2022-rnd-battery.yaml');
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, 'utf8')
+        .replace(/ {6}local: .*\n/, '')
+        .replace(
+          / {6}tables: \[usage_analysis_summary\]\n/,
+          '      engine: redshift\n      workgroup: analytics\n      database: dev\n      secret: batcat/redshift\n',
+        ),
+    );
     fs.mkdirSync(path.join(other, 'data'));
     const r = batcat(['run-local', '2022-rnd-battery', 'fleet-report', '--date', '2026-11-22', '--engine', 'namespace'], other);
+    expect(r.err).toContain("purpose 'fleet-report' starts with a Redshift query; add query.local to the project file");
     expect(r.code).toBe(2);
-    expect(r.err).toContain("purpose 'fleet-report' starts with an Athena query; add query.local to the project file");
     expect(fs.existsSync(path.join(other, 'runs'))).toBe(false);
   });
 

@@ -78,9 +78,9 @@ describe('batcat init', () => {
       ['cell-aging', 'raw/cell-aging/', 'result'],
     ]);
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-    // The AWS SDK, an optional peer of batcat-cdk, pinned as batcat-cdk is tested with: the batcat command needs it.
+    // The AWS SDK and DuckDB, optional peers of batcat-cdk, pinned as batcat-cdk is tested with: the batcat command needs them.
     const ours = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
-    const sdk = Object.keys(ours.peerDependencies).filter((n) => n.startsWith('@aws-sdk/'));
+    const sdk = Object.keys(ours.peerDependencies).filter((n) => n.startsWith('@aws-sdk/') || n === '@duckdb/node-api');
     expect(sdk.length).toBeGreaterThan(5);
     expect(pkg.dependencies).toEqual({
       'aws-cdk-lib': '2.276.0',

@@ -11,10 +11,11 @@ export interface PackageInfo {
   /** The test runner of a new project's template snapshots. */
   readonly jest: string;
   /**
-   * The AWS SDK packages the batcat command needs to reach AWS and to run purposes locally, by
-   * name: optional peer dependencies of batcat-cdk (construct users go without), so a project lists them.
+   * What the batcat command needs to reach AWS and to run purposes locally (the AWS SDK's
+   * packages, DuckDB for local queries), by name: optional peer dependencies of batcat-cdk
+   * (construct users go without), so a project lists them.
    */
-  readonly awsSdk: Record<string, string>;
+  readonly commandDependencies: Record<string, string>;
   /** The CDK feature flags our app is tested with. */
   readonly cdkContext: Record<string, unknown>;
 }
@@ -30,9 +31,9 @@ export function packageInfo(): PackageInfo {
     constructs: pinned('constructs'),
     awsCdkCli: pinned('aws-cdk'),
     jest: pinned('jest'),
-    awsSdk: Object.fromEntries(
+    commandDependencies: Object.fromEntries(
       Object.keys(pkg.peerDependencies ?? {})
-        .filter((n) => n.startsWith('@aws-sdk/'))
+        .filter((n) => n.startsWith('@aws-sdk/') || n === '@duckdb/node-api')
         .map((n) => [n, pinned(n)]),
     ),
     cdkContext: cdk.context ?? {},

@@ -245,7 +245,7 @@ export function packageJson(project: string, info: PackageInfo, batcatSpec: stri
         'run-local': 'batcat run-local',
       },
       dependencies: {
-        ...info.awsSdk,
+        ...info.commandDependencies,
         'aws-cdk-lib': info.awsCdkLib,
         'batcat-cdk': batcatSpec,
         constructs: info.constructs,
