@@ -95,7 +95,7 @@ function valueOf(literal: string): string {
 
 function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean);
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
