@@ -31,9 +31,13 @@ export function folderStore(pathOf: (key: string) => string, root: string): Obje
       walk('');
       return Promise.resolve(out);
     },
+    // Replaced whole, as S3 replaces an object: a new file renamed over the old one, so a reader
+    // (or a hard link of an earlier run's artifacts) never sees the old file change.
     copy: (from, to) => {
       fs.mkdirSync(path.dirname(pathOf(to)), { recursive: true });
-      fs.copyFileSync(pathOf(from), pathOf(to));
+      const part = `${pathOf(to)}.batcat-part`;
+      fs.copyFileSync(pathOf(from), part);
+      fs.renameSync(part, pathOf(to));
       return Promise.resolve();
     },
     delete: (keys) => {

@@ -3,7 +3,8 @@
  * and compares them: `runs/` is the store, each purpose an experiment (`runs/<purpose>/meta.yaml`,
  * its id the purpose's name), each run a run of it (`runs/<purpose>/<run id>/` with meta.yaml,
  * params/, metrics/, tags/ and artifacts/). The files batcat itself reads (status.json, the
- * manifest, the logs) stay where they were; artifacts/ links to them and to the outputs.
+ * manifest, the logs) stay where they were; artifacts/ holds hard links to them and to the
+ * outputs, which keep the run's bytes after a later run replaces the window's result.
  *
  * The layout is MLflow's FileStore's (mlflow/store/tracking/file_store.py): a run's meta.yaml
  * holds its status as RunStatus's number, times in milliseconds; a param or tag is a file whose
@@ -42,7 +43,7 @@ export interface MlflowRun {
   readonly params?: Readonly<Record<string, string>>;
   readonly tags?: Readonly<Record<string, string>>;
   readonly metrics?: readonly MlflowMetric[];
-  /** Files shown as the run's artifacts: name below artifacts/ -> the file it links to. */
+  /** Files shown as the run's artifacts: name below artifacts/ -> the file it is a hard link of. */
   readonly artifacts?: Readonly<Record<string, string>>;
 }
 
@@ -116,9 +117,10 @@ export function writeMlflowRun(storeDir: string, run: MlflowRun): void {
     fs.mkdirSync(path.dirname(link), { recursive: true });
     fs.rmSync(link, { force: true });
     try {
-      fs.symlinkSync(path.relative(path.dirname(link), target), link);
+      // A hard link keeps this run's bytes when a later run of the window replaces the result.
+      fs.linkSync(target, link);
     } catch {
-      fs.copyFileSync(target, link); // where links are not allowed (Windows without the privilege)
+      fs.copyFileSync(target, link); // another file system
     }
   }
 }

@@ -111,7 +111,7 @@ describe('local runs as MLflow runs', () => {
     expect(metric('input_files')[0][1]).toBe('1');
     expect(metric('output_files')[0][1]).toBe('1');
 
-    // Artifacts link to batcat's records and to the outputs, without copying them.
+    // Artifacts are hard links of batcat's records and of the outputs: nothing copied.
     expect(filesBelow(path.join(runDir, 'artifacts'))).toEqual([
       'input.json',
       'job.json',
@@ -121,15 +121,27 @@ describe('local runs as MLflow runs', () => {
       'stdout.log',
     ]);
     const output = path.join(runDir, 'artifacts', 'outputs', 'result', 'usage-analysis', 'dt=2026-11-22', 'summary', 'usage_summary.csv');
-    expect(fs.lstatSync(output).isSymbolicLink()).toBe(true);
-    expect(fs.readFileSync(output, 'utf8')).toBe(
-      fs.readFileSync(path.join(root, 'data', 'result', 'usage-analysis', 'dt=2026-11-22', 'summary', 'usage_summary.csv'), 'utf8'),
+    const result = path.join(root, 'data', 'result', 'usage-analysis', 'dt=2026-11-22', 'summary', 'usage_summary.csv');
+    expect(fs.statSync(output).ino).toBe(fs.statSync(result).ino);
+    const first = fs.readFileSync(output, 'utf8');
+    expect(first).toContain('VIN1');
+
+    // A later run of the window replaces the result; the first run's artifact keeps its bytes.
+    fs.writeFileSync(
+      path.join(root, 'data', 'raw', 'usage', 'dt=2026-11-22', 'part-0001.csv'),
+      'vin,time,usage\nVIN7,2026-11-22T08:00:00,7\n',
     );
+    expect(batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--engine', 'namespace'], root).code).toBe(0);
+    expect(fs.readFileSync(result, 'utf8')).toContain('VIN7');
+    expect(fs.readFileSync(output, 'utf8')).toBe(first);
 
     // batcat runs --local reads the same folders.
     const runs = batcat(['runs', '2022-rnd-battery', 'usage-analysis', '--local'], root);
     expect(runs.code).toBe(0);
-    expect(runs.out.split('\n')[1]).toMatch(/^usage-analysis-20261122-a1 +SUCCEEDED +2026-11-22\.\.2026-11-22/);
+    expect(runs.out.split('\n').slice(1, 3)).toEqual([
+      expect.stringMatching(/^usage-analysis-20261122-a2 +SUCCEEDED +2026-11-22\.\.2026-11-22/),
+      expect.stringMatching(/^usage-analysis-20261122-a1 +SUCCEEDED +2026-11-22\.\.2026-11-22/),
+    ]);
   });
 
   test('a failed run is FAILED in MLflow, with the error as a tag and the reason as its note', () => {
