@@ -22,7 +22,7 @@ import { s3Uri } from '../contract/s3-uri';
 import type { EngineKind } from '../local/engine';
 import { runLocal } from '../local/local-run';
 import { localPathOf } from '../local/processing-job';
-import { LOCAL_BUCKET, type SynthesizedPurpose } from '../local/synthesized-purpose';
+import { LOCAL_BUCKET, synthesizePurpose, type SynthesizedPurpose } from '../local/synthesized-purpose';
 import { s3Store } from '../runtime/s3-store';
 import { dataBucketOf } from './data-commands';
 import { formatBytes } from './format';
@@ -165,6 +165,26 @@ export async function reproduceRun(o: ReproduceOptions): Promise<number> {
   out(
     `reproducing run ${m.runId} of ${m.purpose} (window ${m.window.start} .. ${m.window.end}${m.gitCommit ? `, commit ${m.gitCommit.slice(0, 12)}` : ''}) from ${o.found.source}`,
   );
+  // The purpose as the run had it: its recorded arguments. Its code must be the run's, checked before anything is fetched.
+  const recorded = codeIdentity(m);
+  const withArguments: PurposeConfig = { ...purpose, ...(m.arguments ? { arguments: [...m.arguments] } : {}) };
+  const project: ProjectConfig = {
+    ...o.project,
+    purposes: o.project.purposes.map((p) => (p.name === purpose.name ? withArguments : p)),
+  };
+  out(`synthesizing ${project.stackName} to get the state machine of ${m.purpose}...`);
+  const synthesized = synthesizePurpose(project, purpose.name);
+  const now = codeIdentity(synthesizedRun(synthesized));
+  const differs = Object.keys(recorded).filter((k) => recorded[k] !== now[k]);
+  if (differs.length > 0) {
+    throw new NotReproducibleError(
+      `the code of ${m.purpose} changed since run ${m.runId}: ${differs.map((k) => `its ${k} was ${String(recorded[k])}, now ${String(now[k])}`).join('; ')}. ` +
+        (m.gitCommit
+          ? `Reproduce it from the commit it was built from: git worktree add ../${m.runId} ${m.gitCommit} && batcat --root ${path.posix.join('..', m.runId, gitRelative(o.rootDir))} reproduce ${o.project.project} ${m.runId}`
+          : 'The manifest names no git commit to check out; restore the container folder or script as it was, and run batcat reproduce again'),
+    );
+  }
+
   // In the purpose's runs folder, as a folder MLflow and batcat runs --local skip (it has no meta.yaml and no status.json).
   const folder = path.join(o.rootDir, 'runs', m.purpose, `reproduce-${m.runId}`);
   const dataDir = path.join(folder, 'data');
@@ -206,34 +226,18 @@ export async function reproduceRun(o: ReproduceOptions): Promise<number> {
   }
   out(`fetched ${done} object(s), ${formatBytes(bytes)}`);
 
-  const recorded = codeIdentity(m);
-  const reproduced: PurposeConfig = {
-    ...purpose,
-    ...(m.arguments ? { arguments: [...m.arguments] } : {}),
-    ...(purpose.query && queryFile ? { query: { ...purpose.query, local: queryFile } } : {}),
-  };
   const window = m.window.start === m.window.end ? { date: m.window.start } : { from: m.window.start, to: m.window.end };
   const r = await runLocal({
     rootDir: o.rootDir,
-    project: o.project,
-    purpose: reproduced,
+    project,
+    purpose: { ...withArguments, ...(purpose.query && queryFile ? { query: { ...purpose.query, local: queryFile } } : {}) },
     ...window,
     dataDir,
     python: o.python,
     engine: o.engine,
     reproduces: m.runId,
+    synthesized,
     print: out,
-    checkSynthesized: (s) => {
-      const now = codeIdentity(synthesizedRun(s));
-      const differs = Object.keys(recorded).filter((k) => recorded[k] !== now[k]);
-      if (differs.length === 0) return;
-      throw new NotReproducibleError(
-        `the code of ${m.purpose} changed since run ${m.runId}: ${differs.map((k) => `its ${k} was ${String(recorded[k])}, now ${String(now[k])}`).join('; ')}. ` +
-          (m.gitCommit
-            ? `Reproduce it from the commit it was built from: git worktree add ../${m.runId} ${m.gitCommit} && batcat --root ${path.posix.join('..', m.runId, gitRelative(o.rootDir))} reproduce ${o.project.project} ${m.runId}`
-            : 'The manifest names no git commit to check out; restore the container folder or script as it was, and run batcat reproduce again'),
-      );
-    },
   });
   if (r.status !== 'SUCCEEDED') {
     out(`the reproduction of ${m.runId} failed: ${r.error}: ${r.cause}`);

@@ -61,8 +61,8 @@ export interface LocalRunOptions {
   readonly now?: Date;
   /** The run this one reproduces (`batcat reproduce`), recorded in its status. */
   readonly reproduces?: string;
-  /** Called with the synthesized purpose before anything runs; throwing stops the run. */
-  readonly checkSynthesized?: (synth: SynthesizedPurpose) => void;
+  /** The purpose as synthesized from `project`, when the caller has it already. @default - synthesized here */
+  readonly synthesized?: SynthesizedPurpose;
 }
 
 export interface LocalRunResult {
@@ -145,9 +145,8 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   print(`engine: ${engine.description}`);
   if (engine.kind === 'namespace') describeInterpreter(o);
 
-  print(`synthesizing ${project.stackName} to get the state machine of ${purpose.name}...`);
-  const synth = synthesizePurpose(project, purpose.name);
-  o.checkSynthesized?.(synth);
+  if (!o.synthesized) print(`synthesizing ${project.stackName} to get the state machine of ${purpose.name}...`);
+  const synth = o.synthesized ?? synthesizePurpose(project, purpose.name);
   const runsDir = path.join(o.rootDir, 'runs', purpose.name);
   // Each run of a window here is a new attempt, as on AWS: the runs folder is the local ledger.
   let input: RunInput = singleRunInput(request, synth.runConfig);

@@ -255,8 +255,20 @@ describe('batcat reproduce --local-run, and doctor --run', () => {
     });
     return { code, out, err };
   };
+  const setArguments = (args: string) => {
+    const file = path.join(here, 'projects', '2022-rnd-battery.yaml');
+    const text = fs.readFileSync(file, 'utf8').replace(/\n {4}arguments: .*/, '');
+    fs.writeFileSync(
+      file,
+      text.replace(
+        '    description: Per-vehicle battery usage summary\n',
+        `    description: Per-vehicle battery usage summary\n    arguments: ${args}\n`,
+      ),
+    );
+  };
   beforeAll(() => {
     here = exampleCopy();
+    setArguments("['--mode', 'recorded']");
     fs.mkdirSync(path.join(here, 'data', 'raw', 'usage', DAY), { recursive: true });
     fs.writeFileSync(path.join(here, 'data', INPUT_KEY), FIRST);
   });
@@ -264,6 +276,8 @@ describe('batcat reproduce --local-run, and doctor --run', () => {
   test('a local run is reproduced from the files it read, which must be unchanged (local files have no versions)', async () => {
     let r = await cli(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--engine', 'namespace']);
     expect(r.code).toBe(0);
+    // The project's arguments changed since; the reproduction runs with the run's own.
+    setArguments("['--mode', 'changed']");
     r = await cli(['reproduce', '2022-rnd-battery', RUN_ID, '--local-run', '--engine', 'namespace']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
@@ -275,6 +289,10 @@ describe('batcat reproduce --local-run, and doctor --run', () => {
     ).toMatchObject({
       reproduces: RUN_ID,
     });
+    const job = JSON.parse(
+      fs.readFileSync(path.join(here, 'runs', 'usage-analysis', 'usage-analysis-20261122-a2', 'job.json'), 'utf8'),
+    ).job;
+    expect(job.AppSpecification.ContainerArguments).toEqual(['--mode', 'recorded']);
 
     fs.writeFileSync(path.join(here, 'data', INPUT_KEY), LATER);
     r = await cli(['reproduce', '2022-rnd-battery', RUN_ID, '--local-run', '--engine', 'namespace']);
