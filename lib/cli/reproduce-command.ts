@@ -214,7 +214,8 @@ export async function reproduceRun(o: ReproduceOptions): Promise<number> {
       const target = localTarget(o.project, dataDir, folder, channel, obj, foreign);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.writeFileSync(target, body);
-      if (channel.name === 'query' && purpose.query) queryFile = target;
+      // Athena's result is <id>.csv; <id>.csv.metadata beside it (listed with it) is not the result.
+      if (channel.name === 'query' && purpose.query && !obj.key.endsWith('.metadata')) queryFile = target;
       bytes += body.length;
       done++;
       if (done === total || done % 100 === 0 || total <= 20) {

@@ -16,7 +16,7 @@ import { runCli } from '../../lib/cli/main';
 import { loadProject } from '../../lib/config/load-project';
 import { runManifestKeys, type ManifestRun, type RunManifest } from '../../lib/contract/run-manifest';
 import { runLocal } from '../../lib/local/local-run';
-import { recordRunInputs, recordRunOutputs } from '../../lib/runtime/run-manifest';
+import { recordRunInputs, recordRunOutputs, type ManifestInputSpec } from '../../lib/runtime/run-manifest';
 import { s3Store, s3VersionLister } from '../../lib/runtime/s3-store';
 import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
 import { exampleCopy } from './cli-process';
@@ -55,21 +55,32 @@ const get = (key: string, versionId?: string) =>
     .send(new GetObjectCommand({ Bucket: BUCKET, Key: key, VersionId: versionId }))
     .then(async (o) => Buffer.from(await o.Body!.transformToByteArray()));
 
+/** What one purpose's run on AWS reads and writes, for runOnAws. */
+interface AwsRun {
+  readonly purpose: string;
+  readonly runId: string;
+  readonly attempt: number;
+  readonly inputs: ManifestInputSpec[];
+  /** Lays out what the job reads in its data folder (from the bucket as it is now); returns a query.local, if any. */
+  readonly stage: (dataDir: string) => Promise<string | undefined>;
+  readonly output: { readonly name: string; readonly prefix: string };
+}
+
 /**
- * One run of usage-analysis as on AWS: RecordRunInputs against the bucket, the job (the real
- * script, run here on what the bucket holds now), its result in the bucket, RecordRunOutputs.
+ * One run as on AWS: RecordRunInputs against the bucket, the job (the real script, run here on
+ * what the bucket holds now), its result in the bucket, RecordRunOutputs.
  */
-async function runOnAws(runId: string, attempt: number): Promise<RunManifest> {
+async function runOnAws(a: AwsRun): Promise<RunManifest> {
   const project = loadProject(path.join(root, 'projects', '2022-rnd-battery.yaml'), root);
-  const purpose = project.purposes.find((p) => p.name === 'usage-analysis')!;
-  const job = path.join(root, 'job-data', runId);
-  fs.mkdirSync(path.join(job, 'raw', 'usage', DAY), { recursive: true });
-  fs.writeFileSync(path.join(job, INPUT_KEY), await get(INPUT_KEY));
+  const purpose = project.purposes.find((p) => p.name === a.purpose)!;
+  const job = path.join(root, 'job-data', a.runId);
+  fs.mkdirSync(job, { recursive: true });
+  const queryLocal = await a.stage(job);
   const lines: string[] = [];
   const local = await runLocal({
     rootDir: root,
     project,
-    purpose,
+    purpose: queryLocal ? { ...purpose, query: { ...purpose.query!, local: queryLocal } } : purpose,
     date: '2026-11-22',
     dataDir: job,
     engine: 'namespace',
@@ -81,33 +92,43 @@ async function runOnAws(runId: string, attempt: number): Promise<RunManifest> {
     '123456789012.dkr.ecr.eu-west-1.$1-123456789012-eu-west-1:',
   );
   const run: ManifestRun = {
-    purpose: 'usage-analysis',
-    runId,
-    execution: `arn:aws:states:eu-west-1:123456789012:execution:batcat-2022-rnd-battery-dev-usage-analysis:${runId}`,
+    purpose: a.purpose,
+    runId: a.runId,
+    execution: `arn:aws:states:eu-west-1:123456789012:execution:batcat-2022-rnd-battery-dev-${a.purpose}:${a.runId}`,
     window: { start: '2026-11-22', end: '2026-11-22', endExclusive: '2026-11-23' },
     timezone: 'UTC',
-    attempt,
+    attempt: a.attempt,
     trigger: { kind: 'schedule' } as ManifestRun['trigger'],
-    jobName: `usage-analysis-${attempt}`,
+    jobName: `${a.purpose}-${a.attempt}`,
     image,
     gitCommit: '3c1d2e4f5a6b7c8d9e0f',
   };
   const store = s3Store(s3, BUCKET);
-  await recordRunInputs(s3VersionLister(s3), store, {
-    bucket: BUCKET,
-    run,
-    inputs: [{ name: 'usage', bucket: BUCKET, prefix: 'raw/usage/', read: 'day' }],
-  });
-  for (const f of local.outputs) await put(`${OUTPUT_PREFIX}${path.basename(f)}`, fs.readFileSync(f));
+  await recordRunInputs(s3VersionLister(s3), store, { bucket: BUCKET, run, inputs: a.inputs });
+  for (const f of local.outputs) await put(`${a.output.prefix}${path.basename(f)}`, fs.readFileSync(f));
   await recordRunOutputs(s3VersionLister(s3), store, {
     bucket: BUCKET,
-    purpose: 'usage-analysis',
-    runId,
-    outputs: [{ name: 'summary', bucket: BUCKET, prefix: OUTPUT_PREFIX }],
+    purpose: a.purpose,
+    runId: a.runId,
+    outputs: [{ name: a.output.name, bucket: BUCKET, prefix: a.output.prefix }],
   });
   fs.rmSync(local.runDir, { recursive: true });
-  return JSON.parse((await get(runManifestKeys('usage-analysis', runId).manifest)).toString('utf8')) as RunManifest;
+  return JSON.parse((await get(runManifestKeys(a.purpose, a.runId).manifest)).toString('utf8')) as RunManifest;
 }
+
+/** A run of usage-analysis on the day's usage file as the bucket holds it now. */
+const usageRun = (runId: string, attempt: number): AwsRun => ({
+  purpose: 'usage-analysis',
+  runId,
+  attempt,
+  inputs: [{ name: 'usage', bucket: BUCKET, prefix: 'raw/usage/', read: 'day' }],
+  stage: async (dir) => {
+    fs.mkdirSync(path.join(dir, 'raw', 'usage', DAY), { recursive: true });
+    fs.writeFileSync(path.join(dir, INPUT_KEY), await get(INPUT_KEY));
+    return undefined;
+  },
+  output: { name: 'summary', prefix: OUTPUT_PREFIX },
+});
 
 async function batcat(args: string[]) {
   let out = '';
@@ -142,16 +163,19 @@ beforeAll(async () => {
         StackName: 'batcat-2022-rnd-battery-dev',
         CreationTime: new Date(),
         StackStatus: 'CREATE_COMPLETE',
-        Outputs: [{ OutputKey: 'PurposeBucketusageXanalysis', OutputValue: BUCKET }],
+        Outputs: [
+          { OutputKey: 'PurposeBucketusageXanalysis', OutputValue: BUCKET },
+          { OutputKey: 'PurposeBucketfleetXreport', OutputValue: BUCKET },
+        ],
       },
     ],
   });
   // The first run reads FIRST; then the input is overwritten and a second run replaces the result.
   await put(INPUT_KEY, FIRST);
-  first = await runOnAws(RUN_ID, 1);
+  first = await runOnAws(usageRun(RUN_ID, 1));
   firstOutput = await get(first.outputs[0].objects[0].key, first.outputs[0].objects[0].versionId!);
   await put(INPUT_KEY, LATER);
-  await runOnAws('usage-analysis-20261122-a2', 2);
+  await runOnAws(usageRun('usage-analysis-20261122-a2', 2));
 }, 180_000);
 afterAll(async () => {
   s3?.destroy();
@@ -185,6 +209,33 @@ suite('batcat reproduce', () => {
     // The reproduction is a local run of its own, which says what it reproduced.
     const status = JSON.parse(fs.readFileSync(path.join(root, 'runs', 'usage-analysis', RUN_ID, 'status.json'), 'utf8'));
     expect(status).toMatchObject({ status: 'SUCCEEDED', reproduces: RUN_ID });
+  });
+
+  test("a query purpose: the query's recorded result (not its .metadata beside it) stands in for the query", async () => {
+    const resultKey = 'athena-results/purposes/fleet-report/q-0001.csv';
+    const RESULT = 'vin,records,total_usage\nVIN1,2,6.0\nVIN2,1,1.5\n';
+    await put(resultKey, RESULT);
+    await put(`${resultKey}.metadata`, 'binary metadata');
+    const runId = 'fleet-report-20261122-a1';
+    const recorded = await runOnAws({
+      purpose: 'fleet-report',
+      runId,
+      attempt: 1,
+      inputs: [{ name: 'query', bucket: BUCKET, prefix: resultKey, read: 'all' }],
+      stage: async (dir) => {
+        fs.writeFileSync(path.join(dir, 'query.csv'), await get(resultKey));
+        return path.join(dir, 'query.csv');
+      },
+      output: { name: 'report', prefix: `results/fleet-report/report/${DAY}/` },
+    });
+    expect(recorded.inputs[0].objects.map((o) => o.key)).toEqual([resultKey, `${resultKey}.metadata`]);
+    await put(resultKey, 'vin,records,total_usage\nVIN3,1,9\n'); // Athena's results folder is not ours to trust later
+
+    const r = await batcat(['reproduce', '2022-rnd-battery', runId, '--engine', 'namespace']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/query stands in: runs\/fleet-report\/reproduce-fleet-report-20261122-a1\/query\/q-0001\.csv /);
+    expect(r.out).toContain(`reproduced: every output is byte for byte the one run ${runId} wrote`);
   });
 
   test('a version that expired is named, and nothing runs', async () => {
