@@ -423,6 +423,14 @@ with open(os.path.join(out, "days.csv"), "w") as f:
       S3DataType: 'ManifestFile',
       S3Uri: `s3://local-data-bucket/_batcat/window-manifests/weekly-usage/${runId}/usage.manifest`,
     });
+
+    // Reproduced from the six files it read, in a folder of its own: the same week, the same days, the same output.
+    const again = batcat(['reproduce', '2022-rnd-battery', runId, '--local-run', '--engine', 'namespace'], root);
+    expect(again.err).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.out).toContain('fetched 6 object(s)');
+    expect(again.out).toContain('  input usage: 5 of 7 days, 6 file(s); no partition for 2026-11-18, 2026-11-21;');
+    expect(again.out).toContain(`reproduced: every output is byte for byte the one run ${runId} wrote`);
   });
 
   test('with complete: true, the missing days fail the run before the script starts, naming them', () => {
