@@ -32,6 +32,7 @@ import { imageRequirements } from '../config/requirements';
 import { installCommand, unmetRequirements } from '../contract/requirements';
 import { installedVersions } from './requirements';
 import type { LocalRunStatus } from './run-records';
+import { profileTable, runOutputTable } from './local-profile';
 import { runLocalQuery } from './local-sql';
 import { METRICS_FILE, parseMetrics, writeMlflowRun } from './mlflow-store';
 import { synthesizePurpose, type SynthesizedPurpose } from './synthesized-purpose';
@@ -378,6 +379,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     },
   });
   const failedStates = new Set<string>();
+  let profiles: ReadonlyArray<{ output: string; file: string; rows: number }> = [];
   const logging = (async () => {
     for await (const e of execution.eventLogs) {
       if (!('state' in e)) continue;
@@ -400,6 +402,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   try {
     await execution.result;
     result = { status: 'SUCCEEDED', runId: n.name, runDir, outputs };
+    profiles = await profileOutputs(o, dataDir, runDir, n.name, input.window);
   } catch (e) {
     const err = e as Error & { cause?: unknown };
     const notification = path.join(runDir, 'notification.json');
@@ -452,11 +455,13 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       ...(inputFiles !== undefined ? [{ name: 'input_files', value: inputFiles, step: 0, timestamp: ended }] : []),
       { name: 'output_files', value: outputs.length, step: 0, timestamp: ended },
       { name: 'output_bytes', value: outputs.reduce((b, f) => b + fs.statSync(f).size, 0), step: 0, timestamp: ended },
+      ...profiles.map((p) => ({ name: `${p.output}.rows`, value: p.rows, step: 0, timestamp: ended })),
       ...parsed.metrics,
     ],
     artifacts: Object.fromEntries([
       ...['manifest.json', 'job.json', 'input.json', 'stdout.log', 'stderr.log'].filter((f) => fs.existsSync(at(f))).map((f) => [f, at(f)]),
       ...outputs.map((f) => [`outputs/${path.relative(dataDir, f).split(path.sep).join('/')}`, f]),
+      ...profiles.map((p) => [`profiles/${p.output}.json`, p.file]),
     ]),
   });
   if (result.status === 'SUCCEEDED') {
@@ -470,4 +475,40 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   }
   print(`recorded in ${path.relative(o.rootDir, runDir)}/`);
   return result;
+}
+
+/**
+ * The profile of each table output (lib/contract/profile.ts) from the files the run wrote, in
+ * `runs/<purpose>/<run id>/profiles/<output>.json`. Profiles inform, they do not gate the run:
+ * without DuckDB, or when the files do not read as the table declares them, it says so and goes on.
+ */
+async function profileOutputs(
+  o: LocalRunOptions,
+  dataDir: string,
+  runDir: string,
+  runId: string,
+  window: { start: string; end: string },
+): Promise<Array<{ output: string; file: string; rows: number }>> {
+  const out: Array<{ output: string; file: string; rows: number }> = [];
+  for (const output of o.purpose.outputs) {
+    if (!output.table) continue;
+    const table = runOutputTable(dataDir, o.purpose.name, output.name, window.start, {
+      name: output.table.name,
+      format: output.table.format,
+      columns: output.table.columns,
+    });
+    try {
+      const profile = await profileTable(table, { purpose: o.purpose.name, output: output.name, runId, window });
+      const file = path.join(runDir, 'profiles', `${output.name}.json`);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, JSON.stringify(profile, null, 2));
+      out.push({ output: output.name, file, rows: profile.rows });
+      o.print(
+        `profile of ${output.name}: ${profile.rows} row(s), ${profile.columns.length} column(s) in ${path.relative(o.rootDir, file)}`,
+      );
+    } catch (e) {
+      o.print(`warning: no profile of ${output.name}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  return out;
 }

@@ -39,7 +39,7 @@ export function localTables(project: ProjectConfig, dataDir: string): Map<string
 }
 
 /** Glue (Hive) column types as DuckDB names them. */
-function duckType(type: string): string {
+export function duckType(type: string): string {
   const t = type.trim().toLowerCase();
   const simple: Record<string, string> = {
     string: 'VARCHAR',
@@ -67,7 +67,7 @@ const quoteId = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const quoteText = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** The view that reads one table's files: CSV with its header and declared columns, or Parquet; `dt` from the folders. */
-function viewOf(t: LocalTable): string {
+export function viewOf(t: LocalTable): string {
   const source =
     t.format === 'parquet'
       ? `read_parquet(${quoteText(t.files)}, hive_partitioning = true, hive_types_autocast = false)`
@@ -113,14 +113,14 @@ export interface LocalQuery {
   readonly out: string;
 }
 
-/** Loads DuckDB, which run-local needs only for a query without query.local. */
-async function duckdb(): Promise<typeof import('@duckdb/node-api')> {
+/** Loads DuckDB, which run-local needs only for a query without query.local and for profiles. */
+export async function duckdb(): Promise<typeof import('@duckdb/node-api')> {
   try {
     return await import('@duckdb/node-api');
   } catch (e) {
     if ((e as { code?: string }).code !== 'MODULE_NOT_FOUND' && (e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
     throw new LocalRunError(
-      "run-local runs a purpose's query with DuckDB, which is not installed: npm install @duckdb/node-api (a project made by batcat init lists it), or give query.local",
+      'run-local runs queries and profiles outputs with DuckDB, which is not installed: npm install @duckdb/node-api (a project made by batcat init lists it)',
     );
   }
 }

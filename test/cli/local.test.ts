@@ -74,10 +74,43 @@ describe('batcat run-local', () => {
       'job.json',
       'manifest.json',
       'outputs.json',
+      'profiles/summary.json',
       'status.json',
       'stderr.log',
       'stdout.log',
     ]);
+    // The profile of the summary table, from the files the run wrote (DuckDB).
+    expect(r.out).toContain(
+      'profile of summary: 2 row(s), 7 column(s) in runs/usage-analysis/usage-analysis-20261122-a1/profiles/summary.json',
+    );
+    const profile = JSON.parse(fs.readFileSync(path.join(runDir, 'profiles', 'summary.json'), 'utf8'));
+    expect(profile).toMatchObject({
+      version: 1,
+      purpose: 'usage-analysis',
+      output: 'summary',
+      table: 'usage_analysis_summary',
+      engine: 'duckdb',
+      rows: 2,
+    });
+    const column = (name: string) => profile.columns.find((c: { name: string }) => c.name === name);
+    expect(column('vin')).toEqual({
+      name: 'vin',
+      type: 'string',
+      nulls: 0,
+      distinct: 2,
+      min: 'VIN1',
+      max: 'VIN2',
+      top: [
+        { value: 'VIN1', count: 1 },
+        { value: 'VIN2', count: 1 },
+      ],
+    });
+    expect(column('total_usage')).toMatchObject({ type: 'double', nulls: 0, min: 1.5, max: 6, mean: 3.75, quantiles: { p50: 3.75 } });
+    expect(column('total_usage').stddev).toBeCloseTo(3.182, 4);
+    expect(column('total_usage').histogram).toHaveLength(10);
+    expect(column('total_usage').histogram[0]).toEqual({ lower: 1.5, upper: 1.95, count: 1 });
+    expect(column('total_usage').histogram[9]).toEqual({ lower: 5.55, upper: 6, count: 1 });
+    expect(column('records')).toMatchObject({ type: 'bigint', min: 1, max: 2, mean: 1.5 });
     // The run's manifest, as on AWS: what it read and what it wrote (local files have no versions).
     const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({

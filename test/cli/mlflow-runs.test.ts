@@ -96,7 +96,7 @@ describe('local runs as MLflow runs', () => {
         .trimEnd()
         .split('\n')
         .map((l) => l.split(' '));
-    for (const lines of ['vehicles', 'loss', 'duration_seconds', 'output_files', 'input_files'].map(metric)) {
+    for (const lines of ['vehicles', 'loss', 'duration_seconds', 'output_files', 'input_files', 'summary.rows'].map(metric)) {
       for (const [ts, value, step] of lines) {
         expect(String(Number.parseInt(ts, 10))).toBe(ts);
         expect(Number.isFinite(Number(value))).toBe(true);
@@ -110,6 +110,7 @@ describe('local runs as MLflow runs', () => {
     expect(metric('vehicles').map(([, v, s]) => [v, s])).toEqual([['2', '0']]);
     expect(metric('input_files')[0][1]).toBe('1');
     expect(metric('output_files')[0][1]).toBe('1');
+    expect(metric('summary.rows')[0][1]).toBe('2');
 
     // Artifacts are hard links of batcat's records and of the outputs: nothing copied.
     expect(filesBelow(path.join(runDir, 'artifacts'))).toEqual([
@@ -117,6 +118,7 @@ describe('local runs as MLflow runs', () => {
       'job.json',
       'manifest.json',
       'outputs/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv',
+      'profiles/summary.json',
       'stderr.log',
       'stdout.log',
     ]);

@@ -1,0 +1,58 @@
+/*
+ * The profile of a table output for one run (`profile.json`): its row count and, per column, what
+ * its values look like. run-local computes it with DuckDB over the run's output files
+ * (lib/local/local-profile.ts) and keeps it with the run; a change that readers must know about
+ * bumps PROFILE_VERSION.
+ */
+
+/** The profile's format. */
+export const PROFILE_VERSION = 1;
+
+/** The quantiles a numeric column's profile gives. */
+export const PROFILE_QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95] as const;
+
+/** How many equal-width bins a numeric column's histogram has. */
+export const PROFILE_HISTOGRAM_BINS = 10;
+
+/** How many of a string column's most frequent values are kept. */
+export const PROFILE_TOP_VALUES = 10;
+
+/** One column: every kind has nulls, distinct and (for ordered types) min and max. */
+export interface ColumnProfile {
+  readonly name: string;
+  /** The column's type as the table declares it (Glue's names). */
+  readonly type: string;
+  readonly nulls: number;
+  /** Approximate (HyperLogLog). */
+  readonly distinct: number;
+  readonly min?: number | string;
+  readonly max?: number | string;
+  /** Numbers only. */
+  readonly mean?: number;
+  readonly stddev?: number;
+  /** `"p50": 3.7`, for each of PROFILE_QUANTILES (continuous, interpolated). */
+  readonly quantiles?: Readonly<Record<string, number>>;
+  /** Equal-width bins from min to max; the last includes max. */
+  readonly histogram?: ReadonlyArray<{ readonly lower: number; readonly upper: number; readonly count: number }>;
+  /** Strings only: the most frequent values, most frequent first. */
+  readonly top?: ReadonlyArray<{ readonly value: string; readonly count: number }>;
+}
+
+/** `profile.json`. */
+export interface TableProfile {
+  readonly version: typeof PROFILE_VERSION;
+  readonly purpose: string;
+  readonly output: string;
+  readonly table: string;
+  readonly runId: string;
+  readonly window: { readonly start: string; readonly end: string };
+  /** What computed it. */
+  readonly engine: 'duckdb';
+  readonly rows: number;
+  readonly columns: readonly ColumnProfile[];
+}
+
+/** Glue types whose profile has numbers: mean, deviation, quantiles, histogram. */
+export function isNumericType(type: string): boolean {
+  return /^(tinyint|smallint|int|integer|bigint|float|double|decimal\(\d+,\s*\d+\))$/i.test(type.trim());
+}

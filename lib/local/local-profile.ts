@@ -1,0 +1,111 @@
+/*
+ * The profile of a table output of a local run (lib/contract/profile.ts), computed with DuckDB
+ * over the files the run wrote for its window: one query for the row count, one per column.
+ */
+import * as path from 'node:path';
+import {
+  isNumericType,
+  PROFILE_HISTOGRAM_BINS,
+  PROFILE_QUANTILES,
+  PROFILE_TOP_VALUES,
+  PROFILE_VERSION,
+  type ColumnProfile,
+  type TableProfile,
+} from '../contract/profile';
+import { duckdb, viewOf, type LocalTable } from './local-sql';
+
+type Row = Record<string, unknown>;
+
+const quoteId = (s: string) => `"${s.replace(/"/g, '""')}"`;
+const num = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : Number(v));
+const text = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v as string));
+
+/** Where the run's files of one output are: `data/result/<purpose>/dt=<start>/<output>/`. */
+export function runOutputTable(
+  dataDir: string,
+  purpose: string,
+  output: string,
+  start: string,
+  table: Omit<LocalTable, 'files'>,
+): LocalTable {
+  const ext = table.format === 'parquet' ? 'parquet' : 'csv';
+  return { ...table, files: path.join(dataDir, 'result', purpose, `dt=${start}`, output, '**', `*.${ext}`) };
+}
+
+/** Profiles `table` (this run's files of one output). */
+export async function profileTable(
+  table: LocalTable,
+  about: { readonly purpose: string; readonly output: string; readonly runId: string; readonly window: { start: string; end: string } },
+): Promise<TableProfile> {
+  const { DuckDBInstance } = await duckdb();
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  const one = async (sql: string): Promise<Row> => (await connection.runAndReadAll(sql)).getRowObjectsJson()[0] as Row;
+  const all = async (sql: string): Promise<Row[]> => (await connection.runAndReadAll(sql)).getRowObjectsJson() as Row[];
+  try {
+    await connection.run(viewOf(table));
+    const t = quoteId(table.name);
+    const rows = num((await one(`SELECT count(*) AS n FROM ${t}`)).n) ?? 0;
+    const columns: ColumnProfile[] = [];
+    for (const c of table.columns) {
+      const col = quoteId(c.name);
+      const base = await one(
+        `SELECT count(*) - count(${col}) AS nulls, approx_count_distinct(${col}) AS distinct_values, min(${col}) AS lo, max(${col}) AS hi FROM ${t}`,
+      );
+      const profile: Record<string, unknown> = {
+        name: c.name,
+        type: c.type,
+        nulls: num(base.nulls) ?? 0,
+        distinct: num(base.distinct_values) ?? 0,
+      };
+      if (isNumericType(c.type)) {
+        const s = await one(
+          `SELECT CAST(min(${col}) AS DOUBLE) AS lo, CAST(max(${col}) AS DOUBLE) AS hi, avg(${col}) AS mean, stddev_samp(${col}) AS sd, ` +
+            `quantile_cont(${col}, [${PROFILE_QUANTILES.join(', ')}]) AS q FROM ${t}`,
+        );
+        const lo = num(s.lo);
+        const hi = num(s.hi);
+        if (lo !== undefined && hi !== undefined) {
+          const q = (s.q as unknown[]).map(Number);
+          Object.assign(profile, {
+            min: lo,
+            max: hi,
+            mean: num(s.mean),
+            ...(s.sd !== null ? { stddev: num(s.sd) } : {}),
+            quantiles: Object.fromEntries(PROFILE_QUANTILES.map((p, k) => [`p${Math.round(p * 100)}`, q[k]])),
+            histogram: await histogram(all, t, col, lo, hi),
+          });
+        }
+      } else {
+        if (base.lo !== null) Object.assign(profile, { min: text(base.lo), max: text(base.hi) });
+        if (/^(string|varchar|char)/i.test(c.type)) {
+          const top = await all(
+            `SELECT CAST(${col} AS VARCHAR) AS value, count(*) AS n FROM ${t} WHERE ${col} IS NOT NULL GROUP BY 1 ORDER BY n DESC, value LIMIT ${PROFILE_TOP_VALUES}`,
+          );
+          profile.top = top.map((r) => ({ value: String(r.value as string), count: Number(r.n) }));
+        }
+      }
+      columns.push(profile as unknown as ColumnProfile);
+    }
+    return { version: PROFILE_VERSION, ...about, table: table.name, engine: 'duckdb', rows, columns };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** Equal-width bins from `lo` to `hi`, the last one closed; one bin when every value is the same. */
+async function histogram(all: (sql: string) => Promise<Row[]>, t: string, col: string, lo: number, hi: number) {
+  const bins = lo === hi ? 1 : PROFILE_HISTOGRAM_BINS;
+  const width = (hi - lo) / bins;
+  const counts = new Map<number, number>();
+  const binOf = lo === hi ? '0' : `least(CAST(floor((CAST(${col} AS DOUBLE) - ${lo}) / ${width}) AS INTEGER), ${bins - 1})`;
+  for (const r of await all(`SELECT ${binOf} AS b, count(*) AS n FROM ${t} WHERE ${col} IS NOT NULL GROUP BY 1`)) {
+    counts.set(Number(r.b), Number(r.n));
+  }
+  return Array.from({ length: bins }, (_, k) => ({
+    lower: lo + k * width,
+    upper: k === bins - 1 ? hi : lo + (k + 1) * width,
+    count: counts.get(k) ?? 0,
+  }));
+}
