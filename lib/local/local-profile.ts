@@ -18,7 +18,8 @@ type Row = Record<string, unknown>;
 
 const quoteId = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const num = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : Number(v));
-const text = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v as string));
+const text = (v: unknown): string | undefined =>
+  v === null || v === undefined ? undefined : typeof v === 'string' ? v : JSON.stringify(v);
 
 /** Where the run's files of one output are: `data/result/<purpose>/dt=<start>/<output>/`. */
 export function runOutputTable(
@@ -40,8 +41,8 @@ export async function profileTable(
   const { DuckDBInstance } = await duckdb();
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
-  const one = async (sql: string): Promise<Row> => (await connection.runAndReadAll(sql)).getRowObjectsJson()[0] as Row;
-  const all = async (sql: string): Promise<Row[]> => (await connection.runAndReadAll(sql)).getRowObjectsJson() as Row[];
+  const one = async (sql: string): Promise<Row> => (await connection.runAndReadAll(sql)).getRowObjectsJson()[0];
+  const all = async (sql: string): Promise<Row[]> => (await connection.runAndReadAll(sql)).getRowObjectsJson();
   try {
     await connection.run(viewOf(table));
     const t = quoteId(table.name);
