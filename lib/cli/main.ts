@@ -13,6 +13,7 @@ import { localRuns } from '../local/run-records';
 import { RunRequestError } from '../contract/run-input';
 import { defaultDoctorEnv, doctorCommand, runEnvironmentReport, type DoctorEnv } from './doctor-command';
 import { Asker, type PromptIO } from './prompts';
+import { profileCommand } from './profile-command';
 import { projectContext, purposeContext, UsageError } from './project-context';
 import { addPurposeCommand, initCommand } from './scaffold-commands';
 import { packageInfo } from './scaffold/package-info';
@@ -189,6 +190,32 @@ Example:
       const { lineageCommand } = await commands.lineage();
       const c = await clients(g.region);
       code = await lineageCommand(ctx.project, ctx.purpose.name, opts.date, { s3: c.s3, cloudformation: c.cloudformation, out: line });
+    });
+
+  program
+    .command('profile')
+    .description(
+      "Show the profiles of a purpose's table outputs: rows, and per column nulls, distinct values, min, max, mean, median and a histogram (or the top values). Profiles are made by batcat run-local, with DuckDB.",
+    )
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<purpose>', 'the purpose')
+    .option('--date <YYYY-MM-DD>', 'the newest run whose window holds this day (default: the newest run)')
+    .option('--local', 'the profiles of local runs (runs/<purpose>/); required: runs on AWS are not profiled yet')
+    .addHelpText(
+      'after',
+      `
+Example:
+  batcat profile 2022-rnd-battery usage-analysis --local --date 2026-11-22`,
+    )
+    .action((project: string, purpose: string, opts) => {
+      const g = program.opts();
+      const ctx = purposeContext(g.root, project, purpose, stageOf(g));
+      if (!opts.local) {
+        throw new UsageError(
+          'runs on AWS are not profiled yet; batcat run-local profiles its runs, and --local shows them (batcat profile <project> <purpose> --local)',
+        );
+      }
+      code = profileCommand(g.root, ctx.purpose, opts.date, line);
     });
 
   program

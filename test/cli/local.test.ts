@@ -111,6 +111,29 @@ describe('batcat run-local', () => {
     expect(column('total_usage').histogram[0]).toEqual({ lower: 1.5, upper: 1.95, count: 1 });
     expect(column('total_usage').histogram[9]).toEqual({ lower: 5.55, upper: 6, count: 1 });
     expect(column('records')).toMatchObject({ type: 'bigint', min: 1, max: 2, mean: 1.5 });
+    const shown = batcat(['profile', '2022-rnd-battery', 'usage-analysis', '--local', '--date', '2026-11-22'], root);
+    expect(shown.code).toBe(0);
+    const table = shown.out.trimEnd().split('\n');
+    expect(table[0]).toBe(
+      'usage-analysis/summary (table usage_analysis_summary), run usage-analysis-20261122-a1, window 2026-11-22 .. 2026-11-22: 2 row(s)',
+    );
+    const cells = (l: string) => l.trim().split(/ {2,}/);
+    expect(cells(table[1])).toEqual(['COLUMN', 'TYPE', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN', 'P50', 'HISTOGRAM / TOP']);
+    expect(cells(table.find((l) => l.startsWith('  vin '))!)).toEqual(['vin', 'string', '0', '2', 'VIN1', 'VIN2', 'VIN1 (1), VIN2 (1)']);
+    expect(cells(table.find((l) => l.startsWith('  total_usage '))!)).toEqual([
+      'total_usage',
+      'double',
+      '0',
+      '2',
+      '1.5',
+      '6',
+      '3.75',
+      '3.75',
+      '█········█',
+    ]);
+    const aws = batcat(['profile', '2022-rnd-battery', 'usage-analysis'], root);
+    expect(aws.code).toBe(2);
+    expect(aws.err).toContain('runs on AWS are not profiled yet');
     // The run's manifest, as on AWS: what it read and what it wrote (local files have no versions).
     const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({

@@ -243,6 +243,7 @@ describe('batcat run', () => {
       ['run'],
       ['runs'],
       ['lineage'],
+      ['profile'],
       ['reproduce'],
       ['run-local'],
       ['init'],
