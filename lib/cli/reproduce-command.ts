@@ -200,10 +200,10 @@ export async function reproduceRun(o: ReproduceOptions): Promise<number> {
   out(`fetching the ${total} recorded input object(s) into ${path.relative(o.rootDir, dataDir)}/`);
   for (const channel of m.inputs) {
     for (const obj of channel.objects) {
-      // A local run's query result is the file that stood in for it.
+      // A local run's query result is the file that stood in for it, or the one DuckDB wrote in its run folder.
       const body =
-        o.found.local && channel.name === 'query' && purpose.query?.local
-          ? fs.readFileSync(purpose.query.local)
+        o.found.local && channel.name === 'query' && purpose.query
+          ? fs.readFileSync(purpose.query.local ?? path.join(o.rootDir, 'runs', m.purpose, m.runId, 'query-result.csv'))
           : await o.fetch(channel.bucket, obj);
       if (isMd5(obj.etag) && md5(body) !== obj.etag) {
         throw new NotReproducibleError(

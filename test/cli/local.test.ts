@@ -339,6 +339,12 @@ describe('batcat run-local', () => {
       'window_start,window_end,vehicles,records,total_usage,mean_usage_per_vehicle\r\n2026-11-22,2026-11-22,2,3,7.5,3.75\r\n',
     );
 
+    // Reproduced from the query result DuckDB wrote for the run.
+    const again = batcat(['reproduce', '2022-rnd-battery', 'fleet-report-20261122-a1', '--local-run', '--engine', 'namespace'], other);
+    expect(again.err).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.out).toContain('reproduced: every output is byte for byte the one run fleet-report-20261122-a1 wrote');
+
     // The same query ad hoc: batcat query --local, with every table of the project that has files here.
     const adhoc = batcat(['query', '2022-rnd-battery', '--sql', 'queries/fleet-report.sql', '--date', '2026-11-21', '--local'], other);
     expect(adhoc.code).toBe(0);
