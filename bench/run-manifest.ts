@@ -11,7 +11,7 @@
  *
  *   npm run bench   (or: npx tsx bench/run-manifest.ts)
  */
-import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MAX_RUN_MANIFEST_INPUT_OBJECTS, type ManifestObject, type ManifestRun } from '../lib/contract/run-manifest';
 import type { ObjectStore } from '../lib/runtime/commit';
 import { recordRunInputs, recordRunOutputs, type VersionLister } from '../lib/runtime/run-manifest';
@@ -48,12 +48,7 @@ async function againstMoto(): Promise<void> {
     return;
   }
   const moto = await startMotoServer();
-  const s3 = new S3Client({
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'moto', secretAccessKey: 'moto' },
-  });
+  const s3 = moto.s3();
   try {
     await s3.send(new CreateBucketCommand({ Bucket: 'bench', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
     await s3.send(new PutBucketVersioningCommand({ Bucket: 'bench', VersioningConfiguration: { Status: 'Enabled' } }));

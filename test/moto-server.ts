@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { LEDGER_KEY } from '../lib/contract/ledger';
 
 /*
@@ -14,6 +15,8 @@ export interface MotoServer {
   readonly endpoint: string;
   /** A DynamoDB client for it. */
   client(): DynamoDBClient;
+  /** An S3 client for it (path-style, as moto serves buckets). */
+  s3(): S3Client;
   /** Creates a ledger table shaped like RunLedger's and returns its name. */
   createLedger(): Promise<string>;
   /** Writes one ledger item from plain values (numbers as N, strings as S), as the state machine would leave it. */
@@ -46,6 +49,8 @@ export async function startMotoServer(): Promise<MotoServer> {
   return {
     endpoint,
     client,
+    s3: () =>
+      new S3Client({ endpoint, forcePathStyle: true, region: 'eu-west-1', credentials: { accessKeyId: 'moto', secretAccessKey: 'moto' } }),
     createLedger: async () => {
       const name = `ledger-${process.pid}-${++tables}`;
       await client().send(

@@ -7,7 +7,7 @@ import { ACCOUNT_BUCKET_QUOTA, bucketsPerStage } from '../contract/storage';
 import { containerCommand, readContainerSpec, type ContainerSpec } from '../local/container-spec';
 import { imageRequirements } from '../config/requirements';
 import { UsageError } from './project-context';
-import { installCommand, unmetRequirements, type Requirement } from '../contract/requirements';
+import { installCommand, unmetRequirement, unmetRequirements, wantedText, type Requirement } from '../contract/requirements';
 import { installedVersions } from '../local/requirements';
 
 /** One check: ok, or what is wrong and how to fix it. `warn` does not fail the doctor. */
@@ -310,12 +310,12 @@ export function runEnvironmentReport(
     requirements.map((r) => r.name),
   );
   if (!installed) throw new UsageError(`cannot run ${python}; install Python 3 or pass --python PATH`);
-  const unmet = requirements.filter((r) => unmetRequirements([r], installed).length > 0);
+  const unmet: Requirement[] = [];
   for (const r of requirements) {
-    const wanted = r.version === undefined ? r.name : r.exact ? `${r.name}==${r.version}` : `${r.name} ${r.version}.x`;
-    const problem = unmetRequirements([r], installed)[0];
+    const problem = unmetRequirement(r, installed);
+    if (problem) unmet.push(r);
     const hashes = r.hashes?.length ? `, ${r.hashes.length} hash(es) pinned` : '';
-    out(problem ? `✗ ${problem}` : `✓ ${wanted} (${r.from}${hashes}): ${installed[r.name]}`);
+    out(problem ? `✗ ${problem}` : `✓ ${wantedText(r)} (${r.from}${hashes}): ${installed[r.name]}`);
   }
   if (unmet.length === 0) {
     out(`${python} has every package the run's image had`);

@@ -37,17 +37,23 @@ export function parseRequirements(text: string, from: string): Requirement[] {
   return out;
 }
 
-/** `numpy==1.26.4 (containers/x/requirements.txt): 1.24.0 is installed`, one per requirement the interpreter does not meet. */
+/** `numpy==1.26.4`, `scikit-learn 1.2.x` or `scipy`: what a requirement asks for. */
+export function wantedText(r: Requirement): string {
+  return r.version === undefined ? r.name : r.exact ? `${r.name}==${r.version}` : `${r.name} ${r.version}.x`;
+}
+
+/** Why the interpreter does not meet `r` (`numpy==1.26.4 (containers/x/requirements.txt): 1.24.0 is installed`), or undefined if it does. */
+export function unmetRequirement(r: Requirement, installed: Record<string, string | null>): string | undefined {
+  const have = installed[r.name];
+  if (have === null || have === undefined) return `${wantedText(r)} (${r.from}) is not installed`;
+  if (r.version !== undefined && (r.exact ? have !== r.version : have !== r.version && !have.startsWith(`${r.version}.`)))
+    return `${wantedText(r)} (${r.from}): ${have} is installed`;
+  return undefined;
+}
+
+/** One line per requirement the interpreter does not meet (see unmetRequirement). */
 export function unmetRequirements(requirements: readonly Requirement[], installed: Record<string, string | null>): string[] {
-  const out: string[] = [];
-  for (const r of requirements) {
-    const have = installed[r.name];
-    const wanted = r.version === undefined ? r.name : r.exact ? `${r.name}==${r.version}` : `${r.name} ${r.version}.x`;
-    if (have === null || have === undefined) out.push(`${wanted} (${r.from}) is not installed`);
-    else if (r.version !== undefined && (r.exact ? have !== r.version : have !== r.version && !have.startsWith(`${r.version}.`)))
-      out.push(`${wanted} (${r.from}): ${have} is installed`);
-  }
-  return out;
+  return requirements.flatMap((r) => unmetRequirement(r, installed) ?? []);
 }
 
 /** `python3 -m pip install -r containers/x/requirements.txt 'scikit-learn==1.2.*'`. */

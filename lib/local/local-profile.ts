@@ -2,7 +2,6 @@
  * The profile of a table output of a local run (lib/contract/profile.ts), computed with DuckDB
  * over the files the run wrote for its window: one query for the row count, one per column.
  */
-import * as path from 'node:path';
 import {
   isNumericType,
   PROFILE_HISTOGRAM_BINS,
@@ -12,26 +11,13 @@ import {
   type ColumnProfile,
   type TableProfile,
 } from '../contract/profile';
-import { duckdb, viewOf, type LocalTable } from './local-sql';
+import { duckdb, quoteId, viewOf, type LocalTable } from './local-sql';
 
 type Row = Record<string, unknown>;
 
-const quoteId = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const num = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : Number(v));
 const text = (v: unknown): string | undefined =>
   v === null || v === undefined ? undefined : typeof v === 'string' ? v : JSON.stringify(v);
-
-/** Where the run's files of one output are: `data/result/<purpose>/dt=<start>/<output>/`. */
-export function runOutputTable(
-  dataDir: string,
-  purpose: string,
-  output: string,
-  start: string,
-  table: Omit<LocalTable, 'files'>,
-): LocalTable {
-  const ext = table.format === 'parquet' ? 'parquet' : 'csv';
-  return { ...table, files: path.join(dataDir, 'result', purpose, `dt=${start}`, output, '**', `*.${ext}`) };
-}
 
 /** Profiles `table` (this run's files of one output). */
 export async function profileTable(

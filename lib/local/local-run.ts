@@ -32,8 +32,8 @@ import { imageRequirements } from '../config/requirements';
 import { installCommand, unmetRequirements } from '../contract/requirements';
 import { installedVersions } from './requirements';
 import type { LocalRunStatus } from './run-records';
-import { profileTable, runOutputTable } from './local-profile';
-import { runLocalQuery } from './local-sql';
+import { profileTable } from './local-profile';
+import { outputTable, runLocalQuery } from './local-sql';
 import { METRICS_FILE, parseMetrics, writeMlflowRun } from './mlflow-store';
 import { synthesizePurpose, type SynthesizedPurpose } from './synthesized-purpose';
 
@@ -492,11 +492,7 @@ async function profileOutputs(
   const out: Array<{ output: string; file: string; rows: number }> = [];
   for (const output of o.purpose.outputs) {
     if (!output.table) continue;
-    const table = runOutputTable(dataDir, o.purpose.name, output.name, window.start, {
-      name: output.table.name,
-      format: output.table.format,
-      columns: output.table.columns,
-    });
+    const table = outputTable(dataDir, o.purpose.name, output.name, output.table, window.start);
     try {
       const profile = await profileTable(table, { purpose: o.purpose.name, output: output.name, runId, window });
       const file = path.join(runDir, 'profiles', `${output.name}.json`);

@@ -8,35 +8,44 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ProjectConfig } from '../config/load-project';
+import type { ProjectConfig, ResultTableConfig } from '../config/load-project';
 import { LocalRunError } from './container-spec';
 
 /** A table of the project, as its files lie in the local data folder. */
 export interface LocalTable {
   readonly name: string;
+  /** The folder its purpose's results are in: `data/result/<purpose>/`. */
+  readonly folder: string;
   /** A glob over the data folder. */
   readonly files: string;
   readonly format: 'csv' | 'parquet';
   readonly columns: ReadonlyArray<{ readonly name: string; readonly type: string }>;
 }
 
-/** The tables of the project's outputs, where run-local writes them: `data/result/<purpose>/dt=*\/<output>/`. */
+/** The table of one output, where run-local writes it: `data/result/<purpose>/dt=<dt>/<output>/`, every day with `*`. */
+export function outputTable(dataDir: string, purpose: string, output: string, table: ResultTableConfig, dt = '*'): LocalTable {
+  const folder = path.join(dataDir, 'result', purpose);
+  const ext = table.format === 'parquet' ? 'parquet' : 'csv';
+  return {
+    name: table.name,
+    folder,
+    files: path.join(folder, `dt=${dt}`, output, '**', `*.${ext}`),
+    format: table.format,
+    columns: table.columns,
+  };
+}
+
+/** The tables of the project's outputs, every day of each. */
 export function localTables(project: ProjectConfig, dataDir: string): Map<string, LocalTable> {
   const out = new Map<string, LocalTable>();
   for (const p of project.purposes) {
-    for (const o of p.outputs) {
-      if (!o.table) continue;
-      const ext = o.table.format === 'parquet' ? 'parquet' : 'csv';
-      out.set(o.table.name, {
-        name: o.table.name,
-        files: path.join(dataDir, 'result', p.name, 'dt=*', o.name, '**', `*.${ext}`),
-        format: o.table.format,
-        columns: o.table.columns,
-      });
-    }
+    for (const o of p.outputs) if (o.table) out.set(o.table.name, outputTable(dataDir, p.name, o.name, o.table));
   }
   return out;
 }
+
+/** A name in double quotes, as DuckDB (and Athena) quote identifiers. */
+export const quoteId = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 /** Glue (Hive) column types as DuckDB names them. */
 export function duckType(type: string): string {
@@ -63,7 +72,6 @@ export function duckType(type: string): string {
   throw new LocalRunError(`column type '${type}' has no local equivalent; give query.local`);
 }
 
-const quoteId = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const quoteText = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** The view that reads one table's files: CSV with its header and declared columns, or Parquet; `dt` from the folders. */
@@ -128,8 +136,7 @@ export async function duckdb(): Promise<typeof import('@duckdb/node-api')> {
 /** Runs the query over the local tables and writes its result as CSV; returns the rows written. */
 export async function runLocalQuery(q: LocalQuery): Promise<{ rows: number; columns: string[] }> {
   const known = localTables(q.project, q.dataDir);
-  const folderOf = (t: LocalTable) => path.dirname(t.files.split('dt=*')[0]);
-  const tables = q.tables ?? [...known.values()].filter((t) => fs.existsSync(folderOf(t))).map((t) => t.name);
+  const tables = q.tables ?? [...known.values()].filter((t) => fs.existsSync(t.folder)).map((t) => t.name);
   missingTables(tables, known, q.sqlFile);
   const { DuckDBInstance } = await duckdb();
   const instance = await DuckDBInstance.create(':memory:');
@@ -137,7 +144,7 @@ export async function runLocalQuery(q: LocalQuery): Promise<{ rows: number; colu
   try {
     for (const name of tables) {
       const t = known.get(name)!;
-      const dir = folderOf(t);
+      const dir = t.folder;
       if (!fs.existsSync(dir)) {
         throw new LocalRunError(
           `table ${name} has no files here: ${path.relative(process.cwd(), dir)}/ does not exist; run the purpose that writes it first (batcat run-local), or give query.local`,

@@ -8,7 +8,7 @@ import {
   GetObjectCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { defaultDoctorEnv } from '../../lib/cli/doctor-command';
@@ -148,12 +148,7 @@ let firstOutput: Buffer;
 beforeAll(async () => {
   if (unavailable) return;
   moto = await startMotoServer();
-  s3 = new S3Client({
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'moto', secretAccessKey: 'moto' },
-  });
+  s3 = moto.s3();
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
   await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
   root = exampleCopy();

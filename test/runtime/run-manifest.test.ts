@@ -4,7 +4,7 @@ import {
   GetObjectCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { RUN_MANIFEST_TOO_LARGE, runManifestKeys, type ManifestRun } from '../../lib/contract/run-manifest';
 import { recordRunInputs, recordRunOutputs } from '../../lib/runtime/run-manifest';
@@ -27,12 +27,7 @@ let s3: S3Client;
 beforeAll(async () => {
   if (unavailable) return;
   moto = await startMotoServer();
-  s3 = new S3Client({
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'moto', secretAccessKey: 'moto' },
-  });
+  s3 = moto.s3();
   for (const b of ['purpose-bucket', 'partner-data']) {
     await s3.send(new CreateBucketCommand({ Bucket: b, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
   }
