@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, type IPolicyValidationPluginBeta1, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { ObjectStore } from '../lib/runtime/commit';
+import type { VersionLister } from '../lib/runtime/run-manifest';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -96,6 +98,12 @@ export function synthOnce(app: App) {
     assembly,
     /** The template of `stack`, nested or not. */
     templateOf: (stack: Stack) => Template.fromJSON(JSON.parse(fs.readFileSync(path.join(assembly.directory, stack.templateFile), 'utf8'))),
+    /** Every template of the assembly, nested ones included, as JSON. */
+    templates: (): any[] =>
+      fs
+        .readdirSync(assembly.directory)
+        .filter((f) => f.endsWith('.template.json'))
+        .map((f) => JSON.parse(fs.readFileSync(path.join(assembly.directory, f), 'utf8'))),
     /** Every finding of every validation plugin (the report lists only plugins that found something). */
     findings: (): string[] =>
       fs.existsSync(reportFile)
@@ -185,4 +193,27 @@ export function secureDataBucket(key: unknown): Record<string, unknown> {
     OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
   };
+}
+
+/**
+ * Objects in memory, by bucket: what the partition and run-manifest steps list and write.
+ * `versions` lists them as the run-manifest step does (every object one version, `v1`).
+ */
+export function memoryStores(objects: Record<string, string[]>) {
+  const buckets = new Map<string, Map<string, string>>();
+  for (const [bucket, keys] of Object.entries(objects)) buckets.set(bucket, new Map(keys.map((k) => [k, `${k}\n`])));
+  const storeOf = (bucket: string): ObjectStore => {
+    if (!buckets.has(bucket)) buckets.set(bucket, new Map());
+    const b = buckets.get(bucket)!;
+    return {
+      list: async (prefix) => [...b.entries()].filter(([k]) => k.startsWith(prefix)).map(([key, body]) => ({ key, size: body.length })),
+      copy: async () => undefined,
+      delete: async () => undefined,
+      read: async (key) => b.get(key),
+      write: async (key, body) => void b.set(key, body),
+    };
+  };
+  const versions: VersionLister = async (bucket, prefix) =>
+    (await storeOf(bucket).list(prefix)).map((o) => ({ key: o.key, size: o.size, etag: '"e"', versionId: 'v1' }));
+  return { storeOf, buckets, versions };
 }

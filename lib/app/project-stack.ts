@@ -41,14 +41,15 @@ import { allowCloudWatchLogs } from '../constructs/private/key-policies';
 import { RunLedger } from '../constructs/run-ledger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from '../constructs/sagemaker-create-processing-job';
 import { SageMakerFrameworkImage } from '../constructs/sagemaker-framework-image';
+import { ADHOC_QUERY_RESULTS_PREFIX, purposeQueryResultsPrefix, purposeStateMachineName, QUERY_RESULTS_PREFIX } from '../contract/names';
 import {
-  ADHOC_QUERY_RESULTS_PREFIX,
-  purposeQueryResultsPrefix,
-  purposeStateMachineName,
-  QUERY_RESULTS_PREFIX,
-  rolePath,
-} from '../contract/names';
-import { ownerOf, purposeBucketOutputKey } from '../contract/storage';
+  ACCESS_LOGS_BUCKET_OUTPUT,
+  DATA_BUCKET_OUTPUT,
+  DATA_KEY_OUTPUT,
+  LEDGER_TABLE_OUTPUT,
+  ownerOf,
+  purposeBucketOutputKey,
+} from '../contract/storage';
 import { WINDOW_MANIFEST_RETENTION_DAYS, WINDOW_MANIFESTS_PREFIX } from '../contract/window-manifest';
 import { PurposeStack } from './purpose-stack';
 
@@ -98,12 +99,13 @@ export class ProjectStack extends Stack {
   /** With `storage: per-purpose`, each purpose's own bucket, by purpose name; empty with `shared`. */
   public readonly purposeBuckets: Record<string, s3.Bucket> = {};
   private readonly ownedFolders: ProjectConfig['ownedFolders'];
+  private readonly branch: ProjectConfig['branch'];
 
   constructor(scope: Construct, id: string, props: ProjectStackProps) {
     const c = props.config;
     super(scope, id, {
       stackName: c.stackName,
-      description: `BatCat project ${c.project} (${c.stage})${c.description ? `: ${c.description}` : ''}`,
+      description: `BatCat project ${c.project} (${c.stage}${c.branch ? `, a branch of ${c.branch.parent}` : ''})${c.description ? `: ${c.description}` : ''}`,
       // CloudFormation counts the bytes of a template, indentation included.
       suppressTemplateIndentation: true,
       // cdk import takes only importable resources, which CDK's metadata resource is not.
@@ -115,7 +117,7 @@ export class ProjectStack extends Stack {
     // Every role of the stage under one path, so an account shared by stages can deny passing them by path.
     Aspects.of(this).add({
       visit: (node) => {
-        if (node instanceof iam.CfnRole) node.path = rolePath(c.project, c.stage);
+        if (node instanceof iam.CfnRole) node.path = c.rolePath;
       },
     });
 
@@ -124,11 +126,14 @@ export class ProjectStack extends Stack {
       service: 'iam',
       region: '',
       resource: 'role',
-      resourceName: `${rolePath(c.project, c.stage).slice(1)}*`,
+      resourceName: `${c.rolePath.slice(1)}*`,
       arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
     });
     this.ownedFolders = c.ownedFolders;
-    this.data = new ProjectData(this, 'Data', { dataPrincipals: [stageRoles, ...c.dataAccess] });
+    this.branch = c.branch;
+    // A branch stage's roles are below this stage's path: they may read its data, never write it.
+    const branchRoles = `${stageRoles}/*`;
+    this.data = new ProjectData(this, 'Data', { dataPrincipals: [stageRoles, ...c.dataAccess], readOnlyPrincipals: [branchRoles] });
     if (c.storage === 'per-purpose') for (const p of c.purposes) this.purposeBuckets[p.name] = this.data.addPurposeBucket(p.name);
     // The purposes' logs (script output aside) hold run inputs and reasons: encrypted with the project key.
     allowCloudWatchLogs(this.data.key);
@@ -321,6 +326,7 @@ export class ProjectStack extends Stack {
       inputs: p.inputs.map((i) => ({
         name: i.name,
         bucket: this.inputBucket(p, i),
+        fallbackBucket: this.parentBucket(i),
         keyPrefix: i.prefix,
         distribution: i.distribution as S3DataDistribution,
         partitioned: i.partitioned,
@@ -391,6 +397,20 @@ export class ProjectStack extends Stack {
     return owner ? this.bucketOf(owner) : this.data.bucket;
   }
 
+  /** In a branch stage, the parent's bucket holding an input of the project's storage: read where the branch has no data. */
+  private parentBucket(i: InputConfig): s3.IBucket | undefined {
+    const branch = this.branch;
+    if (!branch || i.bucket !== undefined) return undefined;
+    const owner = i.from ? i.from.purpose : ownerOf(this.ownedFolders, i.prefix);
+    const name = (owner && branch.purposeBuckets[owner]) || branch.dataBucket;
+    const id = `ParentBucket-${name}`;
+    const existing = this.node.tryFindChild(id) as s3.IBucket | undefined;
+    if (existing) return existing;
+    const key =
+      (this.node.tryFindChild('ParentDataKey') as kms.IKey | undefined) ?? kms.Key.fromKeyArn(this, 'ParentDataKey', branch.dataKeyArn);
+    return s3.Bucket.fromBucketAttributes(this, id, { bucketName: name, encryptionKey: key });
+  }
+
   /** Where an input is read from, undefined when that is the purpose's own bucket. */
   private inputBucket(p: PurposeConfig, i: InputConfig): s3.IBucket | undefined {
     if (i.bucket !== undefined) return externalBucket(this, p, i);
@@ -399,13 +419,25 @@ export class ProjectStack extends Stack {
   }
 
   private addOutputs(): void {
-    new CfnOutput(this, 'DataBucketName', {
+    new CfnOutput(this, DATA_BUCKET_OUTPUT, {
       value: this.data.bucket.bucketName,
       description: 'The project data bucket: query results, and every folder no purpose owns',
     });
     for (const [purpose, bucket] of Object.entries(this.purposeBuckets)) {
       new CfnOutput(this, purposeBucketOutputKey(purpose), { value: bucket.bucketName, description: `The bucket of purpose ${purpose}` });
     }
+    new CfnOutput(this, DATA_KEY_OUTPUT, {
+      value: this.data.key.keyArn,
+      description: "The key of the stage's data buckets; a branch stage's roles decrypt the stage's objects with it",
+    });
+    new CfnOutput(this, ACCESS_LOGS_BUCKET_OUTPUT, {
+      value: this.data.accessLogsBucket.bucketName,
+      description: "The server access logs of the stage's data buckets",
+    });
+    new CfnOutput(this, LEDGER_TABLE_OUTPUT, {
+      value: this.ledger.table.tableName,
+      description: 'The run ledger: which windows ran, and how',
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Alarms and failure notifications' });
     new CfnOutput(this, 'QueryWorkGroupName', {
       value: this.queryWorkGroup.workGroupName,

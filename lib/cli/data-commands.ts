@@ -4,7 +4,7 @@ import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/clien
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ProjectConfig } from '../config/load-project';
 import { pullPrefix, pushFolder, type SyncEvent, type SyncReport } from '../io/sync';
-import { homeOf, purposeBucketOutputKey } from '../contract/storage';
+import { DATA_BUCKET_OUTPUT, homeOf, purposeBucketOutputKey } from '../contract/storage';
 import { formatBytes } from './format';
 import { UsageError } from './project-context';
 
@@ -102,7 +102,7 @@ export async function dataBucketOf(
     }
     throw e;
   }
-  const key = home.kind === 'purpose' ? purposeBucketOutputKey(home.purpose) : 'DataBucketName';
+  const key = home.kind === 'purpose' ? purposeBucketOutputKey(home.purpose) : DATA_BUCKET_OUTPUT;
   const bucket = outputs.find((o) => o.OutputKey === key)?.OutputValue;
   if (!bucket) {
     throw new UsageError(

@@ -6,7 +6,7 @@
 import { ListStackResourcesCommand, type CloudFormationClient, type StackResourceSummary } from '@aws-sdk/client-cloudformation';
 import { GetBucketLocationCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { ProjectConfig } from '../config/load-project';
-import { purposeStateMachineName, rolePath } from '../contract/names';
+import { purposeStateMachineName } from '../contract/names';
 
 /** One input of a purpose in a bucket the project does not own. */
 export interface ExternalRead {
@@ -67,7 +67,7 @@ function principalOf(project: ProjectConfig, readers: Readers, purpose: string, 
   const account = readers.account ?? '<account-id>';
   return {
     Principal: { AWS: `arn:aws:iam::${account}:root` },
-    Condition: { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${account}:role${rolePath(project.project, project.stage)}*` } },
+    Condition: { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${account}:role${project.rolePath}*` } },
   };
 }
 
@@ -158,7 +158,7 @@ export async function deployedReaders(
   const nested = parent.filter((r) => r.ResourceType === 'AWS::CloudFormation::Stack' && r.PhysicalResourceId);
   const roles = new Map<string, { job: string; step?: string }>();
   let account: string | undefined;
-  const path = rolePath(project.project, project.stage);
+  const path = project.rolePath;
   for (const [n, stack] of nested.entries()) {
     if (roles.size === purposes.length) break;
     print(`  reading the roles of nested stack ${n + 1} of ${nested.length}...`);
@@ -241,9 +241,7 @@ export async function externalReport(
     }
     if (!readers) {
       print(`  stack ${project.stackName} is not deployed in this account and region: the statements below let in every role of the stage`);
-      print(
-        `  (path ${rolePath(project.project, project.stage)}); deploy, then run batcat doctor --external again for the job roles' exact ARNs`,
-      );
+      print(`  (path ${project.rolePath}); deploy, then run batcat doctor --external again for the job roles' exact ARNs`);
       readers = { kind: 'path' };
     }
     if (readers.kind === 'path' && readers.account === undefined) print('  replace <account-id> with the account the stack deploys to');

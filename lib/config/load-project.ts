@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { ownedFolders, type OwnedFolder, type StorageMode, type StoragePurpose } from '../contract/storage';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { projectDatabaseName, projectStackName, resultsPrefix, resultTableName } from '../contract/names';
+import { BRANCH_CONTEXT_FILE, branchContextKey, branchProblem, branchRolePath, type BranchStage } from '../contract/branch';
+import { projectDatabaseName, projectStackName, resultsPrefix, resultTableName, rolePath } from '../contract/names';
 import { frameworkImage, type FrameworkImage } from '../contract/frameworks';
 import {
   defaultInputPath,
@@ -196,6 +197,10 @@ export interface ProjectConfig {
   readonly stackName: string;
   /** The Glue database of the project's result tables: `batcat_<project>_<stage>`. */
   readonly database: string;
+  /** The IAM path of every role of the stage: `/batcat/<project>/<stage>/`, for a branch `/batcat/<project>/<parent>/<branch>/`. */
+  readonly rolePath: string;
+  /** When the stage is a branch of another (`batcat stage create`): the parent's buckets it reads where it has no data of its own. */
+  readonly branch?: BranchStage;
   /** The project's Athena workgroup, named like the stack. */
   readonly workgroup: string;
   /** The most bytes one query of the workgroup may scan. */
@@ -309,7 +314,38 @@ function resolveProject(raw: unknown, shown: string, rootDir: string, expectedNa
       `${placed(shown, at.where(['purposes', i, 'image'], true))}image tag ${JSON.stringify(tag)} can be moved to another image; pin its digest ('...@sha256:<digest>') so every run uses the image you tested`,
     ];
   });
-  return { ...toProjectConfig(result.data, shown, rootDir, queries), warnings };
+  const config = toProjectConfig(result.data, shown, rootDir, queries);
+  const branch = readBranch(rootDir, config.project, config.stage);
+  return {
+    ...config,
+    warnings,
+    ...(branch ? { branch, rolePath: branchRolePath(config.project, branch.parent, config.stage) } : {}),
+  };
+}
+
+/** The branch record of a stage in `<rootDir>/cdk.context.json` (written by `batcat stage create`), if it is a branch. */
+function readBranch(rootDir: string, project: string, stage: string): BranchStage | undefined {
+  const file = path.join(rootDir, BRANCH_CONTEXT_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  const shown = path.relative(process.cwd(), file) || file;
+  let context: unknown;
+  try {
+    context = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ProjectConfigError(shown, [
+      `not JSON (${(e as Error).message}); CDK and batcat stage create write this file, fix or remove it`,
+    ]);
+  }
+  const key = branchContextKey(project, stage);
+  const record = context !== null && typeof context === 'object' ? (context as Record<string, unknown>)[key] : undefined;
+  if (record === undefined) return undefined;
+  const problem = branchProblem(record);
+  if (problem) {
+    throw new ProjectConfigError(shown, [
+      `${key}: the branch record ${problem}; run batcat stage create ${project} ${stage} --from <parent stage> again to record it`,
+    ]);
+  }
+  return record as BranchStage;
 }
 
 /** How a new project file starts, for an empty one. */
@@ -524,6 +560,7 @@ function projectConfigOf(
     alarmEmails: data.alarmEmails,
     stackName,
     database,
+    rolePath: rolePath(data.project, data.stage),
     workgroup: stackName,
     bytesScannedCutoff: parseSize(data.athena?.bytesScannedCutoff ?? DEFAULT_BYTES_SCANNED_CUTOFF)!,
     purposes: data.purposes.map((p): PurposeConfig => {

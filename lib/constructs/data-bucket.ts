@@ -36,7 +36,27 @@ export interface DataBucketProps {
    * @default - no restriction: any principal of the account that IAM allows
    */
   readonly dataPrincipals?: string[];
+  /**
+   * Principals that may at most read and list: `aws:PrincipalArn` patterns denied every write,
+   * delete and bucket change, whatever else allows them (such as `dataPrincipals`). A stage
+   * names its branch stages' roles here.
+   *
+   * @default - none
+   */
+  readonly readOnlyPrincipals?: string[];
 }
+
+/** What `readOnlyPrincipals` may never do: write, delete or restore objects, or change the bucket. */
+export const WRITE_ACTIONS = [
+  's3:PutObject*',
+  's3:DeleteObject*',
+  's3:RestoreObject',
+  's3:AbortMultipartUpload',
+  's3:ReplicateObject',
+  's3:ReplicateDelete',
+  's3:PutBucket*',
+  's3:DeleteBucket*',
+];
 
 /**
  * A bucket for a project's or a purpose's data: SSE-KMS with one key (and S3 Bucket Keys),
@@ -71,6 +91,18 @@ export class DataBucket extends s3.Bucket {
     this.denyUploadsNaming('DenyOtherEncryption', 's3:x-amz-server-side-encryption', 'aws:kms');
     this.denyUploadsNaming('DenyOtherKeys', 's3:x-amz-server-side-encryption-aws-kms-key-id', props.encryptionKey.keyArn);
     if (props.dataPrincipals !== undefined) this.restrictDataTo(props.dataPrincipals);
+    if (props.readOnlyPrincipals?.length) {
+      this.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadOnlyPrincipalsNeverWrite',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: WRITE_ACTIONS,
+          resources: [this.bucketArn, this.arnForObjects('*')],
+          conditions: { StringLike: { 'aws:PrincipalArn': props.readOnlyPrincipals } },
+        }),
+      );
+    }
     // Set on the L1: the L2's eventBridgeEnabled adds a notifications custom resource with its own Lambda function.
     (this.node.defaultChild as s3.CfnBucket).addPropertyOverride(
       'NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled',

@@ -26,6 +26,15 @@ export interface ProjectDataProps {
    * @default - no restriction: any principal of the account that IAM allows
    */
   readonly dataPrincipals?: string[];
+
+  /**
+   * Principals that may at most read the data (`aws:PrincipalArn` patterns), such as the roles of
+   * a stage's branch stages (`arn:aws:iam::<account>:role/batcat/<project>/<stage>/*\/*`): the
+   * bucket policies deny them every write and the key policy every encryption.
+   *
+   * @default - none
+   */
+  readonly readOnlyPrincipals?: string[];
 }
 
 /**
@@ -43,10 +52,12 @@ export class ProjectData extends Construct {
   public readonly accessLogsBucket: AccessLogsBucket;
 
   private readonly dataPrincipals?: string[];
+  private readonly readOnlyPrincipals?: string[];
 
   constructor(scope: Construct, id: string, props: ProjectDataProps = {}) {
     super(scope, id);
     this.dataPrincipals = props.dataPrincipals;
+    this.readOnlyPrincipals = props.readOnlyPrincipals;
     logsThroughBucketPolicy(this);
     this.key = new kms.Key(this, 'Key', {
       description: 'Encrypts the BatCat project data bucket',
@@ -59,6 +70,7 @@ export class ProjectData extends Construct {
       encryptionKey: this.key,
       serverAccessLogsBucket: this.accessLogsBucket,
       dataPrincipals: props.dataPrincipals,
+      readOnlyPrincipals: props.readOnlyPrincipals,
     });
     // S3 objects only (their encryption context names a bucket): the key also encrypts logs and
     // the ledger, which people read with their own identities.
@@ -71,6 +83,18 @@ export class ProjectData extends Construct {
           actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
           resources: ['*'],
           conditions: { ...dataPrincipalsOnly(props.dataPrincipals), Null: { 'kms:EncryptionContext:aws:s3:arn': 'false' } },
+        }),
+      );
+    }
+    if (props.readOnlyPrincipals?.length) {
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadOnlyPrincipalsNeverEncrypt',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+          resources: ['*'],
+          conditions: { StringLike: { 'aws:PrincipalArn': props.readOnlyPrincipals } },
         }),
       );
     }
@@ -87,6 +111,7 @@ export class ProjectData extends Construct {
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: `purposes/${purpose}/`,
       dataPrincipals: this.dataPrincipals,
+      readOnlyPrincipals: this.readOnlyPrincipals,
     });
     Tags.of(bucket).add('batcat:purpose', purpose);
     return bucket;

@@ -53,6 +53,15 @@ export interface PurposeInput {
    */
   readonly bucket?: s3.IBucket;
   /**
+   * Where the same folder is read from when the run finds nothing of it in `bucket` (for a
+   * partitioned input: no object in its window's `dt=` folders), such as a branch stage's parent
+   * bucket. A step before the job decides per run and input, and the run's manifest records
+   * which bucket was read. The purpose's roles may read and list the folder here, never write it.
+   *
+   * @default - the input is always read from `bucket`
+   */
+  readonly fallbackBucket?: s3.IBucket;
+  /**
    * How the folder's objects are spread across the job's instances.
    *
    * @default S3DataDistribution.FULLY_REPLICATED

@@ -141,6 +141,7 @@ export class Purpose extends Construct {
               bucket: i.bucket ?? props.bucket,
               keyPrefix: i.keyPrefix,
               complete: i.complete === true,
+              fallbackBucket: i.fallbackBucket,
             })),
             stateMachineName: this.stateMachineName,
             logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
@@ -151,7 +152,9 @@ export class Purpose extends Construct {
       purposeName: props.purposeName,
       bucket: props.bucket,
       folders: [
-        ...purpose.inputs.map((i) => ({ bucket: i.bucket ?? props.bucket, keyPrefix: i.keyPrefix })),
+        ...purpose.inputs.flatMap((i) =>
+          [i.bucket ?? props.bucket, ...(i.fallbackBucket ? [i.fallbackBucket] : [])].map((bucket) => ({ bucket, keyPrefix: i.keyPrefix })),
+        ),
         ...(props.query ? [{ bucket: props.query.workGroup.resultsBucket, keyPrefix: props.query.workGroup.resultsPrefix }] : []),
         ...(purpose.redshiftResults ? [{ bucket: purpose.redshiftResults.bucket, keyPrefix: purpose.redshiftResults.prefix }] : []),
         ...purpose.outputs.map((o) => ({ bucket: props.bucket, keyPrefix: o.keyPrefix })),

@@ -93,6 +93,14 @@ export interface ProcessingInput {
    */
   readonly manifest?: ProcessingInputManifest;
   /**
+   * A second bucket holding the same folder, read instead of `bucket` when a step before the job
+   * chose it for the run (a branch stage reads its parent's data where it has none of its own).
+   * The job role may read the folder in both.
+   *
+   * @default - the job always reads `bucket`
+   */
+  readonly fallback?: ProcessingInputFallback;
+  /**
    * Where the input is copied in the container.
    *
    * @default `/opt/ml/processing/input/<name>`
@@ -116,6 +124,19 @@ export interface ProcessingInput {
    * @default S3CompressionType.NONE
    */
   readonly compression?: S3CompressionType;
+}
+
+/** A processing input's second bucket, and which of the two a run reads. */
+export interface ProcessingInputFallback {
+  /** The bucket; the job role may read the input's folder in it. */
+  readonly bucket: s3.IBucket;
+  /**
+   * The name of the bucket the run reads, `bucket`'s or the input's: a JsonPath reference, or in
+   * a JSONata task a `{% ... %}` expression. Not needed with a `manifest`, whose objects name their bucket.
+   *
+   * @default - none; required without a `manifest`
+   */
+  readonly bucketName?: string;
 }
 
 /** Where a processing input's manifest is: an object chosen per run below a folder the job role may read. */
@@ -399,6 +420,10 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       ['jobName', p.jobName],
       ...(p.processingInputs ?? []).map((i): [string, string | undefined] => [`input '${i.name}' runPrefix`, i.runPrefix]),
       ...(p.processingInputs ?? []).map((i): [string, string | undefined] => [`input '${i.name}' manifest key`, i.manifest?.key]),
+      ...(p.processingInputs ?? []).map((i): [string, string | undefined] => [
+        `input '${i.name}' fallback bucketName`,
+        i.fallback?.bucketName,
+      ]),
       ...(p.processingOutputs ?? []).map((o): [string, string | undefined] => [`output '${o.name}' runPrefix`, o.runPrefix]),
       ...Object.entries(p.environment ?? {}).map(([k, v]): [string, string] => [`environment ${k}`, v]),
       ...(p.containerArguments ?? []).map((a, n): [string, string] => [`containerArguments[${n}]`, a]),
@@ -532,6 +557,12 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         );
       }
       if (i.manifest) check(this, keyPrefixProblem(i.manifest.keyPrefix));
+      if (i.fallback && !i.manifest && i.fallback.bucketName === undefined) {
+        throw scopedError(
+          this,
+          `input '${i.name}' has a fallback bucket but no fallback bucketName: name the bucket each run reads (a JsonPath reference or JSONata expression set by a step before the job)`,
+        );
+      }
     }
     for (const o of p.processingOutputs ?? []) check(this, keyPrefixProblem(o.keyPrefix));
     for (const c of channelPathProblems([
@@ -591,9 +622,11 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       return arn;
     };
     for (const i of p.processingInputs ?? []) {
-      wildcards.push(i.bucket.arnForObjects(`${i.keyPrefix}*`));
-      statements.push(...readFolder(i.bucket, i.keyPrefix));
-      if (i.bucket.encryptionKey) statements.push(viaS3(['kms:Decrypt'], i.bucket.encryptionKey, i.bucket));
+      for (const bucket of i.fallback ? [i.bucket, i.fallback.bucket] : [i.bucket]) {
+        wildcards.push(bucket.arnForObjects(`${i.keyPrefix}*`));
+        statements.push(...readFolder(bucket, i.keyPrefix));
+        if (bucket.encryptionKey) statements.push(viaS3(['kms:Decrypt'], bucket.encryptionKey, bucket));
+      }
       const m = i.manifest;
       if (m) {
         wildcards.push(m.bucket.arnForObjects(`${m.keyPrefix}*`));
@@ -735,8 +768,22 @@ function objectUri(bucket: s3.IBucket, key: string, language: sfn.QueryLanguage)
   return sfn.JsonPath.isEncodedJsonPath(key) ? sfn.JsonPath.format(s3Uri(bucket.bucketName, '{}'), key) : s3Uri(bucket.bucketName, key);
 }
 
-/** `s3://<bucket>/<keyPrefix>`, followed by the run's sub-folder if it has one. */
-function folderUri(c: { bucket: s3.IBucket; keyPrefix: string; runPrefix?: string }, language: sfn.QueryLanguage): string {
+/** `s3://<bucket>/<keyPrefix>`, followed by the run's sub-folder if it has one; the bucket the run's, with a fallback. */
+function folderUri(
+  c: { bucket: s3.IBucket; keyPrefix: string; runPrefix?: string; fallback?: ProcessingInputFallback },
+  language: sfn.QueryLanguage,
+): string {
+  const chosen = c.fallback?.bucketName;
+  if (chosen !== undefined) {
+    if (language === sfn.QueryLanguage.JSONATA) {
+      const bucket = JSONATA_EXPRESSION.exec(chosen)?.[1].trim() ?? `'${chosen}'`;
+      const sub = c.runPrefix ? (JSONATA_EXPRESSION.exec(c.runPrefix)?.[1].trim() ?? `'${c.runPrefix}'`) : "''";
+      return `{% 's3://' & (${bucket}) & '/${c.keyPrefix}' & (${sub}) %}`;
+    }
+    return c.runPrefix
+      ? sfn.JsonPath.format(`s3://{}/${c.keyPrefix}{}`, chosen, c.runPrefix)
+      : sfn.JsonPath.format(`s3://{}/${c.keyPrefix}`, chosen);
+  }
   if (!c.runPrefix) return s3Uri(c.bucket.bucketName, c.keyPrefix);
   if (language === sfn.QueryLanguage.JSONATA) {
     // Bucket names and validated prefixes hold no quote, so the folder is a JSONata string literal.

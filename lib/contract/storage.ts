@@ -95,6 +95,18 @@ export function homeOf(owned: readonly OwnedFolder[], folder: string): FolderHom
   return { kind: 'several', folders: below };
 }
 
+/** The stack output that names the project bucket. */
+export const DATA_BUCKET_OUTPUT = 'DataBucketName';
+
+/** The stack output that names the key of the stage's data buckets. */
+export const DATA_KEY_OUTPUT = 'DataKeyArn';
+
+/** The stack output that names the bucket of the data buckets' access logs. */
+export const ACCESS_LOGS_BUCKET_OUTPUT = 'AccessLogsBucketName';
+
+/** The stack output that names the run ledger's table. */
+export const LEDGER_TABLE_OUTPUT = 'LedgerTableName';
+
 /** The stack output that names a purpose's bucket: its name with '-' as 'X' (names are lowercase, so this is one-to-one). */
 export function purposeBucketOutputKey(purpose: string): string {
   return `PurposeBucket${purpose.replace(/-/g, 'X')}`;

@@ -51,6 +51,8 @@ export interface WindowInput {
   readonly prefix: string;
   /** Fail the run when a day of the window has no partition. */
   readonly complete: boolean;
+  /** Where the partitions are listed when none of the window's is in `bucket` (a branch stage's parent bucket). */
+  readonly fallbackBucket?: string;
 }
 
 /** What the partition step reports per input: the run's output carries it. */
@@ -58,6 +60,8 @@ export interface WindowInputReport {
   readonly name: string;
   /** `s3://<purpose bucket>/<manifest key>`. */
   readonly manifest: string;
+  /** The bucket the manifest's objects are in: the input's, or its fallback's when the input's had none of the window. */
+  readonly bucket: string;
   /** The days of the window that have a partition with at least one object. */
   readonly days: readonly string[];
   /** The days of the window without one. */

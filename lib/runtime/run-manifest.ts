@@ -30,6 +30,8 @@ export interface ManifestInputSpec {
   readonly prefix: string;
   /** `day`: the window start's `dt=` folder; `window`: each day's; `all`: the whole prefix. */
   readonly read: 'all' | 'day' | 'window';
+  /** Where the same folders are read when `bucket` has no object in them (a branch stage's parent bucket). */
+  readonly fallbackBucket?: string;
 }
 
 export interface RecordInputsRequest {
@@ -68,29 +70,49 @@ export async function recordRunInputs(
   request: RecordInputsRequest,
   limit = MAX_RUN_MANIFEST_INPUT_OBJECTS,
   now = () => new Date(),
-): Promise<{ inputs: string; objects: number }> {
+): Promise<{ inputs: string; objects: number; buckets: Record<string, string> }> {
   const problem = windowProblem(request.run.window);
   if (problem) throw new Error(`not a run manifest request: ${problem}`);
   const inputs: ManifestChannel[] = [];
   let total = 0;
-  for (const i of request.inputs) {
-    const prefixes = prefixesOf(i, request.run.window);
-    const objects: ManifestObject[] = [];
-    for (const p of prefixes) {
-      objects.push(...(await list(i.bucket, p, limit - total - objects.length)));
-      if (total + objects.length > limit) {
-        throw new ManifestError(
-          `the run reads more than ${limit.toLocaleString('en-US')} objects (input '${i.name}' under ${s3Uri(i.bucket, i.prefix)} alone has ${objects.length.toLocaleString('en-US')} so far), ` +
-            'more than one run manifest records. Nothing was run. Run shorter windows, or compact the input into fewer, larger files.',
-        );
-      }
+  const buckets: Record<string, string> = {};
+  for (const [n, given] of request.inputs.entries()) {
+    const prefixes = prefixesOf(given, request.run.window);
+    let i = given;
+    let objects = await listInput(list, i, prefixes, limit, total);
+    // A branch stage reads its parent's folder when it has nothing of its own there.
+    if (objects.length === 0 && given.fallbackBucket !== undefined) {
+      i = { ...given, bucket: given.fallbackBucket };
+      objects = await listInput(list, i, prefixes, limit, total);
     }
     total += objects.length;
+    buckets[`b${n}`] = i.bucket;
     inputs.push({ name: i.name, bucket: i.bucket, prefixes, objects });
   }
   const key = runManifestKeys(request.run.purpose, request.run.runId).inputs;
   await store.write(key, JSON.stringify({ run: request.run, inputs, inputsRecordedAt: now().toISOString() }));
-  return { inputs: s3Uri(request.bucket, key), objects: total };
+  return { inputs: s3Uri(request.bucket, key), objects: total, buckets };
+}
+
+/** The current versions below an input's folders; fails when the run would read more than `limit` objects. */
+async function listInput(
+  list: VersionLister,
+  i: ManifestInputSpec,
+  prefixes: readonly string[],
+  limit: number,
+  before: number,
+): Promise<ManifestObject[]> {
+  const objects: ManifestObject[] = [];
+  for (const p of prefixes) {
+    objects.push(...(await list(i.bucket, p, limit - before - objects.length)));
+    if (before + objects.length > limit) {
+      throw new ManifestError(
+        `the run reads more than ${limit.toLocaleString('en-US')} objects (input '${i.name}' under ${s3Uri(i.bucket, i.prefix)} alone has ${objects.length.toLocaleString('en-US')} so far), ` +
+          'more than one run manifest records. Nothing was run. Run shorter windows, or compact the input into fewer, larger files.',
+      );
+    }
+  }
+  return objects;
 }
 
 /** Adds the versions of what the run's commit made its outputs, and writes `manifest.json`. */

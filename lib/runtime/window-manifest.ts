@@ -47,24 +47,16 @@ export async function writeWindowManifests(
   if (problem) throw new Error(`not a window manifest request: ${problem}`);
   const built = [];
   // Every input is listed and checked before any manifest is written: a run that stops here leaves nothing behind.
-  for (const input of request.inputs) {
-    const store = storeOf(input.bucket);
-    const keysByDay = new Map<string, string[]>();
-    let objects = 0;
-    let bytes = 0;
-    for (const day of daysOf(request.window)) {
-      // One more than the limit is enough to know the manifest is too large.
-      const found = await store.list(dayPrefix(input.prefix, day), limits.objects - objects);
-      keysByDay.set(
-        day,
-        found.map((f) => f.key),
-      );
-      objects += found.length;
-      bytes += found.reduce((sum, f) => sum + f.size, 0);
-      if (objects > limits.objects) break;
+  for (const given of request.inputs) {
+    let listed = await listWindow(storeOf(given.bucket), given, request.window, limits.objects);
+    let input = given;
+    // A branch stage reads its parent's partitions of the window when it has none of its own.
+    if (listed.objects === 0 && given.fallbackBucket !== undefined) {
+      input = { ...given, bucket: given.fallbackBucket };
+      listed = await listWindow(storeOf(input.bucket), input, request.window, limits.objects);
     }
-    const manifest = buildWindowManifest(input, request.window, keysByDay, limits);
-    built.push({ input, manifest, bytes });
+    const manifest = buildWindowManifest(input, request.window, listed.keysByDay, limits);
+    built.push({ input, manifest, bytes: listed.bytes });
   }
   const reports: WindowInputReport[] = [];
   const manifests = storeOf(request.bucket);
@@ -74,6 +66,7 @@ export async function writeWindowManifests(
     reports.push({
       name: input.name,
       manifest: s3Uri(request.bucket, key),
+      bucket: input.bucket,
       days: manifest.days,
       missingDays: manifest.missingDays,
       objects: manifest.objects,
@@ -81,4 +74,28 @@ export async function writeWindowManifests(
     });
   }
   return { inputs: reports, missingDays: reports.reduce((n, r) => n + r.missingDays.length, 0) };
+}
+
+/** The keys of an input's partitions of the window, day by day; stops once there are more than `atMost`. */
+async function listWindow(
+  store: ObjectStore,
+  input: WindowInput,
+  window: RunWindow,
+  atMost: number,
+): Promise<{ keysByDay: Map<string, string[]>; objects: number; bytes: number }> {
+  const keysByDay = new Map<string, string[]>();
+  let objects = 0;
+  let bytes = 0;
+  for (const day of daysOf(window)) {
+    // One more than the limit is enough to know the manifest is too large.
+    const found = await store.list(dayPrefix(input.prefix, day), atMost - objects);
+    keysByDay.set(
+      day,
+      found.map((f) => f.key),
+    );
+    objects += found.length;
+    bytes += found.reduce((sum, f) => sum + f.size, 0);
+    if (objects > atMost) break;
+  }
+  return { keysByDay, objects, bytes };
 }

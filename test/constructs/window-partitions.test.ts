@@ -6,10 +6,9 @@ import aslValidator from 'asl-validator';
 import { Purpose } from '../../lib/constructs/purpose';
 import type { PurposeProps } from '../../lib/constructs/purpose-props';
 import { WINDOW_ERRORS } from '../../lib/contract/window-manifest';
-import type { ObjectStore } from '../../lib/runtime/commit';
 import { singleRunInput, resolveRunRequest } from '../../lib/runtime/trigger';
 import { writeWindowManifests, type WindowManifestRequest } from '../../lib/runtime/window-manifest';
-import { definitionOf, runConfigOf, stubRefs } from '../helpers';
+import { definitionOf, memoryStores, runConfigOf, stubRefs } from '../helpers';
 import { ExecutionError, StateMachine, executionContext, taskError } from '../local-step-functions';
 import { createProcessingJobProblems } from '../sagemaker-api-model';
 import { baseStack } from './fixtures';
@@ -141,24 +140,6 @@ describe('a purpose with a window of several days over partitions', () => {
     );
   });
 });
-
-/** Objects in memory, by bucket: what the partition step lists and writes. */
-function memoryStores(objects: Record<string, string[]>) {
-  const buckets = new Map<string, Map<string, string>>();
-  for (const [bucket, keys] of Object.entries(objects)) buckets.set(bucket, new Map(keys.map((k) => [k, `${k}\n`])));
-  const storeOf = (bucket: string): ObjectStore => {
-    if (!buckets.has(bucket)) buckets.set(bucket, new Map());
-    const b = buckets.get(bucket)!;
-    return {
-      list: async (prefix) => [...b.entries()].filter(([k]) => k.startsWith(prefix)).map(([key, body]) => ({ key, size: body.length })),
-      copy: async () => undefined,
-      delete: async () => undefined,
-      read: async (key) => b.get(key),
-      write: async (key, body) => void b.set(key, body),
-    };
-  };
-  return { storeOf, buckets };
-}
 
 async function execute(objects: Record<string, string[]>) {
   const { storeOf, buckets } = memoryStores(objects);

@@ -57,6 +57,30 @@ const RUN: ManifestRun = {
 };
 
 suite('the run manifest on a versioned S3', () => {
+  test("a branch stage's input: its own bucket where it has the run's folders, else the parent's, recorded with the versions read", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'branch-bucket', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: 'branch-bucket', VersioningConfiguration: { Status: 'Enabled' } }));
+    const parentVersion = await put('partner-data', 'curated/ref/stations.csv', 'id\nS1\n');
+    await put('partner-data', 'curated/events/dt=2026-11-16/a.csv', 'parent day\n');
+    const branchVersion = await put('branch-bucket', 'curated/events/dt=2026-11-16/a.csv', 'branch day\n');
+    const run = { ...RUN, runId: 'daily-20261116-a1', window: { start: '2026-11-16', end: '2026-11-16', endExclusive: '2026-11-17' } };
+    const store = s3Store(s3, 'branch-bucket');
+    const recorded = await recordRunInputs(s3VersionLister(s3), store, {
+      bucket: 'branch-bucket',
+      run,
+      inputs: [
+        { name: 'events', bucket: 'branch-bucket', prefix: 'curated/events/', read: 'day', fallbackBucket: 'partner-data' },
+        { name: 'ref', bucket: 'branch-bucket', prefix: 'curated/ref/', read: 'all', fallbackBucket: 'partner-data' },
+      ],
+    });
+    expect(recorded.buckets).toEqual({ b0: 'branch-bucket', b1: 'partner-data' });
+    const inputs = JSON.parse((await store.read(runManifestKeys('weekly', run.runId).inputs))!).inputs;
+    expect(inputs.map((i: any) => [i.name, i.bucket, i.objects.map((o: any) => [o.key, o.versionId])])).toEqual([
+      ['events', 'branch-bucket', [['curated/events/dt=2026-11-16/a.csv', branchVersion]]],
+      ['ref', 'partner-data', [['curated/ref/stations.csv', parentVersion ?? null]]],
+    ]);
+  });
+
   test('records the versions the job read, before it ran, and the versions its commit wrote; overwritten inputs stay readable', async () => {
     const first = await put('purpose-bucket', 'raw/usage/dt=2026-11-16/part-0001.csv', 'vin,kwh\nV1,1\n');
     await put('purpose-bucket', 'raw/usage/dt=2026-11-18/part-0001.csv', 'vin,kwh\nV2,2\n');
@@ -74,7 +98,11 @@ suite('the run manifest on a versioned S3', () => {
         { name: 'lookup', bucket: 'partner-data', prefix: 'lookup/vins.csv', read: 'all' },
       ],
     });
-    expect(recorded).toEqual({ inputs: `s3://purpose-bucket/${runManifestKeys('weekly', RUN.runId).inputs}`, objects: 3 });
+    expect(recorded).toEqual({
+      inputs: `s3://purpose-bucket/${runManifestKeys('weekly', RUN.runId).inputs}`,
+      objects: 3,
+      buckets: { b0: 'purpose-bucket', b1: 'partner-data' },
+    });
 
     // While the job runs, someone overwrites an input; then the commit writes the result.
     await put('purpose-bucket', 'raw/usage/dt=2026-11-16/part-0001.csv', 'vin,kwh\nV1,999\n');

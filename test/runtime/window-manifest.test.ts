@@ -127,6 +127,7 @@ describe('writeWindowManifests on S3', () => {
       inputs: [
         {
           name: 'usage',
+          bucket: 'raw-bucket',
           manifest: `s3://purpose-bucket/${key}`,
           days: ['2026-11-16', '2026-11-17', '2026-11-19', '2026-11-22'],
           missingDays: ['2026-11-18', '2026-11-20', '2026-11-21'],

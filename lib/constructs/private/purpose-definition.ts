@@ -316,11 +316,20 @@ export function runProcessingJob(
       ? props.arguments!.map((_, i) => sfn.JsonPath.stringAt(`${PATHS.arguments}.a${i}`))
       : props.arguments,
     processingInputs: [
-      ...purpose.inputs.map((i) => ({
+      ...purpose.inputs.map((i, n) => ({
         name: i.name,
         bucket: i.bucket ?? props.bucket,
         keyPrefix: i.keyPrefix,
         ...windowRead(purpose, i, runPartition),
+        // The bucket RecordRunInputs found the run's data in; a window's manifest names its own.
+        ...(i.fallbackBucket
+          ? {
+              fallback: {
+                bucket: i.fallbackBucket,
+                bucketName: purpose.windowInputs.includes(i) ? undefined : sfn.JsonPath.stringAt(`${PATHS.manifest}.buckets.b${n}`),
+              },
+            }
+          : {}),
         distribution: i.distribution,
         localPath: i.localPath,
         mode: i.mode,
@@ -457,12 +466,17 @@ export function recordRunManifest(
     ...(props.requirements?.length ? { requirements: props.requirements } : {}),
   };
   const inputs = [
-    ...purpose.inputs.map((i) => ({
-      name: i.name,
-      bucket: i.bucket ?? props.bucket,
-      prefix: i.keyPrefix,
-      read: purpose.windowInputs.includes(i) ? ('window' as const) : i.partitioned ? ('day' as const) : ('all' as const),
-    })),
+    ...purpose.inputs.map((i) => {
+      const w = purpose.windowInputs.indexOf(i);
+      return {
+        name: i.name,
+        // A window's input is recorded in the bucket its manifest lists, which ListWindowPartitions chose.
+        bucket: i.fallbackBucket && w >= 0 ? sfn.JsonPath.stringAt(`${PATHS.partitions}.inputs[${w}].bucket`) : (i.bucket ?? props.bucket),
+        fallbackBucket: w >= 0 ? undefined : i.fallbackBucket,
+        prefix: i.keyPrefix,
+        read: w >= 0 ? ('window' as const) : i.partitioned ? ('day' as const) : ('all' as const),
+      };
+    }),
     ...(props.query
       ? [
           {

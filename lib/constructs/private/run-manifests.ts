@@ -33,7 +33,10 @@ export interface RunManifestsProps {
 /** One input, as the `inputs` step receives it (see lib/runtime/run-manifest.ts). */
 export interface ManifestInput {
   readonly name: string;
-  readonly bucket: s3.IBucket;
+  /** The bucket, or a JsonPath to the name of the one a step before chose (a window's partitions). */
+  readonly bucket: s3.IBucket | string;
+  /** Read instead when `bucket` has nothing in the run's folders (a branch stage's parent bucket). */
+  readonly fallbackBucket?: s3.IBucket;
   /** A literal folder or key, or a JsonPath to one (a query's result). */
   readonly prefix: string;
   readonly read: 'all' | 'day' | 'window';
@@ -82,7 +85,10 @@ export class RunManifests extends Construct {
     });
   }
 
-  /** Before the job: the versions of what it will read (`run` holds what ran, as JsonPath values). */
+  /**
+   * Before the job: the versions of what it will read (`run` holds what ran, as JsonPath values).
+   * Its result's `buckets.b<n>` names the bucket the n-th input is read from.
+   */
   public recordInputs(
     scope: Construct,
     run: Record<string, unknown>,
@@ -96,7 +102,13 @@ export class RunManifests extends Construct {
         step: 'inputs',
         bucket: this.props.bucket.bucketName,
         run,
-        inputs: inputs.map((i) => ({ name: i.name, bucket: i.bucket.bucketName, prefix: i.prefix, read: i.read })),
+        inputs: inputs.map((i) => ({
+          name: i.name,
+          bucket: typeof i.bucket === 'string' ? i.bucket : i.bucket.bucketName,
+          prefix: i.prefix,
+          read: i.read,
+          ...(i.fallbackBucket ? { fallbackBucket: i.fallbackBucket.bucketName } : {}),
+        })),
       }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: true,

@@ -18,6 +18,8 @@ export interface WindowManifestInput {
   /** The input's folder, ending with '/'. */
   readonly keyPrefix: string;
   readonly complete: boolean;
+  /** Listed when `bucket` has none of the window's partitions (a branch stage's parent bucket). */
+  readonly fallbackBucket?: s3.IBucket;
 }
 
 /** Properties of WindowManifests. */
@@ -54,7 +56,10 @@ export class WindowManifests extends Construct {
       logGroup,
     );
     // Listing needs no object access, and no key: a ListObjectsV2 answer is not encrypted.
-    for (const i of props.inputs) role.addToPrincipalPolicy(listFolder(i.bucket, i.keyPrefix));
+    for (const i of props.inputs) {
+      for (const bucket of i.fallbackBucket ? [i.bucket, i.fallbackBucket] : [i.bucket])
+        role.addToPrincipalPolicy(listFolder(bucket, i.keyPrefix));
+    }
     const manifests = props.bucket.arnForObjects(`${props.manifestsPrefix}*`);
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [manifests] }));
     if (props.bucket.encryptionKey) role.addToPrincipalPolicy(viaS3(['kms:GenerateDataKey'], props.bucket.encryptionKey, props.bucket));
@@ -82,7 +87,13 @@ export class WindowManifests extends Construct {
         bucket: p.bucket.bucketName,
         manifestPrefix: sfn.JsonPath.format(`${p.manifestsPrefix}{}`, sfn.JsonPath.stringAt(paths.manifestFolder)),
         window: sfn.JsonPath.objectAt(paths.window),
-        inputs: p.inputs.map((i) => ({ name: i.name, bucket: i.bucket.bucketName, prefix: i.keyPrefix, complete: i.complete })),
+        inputs: p.inputs.map((i) => ({
+          name: i.name,
+          bucket: i.bucket.bucketName,
+          prefix: i.keyPrefix,
+          complete: i.complete,
+          ...(i.fallbackBucket ? { fallbackBucket: i.fallbackBucket.bucketName } : {}),
+        })),
       }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: true,
