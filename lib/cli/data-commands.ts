@@ -90,20 +90,9 @@ export async function dataBucketOf(
       `${folder} spans the buckets of several purposes (storage: per-purpose); copy one folder at a time: ${home.folders.map((f) => `${f.prefix} (${f.purpose})`).join(', ')}`,
     );
   }
-  let outputs;
-  try {
-    const r = await cfn.send(new DescribeStacksCommand({ StackName: project.stackName }));
-    outputs = r.Stacks?.[0]?.Outputs ?? [];
-  } catch (e) {
-    if ((e as Error).name === 'ValidationError' && /does not exist/.test((e as Error).message)) {
-      throw new UsageError(
-        `stack ${project.stackName} is not deployed in this account and region; deploy it (npx cdk deploy ${project.stackName}) or pass --bucket`,
-      );
-    }
-    throw e;
-  }
+  const outputs = await stackOutputs(cfn, project.stackName, 'or pass --bucket');
   const key = home.kind === 'purpose' ? purposeBucketOutputKey(home.purpose) : DATA_BUCKET_OUTPUT;
-  const bucket = outputs.find((o) => o.OutputKey === key)?.OutputValue;
+  const bucket = outputs[key];
   if (!bucket) {
     throw new UsageError(
       home.kind === 'purpose'
@@ -115,4 +104,19 @@ export async function dataBucketOf(
     out(`note: no purpose of the project file reads or writes ${folder}, so the project bucket holds it`);
   }
   return bucket;
+}
+
+/** The outputs of a deployed stack, by key; a stack that is not deployed is a usage error (`orElse` says what else to do). */
+export async function stackOutputs(cfn: CloudFormationClient, stackName: string, orElse?: string): Promise<Record<string, string>> {
+  try {
+    const r = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    return Object.fromEntries((r.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  } catch (e) {
+    if ((e as Error).name === 'ValidationError' && /does not exist/.test((e as Error).message)) {
+      throw new UsageError(
+        `stack ${stackName} is not deployed in this account and region; deploy it (npx cdk deploy ${stackName})${orElse ? ` ${orElse}` : ''}`,
+      );
+    }
+    throw e;
+  }
 }

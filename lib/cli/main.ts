@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AthenaClient } from '@aws-sdk/client-athena';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
@@ -25,6 +27,7 @@ export interface AwsClients {
   readonly athena: AthenaClient;
   readonly s3: S3Client;
   readonly cloudformation: CloudFormationClient;
+  readonly dynamodb: DynamoDBClient;
 }
 
 /** Where the CLI writes, and how it reaches AWS; tests replace these. */
@@ -43,6 +46,8 @@ export interface CliEnv {
   readonly prompt?: PromptIO;
   /** What doctor inspects. @default this machine */
   readonly doctor?: (rootDir: string) => DoctorEnv;
+  /** Runs the CDK CLI in `cwd` (stage create and delete). @default npx cdk, its output on this terminal */
+  readonly cdk?: (args: readonly string[], cwd: string) => Promise<number>;
 }
 
 async function awsClients(env: CliEnv, region?: string): Promise<AwsClients> {
@@ -54,6 +59,7 @@ async function awsClients(env: CliEnv, region?: string): Promise<AwsClients> {
     s3: given.s3 ?? new (await needsSdk(() => import('@aws-sdk/client-s3'))).S3Client({ region }),
     cloudformation:
       given.cloudformation ?? new (await needsSdk(() => import('@aws-sdk/client-cloudformation'))).CloudFormationClient({ region }),
+    dynamodb: given.dynamodb ?? new (await needsSdk(() => import('@aws-sdk/client-dynamodb'))).DynamoDBClient({ region }),
   };
 }
 
@@ -88,6 +94,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     lineage: () => needsSdk(() => import('./lineage-command')),
     // It runs run-local, which builds the stack with aws-cdk-lib.
     reproduce: () => needsSdk(() => import('./reproduce-command')),
+    stage: () => needsSdk(() => import('./stage-command')),
   };
   let code = 0;
   const program = new Command('batcat')
@@ -257,6 +264,94 @@ Examples:
         fetch = r.s3Fetcher(c.s3, config.keepVersionsDays);
       }
       code = await r.reproduceRun({ rootDir: g.root, project: config, found, fetch, python: opts.python, engine: opts.engine, out: line });
+    });
+
+  /** What the stage commands need: the clients, a yes-or-no (or --yes), and the CDK CLI in the project root. */
+  async function stageDeps(root: string, region: string | undefined, yes: boolean) {
+    const c = await clients(region);
+    const asker = new Asker(env.prompt);
+    return {
+      cloudformation: c.cloudformation,
+      s3: c.s3,
+      dynamodb: c.dynamodb,
+      out: line,
+      confirm: (question: string) => asker.confirm(question, { flag: '--yes', yes }),
+      cdk: (args: readonly string[]) => (env.cdk ?? runCdk)(args, root),
+    };
+  }
+
+  const stage = program
+    .command('stage')
+    .description(
+      "Branch stages: an isolated copy of a project (its own stack, buckets, roles and alarms) that reads its parent stage's data where it has none of its own and never writes it.",
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  batcat stage create 2022-rnd-battery feat1 --from dev
+  batcat stage diff 2022-rnd-battery feat1
+  batcat stage promote 2022-rnd-battery feat1 --prefix results/usage-analysis/summary/
+  batcat stage delete 2022-rnd-battery feat1 [--delete-data]`,
+    );
+  stage
+    .command('create')
+    .description(
+      "Record <branch> as a branch of --from (the parent's buckets and key, from its deployed stack, in cdk.context.json) and deploy it with cdk deploy.",
+    )
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<branch>', "the branch stage's name: 1-8 lowercase letters or digits, e.g. feat1")
+    .requiredOption('--from <stage>', 'the parent stage, deployed, e.g. dev')
+    .option('--no-deploy', 'only record the branch; deploy it later with npx cdk deploy -c batcat:stage=<branch>')
+    .addHelpText('after', '\nExample:\n  batcat stage create 2022-rnd-battery feat1 --from dev')
+    .action(async (project: string, branch: string, opts) => {
+      const g = program.opts();
+      const { createStage } = await commands.stage();
+      code = await createStage(g.root, project, branch, opts.from, opts.deploy !== false, await stageDeps(g.root, g.region, true));
+    });
+  stage
+    .command('diff')
+    .description(
+      "List the prefixes (dt= partitions, or whole folders) where the branch's data differs from its parent's: new in the branch, or changed.",
+    )
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<branch>', 'the branch stage')
+    .addHelpText('after', '\nExample:\n  batcat stage diff 2022-rnd-battery feat1')
+    .action(async (project: string, branch: string) => {
+      const g = program.opts();
+      const { diffStage } = await commands.stage();
+      code = await diffStage(g.root, project, branch, await stageDeps(g.root, g.region, true));
+    });
+  stage
+    .command('promote')
+    .description(
+      "Copy result prefixes of the branch to its parent after a confirmation: each chosen parent prefix becomes the branch's (the versions it replaces are kept keepVersions days).",
+    )
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<branch>', 'the branch stage')
+    .option('--prefix <prefix...>', 'only the differing results below these prefixes (default: every result that differs)')
+    .option('--yes', 'do not ask for a confirmation')
+    .addHelpText(
+      'after',
+      '\nExample:\n  batcat stage promote 2022-rnd-battery feat1 --prefix results/usage-analysis/summary/dt=2026-11-22/',
+    )
+    .action(async (project: string, branch: string, opts) => {
+      const g = program.opts();
+      const { promoteStage } = await commands.stage();
+      code = await promoteStage(g.root, project, branch, opts.prefix ?? [], await stageDeps(g.root, g.region, opts.yes === true));
+    });
+  stage
+    .command('delete')
+    .description("Destroy a branch's stack (cdk destroy) and forget the branch; its buckets, key and ledger are kept unless --delete-data.")
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<branch>', 'the branch stage')
+    .option('--delete-data', "also empty and delete the branch's buckets (every version) and its run ledger")
+    .option('--yes', 'do not ask for a confirmation')
+    .addHelpText('after', '\nExample:\n  batcat stage delete 2022-rnd-battery feat1 --delete-data')
+    .action(async (project: string, branch: string, opts) => {
+      const g = program.opts();
+      const { deleteStage } = await commands.stage();
+      code = await deleteStage(g.root, project, branch, opts.deleteData === true, await stageDeps(g.root, g.region, opts.yes === true));
     });
 
   program
@@ -578,6 +673,15 @@ function localRunsTable(rootDir: string, purpose: string, limit: number, line: (
         .trimEnd(),
     );
   return 0;
+}
+
+/** `npx cdk <args>` in `cwd`, its output on this terminal. */
+function runCdk(args: readonly string[], cwd: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('npx', ['cdk', ...args], { cwd, stdio: 'inherit' });
+    child.on('error', () => resolve(127));
+    child.on('exit', (c) => resolve(c ?? 1));
+  });
 }
 
 /** How run-local and reproduce run the job: the container engine, and the Python that stands in for the image's. */

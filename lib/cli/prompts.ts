@@ -69,6 +69,18 @@ export class Asker {
     return v;
   }
 
+  /** Yes or no; without a terminal, only `yes` (the flag given) answers. */
+  async confirm(message: string, o: { flag: string; yes: boolean }): Promise<boolean> {
+    if (o.yes) return true;
+    if (!this.io)
+      throw new UsageError(
+        `${message.replace(/\?$/, '')}: give ${o.flag} to confirm (there is no terminal to ask on); nothing was changed`,
+      );
+    const c = await clack();
+    const v = await c.confirm({ message, initialValue: false, input: this.io.input, output: this.io.output });
+    return !c.isCancel(v) && v;
+  }
+
   async intro(title: string): Promise<void> {
     if (this.io) (await clack()).intro(title, { output: this.io.output });
   }

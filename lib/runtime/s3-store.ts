@@ -52,7 +52,6 @@ const PART_SIZE = 1024 ** 3;
 
 /** The commit's store on S3: one bucket. `partSize` and `singleCopyLimit` are for tests. */
 export function s3Store(s3: S3Client, bucket: string, sizes = { singleCopyLimit: SINGLE_COPY_LIMIT, partSize: PART_SIZE }): ObjectStore {
-  const source = (key: string) => `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
   return {
     async list(prefix, atMost = Infinity) {
       const out: Array<{ key: string; size: number }> = [];
@@ -64,34 +63,7 @@ export function s3Store(s3: S3Client, bucket: string, sizes = { singleCopyLimit:
       } while (token);
       return out;
     },
-    async copy(from, to, size) {
-      if (size <= sizes.singleCopyLimit) {
-        await s3.send(new CopyObjectCommand({ Bucket: bucket, CopySource: source(from), Key: to }));
-        return;
-      }
-      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: to }));
-      try {
-        const parts = [];
-        for (let start = 0, n = 1; start < size; start += sizes.partSize, n++) {
-          const end = Math.min(start + sizes.partSize, size) - 1;
-          const part = await s3.send(
-            new UploadPartCopyCommand({
-              Bucket: bucket,
-              Key: to,
-              UploadId,
-              PartNumber: n,
-              CopySource: source(from),
-              CopySourceRange: `bytes=${start}-${end}`,
-            }),
-          );
-          parts.push({ PartNumber: n, ETag: part.CopyPartResult!.ETag });
-        }
-        await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } }));
-      } catch (e) {
-        await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: to, UploadId }));
-        throw e;
-      }
-    },
+    copy: (from, to, size) => copyObject(s3, { bucket, key: from }, { bucket, key: to }, size, sizes),
     async delete(keys) {
       for (let i = 0; i < keys.length; i += 1000) {
         const batch = keys.slice(i, i + 1000);
@@ -117,4 +89,41 @@ export function s3Store(s3: S3Client, bucket: string, sizes = { singleCopyLimit:
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
     },
   };
+}
+
+/** Copies one object, within a bucket or between two, by parts above `singleCopyLimit` (CopyObject's 5 GiB). */
+export async function copyObject(
+  s3: S3Client,
+  from: { readonly bucket: string; readonly key: string },
+  to: { readonly bucket: string; readonly key: string },
+  size: number,
+  sizes = { singleCopyLimit: SINGLE_COPY_LIMIT, partSize: PART_SIZE },
+): Promise<void> {
+  const source = `${from.bucket}/${from.key.split('/').map(encodeURIComponent).join('/')}`;
+  if (size <= sizes.singleCopyLimit) {
+    await s3.send(new CopyObjectCommand({ Bucket: to.bucket, CopySource: source, Key: to.key }));
+    return;
+  }
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: to.bucket, Key: to.key }));
+  try {
+    const parts = [];
+    for (let start = 0, n = 1; start < size; start += sizes.partSize, n++) {
+      const end = Math.min(start + sizes.partSize, size) - 1;
+      const part = await s3.send(
+        new UploadPartCopyCommand({
+          Bucket: to.bucket,
+          Key: to.key,
+          UploadId,
+          PartNumber: n,
+          CopySource: source,
+          CopySourceRange: `bytes=${start}-${end}`,
+        }),
+      );
+      parts.push({ PartNumber: n, ETag: part.CopyPartResult!.ETag });
+    }
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId, MultipartUpload: { Parts: parts } }));
+  } catch (e) {
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId }));
+    throw e;
+  }
 }
