@@ -414,6 +414,40 @@ describe('batcat run-local', () => {
     ).job;
     expect(job.Environment.FLEET_DB_PASSWORD_SECRET_ID).toBe('prod/fleet-db/password');
   });
+
+  test("--stage of a branch: the run's input from data/ where it has the day, else from the parent's bucket copied to data/s3/<bucket>/", () => {
+    const other = exampleCopy();
+    const record = {
+      parent: 'dev',
+      parentStack: 'batcat-2022-rnd-battery-dev',
+      dataBucket: 'dev-data',
+      dataKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      purposeBuckets: { 'usage-analysis': 'dev-ua', 'fleet-report': 'dev-fr' },
+      createdAt: '2026-12-04T20:00:00.000Z',
+    };
+    fs.writeFileSync(path.join(other, 'cdk.context.json'), JSON.stringify({ 'batcat:branch:2022-rnd-battery:feat1': record }));
+    const parentDay = path.join(other, 'data', 's3', 'dev-ua', 'raw', 'usage', 'dt=2026-11-21');
+    fs.mkdirSync(parentDay, { recursive: true });
+    fs.writeFileSync(path.join(parentDay, 'part-0001.csv'), USAGE.replace(/2026-11-22/g, '2026-11-21'));
+    withUsage(other, '2026-11-22');
+    const manifestOf = (runId: string) =>
+      JSON.parse(fs.readFileSync(path.join(other, 'runs', 'usage-analysis', runId, 'manifest.json'), 'utf8'));
+    for (const [day, bucket] of [
+      ['2026-11-21', 'dev-ua'],
+      ['2026-11-22', 'local-data-bucket'],
+    ]) {
+      const r = batcat(
+        ['run-local', '2022-rnd-battery', 'usage-analysis', '--date', day, '--engine', 'namespace', '--stage', 'feat1'],
+        other,
+      );
+      expect([day, r.code, r.err]).toEqual([day, 0, '']);
+      const input = manifestOf(`usage-analysis-${day.replace(/-/g, '')}-a1`).inputs[0];
+      expect([day, input.bucket, input.objects.length]).toEqual([day, bucket, 1]);
+    }
+    expect(
+      fs.readFileSync(path.join(other, 'data', 'result', 'usage-analysis', 'dt=2026-11-21', 'summary', 'usage_summary.csv'), 'utf8'),
+    ).toContain('VIN1');
+  });
 });
 
 describe('batcat run-local, a window of several days over daily partitions', () => {
