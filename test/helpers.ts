@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { App, type IPolicyValidationPluginBeta1, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { ObjectStore } from '../lib/runtime/commit';
-import type { VersionLister } from '../lib/runtime/run-manifest';
+import { inputUri, type RecordInputsRequest, type VersionLister } from '../lib/runtime/run-manifest';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -216,4 +216,14 @@ export function memoryStores(objects: Record<string, string[]>) {
   const versions: VersionLister = async (bucket, prefix) =>
     (await storeOf(bucket).list(prefix)).map((o) => ({ key: o.key, size: o.size, etag: '"e"', versionId: 'v1' }));
   return { storeOf, buckets, versions };
+}
+
+/** A RecordRunInputs that records nothing but answers as the real one does: the URI the job reads of each input. */
+export async function recordInputsStub(given: any): Promise<any> {
+  const request = given as RecordInputsRequest;
+  return {
+    inputs: 's3://manifests/inputs.json',
+    objects: 0,
+    uris: Object.fromEntries(request.inputs.map((i, n) => [`u${n}`, inputUri(i, request.run.window)])),
+  };
 }

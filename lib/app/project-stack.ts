@@ -50,6 +50,7 @@ import {
   ownerOf,
   purposeBucketOutputKey,
 } from '../contract/storage';
+import { REPRODUCTIONS_PREFIX } from '../contract/run-manifest';
 import { WINDOW_MANIFEST_RETENTION_DAYS, WINDOW_MANIFESTS_PREFIX } from '../contract/window-manifest';
 import { PurposeStack } from './purpose-stack';
 
@@ -248,6 +249,13 @@ export class ProjectStack extends Stack {
     // Every data bucket is versioned: a replaced version stays readable (run manifests name it) for keepVersions days.
     for (const bucket of [this.data.bucket, ...Object.values(this.purposeBuckets)]) {
       bucket.addLifecycleRule({ id: 'ExpireReplacedVersions', noncurrentVersionExpiration: Duration.days(c.keepVersionsDays) });
+      // What batcat reproduce --remote staged: read by its reproduction, kept a month to look at.
+      bucket.addLifecycleRule({
+        id: 'ExpireReproductions',
+        prefix: REPRODUCTIONS_PREFIX,
+        expiration: Duration.days(30),
+        noncurrentVersionExpiration: Duration.days(1),
+      });
     }
     // A run longer than a day reads its partitioned inputs through manifests; a redriven job must still find its own.
     const withManifests = new Set(

@@ -95,6 +95,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     // It runs run-local, which builds the stack with aws-cdk-lib.
     reproduce: () => needsSdk(() => import('./reproduce-command')),
     stage: () => needsSdk(() => import('./stage-command')),
+    reproduceRemote: () => needsSdk(() => import('./reproduce-remote')),
   };
   let code = 0;
   const program = new Command('batcat')
@@ -233,6 +234,12 @@ Example:
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<run-id>', 'the run, e.g. usage-analysis-20261122-a1 (batcat runs lists them)')
     .option('--local-run', 'reproduce a run of batcat run-local (runs/<purpose>/<run id>/manifest.json) instead of a run on AWS')
+    .addOption(
+      new Option(
+        '--remote',
+        "reproduce on AWS: stage the versions in the purpose's bucket, run the deployed state machine on them (no ledger, no commit) and compare its outputs",
+      ).conflicts('localRun'),
+    )
     .option('--data <dir>', 'with --local-run: the folder the local run read', 'data')
     .addOption(pythonOption())
     .addOption(engineOption())
@@ -243,12 +250,26 @@ Exit code 0 when every output is byte for byte the recorded one, 1 when the run 
 2 when the run cannot be reproduced (a recorded version expired, the code changed since): the message names why.
 Examples:
   batcat reproduce 2022-rnd-battery usage-analysis-20261122-a1
+  batcat reproduce 2022-rnd-battery usage-analysis-20261122-a1 --remote
   batcat reproduce 2022-rnd-battery usage-analysis-20261122-a2 --local-run`,
     )
     .action(async (project: string, runId: string, opts) => {
       const g = program.opts();
       const config = projectContext(g.root, project, stageOf(g));
       const r = await commands.reproduce();
+      if (opts.remote) {
+        const c = await clients(g.region);
+        const { reproduceRemote } = await commands.reproduceRemote();
+        code = await reproduceRemote({
+          project: config,
+          found: await r.awsRunManifest(config, runId, c),
+          aws: c,
+          out: line,
+          sleep: env.sleep,
+          now: env.now && (() => new Date(env.now!())),
+        });
+        return;
+      }
       let found;
       let fetch;
       if (opts.localRun) {

@@ -103,19 +103,22 @@ export function s3Fetcher(s3: S3Client, keepVersionsDays: number): ObjectFetcher
       const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, ...(o.versionId ? { VersionId: o.versionId } : {}) }));
       return Buffer.from(await out.Body!.transformToByteArray());
     } catch (e) {
-      const name = (e as Error).name;
-      if (name === 'NoSuchVersion' || name === 'NoSuchKey' || (name === 'InvalidArgument' && o.versionId)) {
-        throw new NotReproducibleError(
-          `${s3Uri(bucket, o.key)}${o.versionId ? ` version ${o.versionId}` : ''} no longer exists: ` +
-            (o.versionId
-              ? `a replaced version is kept ${keepVersionsDays} days (keepVersions in the project file) and then expires, or it was deleted. `
-              : 'it was deleted. ') +
-            'The run cannot be reproduced on the same bytes.',
-        );
-      }
-      throw e;
+      throw versionGone(e, bucket, o, keepVersionsDays) ?? e;
     }
   };
+}
+
+/** The NotReproducibleError for an S3 error saying a recorded object or version is gone; undefined for any other error. */
+export function versionGone(e: unknown, bucket: string, o: ManifestObject, keepVersionsDays: number): NotReproducibleError | undefined {
+  const name = (e as Error).name;
+  if (name !== 'NoSuchVersion' && name !== 'NoSuchKey' && !(name === 'InvalidArgument' && o.versionId)) return undefined;
+  return new NotReproducibleError(
+    `${s3Uri(bucket, o.key)}${o.versionId ? ` version ${o.versionId}` : ''} no longer exists: ` +
+      (o.versionId
+        ? `a replaced version is kept ${keepVersionsDays} days (keepVersions in the project file) and then expires, or it was deleted. `
+        : 'it was deleted. ') +
+      'The run cannot be reproduced on the same bytes.',
+  );
 }
 
 /** Reads recorded files of a local run from its data folder (local files have no versions). */

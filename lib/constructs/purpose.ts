@@ -11,6 +11,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { backfillStateMachineName, triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
 import { RUN_DEFAULTS } from '../contract/processing';
+import { REPRODUCTIONS_PREFIX } from '../contract/run-manifest';
 import { MAX_BACKFILL_WINDOWS } from '../contract/run-input';
 import { s3Uri } from '../contract/s3-uri';
 import { AccessLogsBucket } from './access-logs-bucket';
@@ -27,8 +28,10 @@ import {
   commitResults,
   failureHandling,
   followExistingJob,
+  commitUnlessReproduction,
   listWindowPartitions,
   recordRunManifest,
+  reproduceOrClaim,
   runRedshiftQuery,
   recordRunStart,
   recordRunSuccess,
@@ -130,7 +133,7 @@ export class Purpose extends Construct {
       logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
     });
     const commit = commitResults(this, purpose, resultCommit);
-    const outputs = checkOutputs(this, purpose, onFailure.fail, commit);
+    const outputs = checkOutputs(this, purpose, onFailure.fail, commitUnlessReproduction(this, commit));
     const manifests =
       purpose.windowInputs.length > 0
         ? new WindowManifests(this, 'WindowManifests', {
@@ -163,7 +166,7 @@ export class Purpose extends Construct {
       logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
     });
     const record = recordRunManifest(this, purpose, runManifests, this.processingJob, code);
-    resolve.next(claim);
+    resolve.next(reproduceOrClaim(this, purpose, claim, this.processingJob));
     let beforeJob: sfn.INextable = claim;
     commit.next(record.outputs).next(success);
     for (const step of [query, redshift, partitions, record.inputs]) if (step) beforeJob = beforeJob.next(step);
@@ -195,6 +198,15 @@ export class Purpose extends Construct {
     redshift?.grantRun(this.stateMachine);
     table.encryptionKey?.grantEncryptDecrypt(this.stateMachine);
     for (const o of purpose.outputs) this.stateMachine.addToRolePolicy(listFolder(props.bucket, o.keyPrefix));
+    // A reproduction's job reads the versions `batcat reproduce --remote` staged in the purpose's bucket.
+    const staged = props.bucket.arnForObjects(`${REPRODUCTIONS_PREFIX}${props.purposeName}/*`);
+    this.jobRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [staged] }));
+    this.jobRole.addToPrincipalPolicy(listFolder(props.bucket, `${REPRODUCTIONS_PREFIX}${props.purposeName}/`));
+    acknowledgeWildcardResources(
+      this.jobRole,
+      [staged],
+      "The purpose's own reproduction folder: the versions a reproduction stages, one folder per run.",
+    );
     acknowledgeWildcardResources(
       this.stateMachine.role,
       [resultCommit.function, runManifests.function, ...(manifests ? [manifests.function] : [])].map((f) => `${f.functionArn}:*`),

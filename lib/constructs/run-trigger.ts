@@ -20,6 +20,7 @@ import { FRESHNESS_METRIC } from '../contract/ledger';
 import { MAX_STATE_MACHINE_NAME_LENGTH, triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
 import { cronDaylightSavingProblem, cronProblem, schedulePeriodProblem } from '../contract/rules';
 import type { PurposeRunConfig } from '../contract/run-input';
+import { REPRODUCTION_SUFFIX } from '../contract/run-manifest';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import type { RunLedger } from './run-ledger';
 import { firstEventAlarm } from './private/alarms';
@@ -395,7 +396,12 @@ export class RunTrigger extends Construct {
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
-        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [props.stateMachine.stateMachineArn] },
+        // A reproduction claims no window, so its end has nothing to record.
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [props.stateMachine.stateMachineArn],
+          name: events.Match.anythingButSuffix(REPRODUCTION_SUFFIX),
+        },
       },
       targets: [new targets.LambdaFunction(this.function, delivery)],
     });
@@ -406,7 +412,12 @@ export class RunTrigger extends Construct {
         eventPattern: {
           source: ['aws.states'],
           detailType: ['Step Functions Execution Status Change'],
-          detail: { status: ['SUCCEEDED'], stateMachineArn: [props.upstream.stateMachine.stateMachineArn] },
+          // A reproduction (batcat reproduce --remote) changes no result: nothing runs after it.
+          detail: {
+            status: ['SUCCEEDED'],
+            stateMachineArn: [props.upstream.stateMachine.stateMachineArn],
+            name: events.Match.anythingButSuffix(REPRODUCTION_SUFFIX),
+          },
         },
         targets: [new targets.LambdaFunction(this.function, delivery)],
       });

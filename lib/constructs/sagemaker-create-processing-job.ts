@@ -93,13 +93,21 @@ export interface ProcessingInput {
    */
   readonly manifest?: ProcessingInputManifest;
   /**
-   * A second bucket holding the same folder, read instead of `bucket` when a step before the job
-   * chose it for the run (a branch stage reads its parent's data where it has none of its own).
-   * The job role may read the folder in both.
+   * The S3 URI this run reads, chosen by a step before the job: a JsonPath reference, or in a
+   * JSONata task a `{% ... %}` expression. It must be `keyPrefix` or below it, in `bucket` or
+   * `fallbackBucket`: the job role may read nothing else of this input.
    *
-   * @default - the job always reads `bucket`
+   * @default - `s3://<bucket>/<keyPrefix><runPrefix>`
    */
-  readonly fallback?: ProcessingInputFallback;
+  readonly uri?: string;
+  /**
+   * A second bucket holding the same folder, which a run may read instead of `bucket` (through
+   * `uri`, or a `manifest` that names it): a branch stage's parent bucket. The job role may read
+   * the folder in both.
+   *
+   * @default - none
+   */
+  readonly fallbackBucket?: s3.IBucket;
   /**
    * Where the input is copied in the container.
    *
@@ -124,19 +132,6 @@ export interface ProcessingInput {
    * @default S3CompressionType.NONE
    */
   readonly compression?: S3CompressionType;
-}
-
-/** A processing input's second bucket, and which of the two a run reads. */
-export interface ProcessingInputFallback {
-  /** The bucket; the job role may read the input's folder in it. */
-  readonly bucket: s3.IBucket;
-  /**
-   * The name of the bucket the run reads, `bucket`'s or the input's: a JsonPath reference, or in
-   * a JSONata task a `{% ... %}` expression. Not needed with a `manifest`, whose objects name their bucket.
-   *
-   * @default - none; required without a `manifest`
-   */
-  readonly bucketName?: string;
 }
 
 /** Where a processing input's manifest is: an object chosen per run below a folder the job role may read. */
@@ -420,10 +415,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       ['jobName', p.jobName],
       ...(p.processingInputs ?? []).map((i): [string, string | undefined] => [`input '${i.name}' runPrefix`, i.runPrefix]),
       ...(p.processingInputs ?? []).map((i): [string, string | undefined] => [`input '${i.name}' manifest key`, i.manifest?.key]),
-      ...(p.processingInputs ?? []).map((i): [string, string | undefined] => [
-        `input '${i.name}' fallback bucketName`,
-        i.fallback?.bucketName,
-      ]),
+      ...(p.processingInputs ?? []).map((i): [string, string | undefined] => [`input '${i.name}' uri`, i.uri]),
       ...(p.processingOutputs ?? []).map((o): [string, string | undefined] => [`output '${o.name}' runPrefix`, o.runPrefix]),
       ...Object.entries(p.environment ?? {}).map(([k, v]): [string, string] => [`environment ${k}`, v]),
       ...(p.containerArguments ?? []).map((a, n): [string, string] => [`containerArguments[${n}]`, a]),
@@ -468,7 +460,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         ? p.processingInputs.map((i) => ({
             InputName: i.name,
             S3Input: {
-              S3Uri: i.manifest ? objectUri(i.manifest.bucket, i.manifest.key, language) : folderUri(i, language),
+              S3Uri: i.uri ?? (i.manifest ? objectUri(i.manifest.bucket, i.manifest.key, language) : folderUri(i, language)),
               LocalPath: i.localPath ?? defaultInputPath(i.name),
               S3DataType: i.manifest ? 'ManifestFile' : 'S3Prefix',
               S3InputMode: i.mode ?? S3InputMode.FILE,
@@ -557,11 +549,8 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
         );
       }
       if (i.manifest) check(this, keyPrefixProblem(i.manifest.keyPrefix));
-      if (i.fallback && !i.manifest && i.fallback.bucketName === undefined) {
-        throw scopedError(
-          this,
-          `input '${i.name}' has a fallback bucket but no fallback bucketName: name the bucket each run reads (a JsonPath reference or JSONata expression set by a step before the job)`,
-        );
+      if (i.uri !== undefined && (i.manifest || i.runPrefix !== undefined)) {
+        throw scopedError(this, `input '${i.name}' has a uri chosen per run, which replaces a runPrefix or a manifest: give one of them`);
       }
     }
     for (const o of p.processingOutputs ?? []) check(this, keyPrefixProblem(o.keyPrefix));
@@ -622,7 +611,7 @@ export class SageMakerCreateProcessingJob extends sfn.TaskStateBase implements t
       return arn;
     };
     for (const i of p.processingInputs ?? []) {
-      for (const bucket of i.fallback ? [i.bucket, i.fallback.bucket] : [i.bucket]) {
+      for (const bucket of i.fallbackBucket ? [i.bucket, i.fallbackBucket] : [i.bucket]) {
         wildcards.push(bucket.arnForObjects(`${i.keyPrefix}*`));
         statements.push(...readFolder(bucket, i.keyPrefix));
         if (bucket.encryptionKey) statements.push(viaS3(['kms:Decrypt'], bucket.encryptionKey, bucket));
@@ -768,22 +757,8 @@ function objectUri(bucket: s3.IBucket, key: string, language: sfn.QueryLanguage)
   return sfn.JsonPath.isEncodedJsonPath(key) ? sfn.JsonPath.format(s3Uri(bucket.bucketName, '{}'), key) : s3Uri(bucket.bucketName, key);
 }
 
-/** `s3://<bucket>/<keyPrefix>`, followed by the run's sub-folder if it has one; the bucket the run's, with a fallback. */
-function folderUri(
-  c: { bucket: s3.IBucket; keyPrefix: string; runPrefix?: string; fallback?: ProcessingInputFallback },
-  language: sfn.QueryLanguage,
-): string {
-  const chosen = c.fallback?.bucketName;
-  if (chosen !== undefined) {
-    if (language === sfn.QueryLanguage.JSONATA) {
-      const bucket = JSONATA_EXPRESSION.exec(chosen)?.[1].trim() ?? `'${chosen}'`;
-      const sub = c.runPrefix ? (JSONATA_EXPRESSION.exec(c.runPrefix)?.[1].trim() ?? `'${c.runPrefix}'`) : "''";
-      return `{% 's3://' & (${bucket}) & '/${c.keyPrefix}' & (${sub}) %}`;
-    }
-    return c.runPrefix
-      ? sfn.JsonPath.format(`s3://{}/${c.keyPrefix}{}`, chosen, c.runPrefix)
-      : sfn.JsonPath.format(`s3://{}/${c.keyPrefix}`, chosen);
-  }
+/** `s3://<bucket>/<keyPrefix>`, followed by the run's sub-folder if it has one. */
+function folderUri(c: { bucket: s3.IBucket; keyPrefix: string; runPrefix?: string }, language: sfn.QueryLanguage): string {
   if (!c.runPrefix) return s3Uri(c.bucket.bucketName, c.keyPrefix);
   if (language === sfn.QueryLanguage.JSONATA) {
     // Bucket names and validated prefixes hold no quote, so the folder is a JSONata string literal.

@@ -84,4 +84,35 @@ export interface RunManifest extends ManifestRun {
 }
 
 /** The error a manifest over its limit fails the run with, before the job. */
+/** Where `batcat reproduce --remote` stages the versions a run read, per purpose: expired after 30 days. */
+export const REPRODUCTIONS_PREFIX = '_batcat/reproduce/';
+
+/**
+ * How a reproduction's run id ends (`<run id>-<UTC time>-repro`): the trigger's rules leave its
+ * end alone (no `after:` purpose starts, the ledger is not touched).
+ */
+export const REPRODUCTION_SUFFIX = '-repro';
+
+/** The run id of a reproduction of `runId` started at `now`. */
+export function reproductionRunId(runId: string, now: Date): string {
+  return `${runId}-${now.toISOString().replace(/[-:T]/g, '').slice(0, 14)}${REPRODUCTION_SUFFIX}`;
+}
+
+/** The staging folder of one reproduction run. */
+export function reproductionPrefix(purpose: string, runId: string): string {
+  return `${REPRODUCTIONS_PREFIX}${purpose}/${runId}/`;
+}
+
+/**
+ * What a reproduction's run input adds (`reproduction`): the run it reproduces, the S3 URI the
+ * job reads for each input (`u<n>`, in the order of the run manifest's inputs), and for a query
+ * purpose the recorded query's id. The state machine then skips the ledger, the query and the
+ * commit: the outputs stay in the attempt's folder, to be compared with the recorded ones.
+ */
+export interface ReproductionInput {
+  readonly of: string;
+  readonly uris: Readonly<Record<string, string>>;
+  readonly queryExecutionId?: string;
+}
+
 export const RUN_MANIFEST_TOO_LARGE = 'BatCat.RunManifestTooLarge';

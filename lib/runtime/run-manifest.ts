@@ -49,6 +49,14 @@ export interface RecordOutputsRequest {
   readonly outputs: ReadonlyArray<{ readonly name: string; readonly bucket: string; readonly prefix: string }>;
 }
 
+/**
+ * What the job reads of an input in this run, as its `S3Uri`: the window start's `dt=` folder,
+ * or the whole prefix (a window's days are read through a manifest, whose base this is).
+ */
+export function inputUri(i: Pick<ManifestInputSpec, 'bucket' | 'prefix' | 'read'>, window: { start: string }): string {
+  return s3Uri(i.bucket, i.read === 'day' ? dayPrefix(i.prefix, window.start) : i.prefix);
+}
+
 /** The folders an input spec stands for in this run. */
 function prefixesOf(i: ManifestInputSpec, window: { start: string; end: string }): string[] {
   if (i.read === 'day') return [dayPrefix(i.prefix, window.start)];
@@ -70,12 +78,12 @@ export async function recordRunInputs(
   request: RecordInputsRequest,
   limit = MAX_RUN_MANIFEST_INPUT_OBJECTS,
   now = () => new Date(),
-): Promise<{ inputs: string; objects: number; buckets: Record<string, string> }> {
+): Promise<{ inputs: string; objects: number; uris: Record<string, string> }> {
   const problem = windowProblem(request.run.window);
   if (problem) throw new Error(`not a run manifest request: ${problem}`);
   const inputs: ManifestChannel[] = [];
   let total = 0;
-  const buckets: Record<string, string> = {};
+  const uris: Record<string, string> = {};
   for (const [n, given] of request.inputs.entries()) {
     const prefixes = prefixesOf(given, request.run.window);
     let i = given;
@@ -86,12 +94,12 @@ export async function recordRunInputs(
       objects = await listInput(list, i, prefixes, limit, total);
     }
     total += objects.length;
-    buckets[`b${n}`] = i.bucket;
+    uris[`u${n}`] = inputUri(i, request.run.window);
     inputs.push({ name: i.name, bucket: i.bucket, prefixes, objects });
   }
   const key = runManifestKeys(request.run.purpose, request.run.runId).inputs;
   await store.write(key, JSON.stringify({ run: request.run, inputs, inputsRecordedAt: now().toISOString() }));
-  return { inputs: s3Uri(request.bucket, key), objects: total, buckets };
+  return { inputs: s3Uri(request.bucket, key), objects: total, uris };
 }
 
 /** The current versions below an input's folders; fails when the run would read more than `limit` objects. */

@@ -91,15 +91,15 @@ export function s3Store(s3: S3Client, bucket: string, sizes = { singleCopyLimit:
   };
 }
 
-/** Copies one object, within a bucket or between two, by parts above `singleCopyLimit` (CopyObject's 5 GiB). */
+/** Copies one object (or one version of it), within a bucket or between two, by parts above `singleCopyLimit` (CopyObject's 5 GiB). */
 export async function copyObject(
   s3: S3Client,
-  from: { readonly bucket: string; readonly key: string },
+  from: { readonly bucket: string; readonly key: string; readonly versionId?: string },
   to: { readonly bucket: string; readonly key: string },
   size: number,
   sizes = { singleCopyLimit: SINGLE_COPY_LIMIT, partSize: PART_SIZE },
 ): Promise<void> {
-  const source = `${from.bucket}/${from.key.split('/').map(encodeURIComponent).join('/')}`;
+  const source = `${from.bucket}/${from.key.split('/').map(encodeURIComponent).join('/')}${from.versionId ? `?versionId=${encodeURIComponent(from.versionId)}` : ''}`;
   if (size <= sizes.singleCopyLimit) {
     await s3.send(new CopyObjectCommand({ Bucket: to.bucket, CopySource: source, Key: to.key }));
     return;

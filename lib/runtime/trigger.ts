@@ -428,6 +428,11 @@ function fromUpstream(detail: Record<string, unknown>, config: PurposeRunConfig)
         `was it started outside the run contract, or was its input too large for the event?`,
     );
   }
+  if (isObject(upstreamInput.reproduction)) {
+    throw new RunRequestError(
+      `upstream execution ${describe(detail.executionArn)} is a reproduction (batcat reproduce --remote), which changes no result; nothing runs after it`,
+    );
+  }
   const window = checkedWindow(upstreamInput.window.start, upstreamInput.window.end, 'upstream window');
   const upstreamRunId = typeof upstreamInput.runId === 'string' ? upstreamInput.runId : detail.executionArn;
   // An upstream result that replaced a success changes this purpose's input, so it replaces this purpose's result too.

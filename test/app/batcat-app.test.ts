@@ -144,6 +144,7 @@ describe('the example project app', () => {
         // The commit of results: the objects below the purpose's own output folder
         'Purpose/Commit/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/results/usage-analysis/summary/*]',
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::*]', // ecr:GetAuthorizationToken, cloudwatch:PutMetricData (namespace-bound)
+        'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/reproduce/usage-analysis/*]',
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/raw/usage/*]',
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/results/usage-analysis/summary/*]',
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/ProcessingJobs:log-stream:usage-analysis-2919b6-*]',

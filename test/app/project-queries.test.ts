@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { definitionOf, stubRefs } from '../helpers';
+import { definitionOf, recordInputsStub, stubRefs } from '../helpers';
 import { synthesizedProject } from './synthesized-project';
 import { executionContext, StateMachine } from '../local-step-functions';
 
@@ -159,9 +159,12 @@ describe('a project with result tables and a query-fed purpose', () => {
     expect(q.Next).toBe('RecordRunInputs');
     expect(q.Catch[0].Next).toBe('DescribeFailure');
     const input = def.States.RunProcessingJob.Parameters.ProcessingInputs.find((i: any) => i.InputName === 'query');
-    expect(input.S3Input['S3Uri.$']).toMatch(
-      /^States\.Format\('s3:\/\/.+\/athena-results\/purposes\/report\/\{\}', \$\.query\.resultFile\)$/,
-    );
+    // The job reads what RecordRunInputs recorded of the result file.
+    expect(input.S3Input['S3Uri.$']).toBe('$.manifest.uris.u0');
+    expect(def.States.RecordRunInputs.Parameters.inputs[0]).toMatchObject({
+      name: 'query',
+      'prefix.$': "States.Format('athena-results/purposes/report/{}', $.query.resultFile)",
+    });
     expect(input.S3Input.LocalPath).toBe('/opt/ml/processing/input/query');
   });
 
@@ -244,18 +247,24 @@ describe('a query-fed run, executed locally', () => {
     outputs: { report: 's3://demo-data-bucket/results/report/report/dt=2022-11-03/' },
   };
 
-  async function run(query: (params: any) => any) {
-    const calls: Record<string, any[]> = { RunQuery: [], RunProcessingJob: [], NotifyFailure: [] };
+  async function run(query: (params: any) => any, given: any = input) {
+    const calls: Record<string, any[]> = { RunQuery: [], RunProcessingJob: [], NotifyFailure: [], RecordRunStart: [], CommitResults: [] };
     const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
-    const execution = machine.run(input, {
+    const execution = machine.run(given, {
       context: executionContext('batcat-demo-dev-report', input.runId),
       overrides: {
         taskResourceLocalHandlers: {
-          RecordRunStart: async () => ({}),
+          RecordRunStart: async (p: any) => {
+            calls.RecordRunStart.push(p);
+            return {};
+          },
           RecordRunSuccess: async () => ({}),
           RecordRunFailure: async () => ({}),
-          CommitResults: async () => ({ outputs: [] }),
-          RecordRunInputs: async () => ({ inputs: 's3://manifests/inputs.json', objects: 0 }),
+          CommitResults: async (p: any) => {
+            calls.CommitResults.push(p);
+            return { outputs: [] };
+          },
+          RecordRunInputs: recordInputsStub,
           RecordRunOutputs: async () => ({ manifest: 's3://manifests/manifest.json', inputObjects: 0, outputObjects: 0 }),
           RunQuery: async (p: any) => {
             calls.RunQuery.push(p);
@@ -280,6 +289,21 @@ describe('a query-fed run, executed locally', () => {
       return { error: error as Error, calls };
     }
   }
+
+  test("a reproduction runs no query: the job reads the staged result and learns the recorded query's id; no ledger, no commit", async () => {
+    const staged = 's3://demo-data-bucket/_batcat/reproduce/report/r-repro/query/a1b2.csv';
+    const r = await run(() => ({}), {
+      ...input,
+      runId: 'report-20221103-20221109-a1-20261204211500-repro',
+      reproduction: { of: input.runId, uris: { u0: staged }, queryExecutionId: 'a1b2' },
+    });
+    expect(r.error).toBeUndefined();
+    expect([r.calls.RunQuery, r.calls.RecordRunStart, r.calls.CommitResults]).toEqual([[], [], []]);
+    const job = r.calls.RunProcessingJob[0];
+    expect(job.ProcessingInputs.find((i: any) => i.InputName === 'query').S3Input.S3Uri).toBe(staged);
+    expect(job.Environment.BATCAT_QUERY_EXECUTION_ID).toBe('a1b2');
+    expect((r.output as any).reproduction.of).toBe(input.runId);
+  });
 
   test("the query gets the window as quoted literals, and the job reads exactly the query's result file", async () => {
     const r = await run(() => ({

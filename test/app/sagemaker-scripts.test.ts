@@ -6,7 +6,7 @@ import { ProjectStack } from '../../lib/app/project-stack';
 import { loadProject, type ProjectConfig } from '../../lib/config/load-project';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { synthesizePurposes } from '../../lib/local/synthesized-purpose';
-import { everyTemplate, REPO_ROOT, synthOnce, testApp } from '../helpers';
+import { everyTemplate, recordInputsStub, REPO_ROOT, synthOnce, testApp } from '../helpers';
 import { executionContext, StateMachine } from '../local-step-functions';
 import { apiModelSource, createProcessingJobProblems } from '../sagemaker-api-model';
 import { synthesizedProject } from './synthesized-project';
@@ -47,7 +47,7 @@ async function renderedJob(config: ProjectConfig, purpose: string): Promise<any>
         CommitResults: () => Promise.resolve({ outputs: [] }),
         RecordRunInputs: async (params: any) => {
           manifestRuns.set(purpose, params.run);
-          return { inputs: 's3://manifests/inputs.json', objects: 0 };
+          return recordInputsStub(params);
         },
         RecordRunOutputs: async () => ({ manifest: 's3://manifests/manifest.json', inputObjects: 0, outputObjects: 0 }),
         RunProcessingJob: (params: unknown) => {

@@ -8,7 +8,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Purpose } from '../../lib/constructs/purpose';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
-import { definitionOf, runConfigOf, stubRefs } from '../helpers';
+import { definitionOf, recordInputsStub, runConfigOf, stubRefs } from '../helpers';
 import { ExecutionError, executionContext, StateMachine, taskError } from '../local-step-functions';
 import { baseStack } from './fixtures';
 
@@ -145,7 +145,7 @@ async function run(
         RecordRunFailure: (params: any) => ledgerWrite(params, table),
         RecordRunInputs: async (params: any) => {
           manifests.push(params);
-          return { inputs: 's3://demo-data-bucket/_batcat/runs/x/inputs.json', objects: 1 };
+          return recordInputsStub(params);
         },
         RecordRunOutputs: async (params: any) => {
           manifests.push(params);
@@ -491,7 +491,7 @@ suite('a purpose run, executed locally', () => {
         taskResourceLocalHandlers: {
           RecordRunStart: async () => ({}),
           RecordRunFailure: async () => ({}),
-          RecordRunInputs: async () => ({ inputs: 's3://demo-data-bucket/_batcat/runs/x/inputs.json', objects: 0 }),
+          RecordRunInputs: recordInputsStub,
           RunProcessingJob: async (params: any) => {
             throw taskError(
               'States.TaskFailed',

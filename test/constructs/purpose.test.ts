@@ -133,7 +133,13 @@ describe('Purpose', () => {
     expect(def.StartAt).toBe('CheckRunInput');
     expect(def.States.CheckRunInput).toMatchObject({ Type: 'Choice', Choices: [{ Next: 'ResolveRun' }], Default: 'NotARunInput' });
     expect(def.States.NotARunInput).toMatchObject({ Type: 'Fail', Error: 'BatCat.InvalidRunInput' });
+    expect(def.States.IsReproduction).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.reproduction', IsPresent: true, Next: 'UseStagedInputs' }],
+      Default: 'RecordRunStart',
+    });
     expect(def.States.ResolveRun).toMatchObject({
+      Next: 'IsReproduction',
       Type: 'Pass',
       ResultPath: '$.batcat',
       Parameters: {
@@ -142,7 +148,6 @@ describe('Purpose', () => {
         'partition.$': "States.Format('dt={}/', $.window.start)",
         'attempt.$': "States.Format('{}', $.attempt)",
       },
-      Next: 'RecordRunStart',
     });
     expect(def.States.RecordRunStart.Next).toBe('RecordRunInputs');
     expect(def.States.RecordRunInputs.Next).toBe('RunProcessingJob');
@@ -226,7 +231,7 @@ describe('Purpose', () => {
     expect(def.States.RequiredOutputsWritten).toMatchObject({
       Type: 'Choice',
       Choices: [{ Variable: '$.outputCheck[0].keyCount', NumericEquals: 0, Next: 'EmptyOutput-summary' }],
-      Default: 'CommitResults',
+      Default: 'CommitUnlessReproduction',
     });
     expect(def.States['EmptyOutput-summary']).toMatchObject({
       Type: 'Pass',
@@ -299,7 +304,11 @@ describe('Purpose', () => {
     ]);
     expect(d.States['EmptyOutput-debug']).toBeUndefined();
     const none = build({ outputs: [{ name: 'debug', required: false }] }).def;
-    expect(none.States.CountOutputs.Next).toBe('CommitResults');
+    expect(none.States.CountOutputs.Next).toBe('CommitUnlessReproduction');
+    expect(none.States.CommitUnlessReproduction).toMatchObject({
+      Choices: [{ Variable: '$.reproduction', IsPresent: true, Next: 'ReproductionSucceeded' }],
+      Default: 'CommitResults',
+    });
   });
 
   test('a failure is described, published to the topic and fails the execution', () => {

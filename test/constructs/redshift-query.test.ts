@@ -7,7 +7,7 @@ import type { PurposeProps } from '../../lib/constructs/purpose-props';
 import { RedshiftUnloadFormat } from '../../lib/constructs/redshift-unload-query';
 import { unloadStatement } from '../../lib/contract/sql';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
-import { definitionOf, runConfigOf, stubRefs } from '../helpers';
+import { definitionOf, recordInputsStub, runConfigOf, stubRefs } from '../helpers';
 import { ExecutionError, StateMachine, executionContext } from '../local-step-functions';
 import { createProcessingJobProblems } from '../sagemaker-api-model';
 import { baseStack } from './fixtures';
@@ -69,7 +69,14 @@ describe('a purpose with a Redshift query', () => {
     );
     expect(States.QueryDone.Next).toBe('RecordRunInputs');
     const query = States.RunProcessingJob.Parameters.ProcessingInputs.find((i: any) => i.InputName === 'query');
-    expect(query.S3Input['S3Uri.$']).toBe(`States.Format('s3://demo-data-bucket/${FOLDER}{}', $.batcat.queryFolder)`);
+    // The job reads what RecordRunInputs recorded of the unloaded folder.
+    expect(query.S3Input['S3Uri.$']).toBe('$.manifest.uris.u0');
+    expect(States.RecordRunInputs.Parameters.inputs[0]).toMatchObject({
+      name: 'query',
+      bucket: 'demo-data-bucket',
+      'prefix.$': `States.Format('${FOLDER}{}', $.batcat.queryFolder)`,
+      read: 'all',
+    });
     expect(States.RunQuery.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'] })]);
     expect(States.DescribeQuery.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'] })]);
   });
@@ -176,7 +183,7 @@ async function execute(statuses: Array<{ Status: string; Error?: string }>) {
         },
         'CountOutput-report': async () => ({ KeyCount: 1 }),
         CommitResults: async () => ({ outputs: [] }),
-        RecordRunInputs: async () => ({ inputs: 's3://manifests/inputs.json', objects: 0 }),
+        RecordRunInputs: recordInputsStub,
         RecordRunOutputs: async () => ({ manifest: 's3://manifests/manifest.json', inputObjects: 0, outputObjects: 0 }),
         NotifyFailure: async (params: any) => {
           notifications.push(params.Message);

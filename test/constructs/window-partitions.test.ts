@@ -8,7 +8,7 @@ import type { PurposeProps } from '../../lib/constructs/purpose-props';
 import { WINDOW_ERRORS } from '../../lib/contract/window-manifest';
 import { singleRunInput, resolveRunRequest } from '../../lib/runtime/trigger';
 import { writeWindowManifests, type WindowManifestRequest } from '../../lib/runtime/window-manifest';
-import { definitionOf, memoryStores, runConfigOf, stubRefs } from '../helpers';
+import { definitionOf, memoryStores, recordInputsStub, runConfigOf, stubRefs } from '../helpers';
 import { ExecutionError, StateMachine, executionContext, taskError } from '../local-step-functions';
 import { createProcessingJobProblems } from '../sagemaker-api-model';
 import { baseStack } from './fixtures';
@@ -74,7 +74,7 @@ describe('a purpose with a window of several days over partitions', () => {
     expect(inputs.map((i: any) => [i.InputName, i.S3Input.S3DataType, i.S3Input['S3Uri.$'] ?? i.S3Input.S3Uri])).toEqual([
       ['usage', 'ManifestFile', "States.Format('s3://demo-data-bucket/{}', $.batcat.manifests.m0)"],
       ['summary', 'ManifestFile', "States.Format('s3://demo-data-bucket/{}', $.batcat.manifests.m1)"],
-      ['lookup', 'S3Prefix', 's3://demo-data-bucket/curated/lookup/'],
+      ['lookup', 'S3Prefix', '$.manifest.uris.u2'],
     ]);
     expect(States.ResolveRun.Parameters).toMatchObject({
       'manifestFolder.$': "States.Format('{}/', $$.Execution.Name)",
@@ -122,7 +122,7 @@ describe('a purpose with a window of several days over partitions', () => {
     const daily = weekly({ window: Duration.days(1), inputs: [{ name: 'usage', keyPrefix: 'raw/usage/', partitioned: true }] });
     expect(daily.definition.States.ListWindowPartitions).toBeUndefined();
     expect(daily.definition.States.RunProcessingJob.Parameters.ProcessingInputs[0].S3Input).toMatchObject({
-      'S3Uri.$': "States.Format('s3://demo-data-bucket/raw/usage/{}', $.batcat.partition)",
+      'S3Uri.$': '$.manifest.uris.u0',
       S3DataType: 'S3Prefix',
     });
     Template.fromStack(daily.purpose.node.scope as any).resourceCountIs('AWS::Lambda::Function', 3); // trigger, commit, run manifest
@@ -174,7 +174,7 @@ async function execute(objects: Record<string, string[]>) {
         },
         'CountOutput-trend': async () => ({ KeyCount: 1 }),
         CommitResults: async () => ({ outputs: [] }),
-        RecordRunInputs: async () => ({ inputs: 's3://manifests/inputs.json', objects: 0 }),
+        RecordRunInputs: recordInputsStub,
         RecordRunOutputs: async () => ({ manifest: 's3://manifests/manifest.json', inputObjects: 0, outputObjects: 0 }),
         NotifyFailure: async (params: any) => {
           notifications.push(params);

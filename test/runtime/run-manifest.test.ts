@@ -73,7 +73,7 @@ suite('the run manifest on a versioned S3', () => {
         { name: 'ref', bucket: 'branch-bucket', prefix: 'curated/ref/', read: 'all', fallbackBucket: 'partner-data' },
       ],
     });
-    expect(recorded.buckets).toEqual({ b0: 'branch-bucket', b1: 'partner-data' });
+    expect(recorded.uris).toEqual({ u0: 's3://branch-bucket/curated/events/dt=2026-11-16/', u1: 's3://partner-data/curated/ref/' });
     const inputs = JSON.parse((await store.read(runManifestKeys('weekly', run.runId).inputs))!).inputs;
     expect(inputs.map((i: any) => [i.name, i.bucket, i.objects.map((o: any) => [o.key, o.versionId])])).toEqual([
       ['events', 'branch-bucket', [['curated/events/dt=2026-11-16/a.csv', branchVersion]]],
@@ -101,7 +101,7 @@ suite('the run manifest on a versioned S3', () => {
     expect(recorded).toEqual({
       inputs: `s3://purpose-bucket/${runManifestKeys('weekly', RUN.runId).inputs}`,
       objects: 3,
-      buckets: { b0: 'purpose-bucket', b1: 'partner-data' },
+      uris: { u0: 's3://purpose-bucket/raw/usage/', u1: 's3://partner-data/lookup/vins.csv' },
     });
 
     // While the job runs, someone overwrites an input; then the commit writes the result.

@@ -502,6 +502,20 @@ suite('aligned windows: every trigger maps its event onto one calendar grid (pro
     expect(late.windows[0]).toMatchObject({ action: 'already-started', runId: 'usage-analysis-20261116-20261122-a1' });
   });
 
+  test('an upstream reproduction (batcat reproduce --remote) starts nothing, should its event arrive despite the rule', async () => {
+    const event = upstreamEvent({
+      input: JSON.stringify({
+        runId: 'cleaning-20261122-a1-20261204211500-repro',
+        window: { start: '2026-11-22', end: '2026-11-22' },
+        reproduction: { of: 'cleaning-20261122-a1', uris: {} },
+      }),
+    });
+    await expect(trigger(event)).rejects.toThrow(
+      /is a reproduction \(batcat reproduce --remote\), which changes no result; nothing runs after it/,
+    );
+    expect(starts()).toEqual([]);
+  });
+
   test('a 7-day upstream window starts the seven daily windows of a downstream that reads one dt= folder per run', async () => {
     const event = upstreamEvent({
       input: JSON.stringify({ runId: 'cleaning-20261116-20261122-a1', window: { start: '2026-11-16', end: '2026-11-22' } }),

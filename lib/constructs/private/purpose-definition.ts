@@ -305,7 +305,6 @@ export function runProcessingJob(
   code?: ScriptCode,
 ): SageMakerCreateProcessingJob {
   const { props } = purpose;
-  const runPartition = sfn.JsonPath.stringAt(PATHS.partition);
   const attemptFolder = sfn.JsonPath.stringAt(PATHS.attemptFolder);
   return new SageMakerCreateProcessingJob(scope, 'RunProcessingJob', {
     jobName: sfn.JsonPath.stringAt(PATHS.jobName),
@@ -320,16 +319,9 @@ export function runProcessingJob(
         name: i.name,
         bucket: i.bucket ?? props.bucket,
         keyPrefix: i.keyPrefix,
-        ...windowRead(purpose, i, runPartition),
-        // The bucket RecordRunInputs found the run's data in; a window's manifest names its own.
-        ...(i.fallbackBucket
-          ? {
-              fallback: {
-                bucket: i.fallbackBucket,
-                bucketName: purpose.windowInputs.includes(i) ? undefined : sfn.JsonPath.stringAt(`${PATHS.manifest}.buckets.b${n}`),
-              },
-            }
-          : {}),
+        // What RecordRunInputs found the run reads (a staged copy in a reproduction); a window's manifest names its objects.
+        ...(purpose.windowInputs.includes(i) ? windowManifest(purpose, i) : { uri: recordedUri(n) }),
+        fallbackBucket: i.fallbackBucket,
         distribution: i.distribution,
         localPath: i.localPath,
         mode: i.mode,
@@ -342,7 +334,7 @@ export function runProcessingJob(
               name: 'query',
               bucket: props.query.workGroup.resultsBucket,
               keyPrefix: props.query.workGroup.resultsPrefix,
-              runPrefix: sfn.JsonPath.stringAt(PATHS.queryResultFile),
+              uri: recordedUri(purpose.inputs.length),
             },
           ]
         : []),
@@ -352,7 +344,7 @@ export function runProcessingJob(
               name: 'query',
               bucket: purpose.redshiftResults.bucket,
               keyPrefix: purpose.redshiftResults.prefix,
-              runPrefix: sfn.JsonPath.stringAt(PATHS.queryFolder),
+              uri: recordedUri(purpose.inputs.length),
             },
           ]
         : []),
@@ -405,19 +397,20 @@ function hasPlaceholders(args: readonly string[] | undefined): boolean {
   return (args ?? []).some((a) => splitPlaceholders(a).placeholders.length > 0);
 }
 
-/** How a partitioned input is read: one day's folder, or the window's days through the run's manifest. */
-function windowRead(purpose: ResolvedPurpose, i: PurposeInput, runPartition: string): Pick<ProcessingInput, 'runPrefix' | 'manifest'> {
-  const n = purpose.windowInputs.indexOf(i);
-  if (n >= 0) {
-    return {
-      manifest: {
-        bucket: purpose.props.bucket,
-        keyPrefix: purpose.manifestsPrefix,
-        key: sfn.JsonPath.stringAt(`${PATHS.manifests}.m${n}`),
-      },
-    };
-  }
-  return { runPrefix: i.partitioned ? runPartition : undefined };
+/** The S3 URI of the n-th input (the purpose's inputs, then the query's result) that RecordRunInputs returned. */
+function recordedUri(n: number): string {
+  return sfn.JsonPath.stringAt(`${PATHS.manifest}.uris.u${n}`);
+}
+
+/** A partitioned input of a run longer than a day is read through the manifest ListWindowPartitions wrote. */
+function windowManifest(purpose: ResolvedPurpose, i: PurposeInput): Pick<ProcessingInput, 'manifest'> {
+  return {
+    manifest: {
+      bucket: purpose.props.bucket,
+      keyPrefix: purpose.manifestsPrefix,
+      key: sfn.JsonPath.stringAt(`${PATHS.manifests}.m${purpose.windowInputs.indexOf(i)}`),
+    },
+  };
 }
 
 /** Runs the purpose's Redshift query for the window, unloading its result into the run's folder. */
@@ -507,6 +500,42 @@ export function recordRunManifest(
     inputs: manifests.recordInputs(scope, run, inputs, PATHS.manifest),
     outputs: manifests.recordOutputs(scope, sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId), outputs, PATHS.manifest),
   };
+}
+
+/**
+ * A reproduction (`batcat reproduce --remote`: the run input has `reproduction`) goes straight to
+ * the job with the inputs it staged and the recorded query's id; any other run claims its window.
+ */
+export function reproduceOrClaim(scope: Construct, purpose: ResolvedPurpose, claim: sfn.IChainable, job: sfn.IChainable): sfn.Choice {
+  const staged = new sfn.Pass(scope, 'UseStagedInputs', {
+    comment: 'A reproduction reads the versions the run it reproduces read, staged in the purpose bucket: no ledger, no query.',
+    parameters: { uris: sfn.JsonPath.objectAt('$.reproduction.uris') },
+    resultPath: PATHS.manifest,
+  });
+  const { props } = purpose;
+  if (props.query || props.redshiftQuery) {
+    staged
+      .next(
+        new sfn.Pass(scope, 'UseRecordedQuery', {
+          parameters: { queryExecutionId: sfn.JsonPath.stringAt('$.reproduction.queryExecutionId') },
+          resultPath: PATHS.query,
+        }),
+      )
+      .next(job);
+  } else staged.next(job);
+  return new sfn.Choice(scope, 'IsReproduction').when(sfn.Condition.isPresent('$.reproduction'), staged).otherwise(claim);
+}
+
+/** After the output check: a reproduction ends there (its outputs stay in the attempt's folder); a run commits. */
+export function commitUnlessReproduction(scope: Construct, commit: sfn.IChainable): sfn.Choice {
+  return new sfn.Choice(scope, 'CommitUnlessReproduction')
+    .when(
+      sfn.Condition.isPresent('$.reproduction'),
+      new sfn.Succeed(scope, 'ReproductionSucceeded', {
+        comment: "The outputs are in the attempt's folder, the window's result untouched.",
+      }),
+    )
+    .otherwise(commit);
 }
 
 /** Lists the window's partitions of the inputs read through manifests, and writes the manifests. */
