@@ -273,7 +273,7 @@ purposes:
     { validate: false },
   );
   test('the upstream and run-ended rules leave out executions named ...-repro', () => {
-    const rules = Object.values((nestedOf('second')).findResources('AWS::Events::Rule')).filter(
+    const rules = Object.values(nestedOf('second').findResources('AWS::Events::Rule')).filter(
       (r: any) =>
         r.Properties.EventPattern?.source?.[0] === 'aws.states' &&
         r.Properties.EventPattern['detail-type'][0] === 'Step Functions Execution Status Change',
