@@ -69,10 +69,14 @@ purposes:
   });
 
   test('an input in another bucket is read below its prefix only, sharded across the instances', () => {
-    const p = definitionOf(nested).States.RunProcessingJob.Parameters;
-    expect(p.ProcessingInputs[0].S3Input).toMatchObject({
-      S3Uri: 's3://shared-feature-store/vehicles/',
-      S3DataDistributionType: 'ShardedByS3Key',
+    const def = definitionOf(nested);
+    const p = def.States.RunProcessingJob.Parameters;
+    // The job reads what RecordRunInputs recorded of the folder.
+    expect(p.ProcessingInputs[0].S3Input).toMatchObject({ 'S3Uri.$': '$.manifest.uris.u0', S3DataDistributionType: 'ShardedByS3Key' });
+    expect(def.States.RecordRunInputs.Parameters.inputs[0]).toMatchObject({
+      bucket: 'shared-feature-store',
+      prefix: 'vehicles/',
+      read: 'all',
     });
     expect(p.ProcessingResources.ClusterConfig).toEqual({
       InstanceCount: 4,

@@ -178,14 +178,15 @@ describe("storage: per-purpose (the default): each purpose's folders in its own 
     expect(writes.length).toBeGreaterThan(0);
     // Its output folder, and its run manifests.
     for (const r of writes) expect(r).toMatch(/DataBucketfeatures.*\/(results\/features\/vectors|_batcat\/runs\/features)\//);
-    const uris = definitionOf(
+    // The job reads each input where RecordRunInputs lists it: the from: input in the upstream's bucket.
+    const recorded = definitionOf(
       features,
       stubRefs((ref) =>
         ref.includes('DataBucketingest') ? 'ingest-bucket' : ref.includes('DataBucketfeatures') ? 'features-bucket' : undefined,
       ),
-    ).States.RunProcessingJob.Parameters.ProcessingInputs.map((i: any) => i.S3Input?.['S3Uri.$'] ?? i.S3Input?.S3Uri);
-    expect(uris.join(' ')).toContain('ingest-bucket');
-    expect(uris.join(' ')).not.toContain('features-bucket/raw');
+    ).States.RecordRunInputs.Parameters.inputs.map((i: any) => `${i.bucket}/${i.prefix}`);
+    expect(recorded.join(' ')).toContain('ingest-bucket/results/ingest/clean/');
+    expect(recorded.join(' ')).not.toContain('features-bucket/raw');
   });
 
   test("the raw folder two purposes read is in the first reader's bucket; the second's S3 arrival trigger watches that bucket", () => {
