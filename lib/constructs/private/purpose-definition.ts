@@ -24,9 +24,12 @@ import type { WindowManifests } from './window-manifests';
 /*
  * The states of a purpose's state machine, one small function each. Every state is created in
  * the Purpose's scope, so their IDs (and the IDs of the resources they create) are the
- * Purpose's: CheckRunInput, ResolveRun, RecordRunStart, RunQuery (Athena, or Redshift with its
- * polling states), ListWindowPartitions, RecordRunInputs, RunProcessingJob, the output check,
- * CommitResults, RecordRunOutputs, RecordRunSuccess, RunSucceeded and the failure path.
+ * Purpose's: CheckRunInput, ResolveRun, IsReproduction, RecordRunStart, RunQuery (Athena, or
+ * Redshift with its polling states), ListWindowPartitions, RecordRunInputs, RunProcessingJob, the
+ * output check, CommitResults, RecordRunOutputs, RecordRunSuccess, RunSucceeded and the failure
+ * path. A reproduction (run input `reproduction`) skips the ledger, the query and the commit:
+ * UseStagedInputs (and UseRecordedQuery) stand in for RecordRunInputs, and it ends in
+ * ReproductionSucceeded.
  */
 
 /** Where ResolveRun puts what it derives, and where the query's and job's results go. */
