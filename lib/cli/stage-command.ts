@@ -2,7 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectVersionsCommand,
+  type ListObjectVersionsCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { ProjectConfig } from '../config/load-project';
 import { BRANCH_CONTEXT_FILE, branchContextKey, type BranchStage } from '../contract/branch';
 import { stageProblem } from '../contract/rules';
@@ -195,6 +201,15 @@ export async function promoteStage(
     deps.out(`nothing to promote: no result of branch ${branch} differs from ${record.parent}`);
     return 0;
   }
+  const conflicts = await changedSince(deps.s3, chosen, record.createdAt);
+  if (conflicts.length > 0) {
+    throw new UsageError(
+      `${record.parent} changed since branch ${branch} was made (${record.createdAt}), where the promotion would write:\n` +
+        conflicts.map((c) => `  ${c}`).join('\n') +
+        `\nnothing was promoted; to promote over these changes, make the branch again from ${record.parent} ` +
+        `(batcat stage create ${projectName} ${branch} --from ${record.parent}) and run its purposes again`,
+    );
+  }
   deps.out(`promoting to ${record.parent} (each parent prefix becomes the branch's; the versions it replaces are kept):`);
   printDiffering(chosen, deps.out);
   const removed = (d: DifferingPrefix) => d.parentObjects.filter((p) => !d.branchObjects.some((o) => o.key === p.key));
@@ -335,6 +350,28 @@ function foldersOf(
   return [...folders.values()];
 }
 
+/**
+ * Each version or deletion in the parent's prefixes made since the branch was: `since` is taken
+ * down to its second, as S3's LastModified may be, so a change in that second counts.
+ */
+async function changedSince(s3: S3Client, prefixes: readonly DifferingPrefix[], since: string): Promise<string[]> {
+  const from = Math.floor(Date.parse(since) / 1000) * 1000;
+  const out: string[] = [];
+  for (const d of prefixes) {
+    for await (const page of versionPages(s3, d.parentBucket, d.prefix)) {
+      for (const v of page.Versions ?? []) {
+        if (v.LastModified && v.LastModified.getTime() >= from)
+          out.push(`${s3Uri(d.parentBucket, v.Key!)} written ${v.LastModified.toISOString()}`);
+      }
+      for (const m of page.DeleteMarkers ?? []) {
+        if (m.LastModified && m.LastModified.getTime() >= from)
+          out.push(`${s3Uri(d.parentBucket, m.Key!)} deleted ${m.LastModified.toISOString()}`);
+      }
+    }
+  }
+  return out;
+}
+
 async function list(s3: S3Client, bucket: string, prefix: string): Promise<S3ObjectSummary[]> {
   const out: S3ObjectSummary[] = [];
   for await (const o of listKeys(s3, { bucket, prefix })) out.push(o);
@@ -367,21 +404,29 @@ function printDiffering(differing: readonly DifferingPrefix[], out: (line: strin
     );
 }
 
+/** The pages of ListObjectVersions of a bucket (under `prefix`), one request each. */
+async function* versionPages(s3: S3Client, bucket: string, prefix?: string): AsyncGenerator<ListObjectVersionsCommandOutput> {
+  let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
+  for (;;) {
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, ...markers }));
+    yield page;
+    if (!page.IsTruncated) return;
+    markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+  }
+}
+
 /** Deletes every version and delete marker of a bucket, page by page; returns how many. */
 async function emptyBucket(s3: S3Client, bucket: string, out: (line: string) => void): Promise<number> {
   let n = 0;
-  let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
-  for (;;) {
-    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, ...markers }));
+  for await (const page of versionPages(s3, bucket)) {
     const batch = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
     if (batch.length > 0) {
       await deleteKeys(s3, bucket, batch);
       n += batch.length;
       out(`  s3://${bucket}: ${n} version(s) deleted`);
     }
-    if (!page.IsTruncated) return n;
-    markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
   }
+  return n;
 }
 
 async function deleteKeys(s3: S3Client, bucket: string, objects: Array<{ Key: string; VersionId?: string }>): Promise<void> {

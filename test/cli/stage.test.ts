@@ -157,6 +157,25 @@ suite('batcat stage, on a versioned S3', () => {
     expect(r.out).toContain(`compared ${SUMMARY}: 4 object(s) in the branch, 4 in dev`);
   });
 
+  test('promote refuses, writing nothing, where the parent changed since the branch was made, naming each change', async () => {
+    // The parent's partitions of the diff test were written after `stage create`.
+    const r = await cli(['stage', 'promote', '2022-rnd-battery', 'feat1', '--prefix', `${SUMMARY}dt=2026-11-21/`, '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('dev changed since branch feat1 was made (');
+    expect(r.err).toMatch(new RegExp(`s3://dev-ua/${SUMMARY}dt=2026-11-21/part-0000\\.csv written 20\\d\\d-`));
+    expect(r.err).toMatch(new RegExp(`s3://dev-ua/${SUMMARY}dt=2026-11-21/extra\\.csv written `));
+    expect(r.err).not.toContain('dt=2026-11-22');
+    expect(r.err).toContain(
+      'nothing was promoted; to promote over these changes, make the branch again from dev (batcat stage create 2022-rnd-battery feat1 --from dev)',
+    );
+    expect(await get('dev-ua', `${SUMMARY}dt=2026-11-21/part-0000.csv`)).toBe('parent 21\n');
+    // Made again from dev (a second later, past S3's whole-second LastModified), the branch has seen those changes.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const again = await cli(['stage', 'create', '2022-rnd-battery', 'feat1', '--from', 'dev']);
+    expect([again.code, again.err]).toEqual([0, '']);
+    expect(again.out).toContain('updated branch feat1 of dev');
+  });
+
   test('promote asks first (without a terminal: --yes), refuses prefixes with nothing to promote, and makes the parent partition the branch’s', async () => {
     const noYes = await cli(['stage', 'promote', '2022-rnd-battery', 'feat1', '--prefix', `${SUMMARY}dt=2026-11-21/`]);
     expect([noYes.code, noYes.err]).toEqual([
