@@ -144,6 +144,12 @@ async function compareStage(
   const config = projectContext(rootDir, projectName, branch);
   const record = branchOf(config);
   const outputs = await stackOutputs(deps.cloudformation, config.stackName);
+  // A branch compares with, and promotes into, a deployed parent; its retained buckets alone are not one.
+  await stackOutputs(
+    deps.cloudformation,
+    record.parentStack,
+    `again, or delete branch ${branch} (batcat stage delete ${projectName} ${branch}): its parent stage ${record.parent} was deleted`,
+  );
   const differing: DifferingPrefix[] = [];
   for (const folder of foldersOf(config, record, outputs, deps.out)) {
     const [mine, theirs] = await Promise.all([

@@ -37,6 +37,7 @@ let s3: S3Client;
 let root: string;
 let ledger: string;
 let branchDeployed = true;
+let parentDeployed = true;
 const cdkCalls: string[][] = [];
 const cfn = mockClient(CloudFormationClient);
 
@@ -79,7 +80,7 @@ beforeAll(async () => {
     const outputs = (o: Record<string, string>) => ({
       Stacks: [{ StackName: input.StackName, Outputs: Object.entries(o).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }],
     });
-    if (input.StackName === 'batcat-2022-rnd-battery-dev') return outputs(PARENT);
+    if (input.StackName === 'batcat-2022-rnd-battery-dev' && parentDeployed) return outputs(PARENT);
     if (input.StackName === 'batcat-2022-rnd-battery-feat1' && branchDeployed) {
       return outputs({
         DataBucketName: 'f1-data',
@@ -155,6 +156,22 @@ suite('batcat stage, on a versioned S3', () => {
       expect.stringMatching(new RegExp(`^new\\s+output\\s+${SUMMARY}dt=2026-11-23/\\s+1\\s+0$`)),
     ]);
     expect(r.out).toContain(`compared ${SUMMARY}: 4 object(s) in the branch, 4 in dev`);
+  });
+
+  test('diff and promote refuse a branch whose parent stage was deleted, saying what to do', async () => {
+    parentDeployed = false;
+    try {
+      for (const command of [['diff'], ['promote', '--yes']]) {
+        const r = await cli(['stage', command[0], '2022-rnd-battery', 'feat1', ...command.slice(1)]);
+        expect([r.code, r.err]).toEqual([
+          2,
+          'batcat: stack batcat-2022-rnd-battery-dev is not deployed in this account and region; deploy it (npx cdk deploy batcat-2022-rnd-battery-dev) again, or delete branch feat1 (batcat stage delete 2022-rnd-battery feat1): its parent stage dev was deleted\n',
+        ]);
+      }
+    } finally {
+      parentDeployed = true;
+    }
+    expect(await get('dev-ua', `${SUMMARY}dt=2026-11-21/part-0000.csv`)).toBe('parent 21\n');
   });
 
   test('promote refuses, writing nothing, where the parent changed since the branch was made, naming each change', async () => {
