@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { OnViolation, OutputRules } from '../contract/data-rules';
 import { ownedFolders, type OwnedFolder, type StorageMode, type StoragePurpose } from '../contract/storage';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -108,6 +109,10 @@ export interface PurposeConfig {
     readonly required: boolean;
     /** The Glue table the output is registered as, in the project database. */
     readonly table?: ResultTableConfig;
+    /** What every run's profile of the table must show (lib/contract/data-rules.ts). */
+    readonly rules?: OutputRules;
+    /** What a run that breaks a rule does. */
+    readonly onViolation: OnViolation;
   }>;
   /** An Athena query that runs before the job; its result is the job's input `query`. */
   readonly query?: QueryConfig;
@@ -615,6 +620,8 @@ function projectConfigOf(
             format: o.table.format ?? 'csv',
             columns: Object.entries(o.table.columns).map(([name, type]) => ({ name, type })),
           },
+          rules: o.rules,
+          onViolation: o.onViolation ?? 'fail',
         })),
         query: p.query && {
           engine: p.query.engine ?? 'athena',

@@ -1,6 +1,7 @@
 import { DEFAULT_STORAGE, MAX_PER_PURPOSE_BUCKETS, STORAGE_MODES } from '../contract/storage';
 import { z } from 'zod';
 import { isTimeZone } from '../contract/dates';
+import { ON_VIOLATION, rulesProblems } from '../contract/data-rules';
 import { QUERY_RESULTS_PREFIX, resultsPrefix, resultTableName } from '../contract/names';
 import { QUERY_ENGINES, UNLOAD_FORMATS } from '../contract/sql';
 import { didYouMean } from '../contract/suggest';
@@ -120,6 +121,8 @@ export const FIELD_EXAMPLES: Readonly<Record<string, string>> = {
   schedule: 'schedule: { cron: "0 4 * * ? *", timezone: Europe/Berlin }',
   s3: 's3: [{ input: usage, suffix: .csv }]',
   table: 'table: { columns: { vin: string, kwh: double } }',
+  rules: 'rules: { rows: { min: 100 }, columns: { vin: { notNull: true, unique: true } }, drift: { rows: 0.5 } }',
+  onViolation: 'onViolation: warn',
   columns: 'columns: { vin: string, kwh: double }',
   query: 'query: { file: queries/report.sql, tables: [usage_analysis_summary] }',
   tables: 'tables: [usage_analysis_summary]',
@@ -298,8 +301,35 @@ const table = strict({
   }),
 });
 
+const ruleNumber = (what: string) =>
+  z.number({ error: (iss) => `${what} must be a number, e.g. ${what.split('.').pop()}: 0, got ${show(iss.input)}` });
+const ruleFlag = (what: string, meaning: string) =>
+  z.boolean({ error: (iss) => `${what} must be true (${meaning}) or false, got ${show(iss.input)}` });
+const rules = strict({
+  rows: strict({ min: ruleNumber('rows.min').optional(), max: ruleNumber('rows.max').optional() }).optional(),
+  columns: z
+    .record(
+      z.string(),
+      strict({
+        notNull: ruleFlag('notNull', 'no value may be null').optional(),
+        unique: ruleFlag('unique', 'no value may occur twice').optional(),
+        min: ruleNumber('min').optional(),
+        max: ruleNumber('max').optional(),
+        values: z
+          .array(z.union([z.string(), z.number()]), {
+            error: (iss) => `values must list the allowed values, e.g. values: [ok, degraded], got ${show(iss.input)}`,
+          })
+          .optional(),
+      }),
+    )
+    .optional(),
+  drift: strict({ rows: ruleNumber('drift.rows').optional() }).optional(),
+});
+
 const output = strict({
   name: channelName,
+  rules: rules.optional(),
+  onViolation: oneOf('onViolation', ON_VIOLATION, 'fail stops the run before success is recorded, warn alarms and goes on').optional(),
   prefix: keyPrefix.optional(),
   localPath: localPath.optional(),
   uploadMode: oneOf('upload mode', UPLOAD_MODES, 'EndOfJob uploads when the script ends, Continuous as it writes').optional(),
@@ -594,7 +624,21 @@ export const projectSchema = strict({
   const tables = new Map<string, string>();
   purposes.forEach((p, i) =>
     p.outputs.forEach((o, n) => {
+      const at = ['purposes', i, 'outputs', n];
+      if ((o.rules !== undefined || o.onViolation !== undefined) && o.table === undefined) {
+        ctx.issues.push({
+          code: 'custom',
+          input: o.rules ?? o.onViolation,
+          path: [...at, o.rules !== undefined ? 'rules' : 'onViolation'],
+          message: `rules are checked against the profile of the output's table; declare one, e.g. ${FIELD_EXAMPLES.table}`,
+        });
+      }
       if (o.table === undefined) return;
+      if (o.rules !== undefined) {
+        const columns = Object.entries(o.table.columns).map(([name, type]) => ({ name, type }));
+        for (const r of rulesProblems(o.rules, columns))
+          ctx.issues.push({ code: 'custom', input: o.rules, path: [...at, 'rules', ...r.path], message: r.message });
+      }
       const name = o.table.name ?? resultTableName(p.name, o.name);
       if (tables.has(name)) {
         ctx.issues.push({

@@ -1,9 +1,12 @@
 /*
  * The profile of a table output for one run (`profile.json`): its row count and, per column, what
  * its values look like. run-local computes it with DuckDB over the run's output files
- * (lib/local/local-profile.ts) and keeps it with the run; a change that readers must know about
+ * (lib/local/local-profile.ts) and keeps it with the run; on AWS a state of the run computes it
+ * with Athena over the window's partition (lib/contract/profile-sql.ts). A change that readers must know about
  * bumps PROFILE_VERSION.
  */
+
+import type { RuleCounts } from './data-rules';
 
 /** The profile's format. */
 export const PROFILE_VERSION = 1;
@@ -46,10 +49,12 @@ export interface TableProfile {
   readonly table: string;
   readonly runId: string;
   readonly window: { readonly start: string; readonly end: string };
-  /** What computed it. */
-  readonly engine: 'duckdb';
+  /** What computed it: DuckDB in a local run, Athena on AWS. */
+  readonly engine: 'duckdb' | 'athena';
   readonly rows: number;
   readonly columns: readonly ColumnProfile[];
+  /** What the output's rules need beyond the profile, per column (lib/contract/data-rules.ts). */
+  readonly ruleCounts?: Readonly<Record<string, RuleCounts>>;
 }
 
 /** Glue types whose profile has numbers: mean, deviation, quantiles, histogram. */
