@@ -11,6 +11,8 @@ import {
   type ColumnProfile,
   type TableProfile,
 } from '../contract/profile';
+import type { OutputRules, RuleCounts } from '../contract/data-rules';
+import { NOT_ALLOWED_EXAMPLES } from '../contract/profile-sql';
 import { duckdb, quoteId, viewOf, type LocalTable } from './local-sql';
 
 type Row = Record<string, unknown>;
@@ -19,10 +21,11 @@ const num = (v: unknown): number | undefined => (v === null || v === undefined ?
 const text = (v: unknown): string | undefined =>
   v === null || v === undefined ? undefined : typeof v === 'string' ? v : JSON.stringify(v);
 
-/** Profiles `table` (this run's files of one output). */
+/** Profiles `table` (this run's files of one output), with what `rules` count beyond the profile. */
 export async function profileTable(
   table: LocalTable,
   about: { readonly purpose: string; readonly output: string; readonly runId: string; readonly window: { start: string; end: string } },
+  rules?: OutputRules,
 ): Promise<TableProfile> {
   const { DuckDBInstance } = await duckdb();
   const instance = await DuckDBInstance.create(':memory:');
@@ -34,6 +37,7 @@ export async function profileTable(
     const t = quoteId(table.name);
     const rows = num((await one(`SELECT count(*) AS n FROM ${t}`)).n) ?? 0;
     const columns: ColumnProfile[] = [];
+    const ruleCounts: Record<string, RuleCounts> = {};
     for (const c of table.columns) {
       const col = quoteId(c.name);
       const base = await one(
@@ -73,12 +77,44 @@ export async function profileTable(
         }
       }
       columns.push(profile as unknown as ColumnProfile);
+      const rule = rules?.columns?.[c.name];
+      if (rule?.unique || rule?.values) ruleCounts[c.name] = await countForRules(one, all, t, col, isNumericType(c.type), rule);
     }
-    return { version: PROFILE_VERSION, ...about, table: table.name, engine: 'duckdb', rows, columns };
+    return {
+      version: PROFILE_VERSION,
+      ...about,
+      table: table.name,
+      engine: 'duckdb',
+      rows,
+      columns,
+      ...(Object.keys(ruleCounts).length > 0 ? { ruleCounts } : {}),
+    };
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/** Duplicates for `unique`, values outside `values` (as the Athena query counts them, lib/contract/profile-sql.ts). */
+async function countForRules(
+  one: (sql: string) => Promise<Row>,
+  all: (sql: string) => Promise<Row[]>,
+  t: string,
+  col: string,
+  numeric: boolean,
+  rule: { readonly unique?: boolean; readonly values?: ReadonlyArray<string | number> },
+): Promise<RuleCounts> {
+  const counts: { duplicates?: number; notAllowed?: number; notAllowedExamples?: string[] } = {};
+  if (rule.unique) counts.duplicates = num((await one(`SELECT count(${col}) - count(DISTINCT ${col}) AS n FROM ${t}`)).n) ?? 0;
+  if (rule.values && rule.values.length > 0) {
+    const asNumbers = numeric && rule.values.every((v) => typeof v === 'number');
+    const list = asNumbers ? rule.values.join(', ') : rule.values.map((v) => `'${String(v).replace(/'/g, "''")}'`).join(', ');
+    const outside = `${col} IS NOT NULL AND ${asNumbers ? col : `CAST(${col} AS VARCHAR)`} NOT IN (${list})`;
+    counts.notAllowed = num((await one(`SELECT count(*) AS n FROM ${t} WHERE ${outside}`)).n) ?? 0;
+    const examples = await all(`SELECT DISTINCT CAST(${col} AS VARCHAR) AS v FROM ${t} WHERE ${outside} ORDER BY v LIMIT ${NOT_ALLOWED_EXAMPLES}`);
+    counts.notAllowedExamples = examples.map((r) => String(r.v as string));
+  }
+  return counts;
 }
 
 /** Equal-width bins from `lo` to `hi`, the last one closed; one bin when every value is the same. */

@@ -1,0 +1,180 @@
+/*
+ * The data check after a run's commit: each table output's profile (computed by Athena on AWS,
+ * by DuckDB in a local run), kept with the run, checked against the output's rules. The state
+ * machine reads only the verdict, so a profile of any size never passes through its payload.
+ */
+import {
+  CHECKS_NOT_RUN_ERROR,
+  checkRules,
+  violationText,
+  type OnViolation,
+  type OutputRules,
+  type RuleColumn,
+  type Violation,
+} from '../contract/data-rules';
+import { GetQueryResultsCommand, type GetQueryResultsCommandOutput } from '@aws-sdk/client-athena';
+import type { TableProfile } from '../contract/profile';
+import { runManifestsPrefix } from '../contract/run-manifest';
+import type { ObjectStore } from './commit';
+
+/** The longest reason the verdict carries: the state machine's payload and the ledger's item stay small. */
+export const MAX_REASON_LENGTH = 4000;
+
+/** Where a run's profile of an output is kept, next to its manifest. */
+export function runProfileKey(purpose: string, runId: string, output: string): string {
+  return `${runManifestsPrefix(purpose)}${runId}/profiles/${output}.json`;
+}
+
+/** The folder of an output's profiles of counted runs, one per window: `dt=<window start>/profile.json`. */
+export function profileHistoryPrefix(purpose: string, output: string): string {
+  return `_batcat/profiles/${purpose}/${output}/`;
+}
+
+/** One table output to check. */
+export interface CheckedOutput {
+  readonly name: string;
+  readonly table: string;
+  readonly columns: readonly RuleColumn[];
+  readonly rules?: OutputRules;
+  readonly onViolation: OnViolation;
+  /** The Athena query that profiled it (on AWS). */
+  readonly queryExecutionId?: string;
+}
+
+/** The check's request: the run and its table outputs. */
+export interface OutputChecksRequest {
+  readonly bucket: string;
+  readonly purpose: string;
+  readonly runId: string;
+  readonly window: { readonly start: string; readonly end: string };
+  readonly outputs: readonly CheckedOutput[];
+}
+
+/** The verdict the state machine reads. */
+export interface OutputChecksResult {
+  /** A rule of an output with `onViolation: fail` was broken. */
+  readonly failed: boolean;
+  /** A rule of an output with `onViolation: warn` was broken. */
+  readonly warned: boolean;
+  /** Every broken rule, one per line (empty when none was). */
+  readonly reason: string;
+  /** Broken rules of outputs with `onViolation: fail`, and of those with `warn`. */
+  readonly violations: number;
+  readonly warnings: number;
+  /** Where each profile was kept. */
+  readonly profiles: Readonly<Record<string, string>>;
+}
+
+/** Where profiles come from and go to: Athena and S3 on AWS, DuckDB and the runs folder locally. */
+export interface ProfileStore {
+  /** The output's profile for this run. */
+  profile(output: CheckedOutput): Promise<TableProfile>;
+  /** The profile of the newest counted run of a window before `before`. */
+  previous(output: CheckedOutput, before: string): Promise<TableProfile | undefined>;
+  /** Keeps the profile with the run, and in the output's history when the run counts (`counted`). Returns where. */
+  save(output: CheckedOutput, profile: TableProfile, counted: boolean): Promise<string>;
+}
+
+/** An output with rules whose profile could not be made: the run cannot count. */
+export class ChecksNotRunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = CHECKS_NOT_RUN_ERROR;
+  }
+}
+
+/**
+ * Profiles and checks each output. An output without rules is profiled to inform: a profile that
+ * cannot be made is reported, not fatal. With rules it is fatal (ChecksNotRunError), since a run
+ * whose checks did not run must not be reported as successful.
+ */
+export async function checkOutputs(
+  request: OutputChecksRequest,
+  store: ProfileStore,
+  log: (line: string) => void = () => undefined,
+): Promise<OutputChecksResult> {
+  const failing: Violation[] = [];
+  const warning: Violation[] = [];
+  const kept: Record<string, string> = {};
+  for (const output of request.outputs) {
+    let profile: TableProfile;
+    try {
+      profile = await store.profile(output);
+    } catch (e) {
+      const why = (e as Error).message.split('\n')[0];
+      if (output.rules)
+        throw new ChecksNotRunError(
+          `the profile of output ${output.name} (table ${output.table}) could not be made, so its rules were not checked and run ${request.runId} does not count: ${why}`,
+        );
+      log(`warning: no profile of ${output.name}: ${why}`);
+      continue;
+    }
+    const previous = output.rules?.drift ? await store.previous(output, request.window.start) : undefined;
+    const broken = output.rules ? checkRules(output.rules, profile, previous) : [];
+    (output.onViolation === 'fail' ? failing : warning).push(...broken);
+    kept[output.name] = await store.save(output, profile, broken.length === 0 || output.onViolation === 'warn');
+    log(`profile of ${output.name}: ${profile.rows} row(s), ${profile.columns.length} column(s), ${broken.length} rule(s) broken`);
+  }
+  const text = [
+    ...(failing.length > 0 ? [violationText(failing, 'fail')] : []),
+    ...(warning.length > 0 ? [violationText(warning, 'warn')] : []),
+  ].join('\n');
+  return {
+    failed: failing.length > 0,
+    warned: warning.length > 0,
+    reason: text.length > MAX_REASON_LENGTH ? `${text.slice(0, MAX_REASON_LENGTH - 60)}\n… (cut; every violation is in the run's log)` : text,
+    violations: failing.length,
+    warnings: warning.length,
+    profiles: kept,
+  };
+}
+
+/** The newest `dt=<day>/` of `keys` (an output's profile history) before `before`, or undefined. */
+export function previousWindowKey(keys: readonly string[], before: string): string | undefined {
+  let best: { day: string; key: string } | undefined;
+  for (const key of keys) {
+    const day = /dt=(\d{4}-\d{2}-\d{2})\/profile\.json$/.exec(key)?.[1];
+    if (day !== undefined && day < before && (best === undefined || day > best.day)) best = { day, key };
+  }
+  return best?.key;
+}
+
+/** Keeping and finding profiles in the purpose's bucket (S3 on AWS, the data folder locally). */
+export function storedProfiles(
+  store: ObjectStore,
+  request: OutputChecksRequest,
+  profile: (output: CheckedOutput) => Promise<TableProfile>,
+): ProfileStore {
+  return {
+    profile,
+    async previous(output, before) {
+      const history = profileHistoryPrefix(request.purpose, output.name);
+      const key = previousWindowKey(
+        (await store.list(history)).map((o) => o.key),
+        before,
+      );
+      const body = key === undefined ? undefined : await store.read(key);
+      return body === undefined ? undefined : (JSON.parse(body) as TableProfile);
+    },
+    async save(output, p, counted) {
+      const body = JSON.stringify(p, null, 2);
+      const key = runProfileKey(request.purpose, request.runId, output.name);
+      await store.write(key, body);
+      if (counted) await store.write(`${profileHistoryPrefix(request.purpose, output.name)}dt=${request.window.start}/profile.json`, body);
+      return key;
+    },
+  };
+}
+
+/** The one row an output's profile query returned, by column alias (a null missing). */
+export async function athenaProfileRow(
+  athena: { send(command: GetQueryResultsCommand): Promise<GetQueryResultsCommandOutput> },
+  queryExecutionId: string,
+): Promise<Record<string, string | undefined>> {
+  const r = await athena.send(new GetQueryResultsCommand({ QueryExecutionId: queryExecutionId, MaxResults: 2 }));
+  const names = (r.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? '');
+  // The first row of a SELECT's results is its header.
+  const values = r.ResultSet?.Rows?.[1]?.Data;
+  if (!values) throw new Error(`the profile query ${queryExecutionId} returned no row`);
+  return Object.fromEntries(names.map((n, k) => [n, values[k]?.VarCharValue]));
+}
