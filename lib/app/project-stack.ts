@@ -163,7 +163,7 @@ export class ProjectStack extends Stack {
         purpose: { ...this.purposeProps(c, p), gitCommit: props.gitCommit },
         resultTables: this.resultTablesOf(p),
         queryWorkGroup:
-          p.query?.engine !== 'athena'
+          p.query?.engine !== 'athena' && !p.outputs.some((o) => o.table)
             ? undefined
             : {
                 workGroupName: `${c.workgroup}-${p.name}`,
@@ -274,12 +274,22 @@ export class ProjectStack extends Stack {
   /**
    * Where Lake Formation governs the Data Catalog, a role sees only the databases and tables it
    * was granted: each query purpose's state machine role (its Athena query runs as it) gets read
-   * on the tables its query lists. Jobs read and write S3 directly, which Lake Formation does
+   * on the tables its query lists, and every purpose's on its own tables, which it profiles. Jobs read and write S3 directly, which Lake Formation does
    * not govern, so job roles get no grant. With `registerLocations`, the project's buckets are
    * registered, so Athena reads them with Lake Formation's credentials.
    */
   private grantLakeFormation(c: ProjectConfig, registerLocations: boolean): void {
     for (const p of c.purposes) {
+      const own = p.outputs.flatMap((o) => (o.table ? [o.table.name] : []));
+      if (own.length > 0) {
+        // Each run profiles its own tables with Athena, as the state machine role.
+        new LakeFormationTableAccess(Stack.of(this.purposes[p.name]), 'LakeFormationProfiles', {
+          role: this.purposes[p.name].stateMachine.role,
+          databaseName: c.database,
+          tableNames: own,
+          after: [this.resultDatabase.resource, ...own.flatMap((t) => this.resultTables[t] ?? [])],
+        });
+      }
       if (p.query?.engine !== 'athena') continue;
       const purpose = this.purposes[p.name];
       new LakeFormationTableAccess(Stack.of(purpose), 'LakeFormationQuery', {
@@ -349,6 +359,13 @@ export class ProjectStack extends Stack {
         required: o.required,
         localPath: o.localPath,
         uploadMode: o.uploadMode as S3UploadMode,
+        table: o.table && {
+          database: c.database,
+          tableName: o.table.name,
+          columns: o.table.columns,
+          rules: o.rules,
+          onViolation: o.onViolation,
+        },
       })),
       instanceType: new ec2.InstanceType(p.instanceType.replace(/^ml\./, '')),
       instanceCount: p.instanceCount,

@@ -16,10 +16,11 @@ export interface PurposeStackProps extends NestedStackProps {
    */
   readonly resultTables?: Array<ResultTableProps & { readonly tableName: string }>;
   /**
-   * A workgroup of the purpose's own for its query, in place of `purpose.query.workGroup`, so
-   * that its job can read its own query results and no one else's.
+   * A workgroup of the purpose's own for its query and its tables' profile queries, in place of
+   * `purpose.query.workGroup` and `purpose.profileWorkGroup`, so that its job and its checks
+   * read its own query results and no one else's.
    *
-   * @default - the workgroup `purpose.query` names
+   * @default - the workgroups `purpose` names
    */
   readonly queryWorkGroup?: QueryWorkGroupProps;
 }
@@ -30,7 +31,7 @@ export interface PurposeStackProps extends NestedStackProps {
  * CloudFormation's 500 resources and 1 MB per template, and adding a purpose never renames the
  * resources of another.
  *
- * Construct IDs are a contract: `Purpose`, `Queries` (its workgroup), and `Results` with its
+ * Construct IDs are a contract: `Purpose`, `Queries` (its workgroup, for its query and its tables' profiles), and `Results` with its
  * tables by table name.
  */
 export class PurposeStack extends NestedStack {
@@ -40,11 +41,15 @@ export class PurposeStack extends NestedStack {
 
   constructor(scope: Construct, id: string, props: PurposeStackProps) {
     super(scope, id, { description: `BatCat purpose ${props.purpose.purposeName}`, ...props });
-    const workGroup = props.queryWorkGroup && props.purpose.query && new QueryWorkGroup(this, 'Queries', props.queryWorkGroup);
+    const p = props.purpose;
+    const workGroup =
+      props.queryWorkGroup && (p.query || p.outputs.some((o) => o.table))
+        ? new QueryWorkGroup(this, 'Queries', props.queryWorkGroup)
+        : undefined;
     this.purpose = new Purpose(
       this,
       'Purpose',
-      workGroup ? { ...props.purpose, query: { ...props.purpose.query, workGroup } } : props.purpose,
+      workGroup ? { ...p, query: p.query && { ...p.query, workGroup }, profileWorkGroup: workGroup } : p,
     );
     if (!props.resultTables?.length) return;
     const results = new Construct(this, 'Results');

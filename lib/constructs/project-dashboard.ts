@@ -50,6 +50,7 @@ export class ProjectDashboard extends Construct {
         }),
         triggerFunctionName: triggerFunctionName(p.stateMachineName),
         deadLetterQueueName: triggerDeadLetterQueueName(p.stateMachineName),
+        stateMachineName: p.stateMachineName,
       });
       this.dashboard.addWidgets(
         new cloudwatch.GraphWidget({

@@ -9,7 +9,12 @@ export interface PurposeMetricsProps {
   readonly triggerFunctionName: string;
   /** The name of the trigger's dead-letter queue. */
   readonly deadLetterQueueName: string;
+  /** The state machine's name (the dimension of the BatCat metrics). */
+  readonly stateMachineName: string;
 }
+
+/** The metric a run counts its broken `onViolation: warn` rules in. */
+export const RULE_WARNINGS_METRIC = { namespace: 'BatCat', name: 'RuleWarnings' } as const;
 
 /** The Step Functions execution counts a purpose's runs are measured by. */
 export enum RunOutcome {
@@ -56,6 +61,17 @@ export class PurposeMetrics {
   /** Events waiting in the trigger's dead-letter queue (the most in the period). */
   public metricDeadLetters(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return metric('AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: this.props.deadLetterQueueName }, 'Maximum', options);
+  }
+
+  /** Broken data rules with `onViolation: warn`, summed per period. */
+  public metricRuleWarnings(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return metric(
+      RULE_WARNINGS_METRIC.namespace,
+      RULE_WARNINGS_METRIC.name,
+      { StateMachine: this.props.stateMachineName },
+      'Sum',
+      options,
+    );
   }
 
   private states(metricName: string, statistic: string, options?: cloudwatch.MetricOptions): cloudwatch.Metric {

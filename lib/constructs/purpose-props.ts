@@ -8,6 +8,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { OnViolation, OutputRules } from '../contract/data-rules';
 import type { Requirement } from '../contract/requirements';
 import type { QueryDataLocation } from './athena-run-query';
 import type { IQueryWorkGroup } from './query-workgroup';
@@ -127,6 +128,37 @@ export interface PurposeOutput {
    * @default true
    */
   readonly required?: boolean;
+  /**
+   * The Glue table the output is registered as: after each run's commit, one Athena query
+   * profiles the window's partition (`dt`), the profile is kept next to the run's manifest, and
+   * the table's rules decide whether the run counts.
+   *
+   * @default - no profile and no rules
+   */
+  readonly table?: OutputTable;
+}
+
+/** The table over an output, as its profile and rules see it. */
+export interface OutputTable {
+  /** The Glue database. */
+  readonly database: string;
+  /** The table, partitioned by `dt` (the run's window start) over the output's folder. */
+  readonly tableName: string;
+  /** Its columns, as the table declares them (Glue types). */
+  readonly columns: ReadonlyArray<{ readonly name: string; readonly type: string }>;
+  /**
+   * What each run's profile must show (lib/contract/data-rules.ts).
+   *
+   * @default - none: the profile informs, nothing is checked
+   */
+  readonly rules?: OutputRules;
+  /**
+   * What a run that breaks a rule does: `fail` fails it before its success is recorded (no
+   * `after:` purpose starts); `warn` counts the `RuleWarnings` metric, which alarms, and goes on.
+   *
+   * @default 'fail'
+   */
+  readonly onViolation?: OnViolation;
 }
 
 /** A value bound to a query's `?` placeholder. */
@@ -414,6 +446,12 @@ export interface PurposeProps {
    */
   readonly query?: PurposeQuery;
   /**
+   * The workgroup the profile queries of the outputs' tables run in: its scan cap bounds each.
+   *
+   * @default - the workgroup of `query`; required when an output has a `table` and there is no `query`
+   */
+  readonly profileWorkGroup?: IQueryWorkGroup;
+  /**
    * Runs this query in Amazon Redshift for the window before the job, through the Data API with
    * an UNLOAD into a folder of the run's own; the job reads that folder as its input `query`
    * (`/opt/ml/processing/input/query/000.csv`). Give this or `query`.
@@ -493,4 +531,6 @@ export interface PurposeAlarms {
   readonly aborted: cloudwatch.Alarm;
   /** Step Functions throttled at least one execution. */
   readonly throttled: cloudwatch.Alarm;
+  /** A run broke a data rule with `onViolation: warn`; only for a purpose with such a rule. */
+  readonly ruleWarnings?: cloudwatch.Alarm;
 }

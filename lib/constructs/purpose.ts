@@ -23,6 +23,7 @@ import { firstEventAlarm } from './private/alarms';
 import { denyGrantsExceptForAwsServices } from './private/key-policies';
 import {
   catchFailures,
+  checkOutputData,
   checkOutputs,
   checkRunInput,
   commitResults,
@@ -42,6 +43,7 @@ import {
   windowTaken,
 } from './private/purpose-definition';
 import { resolvePurposeProps, type BucketedPurposeProps, type ResolvedPurpose } from './private/resolve-purpose-props';
+import { OutputChecks } from './private/output-checks';
 import { ResultCommit } from './private/result-commit';
 import { scriptCode } from './private/script-code';
 import { RunManifests } from './private/run-manifests';
@@ -50,7 +52,7 @@ import { purposeLogGroup } from './private/log-group';
 import { trustOwnStateMachineOnly } from './private/trust';
 import { listFolder } from './private/s3-access';
 import type { PurposeAlarms, PurposeProps } from './purpose-props';
-import { PurposeMetrics, RunOutcome } from './purpose-metrics';
+import { PurposeMetrics, RULE_WARNINGS_METRIC, RunOutcome } from './purpose-metrics';
 import { RunLedger } from './run-ledger';
 import { RunTrigger } from './run-trigger';
 import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing-job';
@@ -168,12 +170,35 @@ export class Purpose extends Construct {
     const record = recordRunManifest(this, purpose, runManifests, this.processingJob, code);
     resolve.next(reproduceOrClaim(this, purpose, claim, this.processingJob));
     let beforeJob: sfn.INextable = claim;
-    commit.next(record.outputs).next(success);
+    record.outputs.next(success);
+    const outputChecks =
+      purpose.tables.length > 0
+        ? new OutputChecks(this, 'OutputChecks', {
+            purposeName: props.purposeName,
+            bucket: props.bucket,
+            outputs: purpose.tables.map((t) => t.output),
+            workGroup: purpose.profileWorkGroup!,
+            stateMachineName: this.stateMachineName,
+            logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
+          })
+        : undefined;
+    const dataChecks = outputChecks && checkOutputData(this, purpose, outputChecks, onFailure.fail, record.outputs);
+    commit.next(dataChecks?.first ?? record.outputs);
     for (const step of [query, redshift, partitions, record.inputs]) if (step) beforeJob = beforeJob.next(step);
     beforeJob.next(this.processingJob).next(outputs);
     followExistingJob(this, this.processingJob, outputs, onFailure.describe);
     catchFailures(
-      [claim, query, ...(redshift?.catchableStates ?? []), partitions, this.processingJob, outputs, commit, success],
+      [
+        claim,
+        query,
+        ...(redshift?.catchableStates ?? []),
+        partitions,
+        this.processingJob,
+        outputs,
+        commit,
+        ...(dataChecks?.catchable ?? []),
+        success,
+      ],
       onFailure.describe,
     );
 
@@ -198,6 +223,16 @@ export class Purpose extends Construct {
     redshift?.grantRun(this.stateMachine);
     table.encryptionKey?.grantEncryptDecrypt(this.stateMachine);
     for (const o of purpose.outputs) this.stateMachine.addToRolePolicy(listFolder(props.bucket, o.keyPrefix));
+    if (purpose.tables.some((t) => t.table.rules && t.table.onViolation === 'warn')) {
+      // PutMetricData has no resource to name; the namespace is the narrowest condition there is.
+      this.stateMachine.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': RULE_WARNINGS_METRIC.namespace } },
+        }),
+      );
+    }
     // A reproduction's job reads the versions `batcat reproduce --remote` staged in the purpose's bucket.
     const staged = props.bucket.arnForObjects(`${REPRODUCTIONS_PREFIX}${props.purposeName}/*`);
     this.jobRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [staged] }));
@@ -209,20 +244,27 @@ export class Purpose extends Construct {
     );
     acknowledgeWildcardResources(
       this.stateMachine.role,
-      [resultCommit.function, runManifests.function, ...(manifests ? [manifests.function] : [])].map((f) => `${f.functionArn}:*`),
-      "lambda:InvokeFunction on the purpose's own functions' versions and aliases (commit, run manifest, partitions), as LambdaInvoke grants it.",
+      [
+        resultCommit.function,
+        runManifests.function,
+        ...(manifests ? [manifests.function] : []),
+        ...(outputChecks ? [outputChecks.function] : []),
+      ].map((f) => `${f.functionArn}:*`),
+      "lambda:InvokeFunction on the purpose's own functions' versions and aliases (commit, run manifest, partitions, output checks), as LambdaInvoke grants it.",
     );
     acknowledgeFinding(
       this.stateMachine.role,
       'AwsSolutions-IAM5[Resource::*]',
       'Step Functions needs X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and vended log delivery ' +
-        '(logs:CreateLogDelivery and related calls), none of which support resource-level permissions.',
+        '(logs:CreateLogDelivery and related calls), none of which support resource-level permissions; a purpose with ' +
+        'onViolation: warn rules also counts them with cloudwatch:PutMetricData, which has none either and is held to the BatCat namespace by condition.',
     );
 
     this.metrics = new PurposeMetrics({
       stateMachineArn: this.stateMachine.stateMachineArn,
       triggerFunctionName: triggerFunctionName(this.stateMachineName),
       deadLetterQueueName: triggerDeadLetterQueueName(this.stateMachineName),
+      stateMachineName: this.stateMachineName,
     });
     if (props.runAlarms !== false) this.alarms = this.createAlarms(purpose);
     this.notifyStoppedRuns(purpose);
@@ -297,6 +339,9 @@ export class Purpose extends Construct {
       timedOut: alarm('ExecutionsTimedOutAlarm', this.metrics.metricRuns(RunOutcome.TIMED_OUT), 'timed out'),
       aborted: alarm('ExecutionsAbortedAlarm', this.metrics.metricRuns(RunOutcome.ABORTED), 'aborted'),
       throttled: alarm('ExecutionThrottledAlarm', this.metrics.metricRuns(RunOutcome.THROTTLED), 'was throttled'),
+      ...(purpose.tables.some((t) => t.table.rules && t.table.onViolation === 'warn')
+        ? { ruleWarnings: alarm('RuleWarningsAlarm', this.metrics.metricRuleWarnings(), 'broke a warn rule') }
+        : {}),
     };
   }
 

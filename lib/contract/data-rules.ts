@@ -64,10 +64,7 @@ export interface RuleColumn {
 }
 
 /** What is wrong with `rules` on a table of `columns`, each with the path below `rules`. */
-export function rulesProblems(
-  rules: OutputRules,
-  columns: readonly RuleColumn[],
-): Array<{ path: ReadonlyArray<string>; message: string }> {
+export function rulesProblems(rules: OutputRules, columns: readonly RuleColumn[]): Array<{ path: ReadonlyArray<string>; message: string }> {
   const problems: Array<{ path: ReadonlyArray<string>; message: string }> = [];
   const range = (path: string[], what: string, min: number | undefined, max: number | undefined) => {
     if (min !== undefined && max !== undefined && min > max)
@@ -143,7 +140,12 @@ export function checkRules(rules: OutputRules, profile: TableProfile, previous?:
       continue;
     }
     if (rule.notNull && c.nulls > 0)
-      found.push({ rule: rule_('notNull'), column: name, observed: c.nulls, message: `${where}: column ${name} has ${c.nulls} null value(s); rule notNull` });
+      found.push({
+        rule: rule_('notNull'),
+        column: name,
+        observed: c.nulls,
+        message: `${where}: column ${name} has ${c.nulls} null value(s); rule notNull`,
+      });
     if (rule.unique && (counts?.duplicates ?? 0) > 0)
       found.push({
         rule: rule_('unique'),
@@ -152,9 +154,19 @@ export function checkRules(rules: OutputRules, profile: TableProfile, previous?:
         message: `${where}: column ${name} has ${counts!.duplicates} duplicate value(s); rule unique`,
       });
     if (rule.min !== undefined && typeof c.min === 'number' && c.min < rule.min)
-      found.push({ rule: rule_('min'), column: name, observed: c.min, message: `${where}: column ${name} has minimum ${shown(c.min)}; rule min is ${rule.min}` });
+      found.push({
+        rule: rule_('min'),
+        column: name,
+        observed: c.min,
+        message: `${where}: column ${name} has minimum ${shown(c.min)}; rule min is ${rule.min}`,
+      });
     if (rule.max !== undefined && typeof c.max === 'number' && c.max > rule.max)
-      found.push({ rule: rule_('max'), column: name, observed: c.max, message: `${where}: column ${name} has maximum ${shown(c.max)}; rule max is ${rule.max}` });
+      found.push({
+        rule: rule_('max'),
+        column: name,
+        observed: c.max,
+        message: `${where}: column ${name} has maximum ${shown(c.max)}; rule max is ${rule.max}`,
+      });
     if (rule.values && (counts?.notAllowed ?? 0) > 0) {
       const examples = (counts!.notAllowedExamples ?? []).map((v) => `'${v}'`).join(', ');
       found.push({

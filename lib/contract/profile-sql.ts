@@ -117,7 +117,9 @@ export function profileFromRow(
     if (rule.unique || rule.values) {
       ruleCounts[c.name] = {
         ...(rule.unique ? { duplicates: num(f('duplicates')) ?? 0 } : {}),
-        ...(rule.values ? { notAllowed: num(f('not_allowed')) ?? 0, notAllowedExamples: json<string[]>(f('not_allowed_examples')) ?? [] } : {}),
+        ...(rule.values
+          ? { notAllowed: num(f('not_allowed')) ?? 0, notAllowedExamples: json<string[]>(f('not_allowed_examples')) ?? [] }
+          : {}),
       };
     }
     if (isNumericType(c.type)) {

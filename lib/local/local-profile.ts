@@ -111,7 +111,9 @@ async function countForRules(
     const list = asNumbers ? rule.values.join(', ') : rule.values.map((v) => `'${String(v).replace(/'/g, "''")}'`).join(', ');
     const outside = `${col} IS NOT NULL AND ${asNumbers ? col : `CAST(${col} AS VARCHAR)`} NOT IN (${list})`;
     counts.notAllowed = num((await one(`SELECT count(*) AS n FROM ${t} WHERE ${outside}`)).n) ?? 0;
-    const examples = await all(`SELECT DISTINCT CAST(${col} AS VARCHAR) AS v FROM ${t} WHERE ${outside} ORDER BY v LIMIT ${NOT_ALLOWED_EXAMPLES}`);
+    const examples = await all(
+      `SELECT DISTINCT CAST(${col} AS VARCHAR) AS v FROM ${t} WHERE ${outside} ORDER BY v LIMIT ${NOT_ALLOWED_EXAMPLES}`,
+    );
     counts.notAllowedExamples = examples.map((r) => String(r.v as string));
   }
   return counts;

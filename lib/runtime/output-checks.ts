@@ -122,7 +122,8 @@ export async function checkOutputs(
   return {
     failed: failing.length > 0,
     warned: warning.length > 0,
-    reason: text.length > MAX_REASON_LENGTH ? `${text.slice(0, MAX_REASON_LENGTH - 60)}\n… (cut; every violation is in the run's log)` : text,
+    reason:
+      text.length > MAX_REASON_LENGTH ? `${text.slice(0, MAX_REASON_LENGTH - 60)}\n… (cut; every violation is in the run's log)` : text,
     violations: failing.length,
     warnings: warning.length,
     profiles: kept,

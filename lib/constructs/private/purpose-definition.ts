@@ -10,6 +10,10 @@ import { LEDGER_ATTRIBUTES, LEDGER_KEY } from '../../contract/ledger';
 import { ARGUMENT_PLACEHOLDERS, hasInstanceStorage, processingInstanceType, splitPlaceholders } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
+import { CHECKS_NOT_RUN_ERROR, RULE_VIOLATION_ERROR } from '../../contract/data-rules';
+import { profileSql } from '../../contract/profile-sql';
+import { RULE_WARNINGS_METRIC } from '../purpose-metrics';
+import type { OutputChecks } from './output-checks';
 import { s3Uri } from '../../contract/s3-uri';
 import { windowManifestName } from '../../contract/window-manifest';
 import { QueryParameter, type PurposeInput, type PurposeQuery } from '../purpose-props';
@@ -45,6 +49,9 @@ const PATHS = {
   partitions: '$.partitions',
   manifest: '$.manifest',
   queryParameters: '$.batcat.queryParameters',
+  profileParameters: '$.batcat.profileParameters',
+  profiles: '$.profiles',
+  checks: '$.checks',
   query: '$.query',
   queryExecutionId: '$.query.queryExecutionId',
   queryResultFile: '$.query.resultFile',
@@ -126,6 +133,8 @@ export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass
         : {}),
       // Athena ExecutionParameters are SQL literals: the dates, quoted.
       ...(purpose.queryParameters.length > 0 ? { queryParameters: sfn.JsonPath.array(...purpose.queryParameters.map(literal)) } : {}),
+      // The profile queries read the window's partition: dt = '<window start>'.
+      ...(purpose.tables.length > 0 ? { profileParameters: sfn.JsonPath.array(literal(QueryParameter.WINDOW_START)) } : {}),
       // Each argument by itself: a literal stays plain JSON (its braces need no escaping), a placeholder is formatted per run.
       ...(hasPlaceholders(purpose.props.arguments)
         ? { arguments: Object.fromEntries(purpose.props.arguments!.map((a, i) => [`a${i}`, renderPlaceholders(a)])) }
@@ -763,4 +772,120 @@ export function topicKeyAccess(topic: sns.ITopic): iam.PolicyStatement | undefin
   return topic.masterKey
     ? new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [topic.masterKey.keyArn] })
     : undefined;
+}
+
+/**
+ * After the commit: one Athena query per table output profiles the window's partition
+ * (Profile-<output>), then CheckOutputRules keeps the profiles and checks the rules. A broken
+ * `fail` rule goes to `onFailure` as BatCat.RuleViolation, before the run's success is recorded;
+ * a broken `warn` rule counts the RuleWarnings metric; then `next`. A profile query that fails
+ * (the workgroup's scan cap, say) fails the run with BatCat.ChecksNotRun when its output has rules.
+ */
+export function checkOutputData(
+  scope: Construct,
+  purpose: ResolvedPurpose,
+  checks: OutputChecks,
+  onFailure: sfn.IChainable,
+  next: sfn.IChainable,
+): { first: sfn.IChainable; catchable: sfn.TaskStateBase[] } {
+  const { props } = purpose;
+  const wg = purpose.profileWorkGroup!;
+  const queries = purpose.tables.map(({ output, keyPrefix, table }, n) => {
+    const query = new AthenaRunQuery(scope, `Profile-${output}`, {
+      comment: `Profiles table ${table.tableName} (output ${output}) for the window's partition.`,
+      queryString: profileSql(table.database, table.tableName, table.columns, table.rules),
+      executionParametersPath: PATHS.profileParameters,
+      workGroup: wg,
+      database: table.database,
+      tables: [table.tableName],
+      dataLocations: [{ bucket: props.bucket, keyPrefix }],
+      resultSelector: { queryExecutionId: sfn.JsonPath.stringAt('$.QueryExecution.QueryExecutionId') },
+      resultPath: `${PATHS.profiles}.p${n}`,
+    }).addDocumentedRetries();
+    const onViolation = table.onViolation ?? 'fail';
+    let noProfile: sfn.Pass | undefined;
+    if (table.rules) {
+      query.addCatch(
+        new sfn.Pass(scope, `ProfileFailed-${output}`, {
+          parameters: {
+            error: CHECKS_NOT_RUN_ERROR,
+            reason: sfn.JsonPath.format(
+              `the profile query of output ${output} (table ${table.tableName}) failed, so its rules were not checked and the run does not count. ` +
+                `Athena said: {}. If that is 'Bytes scanned limit was exceeded', one partition is larger than the workgroup's scan cap ` +
+                `(${wg.workGroupName}): raise athena.bytesScannedCutoff in the project file, or write the output as Parquet, which Athena reads only the columns of.`,
+              sfn.JsonPath.stringAt('$.error.Cause'),
+            ),
+          },
+          resultPath: PATHS.failure,
+        }).next(onFailure),
+        { resultPath: PATHS.error },
+      );
+    } else {
+      // Without rules the profile only informs: the check says it is missing and the run goes on.
+      noProfile = new sfn.Pass(scope, `NoProfile-${output}`, {
+        result: sfn.Result.fromObject({ queryExecutionId: '' }),
+        resultPath: `${PATHS.profiles}.p${n}`,
+      });
+      query.addCatch(noProfile, { resultPath: PATHS.error });
+    }
+    return { query, onViolation, noProfile };
+  });
+  const check = checks.task(
+    scope,
+    {
+      bucket: props.bucket.bucketName,
+      purpose: props.purposeName,
+      runId: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId),
+      window: sfn.JsonPath.objectAt(RUN_INPUT_PATHS.window),
+      outputs: purpose.tables.map(({ output, table }, n) => ({
+        name: output,
+        table: table.tableName,
+        columns: table.columns.map((c) => ({ name: c.name, type: c.type })),
+        ...(table.rules ? { rules: table.rules } : {}),
+        onViolation: queries[n].onViolation,
+        // Empty when the query failed (an output without rules): the check reports the profile missing.
+        queryExecutionId: sfn.JsonPath.stringAt(`${PATHS.profiles}.p${n}.queryExecutionId`),
+      })),
+    },
+    PATHS.checks,
+  );
+  const warning = new sfn.CustomState(scope, 'CountRuleWarnings', {
+    stateJson: {
+      Type: 'Task',
+      Comment: "A broken rule with onViolation: warn: the purpose's RuleWarnings metric, which alarms.",
+      Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:cloudwatch:putMetricData`,
+      Parameters: {
+        Namespace: RULE_WARNINGS_METRIC.namespace,
+        MetricData: [
+          {
+            MetricName: RULE_WARNINGS_METRIC.name,
+            Dimensions: [{ Name: 'StateMachine', Value: purpose.stateMachineName }],
+            'Value.$': `${PATHS.checks}.warnings`,
+            Unit: 'Count',
+          },
+        ],
+      },
+      ResultPath: sfn.JsonPath.DISCARD,
+    },
+  });
+  // A metric that cannot be sent must not fail a run whose data passed its `fail` rules.
+  warning.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+  warning.addCatch(next, { resultPath: '$.metricError' });
+  warning.next(next);
+  const violation = new sfn.Pass(scope, 'RuleViolation', {
+    parameters: { error: RULE_VIOLATION_ERROR, reason: sfn.JsonPath.stringAt(`${PATHS.checks}.reason`) },
+    resultPath: PATHS.failure,
+  }).next(onFailure);
+  check.next(
+    new sfn.Choice(scope, 'OutputRulesHeld')
+      .when(sfn.Condition.booleanEquals(`${PATHS.checks}.failed`, true), violation)
+      .when(sfn.Condition.booleanEquals(`${PATHS.checks}.warned`, true), warning)
+      .otherwise(next),
+  );
+  queries.forEach(({ query, noProfile }, k) => {
+    const following = queries[k + 1]?.query ?? check;
+    query.next(following);
+    noProfile?.next(following);
+  });
+  return { first: queries[0].query, catchable: [check] };
 }

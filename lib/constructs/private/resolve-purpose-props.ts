@@ -25,7 +25,9 @@ import {
   windowDaysProblem,
 } from '../../contract/rules';
 import { windowManifestsPrefix } from '../../contract/window-manifest';
-import { QueryParameter, type PurposeInput, type PurposeProps } from '../purpose-props';
+import { rulesProblems } from '../../contract/data-rules';
+import { QueryParameter, type OutputTable, type PurposeInput, type PurposeProps } from '../purpose-props';
+import type { IQueryWorkGroup } from '../query-workgroup';
 import { check, scopedError } from './errors';
 import { generatedName } from './generated-name';
 import { DataBucket } from '../data-bucket';
@@ -49,6 +51,9 @@ export interface ResolvedPurpose {
     /** Where the script writes it in the container. */
     readonly localPath: string;
   }>;
+  /** The outputs with a table: each run profiles it and checks its rules, in this workgroup. */
+  readonly tables: ReadonlyArray<{ readonly output: string; readonly keyPrefix: string; readonly table: OutputTable }>;
+  readonly profileWorkGroup?: IQueryWorkGroup;
   readonly s3Arrival: ReadonlyArray<{
     readonly input: string;
     readonly prefix: string;
@@ -166,6 +171,23 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
         : undefined;
   for (const p of folderOverlapProblems(folders, queryResults)) check(scope, p.message);
 
+  const tables = props.outputs.flatMap((o, k) => (o.table ? [{ output: o.name, keyPrefix: outputs[k].keyPrefix, table: o.table }] : []));
+  for (const { output, table } of tables) {
+    if (table.columns.length === 0)
+      throw scopedError(
+        scope,
+        `output '${output}': table ${table.tableName} has no columns, so there is nothing to profile or check; list them (columns)`,
+      );
+    for (const p of rulesProblems(table.rules ?? {}, table.columns))
+      throw scopedError(scope, `output '${output}': rules.${p.path.join('.')}: ${p.message}`);
+  }
+  const profileWorkGroup = props.profileWorkGroup ?? props.query?.workGroup;
+  if (tables.length > 0 && !profileWorkGroup)
+    throw scopedError(
+      scope,
+      `output '${tables[0].output}' has a table, whose profile query needs an Athena workgroup; give profileWorkGroup (or a query, whose workgroup is used)`,
+    );
+
   const maxRuntime = props.maxRuntime ?? Duration.seconds(PROCESSING_DEFAULTS.maxRuntimeSeconds);
   const quotaWait = props.quotaWait ?? Duration.seconds(PROCESSING_DEFAULTS.quotaWaitSeconds);
   check(scope, quotaWaitProblem(quotaWait.toSeconds(), quotaWait.toHumanString()));
@@ -178,6 +200,8 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
     manifestsPrefix: windowManifestsPrefix(props.purposeName),
     redshiftResults,
     outputs,
+    tables,
+    profileWorkGroup,
     s3Arrival,
     windowDays,
     maxWindowDays,
