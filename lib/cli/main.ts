@@ -203,12 +203,12 @@ Example:
   program
     .command('profile')
     .description(
-      "Show the profiles of a purpose's table outputs: rows, and per column nulls, distinct values, min, max, mean, median and a histogram (or the top values). Profiles are made by batcat run-local, with DuckDB.",
+      "Show the profiles of a purpose's table outputs: rows, and per column nulls, distinct values, min, max, mean, median and a histogram (or the top values). Profiles are made by every run: with DuckDB in batcat run-local, with Athena on AWS.",
     )
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<purpose>', 'the purpose')
     .option('--date <YYYY-MM-DD>', 'the newest run whose window holds this day (default: the newest run)')
-    .option('--local', 'the profiles of local runs (runs/<purpose>/); required: runs on AWS are not profiled yet')
+    .option('--local', 'the profiles of local runs (runs/<purpose>/); required: runs on AWS keep theirs in their bucket (see README)')
     .addHelpText(
       'after',
       `
@@ -220,7 +220,7 @@ Example:
       const ctx = purposeContext(g.root, project, purpose, stageOf(g));
       if (!opts.local) {
         throw new UsageError(
-          'runs on AWS are not profiled yet; batcat run-local profiles its runs, and --local shows them (batcat profile <project> <purpose> --local)',
+          "batcat profile shows the profiles of local runs only, with --local (batcat profile <project> <purpose> --local); a run on AWS keeps its profiles in the purpose's bucket, under _batcat/runs/<purpose>/<run id>/profiles/",
         );
       }
       code = profileCommand(g.root, ctx.purpose, opts.date, line);

@@ -32,6 +32,8 @@ import { imageRequirements } from '../config/requirements';
 import { installCommand, unmetRequirements } from '../contract/requirements';
 import { installedVersions } from './requirements';
 import type { LocalRunStatus } from './run-records';
+import type { TableProfile } from '../contract/profile';
+import { checkOutputs, storedProfiles, type OutputChecksRequest } from '../runtime/output-checks';
 import { profileTable } from './local-profile';
 import { outputTable, runLocalQuery } from './local-sql';
 import { METRICS_FILE, parseMetrics, writeMlflowRun } from './mlflow-store';
@@ -203,6 +205,9 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
 
   const outputs: string[] = [];
   const queryResults = new Map<string, string>();
+  /** The profiles DuckDB made, by the query id their state answered with, and where the check kept them. */
+  const profiles = new Map<string, TableProfile>();
+  const profiled: Array<{ output: string; file: string; rows: number }> = [];
   /** Folders the script wrote that are not inputs, and why the job failed, as the script's side tells it. */
   let written: string[] = [];
   let jobFailure: string | undefined;
@@ -347,6 +352,52 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       );
       return r;
     },
+    // Each table output's profile, as Athena makes it on AWS, here with DuckDB over the committed files; a failure as Athena reports one.
+    ...Object.fromEntries(
+      purpose.outputs
+        .filter((x) => x.table)
+        .map((output) => [
+          `Profile-${output.name}`,
+          async () => {
+            await afterEntered(`Profile-${output.name}`);
+            const id = `local-profile-${output.name}`;
+            try {
+              const table = outputTable(dataDir, purpose.name, output.name, output.table!, input.window.start);
+              const about = { purpose: purpose.name, output: output.name, runId: n.name, window: input.window };
+              profiles.set(id, await profileTable(table, about, output.rules));
+            } catch (e) {
+              throw taskError(
+                'States.TaskFailed',
+                `DuckDB could not profile output ${output.name}: ${(e as Error).message.split('\n')[0]}`,
+              );
+            }
+            return { QueryExecution: { QueryExecutionId: id, Status: { State: 'SUCCEEDED' } } };
+          },
+        ]),
+    ),
+    // As on AWS (lib/runtime/output-checks.ts): profiles kept under the data folder's _batcat/, rules checked; a copy in the run's folder.
+    CheckOutputRules: async (request: OutputChecksRequest) => {
+      await afterEntered('CheckOutputRules');
+      try {
+        const store = storedProfiles(storeOf(request.bucket), request, (x) => {
+          const p = profiles.get(x.queryExecutionId ?? '');
+          return p ? Promise.resolve(p) : Promise.reject(new Error('DuckDB could not read its files (see above)'));
+        });
+        const r = await checkOutputs(request, store, (line) => print(`  ${line}`));
+        for (const [output, key] of Object.entries(r.profiles)) {
+          const file = path.join(runDir, 'profiles', `${output}.json`);
+          fs.mkdirSync(path.dirname(file), { recursive: true });
+          fs.copyFileSync(localPathOf(project, dataDir, `s3://${request.bucket}/${key}`), file);
+          profiled.push({ output, file, rows: (JSON.parse(fs.readFileSync(file, 'utf8')) as TableProfile).rows });
+        }
+        if (r.warned && !r.failed) print(r.reason);
+        return r;
+      } catch (e) {
+        const err = e as Error;
+        throw taskError(err.name, JSON.stringify({ errorType: err.name, errorMessage: err.message }));
+      }
+    },
+    CountRuleWarnings: () => Promise.resolve({}),
     // The runs folder is the local run ledger (status.json), so the state machine's ledger writes are recorded there instead.
     RecordRunStart: () => Promise.resolve({}),
     RecordRunSuccess: () => Promise.resolve({}),
@@ -374,12 +425,11 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     context: executionContext(synth.stateMachineName, n.name, now.toISOString(), 'local', '000000000000'),
     overrides: {
       taskResourceLocalHandlers: handlers as unknown as LocalHandlers,
-      retryIntervalOverrides: { RunProcessingJob: 0, RunQuery: 0 },
+      retryIntervalOverrides: { RunProcessingJob: 0, RunQuery: 0, CheckOutputRules: 0 },
       waitTimeOverrides: { WaitForQuery: 0 },
     },
   });
   const failedStates = new Set<string>();
-  let profiles: ReadonlyArray<{ output: string; file: string; rows: number }> = [];
   const logging = (async () => {
     for await (const e of execution.eventLogs) {
       if (!('state' in e)) continue;
@@ -402,7 +452,6 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   try {
     await execution.result;
     result = { status: 'SUCCEEDED', runId: n.name, runDir, outputs };
-    profiles = await profileOutputs(o, dataDir, runDir, n.name, input.window);
   } catch (e) {
     const err = e as Error & { cause?: unknown };
     const notification = path.join(runDir, 'notification.json');
@@ -455,13 +504,13 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       ...(inputFiles !== undefined ? [{ name: 'input_files', value: inputFiles, step: 0, timestamp: ended }] : []),
       { name: 'output_files', value: outputs.length, step: 0, timestamp: ended },
       { name: 'output_bytes', value: outputs.reduce((b, f) => b + fs.statSync(f).size, 0), step: 0, timestamp: ended },
-      ...profiles.map((p) => ({ name: `${p.output}.rows`, value: p.rows, step: 0, timestamp: ended })),
+      ...profiled.map((p) => ({ name: `${p.output}.rows`, value: p.rows, step: 0, timestamp: ended })),
       ...parsed.metrics,
     ],
     artifacts: Object.fromEntries([
       ...['manifest.json', 'job.json', 'input.json', 'stdout.log', 'stderr.log'].filter((f) => fs.existsSync(at(f))).map((f) => [f, at(f)]),
       ...outputs.map((f) => [`outputs/${path.relative(dataDir, f).split(path.sep).join('/')}`, f]),
-      ...profiles.map((p) => [`profiles/${p.output}.json`, p.file]),
+      ...profiled.map((p) => [`profiles/${p.output}.json`, p.file]),
     ]),
   });
   if (result.status === 'SUCCEEDED') {
@@ -475,36 +524,4 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   }
   print(`recorded in ${path.relative(o.rootDir, runDir)}/`);
   return result;
-}
-
-/**
- * The profile of each table output (lib/contract/profile.ts) from the files the run wrote, in
- * `runs/<purpose>/<run id>/profiles/<output>.json`. Profiles inform, they do not gate the run:
- * without DuckDB, or when the files do not read as the table declares them, it says so and goes on.
- */
-async function profileOutputs(
-  o: LocalRunOptions,
-  dataDir: string,
-  runDir: string,
-  runId: string,
-  window: { start: string; end: string },
-): Promise<Array<{ output: string; file: string; rows: number }>> {
-  const out: Array<{ output: string; file: string; rows: number }> = [];
-  for (const output of o.purpose.outputs) {
-    if (!output.table) continue;
-    const table = outputTable(dataDir, o.purpose.name, output.name, output.table, window.start);
-    try {
-      const profile = await profileTable(table, { purpose: o.purpose.name, output: output.name, runId, window });
-      const file = path.join(runDir, 'profiles', `${output.name}.json`);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, JSON.stringify(profile, null, 2));
-      out.push({ output: output.name, file, rows: profile.rows });
-      o.print(
-        `profile of ${output.name}: ${profile.rows} row(s), ${profile.columns.length} column(s) in ${path.relative(o.rootDir, file)}`,
-      );
-    } catch (e) {
-      o.print(`warning: no profile of ${output.name}: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
-  return out;
 }

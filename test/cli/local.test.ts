@@ -51,6 +51,12 @@ describe('batcat run-local', () => {
       '✓ CommitUnlessReproduction',
       '▶ CommitResults',
       '✓ CommitResults',
+      '▶ Profile-summary',
+      '✓ Profile-summary',
+      '▶ CheckOutputRules',
+      '✓ CheckOutputRules',
+      '▶ OutputRulesHeld',
+      '✓ OutputRulesHeld',
       '▶ RecordRunOutputs',
       '✓ RecordRunOutputs',
       '▶ RecordRunSuccess',
@@ -85,7 +91,7 @@ describe('batcat run-local', () => {
     ]);
     // The profile of the summary table, from the files the run wrote (DuckDB).
     expect(r.out).toContain(
-      'profile of summary: 2 row(s), 7 column(s) in runs/usage-analysis/usage-analysis-20261122-a1/profiles/summary.json',
+      'profile of summary: 2 row(s), 7 column(s), 0 rule(s) broken',
     );
     const profile = JSON.parse(fs.readFileSync(path.join(runDir, 'profiles', 'summary.json'), 'utf8'));
     expect(profile).toMatchObject({
@@ -137,7 +143,7 @@ describe('batcat run-local', () => {
     ]);
     const aws = batcat(['profile', '2022-rnd-battery', 'usage-analysis'], root);
     expect(aws.code).toBe(2);
-    expect(aws.err).toContain('runs on AWS are not profiled yet');
+    expect(aws.err).toContain('batcat profile shows the profiles of local runs only');
     // The run's manifest, as on AWS: what it read and what it wrote (local files have no versions).
     const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({
