@@ -1,0 +1,102 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseDocument } from 'yaml';
+import { batcat, exampleCopy } from './cli-process';
+
+/*
+ * The example's summary output has rules (projects/2022-rnd-battery.yaml): a local run whose
+ * output breaks one fails before its success is recorded, through the same states as on AWS.
+ */
+
+jest.setTimeout(120_000);
+
+const PROJECT = path.join('projects', '2022-rnd-battery.yaml');
+
+function withUsage(root: string, day: string, csv: string): void {
+  const dir = path.join(root, 'data', 'raw', 'usage', `dt=${day}`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'part-0001.csv'), csv);
+}
+
+/** Sets `value` at `at` below the summary output of usage-analysis, comments kept. */
+function setRule(root: string, at: Array<string | number>, value: unknown): void {
+  const file = path.join(root, PROJECT);
+  const doc = parseDocument(fs.readFileSync(file, 'utf8'));
+  doc.setIn(['purposes', 0, 'outputs', 0, ...at], value);
+  fs.writeFileSync(file, doc.toString());
+}
+
+const runLocal = (root: string, day: string) =>
+  batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', day, '--engine', 'namespace'], root);
+
+describe('data rules in batcat run-local', () => {
+  test('an output that breaks a rule fails the run with the rule, the column and the observed value; the profile is kept to look at', () => {
+    const root = exampleCopy();
+    // A meter that ran backwards: VIN1's total is negative, which the rule total_usage: { min: 0 } forbids.
+    withUsage(root, '2026-11-22', 'vin,time,usage\nVIN1,2026-11-22T07:00:00,-4\nVIN2,2026-11-22T08:00:00,1.5\n');
+    const r = runLocal(root, '2026-11-22');
+    expect(r.code).toBe(1);
+    const states = r.out
+      .split('\n')
+      .filter((l) => /^[▶✓✗] /.test(l))
+      .map((l) => l.replace(/ \(\d+ ms\)(?=$|:)/, ''));
+    expect(states.slice(states.indexOf('▶ CheckOutputRules'))).toEqual([
+      '▶ CheckOutputRules',
+      '✓ CheckOutputRules',
+      '▶ OutputRulesHeld',
+      '✓ OutputRulesHeld',
+      '▶ RuleViolation',
+      '✓ RuleViolation',
+      '▶ RecordRunFailure',
+      '✓ RecordRunFailure',
+      '▶ NotifyFailure',
+      '✓ NotifyFailure',
+      '▶ RunFailed',
+      '✗ RunFailed: BatCat.RuleViolation',
+    ]);
+    expect(r.out).toContain('run usage-analysis-20261122-a1 FAILED: BatCat.RuleViolation: the run broke its data rules:');
+    expect(r.out).toContain('  - output summary (table usage_analysis_summary): column total_usage has minimum -4; rule min is 0');
+    const runDir = path.join(root, 'runs', 'usage-analysis', 'usage-analysis-20261122-a1');
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8'))).toMatchObject({
+      status: 'FAILED',
+      error: 'BatCat.RuleViolation',
+    });
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'profiles', 'summary.json'), 'utf8'))).toMatchObject({ rows: 2 });
+    // Not in the history a later run's drift compares with.
+    expect(fs.existsSync(path.join(root, 'data', '_batcat', 'profiles', 'usage-analysis', 'summary', 'dt=2026-11-22'))).toBe(false);
+  });
+
+  test('onViolation: warn prints the broken rule and the run succeeds; drift compares with the previous window', () => {
+    const root = exampleCopy();
+    setRule(root, ['onViolation'], 'warn');
+    setRule(root, ['rules', 'drift'], { rows: 0.5 });
+    withUsage(
+      root,
+      '2026-11-21',
+      'vin,time,usage\nVIN1,2026-11-21T07:00:00,4\nVIN2,2026-11-21T08:00:00,1.5\nVIN3,2026-11-21T08:00:00,1\nVIN4,2026-11-21T08:00:00,1\n',
+    );
+    withUsage(root, '2026-11-22', 'vin,time,usage\nVIN1,2026-11-22T07:00:00,-4\n');
+    const first = runLocal(root, '2026-11-21');
+    expect(first.code).toBe(0);
+    expect(first.out).not.toContain('warning: the run broke');
+    const second = runLocal(root, '2026-11-22');
+    expect(second.code).toBe(0);
+    expect(second.out).toContain('warning: the run broke its data rules (onViolation: warn):');
+    expect(second.out).toContain(
+      '  - output summary (table usage_analysis_summary) has 1 row(s), 75% fewer than the 4 of run usage-analysis-20261121-a1; rule drift.rows allows 50%',
+    );
+    expect(second.out).toContain('column total_usage has minimum -4; rule min is 0');
+    expect(second.out).toContain('▶ CountRuleWarnings');
+    expect(second.out).toContain('run usage-analysis-20261122-a1 succeeded');
+  });
+
+  test('a rule on a column the table lacks stops run-local before anything runs, naming the file, the field and the columns', () => {
+    const root = exampleCopy();
+    setRule(root, ['rules', 'columns', 'total_usag'], { min: 0 });
+    const r = runLocal(root, '2026-11-22');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('projects/2022-rnd-battery.yaml');
+    expect(r.err).toContain('purposes[0].outputs[0].rules.columns.total_usag');
+    expect(r.err).toContain("the table has no column 'total_usag' (did you mean 'total_usage'?)");
+  });
+});
