@@ -92,6 +92,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     query: () => needsSdk(() => import('./query-command')),
     external: () => needsSdk(() => import('./external-command')),
     lineage: () => needsSdk(() => import('./lineage-command')),
+    rules: () => needsSdk(() => import('./rules-command')),
     // It runs run-local, which builds the stack with aws-cdk-lib.
     reproduce: () => needsSdk(() => import('./reproduce-command')),
     stage: () => needsSdk(() => import('./stage-command')),
@@ -224,6 +225,58 @@ Example:
         );
       }
       code = profileCommand(g.root, ctx.purpose, opts.date, line);
+    });
+
+  const rules = program
+    .command('rules')
+    .description('Data rules of a purpose\'s table outputs: what every run\'s profile must show (README, "Profiles, rules and samples")')
+    .addHelpText(
+      'after',
+      `
+Example:
+  batcat rules suggest 2022-rnd-battery usage-analysis --local`,
+    );
+  rules
+    .command('suggest')
+    .description(
+      "Suggest rules from the profiles of recent successful runs (expected row count, not-null, unique, value ranges, allowed values, row drift) and write them into the project file under each table output, comments kept. Profiles come from the runs on AWS (the purpose's bucket), or with --local from batcat run-local's.",
+    )
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<purpose>', 'the purpose')
+    .option('--output <name>', 'only this table output (default: every one)')
+    .option('--runs <n>', 'learn from the newest n windows', '10')
+    .option('--local', 'learn from local runs (runs/<purpose>/) instead of the runs on AWS')
+    .option('--print', 'print the rules, do not write them')
+    .option('--replace', 'replace rules an output already has (otherwise those are left as they are)')
+    .addHelpText(
+      'after',
+      `
+Example:
+  batcat rules suggest 2022-rnd-battery usage-analysis --local --runs 14`,
+    )
+    .action(async (project: string, purpose: string, opts) => {
+      const g = program.opts();
+      const ctx = purposeContext(g.root, project, purpose, stageOf(g));
+      const m = await commands.rules();
+      let source;
+      if (opts.local) source = m.localProfileSource(g.root);
+      else {
+        const { s3Store } = await import('../runtime/s3-store');
+        const { dataBucketOf } = await commands.data();
+        const c = await clients(g.region);
+        source = m.storedProfileSource(async (p) => {
+          const first = ctx.project.purposes.find((x) => x.name === p)!.outputs[0];
+          return s3Store(c.s3, await dataBucketOf(c.cloudformation, ctx.project, first.prefix));
+        });
+      }
+      const file = path.join(g.root, 'projects', `${project}.yaml`);
+      code = await m.rulesSuggestCommand(
+        file,
+        ctx.purpose,
+        source,
+        { runs: Number(opts.runs), output: opts.output, print: opts.print === true, replace: opts.replace === true },
+        line,
+      );
     });
 
   program

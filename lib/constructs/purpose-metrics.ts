@@ -65,13 +65,7 @@ export class PurposeMetrics {
 
   /** Broken data rules with `onViolation: warn`, summed per period. */
   public metricRuleWarnings(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return metric(
-      RULE_WARNINGS_METRIC.namespace,
-      RULE_WARNINGS_METRIC.name,
-      { StateMachine: this.props.stateMachineName },
-      'Sum',
-      options,
-    );
+    return metric(RULE_WARNINGS_METRIC.namespace, RULE_WARNINGS_METRIC.name, { StateMachine: this.props.stateMachineName }, 'Sum', options);
   }
 
   private states(metricName: string, statistic: string, options?: cloudwatch.MetricOptions): cloudwatch.Metric {

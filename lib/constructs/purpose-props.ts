@@ -531,6 +531,10 @@ export interface PurposeAlarms {
   readonly aborted: cloudwatch.Alarm;
   /** Step Functions throttled at least one execution. */
   readonly throttled: cloudwatch.Alarm;
-  /** A run broke a data rule with `onViolation: warn`; only for a purpose with such a rule. */
+  /**
+   * A run broke a data rule with `onViolation: warn`.
+   *
+   * @default - none, for a purpose without such a rule
+   */
   readonly ruleWarnings?: cloudwatch.Alarm;
 }

@@ -7,6 +7,7 @@
  */
 
 import type { RuleCounts } from './data-rules';
+import { runManifestsPrefix } from './run-manifest';
 
 /** The profile's format. */
 export const PROFILE_VERSION = 1;
@@ -60,4 +61,14 @@ export interface TableProfile {
 /** Glue types whose profile has numbers: mean, deviation, quantiles, histogram. */
 export function isNumericType(type: string): boolean {
   return /^(tinyint|smallint|int|integer|bigint|float|double|decimal\(\d+,\s*\d+\))$/i.test(type.trim());
+}
+
+/** Where a run's profile of an output is kept, next to its manifest. */
+export function runProfileKey(purpose: string, runId: string, output: string): string {
+  return `${runManifestsPrefix(purpose)}${runId}/profiles/${output}.json`;
+}
+
+/** The folder of an output's profiles of counted runs, one per window: `dt=<window start>/profile.json`. */
+export function profileHistoryPrefix(purpose: string, output: string): string {
+  return `_batcat/profiles/${purpose}/${output}/`;
 }

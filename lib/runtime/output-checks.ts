@@ -13,22 +13,11 @@ import {
   type Violation,
 } from '../contract/data-rules';
 import { GetQueryResultsCommand, type GetQueryResultsCommandOutput } from '@aws-sdk/client-athena';
-import type { TableProfile } from '../contract/profile';
-import { runManifestsPrefix } from '../contract/run-manifest';
+import { profileHistoryPrefix, runProfileKey, type TableProfile } from '../contract/profile';
 import type { ObjectStore } from './commit';
 
 /** The longest reason the verdict carries: the state machine's payload and the ledger's item stay small. */
 export const MAX_REASON_LENGTH = 4000;
-
-/** Where a run's profile of an output is kept, next to its manifest. */
-export function runProfileKey(purpose: string, runId: string, output: string): string {
-  return `${runManifestsPrefix(purpose)}${runId}/profiles/${output}.json`;
-}
-
-/** The folder of an output's profiles of counted runs, one per window: `dt=<window start>/profile.json`. */
-export function profileHistoryPrefix(purpose: string, output: string): string {
-  return `_batcat/profiles/${purpose}/${output}/`;
-}
 
 /** One table output to check. */
 export interface CheckedOutput {

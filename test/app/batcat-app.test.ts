@@ -82,7 +82,8 @@ describe('the example project app', () => {
     const groups = ['usage-analysis', 'fleet-report'].flatMap((p) =>
       Object.values<any>(nestedOf(p).Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup'),
     );
-    expect(groups).toHaveLength(10);
+    // Per purpose: the state machine's, the backfill's, and the trigger, commit and run manifest functions'; usage-analysis's output checks too.
+    expect(groups).toHaveLength(11);
     for (const g of groups) expect(g.Properties.KmsKeyId).toEqual({ Ref: expect.stringMatching(/DataKey.*Arn$/) });
     const key = Object.values<any>(stack.template.Resources).find((r) => r.Type === 'AWS::KMS::Key');
     expect(key.Properties.KeyPolicy.Statement).toContainEqual(
@@ -139,6 +140,14 @@ describe('the example project app', () => {
     expect(usageAnalysis.sort()).toEqual(
       [
         ' AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/usage-analysis-2919b6-*]',
+        // The profile query (Athena): reads the summary table's folder, writes the purpose's workgroup results
+        ' AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/athena-results/purposes/usage-analysis/*]',
+        ' AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/results/usage-analysis/summary/*]',
+        // The output checks: the workgroup's results, the purpose's run folders and the summary's profile history
+        'Purpose/OutputChecks/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/athena-results/purposes/usage-analysis/*]',
+        'Purpose/OutputChecks/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/profiles/usage-analysis/summary/*]',
+        'Purpose/OutputChecks/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/runs/usage-analysis/*]',
+        'Purpose/OutputChecks/Function cdk-validator-cfnguard::lambda_inside_vpc_check',
         'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
         'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"PurposeStateMachineBFA98837"}]}]}*]',
         // The commit of results: the objects below the purpose's own output folder
@@ -151,6 +160,7 @@ describe('the example project app', () => {
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeCommitFunction668DD148.Arn>:*]', // the commit function's versions
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeRunManifestsFunctionFA4561A2.Arn>:*]', // the run manifest function's
+        'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeOutputChecksFunctionB6915F38.Arn>:*]', // the output checks'
         // The run manifest: its own folder of the purpose's bucket
         'Purpose/RunManifests/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/runs/usage-analysis/*]',
         'Purpose/RunManifests/Function cdk-validator-cfnguard::lambda_inside_vpc_check',
@@ -172,7 +182,7 @@ describe('the example project app', () => {
         .map((a) => a.id.replace(/_check$/, ''))
         .sort(),
     ).toEqual([
-      ...Array(6).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
+      ...Array(7).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
       ...Array(7).fill(expect.stringMatching(/^cdk-validator-cfnguard::s3_/)),
       ...Array(2).fill('cdk-validator-cfnguard::sqs_dlq'),
     ]);
@@ -219,21 +229,24 @@ describe('the example project app', () => {
           .filter((id) => id.startsWith('cdk-validator-cfnguard::'))
           .map((id) => `${p.replace(/^batcat-2022-rnd-battery-dev\//, '')} ${id.replace(/^cdk-validator-cfnguard::/, '')}`),
       );
-    expect(acknowledged.sort()).toEqual([
-      'Data/AccessLogs s3_bucket_default_encryption_kms_check',
-      'Data/AccessLogs s3_bucket_logging_enabled_check',
-      'Data/AccessLogs s3_bucket_object_lock_enabled_check',
-      'Data/AccessLogs s3_event_notifications_enabled_check',
-      'Data/Bucket s3_bucket_object_lock_enabled_check',
-      'Data/Bucket-fleet-report s3_bucket_object_lock_enabled_check',
-      'Data/Bucket-usage-analysis s3_bucket_object_lock_enabled_check',
-      ...['fleet-report', 'usage-analysis'].flatMap((p) => [
-        `${p}/Purpose/Commit/Function lambda_inside_vpc_check`,
-        `${p}/Purpose/RunManifests/Function lambda_inside_vpc_check`,
-        `${p}/Purpose/Trigger/DeadLetters sqs_dlq_check`,
-        `${p}/Purpose/Trigger/Function lambda_inside_vpc_check`,
-      ]),
-    ]);
+    expect(acknowledged.sort()).toEqual(
+      [
+        'Data/AccessLogs s3_bucket_default_encryption_kms_check',
+        'Data/AccessLogs s3_bucket_logging_enabled_check',
+        'Data/AccessLogs s3_bucket_object_lock_enabled_check',
+        'Data/AccessLogs s3_event_notifications_enabled_check',
+        'Data/Bucket s3_bucket_object_lock_enabled_check',
+        'Data/Bucket-fleet-report s3_bucket_object_lock_enabled_check',
+        'Data/Bucket-usage-analysis s3_bucket_object_lock_enabled_check',
+        ...['fleet-report', 'usage-analysis'].flatMap((p) => [
+          `${p}/Purpose/Commit/Function lambda_inside_vpc_check`,
+          `${p}/Purpose/RunManifests/Function lambda_inside_vpc_check`,
+          `${p}/Purpose/Trigger/DeadLetters sqs_dlq_check`,
+          `${p}/Purpose/Trigger/Function lambda_inside_vpc_check`,
+        ]),
+        'usage-analysis/Purpose/OutputChecks/Function lambda_inside_vpc_check',
+      ].sort(),
+    );
   });
 
   test('matches the snapshot (asset hashes masked by test/asset-hash-serializer.ts)', () => {

@@ -70,8 +70,16 @@ describe('lakeFormation: { registerLocations: true }', () => {
     expect(reportStack.DependsOn).toEqual(
       expect.arrayContaining([expect.stringMatching(/^Results[0-9A-F]{8}$/), expect.stringMatching(/^ingestNestedStack/)]),
     );
-    // The job roles read S3 directly, which Lake Formation does not govern: no grant for them, nor for the ingest purpose.
-    expect(nestedOf('ingest').findResources('AWS::LakeFormation::PrincipalPermissions')).toEqual({});
+    // The job roles read S3 directly, which Lake Formation does not govern: no grant for them. The ingest purpose's state
+    // machine profiles its own tables: DESCRIBE on the database, SELECT on those two tables, nothing else.
+    const ingest = Object.values(nestedOf('ingest').findResources('AWS::LakeFormation::PrincipalPermissions')).map(
+      (g: any) => g.Properties,
+    );
+    expect(ingest.map((g) => [g.Principal, g.Resource.Table?.Name ?? 'database', g.Permissions])).toEqual([
+      [{ DataLakePrincipalIdentifier: role }, 'database', ['DESCRIBE']],
+      [{ DataLakePrincipalIdentifier: role }, 'ingest_clean', ['SELECT', 'DESCRIBE']],
+      [{ DataLakePrincipalIdentifier: role }, 'ingest_rejects', ['SELECT', 'DESCRIBE']],
+    ]);
   });
 
   test("every bucket is registered, read by a role of Lake Formation's own that may only read them", () => {

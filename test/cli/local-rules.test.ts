@@ -100,3 +100,56 @@ describe('data rules in batcat run-local', () => {
     expect(r.err).toContain("the table has no column 'total_usag' (did you mean 'total_usage'?)");
   });
 });
+
+describe('batcat rules suggest', () => {
+  test('learns rules from the profiles of recent local runs and writes them under the output, the file and its comments kept', () => {
+    const root = exampleCopy();
+    withUsage(root, '2026-11-21', 'vin,time,usage\nVIN1,2026-11-21T07:00:00,4\nVIN2,2026-11-21T08:00:00,1.5\nVIN3,2026-11-21T08:00:00,1\n');
+    withUsage(root, '2026-11-22', 'vin,time,usage\nVIN1,2026-11-22T07:00:00,2\nVIN2,2026-11-22T08:00:00,3\n');
+    for (const day of ['2026-11-21', '2026-11-22']) expect(runLocal(root, day).code).toBe(0);
+    const file = path.join(root, PROJECT);
+    const before = fs.readFileSync(file, 'utf8');
+
+    const printed = batcat(['rules', 'suggest', '2022-rnd-battery', 'usage-analysis', '--local', '--print'], root);
+    expect(printed.code).toBe(0);
+    expect(printed.out).toContain('usage-analysis/summary: rules every one of 2 profile(s) passes (windows 2026-11-21 .. 2026-11-22):');
+    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+
+    // The example has rules already: they are kept unless --replace.
+    const kept = batcat(['rules', 'suggest', '2022-rnd-battery', 'usage-analysis', '--local'], root);
+    expect(kept.out).toContain('not written: summary has rules already in projects/2022-rnd-battery.yaml; add --replace to replace them');
+    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+
+    const r = batcat(['rules', 'suggest', '2022-rnd-battery', 'usage-analysis', '--local', '--replace'], root);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('written into projects/2022-rnd-battery.yaml');
+    const after = fs.readFileSync(file, 'utf8');
+    expect(after).toContain('# 04:00 every day');
+    expect(after).toContain('# queryable in Athena as batcat_2022_rnd_battery_dev.usage_analysis_summary');
+    const rules = parseDocument(after).getIn(['purposes', 0, 'outputs', 0, 'rules'], false) as { toJSON(): unknown };
+    expect(rules.toJSON()).toMatchObject({
+      rows: { min: 1 },
+      columns: {
+        vin: { notNull: true, unique: true, values: ['VIN1', 'VIN2', 'VIN3'] },
+        total_usage: { notNull: true, min: 1, max: 4 },
+        records: { notNull: true, min: 1, max: 1 },
+      },
+      // 3 rows, then 2: a third fewer; half again is 0.5.
+      drift: { rows: 0.5 },
+    });
+    // The file stays valid, and the runs it learned from pass it.
+    expect(runLocal(root, '2026-11-22').code).toBe(0);
+  });
+
+  test('a purpose without runs, or without a table output, says what to do', () => {
+    const root = exampleCopy();
+    const none = batcat(['rules', 'suggest', '2022-rnd-battery', 'usage-analysis', '--local'], root);
+    expect(none.code).toBe(0);
+    expect(none.out).toContain(
+      'usage-analysis/summary: no profile of a successful run yet; run it (batcat run-local, or on AWS) and suggest again',
+    );
+    const report = batcat(['rules', 'suggest', '2022-rnd-battery', 'fleet-report', '--local'], root);
+    expect(report.code).toBe(2);
+    expect(report.err).toContain("purpose 'fleet-report' has no output with a table; rules are about a table's profile (outputs[].table)");
+  });
+});

@@ -90,9 +90,7 @@ describe('batcat run-local', () => {
       'stdout.log',
     ]);
     // The profile of the summary table, from the files the run wrote (DuckDB).
-    expect(r.out).toContain(
-      'profile of summary: 2 row(s), 7 column(s), 0 rule(s) broken',
-    );
+    expect(r.out).toContain('profile of summary: 2 row(s), 7 column(s), 0 rule(s) broken');
     const profile = JSON.parse(fs.readFileSync(path.join(runDir, 'profiles', 'summary.json'), 'utf8'));
     expect(profile).toMatchObject({
       version: 1,

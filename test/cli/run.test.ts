@@ -244,6 +244,8 @@ describe('batcat run', () => {
       ['runs'],
       ['lineage'],
       ['profile'],
+      ['rules'],
+      ['rules', 'suggest'],
       ['reproduce'],
       ['stage'],
       ['stage', 'create'],

@@ -34,7 +34,7 @@ function athenaAnswer(row: Record<string, string | null>): GetQueryResultsComman
       ResultSetMetadata: { ColumnInfo: names.map((Name) => ({ Name, Type: 'varchar' })) },
       Rows: [
         { Data: names.map((n) => ({ VarCharValue: n })) },
-        { Data: names.map((n) => (row[n] === null ? {} : { VarCharValue: row[n]! })) },
+        { Data: names.map((n) => (row[n] === null ? {} : { VarCharValue: row[n] })) },
       ],
     },
   };

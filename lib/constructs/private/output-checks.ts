@@ -7,7 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { CHECKS_NOT_RUN_ERROR } from '../../contract/data-rules';
 import { runManifestsPrefix } from '../../contract/run-manifest';
-import { profileHistoryPrefix } from '../../runtime/output-checks';
+import { profileHistoryPrefix } from '../../contract/profile';
 import type { IQueryWorkGroup } from '../query-workgroup';
 import { acknowledgeWildcardResources } from './acknowledge';
 import { functionRole, handlerFunction } from './handler-function';
