@@ -365,6 +365,7 @@ export class ProjectStack extends Stack {
           columns: o.table.columns,
           rules: o.rules,
           onViolation: o.onViolation,
+          sampleRows: o.sample,
         },
       })),
       instanceType: new ec2.InstanceType(p.instanceType.replace(/^ml\./, '')),

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OnViolation, OutputRules } from '../contract/data-rules';
+import { DEFAULT_SAMPLE_ROWS } from '../contract/profile';
 import { ownedFolders, type OwnedFolder, type StorageMode, type StoragePurpose } from '../contract/storage';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -113,6 +114,8 @@ export interface PurposeConfig {
     readonly rules?: OutputRules;
     /** What a run that breaks a rule does. */
     readonly onViolation: OnViolation;
+    /** How many rows of the table each run keeps as its sample (0: none). */
+    readonly sample: number;
   }>;
   /** An Athena query that runs before the job; its result is the job's input `query`. */
   readonly query?: QueryConfig;
@@ -622,6 +625,7 @@ function projectConfigOf(
           },
           rules: o.rules,
           onViolation: o.onViolation ?? 'fail',
+          sample: o.table ? (o.sample ?? DEFAULT_SAMPLE_ROWS) : 0,
         })),
         query: p.query && {
           engine: p.query.engine ?? 'athena',

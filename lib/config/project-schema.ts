@@ -2,6 +2,7 @@ import { DEFAULT_STORAGE, MAX_PER_PURPOSE_BUCKETS, STORAGE_MODES } from '../cont
 import { z } from 'zod';
 import { isTimeZone } from '../contract/dates';
 import { ON_VIOLATION, rulesProblems } from '../contract/data-rules';
+import { MAX_SAMPLE_ROWS } from '../contract/profile';
 import { QUERY_RESULTS_PREFIX, resultsPrefix, resultTableName } from '../contract/names';
 import { QUERY_ENGINES, UNLOAD_FORMATS } from '../contract/sql';
 import { didYouMean } from '../contract/suggest';
@@ -17,6 +18,7 @@ import {
 } from '../contract/processing';
 import {
   backfillConcurrencyProblem,
+  wholeNumberProblem,
   bytesScannedCutoffProblem,
   argumentProblems,
   channelNameProblem,
@@ -123,6 +125,7 @@ export const FIELD_EXAMPLES: Readonly<Record<string, string>> = {
   table: 'table: { columns: { vin: string, kwh: double } }',
   rules: 'rules: { rows: { min: 100 }, columns: { vin: { notNull: true, unique: true } }, drift: { rows: 0.5 } }',
   onViolation: 'onViolation: warn',
+  sample: 'sample: 1000',
   columns: 'columns: { vin: string, kwh: double }',
   query: 'query: { file: queries/report.sql, tables: [usage_analysis_summary] }',
   tables: 'tables: [usage_analysis_summary]',
@@ -329,6 +332,10 @@ const rules = strict({
 const output = strict({
   name: channelName,
   rules: rules.optional(),
+  sample: z
+    .number({ error: (iss) => `sample is how many rows of each run's output to keep, e.g. sample: 1000, got ${show(iss.input)}` })
+    .check(by((v: number) => wholeNumberProblem('sample', v, 0, MAX_SAMPLE_ROWS)))
+    .optional(),
   onViolation: oneOf('onViolation', ON_VIOLATION, 'fail stops the run before success is recorded, warn alarms and goes on').optional(),
   prefix: keyPrefix.optional(),
   localPath: localPath.optional(),
@@ -625,12 +632,13 @@ export const projectSchema = strict({
   purposes.forEach((p, i) =>
     p.outputs.forEach((o, n) => {
       const at = ['purposes', i, 'outputs', n];
-      if ((o.rules !== undefined || o.onViolation !== undefined) && o.table === undefined) {
+      const needsTable = (['rules', 'onViolation', 'sample'] as const).find((k) => o[k] !== undefined);
+      if (needsTable !== undefined && o.table === undefined) {
         ctx.issues.push({
           code: 'custom',
-          input: o.rules ?? o.onViolation,
-          path: [...at, o.rules !== undefined ? 'rules' : 'onViolation'],
-          message: `rules are checked against the profile of the output's table; declare one, e.g. ${FIELD_EXAMPLES.table}`,
+          input: o[needsTable],
+          path: [...at, needsTable],
+          message: `${needsTable} is about the output's table (its profile, rules and sample); declare one, e.g. ${FIELD_EXAMPLES.table}`,
         });
       }
       if (o.table === undefined) return;

@@ -159,6 +159,13 @@ export interface OutputTable {
    * @default 'fail'
    */
   readonly onViolation?: OnViolation;
+  /**
+   * How many rows of the window's partition each run keeps as its sample (uniform, one more
+   * Athena query), for `batcat pull --sample`; 0 keeps none.
+   *
+   * @default 1000
+   */
+  readonly sampleRows?: number;
 }
 
 /** A value bound to a query's `?` placeholder. */

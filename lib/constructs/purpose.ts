@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { backfillStateMachineName, triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
 import { RUN_DEFAULTS } from '../contract/processing';
 import { REPRODUCTIONS_PREFIX } from '../contract/run-manifest';
+import { DEFAULT_SAMPLE_ROWS } from '../contract/profile';
 import { MAX_BACKFILL_WINDOWS } from '../contract/run-input';
 import { s3Uri } from '../contract/s3-uri';
 import { AccessLogsBucket } from './access-logs-bucket';
@@ -177,6 +178,7 @@ export class Purpose extends Construct {
             purposeName: props.purposeName,
             bucket: props.bucket,
             outputs: purpose.tables.map((t) => t.output),
+            sampledOutputs: purpose.tables.filter((t) => (t.table.sampleRows ?? DEFAULT_SAMPLE_ROWS) > 0).map((t) => t.output),
             workGroup: purpose.profileWorkGroup!,
             stateMachineName: this.stateMachineName,
             logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },

@@ -172,3 +172,8 @@ export function profileFromRow(
     ...(Object.keys(ruleCounts).length > 0 ? { ruleCounts } : {}),
   };
 }
+
+/** The query that draws a uniform sample of `rows` rows of the window's partition (bound to its one `?`), in the table's columns. */
+export function sampleSql(database: string, table: string, columns: readonly RuleColumn[], rows: number): string {
+  return `SELECT ${columns.map((c) => id(c.name)).join(', ')} FROM ${id(database)}.${id(table)} WHERE dt = ? ORDER BY rand() LIMIT ${rows}`;
+}

@@ -72,3 +72,14 @@ export function runProfileKey(purpose: string, runId: string, output: string): s
 export function profileHistoryPrefix(purpose: string, output: string): string {
   return `_batcat/profiles/${purpose}/${output}/`;
 }
+
+/** How many rows of each table output a run keeps as its sample, unless the output's `sample:` says otherwise. */
+export const DEFAULT_SAMPLE_ROWS = 1000;
+
+/** The most rows a sample may have: it is read whole into memory to be kept. */
+export const MAX_SAMPLE_ROWS = 100_000;
+
+/** The folder of an output's samples of counted runs, one per window: `dt=<window start>/sample.csv`. */
+export function sampleHistoryPrefix(purpose: string, output: string): string {
+  return `_batcat/samples/${purpose}/${output}/`;
+}

@@ -134,3 +134,23 @@ async function histogram(all: (sql: string) => Promise<Row[]>, t: string, col: s
     count: counts.get(k) ?? 0,
   }));
 }
+
+/**
+ * A uniform sample of `rows` rows of `table` (reservoir sampling, fixed seed: a run's sample is
+ * the same each time), written as CSV with a header to `file`, in the table's columns.
+ */
+export async function sampleTable(table: LocalTable, rows: number, file: string): Promise<void> {
+  const { DuckDBInstance } = await duckdb();
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    await connection.run(viewOf(table));
+    const columns = table.columns.map((c) => quoteId(c.name)).join(', ');
+    await connection.run(
+      `COPY (SELECT ${columns} FROM ${quoteId(table.name)} USING SAMPLE reservoir(${rows} ROWS) REPEATABLE (42)) TO '${file.replace(/'/g, "''")}' (FORMAT csv, HEADER true)`,
+    );
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}

@@ -34,7 +34,7 @@ import { installedVersions } from './requirements';
 import type { LocalRunStatus } from './run-records';
 import type { TableProfile } from '../contract/profile';
 import { checkOutputs, storedProfiles, type OutputChecksRequest } from '../runtime/output-checks';
-import { profileTable } from './local-profile';
+import { profileTable, sampleTable } from './local-profile';
 import { outputTable, runLocalQuery } from './local-sql';
 import { METRICS_FILE, parseMetrics, writeMlflowRun } from './mlflow-store';
 import { synthesizePurpose, type SynthesizedPurpose } from './synthesized-purpose';
@@ -207,6 +207,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   const queryResults = new Map<string, string>();
   /** The profiles DuckDB made, by the query id their state answered with, and where the check kept them. */
   const profiles = new Map<string, TableProfile>();
+  const samples = new Map<string, string>();
   const profiled: Array<{ output: string; file: string; rows: number }> = [];
   /** Folders the script wrote that are not inputs, and why the job failed, as the script's side tells it. */
   let written: string[] = [];
@@ -375,14 +376,45 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
           },
         ]),
     ),
+    // Each table output's sample, as Athena draws it on AWS, here with DuckDB's reservoir sampling.
+    ...Object.fromEntries(
+      purpose.outputs
+        .filter((x) => x.table && x.sample > 0)
+        .map((output) => [
+          `Sample-${output.name}`,
+          async () => {
+            await afterEntered(`Sample-${output.name}`);
+            const id = `local-sample-${output.name}`;
+            const file = path.join(runDir, 'samples', `${output.name}.csv`);
+            fs.mkdirSync(path.dirname(file), { recursive: true });
+            try {
+              await sampleTable(outputTable(dataDir, purpose.name, output.name, output.table!, input.window.start), output.sample, file);
+            } catch (e) {
+              throw taskError('States.TaskFailed', `DuckDB could not sample output ${output.name}: ${(e as Error).message.split('\n')[0]}`);
+            }
+            samples.set(id, file);
+            return { QueryExecution: { QueryExecutionId: id, Status: { State: 'SUCCEEDED' } } };
+          },
+        ]),
+    ),
     // As on AWS (lib/runtime/output-checks.ts): profiles kept under the data folder's _batcat/, rules checked; a copy in the run's folder.
     CheckOutputRules: async (request: OutputChecksRequest) => {
       await afterEntered('CheckOutputRules');
       try {
-        const store = storedProfiles(storeOf(request.bucket), request, (x) => {
-          const p = profiles.get(x.queryExecutionId ?? '');
-          return p ? Promise.resolve(p) : Promise.reject(new Error('DuckDB could not read its files (see above)'));
-        });
+        const store = storedProfiles(
+          storeOf(request.bucket),
+          request,
+          (x) => {
+            const p = profiles.get(x.queryExecutionId ?? '');
+            return p ? Promise.resolve(p) : Promise.reject(new Error('DuckDB could not read its files (see above)'));
+          },
+          async (x) => {
+            if (x.sampleQueryExecutionId === undefined) return undefined;
+            const file = samples.get(x.sampleQueryExecutionId);
+            if (file === undefined) throw new Error('DuckDB could not draw it (see above)');
+            return fs.promises.readFile(file, 'utf8');
+          },
+        );
         const r = await checkOutputs(request, store, (line) => print(`  ${line}`));
         for (const [output, key] of Object.entries(r.profiles)) {
           const file = path.join(runDir, 'profiles', `${output}.json`);

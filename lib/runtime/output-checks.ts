@@ -13,7 +13,7 @@ import {
   type Violation,
 } from '../contract/data-rules';
 import { GetQueryResultsCommand, type GetQueryResultsCommandOutput } from '@aws-sdk/client-athena';
-import { profileHistoryPrefix, runProfileKey, type TableProfile } from '../contract/profile';
+import { profileHistoryPrefix, runProfileKey, sampleHistoryPrefix, type TableProfile } from '../contract/profile';
 import type { ObjectStore } from './commit';
 
 /** The longest reason the verdict carries: the state machine's payload and the ledger's item stay small. */
@@ -28,6 +28,8 @@ export interface CheckedOutput {
   readonly onViolation: OnViolation;
   /** The Athena query that profiled it (on AWS). */
   readonly queryExecutionId?: string;
+  /** The Athena query that drew its sample (on AWS); none when the output keeps no sample. */
+  readonly sampleQueryExecutionId?: string;
 }
 
 /** The check's request: the run and its table outputs. */
@@ -37,6 +39,8 @@ export interface OutputChecksRequest {
   readonly runId: string;
   readonly window: { readonly start: string; readonly end: string };
   readonly outputs: readonly CheckedOutput[];
+  /** Where the workgroup keeps query results: a sample query's is `<prefix><id>.csv` there. */
+  readonly queryResults?: { readonly bucket: string; readonly prefix: string };
 }
 
 /** The verdict the state machine reads. */
@@ -52,6 +56,8 @@ export interface OutputChecksResult {
   readonly warnings: number;
   /** Where each profile was kept. */
   readonly profiles: Readonly<Record<string, string>>;
+  /** Where each sample was kept (a run that counts only). */
+  readonly samples: Readonly<Record<string, string>>;
 }
 
 /** Where profiles come from and go to: Athena and S3 on AWS, DuckDB and the runs folder locally. */
@@ -62,6 +68,8 @@ export interface ProfileStore {
   previous(output: CheckedOutput, before: string): Promise<TableProfile | undefined>;
   /** Keeps the profile with the run, and in the output's history when the run counts (`counted`). Returns where. */
   save(output: CheckedOutput, profile: TableProfile, counted: boolean): Promise<string>;
+  /** Keeps the run's sample of the output (CSV with a header) in its history, if it drew one. Returns where. */
+  keepSample(output: CheckedOutput): Promise<string | undefined>;
 }
 
 /** An output with rules whose profile could not be made: the run cannot count. */
@@ -85,6 +93,7 @@ export async function checkOutputs(
   const failing: Violation[] = [];
   const warning: Violation[] = [];
   const kept: Record<string, string> = {};
+  const samples: Record<string, string> = {};
   for (const output of request.outputs) {
     let profile: TableProfile;
     try {
@@ -101,7 +110,17 @@ export async function checkOutputs(
     const previous = output.rules?.drift ? await store.previous(output, request.window.start) : undefined;
     const broken = output.rules ? checkRules(output.rules, profile, previous) : [];
     (output.onViolation === 'fail' ? failing : warning).push(...broken);
-    kept[output.name] = await store.save(output, profile, broken.length === 0 || output.onViolation === 'warn');
+    const counted = broken.length === 0 || output.onViolation === 'warn';
+    kept[output.name] = await store.save(output, profile, counted);
+    if (counted) {
+      try {
+        const at = await store.keepSample(output);
+        if (at !== undefined) samples[output.name] = at;
+      } catch (e) {
+        // A sample is for working locally: the run counts without one.
+        log(`warning: no sample of ${output.name}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
     log(`profile of ${output.name}: ${profile.rows} row(s), ${profile.columns.length} column(s), ${broken.length} rule(s) broken`);
   }
   const text = [
@@ -116,6 +135,7 @@ export async function checkOutputs(
     violations: failing.length,
     warnings: warning.length,
     profiles: kept,
+    samples,
   };
 }
 
@@ -134,9 +154,17 @@ export function storedProfiles(
   store: ObjectStore,
   request: OutputChecksRequest,
   profile: (output: CheckedOutput) => Promise<TableProfile>,
+  sample: (output: CheckedOutput) => Promise<string | undefined> = () => Promise.resolve(undefined),
 ): ProfileStore {
   return {
     profile,
+    async keepSample(output) {
+      const body = await sample(output);
+      if (body === undefined) return undefined;
+      const key = `${sampleHistoryPrefix(request.purpose, output.name)}dt=${request.window.start}/sample.csv`;
+      await store.write(key, body);
+      return key;
+    },
     async previous(output, before) {
       const history = profileHistoryPrefix(request.purpose, output.name);
       const key = previousWindowKey(

@@ -53,6 +53,8 @@ describe('batcat run-local', () => {
       '✓ CommitResults',
       '▶ Profile-summary',
       '✓ Profile-summary',
+      '▶ Sample-summary',
+      '✓ Sample-summary',
       '▶ CheckOutputRules',
       '✓ CheckOutputRules',
       '▶ OutputRulesHeld',

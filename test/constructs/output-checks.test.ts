@@ -61,7 +61,18 @@ describe('profile and rule-check states', () => {
     expect(profile.Resource).toMatch(/athena:startQueryExecution\.sync$/);
     expect(profile.Parameters).toMatchObject({ WorkGroup: 'demo-q', 'ExecutionParameters.$': '$.batcat.profileParameters' });
     expect(profile.Parameters.QueryString).toContain('FROM "batcat_demo_dev"."usage_analysis_summary" WHERE dt = ?');
-    expect(profile.Next).toBe('CheckOutputRules');
+    expect(profile.Next).toBe('Sample-summary');
+    // The run's sample: 1000 rows by default, drawn uniformly from the same partition, in the table's columns.
+    const sample = def.States['Sample-summary'];
+    expect(sample.Parameters).toMatchObject({
+      WorkGroup: 'demo-q',
+      'ExecutionParameters.$': '$.batcat.profileParameters',
+      QueryString: 'SELECT "vin", "total_usage" FROM "batcat_demo_dev"."usage_analysis_summary" WHERE dt = ? ORDER BY rand() LIMIT 1000',
+    });
+    expect(sample.Next).toBe('CheckOutputRules');
+    // Without a sample the run still counts: the check says it is missing.
+    expect(sample.Catch[0].Next).toBe('NoSample-summary');
+    expect(def.States['NoSample-summary']).toMatchObject({ Result: { queryExecutionId: '' }, Next: 'CheckOutputRules' });
     expect(def.States.ResolveRun.Parameters['profileParameters.$']).toBe("States.Array(States.Format('\\'{}\\'', $.window.start))");
     expect(def.States.CheckOutputRules.Parameters.outputs).toEqual([
       {
@@ -71,8 +82,13 @@ describe('profile and rule-check states', () => {
         rules: TABLE.rules,
         onViolation: 'fail',
         'queryExecutionId.$': '$.profiles.p0.queryExecutionId',
+        'sampleQueryExecutionId.$': '$.samples.s0.queryExecutionId',
       },
     ]);
+    expect(def.States.CheckOutputRules.Parameters.queryResults).toEqual({
+      bucket: expect.anything(),
+      prefix: '_batcat/query-results/usage-analysis/',
+    });
     expect(def.States.CheckOutputRules.Next).toBe('OutputRulesHeld');
     const held = def.States.OutputRulesHeld;
     expect(held.Choices).toEqual([
@@ -117,7 +133,7 @@ describe('profile and rule-check states', () => {
       ],
       [
         's3:PutObject',
-        '[{"Fn::Join":["",[BUCKET,"/_batcat/profiles/usage-analysis/summary/*"]]},{"Fn::Join":["",[BUCKET,"/_batcat/runs/usage-analysis/*"]]}]',
+        '[{"Fn::Join":["",[BUCKET,"/_batcat/profiles/usage-analysis/summary/*"]]},{"Fn::Join":["",[BUCKET,"/_batcat/runs/usage-analysis/*"]]},{"Fn::Join":["",[BUCKET,"/_batcat/samples/usage-analysis/summary/*"]]}]',
         null,
       ],
       ['s3:ListBucket', 'BUCKET', { StringLike: { 's3:prefix': ['_batcat/profiles/usage-analysis/summary/*'] } }],
@@ -157,10 +173,19 @@ describe('profile and rule-check states', () => {
     });
   });
 
-  test('without rules the profile only informs: a failed profile query goes on to the check', () => {
+  test('without rules the profile only informs: a failed profile query goes on to the sample and the check', () => {
     const { def: d } = build({ rules: undefined });
     expect(d.States['Profile-summary'].Catch[0].Next).toBe('NoProfile-summary');
-    expect(d.States['NoProfile-summary']).toMatchObject({ Result: { queryExecutionId: '' }, Next: 'CheckOutputRules' });
+    expect(d.States['NoProfile-summary']).toMatchObject({ Result: { queryExecutionId: '' }, Next: 'Sample-summary' });
+  });
+
+  test('sampleRows: 0 draws no sample, and the function may write no samples', () => {
+    const { def: d, template: t } = build({ sampleRows: 0 });
+    expect(d.States['Sample-summary']).toBeUndefined();
+    expect(d.States['Profile-summary'].Next).toBe('CheckOutputRules');
+    expect(d.States.CheckOutputRules.Parameters.outputs[0]['sampleQueryExecutionId.$']).toBeUndefined();
+    expect(JSON.stringify(statementsOf(t, /OutputChecksRole/))).not.toContain('_batcat/samples/');
+    expect(() => build({ sampleRows: 1e6 })).toThrow("output 'summary': sampleRows must be a whole number from 0 to 100000, got 1000000");
   });
 
   test('bad tables and rules are refused at synth, naming the output, the field and the fix', () => {

@@ -159,6 +159,7 @@ describe('checkOutputs with profiles kept in S3', () => {
       violations: 0,
       warnings: 0,
       profiles: { summary: '_batcat/runs/usage-analysis/usage-analysis-20261120-a1/profiles/summary.json' },
+      samples: {},
     });
     expect(await keys('_batcat/profiles/')).toEqual(['_batcat/profiles/usage-analysis/summary/dt=2026-11-20/profile.json']);
     const kept = await s3.send(new GetObjectCommand({ Bucket: 'purpose-bucket', Key: r.profiles.summary }));
@@ -186,6 +187,36 @@ describe('checkOutputs with profiles kept in S3', () => {
     expect(r).toMatchObject({ failed: false, warned: true, violations: 0, warnings: 1 });
     expect(r.reason).toMatch(/^warning: the run broke its data rules \(onViolation: warn\):\n {2}- .* rule rows\.min is 500/);
     expect(await keys('_batcat/profiles/usage-analysis/summary/dt=2026-11-22/')).toHaveLength(1);
+  });
+
+  test("a run that counts keeps its sample in the output's sample history; a failed run or a missing sample keeps none", async () => {
+    const withSample = async (req: OutputChecksRequest, rows: number, sample: () => Promise<string | undefined>, log: string[] = []) => {
+      const athena = { send: () => Promise.resolve(athenaAnswer(rowOf(rows))) };
+      const store = storedProfiles(
+        s3Store(s3, req.bucket),
+        req,
+        async (o) => profileFromRow(await athenaProfileRow(athena, 'q'), o.columns, { ...req, output: o.name, table: o.table }, o.rules),
+        sample,
+      );
+      return checkOutputs(req, store, (l) => log.push(l));
+    };
+    const csv = 'vin,total_usage\nVIN1,1.5\n';
+    const kept = await withSample(request('2026-11-25', [output({ rules: { rows: { min: 1 } } })]), 100, () => Promise.resolve(csv));
+    expect(kept.samples).toEqual({ summary: '_batcat/samples/usage-analysis/summary/dt=2026-11-25/sample.csv' });
+    const body = await s3.send(new GetObjectCommand({ Bucket: 'purpose-bucket', Key: kept.samples.summary }));
+    expect(await body.Body!.transformToString()).toBe(csv);
+    const failed = await withSample(request('2026-11-26', [output({ rules: { rows: { min: 500 } } })]), 100, () => Promise.resolve(csv));
+    expect(failed).toMatchObject({ failed: true, samples: {} });
+    expect(await keys('_batcat/samples/usage-analysis/summary/dt=2026-11-26/')).toEqual([]);
+    const log: string[] = [];
+    const missing = await withSample(
+      request('2026-11-27', [output({ rules: { rows: { min: 1 } } })]),
+      100,
+      () => Promise.reject(new Error('the sample query of output summary did not run')),
+      log,
+    );
+    expect(missing).toMatchObject({ failed: false, samples: {} });
+    expect(log).toContain('warning: no sample of summary: the sample query of output summary did not run');
   });
 
   test('checks that could not run: with rules the run does not count (BatCat.ChecksNotRun); without, the missing profile is reported', async () => {

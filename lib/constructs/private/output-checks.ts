@@ -7,7 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { CHECKS_NOT_RUN_ERROR } from '../../contract/data-rules';
 import { runManifestsPrefix } from '../../contract/run-manifest';
-import { profileHistoryPrefix } from '../../contract/profile';
+import { profileHistoryPrefix, sampleHistoryPrefix } from '../../contract/profile';
 import type { IQueryWorkGroup } from '../query-workgroup';
 import { acknowledgeWildcardResources } from './acknowledge';
 import { functionRole, handlerFunction } from './handler-function';
@@ -21,6 +21,8 @@ export interface OutputChecksProps {
   readonly bucket: s3.IBucket;
   /** The outputs with a table. */
   readonly outputs: readonly string[];
+  /** Those whose runs keep a sample. */
+  readonly sampledOutputs: readonly string[];
   /** Where the profile queries ran: their results are read from it. */
   readonly workGroup: IQueryWorkGroup;
   /** The state machine's name, for the description. */
@@ -53,7 +55,8 @@ export class OutputChecks extends Construct {
     const runs = props.bucket.arnForObjects(`${runManifestsPrefix(props.purposeName)}*`);
     const histories = props.outputs.map((o) => profileHistoryPrefix(props.purposeName, o));
     const history = histories.map((h) => props.bucket.arnForObjects(`${h}*`));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [runs, ...history] }));
+    const samples = props.sampledOutputs.map((o) => props.bucket.arnForObjects(`${sampleHistoryPrefix(props.purposeName, o)}*`));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [runs, ...history, ...samples] }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: history }));
     for (const h of histories) role.addToPrincipalPolicy(listFolder(props.bucket, h));
     if (props.bucket.encryptionKey)
@@ -62,8 +65,8 @@ export class OutputChecks extends Construct {
       role.addToPrincipalPolicy(viaS3(['kms:Decrypt'], wg.resultsBucket.encryptionKey, wg.resultsBucket));
     acknowledgeWildcardResources(
       role,
-      [results, runs, ...history],
-      "The purpose's own query results (named by Athena), run folders (one per run) and profile history (one per window).",
+      [results, runs, ...history, ...samples],
+      "The purpose's own query results (named by Athena), run folders (one per run), and profile and sample history (one per window).",
     );
     this.function = handlerFunction(this, 'Function', 'output-checks', {
       description: `BatCat: checks the data rules of runs of ${props.stateMachineName}`,

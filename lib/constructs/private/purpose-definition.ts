@@ -11,7 +11,8 @@ import { ARGUMENT_PLACEHOLDERS, hasInstanceStorage, processingInstanceType, spli
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
 import { CHECKS_NOT_RUN_ERROR, RULE_VIOLATION_ERROR } from '../../contract/data-rules';
-import { profileSql } from '../../contract/profile-sql';
+import { DEFAULT_SAMPLE_ROWS } from '../../contract/profile';
+import { profileSql, sampleSql } from '../../contract/profile-sql';
 import { RULE_WARNINGS_METRIC } from '../purpose-metrics';
 import type { OutputChecks } from './output-checks';
 import { s3Uri } from '../../contract/s3-uri';
@@ -51,6 +52,7 @@ const PATHS = {
   queryParameters: '$.batcat.queryParameters',
   profileParameters: '$.batcat.profileParameters',
   profiles: '$.profiles',
+  samples: '$.samples',
   checks: '$.checks',
   query: '$.query',
   queryExecutionId: '$.query.queryExecutionId',
@@ -828,7 +830,29 @@ export function checkOutputData(
       });
       query.addCatch(noProfile, { resultPath: PATHS.error });
     }
-    return { query, onViolation, noProfile };
+    const rows = table.sampleRows ?? DEFAULT_SAMPLE_ROWS;
+    let sample: AthenaRunQuery | undefined;
+    let noSample: sfn.Pass | undefined;
+    if (rows > 0) {
+      sample = new AthenaRunQuery(scope, `Sample-${output}`, {
+        comment: `Draws ${rows} rows of table ${table.tableName} (output ${output}) for the window's partition, uniformly, as the run's sample.`,
+        queryString: sampleSql(table.database, table.tableName, table.columns, rows),
+        executionParametersPath: PATHS.profileParameters,
+        workGroup: wg,
+        database: table.database,
+        tables: [table.tableName],
+        dataLocations: [{ bucket: props.bucket, keyPrefix }],
+        resultSelector: { queryExecutionId: sfn.JsonPath.stringAt('$.QueryExecution.QueryExecutionId') },
+        resultPath: `${PATHS.samples}.s${n}`,
+      }).addDocumentedRetries();
+      // A sample is for working locally: without one the run still counts, and the check says it is missing.
+      noSample = new sfn.Pass(scope, `NoSample-${output}`, {
+        result: sfn.Result.fromObject({ queryExecutionId: '' }),
+        resultPath: `${PATHS.samples}.s${n}`,
+      });
+      sample.addCatch(noSample, { resultPath: PATHS.error });
+    }
+    return { query, onViolation, noProfile, sample, noSample, rows };
   });
   const check = checks.task(
     scope,
@@ -845,7 +869,9 @@ export function checkOutputData(
         onViolation: queries[n].onViolation,
         // Empty when the query failed (an output without rules): the check reports the profile missing.
         queryExecutionId: sfn.JsonPath.stringAt(`${PATHS.profiles}.p${n}.queryExecutionId`),
+        ...(queries[n].sample ? { sampleQueryExecutionId: sfn.JsonPath.stringAt(`${PATHS.samples}.s${n}.queryExecutionId`) } : {}),
       })),
+      queryResults: { bucket: wg.resultsBucket.bucketName, prefix: wg.resultsPrefix },
     },
     PATHS.checks,
   );
@@ -882,10 +908,14 @@ export function checkOutputData(
       .when(sfn.Condition.booleanEquals(`${PATHS.checks}.warned`, true), warning)
       .otherwise(next),
   );
-  queries.forEach(({ query, noProfile }, k) => {
+  // Profile-a (Sample-a), Profile-b (Sample-b), ..., CheckOutputRules: a failed query's stand-in goes on as the query would.
+  queries.forEach(({ query, noProfile, sample, noSample }, k) => {
     const following = queries[k + 1]?.query ?? check;
-    query.next(following);
-    noProfile?.next(following);
+    const afterProfile = sample ?? following;
+    query.next(afterProfile);
+    noProfile?.next(afterProfile);
+    sample?.next(following);
+    noSample?.next(following);
   });
   return { first: queries[0].query, catchable: [check] };
 }

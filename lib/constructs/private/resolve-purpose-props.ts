@@ -12,6 +12,7 @@ import {
   secretReferenceProblems,
   show,
   maxWindowProblem,
+  wholeNumberProblem,
   completeInputProblem,
   partitionedObjectProblem,
   purposeNameProblem,
@@ -26,6 +27,7 @@ import {
 } from '../../contract/rules';
 import { windowManifestsPrefix } from '../../contract/window-manifest';
 import { rulesProblems } from '../../contract/data-rules';
+import { MAX_SAMPLE_ROWS } from '../../contract/profile';
 import { QueryParameter, type OutputTable, type PurposeInput, type PurposeProps } from '../purpose-props';
 import type { IQueryWorkGroup } from '../query-workgroup';
 import { check, scopedError } from './errors';
@@ -178,6 +180,12 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
         scope,
         `output '${output}': table ${table.tableName} has no columns, so there is nothing to profile or check; list them (columns)`,
       );
+    check(
+      scope,
+      table.sampleRows === undefined
+        ? undefined
+        : wholeNumberProblem(`output '${output}': sampleRows`, table.sampleRows, 0, MAX_SAMPLE_ROWS),
+    );
     for (const p of rulesProblems(table.rules ?? {}, table.columns))
       throw scopedError(scope, `output '${output}': rules.${p.path.join('.')}: ${p.message}`);
   }
