@@ -2,7 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ProjectConfig } from '../config/load-project';
+import type { ProjectConfig, PurposeConfig } from '../config/load-project';
+import { profileHistoryPrefix, sampleHistoryPrefix } from '../contract/profile';
+import { outputTable } from '../local/local-sql';
+import { s3Store } from '../runtime/s3-store';
 import { pullPrefix, pushFolder, type SyncEvent, type SyncReport } from '../io/sync';
 import { DATA_BUCKET_OUTPUT, homeOf, purposeBucketOutputKey } from '../contract/storage';
 import { formatBytes } from './format';
@@ -120,3 +123,67 @@ export async function stackOutputs(cfn: CloudFormationClient, stackName: string,
     throw e;
   }
 }
+
+/**
+ * `batcat pull <project> <purpose> --sample`: for each table output, the newest sample and its
+ * window's profile from the purpose's bucket, where local runs and `batcat query --local` read
+ * them: the sample as the window's local result, the profile in the local profile history
+ * (which run-local's drift compares with).
+ */
+export async function pullSampleCommand(
+  rootDir: string,
+  purpose: PurposeConfig,
+  bucket: string,
+  deps: { s3: S3Client; out: (line: string) => void },
+): Promise<number> {
+  const tables = purpose.outputs.filter((o) => o.table && o.sample > 0);
+  if (tables.length === 0)
+    throw new UsageError(`purpose '${purpose.name}' keeps no sample: none of its outputs has a table (or each has sample: 0)`);
+  const store = s3Store(deps.s3, bucket);
+  const dataDir = path.join(rootDir, 'data');
+  let pulled = 0;
+  for (const o of tables) {
+    const history = sampleHistoryPrefix(purpose.name, o.name);
+    const newest = (await store.list(history))
+      .map((x) => x.key)
+      .filter((k) => /dt=\d{4}-\d{2}-\d{2}\/sample\.csv$/.test(k))
+      .sort()
+      .pop();
+    if (newest === undefined) {
+      deps.out(`${o.name}: no sample in s3://${bucket}/${history} yet; each run on AWS that counts keeps one`);
+      continue;
+    }
+    const day = /dt=(\d{4}-\d{2}-\d{2})\//.exec(newest)![1];
+    // Where run-local commits that window of the output, and local tables read it (lib/local/local-sql.ts).
+    const folder = path.join(outputTable(dataDir, purpose.name, o.name, o.table!).folder, `dt=${day}`, o.name);
+    const others = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f !== SAMPLE_FILE) : [];
+    if (others.length > 0) {
+      deps.out(
+        `${o.name}: not pulled: ${path.relative(rootDir, folder)} holds a local result of ${day} (${others.join(', ')}), which the sample would be read with; remove it to work on the sample`,
+      );
+      continue;
+    }
+    const body = await store.read(newest);
+    fs.mkdirSync(folder, { recursive: true });
+    fs.writeFileSync(path.join(folder, SAMPLE_FILE), body ?? '');
+    const rows = Math.max(0, (body ?? '').trimEnd().split('\n').length - 1);
+    const profileKey = `${profileHistoryPrefix(purpose.name, o.name)}dt=${day}/profile.json`;
+    const profile = await store.read(profileKey);
+    if (profile !== undefined) {
+      const local = path.join(dataDir, profileKey);
+      fs.mkdirSync(path.dirname(local), { recursive: true });
+      fs.writeFileSync(local, profile);
+    }
+    const rules = o.rules ? Object.keys(o.rules).join(', ') : 'none yet (batcat rules suggest)';
+    deps.out(
+      `${o.name}: sample of ${day}, ${rows} row(s) -> ${path.relative(rootDir, path.join(folder, SAMPLE_FILE))}` +
+        `${profile !== undefined ? `; its profile -> ${path.join('data', profileKey)}` : '; no profile kept for it'}; rules: ${rules}`,
+    );
+    pulled++;
+  }
+  deps.out(`${pulled} sample(s) pulled for local work (batcat run-local, batcat query --local)`);
+  return 0;
+}
+
+/** The name a pulled sample has in the local result folder of its window. */
+const SAMPLE_FILE = 'sample.csv';

@@ -618,14 +618,29 @@ Examples:
     .argument('[dir]', 'the local folder (default: data/<prefix>)')
     .option('--force', 'overwrite local files that were changed since they were pulled')
     .option('--bucket <name>', "the bucket (default: the deployed stack's output for the bucket that holds the folder)")
+    .option(
+      '--sample',
+      'the second argument is a purpose: pull the newest sample and profile of each of its table outputs instead of the full data, into data/ where run-local and query --local read them',
+    )
     .addHelpText(
       'after',
       `
-Example:
-  batcat pull 2022-rnd-battery results/usage-analysis/summary/`,
+Examples:
+  batcat pull 2022-rnd-battery results/usage-analysis/summary/
+  batcat pull 2022-rnd-battery usage-analysis --sample`,
     )
     .action(async (project: string, prefix: string, dir: string | undefined, opts) => {
       const g = program.opts();
+      if (opts.sample) {
+        if (dir !== undefined)
+          throw new UsageError('pull --sample takes no local folder: samples go where run-local reads the outputs (data/result/...)');
+        const ctx = purposeContext(g.root, project, prefix, stageOf(g));
+        const { dataBucketOf, pullSampleCommand } = await commands.data();
+        const c = await clients(g.region);
+        const bucket = await dataBucketOf(c.cloudformation, ctx.project, ctx.purpose.outputs[0].prefix, opts.bucket, line);
+        code = await pullSampleCommand(g.root, ctx.purpose, bucket, { s3: c.s3, out: line });
+        return;
+      }
       const config = projectContext(g.root, project, stageOf(g));
       const { dataBucketOf, folderPrefix, pullCommand } = await commands.data();
       const folder = folderPrefix(prefix);

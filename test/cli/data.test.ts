@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../lib/cli/main';
 import { SYNC_STATE_FILE } from '../../lib/io/sync';
 import { REPO_ROOT, tempDir } from '../helpers';
+import { exampleCopy } from './cli-process';
 import { startS3Server, type S3Server } from '../s3-server';
 
 /*
@@ -287,6 +288,41 @@ describe('batcat push and pull', () => {
     expect(r.err).toContain(
       'stack batcat-2022-rnd-battery-dev is not deployed in this account and region; deploy it (npx cdk deploy batcat-2022-rnd-battery-dev) or pass --bucket',
     );
+  });
+});
+
+describe('batcat pull --sample', () => {
+  test("pulls each table output's newest sample and its profile into data/, where run-local and query --local read them", async () => {
+    const root = exampleCopy();
+    const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: USAGE_BUCKET, Key: key, Body: body }));
+    await put('_batcat/samples/usage-analysis/summary/dt=2026-11-20/sample.csv', 'vin,records\n"VIN0","1"\n');
+    await put('_batcat/samples/usage-analysis/summary/dt=2026-11-22/sample.csv', 'vin,records\n"VIN1","2"\n"VIN2","1"\n');
+    await put('_batcat/profiles/usage-analysis/summary/dt=2026-11-22/profile.json', '{"version":1,"rows":2000}');
+    const r = await cli(['--root', root, 'pull', '2022-rnd-battery', 'usage-analysis', '--sample']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      'summary: sample of 2026-11-22, 2 row(s) -> data/result/usage-analysis/dt=2026-11-22/summary/sample.csv; its profile -> data/_batcat/profiles/usage-analysis/summary/dt=2026-11-22/profile.json',
+    );
+    expect(fs.readFileSync(path.join(root, 'data/result/usage-analysis/dt=2026-11-22/summary/sample.csv'), 'utf8')).toBe(
+      'vin,records\n"VIN1","2"\n"VIN2","1"\n',
+    );
+    expect(
+      JSON.parse(fs.readFileSync(path.join(root, 'data/_batcat/profiles/usage-analysis/summary/dt=2026-11-22/profile.json'), 'utf8')),
+    ).toEqual({
+      version: 1,
+      rows: 2000,
+    });
+    // A local result of that window is not mixed with the sample.
+    fs.writeFileSync(path.join(root, 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv'), 'vin\n');
+    const again = await cli(['--root', root, 'pull', '2022-rnd-battery', 'usage-analysis', '--sample']);
+    expect(again.out).toContain(
+      'summary: not pulled: data/result/usage-analysis/dt=2026-11-22/summary holds a local result of 2026-11-22 (usage_summary.csv), which the sample would be read with; remove it to work on the sample',
+    );
+    // fleet-report's output has no table, so no sample.
+    const none = await cli(['--root', root, 'pull', '2022-rnd-battery', 'fleet-report', '--sample']);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("purpose 'fleet-report' keeps no sample: none of its outputs has a table (or each has sample: 0)");
   });
 });
 

@@ -64,6 +64,7 @@ describe('data rules in batcat run-local', () => {
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'profiles', 'summary.json'), 'utf8'))).toMatchObject({ rows: 2 });
     // Not in the history a later run's drift compares with.
     expect(fs.existsSync(path.join(root, 'data', '_batcat', 'profiles', 'usage-analysis', 'summary', 'dt=2026-11-22'))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'data', '_batcat', 'samples', 'usage-analysis', 'summary', 'dt=2026-11-22'))).toBe(false);
   });
 
   test('onViolation: warn prints the broken rule and the run succeeds; drift compares with the previous window', () => {
@@ -88,6 +89,10 @@ describe('data rules in batcat run-local', () => {
     expect(second.out).toContain('column total_usage has minimum -4; rule min is 0');
     expect(second.out).toContain('▶ CountRuleWarnings');
     expect(second.out).toContain('run usage-analysis-20261122-a1 succeeded');
+    // A run that counts (warn rules count) keeps its sample, as on AWS: the table's columns, its rows (up to sample: 1000).
+    const sample = fs.readFileSync(path.join(root, 'data/_batcat/samples/usage-analysis/summary/dt=2026-11-22/sample.csv'), 'utf8');
+    expect(sample.split('\n')[0]).toBe('vin,records,first_time,last_time,total_usage,mean_usage,max_usage');
+    expect(sample.trimEnd().split('\n')).toHaveLength(2);
   });
 
   test('a rule on a column the table lacks stops run-local before anything runs, naming the file, the field and the columns', () => {

@@ -87,6 +87,7 @@ describe('batcat run-local', () => {
       'manifest.json',
       'outputs.json',
       'profiles/summary.json',
+      'samples/summary.csv',
       'status.json',
       'stderr.log',
       'stdout.log',
