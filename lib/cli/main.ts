@@ -210,11 +210,17 @@ Example:
     .argument('<purpose>', 'the purpose')
     .option('--date <YYYY-MM-DD>', 'the newest run whose window holds this day (default: the newest run)')
     .option('--local', 'the profiles of local runs (runs/<purpose>/); required: runs on AWS keep theirs in their bucket (see README)')
+    .option(
+      '--html <file>',
+      'write one self-contained HTML page (charts, null and distinct bars, rules and their state) instead of printing',
+    )
+    .option('--compare <YYYY-MM-DD>', 'with --html: the run whose window holds this day, side by side')
     .addHelpText(
       'after',
       `
-Example:
-  batcat profile 2022-rnd-battery usage-analysis --local --date 2026-11-22`,
+Examples:
+  batcat profile 2022-rnd-battery usage-analysis --local --date 2026-11-22
+  batcat profile 2022-rnd-battery usage-analysis --local --date 2026-11-22 --html profile.html --compare 2026-11-21`,
     )
     .action((project: string, purpose: string, opts) => {
       const g = program.opts();
@@ -224,7 +230,12 @@ Example:
           "batcat profile shows the profiles of local runs only, with --local (batcat profile <project> <purpose> --local); a run on AWS keeps its profiles in the purpose's bucket, under _batcat/runs/<purpose>/<run id>/profiles/",
         );
       }
-      code = profileCommand(g.root, ctx.purpose, opts.date, line);
+      code = profileCommand(
+        g.root,
+        ctx.purpose,
+        { date: opts.date, html: opts.html && path.resolve(env.cwd, opts.html), compare: opts.compare },
+        line,
+      );
     });
 
   const rules = program
