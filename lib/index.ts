@@ -44,6 +44,7 @@ export type { ProjectDataProps } from './constructs/project-data';
 export type { ProcessingJobLogsProps } from './constructs/processing-job-logs';
 export type { PurposeMetricsProps } from './constructs/purpose-metrics';
 export type {
+  OutputTable,
   PurposeAlarms,
   PurposeInput,
   PurposeOutput,
@@ -66,6 +67,7 @@ export type {
 } from './constructs/sagemaker-create-processing-job';
 export type { PurposeRunConfig, RunInput, TriggerDetails } from './contract/run-input';
 export type { RunWindow } from './contract/dates';
+export type { ColumnRule, OnViolation, OutputRules } from './contract/data-rules';
 
 export declare const AccessLogsBucket: typeof accessLogsBucket.AccessLogsBucket;
 export type AccessLogsBucket = accessLogsBucket.AccessLogsBucket;
