@@ -274,9 +274,10 @@ export class ProjectStack extends Stack {
   /**
    * Where Lake Formation governs the Data Catalog, a role sees only the databases and tables it
    * was granted: each query purpose's state machine role (its Athena query runs as it) gets read
-   * on the tables its query lists, and every purpose's on its own tables, which it profiles. Jobs read and write S3 directly, which Lake Formation does
-   * not govern, so job roles get no grant. With `registerLocations`, the project's buckets are
-   * registered, so Athena reads them with Lake Formation's credentials.
+   * on the tables its query lists, and every purpose's on its own tables, which it profiles.
+   * Jobs read and write S3 directly, which Lake Formation does not govern, so job roles get no
+   * grant. With `registerLocations`, the project's buckets are registered, so Athena reads them
+   * with Lake Formation's credentials.
    */
   private grantLakeFormation(c: ProjectConfig, registerLocations: boolean): void {
     for (const p of c.purposes) {

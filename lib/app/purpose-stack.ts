@@ -31,8 +31,8 @@ export interface PurposeStackProps extends NestedStackProps {
  * CloudFormation's 500 resources and 1 MB per template, and adding a purpose never renames the
  * resources of another.
  *
- * Construct IDs are a contract: `Purpose`, `Queries` (its workgroup, for its query and its tables' profiles), and `Results` with its
- * tables by table name.
+ * Construct IDs are a contract: `Purpose`, `Queries` (its workgroup, for its query and its
+ * tables' profiles), and `Results` with its tables by table name.
  */
 export class PurposeStack extends NestedStack {
   public readonly purpose: Purpose;
