@@ -15,7 +15,6 @@ import { localRuns } from '../local/run-records';
 import { RunRequestError } from '../contract/run-input';
 import { defaultDoctorEnv, doctorCommand, runEnvironmentReport, type DoctorEnv } from './doctor-command';
 import { Asker, type PromptIO } from './prompts';
-import { profileCommand } from './profile-command';
 import { projectContext, purposeContext, UsageError } from './project-context';
 import { addPurposeCommand, initCommand } from './scaffold-commands';
 import { packageInfo } from './scaffold/package-info';
@@ -209,7 +208,7 @@ Example:
     .argument('<project>', 'the project name (projects/<project>.yaml)')
     .argument('<purpose>', 'the purpose')
     .option('--date <YYYY-MM-DD>', 'the newest run whose window holds this day (default: the newest run)')
-    .option('--local', 'the profiles of local runs (runs/<purpose>/); required: runs on AWS keep theirs in their bucket (see README)')
+    .option('--local', "the profiles of batcat run-local's runs (runs/<purpose>/) instead of the runs on AWS (the purpose's bucket)")
     .option(
       '--html <file>',
       'write one self-contained HTML page (charts, null and distinct bars, rules and their state) instead of printing',
@@ -222,17 +221,22 @@ Examples:
   batcat profile 2022-rnd-battery usage-analysis --local --date 2026-11-22
   batcat profile 2022-rnd-battery usage-analysis --local --date 2026-11-22 --html profile.html --compare 2026-11-21`,
     )
-    .action((project: string, purpose: string, opts) => {
+    .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
       const ctx = purposeContext(g.root, project, purpose, stageOf(g));
-      if (!opts.local) {
-        throw new UsageError(
-          "batcat profile shows the profiles of local runs only, with --local (batcat profile <project> <purpose> --local); a run on AWS keeps its profiles in the purpose's bucket, under _batcat/runs/<purpose>/<run id>/profiles/",
-        );
+      const { profileCommand, localProfiles, bucketProfiles } = await import('./profile-command');
+      let source;
+      if (opts.local) source = localProfiles(g.root, ctx.purpose.name);
+      else {
+        const { s3Store } = await import('../runtime/s3-store');
+        const { dataBucketOf } = await commands.data();
+        const c = await clients(g.region);
+        const bucket = await dataBucketOf(c.cloudformation, ctx.project, ctx.purpose.outputs[0].prefix);
+        source = bucketProfiles(s3Store(c.s3, bucket), bucket, ctx.purpose.name);
       }
-      code = profileCommand(
-        g.root,
+      code = await profileCommand(
         ctx.purpose,
+        source,
         { date: opts.date, html: opts.html && path.resolve(env.cwd, opts.html), compare: opts.compare },
         line,
       );

@@ -1,14 +1,16 @@
 /*
- * `batcat profile <project> <purpose> --local [--date D] [--html out.html [--compare D2]]`: the
- * profiles of a local run's table outputs (runs/<purpose>/<run id>/profiles/), as a compact table
- * per output, or as one HTML page (lib/cli/profile-html.ts).
+ * `batcat profile <project> <purpose> [--local] [--date D] [--html out.html [--compare D2]]`: the
+ * profiles of a run's table outputs, of the runs on AWS (the purpose bucket's profile history) or
+ * with --local of batcat run-local's (runs/<purpose>/<run id>/profiles/), as a compact table per
+ * output, or as one HTML page (lib/cli/profile-html.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PurposeConfig } from '../config/load-project';
 import { isDate } from '../contract/dates';
-import { PROFILE_VERSION, type ColumnProfile, type TableProfile } from '../contract/profile';
-import { localRuns, type LocalRunStatus } from '../local/run-records';
+import { PROFILE_VERSION, profileHistoryPrefix, type ColumnProfile, type TableProfile } from '../contract/profile';
+import { localRuns } from '../local/run-records';
+import type { ObjectStore } from '../runtime/commit';
 import { profilePage, type ProfilePageOutput } from './profile-html';
 import { UsageError } from './project-context';
 
@@ -47,33 +49,89 @@ export interface ProfileOptions {
   readonly compare?: string;
 }
 
-/** The newest successful local run of `purpose` whose window holds `date` (any, without one). */
-function runHolding(rootDir: string, purpose: PurposeConfig, date: string | undefined, flag: string): LocalRunStatus {
-  if (date !== undefined && !isDate(date))
-    throw new UsageError(`${flag} must be a calendar date written YYYY-MM-DD, got ${JSON.stringify(date)}`);
-  const run = localRuns(rootDir, purpose.name).find(
-    (r) => r.status === 'SUCCEEDED' && (date === undefined || (r.window.start <= date && date <= r.window.end)),
-  );
-  if (!run) {
-    throw new UsageError(
-      `no successful local run of ${purpose.name}${date ? ` covers ${date}` : ''}; run it with batcat run-local${date ? ` --date ${date}` : ''}`,
-    );
-  }
-  return run;
+/** Where profiles are found: local runs, or the profile history of the runs on AWS. */
+export interface ProfileSource {
+  /** The profile of `output` of the newest run whose window holds `date` (the newest run, without one); undefined: none. */
+  find(output: string, date: string | undefined, flag: string): Promise<TableProfile | undefined>;
+  /** The profile of the newest counted run of a window before `before`. */
+  previous(output: string, before: string): Promise<TableProfile | undefined>;
+  /** What to say when `output` has no profile for `date`. */
+  missing(output: string, date: string | undefined): string;
 }
 
-/** The profile of `output` a local run kept, or undefined. */
-function profileOf(rootDir: string, purpose: string, runId: string, output: string): TableProfile | undefined {
-  const file = path.join(rootDir, 'runs', purpose, runId, 'profiles', `${output}.json`);
-  if (!fs.existsSync(file)) return undefined;
-  const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Omit<TableProfile, 'version'> & { version: unknown };
+/** The profile a file holds, refused when its version is not this batcat's. */
+function parsed(body: string, where: string): TableProfile {
+  const p = JSON.parse(body) as Omit<TableProfile, 'version'> & { version: unknown };
   if (p.version !== PROFILE_VERSION)
-    throw new UsageError(`${file} is a profile of version ${String(p.version)}; this batcat reads ${PROFILE_VERSION}`);
+    throw new UsageError(`${where} is a profile of version ${String(p.version)}; this batcat reads ${PROFILE_VERSION}`);
   return p as TableProfile;
 }
 
-/** Prints the profiles of a successful local run of `purpose`, or writes them as an HTML page. */
-export function profileCommand(rootDir: string, purpose: PurposeConfig, options: ProfileOptions, out: (line: string) => void): number {
+function checkDate(date: string | undefined, flag: string): void {
+  if (date !== undefined && !isDate(date))
+    throw new UsageError(`${flag} must be a calendar date written YYYY-MM-DD, got ${JSON.stringify(date)}`);
+}
+
+/** The profiles batcat run-local kept (runs/<purpose>/<run id>/profiles/). */
+export function localProfiles(rootDir: string, purpose: string): ProfileSource {
+  const counted = () => localRuns(rootDir, purpose).filter((r) => r.status === 'SUCCEEDED');
+  const profileOf = (runId: string, output: string) => {
+    const file = path.join(rootDir, 'runs', purpose, runId, 'profiles', `${output}.json`);
+    return fs.existsSync(file) ? parsed(fs.readFileSync(file, 'utf8'), file) : undefined;
+  };
+  return {
+    find(output, date, flag) {
+      checkDate(date, flag);
+      const run = counted().find((r) => date === undefined || (r.window.start <= date && date <= r.window.end));
+      if (!run) {
+        throw new UsageError(
+          `no successful local run of ${purpose}${date ? ` covers ${date}` : ''}; run it with batcat run-local${date ? ` --date ${date}` : ''}`,
+        );
+      }
+      return Promise.resolve(profileOf(run.runId, output));
+    },
+    previous(output, before) {
+      const run = counted().find((r) => r.window.start < before);
+      return Promise.resolve(run && profileOf(run.runId, output));
+    },
+    missing: (output) =>
+      `${purpose}/${output}: the run has no profile (it ran before profiles, or DuckDB could not read its files; its output said why)`,
+  };
+}
+
+/** The profiles the runs on AWS kept in the purpose's bucket, one per counted window (`_batcat/profiles/`). */
+export function bucketProfiles(store: ObjectStore, bucket: string, purpose: string): ProfileSource {
+  const days = async (output: string) =>
+    (await store.list(profileHistoryPrefix(purpose, output)))
+      .map((o) => ({ key: o.key, day: /dt=(\d{4}-\d{2}-\d{2})\/profile\.json$/.exec(o.key)?.[1] }))
+      .filter((x): x is { key: string; day: string } => x.day !== undefined)
+      .sort((a, b) => (a.day < b.day ? 1 : -1));
+  const read = async (key: string) => {
+    const body = await store.read(key);
+    return body === undefined ? undefined : parsed(body, `s3://${bucket}/${key}`);
+  };
+  return {
+    async find(output, date, flag) {
+      checkDate(date, flag);
+      const hit = (await days(output)).find((x) => date === undefined || x.day <= date);
+      return hit && read(hit.key);
+    },
+    async previous(output, before) {
+      const hit = (await days(output)).find((x) => x.day < before);
+      return hit && read(hit.key);
+    },
+    missing: (output, date) =>
+      `${purpose}/${output}: no run on AWS kept a profile${date ? ` of a window starting on or before ${date}` : ''} in s3://${bucket}/${profileHistoryPrefix(purpose, output)} (only runs that count keep one)`,
+  };
+}
+
+/** Prints the profiles of a run of `purpose`, or writes them as an HTML page. */
+export async function profileCommand(
+  purpose: PurposeConfig,
+  source: ProfileSource,
+  options: ProfileOptions,
+  out: (line: string) => void,
+): Promise<number> {
   const tables = purpose.outputs.filter((o) => o.table);
   if (tables.length === 0) {
     throw new UsageError(
@@ -82,41 +140,37 @@ export function profileCommand(rootDir: string, purpose: PurposeConfig, options:
   }
   if (options.compare !== undefined && options.html === undefined)
     throw new UsageError('--compare shows two runs side by side on the HTML page; give --html <file> too');
-  const run = runHolding(rootDir, purpose, options.date, '--date');
-  const missing = (o: string, r: string) =>
-    `${purpose.name}/${o}: run ${r} has no profile (it ran before profiles, or DuckDB could not read its files; its output said why)`;
   if (options.html !== undefined) {
-    const other = options.compare !== undefined ? runHolding(rootDir, purpose, options.compare, '--compare') : undefined;
     const sections: ProfilePageOutput[] = [];
     for (const o of tables) {
-      const profile = profileOf(rootDir, purpose.name, run.runId, o.name);
+      const profile = await source.find(o.name, options.date, '--date');
       if (!profile) {
-        out(missing(o.name, run.runId));
+        out(source.missing(o.name, options.date));
         continue;
       }
-      const earlier = localRuns(rootDir, purpose.name).find((r) => r.status === 'SUCCEEDED' && r.window.start < run.window.start);
       sections.push({
         output: o.name,
         profile,
-        compare: other && profileOf(rootDir, purpose.name, other.runId, o.name),
+        compare: options.compare !== undefined ? await source.find(o.name, options.compare, '--compare') : undefined,
         rules: o.rules,
-        previous: earlier && profileOf(rootDir, purpose.name, earlier.runId, o.name),
+        previous: await source.previous(o.name, profile.window.start),
       });
     }
-    if (sections.length === 0) throw new UsageError(`run ${run.runId} has no profile to show`);
-    const title = `${purpose.name}: run ${run.runId}${other ? ` and run ${other.runId}` : ''}`;
+    if (sections.length === 0) throw new UsageError(`no profile to show of ${purpose.name}`);
+    const runs = [...new Set(sections.flatMap((x) => [x.profile.runId, ...(x.compare ? [x.compare.runId] : [])]))];
+    const title = `${purpose.name}: ${runs.map((r) => `run ${r}`).join(' and ')}`;
     fs.mkdirSync(path.dirname(path.resolve(options.html)), { recursive: true });
     fs.writeFileSync(options.html, profilePage(title, sections));
     out(
-      `wrote ${options.html}: ${sections.length} output(s), ${sections.reduce((n, s) => n + s.profile.columns.length, 0)} column(s); open it in a browser (it needs no network)`,
+      `wrote ${options.html}: ${sections.length} output(s), ${sections.reduce((n, x) => n + x.profile.columns.length, 0)} column(s); open it in a browser (it needs no network)`,
     );
     return 0;
   }
   const head = ['COLUMN', 'TYPE', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN', 'P50', 'HISTOGRAM / TOP'];
   for (const o of tables) {
-    const p = profileOf(rootDir, purpose.name, run.runId, o.name);
+    const p = await source.find(o.name, options.date, '--date');
     if (!p) {
-      out(missing(o.name, run.runId));
+      out(source.missing(o.name, options.date));
       continue;
     }
     out(`${purpose.name}/${o.name} (table ${p.table}), run ${p.runId}, window ${p.window.start} .. ${p.window.end}: ${p.rows} row(s)`);

@@ -140,13 +140,14 @@ describe('the example project app', () => {
     expect(usageAnalysis.sort()).toEqual(
       [
         ' AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/usage-analysis-2919b6-*]',
-        // The profile query (Athena): reads the summary table's folder, writes the purpose's workgroup results
+        // The profile and sample queries (Athena): read the summary table's folder, write the purpose's workgroup results
         ' AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/athena-results/purposes/usage-analysis/*]',
         ' AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/results/usage-analysis/summary/*]',
-        // The output checks: the workgroup's results, the purpose's run folders and the summary's profile history
+        // The output checks: the workgroup's results, the purpose's run folders, the summary's profile and sample history
         'Purpose/OutputChecks/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/athena-results/purposes/usage-analysis/*]',
         'Purpose/OutputChecks/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/profiles/usage-analysis/summary/*]',
         'Purpose/OutputChecks/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/runs/usage-analysis/*]',
+        'Purpose/OutputChecks/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/samples/usage-analysis/summary/*]',
         'Purpose/OutputChecks/Function cdk-validator-cfnguard::lambda_inside_vpc_check',
         'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::*]', // X-Ray and log delivery
         'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"PurposeStateMachineBFA98837"}]}]}*]',

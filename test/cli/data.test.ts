@@ -326,6 +326,76 @@ describe('batcat pull --sample', () => {
   });
 });
 
+describe('batcat profile of the runs on AWS', () => {
+  const profile = (day: string, rows: number, min: number) => ({
+    version: 1,
+    purpose: 'usage-analysis',
+    output: 'summary',
+    table: 'usage_analysis_summary',
+    runId: `usage-analysis-${day.replace(/-/g, '')}-a1`,
+    window: { start: day, end: day },
+    engine: 'athena',
+    rows,
+    columns: [
+      { name: 'vin', type: 'string', nulls: 0, distinct: rows, min: 'VIN1', max: 'VIN9', top: [{ value: 'VIN1', count: 1 }] },
+      {
+        name: 'total_usage',
+        type: 'double',
+        nulls: 0,
+        distinct: rows,
+        min,
+        max: 9,
+        mean: 4,
+        quantiles: { p50: 4 },
+        histogram: [{ lower: min, upper: 9, count: rows }],
+      },
+    ],
+  });
+
+  test("reads the profile history in the purpose's bucket: a table per output, or the page comparing two windows with the rules' state", async () => {
+    const root = exampleCopy();
+    const put = (day: string, body: object) =>
+      s3.send(
+        new PutObjectCommand({
+          Bucket: USAGE_BUCKET,
+          Key: `_batcat/profiles/usage-analysis/summary/dt=${day}/profile.json`,
+          Body: JSON.stringify(body),
+        }),
+      );
+    await put('2026-11-20', profile('2026-11-20', 40, 1));
+    await put('2026-11-21', profile('2026-11-21', 50, -2));
+    const r = await cli(['--root', root, 'profile', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-21']);
+    expect(r.err).toBe('');
+    expect(r.out.split('\n')[0]).toBe(
+      'usage-analysis/summary (table usage_analysis_summary), run usage-analysis-20261121-a1, window 2026-11-21 .. 2026-11-21: 50 row(s)',
+    );
+    const out = path.join(tempDir('batcat-html-'), 'p.html');
+    const html = await cli([
+      '--root',
+      root,
+      'profile',
+      '2022-rnd-battery',
+      'usage-analysis',
+      '--date',
+      '2026-11-21',
+      '--html',
+      out,
+      '--compare',
+      '2026-11-20',
+    ]);
+    expect(html.err).toBe('');
+    expect(html.out).toBe(`wrote ${out}: 1 output(s), 2 column(s); open it in a browser (it needs no network)\n`);
+    const page = fs.readFileSync(out, 'utf8');
+    expect(page).toContain('<title>usage-analysis: run usage-analysis-20261121-a1 and run usage-analysis-20261120-a1</title>');
+    // The example's rule total_usage: { min: 0 } fails on the newest window's -2.
+    expect(page).toContain('<tr class="fail"><td>columns.total_usage.min</td><td>fail</td>');
+    const before = await cli(['--root', root, 'profile', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-19']);
+    expect(before.out).toContain(
+      `usage-analysis/summary: no run on AWS kept a profile of a window starting on or before 2026-11-19 in s3://${USAGE_BUCKET}/_batcat/profiles/usage-analysis/summary/`,
+    );
+  });
+});
+
 describe('batcat query', () => {
   const RESULT = '"vin","records","total_usage"\n"V1","3","9.0"\n';
 

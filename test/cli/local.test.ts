@@ -142,9 +142,6 @@ describe('batcat run-local', () => {
       '3.75',
       '█········█',
     ]);
-    const aws = batcat(['profile', '2022-rnd-battery', 'usage-analysis'], root);
-    expect(aws.code).toBe(2);
-    expect(aws.err).toContain('batcat profile shows the profiles of local runs only');
     // The run's manifest, as on AWS: what it read and what it wrote (local files have no versions).
     const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({

@@ -15,13 +15,21 @@ export function acknowledgeWildcardResources(scope: IConstruct, resources: reado
   scope.node.addValidation({
     validate: () => {
       const stack = Stack.of(scope);
+      // Two tasks granting the same folder on one scope (a profile and a sample query) acknowledge it once.
+      const done = acknowledged.get(scope) ?? new Set<string>();
+      acknowledged.set(scope, done);
       for (const resource of resources) {
-        Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(resource))}]`, reason });
+        const id = `AwsSolutions-IAM5[Resource::${flatten(stack.resolve(resource))}]`;
+        if (done.has(id)) continue;
+        done.add(id);
+        Validations.of(scope).acknowledge({ id, reason });
       }
       return [];
     },
   });
 }
+
+const acknowledged = new WeakMap<IConstruct, Set<string>>();
 
 /** Acknowledges a finding-level rule id such as `AwsSolutions-IAM5[Action::s3:GetObject*]`. */
 export function acknowledgeFinding(scope: IConstruct, id: string, reason: string): void {

@@ -793,17 +793,25 @@ export function checkOutputData(
   const { props } = purpose;
   const wg = purpose.profileWorkGroup!;
   const queries = purpose.tables.map(({ output, keyPrefix, table }, n) => {
-    const query = new AthenaRunQuery(scope, `Profile-${output}`, {
-      comment: `Profiles table ${table.tableName} (output ${output}) for the window's partition.`,
-      queryString: profileSql(table.database, table.tableName, table.columns, table.rules),
-      executionParametersPath: PATHS.profileParameters,
-      workGroup: wg,
-      database: table.database,
-      tables: [table.tableName],
-      dataLocations: [{ bucket: props.bucket, keyPrefix }],
-      resultSelector: { queryExecutionId: sfn.JsonPath.stringAt('$.QueryExecution.QueryExecutionId') },
-      resultPath: `${PATHS.profiles}.p${n}`,
-    }).addDocumentedRetries();
+    // A query over the window's partition of the output's table, in the purpose's workgroup; its id goes to `resultPath`.
+    const overPartition = (id: string, comment: string, queryString: string, resultPath: string) =>
+      new AthenaRunQuery(scope, id, {
+        comment,
+        queryString,
+        executionParametersPath: PATHS.profileParameters,
+        workGroup: wg,
+        database: table.database,
+        tables: [table.tableName],
+        dataLocations: [{ bucket: props.bucket, keyPrefix }],
+        resultSelector: { queryExecutionId: sfn.JsonPath.stringAt('$.QueryExecution.QueryExecutionId') },
+        resultPath,
+      }).addDocumentedRetries();
+    const query = overPartition(
+      `Profile-${output}`,
+      `Profiles table ${table.tableName} (output ${output}) for the window's partition.`,
+      profileSql(table.database, table.tableName, table.columns, table.rules),
+      `${PATHS.profiles}.p${n}`,
+    );
     const onViolation = table.onViolation ?? 'fail';
     let noProfile: sfn.Pass | undefined;
     if (table.rules) {
@@ -834,17 +842,12 @@ export function checkOutputData(
     let sample: AthenaRunQuery | undefined;
     let noSample: sfn.Pass | undefined;
     if (rows > 0) {
-      sample = new AthenaRunQuery(scope, `Sample-${output}`, {
-        comment: `Draws ${rows} rows of table ${table.tableName} (output ${output}) for the window's partition, uniformly, as the run's sample.`,
-        queryString: sampleSql(table.database, table.tableName, table.columns, rows),
-        executionParametersPath: PATHS.profileParameters,
-        workGroup: wg,
-        database: table.database,
-        tables: [table.tableName],
-        dataLocations: [{ bucket: props.bucket, keyPrefix }],
-        resultSelector: { queryExecutionId: sfn.JsonPath.stringAt('$.QueryExecution.QueryExecutionId') },
-        resultPath: `${PATHS.samples}.s${n}`,
-      }).addDocumentedRetries();
+      sample = overPartition(
+        `Sample-${output}`,
+        `Draws ${rows} rows of table ${table.tableName} (output ${output}) for the window's partition, uniformly, as the run's sample.`,
+        sampleSql(table.database, table.tableName, table.columns, rows),
+        `${PATHS.samples}.s${n}`,
+      );
       // A sample is for working locally: without one the run still counts, and the check says it is missing.
       noSample = new sfn.Pass(scope, `NoSample-${output}`, {
         result: sfn.Result.fromObject({ queryExecutionId: '' }),
