@@ -41,7 +41,13 @@ import { allowCloudWatchLogs } from '../constructs/private/key-policies';
 import { RunLedger } from '../constructs/run-ledger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from '../constructs/sagemaker-create-processing-job';
 import { SageMakerFrameworkImage } from '../constructs/sagemaker-framework-image';
-import { ADHOC_QUERY_RESULTS_PREFIX, purposeQueryResultsPrefix, purposeStateMachineName, QUERY_RESULTS_PREFIX } from '../contract/names';
+import {
+  ADHOC_QUERY_RESULTS_PREFIX,
+  attemptsTableName,
+  purposeQueryResultsPrefix,
+  purposeStateMachineName,
+  QUERY_RESULTS_PREFIX,
+} from '../contract/names';
 import {
   ACCESS_LOGS_BUCKET_OUTPUT,
   DATA_BUCKET_OUTPUT,
@@ -281,7 +287,7 @@ export class ProjectStack extends Stack {
    */
   private grantLakeFormation(c: ProjectConfig, registerLocations: boolean): void {
     for (const p of c.purposes) {
-      const own = p.outputs.flatMap((o) => (o.table ? [o.table.name] : []));
+      const own = p.outputs.flatMap((o) => (o.table ? [o.table.name, attemptsTableName(o.table.name)] : []));
       if (own.length > 0) {
         // Each run profiles its own tables with Athena, as the state machine role.
         new LakeFormationTableAccess(Stack.of(this.purposes[p.name]), 'LakeFormationProfiles', {
@@ -305,23 +311,29 @@ export class ProjectStack extends Stack {
     }
   }
 
-  /** A Glue table for each output of `p` that declares one. */
+  /** A Glue table for each output of `p` that declares one, and one over its attempts, which the run's data checks read. */
   private resultTablesOf(p: PurposeConfig): Array<ResultTableProps & { readonly tableName: string }> {
-    return p.outputs.flatMap((o) =>
-      o.table
-        ? [
-            {
-              database: this.resultDatabase,
-              tableName: o.table.name,
-              description: o.table.description ?? `Output '${o.name}' of purpose '${p.name}'`,
-              bucket: this.bucketOf(p.name),
-              keyPrefix: o.prefix,
-              format: o.table.format === 'parquet' ? ResultFormat.PARQUET : ResultFormat.CSV,
-              columns: o.table.columns.map((col) => ({ name: col.name, type: col.type })),
-            },
-          ]
-        : [],
-    );
+    return p.outputs.flatMap((o) => {
+      if (!o.table) return [];
+      const table = {
+        database: this.resultDatabase,
+        tableName: o.table.name,
+        description: o.table.description ?? `Output '${o.name}' of purpose '${p.name}'`,
+        bucket: this.bucketOf(p.name),
+        keyPrefix: o.prefix,
+        format: o.table.format === 'parquet' ? ResultFormat.PARQUET : ResultFormat.CSV,
+        columns: o.table.columns.map((col) => ({ name: col.name, type: col.type })),
+      };
+      return [
+        table,
+        {
+          ...table,
+          tableName: attemptsTableName(o.table.name),
+          description: `Run attempts of output '${o.name}' of purpose '${p.name}', before their commit: a run's data checks read them`,
+          byAttempt: true,
+        },
+      ];
+    });
   }
 
   /** The props of a purpose's construct, from its resolved config. */
@@ -363,6 +375,7 @@ export class ProjectStack extends Stack {
         table: o.table && {
           database: c.database,
           tableName: o.table.name,
+          attemptsTableName: attemptsTableName(o.table.name),
           columns: o.table.columns,
           rules: o.rules,
           onViolation: o.onViolation,

@@ -129,9 +129,9 @@ export interface PurposeOutput {
    */
   readonly required?: boolean;
   /**
-   * The Glue table the output is registered as: after each run's commit, one Athena query
-   * profiles the window's partition (`dt`), the profile is kept next to the run's manifest, and
-   * the table's rules decide whether the run counts.
+   * The Glue table the output is registered as: before each run's commit, one Athena query
+   * profiles what the run wrote (through `attemptsTableName`), the profile is kept next to the
+   * run's manifest, and the table's rules decide whether the run counts.
    *
    * @default - no profile and no rules
    */
@@ -144,6 +144,12 @@ export interface OutputTable {
   readonly database: string;
   /** The table, partitioned by `dt` (the run's window start) over the output's folder. */
   readonly tableName: string;
+  /**
+   * The table over the output's attempt folders (a ResultTable with `byAttempt`): the profile
+   * and the sample are taken there, before the commit, so a run that breaks a rule never
+   * replaces the window's result.
+   */
+  readonly attemptsTableName: string;
   /** Its columns, as the table declares them (Glue types). */
   readonly columns: ReadonlyArray<{ readonly name: string; readonly type: string }>;
   /**

@@ -136,7 +136,6 @@ export class Purpose extends Construct {
       logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
     });
     const commit = commitResults(this, purpose, resultCommit);
-    const outputs = checkOutputs(this, purpose, onFailure.fail, commitUnlessReproduction(this, commit));
     const manifests =
       purpose.windowInputs.length > 0
         ? new WindowManifests(this, 'WindowManifests', {
@@ -172,6 +171,7 @@ export class Purpose extends Construct {
     resolve.next(reproduceOrClaim(this, purpose, claim, this.processingJob));
     let beforeJob: sfn.INextable = claim;
     record.outputs.next(success);
+    commit.next(record.outputs);
     const outputChecks =
       purpose.tables.length > 0
         ? new OutputChecks(this, 'OutputChecks', {
@@ -184,8 +184,9 @@ export class Purpose extends Construct {
             logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
           })
         : undefined;
-    const dataChecks = outputChecks && checkOutputData(this, purpose, outputChecks, onFailure.fail, record.outputs);
-    commit.next(dataChecks?.first ?? record.outputs);
+    // What a run wrote is checked before its commit: a run that breaks a rule leaves the window's result as it was.
+    const dataChecks = outputChecks && checkOutputData(this, purpose, outputChecks, onFailure.fail, commit);
+    const outputs = checkOutputs(this, purpose, onFailure.fail, commitUnlessReproduction(this, dataChecks?.first ?? commit));
     for (const step of [query, redshift, partitions, record.inputs]) if (step) beforeJob = beforeJob.next(step);
     beforeJob.next(this.processingJob).next(outputs);
     followExistingJob(this, this.processingJob, outputs, onFailure.describe);

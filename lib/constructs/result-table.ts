@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { dateProblem } from '../contract/dates';
 import { columnNameProblem, columnTypeProblem, glueNameProblem, keyPrefixProblem } from '../contract/rules';
 import { s3Uri } from '../contract/s3-uri';
+import { ATTEMPTS_FOLDER } from '../contract/names';
 import { check, scopedError } from './private/errors';
 import { generatedGlueName } from './private/generated-name';
 import type { ResultDatabase } from './result-database';
@@ -64,6 +65,14 @@ export interface ResultTableProps {
    * @default '2000-01-01'
    */
   readonly firstPartition?: string;
+  /**
+   * Partition by run attempt instead of by day: `attempt` (injected: a query names it) maps to
+   * `<keyPrefix>_attempts/<attempt>/`, where a run's job writes before its commit. A purpose's
+   * data checks read a run's output through it before the output becomes the window's result.
+   *
+   * @default false
+   */
+  readonly byAttempt?: boolean;
 }
 
 const SERDE = {
@@ -114,18 +123,27 @@ export class ResultTable extends Construct {
         name: this.tableName,
         description: props.description,
         tableType: 'EXTERNAL_TABLE',
-        partitionKeys: [{ name: 'dt', type: 'string', comment: "The run's window start, YYYY-MM-DD" }],
+        partitionKeys: props.byAttempt
+          ? [{ name: 'attempt', type: 'string', comment: 'The execution name of the run attempt (its folder below _attempts/)' }]
+          : [{ name: 'dt', type: 'string', comment: "The run's window start, YYYY-MM-DD" }],
         parameters: {
           classification: format,
           EXTERNAL: 'TRUE',
           ...(format === ResultFormat.CSV ? { 'skip.header.line.count': '1' } : {}),
           'projection.enabled': 'true',
-          'projection.dt.type': 'date',
-          'projection.dt.format': 'yyyy-MM-dd',
-          'projection.dt.range': `${first},NOW`,
-          'projection.dt.interval': '1',
-          'projection.dt.interval.unit': 'DAYS',
-          'storage.location.template': `${this.location}dt=\${dt}/`,
+          ...(props.byAttempt
+            ? {
+                'projection.attempt.type': 'injected',
+                'storage.location.template': `${this.location}${ATTEMPTS_FOLDER}\${attempt}/`,
+              }
+            : {
+                'projection.dt.type': 'date',
+                'projection.dt.format': 'yyyy-MM-dd',
+                'projection.dt.range': `${first},NOW`,
+                'projection.dt.interval': '1',
+                'projection.dt.interval.unit': 'DAYS',
+                'storage.location.template': `${this.location}dt=\${dt}/`,
+              }),
         },
         storageDescriptor: {
           location: this.location,

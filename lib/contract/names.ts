@@ -114,3 +114,11 @@ function derivedName(base: string, suffix: string, max: number): string {
 
 /** The IAM path of every role of a stage: an account shared by stages can deny iam:PassRole on it by path. */
 export const rolePath = (project: string, stage: string) => `/batcat/${project}/${stage}/`;
+
+/** The folder below each output where a run's job writes, one subfolder per attempt, before its commit. */
+export const ATTEMPTS_FOLDER = '_attempts/';
+
+/** The Glue table over an output table's attempt folders, which a run's data checks read before its commit. */
+export function attemptsTableName(table: string): string {
+  return `${table}_attempts`;
+}

@@ -1,5 +1,5 @@
 /*
- * The profile of a table output on AWS: one Athena (Trino) query over the window's partition
+ * The profile of a table output on AWS: one Athena (Trino) query over what the run attempt wrote
  * computes the whole profile (lib/contract/profile.ts) and what the output's rules count beyond
  * it, as one row; profileFromRow reads that row back. Each column's figures are aliased by its
  * position (c<k>_...), as Athena lowers the case of aliases and a column name may be any Glue name.
@@ -39,8 +39,9 @@ export function ruleCountsWanted(rules: OutputRules | undefined, name: string): 
 }
 
 /**
- * The query that profiles `database.table` for the window whose start is bound to its one `?`
- * (the `dt` partition). Numeric columns scan twice (their range first, for the histogram's bins).
+ * The query that profiles `database.table` (an output's attempts table, lib/constructs/result-table.ts
+ * `byAttempt`) for the run attempt bound to its one `?`: what the run wrote, before its commit.
+ * Numeric columns scan twice (their range first, for the histogram's bins).
  */
 export function profileSql(database: string, table: string, columns: readonly RuleColumn[], rules?: OutputRules): string {
   if (columns.length === 0) throw new Error(`table ${table} has no columns to profile; declare them (table.columns)`);
@@ -80,7 +81,7 @@ export function profileSql(database: string, table: string, columns: readonly Ru
     }
   }
   const source = `${id(database)}.${id(table)}`;
-  const partition = `SELECT * FROM ${source} WHERE dt = ?`;
+  const partition = `SELECT * FROM ${source} WHERE attempt = ?`;
   if (numeric.length === 0) return `WITH t AS (${partition})\nSELECT\n  ${select.join(',\n  ')}\nFROM t`;
   const bounds = numeric.flatMap(({ c, k }) => [
     `min(CAST(${id(c.name)} AS double)) AS lo${k}`,
@@ -173,7 +174,7 @@ export function profileFromRow(
   };
 }
 
-/** The query that draws a uniform sample of `rows` rows of the window's partition (bound to its one `?`), in the table's columns. */
+/** The query that draws a uniform sample of `rows` rows of the run attempt bound to its one `?`, in the table's columns. */
 export function sampleSql(database: string, table: string, columns: readonly RuleColumn[], rows: number): string {
-  return `SELECT ${columns.map((c) => id(c.name)).join(', ')} FROM ${id(database)}.${id(table)} WHERE dt = ? ORDER BY rand() LIMIT ${rows}`;
+  return `SELECT ${columns.map((c) => id(c.name)).join(', ')} FROM ${id(database)}.${id(table)} WHERE attempt = ? ORDER BY rand() LIMIT ${rows}`;
 }

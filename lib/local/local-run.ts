@@ -35,7 +35,7 @@ import type { LocalRunStatus } from './run-records';
 import type { TableProfile } from '../contract/profile';
 import { checkOutputs, storedProfiles, type OutputChecksRequest } from '../runtime/output-checks';
 import { profileTable, sampleTable } from './local-profile';
-import { outputTable, runLocalQuery } from './local-sql';
+import { attemptTable, runLocalQuery } from './local-sql';
 import { METRICS_FILE, parseMetrics, writeMlflowRun } from './mlflow-store';
 import { synthesizePurpose, type SynthesizedPurpose } from './synthesized-purpose';
 
@@ -353,17 +353,17 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       );
       return r;
     },
-    // Each table output's profile, as Athena makes it on AWS, here with DuckDB over the committed files; a failure as Athena reports one.
+    // Each table output's profile, as Athena makes it on AWS, here with DuckDB over what the attempt wrote; a failure as Athena reports one.
     ...Object.fromEntries(
       purpose.outputs
         .filter((x) => x.table)
         .map((output) => [
           `Profile-${output.name}`,
-          async () => {
+          async (params: { ExecutionParameters: string[] }) => {
             await afterEntered(`Profile-${output.name}`);
             const id = `local-profile-${output.name}`;
             try {
-              const table = outputTable(dataDir, purpose.name, output.name, output.table!, input.window.start);
+              const table = attemptTable(dataDir, purpose.name, output.name, output.table!, attemptOf(params));
               const about = { purpose: purpose.name, output: output.name, runId: n.name, window: input.window };
               profiles.set(id, await profileTable(table, about, output.rules));
             } catch (e) {
@@ -382,13 +382,13 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         .filter((x) => x.table && x.sample > 0)
         .map((output) => [
           `Sample-${output.name}`,
-          async () => {
+          async (params: { ExecutionParameters: string[] }) => {
             await afterEntered(`Sample-${output.name}`);
             const id = `local-sample-${output.name}`;
             const file = path.join(runDir, 'samples', `${output.name}.csv`);
             fs.mkdirSync(path.dirname(file), { recursive: true });
             try {
-              await sampleTable(outputTable(dataDir, purpose.name, output.name, output.table!, input.window.start), output.sample, file);
+              await sampleTable(attemptTable(dataDir, purpose.name, output.name, output.table!, attemptOf(params)), output.sample, file);
             } catch (e) {
               throw taskError('States.TaskFailed', `DuckDB could not sample output ${output.name}: ${(e as Error).message.split('\n')[0]}`);
             }
@@ -556,4 +556,9 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   }
   print(`recorded in ${path.relative(o.rootDir, runDir)}/`);
   return result;
+}
+
+/** The attempt a profile or sample query is bound to: its one parameter, the quoted execution name. */
+function attemptOf(params: { ExecutionParameters: string[] }): string {
+  return params.ExecutionParameters[0].replace(/^'|'$/g, '');
 }

@@ -35,6 +35,18 @@ export function outputTable(dataDir: string, purpose: string, output: string, ta
   };
 }
 
+/** What one run attempt wrote to an output, before its commit: `data/result/<purpose>/<output>/_attempts/<attempt>/`. */
+export function attemptTable(dataDir: string, purpose: string, output: string, table: ResultTableConfig, attempt: string): LocalTable {
+  const folder = path.join(dataDir, 'result', purpose, output, '_attempts', attempt);
+  return {
+    name: table.name,
+    folder,
+    files: path.join(folder, '**', `*.${table.format === 'parquet' ? 'parquet' : 'csv'}`),
+    format: table.format,
+    columns: table.columns,
+  };
+}
+
 /** The tables of the project's outputs, every day of each. */
 export function localTables(project: ProjectConfig, dataDir: string): Map<string, LocalTable> {
   const out = new Map<string, LocalTable>();

@@ -88,13 +88,34 @@ describe('a project with result tables and a query-fed purpose', () => {
     });
   });
 
-  test("one Glue database, and in the purpose's nested stack a table per declared output with dt partition projection (none for undeclared outputs)", () => {
+  test("one Glue database, and in the purpose's nested stack a table per declared output with dt partition projection, and one over its attempts (none for undeclared outputs)", () => {
     parent.resourceCountIs('AWS::Glue::Database', 1);
     parent.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'batcat_demo_dev' } });
     parent.resourceCountIs('AWS::Glue::Table', 0);
     const usage = nestedOf('usage-analysis');
     report.resourceCountIs('AWS::Glue::Table', 0);
-    usage.resourceCountIs('AWS::Glue::Table', 2);
+    // Each declared table, and one over its run attempts (the data checks read a run's output there, before its commit).
+    usage.resourceCountIs('AWS::Glue::Table', 4);
+    usage.hasResourceProperties('AWS::Glue::Table', {
+      DatabaseName: 'batcat_demo_dev',
+      TableInput: Match.objectLike({
+        Name: 'usage_analysis_summary_attempts',
+        PartitionKeys: [{ Name: 'attempt', Type: 'string', Comment: Match.anyValue() }],
+        Parameters: {
+          classification: 'csv',
+          EXTERNAL: 'TRUE',
+          'skip.header.line.count': '1',
+          'projection.enabled': 'true',
+          'projection.attempt.type': 'injected',
+          'storage.location.template': {
+            'Fn::Join': [
+              '',
+              ['s3://', { Ref: Match.stringLikeRegexp('DataBucket') }, '/results/usage-analysis/summary/_attempts/${attempt}/'],
+            ],
+          },
+        },
+      }),
+    });
     usage.hasResourceProperties('AWS::Glue::Table', {
       DatabaseName: 'batcat_demo_dev',
       TableInput: {

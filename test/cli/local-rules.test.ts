@@ -30,8 +30,13 @@ const runLocal = (root: string, day: string) =>
   batcat(['run-local', '2022-rnd-battery', 'usage-analysis', '--date', day, '--engine', 'namespace'], root);
 
 describe('data rules in batcat run-local', () => {
-  test('an output that breaks a rule fails the run with the rule, the column and the observed value; the profile is kept to look at', () => {
+  test("an output that breaks a rule fails the run with the rule, the column and the observed value, before its commit: the window's result stays", () => {
     const root = exampleCopy();
+    // A good run of the window first: its result must survive the bad run after it.
+    withUsage(root, '2026-11-22', 'vin,time,usage\nVIN1,2026-11-22T07:00:00,4\nVIN2,2026-11-22T08:00:00,1.5\n');
+    expect(runLocal(root, '2026-11-22').code).toBe(0);
+    const result = path.join(root, 'data/result/usage-analysis/dt=2026-11-22/summary/usage_summary.csv');
+    const good = fs.readFileSync(result, 'utf8');
     // A meter that ran backwards: VIN1's total is negative, which the rule total_usage: { min: 0 } forbids.
     withUsage(root, '2026-11-22', 'vin,time,usage\nVIN1,2026-11-22T07:00:00,-4\nVIN2,2026-11-22T08:00:00,1.5\n');
     const r = runLocal(root, '2026-11-22');
@@ -54,17 +59,22 @@ describe('data rules in batcat run-local', () => {
       '▶ RunFailed',
       '✗ RunFailed: BatCat.RuleViolation',
     ]);
-    expect(r.out).toContain('run usage-analysis-20261122-a1 FAILED: BatCat.RuleViolation: the run broke its data rules:');
+    expect(r.out).toContain('run usage-analysis-20261122-a2 FAILED: BatCat.RuleViolation: the run broke its data rules:');
+    // Checked before the commit: the window's result is still the good run's.
+    expect(r.out).not.toContain('▶ CommitResults');
+    expect(fs.readFileSync(result, 'utf8')).toBe(good);
     expect(r.out).toContain('  - output summary (table usage_analysis_summary): column total_usage has minimum -4; rule min is 0');
-    const runDir = path.join(root, 'runs', 'usage-analysis', 'usage-analysis-20261122-a1');
+    const runDir = path.join(root, 'runs', 'usage-analysis', 'usage-analysis-20261122-a2');
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8'))).toMatchObject({
       status: 'FAILED',
       error: 'BatCat.RuleViolation',
     });
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'profiles', 'summary.json'), 'utf8'))).toMatchObject({ rows: 2 });
-    // Not in the history a later run's drift compares with.
-    expect(fs.existsSync(path.join(root, 'data', '_batcat', 'profiles', 'usage-analysis', 'summary', 'dt=2026-11-22'))).toBe(false);
-    expect(fs.existsSync(path.join(root, 'data', '_batcat', 'samples', 'usage-analysis', 'summary', 'dt=2026-11-22'))).toBe(false);
+    // The history a later run's drift compares with keeps the good run's profile and sample.
+    const kept = path.join(root, 'data', '_batcat', 'profiles', 'usage-analysis', 'summary', 'dt=2026-11-22', 'profile.json');
+    expect(JSON.parse(fs.readFileSync(kept, 'utf8'))).toMatchObject({ runId: 'usage-analysis-20261122-a1' });
+    const sample = path.join(root, 'data', '_batcat', 'samples', 'usage-analysis', 'summary', 'dt=2026-11-22', 'sample.csv');
+    expect(fs.readFileSync(sample, 'utf8')).not.toContain('-4');
   });
 
   test('onViolation: warn prints the broken rule and the run succeeds; drift compares with the previous window', () => {

@@ -15,6 +15,7 @@ import { baseStack, CONTAINER_DIR } from './fixtures';
 const TABLE: OutputTable = {
   database: 'batcat_demo_dev',
   tableName: 'usage_analysis_summary',
+  attemptsTableName: 'usage_analysis_summary_attempts',
   columns: [
     { name: 'vin', type: 'string' },
     { name: 'total_usage', type: 'double' },
@@ -55,25 +56,27 @@ const statementsOf = (template: Template, rolePattern: RegExp) => {
 describe('profile and rule-check states', () => {
   const { template, def, purpose } = build();
 
-  test('after the commit: Profile-<output>, CheckOutputRules, then the verdict, before the run manifest and the success', () => {
-    expect(def.States.CommitResults.Next).toBe('Profile-summary');
+  test("before the commit: Profile-<output>, Sample-<output>, CheckOutputRules, then the verdict; a broken rule never reaches the window's result", () => {
+    expect(def.States.CommitUnlessReproduction.Default).toBe('Profile-summary');
     const profile = def.States['Profile-summary'];
     expect(profile.Resource).toMatch(/athena:startQueryExecution\.sync$/);
     expect(profile.Parameters).toMatchObject({ WorkGroup: 'demo-q', 'ExecutionParameters.$': '$.batcat.profileParameters' });
-    expect(profile.Parameters.QueryString).toContain('FROM "batcat_demo_dev"."usage_analysis_summary" WHERE dt = ?');
+    // What this attempt wrote, through the attempts table: attempt = '<execution name>'.
+    expect(profile.Parameters.QueryString).toContain('FROM "batcat_demo_dev"."usage_analysis_summary_attempts" WHERE attempt = ?');
     expect(profile.Next).toBe('Sample-summary');
     // The run's sample: 1000 rows by default, drawn uniformly from the same partition, in the table's columns.
     const sample = def.States['Sample-summary'];
     expect(sample.Parameters).toMatchObject({
       WorkGroup: 'demo-q',
       'ExecutionParameters.$': '$.batcat.profileParameters',
-      QueryString: 'SELECT "vin", "total_usage" FROM "batcat_demo_dev"."usage_analysis_summary" WHERE dt = ? ORDER BY rand() LIMIT 1000',
+      QueryString:
+        'SELECT "vin", "total_usage" FROM "batcat_demo_dev"."usage_analysis_summary_attempts" WHERE attempt = ? ORDER BY rand() LIMIT 1000',
     });
     expect(sample.Next).toBe('CheckOutputRules');
     // Without a sample the run still counts: the check says it is missing.
     expect(sample.Catch[0].Next).toBe('NoSample-summary');
     expect(def.States['NoSample-summary']).toMatchObject({ Result: { queryExecutionId: '' }, Next: 'CheckOutputRules' });
-    expect(def.States.ResolveRun.Parameters['profileParameters.$']).toBe("States.Array(States.Format('\\'{}\\'', $.window.start))");
+    expect(def.States.ResolveRun.Parameters['profileParameters.$']).toBe("States.Array(States.Format('\\'{}\\'', $$.Execution.Name))");
     expect(def.States.CheckOutputRules.Parameters.outputs).toEqual([
       {
         name: 'summary',
@@ -95,7 +98,8 @@ describe('profile and rule-check states', () => {
       { Variable: '$.checks.failed', BooleanEquals: true, Next: 'RuleViolation' },
       { Variable: '$.checks.warned', BooleanEquals: true, Next: 'CountRuleWarnings' },
     ]);
-    expect(held.Default).toBe('RecordRunOutputs');
+    expect(held.Default).toBe('CommitResults');
+    expect(def.States.CommitResults.Next).toBe('RecordRunOutputs');
     expect(def.States.RecordRunOutputs.Next).toBe('RecordRunSuccess');
     // A broken fail rule: recorded as the run's failure, notified, and the execution fails.
     expect(def.States.RuleViolation.Parameters).toEqual({ error: RULE_VIOLATION_ERROR, 'reason.$': '$.checks.reason' });
@@ -145,7 +149,8 @@ describe('profile and rule-check states', () => {
     // The state machine: the profile query in its workgroup, over the output's folder and its table only.
     const machine = statementsOf(template, /StateMachineRole/);
     const glue = machine.find((s) => [s.Action].flat().includes('glue:GetTable'));
-    expect(flat(glue.Resource)).toContain(':table/batcat_demo_dev/usage_analysis_summary');
+    expect(flat(glue.Resource)).toContain(':table/batcat_demo_dev/usage_analysis_summary_attempts');
+    expect(flat(glue.Resource)).not.toContain('usage_analysis_summary"');
     expect(machine.some((s) => [s.Action].flat().includes('cloudwatch:PutMetricData'))).toBe(false);
   });
 
@@ -162,7 +167,7 @@ describe('profile and rule-check states', () => {
         },
       ],
     });
-    expect(d.States.CountRuleWarnings.Next).toBe('RecordRunOutputs');
+    expect(d.States.CountRuleWarnings.Next).toBe('CommitResults');
     const put = statementsOf(t, /StateMachineRole/).find((s) => [s.Action].flat().includes('cloudwatch:PutMetricData'));
     expect(put).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'BatCat' } } });
     expect(p.alarms?.ruleWarnings).toBeDefined();

@@ -41,19 +41,20 @@ test("the Athena profile query, run in DuckDB over the run's files, gives the pr
     const status = k % 50 === 0 ? 'broken' : k % 7 === 0 ? 'degraded' : 'ok';
     csv.push(`VIN${k % 480},${k % 31 === 0 ? '' : status},${1 + (k % 9)},${k % 13 === 0 ? '' : ((k * 37) % 1000) / 4 - 3}`);
   }
-  for (const day of ['2026-11-21', '2026-11-22']) {
-    const dir = path.join(root, `dt=${day}`, 'summary');
+  // Two attempts' folders: the query reads only the one it is bound to.
+  for (const attempt of ['run-a1', 'run-a2']) {
+    const dir = path.join(root, `attempt=${attempt}`, 'summary');
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'part-0000.csv'), `${csv.slice(0, day === '2026-11-22' ? 501 : 40).join('\n')}\n`);
+    fs.writeFileSync(path.join(dir, 'part-0000.csv'), `${csv.slice(0, attempt === 'run-a2' ? 501 : 40).join('\n')}\n`);
   }
-  const table = (day: string): LocalTable => ({
-    name: 'usage_analysis_summary',
+  const table = (attempt: string): LocalTable => ({
+    name: 'usage_analysis_summary_attempts',
     folder: root,
-    files: path.join(root, `dt=${day}`, 'summary', '**', '*.csv'),
+    files: path.join(root, `attempt=${attempt}`, 'summary', '**', '*.csv'),
     format: 'csv',
     columns: COLUMNS,
   });
-  const local = await profileTable(table('2026-11-22'), ABOUT, RULES);
+  const local = await profileTable(table('run-a2'), ABOUT, RULES);
 
   const { DuckDBInstance } = await duckdb();
   const db = await DuckDBInstance.create(':memory:');
@@ -63,9 +64,9 @@ test("the Athena profile query, run in DuckDB over the run's files, gives the pr
       ', ',
     );
     await c.run('CREATE SCHEMA batcat_demo_dev');
-    // The Glue table: every window's files, dt from the folder names.
+    // The attempts table: every attempt's files, attempt from the folder names.
     await c.run(
-      `CREATE VIEW batcat_demo_dev.usage_analysis_summary AS SELECT * FROM read_csv('${path.join(root, 'dt=*', 'summary', '*.csv')}', header = true, hive_partitioning = true, hive_types_autocast = false, columns = {${types}})`,
+      `CREATE VIEW batcat_demo_dev.usage_analysis_summary_attempts AS SELECT * FROM read_csv('${path.join(root, 'attempt=*', 'summary', '*.csv')}', header = true, hive_partitioning = true, hive_types_autocast = false, columns = {${types}})`,
     );
     for (const m of [
       'CREATE MACRO approx_distinct(x) AS approx_count_distinct(x)',
@@ -74,8 +75,8 @@ test("the Athena profile query, run in DuckDB over the run's files, gives the pr
       'CREATE MACRO slice(l, s, n) AS list_slice(l, s, s + n - 1)',
     ])
       await c.run(m);
-    const athenaSql = profileSql('batcat_demo_dev', 'usage_analysis_summary', COLUMNS, RULES);
-    const sql = athenaSql.replace(/approx_most_frequent\(\d+, (.+?), \d+\) FILTER/g, 'histogram($1) FILTER').replace('?', "'2026-11-22'");
+    const athenaSql = profileSql('batcat_demo_dev', 'usage_analysis_summary_attempts', COLUMNS, RULES);
+    const sql = athenaSql.replace(/approx_most_frequent\(\d+, (.+?), \d+\) FILTER/g, 'histogram($1) FILTER').replace('?', "'run-a2'");
     const [row] = (await c.runAndReadAll(sql)).getRowObjectsJson();
     // As Athena answers: every value as text, a null missing.
     const text = Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === null ? undefined : String(v as string)]));

@@ -65,7 +65,7 @@ describe('the profile query (Athena) and its row', () => {
     const sql = profileSql('batcat_demo_dev', 'usage_analysis_summary', COLUMNS, {
       columns: { vin: { unique: true, values: ["it's", 'VIN2'] } },
     });
-    expect(sql).toContain('SELECT * FROM "batcat_demo_dev"."usage_analysis_summary" WHERE dt = ?');
+    expect(sql).toContain('SELECT * FROM "batcat_demo_dev"."usage_analysis_summary" WHERE attempt = ?');
     expect(sql.replace(/'(?:[^']|'')*'/g, '').match(/\?/g)).toHaveLength(1);
     expect(sql).toContain('count("vin") - count(DISTINCT "vin") AS c0_duplicates');
     expect(sql).toContain(`count_if("vin" IS NOT NULL AND CAST("vin" AS varchar) NOT IN ('it''s', 'VIN2')) AS c0_not_allowed`);

@@ -13,6 +13,7 @@ import { AthenaRunQuery } from '../athena-run-query';
 import { CHECKS_NOT_RUN_ERROR, RULE_VIOLATION_ERROR } from '../../contract/data-rules';
 import { DEFAULT_SAMPLE_ROWS } from '../../contract/profile';
 import { profileSql, sampleSql } from '../../contract/profile-sql';
+import { ATTEMPTS_FOLDER } from '../../contract/names';
 import { RULE_WARNINGS_METRIC } from '../purpose-metrics';
 import type { OutputChecks } from './output-checks';
 import { s3Uri } from '../../contract/s3-uri';
@@ -135,8 +136,10 @@ export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass
         : {}),
       // Athena ExecutionParameters are SQL literals: the dates, quoted.
       ...(purpose.queryParameters.length > 0 ? { queryParameters: sfn.JsonPath.array(...purpose.queryParameters.map(literal)) } : {}),
-      // The profile queries read the window's partition: dt = '<window start>'.
-      ...(purpose.tables.length > 0 ? { profileParameters: sfn.JsonPath.array(literal(QueryParameter.WINDOW_START)) } : {}),
+      // The profile and sample queries read what this attempt wrote: attempt = '<execution name>'.
+      ...(purpose.tables.length > 0
+        ? { profileParameters: sfn.JsonPath.array(sfn.JsonPath.format("'{}'", sfn.JsonPath.executionName)) }
+        : {}),
       // Each argument by itself: a literal stays plain JSON (its braces need no escaping), a placeholder is formatted per run.
       ...(hasPlaceholders(purpose.props.arguments)
         ? { arguments: Object.fromEntries(purpose.props.arguments!.map((a, i) => [`a${i}`, renderPlaceholders(a)])) }
@@ -777,9 +780,10 @@ export function topicKeyAccess(topic: sns.ITopic): iam.PolicyStatement | undefin
 }
 
 /**
- * After the commit: one Athena query per table output profiles the window's partition
- * (Profile-<output>), then CheckOutputRules keeps the profiles and checks the rules. A broken
- * `fail` rule goes to `onFailure` as BatCat.RuleViolation, before the run's success is recorded;
+ * Before the commit: one Athena query per table output profiles what the attempt wrote
+ * (Profile-<output>, over the output's attempts table), then CheckOutputRules keeps the profiles
+ * and checks the rules. A broken `fail` rule goes to `onFailure` as BatCat.RuleViolation: the
+ * window's result stays as it was, and no success is recorded;
  * a broken `warn` rule counts the RuleWarnings metric; then `next`. A profile query that fails
  * (the workgroup's scan cap, say) fails the run with BatCat.ChecksNotRun when its output has rules.
  */
@@ -793,7 +797,7 @@ export function checkOutputData(
   const { props } = purpose;
   const wg = purpose.profileWorkGroup!;
   const queries = purpose.tables.map(({ output, keyPrefix, table }, n) => {
-    // A query over the window's partition of the output's table, in the purpose's workgroup; its id goes to `resultPath`.
+    // A query over what this attempt wrote to the output, in the purpose's workgroup; its id goes to `resultPath`.
     const overPartition = (id: string, comment: string, queryString: string, resultPath: string) =>
       new AthenaRunQuery(scope, id, {
         comment,
@@ -801,15 +805,15 @@ export function checkOutputData(
         executionParametersPath: PATHS.profileParameters,
         workGroup: wg,
         database: table.database,
-        tables: [table.tableName],
-        dataLocations: [{ bucket: props.bucket, keyPrefix }],
+        tables: [table.attemptsTableName],
+        dataLocations: [{ bucket: props.bucket, keyPrefix: `${keyPrefix}${ATTEMPTS_FOLDER}` }],
         resultSelector: { queryExecutionId: sfn.JsonPath.stringAt('$.QueryExecution.QueryExecutionId') },
         resultPath,
       }).addDocumentedRetries();
     const query = overPartition(
       `Profile-${output}`,
-      `Profiles table ${table.tableName} (output ${output}) for the window's partition.`,
-      profileSql(table.database, table.tableName, table.columns, table.rules),
+      `Profiles what this attempt wrote to output ${output} (table ${table.attemptsTableName}), before the commit.`,
+      profileSql(table.database, table.attemptsTableName, table.columns, table.rules),
       `${PATHS.profiles}.p${n}`,
     );
     const onViolation = table.onViolation ?? 'fail';
@@ -844,8 +848,8 @@ export function checkOutputData(
     if (rows > 0) {
       sample = overPartition(
         `Sample-${output}`,
-        `Draws ${rows} rows of table ${table.tableName} (output ${output}) for the window's partition, uniformly, as the run's sample.`,
-        sampleSql(table.database, table.tableName, table.columns, rows),
+        `Draws ${rows} rows of what this attempt wrote to output ${output}, uniformly, as the run's sample.`,
+        sampleSql(table.database, table.attemptsTableName, table.columns, rows),
         `${PATHS.samples}.s${n}`,
       );
       // A sample is for working locally: without one the run still counts, and the check says it is missing.
