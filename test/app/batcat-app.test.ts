@@ -140,9 +140,9 @@ describe('the example project app', () => {
     expect(usageAnalysis.sort()).toEqual(
       [
         ' AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/usage-analysis-2919b6-*]',
-        // The profile and sample queries (Athena): read the summary table's folder, write the purpose's workgroup results
+        // The profile and sample queries (Athena): read the summary's attempt folders, write the purpose's workgroup results
         ' AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/athena-results/purposes/usage-analysis/*]',
-        ' AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/results/usage-analysis/summary/*]',
+        ' AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/results/usage-analysis/summary/_attempts/*]',
         // The output checks: the workgroup's results, the purpose's run folders, the summary's profile and sample history
         'Purpose/OutputChecks/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketAE397CC3Arn>/athena-results/purposes/usage-analysis/*]',
         'Purpose/OutputChecks/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/profiles/usage-analysis/summary/*]',

@@ -77,8 +77,11 @@ describe('lakeFormation: { registerLocations: true }', () => {
     );
     expect(ingest.map((g) => [g.Principal, g.Resource.Table?.Name ?? 'database', g.Permissions])).toEqual([
       [{ DataLakePrincipalIdentifier: role }, 'database', ['DESCRIBE']],
-      [{ DataLakePrincipalIdentifier: role }, 'ingest_clean', ['SELECT', 'DESCRIBE']],
-      [{ DataLakePrincipalIdentifier: role }, 'ingest_rejects', ['SELECT', 'DESCRIBE']],
+      ...['ingest_clean', 'ingest_clean_attempts', 'ingest_rejects', 'ingest_rejects_attempts'].map((t) => [
+        { DataLakePrincipalIdentifier: role },
+        t,
+        ['SELECT', 'DESCRIBE'],
+      ]),
     ]);
   });
 
