@@ -73,7 +73,7 @@ import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing
  * last two without `bucketEncryptionKey` and `accessLogsBucket`), `Ledger` (without a `ledger`
  * prop), `Image`, `Code` (script mode), `RedshiftQuery` (with `redshiftQuery`), `WindowManifests`
  * (partitioned inputs and runs longer than a day), `RunManifests`,
- * `RunProcessingJob`, `Commit`, `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
+ * `RunProcessingJob`, `Commit`, `OutputChecks` (with a table output), `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
  * `Backfill` and `Trigger`. Renaming one replaces its resources.
  */
 export class Purpose extends Construct {

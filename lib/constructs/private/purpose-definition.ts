@@ -783,9 +783,9 @@ export function topicKeyAccess(topic: sns.ITopic): iam.PolicyStatement | undefin
  * Before the commit: one Athena query per table output profiles what the attempt wrote
  * (Profile-<output>, over the output's attempts table), then CheckOutputRules keeps the profiles
  * and checks the rules. A broken `fail` rule goes to `onFailure` as BatCat.RuleViolation: the
- * window's result stays as it was, and no success is recorded;
- * a broken `warn` rule counts the RuleWarnings metric; then `next`. A profile query that fails
- * (the workgroup's scan cap, say) fails the run with BatCat.ChecksNotRun when its output has rules.
+ * window's result stays as it was, and no success is recorded; a broken `warn` rule counts the
+ * RuleWarnings metric; then `next` (the commit). A profile query that fails (the workgroup's
+ * scan cap, say) fails the run with BatCat.ChecksNotRun when its output has rules.
  */
 export function checkOutputData(
   scope: Construct,
@@ -798,7 +798,7 @@ export function checkOutputData(
   const wg = purpose.profileWorkGroup!;
   const queries = purpose.tables.map(({ output, keyPrefix, table }, n) => {
     // A query over what this attempt wrote to the output, in the purpose's workgroup; its id goes to `resultPath`.
-    const overPartition = (id: string, comment: string, queryString: string, resultPath: string) =>
+    const overAttempt = (id: string, comment: string, queryString: string, resultPath: string) =>
       new AthenaRunQuery(scope, id, {
         comment,
         queryString,
@@ -810,7 +810,7 @@ export function checkOutputData(
         resultSelector: { queryExecutionId: sfn.JsonPath.stringAt('$.QueryExecution.QueryExecutionId') },
         resultPath,
       }).addDocumentedRetries();
-    const query = overPartition(
+    const query = overAttempt(
       `Profile-${output}`,
       `Profiles what this attempt wrote to output ${output} (table ${table.attemptsTableName}), before the commit.`,
       profileSql(table.database, table.attemptsTableName, table.columns, table.rules),
@@ -846,7 +846,7 @@ export function checkOutputData(
     let sample: AthenaRunQuery | undefined;
     let noSample: sfn.Pass | undefined;
     if (rows > 0) {
-      sample = overPartition(
+      sample = overAttempt(
         `Sample-${output}`,
         `Draws ${rows} rows of what this attempt wrote to output ${output}, uniformly, as the run's sample.`,
         sampleSql(table.database, table.attemptsTableName, table.columns, rows),
