@@ -11,6 +11,9 @@ import {
   type ColumnProfile,
   type TableProfile,
 } from '../contract/profile';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { OutputRules, RuleCounts } from '../contract/data-rules';
 import { NOT_ALLOWED_EXAMPLES } from '../contract/profile-sql';
 import { duckdb, quoteId, viewOf, type LocalTable } from './local-sql';
@@ -32,8 +35,13 @@ export async function profileTable(
   const connection = await instance.connect();
   const one = async (sql: string): Promise<Row> => (await connection.runAndReadAll(sql)).getRowObjectsJson()[0];
   const all = async (sql: string): Promise<Row[]> => (await connection.runAndReadAll(sql)).getRowObjectsJson();
+  // The profile asks a query or more per column: CSV files are parsed once, into DuckDB, which
+  // spills to a temporary folder of its own when they do not fit in memory (Parquet is faster
+  // read where it lies: bench/local-profile.ts).
+  const spill = fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-profile-'));
   try {
-    await connection.run(viewOf(table));
+    await connection.run(`SET temp_directory = '${spill.replace(/'/g, "''")}'`);
+    await connection.run(viewOf(table, table.format === 'csv' ? 'TABLE' : 'VIEW'));
     const t = quoteId(table.name);
     const rows = num((await one(`SELECT count(*) AS n FROM ${t}`)).n) ?? 0;
     const columns: ColumnProfile[] = [];
@@ -92,6 +100,7 @@ export async function profileTable(
   } finally {
     connection.closeSync();
     instance.closeSync();
+    fs.rmSync(spill, { recursive: true, force: true });
   }
 }
 

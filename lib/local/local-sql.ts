@@ -86,15 +86,18 @@ export function duckType(type: string): string {
 
 const quoteText = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-/** The view that reads one table's files: CSV with its header and declared columns, or Parquet; `dt` from the folders. */
-export function viewOf(t: LocalTable): string {
+/**
+ * The view that reads one table's files: CSV with its header and declared columns, or Parquet;
+ * `dt` from the folders. As a `TABLE`, the files are read once into DuckDB, for many queries.
+ */
+export function viewOf(t: LocalTable, kind: 'VIEW' | 'TABLE' = 'VIEW'): string {
   const source =
     t.format === 'parquet'
       ? `read_parquet(${quoteText(t.files)}, hive_partitioning = true, hive_types_autocast = false)`
       : `read_csv(${quoteText(t.files)}, header = true, hive_partitioning = true, hive_types_autocast = false, columns = {${t.columns
           .map((c) => `${quoteText(c.name)}: ${quoteText(duckType(c.type))}`)
           .join(', ')}})`;
-  return `CREATE VIEW ${quoteId(t.name)} AS SELECT * FROM ${source}`;
+  return `CREATE ${kind} ${quoteId(t.name)} AS SELECT * FROM ${source}`;
 }
 
 /** What the query needs that is not here, found before it runs. */
