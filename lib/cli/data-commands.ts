@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ProjectConfig, PurposeConfig } from '../config/load-project';
-import { profileHistoryPrefix, sampleHistoryPrefix } from '../contract/profile';
+import { historyKey, historyWindows, sampleHistoryPrefix } from '../contract/profile';
 import { outputTable } from '../local/local-sql';
 import { s3Store } from '../runtime/s3-store';
 import { pullPrefix, pushFolder, type SyncEvent, type SyncReport } from '../io/sync';
@@ -144,16 +144,15 @@ export async function pullSampleCommand(
   let pulled = 0;
   for (const o of tables) {
     const history = sampleHistoryPrefix(purpose.name, o.name);
-    const newest = (await store.list(history))
-      .map((x) => x.key)
-      .filter((k) => /dt=\d{4}-\d{2}-\d{2}\/sample\.csv$/.test(k))
-      .sort()
-      .pop();
+    const [newest] = historyWindows(
+      'sample',
+      (await store.list(history)).map((x) => x.key),
+    );
     if (newest === undefined) {
       deps.out(`${o.name}: no sample in s3://${bucket}/${history} yet; each run on AWS that counts keeps one`);
       continue;
     }
-    const day = /dt=(\d{4}-\d{2}-\d{2})\//.exec(newest)![1];
+    const { day } = newest;
     // Where run-local commits that window of the output, and local tables read it (lib/local/local-sql.ts).
     const folder = path.join(outputTable(dataDir, purpose.name, o.name, o.table!).folder, `dt=${day}`, o.name);
     const others = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f !== SAMPLE_FILE) : [];
@@ -163,11 +162,11 @@ export async function pullSampleCommand(
       );
       continue;
     }
-    const body = await store.read(newest);
+    const body = await store.read(newest.key);
     fs.mkdirSync(folder, { recursive: true });
     fs.writeFileSync(path.join(folder, SAMPLE_FILE), body ?? '');
     const rows = Math.max(0, (body ?? '').trimEnd().split('\n').length - 1);
-    const profileKey = `${profileHistoryPrefix(purpose.name, o.name)}dt=${day}/profile.json`;
+    const profileKey = historyKey('profile', purpose.name, o.name, day);
     const profile = await store.read(profileKey);
     if (profile !== undefined) {
       const local = path.join(dataDir, profileKey);

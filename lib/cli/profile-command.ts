@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PurposeConfig } from '../config/load-project';
 import { isDate } from '../contract/dates';
-import { PROFILE_VERSION, profileHistoryPrefix, type ColumnProfile, type TableProfile } from '../contract/profile';
+import { historyWindows, PROFILE_VERSION, profileHistoryPrefix, type ColumnProfile, type TableProfile } from '../contract/profile';
 import { localRuns } from '../local/run-records';
 import type { ObjectStore } from '../runtime/commit';
 import { profilePage, type ProfilePageOutput } from './profile-html';
@@ -102,10 +102,10 @@ export function localProfiles(rootDir: string, purpose: string): ProfileSource {
 /** The profiles the runs on AWS kept in the purpose's bucket, one per counted window (`_batcat/profiles/`). */
 export function bucketProfiles(store: ObjectStore, bucket: string, purpose: string): ProfileSource {
   const days = async (output: string) =>
-    (await store.list(profileHistoryPrefix(purpose, output)))
-      .map((o) => ({ key: o.key, day: /dt=(\d{4}-\d{2}-\d{2})\/profile\.json$/.exec(o.key)?.[1] }))
-      .filter((x): x is { key: string; day: string } => x.day !== undefined)
-      .sort((a, b) => (a.day < b.day ? 1 : -1));
+    historyWindows(
+      'profile',
+      (await store.list(profileHistoryPrefix(purpose, output))).map((o) => o.key),
+    );
   const read = async (key: string) => {
     const body = await store.read(key);
     return body === undefined ? undefined : parsed(body, `s3://${bucket}/${key}`);

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import type { PurposeConfig } from '../config/load-project';
 import { rulesProblems, suggestRules, type OutputRules } from '../contract/data-rules';
-import { PROFILE_VERSION, profileHistoryPrefix, type TableProfile } from '../contract/profile';
+import { historyWindows, PROFILE_VERSION, profileHistoryPrefix, type TableProfile } from '../contract/profile';
 import { localRuns } from '../local/run-records';
 import type { ObjectStore } from '../runtime/commit';
 import { UsageError } from './project-context';
@@ -125,14 +125,9 @@ function outputNode(doc: ReturnType<typeof parseDocument>, purpose: string, outp
 export function storedProfileSource(store: (purpose: string) => Promise<ObjectStore>): ProfileSource {
   return async (purpose, output, count) => {
     const s = await store(purpose);
-    const keys = (await s.list(profileHistoryPrefix(purpose, output)))
-      .map((o) => o.key)
-      .filter((k) => /dt=\d{4}-\d{2}-\d{2}\/profile\.json$/.test(k))
-      .sort()
-      .reverse()
-      .slice(0, count);
+    const listed = (await s.list(profileHistoryPrefix(purpose, output))).map((o) => o.key);
     const found: TableProfile[] = [];
-    for (const key of keys) {
+    for (const { key } of historyWindows('profile', listed).slice(0, count)) {
       const body = await s.read(key);
       const p = body === undefined ? undefined : (JSON.parse(body) as TableProfile);
       if (p?.version === PROFILE_VERSION) found.push(p);

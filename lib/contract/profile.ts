@@ -7,6 +7,7 @@
  */
 
 import type { RuleCounts } from './data-rules';
+import { partitionDateOf } from './dates';
 import { runManifestsPrefix } from './run-manifest';
 
 /** The profile's format. */
@@ -82,4 +83,21 @@ export const MAX_SAMPLE_ROWS = 100_000;
 /** The folder of an output's samples of counted runs, one per window: `dt=<window start>/sample.csv`. */
 export function sampleHistoryPrefix(purpose: string, output: string): string {
   return `_batcat/samples/${purpose}/${output}/`;
+}
+
+/** The file each window of a profile or sample history has. */
+const HISTORY_FILES = { profile: 'profile.json', sample: 'sample.csv' } as const;
+
+/** Where a counted run of the window starting on `day` keeps its profile or sample of `output`. */
+export function historyKey(kind: keyof typeof HISTORY_FILES, purpose: string, output: string, day: string): string {
+  const prefix = kind === 'profile' ? profileHistoryPrefix(purpose, output) : sampleHistoryPrefix(purpose, output);
+  return `${prefix}dt=${day}/${HISTORY_FILES[kind]}`;
+}
+
+/** The windows among `keys` (a listing of a profile or sample history), newest first. */
+export function historyWindows(kind: keyof typeof HISTORY_FILES, keys: readonly string[]): Array<{ key: string; day: string }> {
+  return keys
+    .map((key) => ({ key, day: partitionDateOf(key) }))
+    .filter((w): w is { key: string; day: string } => w.day !== undefined && w.key.endsWith(`dt=${w.day}/${HISTORY_FILES[kind]}`))
+    .sort((a, b) => (a.day < b.day ? 1 : -1));
 }

@@ -1,7 +1,7 @@
 /*
- * The data check after a run's commit: each table output's profile (computed by Athena on AWS,
- * by DuckDB in a local run), kept with the run, checked against the output's rules. The state
- * machine reads only the verdict, so a profile of any size never passes through its payload.
+ * The data check of a run, before its commit: each table output's profile (computed by Athena on
+ * AWS, by DuckDB in a local run), kept with the run, checked against the output's rules. The
+ * state machine reads only the verdict, so a profile of any size never passes through its payload.
  */
 import {
   CHECKS_NOT_RUN_ERROR,
@@ -13,7 +13,7 @@ import {
   type Violation,
 } from '../contract/data-rules';
 import { GetQueryResultsCommand, type GetQueryResultsCommandOutput } from '@aws-sdk/client-athena';
-import { profileHistoryPrefix, runProfileKey, sampleHistoryPrefix, type TableProfile } from '../contract/profile';
+import { historyKey, historyWindows, profileHistoryPrefix, runProfileKey, type TableProfile } from '../contract/profile';
 import type { ObjectStore } from './commit';
 
 /** The longest reason the verdict carries: the state machine's payload and the ledger's item stay small. */
@@ -139,16 +139,6 @@ export async function checkOutputs(
   };
 }
 
-/** The newest `dt=<day>/` of `keys` (an output's profile history) before `before`, or undefined. */
-export function previousWindowKey(keys: readonly string[], before: string): string | undefined {
-  let best: { day: string; key: string } | undefined;
-  for (const key of keys) {
-    const day = /dt=(\d{4}-\d{2}-\d{2})\/profile\.json$/.exec(key)?.[1];
-    if (day !== undefined && day < before && (best === undefined || day > best.day)) best = { day, key };
-  }
-  return best?.key;
-}
-
 /** Keeping and finding profiles in the purpose's bucket (S3 on AWS, the data folder locally). */
 export function storedProfiles(
   store: ObjectStore,
@@ -161,16 +151,13 @@ export function storedProfiles(
     async keepSample(output) {
       const body = await sample(output);
       if (body === undefined) return undefined;
-      const key = `${sampleHistoryPrefix(request.purpose, output.name)}dt=${request.window.start}/sample.csv`;
+      const key = historyKey('sample', request.purpose, output.name, request.window.start);
       await store.write(key, body);
       return key;
     },
     async previous(output, before) {
-      const history = profileHistoryPrefix(request.purpose, output.name);
-      const key = previousWindowKey(
-        (await store.list(history)).map((o) => o.key),
-        before,
-      );
+      const listed = (await store.list(profileHistoryPrefix(request.purpose, output.name))).map((o) => o.key);
+      const key = historyWindows('profile', listed).find((w) => w.day < before)?.key;
       const body = key === undefined ? undefined : await store.read(key);
       return body === undefined ? undefined : (JSON.parse(body) as TableProfile);
     },
@@ -178,7 +165,7 @@ export function storedProfiles(
       const body = JSON.stringify(p, null, 2);
       const key = runProfileKey(request.purpose, request.runId, output.name);
       await store.write(key, body);
-      if (counted) await store.write(`${profileHistoryPrefix(request.purpose, output.name)}dt=${request.window.start}/profile.json`, body);
+      if (counted) await store.write(historyKey('profile', request.purpose, output.name, request.window.start), body);
       return key;
     },
   };

@@ -33,7 +33,7 @@ export interface OutputChecksProps {
 /**
  * The function that reads a run's profiles from the Athena queries that made them, keeps them
  * and checks the outputs' rules (lambda/output-checks): it may read its workgroup's query
- * results and write the purpose's run and profile folders, nothing else.
+ * results and write the purpose's run, profile and sample folders, nothing else.
  */
 export class OutputChecks extends Construct {
   public readonly function: lambda.IFunction;
