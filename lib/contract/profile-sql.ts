@@ -25,16 +25,20 @@ const id = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
 const isString = (type: string) => /^(string|varchar|char)/i.test(type.trim());
 
-/** The allowed values as a SQL list, compared as numbers on a numeric column and as text otherwise. */
-function allowedList(column: RuleColumn, values: ReadonlyArray<string | number>): { test: string; list: string } {
+/**
+ * The SQL condition of a value of `column` outside the allowed `values` (nulls aside), compared
+ * as numbers on a numeric column and as text otherwise; Trino and DuckDB read it alike.
+ */
+export function outsideAllowed(column: RuleColumn, values: ReadonlyArray<string | number>): string {
   const numeric = isNumericType(column.type) && values.every((v) => typeof v === 'number');
-  return numeric
-    ? { test: id(column.name), list: values.join(', ') }
-    : { test: `CAST(${id(column.name)} AS varchar)`, list: values.map((v) => literal(String(v))).join(', ') };
+  const [test, list] = numeric
+    ? [id(column.name), values.join(', ')]
+    : [`CAST(${id(column.name)} AS varchar)`, values.map((v) => literal(String(v))).join(', ')];
+  return `${id(column.name)} IS NOT NULL AND ${test} NOT IN (${list})`;
 }
 
 /** The columns a rule set counts something for beyond the profile: `unique` and `values`. */
-export function ruleCountsWanted(rules: OutputRules | undefined, name: string): ColumnRule {
+function ruleCountsWanted(rules: OutputRules | undefined, name: string): ColumnRule {
   return rules?.columns?.[name] ?? {};
 }
 
@@ -72,8 +76,7 @@ export function profileSql(database: string, table: string, columns: readonly Ru
     const rule = ruleCountsWanted(rules, c.name);
     if (rule.unique) select.push(`count(${col}) - count(DISTINCT ${col}) AS c${k}_duplicates`);
     if (rule.values && rule.values.length > 0) {
-      const { test, list } = allowedList(c, rule.values);
-      const outside = `${col} IS NOT NULL AND ${test} NOT IN (${list})`;
+      const outside = outsideAllowed(c, rule.values);
       select.push(
         `count_if(${outside}) AS c${k}_not_allowed`,
         `json_format(CAST(slice(array_agg(DISTINCT CAST(${col} AS varchar)) FILTER (WHERE ${outside}), 1, ${NOT_ALLOWED_EXAMPLES}) AS JSON)) AS c${k}_not_allowed_examples`,

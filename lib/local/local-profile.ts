@@ -14,8 +14,8 @@ import {
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { OutputRules, RuleCounts } from '../contract/data-rules';
-import { NOT_ALLOWED_EXAMPLES } from '../contract/profile-sql';
+import type { OutputRules, RuleColumn, RuleCounts } from '../contract/data-rules';
+import { NOT_ALLOWED_EXAMPLES, outsideAllowed } from '../contract/profile-sql';
 import { duckdb, quoteId, viewOf, type LocalTable } from './local-sql';
 
 type Row = Record<string, unknown>;
@@ -86,7 +86,7 @@ export async function profileTable(
       }
       columns.push(profile as unknown as ColumnProfile);
       const rule = rules?.columns?.[c.name];
-      if (rule?.unique || rule?.values) ruleCounts[c.name] = await countForRules(one, all, t, col, isNumericType(c.type), rule);
+      if (rule?.unique || rule?.values) ruleCounts[c.name] = await countForRules(one, all, t, c, rule);
     }
     return {
       version: PROFILE_VERSION,
@@ -109,16 +109,14 @@ async function countForRules(
   one: (sql: string) => Promise<Row>,
   all: (sql: string) => Promise<Row[]>,
   t: string,
-  col: string,
-  numeric: boolean,
+  column: RuleColumn,
   rule: { readonly unique?: boolean; readonly values?: ReadonlyArray<string | number> },
 ): Promise<RuleCounts> {
+  const col = quoteId(column.name);
   const counts: { duplicates?: number; notAllowed?: number; notAllowedExamples?: string[] } = {};
   if (rule.unique) counts.duplicates = num((await one(`SELECT count(${col}) - count(DISTINCT ${col}) AS n FROM ${t}`)).n) ?? 0;
   if (rule.values && rule.values.length > 0) {
-    const asNumbers = numeric && rule.values.every((v) => typeof v === 'number');
-    const list = asNumbers ? rule.values.join(', ') : rule.values.map((v) => `'${String(v).replace(/'/g, "''")}'`).join(', ');
-    const outside = `${col} IS NOT NULL AND ${asNumbers ? col : `CAST(${col} AS VARCHAR)`} NOT IN (${list})`;
+    const outside = outsideAllowed(column, rule.values);
     counts.notAllowed = num((await one(`SELECT count(*) AS n FROM ${t} WHERE ${outside}`)).n) ?? 0;
     const examples = await all(
       `SELECT DISTINCT CAST(${col} AS VARCHAR) AS v FROM ${t} WHERE ${outside} ORDER BY v LIMIT ${NOT_ALLOWED_EXAMPLES}`,
