@@ -68,6 +68,7 @@ export type {
 export type { PurposeRunConfig, RunInput, TriggerDetails } from './contract/run-input';
 export type { RunWindow } from './contract/dates';
 export type { ColumnRule, OnViolation, OutputRules } from './contract/data-rules';
+export type { ParameterSpec, ParameterType } from './contract/parameters';
 
 export declare const AccessLogsBucket: typeof accessLogsBucket.AccessLogsBucket;
 export type AccessLogsBucket = accessLogsBucket.AccessLogsBucket;

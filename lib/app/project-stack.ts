@@ -352,6 +352,7 @@ export class ProjectStack extends Stack {
       requirements: imageRequirements(p, c.rootDir),
       entrypoint: p.entrypoint && [...p.entrypoint],
       arguments: p.arguments && [...p.arguments],
+      parameters: Object.keys(p.parameters).length > 0 ? { ...p.parameters } : undefined,
       networkIsolation: p.networkIsolation,
       ...(p.vpc ? vpcOf(this, p) : {}),
       inputs: p.inputs.map((i) => ({
@@ -394,7 +395,12 @@ export class ProjectStack extends Stack {
       maxWindow: Duration.days(p.maxWindowDays),
       backfillConcurrency: p.backfillConcurrency,
       schedule: p.schedule ? scheduler.ScheduleExpression.expression(p.schedule, TimeZone.of(p.timezone)) : undefined,
-      s3Arrival: p.s3Arrival.map((a) => ({ input: a.input, suffix: a.suffix })),
+      s3Arrival: p.s3Arrival.map((a) => ({
+        input: a.input,
+        suffix: a.suffix,
+        settle: a.settleSeconds !== undefined ? Duration.seconds(a.settleSeconds) : undefined,
+        maxSettle: a.maxSettleSeconds !== undefined ? Duration.seconds(a.maxSettleSeconds) : undefined,
+      })),
       // By name, so a purpose's nested stack never references another's.
       after: p.after ? { purposeName: p.after, stateMachine: upstreamStateMachine(this, p, c.stackName) } : undefined,
       query:

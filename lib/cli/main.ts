@@ -127,6 +127,12 @@ Example:
     .option('--to <YYYY-MM-DD>', 'last day, included')
     .option('--backfill', 'start one run per window from --from to --to, a few at a time')
     .option('--force', 'start a new attempt even if a run for this window exists')
+    .option(
+      '--param <name=value>',
+      "a value of one of the purpose's parameters (repeat for more); the others take their defaults",
+      collect,
+      [],
+    )
     .option('--wait', 'follow the run until it ends; exit 1 if it fails')
     .option('--poll-seconds <n>', 'seconds between status checks with --wait', positiveInt, 15)
     .addHelpText(
@@ -136,7 +142,8 @@ Without dates, the window that ended yesterday is run (as the schedule would).
 Examples:
   batcat run 2022-rnd-battery usage-analysis --date 2026-11-22 --wait
   batcat run 2022-rnd-battery usage-analysis --from 2026-11-01 --to 2026-11-30 --backfill
-  batcat run 2022-rnd-battery usage-analysis --date 2026-11-22 --force`,
+  batcat run 2022-rnd-battery usage-analysis --date 2026-11-22 --force
+  batcat run 2022-rnd-battery usage-analysis --date 2026-11-22 --force --param threshold=0.7`,
     )
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
@@ -454,6 +461,12 @@ Examples:
     .option('--from <YYYY-MM-DD>', 'first day of a longer window (with --to)')
     .option('--to <YYYY-MM-DD>', 'last day, included')
     .option('--data <dir>', 'the folder that stands in for the project bucket', 'data')
+    .option(
+      '--param <name=value>',
+      "a value of one of the purpose's parameters (repeat for more); the others take their defaults",
+      collect,
+      [],
+    )
     .addOption(pythonOption())
     .addOption(engineOption())
     .addHelpText(
@@ -471,7 +484,9 @@ Examples:
     .action(async (project: string, purpose: string, opts) => {
       const g = program.opts();
       const ctx = purposeContext(g.root, project, purpose, stageOf(g));
-      const dates = (await commands.run()).checkedDates(opts);
+      const { checkedDates, checkedParams } = await commands.run();
+      const dates = checkedDates(opts);
+      const params = opts.param.length > 0 ? checkedParams(ctx, opts.param) : undefined;
       const dataDir = path.resolve(g.root, opts.data);
       if (!fs.existsSync(dataDir)) throw new UsageError(`data folder ${dataDir} does not exist; create it, or pass --data <dir>`);
       // Loaded here: it builds the stack with aws-cdk-lib, which no other command needs at start-up.
@@ -481,6 +496,7 @@ Examples:
         project: ctx.project,
         purpose: ctx.purpose,
         ...dates,
+        params,
         dataDir,
         python: opts.python,
         engine: opts.engine,
@@ -786,6 +802,11 @@ function runCdk(args: readonly string[], cwd: string): Promise<number> {
     child.on('error', () => resolve(127));
     child.on('exit', (c) => resolve(c ?? 1));
   });
+}
+
+/** Commander's way of taking an option more than once. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /** How run-local and reproduce run the job: the container engine, and the Python that stands in for the image's. */

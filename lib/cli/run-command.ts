@@ -1,5 +1,6 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type SFNClient } from '@aws-sdk/client-sfn';
+import { ParameterError, parseParamOptions, resolveParameters } from '../contract/parameters';
 import { parseDate } from '../contract/run-input';
 import type { ManualRequest, TriggerResult, WindowOutcome } from '../runtime/trigger';
 import { UsageError, type PurposeContext } from './project-context';
@@ -11,6 +12,8 @@ export interface RunOptions {
   readonly to?: string;
   readonly backfill?: boolean;
   readonly force?: boolean;
+  /** `--param name=value`, as given. */
+  readonly param?: readonly string[];
   readonly wait?: boolean;
   /** Seconds between status checks with `wait`. */
   readonly pollSeconds: number;
@@ -34,6 +37,7 @@ export async function runCommand(ctx: PurposeContext, opts: RunOptions, deps: Ru
     ...checkedDates(opts),
     ...(opts.backfill ? { backfill: true } : {}),
     ...(opts.force ? { force: true } : {}),
+    ...(opts.param?.length ? { params: checkedParams(ctx, opts.param) } : {}),
   };
   deps.out(`asking ${ctx.triggerFunctionName} for ${describeRequest(request)}`);
   const response = await deps.lambda.send(
@@ -72,6 +76,16 @@ export async function runCommand(ctx: PurposeContext, opts: RunOptions, deps: Ru
   return 0;
 }
 
+/** `--param name=value` options checked against the purpose's parameters, before anything is asked of AWS. */
+export function checkedParams(ctx: Pick<PurposeContext, 'purpose'>, options: readonly string[]): Record<string, string> {
+  try {
+    return resolveParameters(ctx.purpose.name, ctx.purpose.parameters, parseParamOptions(options));
+  } catch (e) {
+    if (e instanceof ParameterError) throw new UsageError(`${e.message}. Nothing was started.`);
+    throw e;
+  }
+}
+
 /** One window's line: what the trigger did with it, and what to do next if anything. */
 function describeOutcome(w: WindowOutcome): string {
   const window = `${w.window.start}..${w.window.end}`;
@@ -89,6 +103,9 @@ function describeOutcome(w: WindowOutcome): string {
     case 'not-due':
     case 'waiting':
       return `${window} not started: ${w.reason}`;
+    case 'joined':
+    case 'follow-up':
+      return `${window}: ${w.reason}`;
   }
 }
 

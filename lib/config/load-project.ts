@@ -22,6 +22,7 @@ import { countPlaceholders, type QueryEngine, type UnloadFormat } from '../contr
 import { DEFAULT_KEEP_VERSIONS_DAYS, stageProblem } from '../contract/rules';
 import { FIELD_EXAMPLES, projectSchema, type ProjectFile } from './project-schema';
 import { parseDays, parseDuration, parseSize } from './units';
+import type { ParameterSpec } from '../contract/parameters';
 
 /** `line L:C: ...` as `file:L:C: ...`, which editors and terminals open at that place. */
 function placed(file: string, problem: string): string {
@@ -84,6 +85,8 @@ export interface PurposeConfig {
   readonly entrypoint?: readonly string[];
   /** Container arguments, with `{window.start}`, `{window.end}`, `{window.endExclusive}` and `{run.id}` rendered per run. */
   readonly arguments?: readonly string[];
+  /** Typed run parameters, by name; empty when the purpose declares none. */
+  readonly parameters: Readonly<Record<string, ParameterSpec>>;
   /** The container has no network (SageMaker still moves the inputs and outputs). */
   readonly networkIsolation: boolean;
   /** The job's network interfaces, when it runs in a VPC. */
@@ -130,7 +133,14 @@ export interface PurposeConfig {
   /** An EventBridge Scheduler expression: `cron(...)` or `rate(...)`. */
   readonly schedule?: string;
   /** Objects created under these inputs' folders start runs. */
-  readonly s3Arrival: ReadonlyArray<{ readonly input: string; readonly prefix: string; readonly suffix?: string }>;
+  readonly s3Arrival: ReadonlyArray<{
+    readonly input: string;
+    readonly prefix: string;
+    readonly suffix?: string;
+    /** How long a run waits for its window's objects to settle, in seconds; undefined: the construct's default. */
+    readonly settleSeconds?: number;
+    readonly maxSettleSeconds?: number;
+  }>;
   /** Runs start when this purpose of the same project succeeds. */
   readonly after?: string;
 }
@@ -600,6 +610,7 @@ function projectConfigOf(
         sourceDir: p.sourceDir !== undefined ? path.resolve(rootDir, p.sourceDir) : undefined,
         entrypoint: p.entrypoint,
         arguments: p.arguments,
+        parameters: (p.parameters ?? {}) as Record<string, ParameterSpec>,
         networkIsolation: p.networkIsolation ?? true,
         vpc: p.vpc,
         instanceType: p.instanceType ?? PROCESSING_DEFAULTS.instanceType,
@@ -653,6 +664,8 @@ function projectConfigOf(
           input: a.input,
           prefix: inputs.find((i) => i.name === a.input)!.prefix,
           suffix: a.suffix,
+          settleSeconds: a.settle !== undefined ? parseDuration(a.settle) : undefined,
+          maxSettleSeconds: a.maxSettle !== undefined ? parseDuration(a.maxSettle) : undefined,
         })),
         after: p.triggers?.after,
       };

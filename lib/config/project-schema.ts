@@ -56,6 +56,7 @@ import {
   purposeNameProblem,
   queryInputClashProblem,
   s3ArrivalInputProblem,
+  settleProblem,
   s3FolderUriProblem,
   s3InputUriProblem,
   kmsKeyArnProblem,
@@ -71,6 +72,7 @@ import {
   windowDaysProblem,
 } from '../contract/rules';
 import { parseDays, parseDuration, parseSize } from './units';
+import { PARAMETER_TYPES, parameterSpecProblems, type ParameterSpec, type ParameterType } from '../contract/parameters';
 
 /*
  * The schema of `projects/<project>.yaml`: its shape, with each value checked by the shared
@@ -273,6 +275,28 @@ const s3Arrival = strict({
       error: (iss) => `suffix ${show(iss.input)} is invalid; use letters, digits and !_.()=+-, e.g. '.csv' or '.csv.gz'`,
     })
     .optional(),
+  settle: z.union([z.string(), z.number()]).optional(),
+  maxSettle: z.union([z.string(), z.number()]).optional(),
+}).check((ctx) => {
+  const { settle, maxSettle } = ctx.value;
+  const seconds = (v: string | number | undefined) => (v === undefined ? undefined : (parseDuration(v) ?? -1));
+  const problem = settleProblem(seconds(settle) ?? (ctx.value.suffix ? 0 : undefined), seconds(maxSettle), { settle, maxSettle });
+  if (problem) {
+    const path = problem.includes('valid maxSettle') ? 'maxSettle' : 'settle';
+    ctx.issues.push({ code: 'custom', input: ctx.value[path], path: [path], message: problem });
+  }
+});
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const parameter = strict({
+  type: z.enum(PARAMETER_TYPES as [ParameterType, ...ParameterType[]], {
+    error: (iss) => `${show(iss.input)} is not a parameter type; allowed: ${PARAMETER_TYPES.join(', ')}`,
+  }),
+  default: scalar.optional(),
+  min: z.union([z.string(), z.number()]).optional(),
+  max: z.union([z.string(), z.number()]).optional(),
+  allowed: z.array(z.union([z.string(), z.number()])).optional(),
+  description: z.string().max(256).optional(),
 });
 
 const triggers = strict({
@@ -476,12 +500,8 @@ const purpose = strict({
   script: relativeFile('Python script', 'scripts/preprocessing.py').check(by(scriptFileProblem)).optional(),
   sourceDir: relativeFile('folder', 'scripts/').optional(),
   entrypoint: strings('entrypoint', "['python3', '/opt/program/train.py']").check(by(entrypointProblem)).optional(),
-  arguments: strings('arguments', "['--train-test-split-ratio', '0.2']")
-    .check((ctx) => {
-      for (const p of argumentProblems('arguments', ctx.value))
-        ctx.issues.push({ code: 'custom', input: ctx.value[p.index], path: [p.index], message: p.message });
-    })
-    .optional(),
+  arguments: strings('arguments', "['--train-test-split-ratio', '0.2']").optional(),
+  parameters: z.record(z.string(), parameter).optional(),
   networkIsolation: z
     .boolean({ error: (iss) => `networkIsolation must be true (the script has no network) or false, got ${show(iss.input)}` })
     .optional(),
@@ -524,6 +544,10 @@ const purpose = strict({
     issue(['triggers', 'schedule', 'cron'], schedule.cron, schedulePeriodProblem(`cron(${schedule.cron.trim()})`, windowDays));
   if (schedule?.rate !== undefined)
     issue(['triggers', 'schedule', 'rate'], schedule.rate, schedulePeriodProblem(`rate(${schedule.rate.trim()})`, windowDays));
+  for (const a of argumentProblems('arguments', p.arguments ?? [], Object.keys(p.parameters ?? {})))
+    issue(['arguments', a.index], p.arguments![a.index], a.message);
+  for (const x of parameterSpecProblems((p.parameters ?? {}) as Record<string, ParameterSpec>))
+    issue(['parameters', ...x.path], p.parameters, x.message);
   const prefixInputs = inputs.filter((x) => x.prefix !== undefined).map((x) => x.name);
   (p.triggers?.s3 ?? []).forEach((a, n) => issue(['triggers', 's3', n, 'input'], a.input, s3ArrivalInputProblem(a.input, prefixInputs)));
   const images = (['container', 'image', 'framework'] as const).filter((k) => p[k] !== undefined);

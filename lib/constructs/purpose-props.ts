@@ -9,6 +9,7 @@ import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { OnViolation, OutputRules } from '../contract/data-rules';
+import type { ParameterSpec } from '../contract/parameters';
 import type { Requirement } from '../contract/requirements';
 import type { QueryDataLocation } from './athena-run-query';
 import type { IQueryWorkGroup } from './query-workgroup';
@@ -97,6 +98,21 @@ export interface PurposeS3Arrival {
    * @default - every new object starts a run
    */
   readonly suffix?: string;
+  /**
+   * How long a run waits after the newest object of its window arrived before it reads: a day
+   * that arrives as 100 files runs once, over all of them. Objects that arrive while it waits
+   * join it; one that arrives after it began to read starts exactly one follow-up run of the
+   * window. `Duration.seconds(0)` starts at once.
+   *
+   * @default - 5 minutes; with a `suffix` (a `_SUCCESS`-style marker), 0
+   */
+  readonly settle?: Duration;
+  /**
+   * The longest a run waits for its window to settle, from the object that started it.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly maxSettle?: Duration;
 }
 
 /** A folder a purpose writes, in its `bucket`, partitioned by run date (`<keyPrefix>dt=YYYY-MM-DD/`). */
@@ -269,11 +285,20 @@ export interface PurposeProps {
   readonly entrypoint?: string[];
   /**
    * The script's arguments (`ContainerArguments`). `{window.start}`, `{window.end}` and
-   * `{run.id}` are replaced per run, e.g. `['--start', '{window.start}']`.
+   * `{run.id}` are replaced per run, e.g. `['--start', '{window.start}']`, and `{param.<name>}`
+   * by a parameter's value.
    *
    * @default - none
    */
   readonly arguments?: string[];
+  /**
+   * Typed run parameters: a manual run may give values (`batcat run --param threshold=0.7`, checked
+   * before anything starts); schedule, S3 and upstream runs use the defaults. The job reads each as
+   * `{param.<name>}` in `arguments` and as `BATCAT_PARAM_<NAME>` in its environment.
+   *
+   * @default - none
+   */
+  readonly parameters?: Record<string, ParameterSpec>;
   /**
    * The folders the job reads.
    *

@@ -40,6 +40,7 @@ import {
   resolveRun,
   runProcessingJob,
   runQuery,
+  settleArrivals,
   topicKeyAccess,
   windowTaken,
 } from './private/purpose-definition';
@@ -169,7 +170,12 @@ export class Purpose extends Construct {
     });
     const record = recordRunManifest(this, purpose, runManifests, this.processingJob, code);
     resolve.next(reproduceOrClaim(this, purpose, claim, this.processingJob));
+    const settle = purpose.s3Arrival.length > 0 ? settleArrivals(this, purpose, table, taken) : undefined;
     let beforeJob: sfn.INextable = claim;
+    if (settle) {
+      claim.next(settle.first);
+      beforeJob = settle.last;
+    }
     record.outputs.next(success);
     commit.next(record.outputs);
     const outputChecks =
@@ -193,6 +199,7 @@ export class Purpose extends Construct {
     catchFailures(
       [
         claim,
+        ...(settle?.catchable ?? []),
         query,
         ...(redshift?.catchableStates ?? []),
         partitions,
@@ -415,6 +422,7 @@ export class Purpose extends Construct {
         maxWindowDays: purpose.maxWindowDays,
         maxBackfillWindows: MAX_BACKFILL_WINDOWS,
         timezone: props.schedule?.timeZone?.timezoneName ?? RUN_DEFAULTS.timezone,
+        ...(props.parameters && Object.keys(props.parameters).length > 0 ? { parameters: props.parameters } : {}),
         inputs: purpose.inputs.map((i) => ({
           name: i.name,
           uri: s3Uri((i.bucket ?? props.bucket).bucketName, i.keyPrefix),

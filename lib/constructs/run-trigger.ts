@@ -19,7 +19,7 @@ import { RUN_CONFIG_ENV } from '../contract/environment';
 import { FRESHNESS_METRIC } from '../contract/ledger';
 import { MAX_STATE_MACHINE_NAME_LENGTH, triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
 import { cronDaylightSavingProblem, cronProblem, schedulePeriodProblem } from '../contract/rules';
-import type { PurposeRunConfig } from '../contract/run-input';
+import { S3_SETTLE_DEFAULTS, type PurposeRunConfig } from '../contract/run-input';
 import { REPRODUCTION_SUFFIX } from '../contract/run-manifest';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import type { RunLedger } from './run-ledger';
@@ -44,6 +44,18 @@ export interface S3Arrival {
    * @default - every new object
    */
   readonly suffix?: string;
+  /**
+   * How long a run waits after the newest object of its window before it reads (see PurposeS3Arrival).
+   *
+   * @default - 0: starts at once
+   */
+  readonly settleSeconds?: number;
+  /**
+   * The longest a run waits for its window to settle.
+   *
+   * @default 3600
+   */
+  readonly maxSettleSeconds?: number;
 }
 
 /** The props, with the name that names the trigger's resources decided. */
@@ -211,10 +223,11 @@ export class RunTrigger extends Construct {
       stateMachineArn: props.stateMachine.stateMachineArn,
       backfillStateMachineArn: props.backfillStateMachine?.stateMachineArn,
       ...settings,
-      s3Arrival: (props.s3Arrival ?? []).map(({ input, prefix, suffix, bucket }) => ({
+      s3Arrival: (props.s3Arrival ?? []).map(({ input, prefix, suffix, bucket, settleSeconds, maxSettleSeconds }) => ({
         input,
         prefix,
         suffix,
+        ...(settleSeconds ? { settleSeconds, maxSettleSeconds: maxSettleSeconds ?? S3_SETTLE_DEFAULTS.maxSettleSeconds } : {}),
         // Named only when it is not the purpose's bucket, so a config reads as before where nothing changed.
         bucket: bucket.bucketName === settings.bucket ? undefined : bucket.bucketName,
       })),
@@ -391,14 +404,16 @@ export class RunTrigger extends Construct {
       });
     });
 
+    // With S3 arrival, a run's success too: objects that arrived after it began to read start one follow-up.
+    const arrivals = (props.s3Arrival ?? []).length > 0;
     new events.Rule(this, 'RunEnded', {
-      description: `Failed, timed-out and stopped runs of ${props.stateMachineName}, recorded in the run ledger by the trigger`,
+      description: `${arrivals ? 'Ended' : 'Failed, timed-out and stopped'} runs of ${props.stateMachineName}: failures recorded in the run ledger${arrivals ? ', follow-ups of late objects started' : ''} by the trigger`,
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
         // A reproduction claims no window, so its end has nothing to record.
         detail: {
-          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          status: [...(arrivals ? ['SUCCEEDED'] : []), 'FAILED', 'TIMED_OUT', 'ABORTED'],
           stateMachineArn: [props.stateMachine.stateMachineArn],
           name: events.Match.anythingButSuffix(REPRODUCTION_SUFFIX),
         },

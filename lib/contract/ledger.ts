@@ -27,6 +27,14 @@ export const LEDGER_ATTRIBUTES = {
   reason: 'reason',
   /** The outputs a successful attempt committed, as the JSON of the run input's `outputs`. */
   outputs: 'outputs',
+  /** A settling run reads at this time (ISO 8601) unless another object arrives first, which pushes it back. */
+  settleUntil: 'settleUntil',
+  /** The latest a settling run waits: its first arrival plus the trigger's maxSettle. */
+  settleLimit: 'settleLimit',
+  /** When the run began to read its inputs: an object that arrives later is not in its result. */
+  readStartedAt: 'readStartedAt',
+  /** An object that arrived after the run began to read (JSON of its S3 trigger details): one more run of the window follows. */
+  followUp: 'followUp',
 } as const;
 
 /** One item, as the trigger reads it. */
@@ -38,6 +46,11 @@ export interface LedgerEntry {
   readonly execution?: string;
   readonly runId?: string;
   readonly error?: string;
+  readonly settleUntil?: string;
+  readonly settleLimit?: string;
+  readonly readStartedAt?: string;
+  /** The JSON of the S3 trigger details of the first object that arrived after the run began to read. */
+  readonly followUp?: string;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { PROCESSING_INSTANCE_TYPES } from './instance-types.generated';
+import { PARAMETER_PLACEHOLDER_PREFIX, parameterPath } from './parameters';
 import { RUN_INPUT_PATHS } from './run-input';
 import { closest } from './suggest';
 
@@ -70,6 +71,15 @@ export const ARGUMENT_PLACEHOLDERS: Readonly<Record<string, string>> = {
   'window.endExclusive': RUN_INPUT_PATHS.windowEndExclusive,
   'run.id': RUN_INPUT_PATHS.runId,
 };
+
+/** The run input path a placeholder stands for: one of ARGUMENT_PLACEHOLDERS, or `param.<name>` of a declared parameter. */
+export function placeholderPath(placeholder: string, parameters: readonly string[]): string | undefined {
+  if (placeholder.startsWith(PARAMETER_PLACEHOLDER_PREFIX)) {
+    const name = placeholder.slice(PARAMETER_PLACEHOLDER_PREFIX.length);
+    return parameters.includes(name) ? parameterPath(name) : undefined;
+  }
+  return ARGUMENT_PLACEHOLDERS[placeholder];
+}
 
 /** A run-time value in an argument: `{window.start}`; braces around anything else (JSON, say) are literal. */
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}/g;

@@ -1,5 +1,7 @@
 import { daysWithoutLocalTime, isTimeZone } from './dates';
 import { CATCH_UP_WINDOWS } from './ledger';
+import { S3_SETTLE_DEFAULTS } from './run-input';
+import { PARAMETER_PLACEHOLDER_PREFIX } from './parameters';
 import { parseEcrImageUri, tryParseS3Uri } from './s3-uri';
 import { RESERVED_ENV_COUNT, RESERVED_ENV_PREFIX, secretIdVariable } from './environment';
 import {
@@ -17,6 +19,7 @@ import { frameworkImage, frameworkNames } from './frameworks';
 import { didYouMean } from './suggest';
 import {
   ARGUMENT_PLACEHOLDERS,
+  placeholderPath,
   CODE_INPUT_NAME,
   CODE_PATH,
   PROCESSING_INSTANCE_TYPES,
@@ -335,6 +338,31 @@ export function entrypointProblem(entrypoint: readonly string[]): string | undef
 }
 
 /** S3 arrival watches a folder of the purpose's own bucket: a `prefix` input. */
+/**
+ * An S3 trigger's settle times: `settle` from 0 (start at once) to the limit, `maxSettle` at least
+ * `settle`. `shown` holds the values as the user wrote them.
+ */
+export function settleProblem(
+  settleSeconds: number | undefined,
+  maxSettleSeconds: number | undefined,
+  shown: { settle?: unknown; maxSettle?: unknown },
+): string | undefined {
+  const max = S3_SETTLE_DEFAULTS.maxAllowedSeconds;
+  const ok = (v: number | undefined) => v === undefined || (Number.isInteger(v) && v >= 0 && v <= max);
+  if (!ok(settleSeconds)) {
+    return `${show(shown.settle)} is not a valid settle time; use a duration such as '10m' or '1h' up to '24h', or 0 to start at once`;
+  }
+  if (!ok(maxSettleSeconds) || maxSettleSeconds === 0) {
+    return `${show(shown.maxSettle)} is not a valid maxSettle; use a duration such as '1h' between 1 second and '24h'`;
+  }
+  const settle = settleSeconds ?? S3_SETTLE_DEFAULTS.settleSeconds;
+  const limit = maxSettleSeconds ?? S3_SETTLE_DEFAULTS.maxSettleSeconds;
+  if (settle > limit) {
+    return `settle (${settle} s) is longer than maxSettle (${limit} s): a run would always stop waiting at maxSettle; raise maxSettle or shorten settle`;
+  }
+  return undefined;
+}
+
 export function s3ArrivalInputProblem(input: string, prefixInputs: readonly string[]): string | undefined {
   if (prefixInputs.includes(input)) return undefined;
   const meant = didYouMean(input, prefixInputs);
@@ -681,12 +709,16 @@ export function channelPathProblems(
 }
 
 /** Container arguments: only the placeholders BatCat renders per run. */
-export function argumentProblems(what: string, args: readonly string[]): Array<{ index: number; message: string }> {
-  const known = Object.keys(ARGUMENT_PLACEHOLDERS);
+export function argumentProblems(
+  what: string,
+  args: readonly string[],
+  parameters: readonly string[] = [],
+): Array<{ index: number; message: string }> {
+  const known = [...Object.keys(ARGUMENT_PLACEHOLDERS), ...parameters.map((p) => `${PARAMETER_PLACEHOLDER_PREFIX}${p}`)];
   const out: Array<{ index: number; message: string }> = [];
   args.forEach((a, index) => {
     for (const p of splitPlaceholders(a).placeholders) {
-      if (!known.includes(p)) {
+      if (!placeholderPath(p, parameters)) {
         out.push({
           index,
           message: `${what}[${index}] ${show(a)} uses the placeholder {${p}}, which does not exist; allowed: ${known.map((k) => `{${k}}`).join(', ')}`,

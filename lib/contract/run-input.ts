@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { addDays, dateProblem, partitionOf, type RunWindow } from './dates';
+import { resolveParameters, type ParameterSpec } from './parameters';
 
 /*
  * The run contract: the one input shape every trigger produces, and the rules that derive a
@@ -14,6 +15,14 @@ export const MAX_BACKFILL_WINDOWS = 200;
 
 /** Step Functions' limit on execution names. */
 export const MAX_RUN_NAME_LENGTH = 80;
+
+/**
+ * S3 arrival: a run started by an object waits until no new object of its window has arrived for
+ * `settleSeconds` (each arrival pushes the wait back), but no longer than `maxSettleSeconds` after
+ * the first, then reads everything present. A trigger with a `suffix` (a `_SUCCESS`-style marker)
+ * starts at once unless it sets its own settle.
+ */
+export const S3_SETTLE_DEFAULTS = { settleSeconds: 300, maxSettleSeconds: 3600, maxAllowedSeconds: 86_400 } as const;
 
 /** What started a run. */
 export type TriggerKind = 'schedule' | 's3' | 'manual' | 'upstream';
@@ -46,6 +55,13 @@ export interface RunInput {
   /** True when this attempt replaces a window that had succeeded (`--force`, or a forced upstream run). */
   readonly force: boolean;
   readonly trigger: TriggerDetails;
+  /**
+   * An S3-started run of a purpose that settles: it waits (ISO 8601 times) until `until`, which
+   * each object arriving meanwhile pushes back in the run ledger, but not beyond `limit`.
+   */
+  readonly settle?: { readonly until: string; readonly limit: string };
+  /** The purpose's typed parameters (lib/contract/parameters.ts), every one as text: given with --param, else its default. */
+  readonly parameters?: Readonly<Record<string, string>>;
   /**
    * Input name -> the S3 folder the job reads: for a partitioned input and a window of one day,
    * that day's `dt=` folder; for a longer window, the input's folder, whose partitions of the
@@ -94,11 +110,17 @@ export interface PurposeRunConfig {
     readonly prefix: string;
     readonly suffix?: string;
     readonly bucket?: string;
+    /** Wait this long after the newest arrival before the run reads (see S3_SETTLE_DEFAULTS); 0 or absent starts at once. */
+    readonly settleSeconds?: number;
+    /** The longest a run waits for its window to settle, from the first arrival. */
+    readonly maxSettleSeconds?: number;
   }>;
   /** Runs start when this purpose's state machine succeeds; its ledger says which of its windows succeeded. */
   readonly upstream?: { readonly purpose: string; readonly stateMachineArn: string; readonly ledgerTable: string };
   /** The run ledger's table name (lib/contract/ledger.ts). */
   readonly ledgerTable: string;
+  /** The purpose's typed parameters; absent when it declares none. */
+  readonly parameters?: Readonly<Record<string, ParameterSpec>>;
   /** With a freshness allowance: the hourly check's settings (lib/runtime/freshness.ts). */
   readonly freshness?: { readonly hours: number; readonly topicArn: string; readonly stateMachineName: string };
 }
@@ -150,8 +172,18 @@ export function shortHash(length: number, ...parts: string[]): string {
 }
 
 /** The run input of one attempt at `window`: where this purpose reads and writes for it. */
-export function runInput(config: PurposeRunConfig, window: RunWindow, attempt: number, force: boolean, trigger: TriggerDetails): RunInput {
+export function runInput(
+  config: PurposeRunConfig,
+  window: RunWindow,
+  attempt: number,
+  force: boolean,
+  trigger: TriggerDetails,
+  options: { readonly settle?: RunInput['settle']; readonly parameters?: Readonly<Record<string, string>> } = {},
+): RunInput {
   const partition = partitionOf(window);
+  const { settle } = options;
+  const specs = config.parameters ?? {};
+  const parameters = options.parameters ?? (Object.keys(specs).length > 0 ? resolveParameters(config.purpose, specs) : undefined);
   return {
     version: RUN_CONTRACT_VERSION,
     runId: runName(config.purpose, window, attempt),
@@ -161,6 +193,8 @@ export function runInput(config: PurposeRunConfig, window: RunWindow, attempt: n
     attempt,
     force,
     trigger,
+    ...(settle ? { settle } : {}),
+    ...(parameters ? { parameters } : {}),
     inputs: Object.fromEntries(
       config.inputs.map((i) => [i.name, i.partitioned && window.start === window.end ? `${i.uri}${partition}` : i.uri]),
     ),
@@ -171,4 +205,16 @@ export function runInput(config: PurposeRunConfig, window: RunWindow, attempt: n
 /** The ARN of the execution `name` of `stateMachineArn`. */
 export function executionArnOf(stateMachineArn: string, name: string): string {
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/** How long an S3 arrival at `eventTime` makes a run wait: until `settleSeconds` after it, at the latest `limit`. */
+export function settleWindow(
+  eventTime: string,
+  arrival: Pick<PurposeRunConfig['s3Arrival'][number], 'settleSeconds' | 'maxSettleSeconds'>,
+): RunInput['settle'] | undefined {
+  const settle = arrival.settleSeconds ?? 0;
+  if (settle <= 0) return undefined;
+  const at = Date.parse(eventTime);
+  const limit = at + Math.max(arrival.maxSettleSeconds ?? S3_SETTLE_DEFAULTS.maxSettleSeconds, settle) * 1000;
+  return { until: new Date(Math.min(at + settle * 1000, limit)).toISOString(), limit: new Date(limit).toISOString() };
 }

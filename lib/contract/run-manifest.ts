@@ -68,6 +68,8 @@ export interface ManifestRun {
   /** The script mode code's S3 location: its key is the hash of its files. */
   readonly code?: string;
   readonly arguments?: readonly string[];
+  /** The run's parameter values (the run input's `parameters`), when the purpose declares any. */
+  readonly parameters?: Readonly<Record<string, string>>;
   /** The project's git commit when it was synthesized, when known. */
   readonly gitCommit?: string;
   /** The packages the image brings (its requirements files, its framework), as `batcat doctor --run` compares them. */

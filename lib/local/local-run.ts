@@ -53,6 +53,8 @@ export interface LocalRunOptions {
   readonly date?: string;
   readonly from?: string;
   readonly to?: string;
+  /** Values of the purpose's typed parameters (`--param name=value`), checked before anything starts. @default - the defaults */
+  readonly params?: Record<string, string>;
   /** Stands in for the project bucket. @default <rootDir>/data */
   readonly dataDir?: string;
   /** The interpreter `python3` means in a namespace run. @default 'python3' */
@@ -138,7 +140,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   const now = o.now ?? new Date();
   // The dates are checked before anything slow: they need only the purpose's window settings.
   const request = resolveManualRequest(
-    { purpose: purpose.name, date: o.date, from: o.from, to: o.to },
+    { purpose: purpose.name, date: o.date, from: o.from, to: o.to, params: o.params },
     { ...purpose, purpose: purpose.name, maxBackfillWindows: MAX_BACKFILL_WINDOWS },
     now,
   );
@@ -432,6 +434,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     CountRuleWarnings: () => Promise.resolve({}),
     // The runs folder is the local run ledger (status.json), so the state machine's ledger writes are recorded there instead.
     RecordRunStart: () => Promise.resolve({}),
+    RecordReadStart: () => Promise.resolve({}),
     RecordRunSuccess: () => Promise.resolve({}),
     RecordRunFailure: () => Promise.resolve({}),
     NotifyFailure: (params: unknown) => {

@@ -124,7 +124,7 @@ export async function recordEndedRun(
     );
     return true;
   } catch (e) {
-    if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') return false;
+    if (conditionFailed(e)) return false;
     throw e;
   }
 }
@@ -141,5 +141,78 @@ function entryOf(item: Record<string, AttributeValue>): LedgerEntry | undefined 
     execution: item[A.execution]?.S,
     runId: item[A.runId]?.S,
     error: item[A.error]?.S,
+    settleUntil: item[A.settleUntil]?.S,
+    settleLimit: item[A.settleLimit]?.S,
+    readStartedAt: item[A.readStartedAt]?.S,
+    followUp: item[A.followUp]?.S,
   };
+}
+
+/** Whether a conditional write was refused: the item is not as the writer read it. */
+export function conditionFailed(e: unknown): boolean {
+  return e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException';
+}
+
+const runningItem = (purpose: string, window: string) => ({
+  Key: { [LEDGER_KEY.partition]: { S: purpose }, [LEDGER_KEY.sort]: { S: window } },
+});
+
+/**
+ * Pushes back the read of the settling run `execution` of `window` to `until`. False if the run
+ * is no longer settling (it began to read, or ended) or already waits as long.
+ */
+export async function extendSettle(
+  ddb: DynamoDBClient,
+  table: string,
+  run: { purpose: string; window: string; execution: string; until: string },
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        ...runningItem(run.purpose, run.window),
+        UpdateExpression: 'SET #settleUntil = :until',
+        ConditionExpression:
+          '#status = :running AND #execution = :execution AND attribute_not_exists(#readStartedAt) AND #settleUntil < :until',
+        ExpressionAttributeNames: {
+          '#settleUntil': A.settleUntil,
+          '#status': A.status,
+          '#execution': A.execution,
+          '#readStartedAt': A.readStartedAt,
+        },
+        ExpressionAttributeValues: { ':until': { S: run.until }, ':running': { S: 'RUNNING' }, ':execution': { S: run.execution } },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (conditionFailed(e)) return false;
+    throw e;
+  }
+}
+
+/**
+ * Asks for one more run of `window` after the running `execution`, for an object that arrived
+ * after it began to read. The first such object is kept; false if the run is no longer running.
+ */
+export async function requestFollowUp(
+  ddb: DynamoDBClient,
+  table: string,
+  run: { purpose: string; window: string; execution: string; followUp: string },
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        ...runningItem(run.purpose, run.window),
+        UpdateExpression: 'SET #followUp = if_not_exists(#followUp, :followUp)',
+        ConditionExpression: '#status = :running AND #execution = :execution',
+        ExpressionAttributeNames: { '#followUp': A.followUp, '#status': A.status, '#execution': A.execution },
+        ExpressionAttributeValues: { ':followUp': { S: run.followUp }, ':running': { S: 'RUNNING' }, ':execution': { S: run.execution } },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (conditionFailed(e)) return false;
+    throw e;
+  }
 }

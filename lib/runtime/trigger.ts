@@ -17,11 +17,13 @@ import {
   parseDate,
   runInput,
   RunRequestError,
+  settleWindow,
   type PurposeRunConfig,
   type RunInput,
   type TriggerDetails,
 } from '../contract/run-input';
-import { firstLedgerWindow, readLedger, recordEndedRun } from './ledger';
+import { ParameterError, resolveParameters } from '../contract/parameters';
+import { extendSettle, firstLedgerWindow, readLedger, recordEndedRun, requestFollowUp } from './ledger';
 
 /*
  * Turns any event that may start a run of a purpose into the windows it asks for, checks each
@@ -41,6 +43,8 @@ export interface ManualRequest {
   readonly backfill?: boolean;
   /** Start a new attempt even if a run for the same window exists. */
   readonly force?: boolean;
+  /** Values of the purpose's typed parameters (`--param name=value`); the others take their defaults. */
+  readonly params?: Record<string, string | number | boolean>;
 }
 
 /** The input an EventBridge Scheduler schedule sends. */
@@ -65,6 +69,10 @@ export type WindowAction =
   | 'gave-up'
   /** The window has not ended (an S3 object of an earlier day, an upstream run of part of it); `reason` says when it runs. */
   | 'not-due'
+  /** An S3 object joined the run that waits for its window to settle: that run reads it. */
+  | 'joined'
+  /** An S3 object arrived after the running attempt began to read: one more attempt follows it (once, however many arrive). */
+  | 'follow-up'
   /** The upstream purpose has not yet succeeded for every day of the window; `reason` names the days. */
   | 'waiting';
 
@@ -100,7 +108,7 @@ export interface BackfillInput {
 
 /** Step Functions refuses inputs over 256 KiB; keep room for the state machine's own fields. */
 const MAX_BACKFILL_INPUT_BYTES = 200 * 1024;
-const MANUAL_KEYS = new Set(['trigger', 'purpose', 'date', 'from', 'to', 'backfill', 'force']);
+const MANUAL_KEYS = new Set(['trigger', 'purpose', 'date', 'from', 'to', 'backfill', 'force', 'params']);
 
 export interface TriggerDeps {
   readonly sfn: SFNClient;
@@ -126,6 +134,10 @@ export interface RunRequest {
   readonly upstream?: RunWindow;
   /** Why the event's window is not due yet (an S3 object of an earlier day of a window that has not ended). */
   readonly notDue?: string;
+  /** An S3 arrival of a trigger that settles: how long its run waits for more objects. */
+  readonly settle?: RunInput['settle'];
+  /** A manual request's parameter values, checked; absent: the defaults. */
+  readonly parameters?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -140,10 +152,12 @@ export async function startRuns(event: unknown, config: PurposeRunConfig, deps: 
   const ended = runEndedEvent(event, config);
   if (ended) {
     const { window, ...run } = ended;
-    const recorded = window
-      ? await recordEndedRun(deps.ddb, config.ledgerTable, { purpose: config.purpose, window, ...run, endedAt: now })
-      : false;
-    return { purpose: config.purpose, trigger: 'run-ended', windows: [], recorded };
+    if (!window) return { purpose: config.purpose, trigger: 'run-ended', windows: [], recorded: false };
+    const recorded =
+      run.status !== 'SUCCEEDED' &&
+      (await recordEndedRun(deps.ddb, config.ledgerTable, { purpose: config.purpose, window, ...run, reason: run.reason!, endedAt: now }));
+    const followUp = await startFollowUp(window, run.executionArn, config, deps);
+    return { purpose: config.purpose, trigger: 'run-ended', windows: followUp ? [followUp] : [], recorded };
   }
   const request = resolveRunRequest(event, config, now);
   if (request.notDue) {
@@ -220,9 +234,23 @@ async function planWindows(request: RunRequest, config: PurposeRunConfig, deps: 
         continue;
       }
     }
-    const entry = ledger.get(window.start);
+    let entry = ledger.get(window.start);
+    let running = entry?.status === 'RUNNING' && (await stillRunning(deps, config, entry));
+    if (request.trigger.kind === 's3' && entry) {
+      let arrival = await arrivalDuringRun(request, window, entry, running, config, deps);
+      if (arrival === 'ended') {
+        // The run ended between the read and the write: decided again on the ledger as it is now.
+        entry = (await readLedger(deps.ddb, config.ledgerTable, config.purpose, window.start, window.start)).get(window.start)!;
+        running = false;
+        arrival = await arrivalDuringRun(request, window, entry, running, config, deps);
+      }
+      if (arrival && arrival !== 'ended') {
+        plan.push(arrival);
+        continue;
+      }
+    }
     const known = entry ? { runId: entry.runId, attempt: entry.attempts, executionArn: entry.execution } : {};
-    if (entry?.status === 'RUNNING' && (await stillRunning(deps, config, entry))) {
+    if (running) {
       plan.push({ outcome: { window, action: 'running', ...known } });
     } else if (entry?.status === 'SUCCEEDED' && !request.force) {
       plan.push({ outcome: { window, action: 'succeeded', ...known } });
@@ -230,11 +258,120 @@ async function planWindows(request: RunRequest, config: PurposeRunConfig, deps: 
       plan.push({ outcome: { window, action: 'gave-up', ...known } });
     } else {
       const attempt = (entry?.attempts ?? 0) + 1;
-      const input = runInput(config, window, attempt, request.force && entry?.status === 'SUCCEEDED', request.trigger);
+      const input = runInput(config, window, attempt, request.force && entry?.status === 'SUCCEEDED', request.trigger, {
+        settle: request.settle,
+        parameters: request.parameters,
+      });
       plan.push({ outcome: { window, action: 'started', runId: input.runId, attempt }, input });
     }
   }
   return plan;
+}
+
+/**
+ * What an S3 object does to a window that has a ledger entry: it joins a run that still waits
+ * for the window to settle (pushing its read back), asks for one follow-up of a run that began
+ * to read before it arrived, or starts a new attempt at a window whose result was read before it
+ * arrived. Undefined when the usual rules decide; 'ended' when the run ended meanwhile.
+ */
+async function arrivalDuringRun(
+  request: RunRequest,
+  window: RunWindow,
+  entry: LedgerEntry,
+  running: boolean,
+  config: PurposeRunConfig,
+  deps: TriggerDeps,
+): Promise<Planned | 'ended' | undefined> {
+  const trigger = request.trigger as Extract<TriggerDetails, { kind: 's3' }>;
+  const known = { runId: entry.runId, attempt: entry.attempts, executionArn: entry.execution };
+  const arrived = Date.parse(trigger.eventTime);
+  const readBefore = entry.readStartedAt !== undefined && arrived > Date.parse(entry.readStartedAt);
+  if (running) {
+    if (entry.readStartedAt === undefined) {
+      if (!request.settle || !entry.settleUntil) return { outcome: { window, action: 'running', ...known } };
+      const limit = entry.settleLimit ?? request.settle.until;
+      const until = request.settle.until < limit ? request.settle.until : limit;
+      if (until > entry.settleUntil)
+        await extendSettle(deps.ddb, config.ledgerTable, {
+          purpose: config.purpose,
+          window: window.start,
+          execution: entry.execution!,
+          until,
+        });
+      const waits = until > entry.settleUntil ? until : entry.settleUntil;
+      return {
+        outcome: {
+          window,
+          action: 'joined',
+          ...known,
+          reason: `the run waits for more objects of its window until ${waits} (at most ${limit})`,
+        },
+      };
+    }
+    if (!readBefore) return { outcome: { window, action: 'running', ...known } };
+    const asked = await requestFollowUp(deps.ddb, config.ledgerTable, {
+      purpose: config.purpose,
+      window: window.start,
+      execution: entry.execution!,
+      followUp: JSON.stringify(trigger),
+    });
+    if (!asked) return 'ended';
+    return {
+      outcome: {
+        window,
+        action: 'follow-up',
+        ...known,
+        reason: `the object arrived after the run began to read (${entry.readStartedAt}); one more run of the window follows it`,
+      },
+    };
+  }
+  if (entry.status === 'SUCCEEDED' && !request.force && readBefore) {
+    const attempt = entry.attempts + 1;
+    const input = runInput(config, window, attempt, true, trigger, { settle: request.settle });
+    return {
+      outcome: {
+        window,
+        action: 'started',
+        runId: input.runId,
+        attempt,
+        reason: `the object arrived after the run that made the window's result began to read (${entry.readStartedAt})`,
+      },
+      input,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * After a run of `window` ended: if objects arrived after it began to read, starts the one
+ * follow-up attempt they asked for (a duplicate end event finds it started). A failed window
+ * that automatic triggers gave up on is left to a manual run.
+ */
+async function startFollowUp(
+  window: string,
+  executionArn: string,
+  config: PurposeRunConfig,
+  deps: TriggerDeps,
+): Promise<WindowOutcome | undefined> {
+  const entry = (await readLedger(deps.ddb, config.ledgerTable, config.purpose, window, window)).get(window);
+  if (!entry?.followUp || entry.execution !== executionArn || entry.status === 'RUNNING') return undefined;
+  const trigger = JSON.parse(entry.followUp) as Extract<TriggerDetails, { kind: 's3' }>;
+  const grid = { start: window, end: entry.windowEnd ?? window };
+  const known = { runId: entry.runId, attempt: entry.attempts, executionArn: entry.execution };
+  if (entry.status !== 'SUCCEEDED' && entry.attempts >= MAX_AUTOMATIC_ATTEMPTS) return { window: grid, action: 'gave-up', ...known };
+  const arrival = config.s3Arrival.find((a) => (a.bucket ?? config.bucket) === trigger.bucket && trigger.key.startsWith(a.prefix));
+  const input = runInput(config, grid, entry.attempts + 1, entry.status === 'SUCCEEDED', trigger, {
+    settle: arrival && settleWindow(trigger.eventTime, arrival),
+  });
+  const status = await start(deps.sfn, config.stateMachineArn, input.runId, input);
+  return {
+    window: grid,
+    action: status,
+    runId: input.runId,
+    attempt: input.attempt,
+    executionArn: executionArnOf(config.stateMachineArn, input.runId),
+    reason: `the follow-up for ${trigger.key}, which arrived after the run ${entry.runId} began to read`,
+  };
 }
 
 /**
@@ -306,15 +443,16 @@ function runEndedEvent(event: unknown, config: PurposeRunConfig) {
   const d = event.detail;
   if (d.stateMachineArn !== config.stateMachineArn || typeof d.executionArn !== 'string') return undefined;
   const status = typeof d.status === 'string' ? d.status : '';
-  if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status)) {
+  if (!['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'].includes(status)) {
     throw new RunRequestError(
-      `execution event of this purpose's own state machine with status ${describe(status)}; only FAILED, TIMED_OUT and ABORTED are recorded`,
+      `execution event of this purpose's own state machine with status ${describe(status)}; only SUCCEEDED (for follow-ups), FAILED, TIMED_OUT and ABORTED are handled`,
     );
   }
   const input = parseJsonObject(d.input);
   // An execution started by hand with something else than a run input failed at CheckRunInput and holds no window.
   const window = input && isObject(input.window) && typeof input.window.start === 'string' ? input.window.start : undefined;
-  const reasons: Record<string, string> = {
+  const reasons: Record<string, string | undefined> = {
+    SUCCEEDED: undefined,
     FAILED: 'the run failed before it could record its failure',
     TIMED_OUT: 'the run ran longer than its state machine timeout',
     ABORTED: 'the run was stopped',
@@ -398,7 +536,10 @@ function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>,
   if (!day) throw new RunRequestError(`S3 object '${key}' has no dt=YYYY-MM-DD partition and the event has no valid time`);
   const versionId = typeof object['version-id'] === 'string' ? object['version-id'] : undefined;
   const window = gridWindowOf(day, config.windowDays);
-  const request = automatic({ kind: 's3', bucket, key, versionId, eventTime: eventTime ?? `${day}T00:00:00Z` }, window);
+  const request: RunRequest = {
+    ...automatic({ kind: 's3', bucket, key, versionId, eventTime: eventTime ?? `${day}T00:00:00Z` }, window),
+    settle: settleWindow(eventTime ?? now.toISOString(), watched),
+  };
   // An object of the window's last day completes it; one of an earlier day does not, until the window has ended.
   if (day < window.end && window.end >= localDate(now, config.timezone)) {
     return {
@@ -461,7 +602,10 @@ function checkedWindow(start: unknown, end: unknown, what: string): RunWindow {
 }
 
 /** What deciding a manual request's windows needs of a purpose: its project file settings suffice. */
-export type WindowSettings = Pick<PurposeRunConfig, 'purpose' | 'windowDays' | 'maxWindowDays' | 'maxBackfillWindows' | 'timezone'>;
+export type WindowSettings = Pick<
+  PurposeRunConfig,
+  'purpose' | 'windowDays' | 'maxWindowDays' | 'maxBackfillWindows' | 'timezone' | 'parameters'
+>;
 
 /** The windows a manual request (`batcat run`, `batcat run-local`) asks for; throws RunRequestError if it cannot be run. */
 export function resolveManualRequest(event: Record<string, unknown>, config: WindowSettings, now: Date): RunRequest {
@@ -477,6 +621,7 @@ export function resolveManualRequest(event: Record<string, unknown>, config: Win
       throw new RunRequestError(`${flag} must be true or false, got ${describe(event[flag])}`);
   }
   const force = event.force === true;
+  const parameters = manualParameters(event.params, config);
   const hasRange = event.from !== undefined || event.to !== undefined;
   if (event.date !== undefined && hasRange) throw new RunRequestError('give either date, or from and to, not both');
   if (hasRange && (event.from === undefined || event.to === undefined))
@@ -498,7 +643,7 @@ export function resolveManualRequest(event: Record<string, unknown>, config: Win
       `the window ${window.start}..${window.end} has not ended yet (today is ${today} in ${config.timezone}); its last day must be ${addDays(today, -1)} or earlier`,
     );
   }
-  if (event.backfill === true) return backfill(config, window, force);
+  if (event.backfill === true) return { ...backfill(config, window, force), parameters };
 
   if (daysIn(window) > config.maxWindowDays) {
     throw new RunRequestError(
@@ -506,7 +651,19 @@ export function resolveManualRequest(event: Record<string, unknown>, config: Win
         `(maxWindow). To start one run per ${config.windowDays}-day window instead, ask for a backfill (batcat run --backfill)`,
     );
   }
-  return { trigger: { kind: 'manual' }, windows: [window], force, automatic: false, catchUp: false };
+  return { trigger: { kind: 'manual' }, windows: [window], force, automatic: false, catchUp: false, parameters };
+}
+
+/** A manual request's `params`, checked against the purpose's parameters; undefined leaves the defaults to the run input. */
+function manualParameters(params: unknown, config: WindowSettings): Readonly<Record<string, string>> | undefined {
+  if (params === undefined) return undefined;
+  if (!isObject(params)) throw new RunRequestError(`params must be an object of parameter values, got ${describe(params)}`);
+  try {
+    return resolveParameters(config.purpose, config.parameters ?? {}, params);
+  } catch (e) {
+    if (e instanceof ParameterError) throw new RunRequestError(e.message);
+    throw e;
+  }
 }
 
 /** A manual range must start a window of the purpose's grid and be whole windows, or its result would overlap theirs. */
@@ -572,5 +729,8 @@ export function singleRunInput(request: RunRequest, config: PurposeRunConfig, at
   if (request.backfill || (!request.catchUp && request.windows.length !== 1)) {
     throw new RunRequestError('one window at a time: a backfill starts one run per window');
   }
-  return runInput(config, request.windows[request.windows.length - 1], attempt, request.force, request.trigger);
+  return runInput(config, request.windows[request.windows.length - 1], attempt, request.force, request.trigger, {
+    settle: request.settle,
+    parameters: request.parameters,
+  });
 }

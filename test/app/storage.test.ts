@@ -209,7 +209,9 @@ describe("storage: per-purpose (the default): each purpose's folders in its own 
         ref.includes('DataBucketingest') ? 'ingest-bucket' : ref.includes('DataBucketfeatures') ? 'features-bucket' : undefined,
       ),
     );
-    expect(config.s3Arrival).toEqual([{ input: 'events', prefix: 'raw/events/', bucket: 'ingest-bucket' }]);
+    expect(config.s3Arrival).toEqual([
+      { input: 'events', prefix: 'raw/events/', bucket: 'ingest-bucket', settleSeconds: 300, maxSettleSeconds: 3600 },
+    ]);
     // ingest's own trigger watches its own bucket, named as the purpose's bucket.
     const ingest = runConfigOf(
       p.nestedOf('ingest'),

@@ -177,6 +177,20 @@ describe('batcat run', () => {
     expect(r.out).toContain('not started: the window 2026-10-01..2026-10-30 is 30 days');
   });
 
+  test('--param on a purpose without parameters, or not name=value, is refused before the trigger is asked', async () => {
+    for (const [param, message] of [
+      ['threshold=0.7', "purpose 'usage-analysis' declares no parameters, so --param threshold cannot be given"],
+      ['0.7', "--param '0.7' is not name=value; write e.g. --param threshold=0.7"],
+    ]) {
+      const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-20', '--param', param);
+      expect([r.code, r.err]).toEqual([2, expect.stringContaining(message)]);
+    }
+    for (const r of [await cli('run-local', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-20', '--param', 'x=1')]) {
+      expect([r.code, r.err]).toEqual([2, expect.stringContaining("purpose 'usage-analysis' declares no parameters")]);
+    }
+    expect(invoked()).toEqual([]);
+  });
+
   test('--wait follows the run to its end and exits with its outcome', async () => {
     triggerAnswers('2026-11-22', 'started', 'r');
     sfn

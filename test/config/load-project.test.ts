@@ -577,7 +577,7 @@ describe('triggers, windows and chained purposes', () => {
     expect(c.purposes[0]).toMatchObject({
       schedule: 'cron(0 4 * * ? *)',
       timezone: 'Europe/Berlin',
-      s3Arrival: [{ input: 'usage', prefix: 'raw/usage/', suffix: '.csv' }],
+      s3Arrival: [{ input: 'usage', prefix: 'raw/usage/', suffix: '.csv', settleSeconds: 600, maxSettleSeconds: undefined }],
       windowDays: 1,
       maxWindowDays: 1,
       backfillConcurrency: 2,
@@ -686,11 +686,45 @@ purposes:
     expect(problems(`${VALID}    triggers:\n      s3: [{ input: nope }]\n`)).toEqual([
       expect.stringMatching(/purposes\[0\]\.triggers\.s3\[0\]\.input: 'nope' is not a 'prefix' input of this purpose; .* Allowed: 'usage'/),
     ]);
+    expect(problems(`${VALID}    triggers:\n      s3: [{ input: usage, settle: soon }]\n`)).toEqual([
+      expect.stringMatching(
+        /^line 12:36: purposes\[0\]\.triggers\.s3\[0\]\.settle: 'soon' is not a valid settle time; use a duration such as '10m'/,
+      ),
+    ]);
+    expect(problems(`${VALID}    triggers:\n      s3: [{ input: usage, settle: 2h }]\n`)).toEqual([
+      expect.stringMatching(/triggers\.s3\[0\]\.settle: settle \(7200 s\) is longer than maxSettle \(3600 s\).*raise maxSettle/),
+    ]);
+    expect(problems(`${VALID}    triggers:\n      s3: [{ input: usage, maxSettle: 0 }]\n`)).toEqual([
+      expect.stringMatching(/triggers\.s3\[0\]\.maxSettle: 0 is not a valid maxSettle/),
+    ]);
     expect(problems(`${VALID}    triggers:\n      after: usage-analysis\n`)).toEqual([
       expect.stringMatching(/after: purpose 'usage-analysis' cannot run after itself/),
     ]);
     expect(problems(`${VALID}    triggers:\n      after: cleaning\n`)).toEqual([
       expect.stringMatching(/triggers\.after: 'cleaning' is not a purpose of this project; allowed: 'usage-analysis'/),
+    ]);
+  });
+
+  test('parameters: typed, with defaults, usable in arguments; each mistake at its line', () => {
+    const dir = projectDir(
+      `${VALID}    arguments: ['--threshold', '{param.threshold}']\n    parameters:\n      threshold: { type: number, default: 0.5, min: 0, max: 1 }\n      day: { type: date, default: '2026-01-01' }\n`,
+    );
+    expect(loadProject(path.join(dir, 'projects', 'demo.yaml'), dir).purposes[0].parameters).toEqual({
+      threshold: { type: 'number', default: 0.5, min: 0, max: 1 },
+      day: { type: 'date', default: '2026-01-01' },
+    });
+    expect(problems(`${VALID}    parameters:\n      threshold: { type: float, default: 1 }\n`)).toEqual([
+      "line 12:26: purposes[0].parameters.threshold.type: 'float' is not a parameter type; allowed: string, number, integer, boolean, date",
+    ]);
+    expect(problems(`${VALID}    parameters:\n      threshold: { type: number, max: 1 }\n`)).toEqual([
+      expect.stringMatching(/^line 12:\d+: purposes\[0\]\.parameters\.threshold\.default: parameter 'threshold' needs a default/),
+    ]);
+    expect(
+      problems(`${VALID}    arguments: ['--t', '{param.treshold}']\n    parameters:\n      threshold: { type: number, default: 1 }\n`),
+    ).toEqual([
+      expect.stringMatching(
+        /^line 11:\d+: purposes\[0\]\.arguments\[1\]: arguments\[1\] '\{param.treshold\}' uses the placeholder \{param.treshold\}, which does not exist; allowed: .*\{param.threshold\}/,
+      ),
     ]);
   });
 

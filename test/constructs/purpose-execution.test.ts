@@ -141,6 +141,7 @@ async function run(
     overrides: {
       taskResourceLocalHandlers: {
         RecordRunStart: (params: any) => ledgerWrite(params, table),
+        RecordReadStart: (params: any) => ledgerWrite(params, table),
         RecordRunSuccess: (params: any) => ledgerWrite(params, table),
         RecordRunFailure: (params: any) => ledgerWrite(params, table),
         RecordRunInputs: async (params: any) => {
@@ -490,6 +491,7 @@ suite('a purpose run, executed locally', () => {
       overrides: {
         taskResourceLocalHandlers: {
           RecordRunStart: async () => ({}),
+          RecordReadStart: async () => ({}),
           RecordRunFailure: async () => ({}),
           RecordRunInputs: recordInputsStub,
           RunProcessingJob: async (params: any) => {
@@ -571,6 +573,8 @@ suite('the run ledger, as the state machine writes it', () => {
         runId: 'usage-analysis-20261112-a1',
         trigger: 'manual',
         startedAt: '2026-11-23T01:02:03.456Z',
+        // A purpose with S3 arrival records when the run began to read: a later object asks for a follow-up.
+        readStartedAt: '2026-11-23T01:02:03.456Z',
         endedAt: '2026-11-23T01:02:03.456Z',
         outputs: JSON.stringify(input.outputs),
       },

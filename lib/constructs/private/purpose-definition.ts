@@ -7,7 +7,8 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { JOB_ENV, secretIdVariable } from '../../contract/environment';
 import { LEDGER_ATTRIBUTES, LEDGER_KEY } from '../../contract/ledger';
-import { ARGUMENT_PLACEHOLDERS, hasInstanceStorage, processingInstanceType, splitPlaceholders } from '../../contract/processing';
+import { parameterPath, parameterVariable } from '../../contract/parameters';
+import { hasInstanceStorage, placeholderPath, processingInstanceType, splitPlaceholders } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
 import { CHECKS_NOT_RUN_ERROR, RULE_VIOLATION_ERROR } from '../../contract/data-rules';
@@ -63,6 +64,8 @@ const PATHS = {
   outputCheck: '$.outputCheck',
   error: '$.error',
   failure: '$.failure',
+  settle: '$.settle',
+  arrivals: '$.arrivals',
 } as const;
 
 /** Refuses anything that is not a run input, then goes on to `next`. */
@@ -142,7 +145,11 @@ export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass
         : {}),
       // Each argument by itself: a literal stays plain JSON (its braces need no escaping), a placeholder is formatted per run.
       ...(hasPlaceholders(purpose.props.arguments)
-        ? { arguments: Object.fromEntries(purpose.props.arguments!.map((a, i) => [`a${i}`, renderPlaceholders(a)])) }
+        ? {
+            arguments: Object.fromEntries(
+              purpose.props.arguments!.map((a, i) => [`a${i}`, renderPlaceholders(a, Object.keys(purpose.props.parameters ?? {}))]),
+            ),
+          }
         : {}),
     },
     resultPath: PATHS.resolved,
@@ -179,7 +186,8 @@ export function recordRunStart(
     key: ledgerKey(purpose),
     updateExpression:
       'SET #status = :running, #attempts = :attempt, #execution = :execution, #runId = :runId, #windowEnd = :windowEnd, ' +
-      '#trigger = :trigger, #startedAt = :startedAt REMOVE #endedAt, #error, #reason, #outputs',
+      '#trigger = :trigger, #startedAt = :startedAt ' +
+      'REMOVE #endedAt, #error, #reason, #outputs, #settleUntil, #settleLimit, #readStartedAt, #followUp',
     conditionExpression: 'attribute_not_exists(#status) OR (#status <> :running AND #attempts < :attempt)',
     expressionAttributeNames: names(
       A.status,
@@ -193,6 +201,10 @@ export function recordRunStart(
       A.error,
       A.reason,
       A.outputs,
+      A.settleUntil,
+      A.settleLimit,
+      A.readStartedAt,
+      A.followUp,
     ),
     expressionAttributeValues: {
       ':running': str('RUNNING'),
@@ -208,6 +220,86 @@ export function recordRunStart(
   retryLedgerWrites(start);
   start.addCatch(taken, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: PATHS.error });
   return start;
+}
+
+/**
+ * For a purpose with S3 arrival triggers, after the claim: a run whose input has `settle` waits
+ * until no object of its window has arrived for the settle time. The trigger pushes the ledger's
+ * `settleUntil` back at each arrival (never beyond `settleLimit`); the run waits until the time
+ * it read, reads the ledger again, and goes on once the time stayed the same. Every run then
+ * records when it began to read, so an object that arrives later asks for one follow-up run.
+ */
+export function settleArrivals(
+  scope: Construct,
+  purpose: ResolvedPurpose,
+  ledger: dynamodb.ITable,
+  taken: sfn.IChainable,
+): { first: sfn.Choice; last: tasks.DynamoUpdateItem; catchable: sfn.TaskStateBase[] } {
+  const running = { ':running': str('RUNNING'), ':execution': str(sfn.JsonPath.executionId) };
+  const readStart = new tasks.DynamoUpdateItem(scope, 'RecordReadStart', {
+    comment: 'Records when the run began to read: an object that arrives later asks for one follow-up run of the window.',
+    table: ledger,
+    key: ledgerKey(purpose),
+    updateExpression: 'SET #readStartedAt = :now',
+    conditionExpression: '#status = :running AND #execution = :execution',
+    expressionAttributeNames: names(A.readStartedAt, A.status, A.execution),
+    expressionAttributeValues: { ':now': str(sfn.JsonPath.stateEnteredTime), ...running },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  const settleStart = new tasks.DynamoUpdateItem(scope, 'RecordSettleStart', {
+    comment: "Records how long the run waits for more objects of its window; the trigger pushes 'settleUntil' back at each arrival.",
+    table: ledger,
+    key: ledgerKey(purpose),
+    updateExpression: 'SET #settleUntil = :until, #settleLimit = :limit',
+    conditionExpression: '#status = :running AND #execution = :execution',
+    expressionAttributeNames: names(A.settleUntil, A.settleLimit, A.status, A.execution),
+    expressionAttributeValues: {
+      ':until': str(sfn.JsonPath.stringAt(`${PATHS.settle}.until`)),
+      ':limit': str(sfn.JsonPath.stringAt(`${PATHS.settle}.limit`)),
+      ...running,
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  const wait = new sfn.Wait(scope, 'WaitForArrivals', {
+    comment: 'Waits until the settle time the run last read from the ledger.',
+    time: sfn.WaitTime.timestampPath(`${PATHS.settle}.until`),
+  });
+  const read = new tasks.DynamoGetItem(scope, 'ReadArrivals', {
+    comment: 'Reads the settle time again: an object that arrived meanwhile pushed it back.',
+    table: ledger,
+    key: ledgerKey(purpose),
+    consistentRead: true,
+    expressionAttributeNames: names(A.settleUntil),
+    projectionExpression: [new tasks.DynamoProjectionExpression().withAttribute(`#${A.settleUntil}`)],
+    resultSelector: { until: sfn.JsonPath.stringAt(`$.Item.${A.settleUntil}.S`) },
+    resultPath: PATHS.arrivals,
+  });
+  const again = new sfn.Pass(scope, 'MoreArrivals', {
+    comment: 'Objects arrived while the run waited: it waits until the new settle time.',
+    parameters: { until: sfn.JsonPath.stringAt(`${PATHS.arrivals}.until`), limit: sfn.JsonPath.stringAt(`${PATHS.settle}.limit`) },
+    resultPath: PATHS.settle,
+  });
+  for (const t of [readStart, settleStart]) {
+    retryLedgerWrites(t);
+    t.addCatch(taken, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: PATHS.error });
+  }
+  read.addRetry({
+    errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException'],
+    interval: Duration.seconds(1),
+    maxAttempts: 5,
+    backoffRate: 2,
+  });
+  settleStart.next(wait).next(read);
+  again.next(wait);
+  read.next(
+    new sfn.Choice(scope, 'ArrivalsSettled')
+      .when(sfn.Condition.stringEqualsJsonPath(`${PATHS.arrivals}.until`, `${PATHS.settle}.until`), readStart)
+      .otherwise(again),
+  );
+  const first = new sfn.Choice(scope, 'SettlesArrivals', { comment: 'An S3 arrival whose trigger settles waits for more objects.' })
+    .when(sfn.Condition.isPresent(PATHS.settle), settleStart)
+    .otherwise(readStart);
+  return { first, last: readStart, catchable: [readStart, settleStart, read] };
 }
 
 /** Where an attempt ends that finds another attempt holding its window. */
@@ -395,6 +487,9 @@ export function runProcessingJob(
       [JOB_ENV.trigger]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.triggerKind),
       [JOB_ENV.jobName]: sfn.JsonPath.stringAt(PATHS.jobName),
       [JOB_ENV.executionId]: sfn.JsonPath.executionId,
+      ...Object.fromEntries(
+        Object.keys(props.parameters ?? {}).map((p) => [parameterVariable(p), sfn.JsonPath.stringAt(parameterPath(p))]),
+      ),
       ...(props.query || props.redshiftQuery ? { [JOB_ENV.queryExecutionId]: sfn.JsonPath.stringAt(PATHS.queryExecutionId) } : {}),
     },
     networkIsolation: props.networkIsolation,
@@ -472,6 +567,7 @@ export function recordRunManifest(
     image: job.imageUri,
     ...(code ? { code: s3Uri(code.input.bucket.bucketName, code.input.keyPrefix) } : {}),
     ...(props.arguments ? { arguments: props.arguments } : {}),
+    ...(Object.keys(props.parameters ?? {}).length > 0 ? { parameters: sfn.JsonPath.objectAt('$.parameters') } : {}),
     ...(props.gitCommit ? { gitCommit: props.gitCommit } : {}),
     ...(props.requirements?.length ? { requirements: props.requirements } : {}),
   };
@@ -561,12 +657,12 @@ export function listWindowPartitions(scope: Construct, manifests: WindowManifest
 }
 
 /** `--start={window.start}` as a JsonPath format of the run input; an argument without placeholders stays literal. */
-function renderPlaceholders(argument: string): string {
+function renderPlaceholders(argument: string, parameters: readonly string[]): string {
   const { parts, placeholders } = splitPlaceholders(argument);
   if (placeholders.length === 0) return argument;
   // States.Format reads '{}' as a slot, so the literal parts' own braces are escaped.
   const template = parts.map((part) => part.replace(/[{}]/g, '\\$&')).join('{}');
-  return sfn.JsonPath.format(template, ...placeholders.map((p) => sfn.JsonPath.stringAt(ARGUMENT_PLACEHOLDERS[p])));
+  return sfn.JsonPath.format(template, ...placeholders.map((p) => sfn.JsonPath.stringAt(placeholderPath(p, parameters)!)));
 }
 
 /**

@@ -20,12 +20,15 @@ import {
   codeInputClashProblem,
   queryInputClashProblem,
   s3ArrivalInputProblem,
+  settleProblem,
   scriptFileProblem,
   scriptWithEntrypointProblem,
   sourceWithoutScriptProblem,
   windowDaysProblem,
 } from '../../contract/rules';
 import { windowManifestsPrefix } from '../../contract/window-manifest';
+import { S3_SETTLE_DEFAULTS } from '../../contract/run-input';
+import { parameterSpecProblems } from '../../contract/parameters';
 import { rulesProblems } from '../../contract/data-rules';
 import { MAX_SAMPLE_ROWS } from '../../contract/profile';
 import { QueryParameter, type OutputTable, type PurposeInput, type PurposeProps } from '../purpose-props';
@@ -61,12 +64,14 @@ export interface ResolvedPurpose {
     readonly prefix: string;
     readonly suffix?: string;
     readonly bucket: s3.IBucket;
+    readonly settleSeconds: number;
+    readonly maxSettleSeconds: number;
   }>;
   readonly windowDays: number;
   readonly maxWindowDays: number;
   readonly maxRuntime: Duration;
   readonly quotaWait: Duration;
-  /** The execution's timeout: the quota wait, the job's runtime, and an hour for the rest. */
+  /** The execution's timeout: the quota wait, the job's runtime, the longest settle, and an hour for the rest. */
   readonly timeout: Duration;
   /** What each `?` of the query is bound to; empty without a query. */
   readonly queryParameters: readonly QueryParameter[];
@@ -115,7 +120,9 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
   check(scope, scriptWithEntrypointProblem(props.script, props.entrypoint));
   check(scope, sourceWithoutScriptProblem('sourceDirectory', props.sourceDirectory, props.script));
   check(scope, entrypointProblem(props.entrypoint ?? []));
-  for (const p of argumentProblems('arguments', props.arguments ?? [])) check(scope, p.message);
+  for (const p of parameterSpecProblems(props.parameters ?? {}))
+    check(scope, `parameters${p.path.map((k) => `.${k}`).join('')}: ${p.message}`);
+  for (const p of argumentProblems('arguments', props.arguments ?? [], Object.keys(props.parameters ?? {}))) check(scope, p.message);
 
   const stateMachineName =
     props.namePrefix === undefined
@@ -147,7 +154,20 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
       ),
     );
     const input = ownFolders.find((i) => i.name === a.input)!;
-    return { input: a.input, prefix: input.keyPrefix, suffix: a.suffix, bucket: input.bucket ?? props.bucket };
+    const settleSeconds = a.settle?.toSeconds() ?? (a.suffix ? 0 : S3_SETTLE_DEFAULTS.settleSeconds);
+    const maxSettleSeconds = a.maxSettle?.toSeconds() ?? S3_SETTLE_DEFAULTS.maxSettleSeconds;
+    check(
+      scope,
+      settleProblem(settleSeconds, maxSettleSeconds, { settle: a.settle?.toHumanString(), maxSettle: a.maxSettle?.toHumanString() }),
+    );
+    return {
+      input: a.input,
+      prefix: input.keyPrefix,
+      suffix: a.suffix,
+      bucket: input.bucket ?? props.bucket,
+      settleSeconds,
+      maxSettleSeconds,
+    };
   });
 
   const outputs = props.outputs.map((o) => ({
@@ -215,7 +235,12 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
     maxWindowDays,
     maxRuntime,
     quotaWait,
-    timeout: Duration.seconds(quotaWait.toSeconds() + maxRuntime.toSeconds() + 3600),
+    timeout: Duration.seconds(
+      quotaWait.toSeconds() +
+        maxRuntime.toSeconds() +
+        3600 +
+        Math.max(0, ...s3Arrival.filter((a) => a.settleSeconds > 0).map((a) => a.maxSettleSeconds)),
+    ),
     queryParameters: props.query ? (props.query.parameters ?? [QueryParameter.WINDOW_START, QueryParameter.WINDOW_END]) : [],
   };
 }
