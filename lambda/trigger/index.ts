@@ -1,5 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { RUN_CONFIG_ENV } from '../../lib/contract/environment';
@@ -20,6 +21,7 @@ const sfn = new SFNClient({});
 const ddb = new DynamoDBClient({});
 const cloudwatch = new CloudWatchClient({});
 const sns = new SNSClient({});
+const events = new EventBridgeClient({});
 
 export async function handler(event: unknown): Promise<TriggerResult | FreshnessResult> {
   try {
@@ -28,7 +30,7 @@ export async function handler(event: unknown): Promise<TriggerResult | Freshness
       console.info({ message: checked.late ? 'purpose is late' : 'purpose is fresh', purpose: config.purpose, ...checked });
       return checked;
     }
-    const result = await startRuns(event, config, { sfn, ddb });
+    const result = await startRuns(event, config, { sfn, ddb, events });
     console.info({ message: summary(result), ...result });
     return result;
   } catch (e) {

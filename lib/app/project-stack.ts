@@ -341,6 +341,7 @@ export class ProjectStack extends Stack {
     return {
       purposeName: p.name,
       namePrefix: c.stackName,
+      runEvents: { project: c.project, stage: c.stage },
       bucket: this.bucketOf(p.name),
       notificationTopic: this.alarmTopic.topic,
       ledger: this.ledger,

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AthenaClient } from '@aws-sdk/client-athena';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -27,6 +28,7 @@ export interface AwsClients {
   readonly s3: S3Client;
   readonly cloudformation: CloudFormationClient;
   readonly dynamodb: DynamoDBClient;
+  readonly logs: CloudWatchLogsClient;
 }
 
 /** Where the CLI writes, and how it reaches AWS; tests replace these. */
@@ -59,6 +61,7 @@ async function awsClients(env: CliEnv, region?: string): Promise<AwsClients> {
     cloudformation:
       given.cloudformation ?? new (await needsSdk(() => import('@aws-sdk/client-cloudformation'))).CloudFormationClient({ region }),
     dynamodb: given.dynamodb ?? new (await needsSdk(() => import('@aws-sdk/client-dynamodb'))).DynamoDBClient({ region }),
+    logs: given.logs ?? new (await needsSdk(() => import('@aws-sdk/client-cloudwatch-logs'))).CloudWatchLogsClient({ region }),
   };
 }
 
@@ -87,6 +90,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
   const commands = {
     run: () => needsSdk(() => import('./run-command')),
     runs: () => needsSdk(() => import('./runs-command')),
+    logs: () => needsSdk(() => import('./logs-command')),
     data: () => needsSdk(() => import('./data-commands')),
     query: () => needsSdk(() => import('./query-command')),
     external: () => needsSdk(() => import('./external-command')),
@@ -183,6 +187,37 @@ Example:
       }
       const { runsCommand } = await commands.runs();
       code = await runsCommand(ctx, opts.limit, { ...(await clients(g.region)), out: line });
+    });
+
+  program
+    .command('logs')
+    .description(
+      "Print a run's processing job logs (every instance, interleaved by time, the instance named) and, if it failed, the run's error and cause.",
+    )
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<purpose>', 'the purpose')
+    .argument('[run-id]', 'the run (its execution name, as batcat runs lists it); default: the newest run')
+    .option('--date <YYYY-MM-DD>', 'the newest attempt at the window starting on this day')
+    .option('--follow', 'keep printing new lines until the run ends')
+    .option('--poll-seconds <n>', 'seconds between polls with --follow', positiveInt, 5)
+    .addHelpText(
+      'after',
+      `
+Exit code 1 when the run failed. The logs are in the log group /aws/sagemaker/ProcessingJobs, one stream per instance.
+Examples:
+  batcat logs 2022-rnd-battery usage-analysis usage-analysis-20261122-a1
+  batcat logs 2022-rnd-battery usage-analysis --date 2026-11-22 --follow`,
+    )
+    .action(async (project: string, purpose: string, runId: string | undefined, opts) => {
+      const g = program.opts();
+      const ctx = purposeContext(g.root, project, purpose, stageOf(g));
+      const dates = (await commands.run()).checkedDates({ date: opts.date });
+      const { logsCommand } = await commands.logs();
+      code = await logsCommand(
+        ctx,
+        { runId, date: dates.date, follow: opts.follow === true, pollSeconds: opts.pollSeconds },
+        { ...(await clients(g.region)), out: line, sleep: env.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))) },
+      );
     });
 
   program

@@ -1,8 +1,10 @@
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type SFNClient } from '@aws-sdk/client-sfn';
 import { ParameterError, parseParamOptions, resolveParameters } from '../contract/parameters';
 import { parseDate } from '../contract/run-input';
 import type { ManualRequest, TriggerResult, WindowOutcome } from '../runtime/trigger';
+import { logTail } from './logs-command';
 import { UsageError, type PurposeContext } from './project-context';
 
 /** Options of `batcat run`. */
@@ -22,6 +24,8 @@ export interface RunOptions {
 export interface RunDeps {
   readonly lambda: LambdaClient;
   readonly sfn: SFNClient;
+  /** With `wait`, the job's log lines are printed as they come. */
+  readonly logs: CloudWatchLogsClient;
   readonly out: (line: string) => void;
   readonly sleep: (ms: number) => Promise<void>;
 }
@@ -159,6 +163,8 @@ function describeRequest(r: ManualRequest): string {
 async function waitFor(executionArn: string, pollSeconds: number, deps: RunDeps): Promise<number> {
   let last: string | undefined;
   const started = Date.now();
+  // As the SageMaker SDK's wait=True, logs=True: the job's lines as they come, every instance.
+  const tail = logTail(executionArn, deps);
   for (;;) {
     const e: DescribeExecutionCommandOutput = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
     const elapsed = Math.round((Date.now() - started) / 1000);
@@ -166,6 +172,7 @@ async function waitFor(executionArn: string, pollSeconds: number, deps: RunDeps)
       deps.out(`${e.status?.toLowerCase()} after ${elapsed}s`);
       last = e.status;
     }
+    await tail();
     if (e.status !== 'RUNNING' && e.status !== 'PENDING_REDRIVE') {
       if (e.status === 'SUCCEEDED') return 0;
       deps.out(`  error: ${e.error ?? 'none reported'}`);

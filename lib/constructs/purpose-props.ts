@@ -389,6 +389,13 @@ export interface PurposeProps {
    */
   readonly namePrefix?: string;
   /**
+   * The project and stage named in the completion events every run puts on the default event
+   * bus (`detail.project`, `detail.stage`), so subscribers can tell stages apart.
+   *
+   * @default - none: the events name the purpose and its state machine
+   */
+  readonly runEvents?: { readonly project: string; readonly stage: string };
+  /**
    * How long the state machine's and the trigger's logs are kept.
    *
    * @default logs.RetentionDays.ONE_YEAR

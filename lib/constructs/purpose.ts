@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { backfillStateMachineName, triggerDeadLetterQueueName, triggerFunctionName } from '../contract/names';
 import { RUN_DEFAULTS } from '../contract/processing';
 import { REPRODUCTIONS_PREFIX } from '../contract/run-manifest';
+import { RUN_EVENT_TYPES } from '../contract/run-events';
 import { DEFAULT_SAMPLE_ROWS } from '../contract/profile';
 import { MAX_BACKFILL_WINDOWS } from '../contract/run-input';
 import { s3Uri } from '../contract/s3-uri';
@@ -39,6 +40,7 @@ import {
   recordRunSuccess,
   resolveRun,
   runProcessingJob,
+  publishRunEvent,
   runQuery,
   settleArrivals,
   topicKeyAccess,
@@ -129,7 +131,10 @@ export class Purpose extends Construct {
     this.processingJob = runProcessingJob(this, purpose, image, code);
     this.jobRole = this.processingJob.role;
     for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(this.jobRole);
-    const success = recordRunSuccess(this, purpose, table, taken, new sfn.Succeed(this, 'RunSucceeded'));
+    // Not caught: the result is committed, so an event that cannot be put fails the execution visibly, and a redrive puts it.
+    const published = publishRunEvent(this, 'PublishRunSucceeded', purpose, RUN_EVENT_TYPES.succeeded);
+    published.next(new sfn.Succeed(this, 'RunSucceeded'));
+    const success = recordRunSuccess(this, purpose, table, taken, published);
     const resultCommit = new ResultCommit(this, 'Commit', {
       bucket: props.bucket,
       outputPrefixes: purpose.outputs.map((o) => o.keyPrefix),
@@ -423,6 +428,7 @@ export class Purpose extends Construct {
         maxBackfillWindows: MAX_BACKFILL_WINDOWS,
         timezone: props.schedule?.timeZone?.timezoneName ?? RUN_DEFAULTS.timezone,
         ...(props.parameters && Object.keys(props.parameters).length > 0 ? { parameters: props.parameters } : {}),
+        ...(props.runEvents ? { runEvents: props.runEvents } : {}),
         inputs: purpose.inputs.map((i) => ({
           name: i.name,
           uri: s3Uri((i.bucket ?? props.bucket).bucketName, i.keyPrefix),

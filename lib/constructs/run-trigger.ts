@@ -21,6 +21,7 @@ import { MAX_STATE_MACHINE_NAME_LENGTH, triggerDeadLetterQueueName, triggerFunct
 import { cronDaylightSavingProblem, cronProblem, schedulePeriodProblem } from '../contract/rules';
 import { S3_SETTLE_DEFAULTS, type PurposeRunConfig } from '../contract/run-input';
 import { REPRODUCTION_SUFFIX } from '../contract/run-manifest';
+import { RUN_EVENT_SOURCE, RUN_EVENT_TYPES } from '../contract/run-events';
 import { acknowledgeFinding, acknowledgeWildcardResources } from './private/acknowledge';
 import type { RunLedger } from './run-ledger';
 import { firstEventAlarm } from './private/alarms';
@@ -271,6 +272,13 @@ export class RunTrigger extends Construct {
     props.backfillStateMachine?.grantStartExecution(fn);
     // To tell a run that still holds its window from one that ended without recording it.
     props.stateMachine.grantExecution(fn, 'states:DescribeExecution');
+    // The Run Failed event of a run that timed out or was stopped: on the default bus only.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+      }),
+    );
     acknowledgeWildcardResources(
       role,
       [
@@ -424,15 +432,11 @@ export class RunTrigger extends Construct {
     if (props.upstream) {
       new events.Rule(this, 'AfterUpstream', {
         description: `Successful runs of the upstream purpose start runs of ${props.stateMachineName}`,
+        // The upstream's completion event (a reproduction puts none: it changes no result).
         eventPattern: {
-          source: ['aws.states'],
-          detailType: ['Step Functions Execution Status Change'],
-          // A reproduction (batcat reproduce --remote) changes no result: nothing runs after it.
-          detail: {
-            status: ['SUCCEEDED'],
-            stateMachineArn: [props.upstream.stateMachine.stateMachineArn],
-            name: events.Match.anythingButSuffix(REPRODUCTION_SUFFIX),
-          },
+          source: [RUN_EVENT_SOURCE],
+          detailType: [RUN_EVENT_TYPES.succeeded],
+          detail: { stateMachineArn: [props.upstream.stateMachine.stateMachineArn] },
         },
         targets: [new targets.LambdaFunction(this.function, delivery)],
       });

@@ -121,6 +121,8 @@ export interface PurposeRunConfig {
   readonly ledgerTable: string;
   /** The purpose's typed parameters; absent when it declares none. */
   readonly parameters?: Readonly<Record<string, ParameterSpec>>;
+  /** The project and stage the completion events name. */
+  readonly runEvents?: { readonly project: string; readonly stage: string };
   /** With a freshness allowance: the hourly check's settings (lib/runtime/freshness.ts). */
   readonly freshness?: { readonly hours: number; readonly topicArn: string; readonly stateMachineName: string };
 }

@@ -437,6 +437,16 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     RecordReadStart: () => Promise.resolve({}),
     RecordRunSuccess: () => Promise.resolve({}),
     RecordRunFailure: () => Promise.resolve({}),
+    // The completion event AWS would put on the default bus, kept in the run's folder.
+    ...Object.fromEntries(
+      ['PublishRunSucceeded', 'PublishRunFailed'].map((state) => [
+        state,
+        (params: { Entries: Array<Record<string, unknown>> }) => {
+          fs.writeFileSync(path.join(runDir, 'event.json'), JSON.stringify(params.Entries[0], null, 2));
+          return Promise.resolve({ FailedEntryCount: 0, Entries: [{ EventId: 'local' }] });
+        },
+      ]),
+    ),
     NotifyFailure: (params: unknown) => {
       fs.writeFileSync(path.join(runDir, 'notification.json'), JSON.stringify(params, null, 2));
       return Promise.resolve({ MessageId: 'local' });

@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import {
   addDays,
@@ -23,6 +24,7 @@ import {
   type TriggerDetails,
 } from '../contract/run-input';
 import { ParameterError, resolveParameters } from '../contract/parameters';
+import { endedRunDetail, RUN_EVENT_SOURCE, RUN_EVENT_TYPES, RUN_EVENT_VERSION } from '../contract/run-events';
 import { extendSettle, firstLedgerWindow, readLedger, recordEndedRun, requestFollowUp } from './ledger';
 
 /*
@@ -113,6 +115,8 @@ const MANUAL_KEYS = new Set(['trigger', 'purpose', 'date', 'from', 'to', 'backfi
 export interface TriggerDeps {
   readonly sfn: SFNClient;
   readonly ddb: DynamoDBClient;
+  /** Puts the Run Failed event of runs that ended without their failure path. */
+  readonly events: EventBridgeClient;
   /** The current time, for "today" and the ledger's records. */
   readonly now?: () => Date;
 }
@@ -151,11 +155,13 @@ export async function startRuns(event: unknown, config: PurposeRunConfig, deps: 
   const now = deps.now?.() ?? new Date();
   const ended = runEndedEvent(event, config);
   if (ended) {
-    const { window, ...run } = ended;
+    const { window, input, ...run } = ended;
     if (!window) return { purpose: config.purpose, trigger: 'run-ended', windows: [], recorded: false };
     const recorded =
       run.status !== 'SUCCEEDED' &&
       (await recordEndedRun(deps.ddb, config.ledgerTable, { purpose: config.purpose, window, ...run, reason: run.reason!, endedAt: now }));
+    // Its own failure path put the Run Failed event of a run it recorded; this one never reached it.
+    if (recorded && input) await putRunFailed(deps.events, config, input, run);
     const followUp = await startFollowUp(window, run.executionArn, config, deps);
     return { purpose: config.purpose, trigger: 'run-ended', windows: followUp ? [followUp] : [], recorded };
   }
@@ -457,7 +463,34 @@ function runEndedEvent(event: unknown, config: PurposeRunConfig) {
     TIMED_OUT: 'the run ran longer than its state machine timeout',
     ABORTED: 'the run was stopped',
   };
-  return { window, executionArn: d.executionArn, status, reason: reasons[status] };
+  const runInput = window && typeof input?.runId === 'string' && isObject(input.trigger) ? (input as unknown as RunInput) : undefined;
+  return { window, input: runInput, executionArn: d.executionArn, status, reason: reasons[status] };
+}
+
+/** The Run Failed event of a run that timed out, was stopped, or failed before its failure path. */
+async function putRunFailed(
+  events: EventBridgeClient,
+  config: PurposeRunConfig,
+  input: RunInput,
+  run: { executionArn: string; status: string; reason?: string },
+): Promise<void> {
+  const detail = endedRunDetail(input, {
+    stateMachineArn: config.stateMachineArn,
+    execution: run.executionArn,
+    error: run.status,
+    reason: run.reason ?? run.status,
+    ...config.runEvents,
+  });
+  const out = await events.send(
+    new PutEventsCommand({
+      Entries: [{ Source: RUN_EVENT_SOURCE, DetailType: RUN_EVENT_TYPES.failed, Detail: JSON.stringify(detail), EventBusName: 'default' }],
+    }),
+  );
+  if (out.FailedEntryCount) {
+    throw new Error(
+      `EventBridge refused the Run Failed event of ${input.runId}: ${out.Entries?.[0]?.ErrorCode} ${out.Entries?.[0]?.ErrorMessage}`,
+    );
+  }
 }
 
 /** The windows an event asks for, without reading the ledger or starting anything: for the trigger, tests and local runs. */
@@ -504,11 +537,10 @@ function fromSchedule(event: Record<string, unknown>, config: PurposeRunConfig):
 function fromEventBridge(event: Record<string, unknown>, config: PurposeRunConfig, now: Date): RunRequest {
   const detail = isObject(event.detail) ? event.detail : {};
   if (event.source === 'aws.s3' && event['detail-type'] === 'Object Created') return fromS3(event, detail, config, now);
-  if (event.source === 'aws.states' && event['detail-type'] === 'Step Functions Execution Status Change')
-    return fromUpstream(detail, config);
+  if (event.source === RUN_EVENT_SOURCE && event['detail-type'] === RUN_EVENT_TYPES.succeeded) return fromUpstream(detail, config);
   throw new RunRequestError(
     `unexpected event from ${describe(event.source)} (${describe(event['detail-type'])}); ` +
-      `'${config.purpose}' is started by aws.s3 Object Created and aws.states Step Functions Execution Status Change events only`,
+      `'${config.purpose}' is started by aws.s3 Object Created and ${RUN_EVENT_SOURCE} ${RUN_EVENT_TYPES.succeeded} events only`,
   );
 }
 
@@ -550,38 +582,26 @@ function fromS3(event: Record<string, unknown>, detail: Record<string, unknown>,
   return request;
 }
 
+/** The upstream's completion event (lib/contract/run-events.ts): Run Succeeded, with its window. */
 function fromUpstream(detail: Record<string, unknown>, config: PurposeRunConfig): RunRequest {
   if (!config.upstream || detail.stateMachineArn !== config.upstream.stateMachineArn) {
     throw new RunRequestError(
-      `execution event from state machine ${describe(detail.stateMachineArn)}; ` +
+      `${RUN_EVENT_TYPES.succeeded} event of state machine ${describe(detail.stateMachineArn)}; ` +
         `'${config.purpose}' runs after ${config.upstream ? `'${config.upstream.stateMachineArn}'` : 'no other purpose'}`,
     );
   }
-  if (detail.status !== 'SUCCEEDED') {
+  if (!isObject(detail.window) || typeof detail.execution !== 'string' || typeof detail.runId !== 'string') {
     throw new RunRequestError(
-      `upstream execution ${describe(detail.executionArn)} has status ${describe(detail.status)}; only SUCCEEDED starts '${config.purpose}'`,
+      `${RUN_EVENT_TYPES.succeeded} event of ${describe(detail.execution)} has no window, execution and runId; was it put by a BatCat run (version ${RUN_EVENT_VERSION})?`,
     );
   }
-  const upstreamInput = parseJsonObject(detail.input);
-  if (!upstreamInput || !isObject(upstreamInput.window) || typeof detail.executionArn !== 'string') {
-    throw new RunRequestError(
-      `upstream execution ${describe(detail.executionArn)} carries no BatCat run input with a window; ` +
-        `was it started outside the run contract, or was its input too large for the event?`,
-    );
-  }
-  if (isObject(upstreamInput.reproduction)) {
-    throw new RunRequestError(
-      `upstream execution ${describe(detail.executionArn)} is a reproduction (batcat reproduce --remote), which changes no result; nothing runs after it`,
-    );
-  }
-  const window = checkedWindow(upstreamInput.window.start, upstreamInput.window.end, 'upstream window');
-  const upstreamRunId = typeof upstreamInput.runId === 'string' ? upstreamInput.runId : detail.executionArn;
+  const window = checkedWindow(detail.window.start, detail.window.end, 'upstream window');
   // An upstream result that replaced a success changes this purpose's input, so it replaces this purpose's result too.
   const trigger: TriggerDetails = {
     kind: 'upstream',
     purpose: config.upstream.purpose,
-    executionArn: detail.executionArn,
-    runId: upstreamRunId,
+    executionArn: detail.execution,
+    runId: detail.runId,
   };
   // Every window of this purpose's grid that the upstream's window touches; each runs once all of its days have an upstream success.
   const windows: RunWindow[] = [];
@@ -592,7 +612,7 @@ function fromUpstream(detail: Record<string, unknown>, config: PurposeRunConfig)
   ) {
     windows.push(w);
   }
-  return { trigger, windows, force: upstreamInput.force === true, automatic: true, catchUp: false, upstream: window };
+  return { trigger, windows, force: detail.force === true, automatic: true, catchUp: false, upstream: window };
 }
 
 function checkedWindow(start: unknown, end: unknown, what: string): RunWindow {

@@ -71,10 +71,11 @@ describe('the example project app', () => {
       ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
     ]);
     const report = Object.values<any>(nestedOf('fleet-report').Resources);
-    expect(rules(report).map((p) => [p['detail-type'], p.detail.status])).toEqual([
-      [['Step Functions Execution Status Change'], ['TIMED_OUT', 'ABORTED']],
-      [['Step Functions Execution Status Change'], ['FAILED', 'TIMED_OUT', 'ABORTED']],
-      [['Step Functions Execution Status Change'], ['SUCCEEDED']],
+    expect(rules(report).map((p) => [p.source, p['detail-type'], p.detail.status ?? p.detail.stateMachineArn])).toEqual([
+      [['aws.states'], ['Step Functions Execution Status Change'], ['TIMED_OUT', 'ABORTED']],
+      [['aws.states'], ['Step Functions Execution Status Change'], ['FAILED', 'TIMED_OUT', 'ABORTED']],
+      // after: usage-analysis, by its completion event.
+      [['batcat'], ['Run Succeeded'], [expect.anything()]],
     ]);
     expect(report.filter((r) => r.Type === 'AWS::Scheduler::Schedule')).toEqual([]);
   });

@@ -188,6 +188,8 @@ describe("a branch's runs, executed locally: each input from the branch where it
         taskResourceLocalHandlers: {
           RecordRunStart: async () => ({}),
           RecordRunSuccess: async () => ({}),
+          PublishRunSucceeded: async () => ({}),
+          PublishRunFailed: async () => ({}),
           CommitResults: async () => ({ outputs: [] }),
           ListWindowPartitions: (request: WindowManifestRequest) => writeWindowManifests(storeOf, request),
           RecordRunInputs: async (request: RecordInputsRequest) => {

@@ -280,6 +280,8 @@ describe('a query-fed run, executed locally', () => {
             return {};
           },
           RecordRunSuccess: async () => ({}),
+          PublishRunSucceeded: async () => ({}),
+          PublishRunFailed: async () => ({}),
           RecordRunFailure: async () => ({}),
           CommitResults: async (p: any) => {
             calls.CommitResults.push(p);

@@ -44,6 +44,8 @@ async function renderedJob(config: ProjectConfig, purpose: string): Promise<any>
       taskResourceLocalHandlers: {
         RecordRunStart: () => Promise.resolve({}),
         RecordRunSuccess: () => Promise.resolve({}),
+        PublishRunSucceeded: async () => ({}),
+        PublishRunFailed: async () => ({}),
         CommitResults: () => Promise.resolve({ outputs: [] }),
         RecordRunInputs: async (params: any) => {
           manifestRuns.set(purpose, params.run);

@@ -56,6 +56,10 @@ describe('data rules in batcat run-local', () => {
       '✓ RecordRunFailure',
       '▶ NotifyFailure',
       '✓ NotifyFailure',
+      '▶ PublishUnlessReproduction',
+      '✓ PublishUnlessReproduction',
+      '▶ PublishRunFailed',
+      '✓ PublishRunFailed',
       '▶ RunFailed',
       '✗ RunFailed: BatCat.RuleViolation',
     ]);

@@ -67,6 +67,8 @@ describe('batcat run-local', () => {
       '✓ RecordRunOutputs',
       '▶ RecordRunSuccess',
       '✓ RecordRunSuccess',
+      '▶ PublishRunSucceeded',
+      '✓ PublishRunSucceeded',
       '▶ RunSucceeded',
       '✓ RunSucceeded',
     ]);
@@ -86,6 +88,7 @@ describe('batcat run-local', () => {
     const runDir = path.join(root, 'runs', 'usage-analysis', 'usage-analysis-20261122-a1');
     // batcat's own records, and the run in MLflow's file-store layout (test/cli/mlflow-runs.test.ts).
     expect(filesBelow(runDir).filter((f) => !/^(artifacts|metrics|params|tags)\/|^meta\.yaml$/.test(f))).toEqual([
+      'event.json',
       'input.json',
       'job.json',
       'manifest.json',
@@ -96,6 +99,18 @@ describe('batcat run-local', () => {
       'stderr.log',
       'stdout.log',
     ]);
+    // The completion event AWS would put on the default bus.
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'event.json'), 'utf8'))).toMatchObject({
+      Source: 'batcat',
+      DetailType: 'Run Succeeded',
+      Detail: {
+        project: '2022-rnd-battery',
+        stage: 'dev',
+        purpose: 'usage-analysis',
+        status: 'SUCCEEDED',
+        runId: 'usage-analysis-20261122-a1',
+      },
+    });
     // The profile of the summary table, from the files the run wrote (DuckDB).
     expect(r.out).toContain('profile of summary: 2 row(s), 7 column(s), 0 rule(s) broken');
     const profile = JSON.parse(fs.readFileSync(path.join(runDir, 'profiles', 'summary.json'), 'utf8'));

@@ -88,6 +88,8 @@ async function execute(input: any): Promise<void> {
           ledgerWrites.push(`success ${input.runId}`);
           return {};
         },
+        PublishRunSucceeded: async () => ({}),
+        PublishRunFailed: async () => ({}),
         RecordRunFailure: async () => {
           ledgerWrites.push(`failure ${input.runId}`);
           return {};

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../lib/cli/main';
 import { REPO_ROOT } from '../helpers';
@@ -14,6 +15,7 @@ import { batcat } from './cli-process';
  */
 
 const lambda = mockClient(LambdaClient);
+const logs = mockClient(CloudWatchLogsClient);
 const sfn = mockClient(SFNClient);
 const FUNCTION = 'batcat-2022-rnd-battery-dev-usage-analysis-trigger';
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:batcat-2022-rnd-battery-dev-usage-analysis';
@@ -30,7 +32,11 @@ async function cli(...argv: string[]) {
     err: (t) => {
       err += t;
     },
-    clients: () => ({ lambda: new LambdaClient({ region: 'eu-west-1' }), sfn: new SFNClient({ region: 'eu-west-1' }) }),
+    clients: () => ({
+      lambda: new LambdaClient({ region: 'eu-west-1' }),
+      sfn: new SFNClient({ region: 'eu-west-1' }),
+      logs: new CloudWatchLogsClient({ region: 'eu-west-1' }),
+    }),
     sleep: async () => undefined,
   });
   return { code, out, err };
@@ -62,6 +68,7 @@ const invoked = () =>
 beforeEach(() => {
   lambda.reset();
   sfn.reset();
+  logs.reset();
 });
 
 /** The trigger's answer to a backfill of 2026-11-01..03: two windows started, one running. */
@@ -206,6 +213,45 @@ describe('batcat run', () => {
     );
   });
 
+  test("--wait prints the job's log lines as they come, as the SageMaker SDK's wait=True, logs=True does", async () => {
+    triggerAnswers('2026-11-22', 'started', 'r');
+    const job = 'usage-analysis-3f1a-0123456789abcdef0123456789abcdef';
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ status: 'RUNNING' } as any)
+      .resolves({ status: 'SUCCEEDED' } as any);
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        {
+          type: 'TaskScheduled',
+          taskScheduledEventDetails: {
+            resourceType: 'sagemaker',
+            resource: 'createProcessingJob.sync',
+            parameters: JSON.stringify({ ProcessingJobName: job }),
+          },
+        } as any,
+      ],
+    });
+    const line = (id: string, t: number, message: string) => ({
+      eventId: id,
+      logStreamName: `${job}/algo-1-1763859600`,
+      timestamp: Date.parse('2026-11-22T05:00:00Z') + t * 1000,
+      message,
+    });
+    logs
+      .on(FilterLogEventsCommand)
+      .resolvesOnce({ events: [line('1', 0, 'reading')] })
+      .resolves({ events: [line('1', 0, 'reading'), line('2', 4, 'wrote 2 rows')] });
+    const r = await cli('run', '2022-rnd-battery', 'usage-analysis', '--date', '2026-11-22', '--wait', '--poll-seconds', '1');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      new RegExp(
+        `running after \\d+s\njob ${job} \\(log group /aws/sagemaker/ProcessingJobs\\)\n2026-11-22T05:00:00.000Z \\[algo-1\\] reading\n` +
+          'succeeded after \\d+s\n2026-11-22T05:00:04.000Z \\[algo-1\\] wrote 2 rows\n',
+      ),
+    );
+  });
+
   const refused: Array<[string, string[], RegExp]> = [
     [
       'an unknown project',
@@ -256,6 +302,7 @@ describe('batcat run', () => {
       [],
       ['run'],
       ['runs'],
+      ['logs'],
       ['lineage'],
       ['profile'],
       ['rules'],

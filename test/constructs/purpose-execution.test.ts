@@ -5,7 +5,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { Purpose } from '../../lib/constructs/purpose';
+import { RUN_EVENT_SCHEMA } from '../../lib/contract/run-events';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
 import { definitionOf, recordInputsStub, runConfigOf, stubRefs } from '../helpers';
@@ -89,13 +92,20 @@ function triggerEvents(config: any) {
     },
     manual: { purpose: config.purpose, date: '2026-11-01', force: true },
     upstream: {
-      source: 'aws.states',
-      'detail-type': 'Step Functions Execution Status Change',
+      source: 'batcat',
+      'detail-type': 'Run Succeeded',
       detail: {
-        status: 'SUCCEEDED',
+        version: 1,
+        purpose: 'cleaning',
         stateMachineArn: config.upstream.stateMachineArn,
-        executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:batcat-demo-dev-cleaning:cleaning-20261122-a1',
-        input: JSON.stringify({ runId: 'cleaning-20261122-a1', window: { start: '2026-11-22', end: '2026-11-22' } }),
+        runId: 'cleaning-20261122-a1',
+        execution: 'arn:aws:states:eu-west-1:123456789012:execution:batcat-demo-dev-cleaning:cleaning-20261122-a1',
+        window: { start: '2026-11-22', end: '2026-11-22', endExclusive: '2026-11-23' },
+        trigger: 'schedule',
+        attempt: 1,
+        force: false,
+        outputs: {},
+        status: 'SUCCEEDED',
       },
     },
   };
@@ -112,6 +122,8 @@ interface Run {
   commits: any[];
   /** What the run manifest's two steps were asked to record. */
   manifests: any[];
+  /** The completion events the run put (EventBridge PutEvents parameters). */
+  events: any[];
 }
 
 async function run(
@@ -135,6 +147,7 @@ async function run(
   const notifications: any[] = [];
   const commits: any[] = [];
   const manifests: any[] = [];
+  const events: any[] = [];
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const execution = machine.run(input, {
     context: executionContext(stateMachineName, executionName, startTime),
@@ -143,6 +156,14 @@ async function run(
         RecordRunStart: (params: any) => ledgerWrite(params, table),
         RecordReadStart: (params: any) => ledgerWrite(params, table),
         RecordRunSuccess: (params: any) => ledgerWrite(params, table),
+        PublishRunSucceeded: async (params: any) => {
+          events.push(params);
+          return { FailedEntryCount: 0 };
+        },
+        PublishRunFailed: async (params: any) => {
+          events.push(params);
+          return { FailedEntryCount: 0 };
+        },
         RecordRunFailure: (params: any) => ledgerWrite(params, table),
         RecordRunInputs: async (params: any) => {
           manifests.push(params);
@@ -173,9 +194,9 @@ async function run(
     },
   });
   try {
-    return { table, output: await execution.result, jobRequests, notifications, commits, manifests };
+    return { table, output: await execution.result, jobRequests, notifications, commits, manifests, events };
   } catch (error) {
-    return { table, error, jobRequests, notifications, commits, manifests };
+    return { table, error, jobRequests, notifications, commits, manifests, events };
   }
 }
 
@@ -382,6 +403,43 @@ suite('a purpose run, executed locally', () => {
     expect(String(r.error.message)).toContain(description.FailureReason);
   });
 
+  test('every run ends with one completion event on the default bus, valid by the published schema', async () => {
+    const ajv = new Ajv({ strict: true });
+    addFormats(ajv);
+    const valid = ajv.compile(RUN_EVENT_SCHEMA);
+    const ok = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-03' });
+    const failed = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-04' }, () => {
+      throw taskError('States.TaskFailed', JSON.stringify({ FailureReason: 'AlgorithmError: boom' }));
+    });
+    const entries = [...ok.events, ...failed.events].map((e) => {
+      expect(e.Entries).toHaveLength(1);
+      return e.Entries[0];
+    });
+    expect(entries.map((e) => [e.Source, e.DetailType, e.EventBusName])).toEqual([
+      ['batcat', 'Run Succeeded', 'arn:aws:events:eu-west-1:123456789012:event-bus/default'],
+      ['batcat', 'Run Failed', 'arn:aws:events:eu-west-1:123456789012:event-bus/default'],
+    ]);
+    for (const e of entries) expect([valid(e.Detail), ajv.errorsText(valid.errors)]).toEqual([true, 'No errors']);
+    expect(entries[0].Detail).toEqual({
+      version: 1,
+      purpose: 'usage-analysis',
+      stateMachineArn: `arn:aws:states:eu-west-1:123456789012:stateMachine:${SM_NAME}`,
+      runId: 'usage-analysis-20261103-a1',
+      execution: `arn:aws:states:eu-west-1:123456789012:execution:${SM_NAME}:usage-analysis-20261103-a1`,
+      window: { start: '2026-11-03', end: '2026-11-03', endExclusive: '2026-11-04' },
+      trigger: 'manual',
+      attempt: 1,
+      force: false,
+      outputs: ok.input.outputs,
+      status: 'SUCCEEDED',
+    });
+    expect(entries[1].Detail).toMatchObject({
+      status: 'FAILED',
+      error: 'States.TaskFailed',
+      reason: expect.stringMatching(/^AlgorithmError: boom/),
+    });
+  });
+
   test('a job that succeeds but leaves a required output empty fails the run, and no success is reported', async () => {
     const r = await runEvent(demo, { purpose: 'usage-analysis', date: '2026-11-02' }, completed, { summary: 0, details: 1 });
     expect(r.jobRequests).toHaveLength(1);
@@ -493,6 +551,7 @@ suite('a purpose run, executed locally', () => {
           RecordRunStart: async () => ({}),
           RecordReadStart: async () => ({}),
           RecordRunFailure: async () => ({}),
+          PublishRunFailed: async () => ({}),
           RecordRunInputs: recordInputsStub,
           RunProcessingJob: async (params: any) => {
             throw taskError(

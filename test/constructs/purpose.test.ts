@@ -288,6 +288,25 @@ describe('Purpose', () => {
     ]);
   });
 
+  test('the state machine may put events on the default bus only', () => {
+    const puts = Object.values<any>(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('UsageAnalysisStateMachineRole'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().includes('events:PutEvents'));
+    expect(puts).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: {
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default'],
+          ],
+        },
+      },
+    ]);
+  });
+
   test("an empty output's reason names the local path the script was to write", () => {
     const { def: d } = build({ outputs: [{ name: 'train', localPath: '/opt/ml/processing/train' }] });
     expect(d.States['EmptyOutput-train'].Parameters['reason.$']).toMatch(
@@ -322,6 +341,16 @@ describe('Purpose', () => {
         Subject: 'BatCat run failed: batcat-demo-dev-usage-analysis',
         Message: { 'reason.$': '$.failure.reason', 'error.$': '$.failure.error', 'execution.$': '$$.Execution.Id' },
       },
+      Next: 'PublishUnlessReproduction',
+    });
+    // Then the Run Failed event (not for a reproduction); an event that cannot be put does not replace the run's error.
+    expect(def.States.PublishUnlessReproduction.Default).toBe('PublishRunFailed');
+    expect(def.States.PublishRunFailed).toMatchObject({
+      Resource: 'arn:aws:states:::events:putEvents',
+      Parameters: {
+        Entries: [{ Source: 'batcat', DetailType: 'Run Failed', Detail: { 'error.$': '$.failure.error', 'reason.$': '$.failure.reason' } }],
+      },
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'RunFailed' }],
       Next: 'RunFailed',
     });
     expect(def.States.RunFailed).toMatchObject({ Type: 'Fail', ErrorPath: '$.failure.error', CausePath: '$.failure.reason' });
@@ -359,8 +388,14 @@ describe('Purpose', () => {
     });
     expect(def.States.RecordRunSuccess).toMatchObject({
       Parameters: { ConditionExpression: '#execution = :execution' },
-      Next: 'RunSucceeded',
+      Next: 'PublishRunSucceeded',
     });
+    // Not caught: a success whose event cannot be put fails visibly, and a redrive puts it.
+    expect(def.States.PublishRunSucceeded).toMatchObject({
+      Next: 'RunSucceeded',
+      Parameters: { Entries: [{ DetailType: 'Run Succeeded' }] },
+    });
+    expect(def.States.PublishRunSucceeded.Catch).toBeUndefined();
     expect(def.States.RecordRunFailure).toMatchObject({
       Next: 'NotifyFailure',
       Catch: [{ ErrorEquals: ['States.ALL'], Next: 'NotifyFailure' }],

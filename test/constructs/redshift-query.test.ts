@@ -165,6 +165,8 @@ async function execute(statuses: Array<{ Status: string; Error?: string }>) {
       taskResourceLocalHandlers: {
         RecordRunStart: async () => ({}),
         RecordRunSuccess: async () => ({}),
+        PublishRunSucceeded: async () => ({}),
+        PublishRunFailed: async () => ({}),
         RecordRunFailure: async () => ({}),
         RunQuery: async (params: any) => {
           calls.push(params);

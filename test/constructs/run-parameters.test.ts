@@ -48,6 +48,8 @@ async function runJob(input: unknown) {
       taskResourceLocalHandlers: {
         RecordRunStart: async () => ({}),
         RecordRunSuccess: async () => ({}),
+        PublishRunSucceeded: async () => ({}),
+        PublishRunFailed: async () => ({}),
         RecordRunInputs: async (x: any) => {
           manifests.push(x);
           return recordInputsStub(x);

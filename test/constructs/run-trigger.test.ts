@@ -137,10 +137,18 @@ describe('RunTrigger', () => {
     expect(statements.find((s: any) => [s.Action].flat().includes('sqs:SendMessage')).Resource).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/DeadLetters/), 'Arn'],
     });
+    // The Run Failed event of a run that timed out or was stopped: the default bus, nothing else.
+    expect(statements.find((s: any) => s.Action === 'events:PutEvents').Resource).toEqual({
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default'],
+      ],
+    });
     // Nothing else: no S3, no SageMaker, no wildcard actions.
     expect(statements.flatMap((s: any) => [s.Action].flat()).sort()).toEqual([
       'dynamodb:Query',
       'dynamodb:UpdateItem',
+      'events:PutEvents',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'sqs:SendMessage',
@@ -210,10 +218,11 @@ describe('RunTrigger', () => {
       ],
     });
     template.hasResourceProperties('AWS::Events::Rule', {
+      // The upstream's completion event, which no reproduction puts.
       EventPattern: {
-        source: ['aws.states'],
-        'detail-type': ['Step Functions Execution Status Change'],
-        detail: { status: ['SUCCEEDED'], stateMachineArn: [Match.anyValue()] },
+        source: ['batcat'],
+        'detail-type': ['Run Succeeded'],
+        detail: { stateMachineArn: [Match.anyValue()] },
       },
     });
     expect(JSON.stringify(template.findResources('AWS::Events::Rule'))).toContain(':stateMachine:batcat-demo-dev-cleaning');

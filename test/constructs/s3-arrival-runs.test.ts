@@ -4,6 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand, DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { mockClient } from 'aws-sdk-client-mock';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { Purpose } from '../../lib/constructs/purpose';
 import type { PurposeRunConfig, RunInput } from '../../lib/contract/run-input';
 import { startRuns, type TriggerResult } from '../../lib/runtime/trigger';
@@ -61,6 +62,12 @@ afterAll(async () => dynamo?.stop());
 
 const sfn = mockClient(SFNClient);
 const client = new SFNClient({ region: 'eu-west-1' });
+const eventBridge = mockClient(EventBridgeClient);
+const eventsClient = new EventBridgeClient({ region: 'eu-west-1' });
+beforeEach(() => {
+  eventBridge.reset();
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+});
 /** The executions started, by name: their input and status. */
 const executions = new Map<string, { input: RunInput; status: string }>();
 beforeEach(() => {
@@ -91,7 +98,7 @@ const at = (base: string, seconds: number) => new Date(Date.parse(base) + second
 /** The ledger's table for this test and the trigger of `usage` on it. */
 function harness(p = usage, table: string) {
   const config = { ...p.config, ledgerTable: table };
-  const trigger = (event: unknown) => startRuns(event, config, { sfn: client, ddb: dynamo.client(), now: () => NOW });
+  const trigger = (event: unknown) => startRuns(event, config, { sfn: client, ddb: dynamo.client(), events: eventsClient, now: () => NOW });
   const ledger = async (params: any, write = true) => {
     try {
       if (write) await dynamo.client().send(new UpdateItemCommand({ ...params, TableName: table }));
@@ -121,6 +128,8 @@ function harness(p = usage, table: string) {
           },
           RecordReadStart: (x: any) => ledger(x),
           RecordRunSuccess: (x: any) => ledger(x),
+          PublishRunSucceeded: async () => ({}),
+          PublishRunFailed: async () => ({}),
           RecordRunFailure: (x: any) => ledger(x),
           RecordRunInputs: recordInputsStub,
           RecordRunOutputs: async () => ({ manifest: 's3://m/manifest.json', inputObjects: 1, outputObjects: 1 }),

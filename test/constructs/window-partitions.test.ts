@@ -156,6 +156,8 @@ async function execute(objects: Record<string, string[]>) {
       taskResourceLocalHandlers: {
         RecordRunStart: async () => ({}),
         RecordRunSuccess: async () => ({}),
+        PublishRunSucceeded: async () => ({}),
+        PublishRunFailed: async () => ({}),
         RecordRunFailure: async () => ({}),
         ListWindowPartitions: async (request: WindowManifestRequest) => {
           try {

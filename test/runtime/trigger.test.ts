@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { addDays } from '../../lib/contract/dates';
 import { RunRequestError, type PurposeRunConfig } from '../../lib/contract/run-input';
 import { startRuns, type BackfillInput, type TriggerResult } from '../../lib/runtime/trigger';
@@ -49,6 +50,12 @@ afterAll(async () => server?.stop());
 
 const sfn = mockClient(SFNClient);
 const client = new SFNClient({ region: 'eu-west-1' });
+const eventBridge = mockClient(EventBridgeClient);
+const eventsClient = new EventBridgeClient({ region: 'eu-west-1' });
+beforeEach(() => {
+  eventBridge.reset();
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+});
 /** Executions the mock knows, by ARN: what DescribeExecution answers. */
 const executions = new Map<string, string>();
 beforeEach(async () => {
@@ -72,7 +79,7 @@ beforeEach(async () => {
 });
 
 const trigger = (event: unknown, config: Partial<PurposeRunConfig> = {}, now = NOW) =>
-  startRuns(event, { ...CONFIG, ...config }, { sfn: client, ddb, now: () => now });
+  startRuns(event, { ...CONFIG, ...config }, { sfn: client, ddb, events: eventsClient, now: () => now });
 const starts = () =>
   sfn.commandCalls(StartExecutionCommand).map((c) => ({ ...c.args[0].input, input: JSON.parse(c.args[0].input.input!) }));
 /** The run ids a result started, directly or through its backfill. */
@@ -108,14 +115,22 @@ const s3Event = (key: string, versionId = 'v1', time = '2026-11-21T03:04:05Z', b
   region: 'eu-west-1',
   detail: { version: '0', bucket: { name: bucket }, object: { key, size: 10, 'version-id': versionId }, reason: 'PutObject' },
 });
-const upstreamEvent = (overrides: Record<string, unknown> = {}) => ({
-  source: 'aws.states',
-  'detail-type': 'Step Functions Execution Status Change',
+/** The upstream's completion event (lib/contract/run-events.ts), as its state machine puts it. */
+const upstreamEvent = (overrides: Record<string, unknown> = {}, detailType = 'Run Succeeded') => ({
+  source: 'batcat',
+  'detail-type': detailType,
   detail: {
-    status: 'SUCCEEDED',
+    version: 1,
+    purpose: 'cleaning',
     stateMachineArn: UPSTREAM_SM,
-    executionArn: `${UPSTREAM_SM.replace(':stateMachine:', ':execution:')}:cleaning-20261122-a1`,
-    input: JSON.stringify({ version: 1, runId: 'cleaning-20261122-a1', window: { start: '2026-11-22', end: '2026-11-22' } }),
+    runId: 'cleaning-20261122-a1',
+    execution: `${UPSTREAM_SM.replace(':stateMachine:', ':execution:')}:cleaning-20261122-a1`,
+    window: { start: '2026-11-22', end: '2026-11-22', endExclusive: '2026-11-23' },
+    trigger: 'schedule',
+    attempt: 1,
+    force: false,
+    outputs: {},
+    status: 'SUCCEEDED',
     ...overrides,
   },
 });
@@ -230,7 +245,9 @@ suite('every trigger becomes a run input of a window and an attempt', () => {
     // The same upstream result again (a redelivery, or another trigger of the upstream) finds the window done.
     expect((await trigger(upstreamEvent())).windows[0].action).toBe('succeeded');
     const forcedUpstream = upstreamEvent({
-      input: JSON.stringify({ runId: 'cleaning-20261122-a2', force: true, window: { start: '2026-11-22', end: '2026-11-22' } }),
+      runId: 'cleaning-20261122-a2',
+      force: true,
+      window: { start: '2026-11-22', end: '2026-11-22' },
     });
     expect(startedIds(await trigger(forcedUpstream))).toEqual(['usage-analysis-20261122-a2']);
     expect(starts()[0].input.force).toBe(true);
@@ -502,24 +519,8 @@ suite('aligned windows: every trigger maps its event onto one calendar grid (pro
     expect(late.windows[0]).toMatchObject({ action: 'already-started', runId: 'usage-analysis-20261116-20261122-a1' });
   });
 
-  test('an upstream reproduction (batcat reproduce --remote) starts nothing, should its event arrive despite the rule', async () => {
-    const event = upstreamEvent({
-      input: JSON.stringify({
-        runId: 'cleaning-20261122-a1-20261204211500-repro',
-        window: { start: '2026-11-22', end: '2026-11-22' },
-        reproduction: { of: 'cleaning-20261122-a1', uris: {} },
-      }),
-    });
-    await expect(trigger(event)).rejects.toThrow(
-      /is a reproduction \(batcat reproduce --remote\), which changes no result; nothing runs after it/,
-    );
-    expect(starts()).toEqual([]);
-  });
-
   test('a 7-day upstream window starts the seven daily windows of a downstream that reads one dt= folder per run', async () => {
-    const event = upstreamEvent({
-      input: JSON.stringify({ runId: 'cleaning-20261116-20261122-a1', window: { start: '2026-11-16', end: '2026-11-22' } }),
-    });
+    const event = upstreamEvent({ runId: 'cleaning-20261116-20261122-a1', window: { start: '2026-11-16', end: '2026-11-22' } });
     const result = await trigger(event);
     expect(result.windows.map((w) => [w.window.start, w.window.end, w.action])).toEqual(
       Array.from({ length: 7 }, (_, i) => [addDays('2026-11-16', i), addDays('2026-11-16', i), 'started']),
@@ -532,9 +533,7 @@ suite('aligned windows: every trigger maps its event onto one calendar grid (pro
 
   test('daily upstream runs start a weekly downstream window once all seven of its days succeeded upstream', async () => {
     const upstream = { ...CONFIG, purpose: 'cleaning' };
-    const sunday = upstreamEvent({
-      input: JSON.stringify({ runId: 'cleaning-20261122-a1', window: { start: '2026-11-22', end: '2026-11-22' } }),
-    });
+    const sunday = upstreamEvent({ runId: 'cleaning-20261122-a1', window: { start: '2026-11-22', end: '2026-11-22' } });
     for (const day of ['2026-11-16', '2026-11-17', '2026-11-19', '2026-11-20', '2026-11-21']) await record(day, 'SUCCEEDED', 1, upstream);
     const waiting = await trigger(sunday, weekly);
     expect(waiting.windows).toEqual([
@@ -547,9 +546,7 @@ suite('aligned windows: every trigger maps its event onto one calendar grid (pro
     // The upstream runs of Sunday (the event above) and, in a second attempt, of Wednesday succeed.
     await record('2026-11-22', 'SUCCEEDED', 1, upstream);
     await record('2026-11-18', 'SUCCEEDED', 2, upstream);
-    const late = upstreamEvent({
-      input: JSON.stringify({ runId: 'cleaning-20261118-a2', window: { start: '2026-11-18', end: '2026-11-18' } }),
-    });
+    const late = upstreamEvent({ runId: 'cleaning-20261118-a2', window: { start: '2026-11-18', end: '2026-11-18' } });
     expect(startedIds(await trigger(late, weekly))).toEqual(['usage-analysis-20261116-20261122-a1']);
     // A Wednesday's upstream success in a week that has not ended starts nothing yet.
     const midWeek = await trigger(late, weekly, new Date('2026-11-19T09:00:00Z'));
@@ -565,18 +562,44 @@ suite('runs that end without their failure path are recorded by the trigger (pro
       status,
       stateMachineArn: SM,
       executionArn: execution(runId),
-      input: JSON.stringify({ runId, window: { start: '2026-11-22', end: '2026-11-22' } }),
+      input: JSON.stringify({
+        version: 1,
+        runId,
+        purpose: 'usage-analysis',
+        window: { start: '2026-11-22', end: '2026-11-22', endExclusive: '2026-11-23' },
+        attempt: 1,
+        force: false,
+        trigger: { kind: 'schedule' },
+        outputs: { summary: 's3://demo-data/results/usage-analysis/summary/dt=2026-11-22/' },
+      }),
     },
   });
 
   test.each(['TIMED_OUT', 'ABORTED', 'FAILED'])(
-    '%s marks the running attempt failed, so the next trigger starts a new one',
+    '%s marks the running attempt failed, so the next trigger starts a new one, and puts its Run Failed event',
     async (status) => {
       const runId = await record('2026-11-22', 'RUNNING');
       expect(await trigger(ended(status, runId))).toEqual({ purpose: 'usage-analysis', trigger: 'run-ended', windows: [], recorded: true });
       expect(await server.items(CONFIG.ledgerTable, 'usage-analysis')).toEqual([
         expect.objectContaining({ status: 'FAILED', error: status, endedAt: NOW.toISOString() }),
       ]);
+      const entries = eventBridge.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []);
+      expect(entries.map((e) => [e.Source, e.DetailType, e.EventBusName])).toEqual([['batcat', 'Run Failed', 'default']]);
+      expect(JSON.parse(entries[0].Detail!)).toEqual({
+        version: 1,
+        purpose: 'usage-analysis',
+        stateMachineArn: SM,
+        runId,
+        execution: execution(runId),
+        window: { start: '2026-11-22', end: '2026-11-22', endExclusive: '2026-11-23' },
+        trigger: 'schedule',
+        attempt: 1,
+        force: false,
+        outputs: { summary: 's3://demo-data/results/usage-analysis/summary/dt=2026-11-22/' },
+        status: 'FAILED',
+        error: status,
+        reason: expect.any(String),
+      });
     },
   );
 
@@ -586,9 +609,10 @@ suite('runs that end without their failure path are recorded by the trigger (pro
     expect(await trigger(event)).toMatchObject({ trigger: 'run-ended', recorded: false });
   });
 
-  test('an event of an older attempt, or of a run that recorded its own end, changes nothing', async () => {
+  test('an event of an older attempt, or of a run that recorded its own end, changes nothing and puts no event', async () => {
     await record('2026-11-22', 'RUNNING', 2);
     expect((await trigger(ended('ABORTED', 'usage-analysis-20261122-a1'))).recorded).toBe(false);
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
     await record('2026-11-21', 'SUCCEEDED');
     expect(await server.items(CONFIG.ledgerTable, 'usage-analysis')).toEqual([
       expect.objectContaining({ window: '2026-11-21', status: 'SUCCEEDED' }),
@@ -655,8 +679,12 @@ suite('bad input gets a clear error and starts nothing', () => {
       upstreamEvent({ stateMachineArn: `${UPSTREAM_SM}-other` }),
       /runs after 'arn:aws:states:eu-west-1:123456789012:stateMachine:batcat-demo-dev-cleaning'/,
     ],
-    ['an upstream failure', upstreamEvent({ status: 'FAILED' }), /has status "FAILED"; only SUCCEEDED starts/],
-    ['an upstream run outside the run contract', upstreamEvent({ input: '{"foo":1}' }), /carries no BatCat run input with a window/],
+    ['an upstream failure', upstreamEvent({ status: 'FAILED' }, 'Run Failed'), /unexpected event from "batcat" \("Run Failed"\)/],
+    [
+      'an upstream event without a window',
+      upstreamEvent({ window: undefined }),
+      /Run Succeeded event of "arn:.*cle\.\.\. has no window, execution and runId; was it put by a BatCat run \(version 1\)\?/,
+    ],
     [
       'a schedule tick without a time',
       { trigger: 'schedule', purpose: 'usage-analysis', scheduledTime: 'soon' },

@@ -1,5 +1,6 @@
 import { Aws, Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -8,6 +9,7 @@ import type { Construct } from 'constructs';
 import { JOB_ENV, secretIdVariable } from '../../contract/environment';
 import { LEDGER_ATTRIBUTES, LEDGER_KEY } from '../../contract/ledger';
 import { parameterPath, parameterVariable } from '../../contract/parameters';
+import { RUN_EVENT_SOURCE, RUN_EVENT_TYPES, RUN_EVENT_VERSION, type RunEventType } from '../../contract/run-events';
 import { hasInstanceStorage, placeholderPath, processingInstanceType, splitPlaceholders } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
@@ -300,6 +302,62 @@ export function settleArrivals(
     .when(sfn.Condition.isPresent(PATHS.settle), settleStart)
     .otherwise(readStart);
   return { first, last: readStart, catchable: [readStart, settleStart, read] };
+}
+
+/**
+ * Puts the run's completion event (lib/contract/run-events.ts) on the account's default event
+ * bus: `type` with the run input's window, trigger and outputs, and `extra` (a failure's error
+ * and reason). Retried; what a failure to put it does is the caller's choice.
+ */
+export function publishRunEvent(
+  scope: Construct,
+  id: string,
+  purpose: ResolvedPurpose,
+  type: RunEventType,
+  extra: Record<string, unknown> = {},
+): tasks.EventBridgePutEvents {
+  const { props } = purpose;
+  const status = { [RUN_EVENT_TYPES.succeeded]: 'SUCCEEDED', [RUN_EVENT_TYPES.failed]: 'FAILED', [RUN_EVENT_TYPES.skipped]: 'SKIPPED' }[
+    type
+  ];
+  const put = new tasks.EventBridgePutEvents(scope, id, {
+    comment: `Puts '${type}' on the default event bus: other teams' rules and after: triggers start from it.`,
+    entries: [
+      {
+        eventBus: defaultEventBus(scope),
+        source: RUN_EVENT_SOURCE,
+        detailType: type,
+        detail: sfn.TaskInput.fromObject({
+          version: RUN_EVENT_VERSION,
+          ...(props.runEvents ? { project: props.runEvents.project, stage: props.runEvents.stage } : {}),
+          purpose: props.purposeName,
+          stateMachineArn: sfn.JsonPath.stringAt('$$.StateMachine.Id'),
+          runId: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId),
+          execution: sfn.JsonPath.executionId,
+          window: sfn.JsonPath.objectAt(RUN_INPUT_PATHS.window),
+          trigger: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.triggerKind),
+          attempt: sfn.JsonPath.numberAt(RUN_INPUT_PATHS.attempt),
+          force: sfn.JsonPath.objectAt('$.force'),
+          outputs: sfn.JsonPath.objectAt('$.outputs'),
+          ...(Object.keys(props.parameters ?? {}).length > 0 ? { parameters: sfn.JsonPath.objectAt('$.parameters') } : {}),
+          status,
+          ...extra,
+        }),
+      },
+    ],
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  put.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
+  return put;
+}
+
+/** The account's default event bus, once per purpose. */
+function defaultEventBus(scope: Construct): events.IEventBus {
+  const id = 'DefaultEventBus';
+  const existing = scope.node.tryFindChild(id) as events.IEventBus | undefined;
+  return (
+    existing ?? events.EventBus.fromEventBusArn(scope, id, `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`)
+  );
 }
 
 /** Where an attempt ends that finds another attempt holding its window. */
@@ -765,10 +823,20 @@ export function failureHandling(
     resultPath: sfn.JsonPath.DISCARD,
   });
   const runFailed = new sfn.Fail(scope, 'RunFailed', { errorPath: '$.failure.error', causePath: '$.failure.reason' });
-  // A notification that cannot be sent must not replace the run's own error: retried, then the run fails with that error.
+  const publish = publishRunEvent(scope, 'PublishRunFailed', purpose, RUN_EVENT_TYPES.failed, {
+    error: sfn.JsonPath.stringAt('$.failure.error'),
+    reason: sfn.JsonPath.stringAt('$.failure.reason'),
+  });
+  // A notification or event that cannot be sent must not replace the run's own error: retried, then the run fails with that error.
   notify.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
-  notify.addCatch(runFailed, { resultPath: '$.notificationError' });
-  notify.next(runFailed);
+  // A reproduction changes no result: its failure is notified, and no event is put.
+  const publishUnlessReproduction = new sfn.Choice(scope, 'PublishUnlessReproduction')
+    .when(sfn.Condition.isPresent('$.reproduction'), runFailed)
+    .otherwise(publish);
+  notify.addCatch(publishUnlessReproduction, { resultPath: '$.notificationError' });
+  notify.next(publishUnlessReproduction);
+  publish.addCatch(runFailed, { resultPath: '$.eventError' });
+  publish.next(runFailed);
   const fail = recordRunFailure(scope, purpose, ledger, notify);
 
   // Each way of finding the reason ends in the same `$.failure` shape that RecordRunFailure and NotifyFailure read.
