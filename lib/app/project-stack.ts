@@ -354,6 +354,7 @@ export class ProjectStack extends Stack {
       entrypoint: p.entrypoint && [...p.entrypoint],
       arguments: p.arguments && [...p.arguments],
       parameters: Object.keys(p.parameters).length > 0 ? { ...p.parameters } : undefined,
+      cache: p.cache || undefined,
       networkIsolation: p.networkIsolation,
       ...(p.vpc ? vpcOf(this, p) : {}),
       inputs: p.inputs.map((i) => ({

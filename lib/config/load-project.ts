@@ -87,6 +87,8 @@ export interface PurposeConfig {
   readonly arguments?: readonly string[];
   /** Typed run parameters, by name; empty when the purpose declares none. */
   readonly parameters: Readonly<Record<string, ParameterSpec>>;
+  /** Skip a run whose code, arguments, parameters and inputs equal those of the window's result. */
+  readonly cache: boolean;
   /** The container has no network (SageMaker still moves the inputs and outputs). */
   readonly networkIsolation: boolean;
   /** The job's network interfaces, when it runs in a VPC. */
@@ -611,6 +613,7 @@ function projectConfigOf(
         entrypoint: p.entrypoint,
         arguments: p.arguments,
         parameters: (p.parameters ?? {}) as Record<string, ParameterSpec>,
+        cache: p.cache === true,
         networkIsolation: p.networkIsolation ?? true,
         vpc: p.vpc,
         instanceType: p.instanceType ?? PROCESSING_DEFAULTS.instanceType,

@@ -502,6 +502,12 @@ const purpose = strict({
   entrypoint: strings('entrypoint', "['python3', '/opt/program/train.py']").check(by(entrypointProblem)).optional(),
   arguments: strings('arguments', "['--train-test-split-ratio', '0.2']").optional(),
   parameters: z.record(z.string(), parameter).optional(),
+  cache: z
+    .boolean({
+      error: (iss) =>
+        `cache must be true (skip a run whose code, arguments, parameters and inputs are unchanged) or false, got ${show(iss.input)}`,
+    })
+    .optional(),
   networkIsolation: z
     .boolean({ error: (iss) => `networkIsolation must be true (the script has no network) or false, got ${show(iss.input)}` })
     .optional(),

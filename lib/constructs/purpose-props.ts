@@ -300,6 +300,15 @@ export interface PurposeProps {
    */
   readonly parameters?: Record<string, ParameterSpec>;
   /**
+   * Skip unchanged work: before the job, a key of the code, the arguments, the parameter values
+   * and the input objects' content (from the run manifest) is compared with the one of the
+   * window's result; on a match the run is recorded as cached, puts Run Skipped, and starts no
+   * job. A manual run with `--force` always runs.
+   *
+   * @default false
+   */
+  readonly cache?: boolean;
+  /**
    * The folders the job reads.
    *
    * @default - no inputs

@@ -43,6 +43,7 @@ import {
   publishRunEvent,
   runQuery,
   settleArrivals,
+  skipUnchangedWork,
   topicKeyAccess,
   windowTaken,
 } from './private/purpose-definition';
@@ -199,12 +200,18 @@ export class Purpose extends Construct {
     const dataChecks = outputChecks && checkOutputData(this, purpose, outputChecks, onFailure.fail, commit);
     const outputs = checkOutputs(this, purpose, onFailure.fail, commitUnlessReproduction(this, dataChecks?.first ?? commit));
     for (const step of [query, redshift, partitions, record.inputs]) if (step) beforeJob = beforeJob.next(step);
+    const skip = props.cache === true ? skipUnchangedWork(this, purpose, table, taken) : undefined;
+    if (skip) {
+      beforeJob.next(skip.first);
+      beforeJob = skip.miss;
+    }
     beforeJob.next(this.processingJob).next(outputs);
     followExistingJob(this, this.processingJob, outputs, onFailure.describe);
     catchFailures(
       [
         claim,
         ...(settle?.catchable ?? []),
+        ...(skip?.catchable ?? []),
         query,
         ...(redshift?.catchableStates ?? []),
         partitions,

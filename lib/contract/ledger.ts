@@ -35,6 +35,11 @@ export const LEDGER_ATTRIBUTES = {
   readStartedAt: 'readStartedAt',
   /** An object that arrived after the run began to read (JSON of its S3 trigger details): one more run of the window follows. */
   followUp: 'followUp',
+  /** `cache: true`: the key of what the window's result was made from (runCacheKey), and the run that made it. */
+  cacheKey: 'cacheKey',
+  resultRunId: 'resultRunId',
+  /** A run that found its key equal to the result's: the run whose outputs stand. */
+  cachedFrom: 'cachedFrom',
 } as const;
 
 /** One item, as the trigger reads it. */

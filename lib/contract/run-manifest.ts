@@ -5,6 +5,7 @@
  * input overwritten while the job runs is recorded as the job read it; its outputs after the
  * commit, as the window's result holds them.
  */
+import { createHash } from 'node:crypto';
 import type { Requirement } from './requirements';
 import type { RunInputWindow, TriggerDetails } from './run-input';
 
@@ -118,3 +119,23 @@ export interface ReproductionInput {
 }
 
 export const RUN_MANIFEST_TOO_LARGE = 'BatCat.RunManifestTooLarge';
+
+/**
+ * What a run's result depends on, as one key (`cache: true`): its code (the image, whose asset
+ * tag is the hash of its folder, and a script's content-hashed archive), its arguments and
+ * parameter values, and the content of every input object (key, ETag and size: a file uploaded
+ * again unchanged keeps its key; its new version does not matter). The window is the ledger
+ * item's own, so it is not part of the key.
+ */
+export function runCacheKey(run: ManifestRun, inputs: readonly ManifestChannel[]): string {
+  const canonical = {
+    image: run.image,
+    code: run.code ?? null,
+    arguments: run.arguments ?? [],
+    parameters: Object.fromEntries(Object.entries(run.parameters ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))),
+    inputs: [...inputs]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((i) => [i.name, [...i.objects].sort((a, b) => (a.key < b.key ? -1 : 1)).map((o) => [o.key, o.etag, o.size])]),
+  };
+  return `sha256:${createHash('sha256').update(JSON.stringify(canonical)).digest('hex')}`;
+}

@@ -9,6 +9,7 @@ import {
   MAX_RUN_MANIFEST_OUTPUT_OBJECTS,
   RUN_MANIFEST_TOO_LARGE,
   RUN_MANIFEST_VERSION,
+  runCacheKey,
   runManifestKeys,
   type ManifestChannel,
   type ManifestObject,
@@ -78,7 +79,7 @@ export async function recordRunInputs(
   request: RecordInputsRequest,
   limit = MAX_RUN_MANIFEST_INPUT_OBJECTS,
   now = () => new Date(),
-): Promise<{ inputs: string; objects: number; uris: Record<string, string> }> {
+): Promise<{ inputs: string; objects: number; uris: Record<string, string>; cacheKey: string }> {
   const problem = windowProblem(request.run.window);
   if (problem) throw new Error(`not a run manifest request: ${problem}`);
   const inputs: ManifestChannel[] = [];
@@ -99,7 +100,7 @@ export async function recordRunInputs(
   }
   const key = runManifestKeys(request.run.purpose, request.run.runId).inputs;
   await store.write(key, JSON.stringify({ run: request.run, inputs, inputsRecordedAt: now().toISOString() }));
-  return { inputs: s3Uri(request.bucket, key), objects: total, uris };
+  return { inputs: s3Uri(request.bucket, key), objects: total, uris, cacheKey: runCacheKey(request.run, inputs) };
 }
 
 /** The current versions below an input's folders; fails when the run would read more than `limit` objects. */

@@ -5,6 +5,7 @@ import * as appApi from '../../lib/app';
 import { Purpose } from '../../lib/constructs/purpose';
 import { S3InputMode } from '../../lib/constructs/sagemaker-create-processing-job';
 import { REPO_ROOT } from '../helpers';
+import { RUN_EVENT_SCHEMA } from '../../lib/contract/run-events';
 
 /*
  * The entry points are the public API: the package root (also `batcat-cdk/constructs`) and
@@ -76,4 +77,9 @@ test('the constructs are at the root, the app and its configuration in batcat-cd
     expect(Object.keys(constructsApi)).not.toContain(name);
     expect(Object.keys(appApi)).not.toContain(name);
   }
+});
+
+test('README publishes the completion event schema exactly as lib/contract/run-events.ts defines it', () => {
+  const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  expect(readme).toContain(`\`\`\`json\n${JSON.stringify(RUN_EVENT_SCHEMA, null, 2)}\n\`\`\``);
 });

@@ -713,6 +713,11 @@ purposes:
       threshold: { type: 'number', default: 0.5, min: 0, max: 1 },
       day: { type: 'date', default: '2026-01-01' },
     });
+    expect(problems(`${VALID}    cache: yes\n`)).toEqual([
+      expect.stringMatching(
+        /purposes\[0\]\.cache: cache must be true \(skip a run whose code, arguments, parameters and inputs are unchanged\) or false, got 'yes'/,
+      ),
+    ]);
     expect(problems(`${VALID}    parameters:\n      threshold: { type: float, default: 1 }\n`)).toEqual([
       "line 12:26: purposes[0].parameters.threshold.type: 'float' is not a parameter type; allowed: string, number, integer, boolean, date",
     ]);

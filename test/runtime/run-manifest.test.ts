@@ -6,7 +6,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { RUN_MANIFEST_TOO_LARGE, runManifestKeys, type ManifestRun } from '../../lib/contract/run-manifest';
+import { RUN_MANIFEST_TOO_LARGE, runCacheKey, runManifestKeys, type ManifestRun } from '../../lib/contract/run-manifest';
 import { recordRunInputs, recordRunOutputs } from '../../lib/runtime/run-manifest';
 import { s3Store, s3VersionLister } from '../../lib/runtime/s3-store';
 import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
@@ -102,6 +102,7 @@ suite('the run manifest on a versioned S3', () => {
       inputs: `s3://purpose-bucket/${runManifestKeys('weekly', RUN.runId).inputs}`,
       objects: 3,
       uris: { u0: 's3://purpose-bucket/raw/usage/', u1: 's3://partner-data/lookup/vins.csv' },
+      cacheKey: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
     });
 
     // While the job runs, someone overwrites an input; then the commit writes the result.
@@ -175,5 +176,32 @@ suite('the run manifest on a versioned S3', () => {
     await expect(
       recordRunOutputs(list, store, { bucket: 'purpose-bucket', purpose: 'weekly', runId: 'never-recorded', outputs: [] }),
     ).rejects.toThrow("the run's inputs were not recorded: s3://purpose-bucket/_batcat/runs/weekly/never-recorded/inputs.json is missing");
+  });
+});
+
+describe('the cache key of a run (cache: true)', () => {
+  const run = {
+    image: 'img:1',
+    code: 's3://assets/abc.zip',
+    arguments: ['--a', '1'],
+    parameters: { t: '0.5', m: 'fast' },
+  } as unknown as ManifestRun;
+  const channel = (etag: string, key = 'raw/usage/dt=2026-11-16/a.csv') => [
+    { name: 'usage', bucket: 'b', prefixes: [], objects: [{ key, etag, size: 10, versionId: 'v1' }] },
+  ];
+  const key = runCacheKey(run, channel('"e1"'));
+  test('the same code, arguments, parameters and input content give the same key, whatever the versions and order', () => {
+    const again = [{ ...channel('"e1"')[0], objects: [{ ...channel('"e1"')[0].objects[0], versionId: 'v2' }] }];
+    expect(runCacheKey({ ...run, parameters: { m: 'fast', t: '0.5' } }, again)).toBe(key);
+  });
+  test.each([
+    ['the image', { ...run, image: 'img:2' }, channel('"e1"')],
+    ['the script', { ...run, code: 's3://assets/def.zip' }, channel('"e1"')],
+    ['an argument', { ...run, arguments: ['--a', '2'] }, channel('"e1"')],
+    ['a parameter', { ...run, parameters: { t: '0.7', m: 'fast' } }, channel('"e1"')],
+    ["an input's content", run, channel('"e2"')],
+    ['an input key', run, channel('"e1"', 'raw/usage/dt=2026-11-16/b.csv')],
+  ])('a change of %s changes the key', (_what, r, inputs) => {
+    expect(runCacheKey(r, inputs)).not.toBe(key);
   });
 });

@@ -68,6 +68,8 @@ const PATHS = {
   failure: '$.failure',
   settle: '$.settle',
   arrivals: '$.arrivals',
+  cache: '$.cache',
+  cacheKey: '$.cacheKey',
 } as const;
 
 /** Refuses anything that is not a run input, then goes on to `next`. */
@@ -189,7 +191,7 @@ export function recordRunStart(
     updateExpression:
       'SET #status = :running, #attempts = :attempt, #execution = :execution, #runId = :runId, #windowEnd = :windowEnd, ' +
       '#trigger = :trigger, #startedAt = :startedAt ' +
-      'REMOVE #endedAt, #error, #reason, #outputs, #settleUntil, #settleLimit, #readStartedAt, #followUp',
+      'REMOVE #endedAt, #error, #reason, #outputs, #settleUntil, #settleLimit, #readStartedAt, #followUp, #cachedFrom',
     conditionExpression: 'attribute_not_exists(#status) OR (#status <> :running AND #attempts < :attempt)',
     expressionAttributeNames: names(
       A.status,
@@ -207,6 +209,7 @@ export function recordRunStart(
       A.settleLimit,
       A.readStartedAt,
       A.followUp,
+      A.cachedFrom,
     ),
     expressionAttributeValues: {
       ':running': str('RUNNING'),
@@ -360,6 +363,89 @@ function defaultEventBus(scope: Construct): events.IEventBus {
   );
 }
 
+/**
+ * `cache: true`, after the run manifest recorded the inputs: the run's key (runCacheKey) is
+ * compared with the key of the window's result in the ledger. On a match (and unless a manual
+ * run was forced) the run restores the window's record as succeeded, cached from the run that
+ * made the result, puts Run Skipped and ends without a job; otherwise it keeps its key for
+ * RecordRunSuccess and goes on to the job.
+ */
+export function skipUnchangedWork(
+  scope: Construct,
+  purpose: ResolvedPurpose,
+  ledger: dynamodb.ITable,
+  taken: sfn.IChainable,
+): { first: sfn.TaskStateBase; miss: sfn.Pass; catchable: sfn.TaskStateBase[] } {
+  const read = new tasks.DynamoGetItem(scope, 'ReadWindowResult', {
+    comment: "Reads the key of what the window's result was made from, and the run that made it.",
+    table: ledger,
+    key: ledgerKey(purpose),
+    consistentRead: true,
+    expressionAttributeNames: names(A.cacheKey, A.resultRunId),
+    projectionExpression: [
+      new tasks.DynamoProjectionExpression().withAttribute(`#${A.cacheKey}`),
+      new tasks.DynamoProjectionExpression().withAttribute(`#${A.resultRunId}`),
+    ],
+    resultPath: PATHS.cache,
+  });
+  read.addRetry({
+    errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException'],
+    interval: Duration.seconds(1),
+    maxAttempts: 5,
+    backoffRate: 2,
+  });
+  const resultKey = `${PATHS.cache}.Item.${A.cacheKey}.S`;
+  const resultRun = `${PATHS.cache}.Item.${A.resultRunId}.S`;
+  const cached = new tasks.DynamoUpdateItem(scope, 'RecordRunCached', {
+    comment:
+      "Records the window as succeeded by this run without a job: its result is the earlier run's, made from the same code and inputs.",
+    table: ledger,
+    key: ledgerKey(purpose),
+    updateExpression: 'SET #status = :succeeded, #endedAt = :endedAt, #outputs = :outputs, #cachedFrom = :cachedFrom',
+    conditionExpression: '#execution = :execution',
+    expressionAttributeNames: names(A.status, A.endedAt, A.outputs, A.cachedFrom, A.execution),
+    expressionAttributeValues: {
+      ':succeeded': str('SUCCEEDED'),
+      ':endedAt': str(sfn.JsonPath.stateEnteredTime),
+      ':outputs': str(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.outputs'))),
+      ':cachedFrom': str(sfn.JsonPath.stringAt(resultRun)),
+      ':execution': str(sfn.JsonPath.executionId),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  retryLedgerWrites(cached);
+  cached.addCatch(taken, { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: PATHS.error });
+  const skipped = publishRunEvent(scope, 'PublishRunSkipped', purpose, RUN_EVENT_TYPES.skipped, {
+    cachedFrom: sfn.JsonPath.stringAt(resultRun),
+  });
+  cached
+    .next(skipped)
+    .next(new sfn.Succeed(scope, 'RunSkipped', { comment: "The window's result stands: same code, arguments, parameters and inputs." }));
+  const miss = new sfn.Pass(scope, 'KeepCacheKey', {
+    comment: "The key RecordRunSuccess stores with the window's new result.",
+    parameters: { key: sfn.JsonPath.stringAt(`${PATHS.manifest}.cacheKey`) },
+    resultPath: PATHS.cacheKey,
+  });
+  const forcedByHand = sfn.Condition.and(
+    sfn.Condition.booleanEquals('$.force', true),
+    sfn.Condition.stringEquals(RUN_INPUT_PATHS.triggerKind, 'manual'),
+  );
+  read.next(
+    new sfn.Choice(scope, 'ResultUnchanged', { comment: 'Same key as the result, and not a manual run with --force: nothing to run.' })
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.isPresent(resultKey),
+          sfn.Condition.isPresent(resultRun),
+          sfn.Condition.stringEqualsJsonPath(resultKey, `${PATHS.manifest}.cacheKey`),
+          sfn.Condition.not(forcedByHand),
+        ),
+        cached,
+      )
+      .otherwise(miss),
+  );
+  return { first: read, miss, catchable: [read, cached] };
+}
+
 /** Where an attempt ends that finds another attempt holding its window. */
 export function windowTaken(scope: Construct): sfn.Fail {
   return new sfn.Fail(scope, 'WindowTaken', {
@@ -378,18 +464,30 @@ export function recordRunSuccess(
   taken: sfn.IChainable,
   done: sfn.IChainable,
 ): tasks.DynamoUpdateItem {
+  const cache = purpose.props.cache === true;
   const success = new tasks.DynamoUpdateItem(scope, 'RecordRunSuccess', {
     comment: "Makes this attempt the window's result in the run ledger.",
     table: ledger,
     key: ledgerKey(purpose),
-    updateExpression: 'SET #status = :succeeded, #endedAt = :endedAt, #outputs = :outputs',
+    updateExpression:
+      'SET #status = :succeeded, #endedAt = :endedAt, #outputs = :outputs' +
+      (cache ? ', #cacheKey = :cacheKey, #resultRunId = :runId REMOVE #cachedFrom' : ''),
     conditionExpression: '#execution = :execution',
-    expressionAttributeNames: names(A.status, A.endedAt, A.outputs, A.execution),
+    expressionAttributeNames: names(
+      A.status,
+      A.endedAt,
+      A.outputs,
+      A.execution,
+      ...(cache ? [A.cacheKey, A.resultRunId, A.cachedFrom] : []),
+    ),
     expressionAttributeValues: {
       ':succeeded': str('SUCCEEDED'),
       ':endedAt': str(sfn.JsonPath.stateEnteredTime),
       ':outputs': str(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.outputs'))),
       ':execution': str(sfn.JsonPath.executionId),
+      ...(cache
+        ? { ':cacheKey': str(sfn.JsonPath.stringAt(`${PATHS.cacheKey}.key`)), ':runId': str(sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId)) }
+        : {}),
     },
     resultPath: sfn.JsonPath.DISCARD,
   });
