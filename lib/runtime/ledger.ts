@@ -98,35 +98,21 @@ export async function recordEndedRun(
   table: string,
   run: { purpose: string; window: string; executionArn: string; status: string; reason: string; endedAt: Date },
 ): Promise<boolean> {
-  try {
-    await ddb.send(
-      new UpdateItemCommand({
-        TableName: table,
-        Key: { [LEDGER_KEY.partition]: { S: run.purpose }, [LEDGER_KEY.sort]: { S: run.window } },
-        UpdateExpression: 'SET #status = :failed, #endedAt = :endedAt, #error = :error, #reason = :reason',
-        ConditionExpression: '#status = :running AND #execution = :execution',
-        ExpressionAttributeNames: {
-          '#status': A.status,
-          '#endedAt': A.endedAt,
-          '#error': A.error,
-          '#reason': A.reason,
-          '#execution': A.execution,
-        },
-        ExpressionAttributeValues: {
-          ':failed': { S: 'FAILED' },
-          ':running': { S: 'RUNNING' },
-          ':endedAt': { S: run.endedAt.toISOString() },
-          ':error': { S: run.status },
-          ':reason': { S: run.reason },
-          ':execution': { S: run.executionArn },
-        },
-      }),
-    );
-    return true;
-  } catch (e) {
-    if (conditionFailed(e)) return false;
-    throw e;
-  }
+  return updateRunning(
+    ddb,
+    table,
+    { purpose: run.purpose, window: run.window, execution: run.executionArn },
+    {
+      update: 'SET #status = :failed, #endedAt = :endedAt, #error = :error, #reason = :reason',
+      names: { '#endedAt': A.endedAt, '#error': A.error, '#reason': A.reason },
+      values: {
+        ':failed': { S: 'FAILED' },
+        ':endedAt': { S: run.endedAt.toISOString() },
+        ':error': { S: run.status },
+        ':reason': { S: run.reason },
+      },
+    },
+  );
 }
 
 function entryOf(item: Record<string, AttributeValue>): LedgerEntry | undefined {
@@ -149,13 +135,43 @@ function entryOf(item: Record<string, AttributeValue>): LedgerEntry | undefined 
 }
 
 /** Whether a conditional write was refused: the item is not as the writer read it. */
-export function conditionFailed(e: unknown): boolean {
+function conditionFailed(e: unknown): boolean {
   return e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException';
 }
 
-const runningItem = (purpose: string, window: string) => ({
-  Key: { [LEDGER_KEY.partition]: { S: purpose }, [LEDGER_KEY.sort]: { S: window } },
-});
+/**
+ * Applies `change` to the ledger item of `run.window` only while it holds `run.execution` as
+ * running (and `change.condition`, if given). False, changing nothing, when the item is not so:
+ * the run ended, or another attempt holds the window.
+ */
+async function updateRunning(
+  ddb: DynamoDBClient,
+  table: string,
+  run: { purpose: string; window: string; execution: string },
+  change: {
+    update: string;
+    condition?: string;
+    names: Record<string, string>;
+    values: Record<string, AttributeValue>;
+  },
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { [LEDGER_KEY.partition]: { S: run.purpose }, [LEDGER_KEY.sort]: { S: run.window } },
+        UpdateExpression: change.update,
+        ConditionExpression: `#status = :running AND #execution = :execution${change.condition ? ` AND ${change.condition}` : ''}`,
+        ExpressionAttributeNames: { ...change.names, '#status': A.status, '#execution': A.execution },
+        ExpressionAttributeValues: { ...change.values, ':running': { S: 'RUNNING' }, ':execution': { S: run.execution } },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (conditionFailed(e)) return false;
+    throw e;
+  }
+}
 
 /**
  * Pushes back the read of the settling run `execution` of `window` to `until`. False if the run
@@ -166,28 +182,12 @@ export async function extendSettle(
   table: string,
   run: { purpose: string; window: string; execution: string; until: string },
 ): Promise<boolean> {
-  try {
-    await ddb.send(
-      new UpdateItemCommand({
-        TableName: table,
-        ...runningItem(run.purpose, run.window),
-        UpdateExpression: 'SET #settleUntil = :until',
-        ConditionExpression:
-          '#status = :running AND #execution = :execution AND attribute_not_exists(#readStartedAt) AND #settleUntil < :until',
-        ExpressionAttributeNames: {
-          '#settleUntil': A.settleUntil,
-          '#status': A.status,
-          '#execution': A.execution,
-          '#readStartedAt': A.readStartedAt,
-        },
-        ExpressionAttributeValues: { ':until': { S: run.until }, ':running': { S: 'RUNNING' }, ':execution': { S: run.execution } },
-      }),
-    );
-    return true;
-  } catch (e) {
-    if (conditionFailed(e)) return false;
-    throw e;
-  }
+  return updateRunning(ddb, table, run, {
+    update: 'SET #settleUntil = :until',
+    condition: 'attribute_not_exists(#readStartedAt) AND #settleUntil < :until',
+    names: { '#settleUntil': A.settleUntil, '#readStartedAt': A.readStartedAt },
+    values: { ':until': { S: run.until } },
+  });
 }
 
 /**
@@ -199,20 +199,9 @@ export async function requestFollowUp(
   table: string,
   run: { purpose: string; window: string; execution: string; followUp: string },
 ): Promise<boolean> {
-  try {
-    await ddb.send(
-      new UpdateItemCommand({
-        TableName: table,
-        ...runningItem(run.purpose, run.window),
-        UpdateExpression: 'SET #followUp = if_not_exists(#followUp, :followUp)',
-        ConditionExpression: '#status = :running AND #execution = :execution',
-        ExpressionAttributeNames: { '#followUp': A.followUp, '#status': A.status, '#execution': A.execution },
-        ExpressionAttributeValues: { ':followUp': { S: run.followUp }, ':running': { S: 'RUNNING' }, ':execution': { S: run.execution } },
-      }),
-    );
-    return true;
-  } catch (e) {
-    if (conditionFailed(e)) return false;
-    throw e;
-  }
+  return updateRunning(ddb, table, run, {
+    update: 'SET #followUp = if_not_exists(#followUp, :followUp)',
+    names: { '#followUp': A.followUp },
+    values: { ':followUp': { S: run.followUp } },
+  });
 }
