@@ -24,12 +24,12 @@ import { scopedError } from './private/errors';
 import { firstEventAlarm } from './private/alarms';
 import { denyGrantsExceptForAwsServices } from './private/key-policies';
 import {
-  catchFailures,
   checkOutputData,
   checkOutputs,
   checkRunInput,
   commitResults,
   failureHandling,
+  REDSHIFT_QUERY_STATE,
   followExistingJob,
   commitUnlessReproduction,
   listWindowPartitions,
@@ -51,6 +51,7 @@ import { resolvePurposeProps, type BucketedPurposeProps, type ResolvedPurpose } 
 import { OutputChecks } from './private/output-checks';
 import { ResultCommit } from './private/result-commit';
 import { scriptCode } from './private/script-code';
+import { RedriveGate } from './private/redrive-gate';
 import { RunManifests } from './private/run-manifests';
 import { WindowManifests } from './private/window-manifests';
 import { purposeLogGroup } from './private/log-group';
@@ -124,9 +125,11 @@ export class Purpose extends Construct {
     const resolve = resolveRun(this, purpose);
     const taken = windowTaken(this);
     const claim = recordRunStart(this, purpose, table, taken);
-    const onFailure = failureHandling(this, purpose, props.notificationTopic, table);
+    const logSettings = { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey };
+    const redriveGate = new RedriveGate(this, 'RedriveGate', { stateMachineName: this.stateMachineName, logs: logSettings });
+    const onFailure = failureHandling(this, purpose, props.notificationTopic, table, redriveGate);
     const query = props.query && runQuery(this, props.query, purpose);
-    const redshift = props.redshiftQuery && runRedshiftQuery(this, purpose, onFailure.fail);
+    const redshift = props.redshiftQuery && runRedshiftQuery(this, purpose, onFailure.failedIn(REDSHIFT_QUERY_STATE));
     const definition = checkRunInput(this, resolve);
     const code = props.script !== undefined ? scriptCode(this, props.script, props.sourceDirectory) : undefined;
     this.processingJob = runProcessingJob(this, purpose, image, code);
@@ -140,7 +143,7 @@ export class Purpose extends Construct {
       bucket: props.bucket,
       outputPrefixes: purpose.outputs.map((o) => o.keyPrefix),
       stateMachineName: this.stateMachineName,
-      logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
+      logs: logSettings,
     });
     const commit = commitResults(this, purpose, resultCommit);
     const manifests =
@@ -156,7 +159,7 @@ export class Purpose extends Construct {
               fallbackBucket: i.fallbackBucket,
             })),
             stateMachineName: this.stateMachineName,
-            logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
+            logs: logSettings,
           })
         : undefined;
     const partitions = manifests && listWindowPartitions(this, manifests);
@@ -172,7 +175,7 @@ export class Purpose extends Construct {
         ...purpose.outputs.map((o) => ({ bucket: props.bucket, keyPrefix: o.keyPrefix })),
       ],
       stateMachineName: this.stateMachineName,
-      logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
+      logs: logSettings,
     });
     const record = recordRunManifest(this, purpose, runManifests, this.processingJob, code);
     resolve.next(reproduceOrClaim(this, purpose, claim, this.processingJob));
@@ -193,12 +196,14 @@ export class Purpose extends Construct {
             sampledOutputs: purpose.tables.filter((t) => (t.table.sampleRows ?? DEFAULT_SAMPLE_ROWS) > 0).map((t) => t.output),
             workGroup: purpose.profileWorkGroup!,
             stateMachineName: this.stateMachineName,
-            logs: { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
+            logs: logSettings,
           })
         : undefined;
     // What a run wrote is checked before its commit: a run that breaks a rule leaves the window's result as it was.
-    const dataChecks = outputChecks && checkOutputData(this, purpose, outputChecks, onFailure.fail, commit);
-    const outputs = checkOutputs(this, purpose, onFailure.fail, commitUnlessReproduction(this, dataChecks?.first ?? commit));
+    // An empty output or a broken rule is the job's result: a redrive runs the job again, over the inputs as they are then.
+    const jobFailed = onFailure.failedIn(this.processingJob.stateId);
+    const dataChecks = outputChecks && checkOutputData(this, purpose, outputChecks, jobFailed, commit);
+    const outputs = checkOutputs(this, purpose, jobFailed, commitUnlessReproduction(this, dataChecks?.first ?? commit));
     for (const step of [query, redshift, partitions, record.inputs]) if (step) beforeJob = beforeJob.next(step);
     const skip = props.cache === true ? skipUnchangedWork(this, purpose, table, taken) : undefined;
     if (skip) {
@@ -206,29 +211,29 @@ export class Purpose extends Construct {
       beforeJob = skip.miss;
     }
     beforeJob.next(this.processingJob).next(outputs);
-    followExistingJob(this, this.processingJob, outputs, onFailure.describe);
-    catchFailures(
-      [
-        claim,
-        ...(settle?.catchable ?? []),
-        ...(skip?.catchable ?? []),
-        query,
-        ...(redshift?.catchableStates ?? []),
-        partitions,
-        this.processingJob,
-        outputs,
-        commit,
-        ...(dataChecks?.catchable ?? []),
-        success,
-      ],
-      onFailure.describe,
-    );
+    followExistingJob(this, this.processingJob, outputs, onFailure.caughtIn(this.processingJob.stateId));
+    onFailure.catch([
+      claim,
+      ...(settle?.catchable ?? []),
+      ...(skip?.catchable ?? []),
+      query,
+      partitions,
+      record.inputs,
+      this.processingJob,
+      outputs,
+      commit,
+      ...(dataChecks?.catchable ?? []),
+      record.outputs,
+      success,
+    ]);
+    if (redshift) onFailure.catch(redshift.catchableStates, redshift.startState);
+    onFailure.finish();
 
     // Under /aws/vendedlogs/, so that the log delivery policy need not name each group.
     this.logGroup = purposeLogGroup(
       this,
       'Logs',
-      { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey },
+      logSettings,
       `/aws/vendedlogs/states/${this.stateMachineName}`,
     );
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -269,10 +274,11 @@ export class Purpose extends Construct {
       [
         resultCommit.function,
         runManifests.function,
+        redriveGate.function,
         ...(manifests ? [manifests.function] : []),
         ...(outputChecks ? [outputChecks.function] : []),
       ].map((f) => `${f.functionArn}:*`),
-      "lambda:InvokeFunction on the purpose's own functions' versions and aliases (commit, run manifest, partitions, output checks), as LambdaInvoke grants it.",
+      "lambda:InvokeFunction on the purpose's own functions' versions and aliases (commit, run manifest, redrive gate, partitions, output checks), as LambdaInvoke grants it.",
     );
     acknowledgeFinding(
       this.stateMachine.role,

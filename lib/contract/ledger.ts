@@ -40,6 +40,9 @@ export const LEDGER_ATTRIBUTES = {
   resultRunId: 'resultRunId',
   /** A run that found its key equal to the result's: the run whose outputs stand. */
   cachedFrom: 'cachedFrom',
+  /** A failed attempt that `batcat redrive` reopened: how many times, and when last. */
+  redrives: 'redrives',
+  redrivenAt: 'redrivenAt',
 } as const;
 
 /** One item, as the trigger reads it. */

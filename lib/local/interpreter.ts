@@ -75,6 +75,8 @@ export function executionContext(
       StartTime: startTime,
       RoleArn: `arn:aws:iam::${account}:role/sm`,
       Input: {},
+      // A redrive (which the interpreter does not do) would count up; tests that re-run a failed state set it.
+      RedriveCount: 0,
     },
     StateMachine: { Id: stateMachineId, Name: stateMachineName },
     // The interpreter keeps no per-state context; the run ledger's end records read this time.
@@ -87,4 +89,16 @@ export function taskError(error: string, cause: string): Error {
   const e = new Error(cause);
   e.name = error;
   return e;
+}
+
+/** `fn` as a Lambda task reports it: a thrown error's name is the `Error`, and `Cause` the JSON Lambda sends for it. */
+export function asLambda<T, R>(fn: (request: T) => R | Promise<R>): (request: T) => Promise<R> {
+  return async (request) => {
+    try {
+      return await fn(request);
+    } catch (e) {
+      const err = e as Error;
+      throw taskError(err.name, JSON.stringify({ errorType: err.name, errorMessage: err.message }));
+    }
+  };
 }

@@ -24,7 +24,8 @@ import {
 } from '../runtime/run-manifest';
 import { writeWindowManifests, type WindowManifestRequest } from '../runtime/window-manifest';
 import { folderStore } from './folder-store';
-import { executionContext, StateMachine, taskError } from './interpreter';
+import { asLambda, executionContext, StateMachine, taskError } from './interpreter';
+import { awaitRedrive } from '../runtime/redrive';
 import { LocalRunError, readContainerSpec } from './container-spec';
 import { detectEngine, type Engine, type EngineKind } from './engine';
 import { localPathOf, runProcessingJobLocally, type ProcessingJobParams } from './processing-job';
@@ -447,6 +448,8 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         },
       ]),
     ),
+    // A failed run ends here, as on AWS; run-local has no redrive (run it again).
+    AwaitRedrive: asLambda(awaitRedrive),
     NotifyFailure: (params: unknown) => {
       fs.writeFileSync(path.join(runDir, 'notification.json'), JSON.stringify(params, null, 2));
       return Promise.resolve({ MessageId: 'local' });

@@ -8,7 +8,7 @@ import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { writeWindowManifests, type WindowManifestRequest } from '../../lib/runtime/window-manifest';
 import { memoryStores } from '../helpers';
 import { decide, resolved } from '../iam-policy';
-import { executionContext, StateMachine } from '../local-step-functions';
+import { awaitRedriveHandler, executionContext, StateMachine } from '../local-step-functions';
 import { synthesizedProject } from './synthesized-project';
 
 /*
@@ -189,6 +189,7 @@ describe("a branch's runs, executed locally: each input from the branch where it
           RecordRunStart: async () => ({}),
           RecordRunSuccess: async () => ({}),
           PublishRunSucceeded: async () => ({}),
+          AwaitRedrive: awaitRedriveHandler,
           PublishRunFailed: async () => ({}),
           CommitResults: async () => ({ outputs: [] }),
           ListWindowPartitions: (request: WindowManifestRequest) => writeWindowManifests(storeOf, request),

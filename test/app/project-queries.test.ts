@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { definitionOf, recordInputsStub, stubRefs } from '../helpers';
 import { synthesizedProject } from './synthesized-project';
-import { executionContext, StateMachine } from '../local-step-functions';
+import { awaitRedriveHandler, executionContext, StateMachine } from '../local-step-functions';
 
 /*
  * The Athena side of a project: the workgroup, the Glue database and result tables, and a
@@ -281,6 +281,7 @@ describe('a query-fed run, executed locally', () => {
           },
           RecordRunSuccess: async () => ({}),
           PublishRunSucceeded: async () => ({}),
+          AwaitRedrive: awaitRedriveHandler,
           PublishRunFailed: async () => ({}),
           RecordRunFailure: async () => ({}),
           CommitResults: async (p: any) => {

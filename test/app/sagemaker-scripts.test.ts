@@ -7,7 +7,7 @@ import { loadProject, type ProjectConfig } from '../../lib/config/load-project';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { synthesizePurposes } from '../../lib/local/synthesized-purpose';
 import { everyTemplate, recordInputsStub, REPO_ROOT, synthOnce, testApp } from '../helpers';
-import { executionContext, StateMachine } from '../local-step-functions';
+import { awaitRedriveHandler, executionContext, StateMachine } from '../local-step-functions';
 import { apiModelSource, createProcessingJobProblems } from '../sagemaker-api-model';
 import { synthesizedProject } from './synthesized-project';
 
@@ -45,6 +45,7 @@ async function renderedJob(config: ProjectConfig, purpose: string): Promise<any>
         RecordRunStart: () => Promise.resolve({}),
         RecordRunSuccess: () => Promise.resolve({}),
         PublishRunSucceeded: async () => ({}),
+        AwaitRedrive: awaitRedriveHandler,
         PublishRunFailed: async () => ({}),
         CommitResults: () => Promise.resolve({ outputs: [] }),
         RecordRunInputs: async (params: any) => {

@@ -23,7 +23,7 @@ import { recordRunInputs, recordRunOutputs } from '../../lib/runtime/run-manifes
 import { s3Store, s3VersionLister } from '../../lib/runtime/s3-store';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { tempDir } from '../helpers';
-import { executionContext, StateMachine } from '../local-step-functions';
+import { awaitRedriveHandler, executionContext, StateMachine } from '../local-step-functions';
 import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
 import { synthesizedProject } from '../app/synthesized-project';
 
@@ -89,6 +89,7 @@ async function execute(input: any): Promise<void> {
           return {};
         },
         PublishRunSucceeded: async () => ({}),
+        AwaitRedrive: awaitRedriveHandler,
         PublishRunFailed: async () => ({}),
         RecordRunFailure: async () => {
           ledgerWrites.push(`failure ${input.runId}`);

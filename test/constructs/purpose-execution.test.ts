@@ -12,7 +12,7 @@ import { RUN_EVENT_SCHEMA } from '../../lib/contract/run-events';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
 import { definitionOf, recordInputsStub, runConfigOf, stubRefs } from '../helpers';
-import { ExecutionError, executionContext, StateMachine, taskError } from '../local-step-functions';
+import { awaitRedriveHandler, executionContext, ExecutionError, StateMachine, taskError } from '../local-step-functions';
 import { baseStack } from './fixtures';
 
 /*
@@ -160,6 +160,7 @@ async function run(
           events.push(params);
           return { FailedEntryCount: 0 };
         },
+        AwaitRedrive: awaitRedriveHandler,
         PublishRunFailed: async (params: any) => {
           events.push(params);
           return { FailedEntryCount: 0 };
@@ -551,6 +552,7 @@ suite('a purpose run, executed locally', () => {
           RecordRunStart: async () => ({}),
           RecordReadStart: async () => ({}),
           RecordRunFailure: async () => ({}),
+          AwaitRedrive: awaitRedriveHandler,
           PublishRunFailed: async () => ({}),
           RecordRunInputs: recordInputsStub,
           RunProcessingJob: async (params: any) => {

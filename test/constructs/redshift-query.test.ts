@@ -8,7 +8,7 @@ import { RedshiftUnloadFormat } from '../../lib/constructs/redshift-unload-query
 import { unloadStatement } from '../../lib/contract/sql';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { definitionOf, recordInputsStub, runConfigOf, stubRefs } from '../helpers';
-import { ExecutionError, StateMachine, executionContext } from '../local-step-functions';
+import { awaitRedriveHandler, executionContext, ExecutionError, StateMachine } from '../local-step-functions';
 import { createProcessingJobProblems } from '../sagemaker-api-model';
 import { baseStack } from './fixtures';
 
@@ -166,6 +166,7 @@ async function execute(statuses: Array<{ Status: string; Error?: string }>) {
         RecordRunStart: async () => ({}),
         RecordRunSuccess: async () => ({}),
         PublishRunSucceeded: async () => ({}),
+        AwaitRedrive: awaitRedriveHandler,
         PublishRunFailed: async () => ({}),
         RecordRunFailure: async () => ({}),
         RunQuery: async (params: any) => {

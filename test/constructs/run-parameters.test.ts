@@ -5,7 +5,7 @@ import type { PurposeProps } from '../../lib/constructs/purpose-props';
 import { RunRequestError } from '../../lib/contract/run-input';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { definitionOf, recordInputsStub, runConfigOf } from '../helpers';
-import { executionContext, StateMachine } from '../local-step-functions';
+import { awaitRedriveHandler, executionContext, StateMachine } from '../local-step-functions';
 import { baseStack } from './fixtures';
 
 /*
@@ -49,6 +49,7 @@ async function runJob(input: unknown) {
         RecordRunStart: async () => ({}),
         RecordRunSuccess: async () => ({}),
         PublishRunSucceeded: async () => ({}),
+        AwaitRedrive: awaitRedriveHandler,
         PublishRunFailed: async () => ({}),
         RecordRunInputs: async (x: any) => {
           manifests.push(x);

@@ -9,7 +9,7 @@ import { Purpose } from '../../lib/constructs/purpose';
 import type { PurposeRunConfig, RunInput } from '../../lib/contract/run-input';
 import { startRuns, type TriggerResult } from '../../lib/runtime/trigger';
 import { definitionOf, recordInputsStub, runConfigOf, stubRefs } from '../helpers';
-import { executionContext, StateMachine, taskError } from '../local-step-functions';
+import { awaitRedriveHandler, executionContext, StateMachine, taskError } from '../local-step-functions';
 import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
 import { baseStack } from './fixtures';
 
@@ -129,6 +129,7 @@ function harness(p = usage, table: string) {
           RecordReadStart: (x: any) => ledger(x),
           RecordRunSuccess: (x: any) => ledger(x),
           PublishRunSucceeded: async () => ({}),
+          AwaitRedrive: awaitRedriveHandler,
           PublishRunFailed: async () => ({}),
           RecordRunFailure: (x: any) => ledger(x),
           RecordRunInputs: recordInputsStub,

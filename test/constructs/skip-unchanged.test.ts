@@ -8,7 +8,7 @@ import { RUN_EVENT_SCHEMA } from '../../lib/contract/run-events';
 import { runInput, type PurposeRunConfig, type TriggerDetails } from '../../lib/contract/run-input';
 import { runCacheKey } from '../../lib/contract/run-manifest';
 import { definitionOf, recordInputsStub, runConfigOf } from '../helpers';
-import { executionContext, StateMachine, taskError } from '../local-step-functions';
+import { awaitRedriveHandler, executionContext, StateMachine, taskError } from '../local-step-functions';
 import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
 import { baseStack } from './fixtures';
 
@@ -97,6 +97,7 @@ async function run(table: string, attempt: number, opts: { force: boolean; trigg
         },
         PublishRunSucceeded: async (x: any) => events.push(x.Entries[0]),
         PublishRunSkipped: async (x: any) => events.push(x.Entries[0]),
+        AwaitRedrive: awaitRedriveHandler,
         PublishRunFailed: async (x: any) => events.push(x.Entries[0]),
         NotifyFailure: async () => ({}),
       },

@@ -9,7 +9,7 @@ import { WINDOW_ERRORS } from '../../lib/contract/window-manifest';
 import { singleRunInput, resolveRunRequest } from '../../lib/runtime/trigger';
 import { writeWindowManifests, type WindowManifestRequest } from '../../lib/runtime/window-manifest';
 import { definitionOf, memoryStores, recordInputsStub, runConfigOf, stubRefs } from '../helpers';
-import { ExecutionError, StateMachine, executionContext, taskError } from '../local-step-functions';
+import { awaitRedriveHandler, executionContext, ExecutionError, StateMachine, taskError } from '../local-step-functions';
 import { createProcessingJobProblems } from '../sagemaker-api-model';
 import { baseStack } from './fixtures';
 
@@ -157,6 +157,7 @@ async function execute(objects: Record<string, string[]>) {
         RecordRunStart: async () => ({}),
         RecordRunSuccess: async () => ({}),
         PublishRunSucceeded: async () => ({}),
+        AwaitRedrive: awaitRedriveHandler,
         PublishRunFailed: async () => ({}),
         RecordRunFailure: async () => ({}),
         ListWindowPartitions: async (request: WindowManifestRequest) => {

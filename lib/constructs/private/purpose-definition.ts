@@ -8,6 +8,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { JOB_ENV, secretIdVariable } from '../../contract/environment';
 import { LEDGER_ATTRIBUTES, LEDGER_KEY } from '../../contract/ledger';
+import { INVALID_RUN_INPUT_ERROR, REDRIVE_REFUSED_ERROR, WINDOW_TAKEN_ERROR } from '../../contract/redrive';
 import { parameterPath, parameterVariable } from '../../contract/parameters';
 import { RUN_EVENT_SOURCE, RUN_EVENT_TYPES, RUN_EVENT_VERSION, type RunEventType } from '../../contract/run-events';
 import { hasInstanceStorage, placeholderPath, processingInstanceType, splitPlaceholders } from '../../contract/processing';
@@ -29,6 +30,7 @@ import type { ResultCommit } from './result-commit';
 import type { RunManifests } from './run-manifests';
 import type { ScriptCode } from './script-code';
 import type { WindowManifests } from './window-manifests';
+import { REDRIVE_COUNT, type RedriveGate } from './redrive-gate';
 
 /*
  * The states of a purpose's state machine, one small function each. Every state is created in
@@ -66,6 +68,7 @@ const PATHS = {
   outputCheck: '$.outputCheck',
   error: '$.error',
   failure: '$.failure',
+  failedAt: '$.failedAt',
   settle: '$.settle',
   arrivals: '$.arrivals',
   cache: '$.cache',
@@ -98,7 +101,7 @@ export function checkRunInput(scope: Construct, next: sfn.IChainable): sfn.Choic
     )
     .otherwise(
       new sfn.Fail(scope, 'NotARunInput', {
-        error: 'BatCat.InvalidRunInput',
+        error: INVALID_RUN_INPUT_ERROR,
         cause:
           'The input is not a BatCat run input (runId, window.start, window.end, window.endExclusive, timezone, attempt and trigger.kind are required, and the window days are dates). ' +
           'Start runs with `batcat run` or through the trigger function; see README.md, "The run contract".',
@@ -108,56 +111,76 @@ export function checkRunInput(scope: Construct, next: sfn.IChainable): sfn.Choic
 
 /** Derives the job name and the partition of the window, and the query's parameters. */
 export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass {
+  return new sfn.Pass(scope, 'ResolveRun', {
+    comment:
+      'Derives the job name from the execution id, start time and redrive count (any 80-character execution name gives a valid ' +
+      'job name, and a name reused after 90 days a new one) and the partition of the window.',
+    parameters: runFields(purpose, sfn.JsonPath.executionName),
+    resultPath: PATHS.resolved,
+  });
+}
+
+/**
+ * After a redrive: what ResolveRun derived, for this try of the execution. Its job name hashes
+ * the redrive count (SageMaker refuses a job name used before), and the job writes to a folder
+ * of its own, `_attempts/<execution name>-redrive-<n>/`, so nothing the failed try left there
+ * becomes part of the result.
+ */
+function resolveRedrive(scope: Construct, purpose: ResolvedPurpose): sfn.Pass {
+  return new sfn.Pass(scope, 'ResolveRedrive', {
+    comment: "Takes a new job name and attempt folder for the redriven try, which a redrive's ResolveRun does not (it is not run again).",
+    parameters: runFields(purpose, sfn.JsonPath.format('{}-redrive-{}', sfn.JsonPath.executionName, sfn.JsonPath.stringAt(REDRIVE_COUNT))),
+    resultPath: PATHS.resolved,
+  });
+}
+
+/** The fields of `$.batcat`: `tryName` names the attempt's folders (the execution's name, and a suffix after a redrive). */
+function runFields(purpose: ResolvedPurpose, tryName: string): Record<string, unknown> {
   const literal = (p: QueryParameter) =>
     sfn.JsonPath.format(
       "'{}'",
       sfn.JsonPath.stringAt(p === QueryParameter.WINDOW_START ? RUN_INPUT_PATHS.windowStart : RUN_INPUT_PATHS.windowEnd),
     );
-  return new sfn.Pass(scope, 'ResolveRun', {
-    comment:
-      'Derives the job name from the execution id and start time (any 80-character execution name gives a valid job name, ' +
-      'and a name reused after 90 days a new one) and the partition of the window.',
-    parameters: {
-      jobName: sfn.JsonPath.format(
-        `${purpose.jobNamePrefix}-{}`,
-        sfn.JsonPath.hash(sfn.JsonPath.format('{} {}', sfn.JsonPath.executionId, sfn.JsonPath.executionStartTime), 'MD5'),
+  return {
+    jobName: sfn.JsonPath.format(
+      `${purpose.jobNamePrefix}-{}`,
+      sfn.JsonPath.hash(
+        sfn.JsonPath.format('{} {} {}', sfn.JsonPath.executionId, sfn.JsonPath.executionStartTime, sfn.JsonPath.stringAt(REDRIVE_COUNT)),
+        'MD5',
       ),
-      // DynamoDB numbers are strings.
-      attempt: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.attempt)),
-      partition: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart)),
-      // Where this execution's job writes; the commit makes it the window's result (dt=...) only after success.
-      attemptFolder: sfn.JsonPath.format('_attempts/{}/', sfn.JsonPath.executionName),
-      // A Redshift query unloads into a folder of the run's own.
-      ...(purpose.redshiftResults ? { queryFolder: sfn.JsonPath.format('{}/', sfn.JsonPath.executionName) } : {}),
-      // A run over several days reads its partitioned inputs through manifests in a folder of its own.
-      ...(purpose.windowInputs.length > 0
-        ? {
-            manifestFolder: sfn.JsonPath.format('{}/', sfn.JsonPath.executionName),
-            manifests: Object.fromEntries(
-              purpose.windowInputs.map((i, n) => [
-                `m${n}`,
-                sfn.JsonPath.format(`${purpose.manifestsPrefix}{}/${windowManifestName(i.name)}`, sfn.JsonPath.executionName),
-              ]),
-            ),
-          }
-        : {}),
-      // Athena ExecutionParameters are SQL literals: the dates, quoted.
-      ...(purpose.queryParameters.length > 0 ? { queryParameters: sfn.JsonPath.array(...purpose.queryParameters.map(literal)) } : {}),
-      // The profile and sample queries read what this attempt wrote: attempt = '<execution name>'.
-      ...(purpose.tables.length > 0
-        ? { profileParameters: sfn.JsonPath.array(sfn.JsonPath.format("'{}'", sfn.JsonPath.executionName)) }
-        : {}),
-      // Each argument by itself: a literal stays plain JSON (its braces need no escaping), a placeholder is formatted per run.
-      ...(hasPlaceholders(purpose.props.arguments)
-        ? {
-            arguments: Object.fromEntries(
-              purpose.props.arguments!.map((a, i) => [`a${i}`, renderPlaceholders(a, Object.keys(purpose.props.parameters ?? {}))]),
-            ),
-          }
-        : {}),
-    },
-    resultPath: PATHS.resolved,
-  });
+    ),
+    // DynamoDB numbers are strings.
+    attempt: sfn.JsonPath.format('{}', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.attempt)),
+    partition: sfn.JsonPath.format('dt={}/', sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart)),
+    // Where this try's job writes; the commit makes it the window's result (dt=...) only after success.
+    attemptFolder: sfn.JsonPath.format('_attempts/{}/', tryName),
+    // A Redshift query unloads into a folder of the run's own.
+    ...(purpose.redshiftResults ? { queryFolder: sfn.JsonPath.format('{}/', tryName) } : {}),
+    // A run over several days reads its partitioned inputs through manifests in a folder of its own.
+    ...(purpose.windowInputs.length > 0
+      ? {
+          manifestFolder: sfn.JsonPath.format('{}/', tryName),
+          manifests: Object.fromEntries(
+            purpose.windowInputs.map((i, n) => [
+              `m${n}`,
+              sfn.JsonPath.format(`${purpose.manifestsPrefix}{}/${windowManifestName(i.name)}`, tryName),
+            ]),
+          ),
+        }
+      : {}),
+    // Athena ExecutionParameters are SQL literals: the dates, quoted.
+    ...(purpose.queryParameters.length > 0 ? { queryParameters: sfn.JsonPath.array(...purpose.queryParameters.map(literal)) } : {}),
+    // The profile and sample queries read what this try wrote: attempt = '<its folder's name>'.
+    ...(purpose.tables.length > 0 ? { profileParameters: sfn.JsonPath.array(sfn.JsonPath.format("'{}'", tryName)) } : {}),
+    // Each argument by itself: a literal stays plain JSON (its braces need no escaping), a placeholder is formatted per run.
+    ...(hasPlaceholders(purpose.props.arguments)
+      ? {
+          arguments: Object.fromEntries(
+            purpose.props.arguments!.map((a, i) => [`a${i}`, renderPlaceholders(a, Object.keys(purpose.props.parameters ?? {}))]),
+          ),
+        }
+      : {}),
+  };
 }
 
 const A = LEDGER_ATTRIBUTES;
@@ -191,7 +214,7 @@ export function recordRunStart(
     updateExpression:
       'SET #status = :running, #attempts = :attempt, #execution = :execution, #runId = :runId, #windowEnd = :windowEnd, ' +
       '#trigger = :trigger, #startedAt = :startedAt ' +
-      'REMOVE #endedAt, #error, #reason, #outputs, #settleUntil, #settleLimit, #readStartedAt, #followUp, #cachedFrom',
+      'REMOVE #endedAt, #error, #reason, #outputs, #settleUntil, #settleLimit, #readStartedAt, #followUp, #cachedFrom, #redrives, #redrivenAt',
     conditionExpression: 'attribute_not_exists(#status) OR (#status <> :running AND #attempts < :attempt)',
     expressionAttributeNames: names(
       A.status,
@@ -210,6 +233,8 @@ export function recordRunStart(
       A.readStartedAt,
       A.followUp,
       A.cachedFrom,
+      A.redrives,
+      A.redrivenAt,
     ),
     expressionAttributeValues: {
       ':running': str('RUNNING'),
@@ -449,7 +474,7 @@ export function skipUnchangedWork(
 /** Where an attempt ends that finds another attempt holding its window. */
 export function windowTaken(scope: Construct): sfn.Fail {
   return new sfn.Fail(scope, 'WindowTaken', {
-    error: 'BatCat.WindowTaken',
+    error: WINDOW_TAKEN_ERROR,
     cause:
       'The run ledger holds another attempt at this window, running or newer than this one, so this attempt stopped without ' +
       "changing the window's result. See the ledger's item for the window, or `batcat runs`.",
@@ -681,6 +706,9 @@ function windowManifest(purpose: ResolvedPurpose, i: PurposeInput): Pick<Process
   };
 }
 
+/** The first state of the Redshift query, where a redrive of a run whose query failed resumes. */
+export const REDSHIFT_QUERY_STATE = 'RunQuery';
+
 /** Runs the purpose's Redshift query for the window, unloading its result into the run's folder. */
 export function runRedshiftQuery(scope: Construct, purpose: ResolvedPurpose, onFailure: sfn.IChainable): RedshiftUnloadQuery {
   const q = purpose.props.redshiftQuery!;
@@ -886,25 +914,42 @@ function errorCauseMatches(...patterns: string[]): sfn.Condition {
   );
 }
 
-/** Sends failures of `steps` to the failure path. */
-export function catchFailures(
-  steps: ReadonlyArray<sfn.TaskStateBase | sfn.Parallel | sfn.CustomState | undefined>,
-  onFailure: sfn.IChainable,
-): void {
-  for (const step of steps) step?.addCatch(onFailure, { resultPath: PATHS.error });
+/** A step of the run that can fail: a task, or a state that stands for a group of them. */
+type FailingStep = sfn.TaskStateBase | sfn.Parallel | sfn.CustomState;
+
+/**
+ * The failure path, and how a redriven run gets back. Every way a run fails goes through a
+ * marker (`Caught-<step>` for a caught error, `Failed-<step>` for a failure the state machine
+ * decided, such as an empty output) that records the step a redrive resumes at.
+ */
+export interface FailureHandling {
+  /** Catches every error of `steps`; a redrive resumes at `resumeAt` (by default the step that failed). */
+  catch(steps: ReadonlyArray<FailingStep | undefined>, resumeAt?: sfn.State): void;
+  /** Catches the errors a caller routes by hand (after its own catch); a redrive resumes at the state named `resumeAt`. */
+  caughtIn(resumeAt: string): sfn.IChainable;
+  /** Where a failure the state machine decided goes, with `$.failure` set; a redrive resumes at the state named `resumeAt`. */
+  failedIn(resumeAt: string): sfn.IChainable;
+  /** Lets a redrive resume at `state`, which markers name by its state id. */
+  resumable(state: sfn.State): void;
+  /** After every step is built: checks that each marker names a resumable state. */
+  finish(): void;
 }
 
 /**
- * After a failed query or job: pick the clearest reason (the job's FailureReason or the
- * query's StateChangeReason when the cause is their description, otherwise the error's
- * cause), notify the topic, and fail the execution.
+ * After a failed step: pick the clearest reason (the job's FailureReason or the query's
+ * StateChangeReason when the cause is their description, otherwise the error's cause), record
+ * it in the ledger, notify the topic, put `Run Failed`, and fail the execution in
+ * `AwaitRedrive`. A redrive runs AwaitRedrive again: the run reopens its window in the ledger
+ * (only if it is still the window's newest attempt), takes a new job name and folder, and
+ * resumes at the step that failed.
  */
 export function failureHandling(
   scope: Construct,
   purpose: ResolvedPurpose,
   topic: sns.ITopic,
   ledger: dynamodb.ITable,
-): { describe: sfn.IChainable; fail: sfn.IChainable } {
+  gate: RedriveGate,
+): FailureHandling {
   const notify = new tasks.SnsPublish(scope, 'NotifyFailure', {
     topic,
     subject: `BatCat run failed: ${purpose.stateMachineName}`,
@@ -915,27 +960,45 @@ export function failureHandling(
       runId: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId),
       window: sfn.JsonPath.objectAt(RUN_INPUT_PATHS.window),
       jobName: sfn.JsonPath.stringAt(PATHS.jobName),
+      failedIn: sfn.JsonPath.stringAt(`${PATHS.failedAt}.step`),
       error: sfn.JsonPath.stringAt('$.failure.error'),
       reason: sfn.JsonPath.stringAt('$.failure.reason'),
     }),
     resultPath: sfn.JsonPath.DISCARD,
   });
+  // A reproduction changes no result and is not redriven: it ends here.
   const runFailed = new sfn.Fail(scope, 'RunFailed', { errorPath: '$.failure.error', causePath: '$.failure.reason' });
+  const awaitRedrive = gate.task(scope, {
+    error: '$.failure.error',
+    reason: '$.failure.reason',
+    failedInRedrive: `${PATHS.failedAt}.redriveCount`,
+  });
   const publish = publishRunEvent(scope, 'PublishRunFailed', purpose, RUN_EVENT_TYPES.failed, {
     error: sfn.JsonPath.stringAt('$.failure.error'),
     reason: sfn.JsonPath.stringAt('$.failure.reason'),
   });
   // A notification or event that cannot be sent must not replace the run's own error: retried, then the run fails with that error.
   notify.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
-  // A reproduction changes no result: its failure is notified, and no event is put.
   const publishUnlessReproduction = new sfn.Choice(scope, 'PublishUnlessReproduction')
     .when(sfn.Condition.isPresent('$.reproduction'), runFailed)
     .otherwise(publish);
   notify.addCatch(publishUnlessReproduction, { resultPath: '$.notificationError' });
   notify.next(publishUnlessReproduction);
-  publish.addCatch(runFailed, { resultPath: '$.eventError' });
-  publish.next(runFailed);
+  publish.addCatch(awaitRedrive, { resultPath: '$.eventError' });
+  publish.next(awaitRedrive);
   const fail = recordRunFailure(scope, purpose, ledger, notify);
+
+  // The redrive: reopen the window (unless the claim itself failed), new names for this try, back to the failed step.
+  const resumeAt = new sfn.Choice(scope, 'ResumeAtFailedStep', {
+    comment: 'A redriven run goes on at the step it failed in (an empty output or a broken rule: at the job).',
+  });
+  const resolve = resolveRedrive(scope, purpose).next(resumeAt);
+  const reopen = reopenRun(scope, purpose, ledger, resolve);
+  awaitRedrive.next(
+    new sfn.Choice(scope, 'RedriveFrom')
+      .when(sfn.Condition.stringEquals(`${PATHS.failedAt}.step`, CLAIM_STATE), resolve)
+      .otherwise(reopen),
+  );
 
   // Each way of finding the reason ends in the same `$.failure` shape that RecordRunFailure and NotifyFailure read.
   const failure = (id: string, reason: string) =>
@@ -970,12 +1033,87 @@ export function failureHandling(
       .when(sfn.Condition.isPresent('$.failedJob.description.errorMessage'), useFunctionMessage)
       .otherwise(useCause),
   );
-
   const describe = new sfn.Choice(scope, 'DescribeFailure')
     .when(errorCauseMatches('{*}'), parse)
     .when(sfn.Condition.isPresent('$.error.Cause'), useCause)
     .otherwise(failure('UseErrorOnly', 'no cause was reported'));
-  return { describe, fail };
+
+  const markers = new Map<string, sfn.Pass>();
+  const marker = (kind: 'Caught' | 'Failed', step: string, next: sfn.IChainable): sfn.IChainable => {
+    const id = `${kind}-${step}`;
+    let pass = markers.get(id);
+    if (!pass) {
+      pass = new sfn.Pass(scope, id, {
+        parameters: { step, redriveCount: sfn.JsonPath.numberAt(REDRIVE_COUNT) },
+        resultPath: PATHS.failedAt,
+      });
+      pass.next(next);
+      markers.set(id, pass);
+    }
+    return pass;
+  };
+  const resumable = new Map<string, sfn.State>();
+  return {
+    catch(steps, at) {
+      for (const step of steps) {
+        if (step) step.addCatch(marker('Caught', (at ?? step).stateId, describe), { resultPath: PATHS.error });
+        if (step && !at) resumable.set(step.stateId, step);
+      }
+      if (at) resumable.set(at.stateId, at);
+    },
+    caughtIn: (step) => marker('Caught', step, describe),
+    failedIn: (step) => marker('Failed', step, fail),
+    resumable(state) {
+      resumable.set(state.stateId, state);
+    },
+    finish() {
+      const steps = new Set([...markers.keys()].map((id) => id.slice(id.indexOf('-') + 1)));
+      for (const step of steps) {
+        const state = resumable.get(step);
+        if (!state) throw new Error(`BatCat bug: a failure marker names ${step}, which no redrive can resume at`);
+        resumeAt.when(sfn.Condition.stringEquals(`${PATHS.failedAt}.step`, step), state);
+      }
+    },
+  };
+}
+
+/** The claim's state: a redrive of a run that failed there claims the window again instead of reopening it. */
+const CLAIM_STATE = 'RecordRunStart';
+
+/**
+ * A redrive's first write: the window's ledger item goes from FAILED back to RUNNING, only if
+ * this execution is still its newest attempt. Another attempt may have started since (a trigger,
+ * a backfill, `batcat run --force`): then the redrive stops at RedriveRefused and runs nothing.
+ */
+function reopenRun(scope: Construct, purpose: ResolvedPurpose, ledger: dynamodb.ITable, next: sfn.IChainable): tasks.DynamoUpdateItem {
+  const reopen = new tasks.DynamoUpdateItem(scope, 'ReopenRun', {
+    comment: "Reopens the window in the run ledger for the redriven try: only while this failed execution is the window's newest attempt.",
+    table: ledger,
+    key: ledgerKey(purpose),
+    updateExpression: 'SET #status = :running, #redrives = :redrives, #redrivenAt = :redrivenAt REMOVE #endedAt, #error, #reason',
+    conditionExpression: '#execution = :execution AND #status = :failed',
+    expressionAttributeNames: names(A.status, A.redrives, A.redrivenAt, A.endedAt, A.error, A.reason, A.execution),
+    expressionAttributeValues: {
+      ':running': str('RUNNING'),
+      ':failed': str('FAILED'),
+      ':redrives': tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', sfn.JsonPath.stringAt(REDRIVE_COUNT))),
+      ':redrivenAt': str(sfn.JsonPath.stateEnteredTime),
+      ':execution': str(sfn.JsonPath.executionId),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  retryLedgerWrites(reopen);
+  reopen.addCatch(
+    new sfn.Fail(scope, 'RedriveRefused', {
+      error: REDRIVE_REFUSED_ERROR,
+      cause:
+        "The run ledger no longer holds this execution as the window's failed attempt: another attempt of the window started " +
+        'after it failed, so the redrive stopped without running anything. See `batcat runs`.',
+    }),
+    { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: PATHS.error },
+  );
+  reopen.next(next);
+  return reopen;
 }
 
 /**
