@@ -212,30 +212,16 @@ export class Purpose extends Construct {
     }
     beforeJob.next(this.processingJob).next(outputs);
     followExistingJob(this, this.processingJob, outputs, onFailure.caughtIn(this.processingJob.stateId));
-    onFailure.catch([
-      claim,
-      ...(settle?.catchable ?? []),
-      ...(skip?.catchable ?? []),
-      query,
-      partitions,
-      record.inputs,
-      this.processingJob,
-      outputs,
-      commit,
-      ...(dataChecks?.catchable ?? []),
-      record.outputs,
-      success,
-    ]);
-    if (redshift) onFailure.catch(redshift.catchableStates, redshift.startState);
+    onFailure.catch(
+      [claim, ...(settle?.catchable ?? []), ...(skip?.catchable ?? []), query, partitions, record.inputs, this.processingJob],
+      { newTry: true },
+    );
+    if (redshift) onFailure.catch(redshift.catchableStates, { newTry: true, resumeAt: redshift.startState });
+    onFailure.catch([outputs, commit, ...(dataChecks?.catchable ?? []), record.outputs, success], { newTry: false });
     onFailure.finish();
 
     // Under /aws/vendedlogs/, so that the log delivery policy need not name each group.
-    this.logGroup = purposeLogGroup(
-      this,
-      'Logs',
-      logSettings,
-      `/aws/vendedlogs/states/${this.stateMachineName}`,
-    );
+    this.logGroup = purposeLogGroup(this, 'Logs', logSettings, `/aws/vendedlogs/states/${this.stateMachineName}`);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: this.stateMachineName,
       comment: `BatCat purpose ${props.purposeName}: runs its SageMaker Processing job and reports failures.`,

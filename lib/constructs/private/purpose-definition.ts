@@ -923,15 +923,17 @@ type FailingStep = sfn.TaskStateBase | sfn.Parallel | sfn.CustomState;
  * decided, such as an empty output) that records the step a redrive resumes at.
  */
 export interface FailureHandling {
-  /** Catches every error of `steps`; a redrive resumes at `resumeAt` (by default the step that failed). */
-  catch(steps: ReadonlyArray<FailingStep | undefined>, resumeAt?: sfn.State): void;
+  /**
+   * Catches every error of `steps`; a redrive resumes at the step that failed, or at `resumeAt`.
+   * `newTry`: the steps up to the job, where a redrive takes a new job name and attempt folder;
+   * after the job a redrive keeps them, since the job's outputs are in its folder.
+   */
+  catch(steps: ReadonlyArray<FailingStep | undefined>, options: { newTry: boolean; resumeAt?: sfn.State }): void;
   /** Catches the errors a caller routes by hand (after its own catch); a redrive resumes at the state named `resumeAt`. */
   caughtIn(resumeAt: string): sfn.IChainable;
   /** Where a failure the state machine decided goes, with `$.failure` set; a redrive resumes at the state named `resumeAt`. */
   failedIn(resumeAt: string): sfn.IChainable;
-  /** Lets a redrive resume at `state`, which markers name by its state id. */
-  resumable(state: sfn.State): void;
-  /** After every step is built: checks that each marker names a resumable state. */
+  /** After every step is built: lets a redrive resume at each step a marker names. */
   finish(): void;
 }
 
@@ -988,16 +990,19 @@ export function failureHandling(
   publish.next(awaitRedrive);
   const fail = recordRunFailure(scope, purpose, ledger, notify);
 
-  // The redrive: reopen the window (unless the claim itself failed), new names for this try, back to the failed step.
-  const resumeAt = new sfn.Choice(scope, 'ResumeAtFailedStep', {
-    comment: 'A redriven run goes on at the step it failed in (an empty output or a broken rule: at the job).',
+  // The redrive: reopen the window (unless the claim itself failed); up to the job, new names for this try; back to the failed step.
+  const resumeWithNewTry = new sfn.Choice(scope, 'ResumeWithNewTry', {
+    comment: 'A redriven run that failed up to its job goes on at that step, with a new job name and attempt folder.',
   });
-  const resolve = resolveRedrive(scope, purpose).next(resumeAt);
-  const reopen = reopenRun(scope, purpose, ledger, resolve);
+  const resumeAt = new sfn.Choice(scope, 'ResumeAtFailedStep', {
+    comment:
+      "A redriven run that failed after its job goes on at that step, in the job's folder (an empty output or a broken rule: at the job).",
+  });
+  const newTry = resolveRedrive(scope, purpose).next(resumeWithNewTry);
+  resumeAt.otherwise(newTry);
+  const reopen = reopenRun(scope, purpose, ledger, resumeAt);
   awaitRedrive.next(
-    new sfn.Choice(scope, 'RedriveFrom')
-      .when(sfn.Condition.stringEquals(`${PATHS.failedAt}.step`, CLAIM_STATE), resolve)
-      .otherwise(reopen),
+    new sfn.Choice(scope, 'RedriveFrom').when(sfn.Condition.stringEquals(`${PATHS.failedAt}.step`, CLAIM_STATE), newTry).otherwise(reopen),
   );
 
   // Each way of finding the reason ends in the same `$.failure` shape that RecordRunFailure and NotifyFailure read.
@@ -1052,26 +1057,24 @@ export function failureHandling(
     }
     return pass;
   };
-  const resumable = new Map<string, sfn.State>();
+  const resumable = new Map<string, { state: sfn.State; newTry: boolean }>();
   return {
-    catch(steps, at) {
+    catch(steps, { newTry: fresh, resumeAt: at }) {
       for (const step of steps) {
-        if (step) step.addCatch(marker('Caught', (at ?? step).stateId, describe), { resultPath: PATHS.error });
-        if (step && !at) resumable.set(step.stateId, step);
+        if (!step) continue;
+        const target = at ?? step;
+        step.addCatch(marker('Caught', target.stateId, describe), { resultPath: PATHS.error });
+        resumable.set(target.stateId, { state: target, newTry: fresh });
       }
-      if (at) resumable.set(at.stateId, at);
     },
     caughtIn: (step) => marker('Caught', step, describe),
     failedIn: (step) => marker('Failed', step, fail),
-    resumable(state) {
-      resumable.set(state.stateId, state);
-    },
     finish() {
       const steps = new Set([...markers.keys()].map((id) => id.slice(id.indexOf('-') + 1)));
       for (const step of steps) {
-        const state = resumable.get(step);
-        if (!state) throw new Error(`BatCat bug: a failure marker names ${step}, which no redrive can resume at`);
-        resumeAt.when(sfn.Condition.stringEquals(`${PATHS.failedAt}.step`, step), state);
+        const target = resumable.get(step);
+        if (!target) throw new Error(`BatCat bug: a failure marker names ${step}, where no redrive can resume`);
+        (target.newTry ? resumeWithNewTry : resumeAt).when(sfn.Condition.stringEquals(`${PATHS.failedAt}.step`, step), target.state);
       }
     },
   };
