@@ -297,7 +297,8 @@ export class Purpose extends Construct {
   /**
    * Lets `grantee` do what `batcat run` does: ask the trigger for runs (one per window, named so
    * that a window never runs twice) and follow them, in the purpose's state machine and its
-   * backfill machine.
+   * backfill machine; and what `batcat redrive` does: redrive a failed run of the purpose
+   * (the run itself refuses when a newer attempt of its window has started).
    */
   public grantRun(grantee: iam.IGrantable): iam.Grant {
     if (!this.trigger) {
@@ -307,7 +308,8 @@ export class Purpose extends Construct {
     const grant = fn
       .grantInvoke(grantee)
       .combine(iam.Grant.addToPrincipal({ grantee, actions: ['lambda:GetFunctionConfiguration'], resourceArns: [fn.functionArn] }))
-      .combine(this.stateMachine.grantRead(grantee));
+      .combine(this.stateMachine.grantRead(grantee))
+      .combine(this.stateMachine.grantExecution(grantee, 'states:RedriveExecution'));
     return this.backfill ? grant.combine(this.backfill.stateMachine.grantRead(grantee)) : grant;
   }
 

@@ -37,9 +37,9 @@ describe('Purpose', () => {
     const { stack: lean, purpose: p } = usageAnalysis({ trigger: false, backfill: false, runAlarms: false });
     const t = Template.fromStack(lean);
     expect([p.trigger, p.backfill, p.alarms]).toEqual([undefined, undefined, undefined]);
-    // The commit and run-manifest functions stay; the trigger's function, queue, schedule and rules go, with the backfill machine and the 6 alarms.
-    expect(count(all, 'AWS::Lambda::Function')).toBe(3);
-    expect(count(t, 'AWS::Lambda::Function')).toBe(2);
+    // The commit, run-manifest and redrive-gate functions stay; the trigger's function, queue, schedule and rules go, with the backfill machine and the 6 alarms.
+    expect(count(all, 'AWS::Lambda::Function')).toBe(4);
+    expect(count(t, 'AWS::Lambda::Function')).toBe(3);
     expect(count(t, 'AWS::SQS::Queue')).toBe(0);
     expect(count(all, 'AWS::StepFunctions::StateMachine')).toBe(2);
     expect(count(t, 'AWS::StepFunctions::StateMachine')).toBe(1);
@@ -83,11 +83,17 @@ describe('Purpose', () => {
     expect(actions).not.toContain('states:StartExecution');
     expect(
       actions.filter(
-        (a: string) => !/^(lambda:(InvokeFunction|GetFunctionConfiguration)|states:(Describe|List|GetExecutionHistory))/.test(a),
+        (a: string) =>
+          !/^(lambda:(InvokeFunction|GetFunctionConfiguration)|states:(Describe|List|GetExecutionHistory|RedriveExecution))/.test(a),
       ),
     ).toEqual([]);
     const invoke = statements.find((st: any) => st.actions.includes('lambda:InvokeFunction'));
     expect(invoke.on).toMatch(/UsageAnalysisTriggerFunction/);
+    // batcat redrive: on the executions of this purpose's state machine only (not its backfill's, whose windows are runs of this one).
+    const redrive = statements.filter((st: any) => st.actions.includes('states:RedriveExecution'));
+    expect(redrive).toHaveLength(1);
+    expect(redrive[0].actions).toEqual(['states:RedriveExecution']);
+    expect(redrive[0].on).toMatch(/:execution:.*UsageAnalysisStateMachine[0-9A-F]+.*:\*/);
   });
 
   test('the definition is valid Amazon States Language', () => {
@@ -144,7 +150,7 @@ describe('Purpose', () => {
       ResultPath: '$.batcat',
       Parameters: {
         // The start time too: an execution name reused after 90 days must not meet its old job's name.
-        'jobName.$': `States.Format('${purpose.jobNamePrefix}-{}', States.Hash(States.Format('{} {}', $$.Execution.Id, $$.Execution.StartTime), 'MD5'))`,
+        'jobName.$': `States.Format('${purpose.jobNamePrefix}-{}', States.Hash(States.Format('{} {} {}', $$.Execution.Id, $$.Execution.StartTime, $$.Execution.RedriveCount), 'MD5'))`,
         'partition.$': "States.Format('dt={}/', $.window.start)",
         'attempt.$': "States.Format('{}', $.attempt)",
       },
@@ -201,14 +207,27 @@ describe('Purpose', () => {
         ResultPath: '$.error',
         Next: 'JobNameTaken',
       },
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Caught-RunProcessingJob' },
     ]);
     expect(task.Next).toBe('CountOutputs');
     expect(def.States.DescribeExistingJob).toMatchObject({
       Resource: 'arn:aws:states:::aws-sdk:sagemaker:describeProcessingJob',
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' }],
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Caught-RunProcessingJob' }],
     });
-    expect(def.States.CountOutputs.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DescribeFailure' }]);
+    expect(def.States.CountOutputs.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Caught-CountOutputs' }]);
+    // Each marker records where a redrive resumes, and the redrive count the failure happened in, then describes the failure.
+    expect(def.States['Caught-RunProcessingJob']).toMatchObject({
+      Type: 'Pass',
+      Parameters: { step: 'RunProcessingJob', 'redriveCount.$': '$$.Execution.RedriveCount' },
+      ResultPath: '$.failedAt',
+      Next: 'DescribeFailure',
+    });
+    // Every task of the run is caught: a failure anywhere is recorded, notified and published, and can be redriven.
+    const uncaught = Object.entries<any>(def.States)
+      .filter(([, st]) => st.Type === 'Task' && !st.Catch)
+      .map(([id]) => id)
+      .sort();
+    expect(uncaught).toEqual(['AwaitRedrive', 'PublishRunSucceeded']);
     expect(def.States.RunSucceeded).toMatchObject({ Type: 'Succeed' });
   });
 
@@ -237,7 +256,7 @@ describe('Purpose', () => {
       Type: 'Pass',
       ResultPath: '$.failure',
       Parameters: { error: 'BatCat.EmptyOutput' },
-      Next: 'RecordRunFailure',
+      Next: 'Failed-RunProcessingJob',
     });
     expect(def.States['EmptyOutput-summary'].Parameters['reason.$']).toMatch(
       /^States\.Format\('output summary is empty: the job wrote nothing to \/opt\/ml\/processing\/output\/summary, so nothing reached s3:\/\/.*\/results\/usage-analysis\/summary\/\{\}\./,
@@ -350,10 +369,65 @@ describe('Purpose', () => {
       Parameters: {
         Entries: [{ Source: 'batcat', DetailType: 'Run Failed', Detail: { 'error.$': '$.failure.error', 'reason.$': '$.failure.reason' } }],
       },
-      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'RunFailed' }],
-      Next: 'RunFailed',
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'AwaitRedrive' }],
+      Next: 'AwaitRedrive',
     });
+    // A reproduction ends in a Fail state; a run ends in AwaitRedrive, which fails with the run's own error and lets a redrive go on.
+    expect(def.States.PublishUnlessReproduction.Choices).toEqual([{ Variable: '$.reproduction', IsPresent: true, Next: 'RunFailed' }]);
     expect(def.States.RunFailed).toMatchObject({ Type: 'Fail', ErrorPath: '$.failure.error', CausePath: '$.failure.reason' });
+    expect(def.States.AwaitRedrive).toMatchObject({
+      Type: 'Task',
+      Parameters: {
+        'error.$': '$.failure.error',
+        'reason.$': '$.failure.reason',
+        'failedInRedrive.$': '$.failedAt.redriveCount',
+        'redriveCount.$': '$$.Execution.RedriveCount',
+      },
+      Next: 'RedriveFrom',
+    });
+    // Not retried: a retry would only fail again with the run's error.
+    expect(def.States.AwaitRedrive.Retry).toBeUndefined();
+    expect(def.States.AwaitRedrive.Catch).toBeUndefined();
+  });
+
+  test('a redrive reopens the window only while the run is its newest attempt, then resumes where the run failed', () => {
+    // A run that failed in its claim claims again; any other reopens its ledger item, FAILED -> RUNNING, for this execution only.
+    expect(def.States.RedriveFrom).toMatchObject({
+      Choices: [{ Variable: '$.failedAt.step', StringEquals: 'RecordRunStart', Next: 'ResolveRedrive' }],
+      Default: 'ReopenRun',
+    });
+    expect(def.States.ReopenRun).toMatchObject({
+      Resource: 'arn:aws:states:::dynamodb:updateItem',
+      Parameters: {
+        ConditionExpression: '#execution = :execution AND #status = :failed',
+        UpdateExpression: 'SET #status = :running, #redrives = :redrives, #redrivenAt = :redrivenAt REMOVE #endedAt, #error, #reason',
+      },
+      Catch: [{ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'RedriveRefused' }],
+      Next: 'ResumeAtFailedStep',
+    });
+    expect(def.States.RedriveRefused).toMatchObject({ Type: 'Fail', Error: 'BatCat.RedriveRefused' });
+    // After the job, in the job's folder; up to the job, with a new job name and folder.
+    const resumes = (id: string) => def.States[id].Choices.map((c: any) => [c.StringEquals, c.Next]);
+    expect(resumes('ResumeAtFailedStep')).toEqual(
+      ['CountOutputs', 'CommitResults', 'RecordRunOutputs', 'RecordRunSuccess'].map((step) => [step, step]),
+    );
+    expect(def.States.ResumeAtFailedStep.Default).toBe('ResolveRedrive');
+    expect(resumes('ResumeWithNewTry')).toEqual(['RunProcessingJob', 'RecordRunStart', 'RecordRunInputs'].map((step) => [step, step]));
+    expect(def.States.ResolveRedrive).toMatchObject({ ResultPath: '$.batcat', Next: 'ResumeWithNewTry' });
+    expect(def.States.ResolveRedrive.Parameters).toMatchObject({
+      'jobName.$': def.States.ResolveRun.Parameters['jobName.$'],
+      'attemptFolder.$': "States.Format('_attempts/{}/', States.Format('{}-redrive-{}', $$.Execution.Name, $$.Execution.RedriveCount))",
+    });
+    // A new attempt of the window starts with no redrives.
+    expect(def.States.RecordRunStart.Parameters.UpdateExpression).toMatch(/REMOVE .*#redrives, #redrivenAt$/);
+    // The gate calls nothing: its role may write its own logs, nothing else.
+    const gateRoles = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => id.startsWith('UsageAnalysisRedriveGateRole'));
+    expect(gateRoles).toHaveLength(1);
+    const statements = Object.values<any>(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(gateRoles[0]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements.map((st: any) => [st.Action].flat().sort())).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents']]);
+    expect(JSON.stringify(statements[0].Resource)).toContain('UsageAnalysisRedriveGateLogs');
   });
 
   test('its run ledger: on-demand, point-in-time recovery, encrypted, kept when the stack is deleted', () => {
@@ -383,7 +457,7 @@ describe('Purpose', () => {
       },
       Catch: [
         { ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'WindowTaken' },
-        { ErrorEquals: ['States.ALL'], Next: 'DescribeFailure' },
+        { ErrorEquals: ['States.ALL'], Next: 'Caught-RecordRunStart' },
       ],
     });
     expect(def.States.RecordRunSuccess).toMatchObject({
@@ -400,7 +474,7 @@ describe('Purpose', () => {
       Next: 'NotifyFailure',
       Catch: [{ ErrorEquals: ['States.ALL'], Next: 'NotifyFailure' }],
     });
-    for (const id of ['UseErrorCause', 'UseJobFailureReason', 'EmptyOutput-summary']) expect(def.States[id].Next).toBe('RecordRunFailure');
+    for (const id of ['UseErrorCause', 'UseJobFailureReason', 'Failed-RunProcessingJob']) expect(def.States[id].Next).toBe('RecordRunFailure');
     expect(def.States.WindowTaken).toMatchObject({ Type: 'Fail', Error: 'BatCat.WindowTaken' });
     // The state machine may update its ledger's items, nothing else of DynamoDB.
     const actions = Object.values<any>(template.findResources('AWS::IAM::Policy'))
