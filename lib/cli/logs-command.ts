@@ -10,6 +10,7 @@ import {
 import { RUN_CONFIG_ENV } from '../contract/environment';
 import type { PurposeRunConfig } from '../contract/run-input';
 import { UsageError, type PurposeContext } from './project-context';
+import { redriven } from './runs-command';
 
 /*
  * `batcat logs`: a run's processing job logs without the console. SageMaker writes each
@@ -93,12 +94,25 @@ export function logTail(executionArn: string, deps: Pick<LogsDeps, 'sfn' | 'logs
 
 function ending(e: DescribeExecutionCommandOutput, jobs: readonly string[], out: (line: string) => void): number {
   if (jobs.length === 0) out('(no processing job was started in this run)');
-  const redriven = e.redriveCount ? ` (redriven ${e.redriveCount} time${e.redriveCount > 1 ? 's' : ''})` : '';
-  out(`run ${String(e.status).toLowerCase()}${redriven}`);
+  out(`run ${String(e.status).toLowerCase()}${redriven(e.redriveCount)}`);
   if (e.status === 'SUCCEEDED' || e.status === 'RUNNING' || e.status === 'PENDING_REDRIVE') return 0;
   out(`  error: ${e.error ?? 'none reported'}`);
-  if (e.cause) out(`  cause: ${e.cause}`);
+  if (e.cause) out(`  cause: ${causeText(e.cause)}`);
   return 1;
+}
+
+/**
+ * An execution's cause as a reader wants it. A failed run ends in AwaitRedrive, a function, so
+ * its cause is the JSON Lambda reports for the error; the message in it is the run's reason.
+ */
+export function causeText(cause: string): string {
+  try {
+    const reported = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof reported?.errorMessage === 'string') return reported.errorMessage;
+  } catch {
+    // Not JSON: a Fail state's cause, as it is.
+  }
+  return cause;
 }
 
 /** `2026-11-23T01:02:03.456Z [algo-1] the line`: the instance is the stream name's part after the job name. */
@@ -152,7 +166,7 @@ export async function jobNames(executionArn: string, sfn: SFNClient): Promise<st
 }
 
 /** The purpose's state machine, from the configuration its deployed trigger carries. */
-async function stateMachineOf(ctx: PurposeContext, deps: Pick<LogsDeps, 'lambda'>): Promise<string> {
+export async function stateMachineOf(ctx: PurposeContext, deps: Pick<LogsDeps, 'lambda'>): Promise<string> {
   const fn = await deps.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: ctx.triggerFunctionName }));
   const config = JSON.parse(fn.Environment?.Variables?.[RUN_CONFIG_ENV] ?? 'null') as PurposeRunConfig | null;
   if (!config?.stateMachineArn) throw new UsageError(`${ctx.triggerFunctionName} has no BatCat run configuration; is it a BatCat trigger?`);

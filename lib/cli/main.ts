@@ -13,6 +13,7 @@ import { loadProjects, ProjectConfigError } from '../config/load-project';
 import { AthenaQueryError, QueryTimeoutError, S3AccessDeniedError, S3IoError } from '../io/errors';
 import { LocalRunError } from '../local/container-spec';
 import { localRuns } from '../local/run-records';
+import { REDRIVE_PERIOD_DAYS } from '../contract/redrive';
 import { RunRequestError } from '../contract/run-input';
 import { defaultDoctorEnv, doctorCommand, runEnvironmentReport, type DoctorEnv } from './doctor-command';
 import { Asker, type PromptIO } from './prompts';
@@ -91,6 +92,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     run: () => needsSdk(() => import('./run-command')),
     runs: () => needsSdk(() => import('./runs-command')),
     logs: () => needsSdk(() => import('./logs-command')),
+    redrive: () => needsSdk(() => import('./redrive-command')),
     data: () => needsSdk(() => import('./data-commands')),
     query: () => needsSdk(() => import('./query-command')),
     external: () => needsSdk(() => import('./external-command')),
@@ -216,6 +218,36 @@ Examples:
       code = await logsCommand(
         ctx,
         { runId, date: dates.date, follow: opts.follow === true, pollSeconds: opts.pollSeconds },
+        { ...(await clients(g.region)), out: line, sleep: env.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))) },
+      );
+    });
+
+  program
+    .command('redrive')
+    .description(
+      'Restart a failed run at the step it failed in (Step Functions RedriveExecution): a failed job runs again under a new job name, a failed commit commits again.',
+    )
+    .argument('<project>', 'the project name (projects/<project>.yaml)')
+    .argument('<purpose>', 'the purpose')
+    .argument('<run-id>', 'the failed run (its execution name, as batcat runs lists it)')
+    .option('--wait', 'follow the redriven run, its job logs included, until it ends; exit 1 if it fails again')
+    .option('--poll-seconds <n>', 'seconds between polls with --wait', positiveInt, 15)
+    .addHelpText(
+      'after',
+      `
+Only a run that failed in the last ${REDRIVE_PERIOD_DAYS} days can be redriven, and only while it is its window's newest attempt;
+a run that succeeded, is running, timed out or was stopped is refused with what to do instead. Nothing runs twice:
+steps that succeeded are not run again.
+Example:
+  batcat redrive 2022-rnd-battery usage-analysis usage-analysis-20261122-a1 --wait`,
+    )
+    .action(async (project: string, purpose: string, runId: string, opts) => {
+      const g = program.opts();
+      const ctx = purposeContext(g.root, project, purpose, stageOf(g));
+      const { redriveCommand } = await commands.redrive();
+      code = await redriveCommand(
+        ctx,
+        { runId, wait: opts.wait === true, pollSeconds: opts.pollSeconds },
         { ...(await clients(g.region)), out: line, sleep: env.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))) },
       );
     });

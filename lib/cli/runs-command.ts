@@ -21,7 +21,8 @@ export interface RunRow {
 }
 
 /**
- * Lists the most recent runs of a purpose with their status, trigger, window and duration.
+ * Lists the most recent runs of a purpose with their status (and how often each was redriven),
+ * trigger, window and duration.
  * The state machine is found through the trigger's configuration, which the stack wrote.
  */
 export async function runsCommand(ctx: PurposeContext, limit: number, deps: RunsDeps, now: () => Date = () => new Date()): Promise<number> {
@@ -48,7 +49,7 @@ export async function runsCommand(ctx: PurposeContext, limit: number, deps: Runs
     const stop = e.stopDate ?? now();
     return {
       name: e.name ?? '',
-      status: e.status ?? '',
+      status: `${e.status ?? ''}${redriven(e.redriveCount)}`,
       trigger: input?.trigger?.kind ?? '-',
       window: input?.window ? `${input.window.start}..${input.window.end}` : '-',
       started: e.startDate ? e.startDate.toISOString().replace('T', ' ').slice(0, 19) : '-',
@@ -57,6 +58,11 @@ export async function runsCommand(ctx: PurposeContext, limit: number, deps: Runs
   });
   for (const line of table(rows)) deps.out(line);
   return 0;
+}
+
+/** ` (redriven 2 times)` for a run `batcat redrive` restarted; nothing for one that never was. */
+export function redriven(count: number | undefined): string {
+  return count ? ` (redriven ${count} time${count > 1 ? 's' : ''})` : '';
 }
 
 /** `1h 02m`, `4m 05s`, `12s`. */

@@ -347,7 +347,7 @@ describe('batcat run', () => {
 });
 
 describe('batcat runs', () => {
-  test('lists recent runs with status, trigger, window and duration', async () => {
+  test('lists recent runs with status (and redrives), trigger, window and duration', async () => {
     lambda
       .on(GetFunctionConfigurationCommand)
       .resolves({ Environment: { Variables: { BATCAT_RUN_CONFIG: JSON.stringify({ stateMachineArn: SM }) } } });
@@ -369,8 +369,21 @@ describe('batcat runs', () => {
           startDate: new Date('2026-11-21T03:04:09Z'),
           stopDate: new Date('2026-11-21T03:04:40Z'),
         },
+        {
+          executionArn: EXECUTION('usage-analysis-20261119-a1'),
+          stateMachineArn: SM,
+          name: 'usage-analysis-20261119-a1',
+          status: 'SUCCEEDED',
+          startDate: new Date('2026-11-20T01:00:02Z'),
+          stopDate: new Date('2026-11-21T09:30:00Z'),
+          redriveCount: 2,
+          redriveDate: new Date('2026-11-21T09:10:00Z'),
+        },
       ],
     });
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: EXECUTION('usage-analysis-20261119-a1') })
+      .resolves({ input: JSON.stringify({ window: { start: '2026-11-19', end: '2026-11-19' }, trigger: { kind: 'schedule' } }) });
     sfn
       .on(DescribeExecutionCommand, { executionArn: EXECUTION('usage-analysis-schedule-20261122') })
       .resolves({ input: JSON.stringify({ window: { start: '2026-11-22', end: '2026-11-22' }, trigger: { kind: 'schedule' } }) });
@@ -382,9 +395,11 @@ describe('batcat runs', () => {
     expect(lambda.commandCalls(GetFunctionConfigurationCommand)[0].args[0].input).toEqual({ FunctionName: FUNCTION });
     expect(sfn.commandCalls(ListExecutionsCommand)[0].args[0].input).toEqual({ stateMachineArn: SM, maxResults: 5 });
     expect(r.out.split('\n')).toEqual([
-      'RUN                                          STATUS     TRIGGER   WINDOW                  STARTED (UTC)        DURATION',
-      'usage-analysis-schedule-20261122             SUCCEEDED  schedule  2026-11-22..2026-11-22  2026-11-23 01:00:02  12m 05s',
-      'usage-analysis-s3-20261120-0123456789abcdef  FAILED     s3        2026-11-20..2026-11-20  2026-11-21 03:04:09  31s',
+      'RUN                                          STATUS                        TRIGGER   WINDOW                  STARTED (UTC)        DURATION',
+      'usage-analysis-schedule-20261122             SUCCEEDED                     schedule  2026-11-22..2026-11-22  2026-11-23 01:00:02  12m 05s',
+      'usage-analysis-s3-20261120-0123456789abcdef  FAILED                        s3        2026-11-20..2026-11-20  2026-11-21 03:04:09  31s',
+      // A redriven run: its duration runs from its start to its end after the last redrive.
+      'usage-analysis-20261119-a1                   SUCCEEDED (redriven 2 times)  schedule  2026-11-19..2026-11-19  2026-11-20 01:00:02  32h 29m',
       '',
     ]);
   });

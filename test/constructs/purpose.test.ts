@@ -474,7 +474,8 @@ describe('Purpose', () => {
       Next: 'NotifyFailure',
       Catch: [{ ErrorEquals: ['States.ALL'], Next: 'NotifyFailure' }],
     });
-    for (const id of ['UseErrorCause', 'UseJobFailureReason', 'Failed-RunProcessingJob']) expect(def.States[id].Next).toBe('RecordRunFailure');
+    for (const id of ['UseErrorCause', 'UseJobFailureReason', 'Failed-RunProcessingJob'])
+      expect(def.States[id].Next).toBe('RecordRunFailure');
     expect(def.States.WindowTaken).toMatchObject({ Type: 'Fail', Error: 'BatCat.WindowTaken' });
     // The state machine may update its ledger's items, nothing else of DynamoDB.
     const actions = Object.values<any>(template.findResources('AWS::IAM::Policy'))
