@@ -303,6 +303,7 @@ describe('batcat run', () => {
       ['run'],
       ['runs'],
       ['logs'],
+      ['redrive'],
       ['lineage'],
       ['profile'],
       ['rules'],
