@@ -201,8 +201,8 @@ export class Purpose extends Construct {
         : undefined;
     // What a run wrote is checked before its commit: a run that breaks a rule leaves the window's result as it was.
     // An empty output or a broken rule is the job's result: a redrive runs the job again, over the inputs as they are then.
-    const jobFailed = onFailure.failedIn(this.processingJob.stateId);
-    const dataChecks = outputChecks && checkOutputData(this, purpose, outputChecks, jobFailed, commit);
+    const jobFailed = () => onFailure.failedIn(this.processingJob.stateId);
+    const dataChecks = outputChecks && checkOutputData(this, purpose, outputChecks, jobFailed(), commit);
     const outputs = checkOutputs(this, purpose, jobFailed, commitUnlessReproduction(this, dataChecks?.first ?? commit));
     for (const step of [query, redshift, partitions, record.inputs]) if (step) beforeJob = beforeJob.next(step);
     const skip = props.cache === true ? skipUnchangedWork(this, purpose, table, taken) : undefined;

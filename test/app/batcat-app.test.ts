@@ -84,8 +84,8 @@ describe('the example project app', () => {
     const groups = ['usage-analysis', 'fleet-report'].flatMap((p) =>
       Object.values<any>(nestedOf(p).Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup'),
     );
-    // Per purpose: the state machine's, the backfill's, and the trigger, commit and run manifest functions'; usage-analysis's output checks too.
-    expect(groups).toHaveLength(11);
+    // Per purpose: the state machine's, the backfill's, and the trigger, commit, run manifest and redrive gate functions'; usage-analysis's output checks too.
+    expect(groups).toHaveLength(13);
     for (const g of groups) expect(g.Properties.KmsKeyId).toEqual({ Ref: expect.stringMatching(/DataKey.*Arn$/) });
     const key = Object.values<any>(stack.template.Resources).find((r) => r.Type === 'AWS::KMS::Key');
     expect(key.Properties.KeyPolicy.Statement).toContainEqual(
@@ -164,6 +164,8 @@ describe('the example project app', () => {
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeCommitFunction668DD148.Arn>:*]', // the commit function's versions
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeRunManifestsFunctionFA4561A2.Arn>:*]', // the run manifest function's
         'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeOutputChecksFunctionB6915F38.Arn>:*]', // the output checks'
+        'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeRedriveGateFunction8894D1D2.Arn>:*]', // the redrive gate's
+        'Purpose/RedriveGate/Function cdk-validator-cfnguard::lambda_inside_vpc_check',
         // The run manifest: its own folder of the purpose's bucket
         'Purpose/RunManifests/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/runs/usage-analysis/*]',
         'Purpose/RunManifests/Function cdk-validator-cfnguard::lambda_inside_vpc_check',
@@ -244,6 +246,7 @@ describe('the example project app', () => {
         ...['fleet-report', 'usage-analysis'].flatMap((p) => [
           `${p}/Purpose/Commit/Function lambda_inside_vpc_check`,
           `${p}/Purpose/RunManifests/Function lambda_inside_vpc_check`,
+          `${p}/Purpose/RedriveGate/Function lambda_inside_vpc_check`,
           `${p}/Purpose/Trigger/DeadLetters sqs_dlq_check`,
           `${p}/Purpose/Trigger/Function lambda_inside_vpc_check`,
         ]),

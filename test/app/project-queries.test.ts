@@ -178,7 +178,7 @@ describe('a project with result tables and a query-fed purpose', () => {
       'ExecutionParameters.$': '$.batcat.queryParameters',
     });
     expect(q.Next).toBe('RecordRunInputs');
-    expect(q.Catch[0].Next).toBe('DescribeFailure');
+    expect(q.Catch[0].Next).toBe('Caught-RunQuery');
     const input = def.States.RunProcessingJob.Parameters.ProcessingInputs.find((i: any) => i.InputName === 'query');
     // The job reads what RecordRunInputs recorded of the result file.
     expect(input.S3Input['S3Uri.$']).toBe('$.manifest.uris.u0');

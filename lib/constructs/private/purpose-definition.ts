@@ -1125,7 +1125,12 @@ function reopenRun(scope: Construct, purpose: ResolvedPurpose, ledger: dynamodb.
  * SageMaker reports success for a job that wrote nothing; without this, that run would look
  * like a result and start the purposes that run after it.
  */
-export function checkOutputs(scope: Construct, purpose: ResolvedPurpose, onEmpty: sfn.IChainable, done: sfn.IChainable): sfn.Parallel {
+export function checkOutputs(
+  scope: Construct,
+  purpose: ResolvedPurpose,
+  onEmpty: () => sfn.IChainable,
+  done: sfn.IChainable,
+): sfn.Parallel {
   const { props } = purpose;
   const count = new sfn.Parallel(scope, 'CountOutputs', {
     comment: "Counts the objects each output received in the run's partition (at most one each).",
@@ -1163,7 +1168,7 @@ export function checkOutputs(scope: Construct, purpose: ResolvedPurpose, onEmpty
       new sfn.Pass(scope, `EmptyOutput-${o.name}`, {
         parameters: { error: 'BatCat.EmptyOutput', reason },
         resultPath: PATHS.failure,
-      }).next(onEmpty),
+      }).next(onEmpty()),
     );
   }
   count.next(required.length > 0 ? choice.otherwise(done) : done);
