@@ -187,7 +187,7 @@ describe('the example project app', () => {
         .map((a) => a.id.replace(/_check$/, ''))
         .sort(),
     ).toEqual([
-      ...Array(7).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
+      ...Array(9).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
       ...Array(7).fill(expect.stringMatching(/^cdk-validator-cfnguard::s3_/)),
       ...Array(2).fill('cdk-validator-cfnguard::sqs_dlq'),
     ]);

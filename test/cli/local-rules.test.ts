@@ -52,6 +52,8 @@ describe('data rules in batcat run-local', () => {
       '✓ OutputRulesHeld',
       '▶ RuleViolation',
       '✓ RuleViolation',
+      '▶ Failed-RunProcessingJob',
+      '✓ Failed-RunProcessingJob',
       '▶ RecordRunFailure',
       '✓ RecordRunFailure',
       '▶ NotifyFailure',
@@ -60,8 +62,9 @@ describe('data rules in batcat run-local', () => {
       '✓ PublishUnlessReproduction',
       '▶ PublishRunFailed',
       '✓ PublishRunFailed',
-      '▶ RunFailed',
-      '✗ RunFailed: BatCat.RuleViolation',
+      // The state a failed run ends in, on AWS too, where a redrive would go on from it.
+      '▶ AwaitRedrive',
+      '✗ AwaitRedrive: BatCat.RuleViolation',
     ]);
     expect(r.out).toContain('run usage-analysis-20261122-a2 FAILED: BatCat.RuleViolation: the run broke its data rules:');
     // Checked before the commit: the window's result is still the good run's.

@@ -103,13 +103,14 @@ describe('profile and rule-check states', () => {
     expect(def.States.RecordRunOutputs.Next).toBe('RecordRunSuccess');
     // A broken fail rule: recorded as the run's failure, notified, and the execution fails.
     expect(def.States.RuleViolation.Parameters).toEqual({ error: RULE_VIOLATION_ERROR, 'reason.$': '$.checks.reason' });
-    expect(def.States.RuleViolation.Next).toBe('RecordRunFailure');
+    expect(def.States.RuleViolation.Next).toBe('Failed-RunProcessingJob');
+    expect(def.States['Failed-RunProcessingJob'].Next).toBe('RecordRunFailure');
     // The profile query failing (the scan cap, say) with rules: the run does not count.
     const [caught] = def.States['Profile-summary'].Catch;
     expect(caught.Next).toBe('ProfileFailed-summary');
     expect(def.States['ProfileFailed-summary'].Parameters.error).toBe(CHECKS_NOT_RUN_ERROR);
     expect(def.States['ProfileFailed-summary'].Parameters['reason.$']).toContain('athena.bytesScannedCutoff');
-    expect(def.States['ProfileFailed-summary'].Next).toBe('RecordRunFailure');
+    expect(def.States['ProfileFailed-summary'].Next).toBe('Failed-RunProcessingJob');
     // The check's own errors (ChecksNotRun among them, never retried) go to the failure path.
     expect(def.States.CheckOutputRules.Retry.map((r: { ErrorEquals: string[] }) => r.ErrorEquals[0])).toEqual([
       'Lambda.ClientExecutionTimeoutException',
@@ -117,7 +118,11 @@ describe('profile and rule-check states', () => {
       'States.ALL',
     ]);
     expect(def.States.CheckOutputRules.Retry[1].MaxAttempts).toBe(0);
-    expect(def.States.CheckOutputRules.Catch[0].Next).toBe('DescribeFailure');
+    expect(def.States.CheckOutputRules.Catch[0].Next).toBe('Caught-CheckOutputRules');
+    // After the job: a redrive checks again, in the job's folder.
+    expect(def.States.ResumeAtFailedStep.Choices).toContainEqual(
+      expect.objectContaining({ StringEquals: 'CheckOutputRules', Next: 'CheckOutputRules' }),
+    );
     expect(aslValidator(def).isValid).toBe(true);
     expect(purpose.alarms?.ruleWarnings).toBeUndefined();
   });

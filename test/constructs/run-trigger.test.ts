@@ -238,8 +238,8 @@ describe('RunTrigger', () => {
       ['TIMED_OUT', 'ABORTED'],
       ['FAILED', 'TIMED_OUT', 'ABORTED'],
     ]);
-    // The trigger, the commit of results and the run manifest.
-    manualOnly.resourceCountIs('AWS::Lambda::Function', 3);
+    // The trigger, the commit of results, the run manifest and the redrive gate.
+    manualOnly.resourceCountIs('AWS::Lambda::Function', 4);
   });
 
   test("with freshness: an hourly check, an alarm on the newest success's age (missing data is late), and what the check may do", () => {

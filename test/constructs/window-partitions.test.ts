@@ -125,7 +125,7 @@ describe('a purpose with a window of several days over partitions', () => {
       'S3Uri.$': '$.manifest.uris.u0',
       S3DataType: 'S3Prefix',
     });
-    Template.fromStack(daily.purpose.node.scope as any).resourceCountIs('AWS::Lambda::Function', 3); // trigger, commit, run manifest
+    Template.fromStack(daily.purpose.node.scope as any).resourceCountIs('AWS::Lambda::Function', 4); // trigger, commit, run manifest, redrive gate
     // One-day windows, but a backfill of a week may run as one: the partitions are listed.
     const stretchy = weekly({ window: Duration.days(1), maxWindow: Duration.days(7) });
     expect(stretchy.definition.States.ListWindowPartitions).toBeDefined();
