@@ -128,7 +128,7 @@ export function resolveRun(scope: Construct, purpose: ResolvedPurpose): sfn.Pass
  */
 function resolveRedrive(scope: Construct, purpose: ResolvedPurpose): sfn.Pass {
   return new sfn.Pass(scope, 'ResolveRedrive', {
-    comment: "Takes a new job name and attempt folder for the redriven try, which a redrive's ResolveRun does not (it is not run again).",
+    comment: 'Takes a new job name and attempt folder for the redriven try: a redrive does not run ResolveRun again.',
     parameters: runFields(purpose, sfn.JsonPath.format('{}-redrive-{}', sfn.JsonPath.executionName, sfn.JsonPath.stringAt(REDRIVE_COUNT))),
     resultPath: PATHS.resolved,
   });
