@@ -15,6 +15,7 @@ import type * as alarmTopic from './constructs/alarm-topic';
 import type * as athenaRunQuery from './constructs/athena-run-query';
 import type * as backfill from './constructs/backfill';
 import type * as dataBucket from './constructs/data-bucket';
+import type * as emrServerlessStartJobRun from './constructs/emr-serverless-start-job-run';
 import type * as lakeFormationLocation from './constructs/lake-formation-location';
 import type * as lakeFormationTableAccess from './constructs/lake-formation-table-access';
 import type * as projectDashboard from './constructs/project-dashboard';
@@ -31,12 +32,14 @@ import type * as runLedger from './constructs/run-ledger';
 import type * as runTrigger from './constructs/run-trigger';
 import type * as processingJob from './constructs/sagemaker-create-processing-job';
 import type * as frameworkImage from './constructs/sagemaker-framework-image';
+import type * as sparkApplication from './constructs/spark-application';
 
 export type { AccessLogsBucketProps } from './constructs/access-logs-bucket';
 export type { AlarmTopicProps } from './constructs/alarm-topic';
 export type { AthenaRunQueryProps, QueryDataLocation } from './constructs/athena-run-query';
 export type { BackfillProps } from './constructs/backfill';
 export type { DataBucketProps } from './constructs/data-bucket';
+export type { EmrServerlessStartJobRunProps, SparkFolder, SparkObject } from './constructs/emr-serverless-start-job-run';
 export type { LakeFormationLocationProps } from './constructs/lake-formation-location';
 export type { LakeFormationTableAccessProps } from './constructs/lake-formation-table-access';
 export type { ProjectDashboardProps } from './constructs/project-dashboard';
@@ -65,6 +68,7 @@ export type {
   ProcessingOutput,
   SageMakerCreateProcessingJobProps,
 } from './constructs/sagemaker-create-processing-job';
+export type { ISparkApplication, SparkApplicationProps, SparkCapacity } from './constructs/spark-application';
 export type { PurposeRunConfig, RunInput, TriggerDetails } from './contract/run-input';
 export type { RunWindow } from './contract/dates';
 export type { ColumnRule, OnViolation, OutputRules } from './contract/data-rules';
@@ -80,6 +84,8 @@ export declare const Backfill: typeof backfill.Backfill;
 export type Backfill = backfill.Backfill;
 export declare const DataBucket: typeof dataBucket.DataBucket;
 export type DataBucket = dataBucket.DataBucket;
+export declare const EmrServerlessStartJobRun: typeof emrServerlessStartJobRun.EmrServerlessStartJobRun;
+export type EmrServerlessStartJobRun = emrServerlessStartJobRun.EmrServerlessStartJobRun;
 export declare const LakeFormationLocation: typeof lakeFormationLocation.LakeFormationLocation;
 export type LakeFormationLocation = lakeFormationLocation.LakeFormationLocation;
 export declare const LakeFormationTableAccess: typeof lakeFormationTableAccess.LakeFormationTableAccess;
@@ -126,6 +132,8 @@ export declare const SageMakerCreateProcessingJob: typeof processingJob.SageMake
 export type SageMakerCreateProcessingJob = processingJob.SageMakerCreateProcessingJob;
 export declare const SageMakerFrameworkImage: typeof frameworkImage.SageMakerFrameworkImage;
 export type SageMakerFrameworkImage = frameworkImage.SageMakerFrameworkImage;
+export declare const SparkApplication: typeof sparkApplication.SparkApplication;
+export type SparkApplication = sparkApplication.SparkApplication;
 
 /** Defines each export as a getter that loads its module the first time it is read. */
 function lazy(loaders: Record<string, () => unknown>): void {
@@ -139,6 +147,8 @@ lazy({
   AthenaRunQuery: () => (require('./constructs/athena-run-query') as typeof athenaRunQuery).AthenaRunQuery,
   Backfill: () => (require('./constructs/backfill') as typeof backfill).Backfill,
   DataBucket: () => (require('./constructs/data-bucket') as typeof dataBucket).DataBucket,
+  EmrServerlessStartJobRun: () =>
+    (require('./constructs/emr-serverless-start-job-run') as typeof emrServerlessStartJobRun).EmrServerlessStartJobRun,
   LakeFormationLocation: () => (require('./constructs/lake-formation-location') as typeof lakeFormationLocation).LakeFormationLocation,
   LakeFormationTableAccess: () =>
     (require('./constructs/lake-formation-table-access') as typeof lakeFormationTableAccess).LakeFormationTableAccess,
@@ -164,4 +174,5 @@ lazy({
   SageMakerCreateProcessingJob: () =>
     (require('./constructs/sagemaker-create-processing-job') as typeof processingJob).SageMakerCreateProcessingJob,
   SageMakerFrameworkImage: () => (require('./constructs/sagemaker-framework-image') as typeof frameworkImage).SageMakerFrameworkImage,
+  SparkApplication: () => (require('./constructs/spark-application') as typeof sparkApplication).SparkApplication,
 });

@@ -8,7 +8,7 @@ import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { synthesizePurposes } from '../../lib/local/synthesized-purpose';
 import { everyTemplate, recordInputsStub, REPO_ROOT, synthOnce, testApp } from '../helpers';
 import { awaitRedriveHandler, executionContext, StateMachine } from '../local-step-functions';
-import { apiModelSource, createProcessingJobProblems } from '../sagemaker-api-model';
+import { apiModelSource, createProcessingJobProblems } from '../api-model';
 import { synthesizedProject } from './synthesized-project';
 
 /*

@@ -9,7 +9,7 @@ import { unloadStatement } from '../../lib/contract/sql';
 import { resolveRunRequest, singleRunInput } from '../../lib/runtime/trigger';
 import { definitionOf, recordInputsStub, runConfigOf, stubRefs } from '../helpers';
 import { awaitRedriveHandler, executionContext, ExecutionError, StateMachine } from '../local-step-functions';
-import { createProcessingJobProblems } from '../sagemaker-api-model';
+import { createProcessingJobProblems } from '../api-model';
 import { baseStack } from './fixtures';
 
 /*

@@ -10,7 +10,7 @@ import { singleRunInput, resolveRunRequest } from '../../lib/runtime/trigger';
 import { writeWindowManifests, type WindowManifestRequest } from '../../lib/runtime/window-manifest';
 import { definitionOf, memoryStores, recordInputsStub, runConfigOf, stubRefs } from '../helpers';
 import { awaitRedriveHandler, executionContext, ExecutionError, StateMachine, taskError } from '../local-step-functions';
-import { createProcessingJobProblems } from '../sagemaker-api-model';
+import { createProcessingJobProblems } from '../api-model';
 import { baseStack } from './fixtures';
 
 /*

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
 
 /*
- * The SageMaker API model, as an independent check of what the state machine sends to
- * CreateProcessingJob. botocore's model (in this machine's Python, next to moto) has every
- * constraint: enums, patterns, lengths. Where Python has no botocore, the model the npm package
- * aws-sdk (v2) ships is used: member names, required members and types, without the constraints.
+ * AWS API models, as an independent check of what a state machine sends to a service
+ * (CreateProcessingJob to SageMaker, StartJobRun to EMR Serverless). botocore's models (in this
+ * machine's Python, next to moto) have every constraint: enums, patterns, lengths. Where Python
+ * has no botocore, the models the npm package aws-sdk (v2) ships are used: member names,
+ * required members and types, without the constraints.
  */
 
 type Shape = {
@@ -21,36 +22,59 @@ type Shape = {
   pattern?: string;
 };
 
-function loadModel(): { shapes: Record<string, Shape>; request: Shape; source: string } {
+interface Model {
+  readonly shapes: Record<string, Shape>;
+  readonly request: Shape;
+  readonly source: string;
+}
+
+/** `service`'s model with the request shape of `operation`; the aws-sdk v2 file is `<service>-<version>.min.json`. */
+function loadModel(service: string, operation: string, v2File: string): Model {
   const probe = spawnSync(
     'python3',
-    ['-c', "import json, botocore.loaders as l; print(json.dumps(l.Loader().load_service_model('sagemaker', 'service-2')['shapes']))"],
+    ['-c', `import json, botocore.loaders as l; print(json.dumps(l.Loader().load_service_model('${service}', 'service-2')['shapes']))`],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   if (probe.status === 0) {
     const shapes = JSON.parse(probe.stdout) as Record<string, Shape>;
-    return { shapes, request: shapes.CreateProcessingJobRequest, source: "botocore's sagemaker service-2.json" };
+    return { shapes, request: shapes[`${operation}Request`], source: `botocore's ${service} service-2.json` };
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const min = require('aws-sdk/apis/sagemaker-2017-07-24.min.json') as {
-    shapes: Record<string, Shape>;
-    operations: Record<string, { input: Shape }>;
-  };
-  console.warn('python3 has no botocore: checking CreateProcessingJob against aws-sdk v2 min.json (structure only, no enums or patterns)');
-  return { shapes: min.shapes, request: min.operations.CreateProcessingJob.input, source: 'aws-sdk v2 sagemaker min.json' };
+  const min = require(`aws-sdk/apis/${v2File}`) as { shapes: Record<string, Shape>; operations: Record<string, { input: Shape }> };
+  console.warn(`python3 has no botocore: checking ${operation} against aws-sdk v2 ${v2File} (structure only, no enums or patterns)`);
+  return { shapes: min.shapes, request: min.operations[operation].input, source: `aws-sdk v2 ${v2File}` };
 }
 
-let model: ReturnType<typeof loadModel> | undefined;
+const models = new Map<string, Model>();
+const modelOf = (service: string, operation: string, v2File: string): Model => {
+  const key = `${service} ${operation}`;
+  if (!models.has(key)) models.set(key, loadModel(service, operation, v2File));
+  return models.get(key)!;
+};
+const SAGEMAKER = ['sagemaker', 'CreateProcessingJob', 'sagemaker-2017-07-24.min.json'] as const;
+const EMR_SERVERLESS = ['emr-serverless', 'StartJobRun', 'emr-serverless-2021-07-13.min.json'] as const;
 
-/** Where the model came from. */
+/** Where the SageMaker model came from. */
 export function apiModelSource(): string {
-  model ??= loadModel();
-  return model.source;
+  return modelOf(...SAGEMAKER).source;
 }
 
 /** Every way `params` breaks the CreateProcessingJob request shape, each with its path. */
 export function createProcessingJobProblems(params: unknown): string[] {
-  model ??= loadModel();
+  return requestProblems(modelOf(...SAGEMAKER), 'CreateProcessingJob', params, (k) => k);
+}
+
+/**
+ * Every way the Parameters of an `emr-serverless:startJobRun` task break the StartJobRun
+ * request shape. The Step Functions integration names the API's members in PascalCase
+ * (`ApplicationId` for `applicationId`); map keys (tags, properties) are as given.
+ */
+export function startJobRunProblems(params: unknown): string[] {
+  return requestProblems(modelOf(...EMR_SERVERLESS), 'StartJobRun', params, (k) => k.charAt(0).toLowerCase() + k.slice(1));
+}
+
+/** Every way `params` breaks the model's request shape, each with its path; `member` maps a given key to the model's name. */
+function requestProblems(model: Model, operation: string, params: unknown, member: (key: string) => string): string[] {
   const { shapes } = model;
   const problems: string[] = [];
   const resolve = (s: Shape): Shape => (s.shape ? { ...resolve(shapes[s.shape]), ...s, shape: undefined } : s);
@@ -60,12 +84,17 @@ export function createProcessingJobProblems(params: unknown): string[] {
     if (type === 'structure') {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) return problems.push(`${at}: expected an object`);
       const v = value as Record<string, unknown>;
-      for (const r of s.required ?? []) if (v[r] === undefined) problems.push(`${at}.${r}: required`);
+      const given = new Set(
+        Object.keys(v)
+          .filter((k) => v[k] !== undefined)
+          .map(member),
+      );
+      for (const r of s.required ?? []) if (!given.has(r)) problems.push(`${at}.${r}: required`);
       for (const [k, x] of Object.entries(v)) {
         if (x === undefined) continue;
-        const member = s.members?.[k];
-        if (!member) problems.push(`${at}.${k}: not a member (members: ${Object.keys(s.members ?? {}).join(', ')})`);
-        else check(x, member, `${at}.${k}`);
+        const m = s.members?.[member(k)];
+        if (!m) problems.push(`${at}.${k}: not a member (members: ${Object.keys(s.members ?? {}).join(', ')})`);
+        else check(x, m, `${at}.${k}`);
       }
     } else if (type === 'list') {
       if (!Array.isArray(value)) return problems.push(`${at}: expected a list`);
@@ -97,6 +126,6 @@ export function createProcessingJobProblems(params: unknown): string[] {
     }
     return undefined;
   };
-  check(params, model.request, 'CreateProcessingJob');
+  check(params, model.request, operation);
   return problems;
 }
