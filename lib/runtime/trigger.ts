@@ -359,6 +359,8 @@ async function startFollowUp(
   config: PurposeRunConfig,
   deps: TriggerDeps,
 ): Promise<WindowOutcome | undefined> {
+  // Only an S3 arrival asks for a follow-up: a purpose without one has none to read.
+  if (config.s3Arrival.length === 0) return undefined;
   const entry = (await readLedger(deps.ddb, config.ledgerTable, config.purpose, window, window)).get(window);
   if (!entry?.followUp || entry.execution !== executionArn || entry.status === 'RUNNING') return undefined;
   const trigger = JSON.parse(entry.followUp) as Extract<TriggerDetails, { kind: 's3' }>;

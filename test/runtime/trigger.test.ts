@@ -603,6 +603,28 @@ suite('runs that end without their failure path are recorded by the trigger (pro
     },
   );
 
+  test('a purpose without S3 arrival starts no follow-up when a run ends, whatever its ledger item holds', async () => {
+    // A follow-up recorded while the purpose still had its S3 trigger, which has since been removed.
+    const runId = 'usage-analysis-20261122-a1';
+    await server.putItem(CONFIG.ledgerTable, {
+      purpose: 'usage-analysis',
+      window: '2026-11-22',
+      status: 'FAILED',
+      attempts: 1,
+      execution: execution(runId),
+      runId,
+      followUp: JSON.stringify({
+        kind: 's3',
+        bucket: 'demo-data',
+        key: 'raw/usage/dt=2026-11-22/late.csv',
+        eventTime: '2026-11-22T20:00:00Z',
+      }),
+    });
+    const r = await trigger(ended('FAILED', runId), { s3Arrival: [] });
+    expect(r.windows).toEqual([]);
+    expect(starts()).toEqual([]);
+  });
+
   test('an execution that was not a run (no window in its input) is nothing to record, and no error', async () => {
     const event = ended('FAILED', 'console-test');
     event.detail.input = '{"hello":"world"}';
