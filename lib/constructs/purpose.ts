@@ -69,15 +69,17 @@ import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing
  * that starts its runs, a backfill state machine, and alarms.
  *
  * The state machine's input is a run input (lib/contract/run-input.ts). It adds `batcat`:
- * the job name (`<jobNamePrefix>-<md5 of the execution id and start>`, valid for every execution
- * name), the folder `_attempts/<execution name>/` below each output where the job writes, and the
- * `dt=<window start>/` partition the commit makes that the window's result after success. It
- * claims the window in the run ledger before it starts, and records there how the attempt ended.
+ * the job name (`<jobNamePrefix>-<md5 of the execution id, start and redrive count>`, valid for
+ * every execution name), the folder `_attempts/<execution name>/` below each output where the job
+ * writes, and the `dt=<window start>/` partition the commit makes that the window's result after
+ * success. It claims the window in the run ledger before it starts, and records there how the
+ * attempt ended. A failed run ends in `AwaitRedrive`; a redrive (`batcat redrive`) reopens the
+ * window and resumes at the step that failed.
  *
  * Construct IDs are a contract: `Bucket`, `BucketKey` and `AccessLogs` (without a `bucket`, the
  * last two without `bucketEncryptionKey` and `accessLogsBucket`), `Ledger` (without a `ledger`
  * prop), `Image`, `Code` (script mode), `RedshiftQuery` (with `redshiftQuery`), `WindowManifests`
- * (partitioned inputs and runs longer than a day), `RunManifests`,
+ * (partitioned inputs and runs longer than a day), `RunManifests`, `RedriveGate`,
  * `RunProcessingJob`, `Commit`, `OutputChecks` (with a table output), `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
  * `Backfill` and `Trigger`. Renaming one replaces its resources.
  */
