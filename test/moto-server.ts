@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LEDGER_KEY } from '../lib/contract/ledger';
+import { taskError } from '../lib/local/interpreter';
 
 /*
  * moto's server (this machine's Python) on 127.0.0.1: the DynamoDB peer of the run ledger's
@@ -21,6 +22,8 @@ export interface MotoServer {
   createLedger(): Promise<string>;
   /** Writes one ledger item from plain values (numbers as N, strings as S), as the state machine would leave it. */
   putItem(table: string, item: Record<string, string | number>): Promise<void>;
+  /** Sends a ledger write of a state machine (a DynamoDB UpdateItem task's parameters) to `table`; its errors come back as the task's. */
+  ledgerWrite(table: string, params: Record<string, unknown>): Promise<Record<string, never>>;
   /** Every item of `table` for `purpose`, as plain objects. */
   items(table: string, purpose: string): Promise<Array<Record<string, string | number>>>;
   stop(): Promise<void>;
@@ -76,6 +79,14 @@ export async function startMotoServer(): Promise<MotoServer> {
           Item: Object.fromEntries(Object.entries(item).map(([k, v]) => [k, typeof v === 'number' ? { N: String(v) } : { S: v }])),
         }),
       );
+    },
+    ledgerWrite: async (table, params) => {
+      try {
+        await client().send(new UpdateItemCommand({ ...params, TableName: table } as ConstructorParameters<typeof UpdateItemCommand>[0]));
+        return {};
+      } catch (e) {
+        throw taskError(`DynamoDB.${(e as Error).name}`, (e as Error).message);
+      }
     },
     items: async (table, purpose) => {
       const out = await client().send(

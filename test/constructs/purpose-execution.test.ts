@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { TimeZone } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -66,16 +65,6 @@ beforeAll(async () => {
   if (!unavailable) dynamo = await startMotoServer();
 }, 60_000);
 afterAll(async () => dynamo?.stop());
-
-/** Sends a ledger write of the state machine to moto's DynamoDB, in `table`; its errors come back as the task's. */
-async function ledgerWrite(params: any, table: string): Promise<Record<string, never>> {
-  try {
-    await dynamo.client().send(new UpdateItemCommand({ ...params, TableName: table }));
-    return {};
-  } catch (e) {
-    throw taskError(`DynamoDB.${(e as Error).name}`, (e as Error).message);
-  }
-}
 
 const demo = synthPurpose('usage-analysis', 'batcat-demo-dev');
 const SM_NAME = demo.purpose.stateMachineName;
@@ -153,9 +142,9 @@ async function run(
     context: executionContext(stateMachineName, executionName, startTime),
     overrides: {
       taskResourceLocalHandlers: {
-        RecordRunStart: (params: any) => ledgerWrite(params, table),
-        RecordReadStart: (params: any) => ledgerWrite(params, table),
-        RecordRunSuccess: (params: any) => ledgerWrite(params, table),
+        RecordRunStart: (params: any) => dynamo.ledgerWrite(table, params),
+        RecordReadStart: (params: any) => dynamo.ledgerWrite(table, params),
+        RecordRunSuccess: (params: any) => dynamo.ledgerWrite(table, params),
         PublishRunSucceeded: async (params: any) => {
           events.push(params);
           return { FailedEntryCount: 0 };
@@ -165,7 +154,7 @@ async function run(
           events.push(params);
           return { FailedEntryCount: 0 };
         },
-        RecordRunFailure: (params: any) => ledgerWrite(params, table),
+        RecordRunFailure: (params: any) => dynamo.ledgerWrite(table, params),
         RecordRunInputs: async (params: any) => {
           manifests.push(params);
           return recordInputsStub(params);

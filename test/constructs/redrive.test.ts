@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Purpose } from '../../lib/constructs/purpose';
@@ -56,15 +55,6 @@ beforeAll(async () => {
   if (!unavailable) dynamo = await startMotoServer();
 }, 60_000);
 afterAll(async () => dynamo?.stop());
-
-async function ledgerWrite(params: any, table: string): Promise<Record<string, never>> {
-  try {
-    await dynamo.client().send(new UpdateItemCommand({ ...params, TableName: table }));
-    return {};
-  } catch (e) {
-    throw taskError(`DynamoDB.${(e as Error).name}`, (e as Error).message);
-  }
-}
 
 /** What the run asked of the services, and what the ledger and notifications saw. */
 interface Calls {
@@ -295,7 +285,7 @@ suite('redrive, executed locally', () => {
 
 /** Handlers for a run whose job completes and whose output holds `written()` objects. */
 function handlersCounting(table: string, written: () => number): Record<string, (input: any) => any> {
-  const write = (params: any) => ledgerWrite(params, table);
+  const write = (params: any) => dynamo.ledgerWrite(table, params);
   return {
     RecordRunStart: write,
     RecordRunSuccess: write,
