@@ -8,7 +8,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { REDRIVE_PERIOD_DAYS, UNREDRIVABLE_ERRORS } from '../contract/redrive';
-import { executionArnOf, runName, type RunInput } from '../contract/run-input';
+import { executionArnOf, runName, shortHash, type RunInput } from '../contract/run-input';
 import { causeText, stateMachineOf, streamRunLogs } from './logs-command';
 import { UsageError, type PurposeContext } from './project-context';
 
@@ -57,15 +57,18 @@ export async function redriveCommand(
   if (refusal) throw new UsageError(refusal);
 
   const failedIn = await failedStep(executionArn, deps.sfn);
+  const redrive = (run.redriveCount ?? 0) + 1;
   try {
-    await deps.sfn.send(new RedriveExecutionCommand({ executionArn, clientToken: `batcat-redrive-${(run.redriveCount ?? 0) + 1}` }));
+    // The same token for the same redrive of the same run: a repeated command does not redrive twice.
+    const clientToken = `batcat-redrive-${redrive}-${shortHash(24, executionArn)}`;
+    await deps.sfn.send(new RedriveExecutionCommand({ executionArn, clientToken }));
   } catch (e) {
     // Its state changed since it was described (someone else redrove it), or the check above missed a reason.
     if ((e as Error).name === 'ExecutionNotRedrivable')
       throw new UsageError(`Step Functions cannot redrive run ${opts.runId}: ${(e as Error).message}`);
     throw e;
   }
-  deps.out(`redriving run ${opts.runId} (redrive ${(run.redriveCount ?? 0) + 1}) of ${ctx.purpose.name}`);
+  deps.out(`redriving run ${opts.runId} (redrive ${redrive}) of ${ctx.purpose.name}`);
   deps.out(`  it failed with ${run.error ?? 'no error reported'}${run.cause ? `: ${causeText(run.cause)}` : ''}`);
   if (failedIn) deps.out(`  it resumes at ${failedIn}${failedIn === 'RunProcessingJob' ? ', with a new job name' : ''}`);
   if (!opts.wait) {

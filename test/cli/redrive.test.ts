@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../lib/cli/main';
+import { shortHash } from '../../lib/contract/run-input';
 import { REPO_ROOT } from '../helpers';
 
 /*
@@ -86,7 +87,7 @@ describe('batcat redrive', () => {
     const r = await cli('redrive', '2022-rnd-battery', 'usage-analysis', RUN);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(redriveCalls()).toEqual([{ executionArn: EXECUTION(RUN), clientToken: 'batcat-redrive-1' }]);
+    expect(redriveCalls()).toEqual([{ executionArn: EXECUTION(RUN), clientToken: `batcat-redrive-1-${shortHash(24, EXECUTION(RUN))}` }]);
     expect(r.out.split('\n')).toEqual([
       `redriving run ${RUN} (redrive 1) of usage-analysis`,
       '  it failed with States.TaskFailed: AlgorithmError: MemoryError (the script ran out of memory)',
@@ -124,7 +125,7 @@ describe('batcat redrive', () => {
     const r = await cli('redrive', '2022-rnd-battery', 'usage-analysis', RUN, '--wait');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(redriveCalls()).toEqual([{ executionArn: EXECUTION(RUN), clientToken: 'batcat-redrive-2' }]);
+    expect(redriveCalls()).toEqual([{ executionArn: EXECUTION(RUN), clientToken: `batcat-redrive-2-${shortHash(24, EXECUTION(RUN))}` }]);
     expect(r.out).toContain(`job ${retried} (log group /aws/sagemaker/ProcessingJobs)`);
     expect(r.out).toContain('1970-01-01T00:00:00.000Z [algo-1] summary written');
     expect(r.out).toContain('run succeeded (redriven 2 times)');
