@@ -25,13 +25,22 @@ export interface AwaitRedriveResult {
   readonly redriveCount: number;
 }
 
-/** The run's failure, with its own name, so the execution fails with the error the run failed with. */
+/** The error name of a failed run whose own error is one of Step Functions' (`States.TaskFailed`, say). */
+export const RUN_FAILED_ERROR = 'BatCat.RunFailed';
+
+/**
+ * The run's failure, with its own name, so the execution fails with the error the run failed
+ * with. Names beginning with `States.` are Step Functions' own, which no task may report (the
+ * States language reserves them): such a failure is reported as BatCat.RunFailed, with the
+ * original name in front of the reason.
+ */
 export class RunFailure extends Error {
   constructor(error: string, reason: string) {
-    super(reason);
-    this.name = error;
+    const reserved = error.startsWith('States.');
+    super(reserved ? `${error}: ${reason}` : reason);
+    this.name = reserved ? RUN_FAILED_ERROR : error;
     // Lambda reports the stack as the error's trace; the reason alone is the cause.
-    this.stack = `${error}: ${reason}`;
+    this.stack = `${this.name}: ${this.message}`;
   }
 }
 
@@ -42,5 +51,5 @@ export function awaitRedrive(request: AwaitRedriveRequest): AwaitRedriveResult {
     throw new Error(`AwaitRedrive needs whole redrive counts, got failedInRedrive ${counts[0]} and redriveCount ${counts[1]}`);
   }
   if (request.redriveCount > request.failedInRedrive) return { redriveCount: request.redriveCount };
-  throw new RunFailure(request.error || 'BatCat.RunFailed', request.reason || 'no reason was reported');
+  throw new RunFailure(request.error || RUN_FAILED_ERROR, request.reason || 'no reason was reported');
 }

@@ -269,7 +269,7 @@ describe('batcat run-local', () => {
       / {2}\| InputError: part-0001\.csv line 2: usage 'abc' is not a number\n[^]*the script's whole stderr: runs\/usage-analysis\/usage-analysis-20261123-a1\/stderr\.log\n/,
     );
     expect(r.out).toContain('▶ NotifyFailure');
-    expect(r.out).toMatch(/✗ AwaitRedrive \(\d+ ms\): States\.TaskFailed/);
+    expect(r.out).toMatch(/✗ AwaitRedrive \(\d+ ms\): BatCat\.RunFailed/);
     const status = JSON.parse(fs.readFileSync(path.join(root, 'runs/usage-analysis/usage-analysis-20261123-a1/status.json'), 'utf8'));
     expect(status).toMatchObject({ status: 'FAILED', cause: "InputError: part-0001.csv line 2: usage 'abc' is not a number" });
     expect(fs.existsSync(path.join(root, 'data/result/usage-analysis/dt=2026-11-23'))).toBe(false);

@@ -22,6 +22,13 @@ describe('awaitRedrive', () => {
     expect(awaitRedrive({ ...failure, failedInRedrive: 1, redriveCount: 2 })).toEqual({ redriveCount: 2 });
   });
 
+  test("a failure named like Step Functions' own errors is reported as BatCat.RunFailed, the name kept in the reason", () => {
+    // The States language reserves names beginning with 'States.' for Step Functions: a task may not report them.
+    expect(() => awaitRedrive({ error: 'States.TaskFailed', reason: 'AlgorithmError: boom', failedInRedrive: 0, redriveCount: 0 })).toThrow(
+      expect.objectContaining({ name: 'BatCat.RunFailed', message: 'States.TaskFailed: AlgorithmError: boom' }),
+    );
+  });
+
   test('a failure without a name or reason still fails, with a name and reason of its own', () => {
     expect(() => awaitRedrive({ error: '', reason: '', failedInRedrive: 0, redriveCount: 0 })).toThrow(
       expect.objectContaining({ name: 'BatCat.RunFailed', message: 'no reason was reported' }),
