@@ -171,12 +171,16 @@ console.log(JSON.stringify({ atImport, purpose: typeof Purpose, same: root.Purpo
   const trigger = functions.find((f) => f.Properties.FunctionName === `${names[0]}-trigger`);
   const commit = functions.find((f) => /commits the results/.test(f.Properties.Description));
   const runManifest = functions.find((f) => /records the manifests/.test(f.Properties.Description));
-  expect(functions).toHaveLength(3);
-  for (const f of [trigger, commit, runManifest]) expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler' });
+  const redriveGate = functions.find((f) => /ends failed runs/.test(f.Properties.Description));
+  expect(functions).toHaveLength(4);
+  for (const f of [trigger, commit, runManifest, redriveGate]) {
+    expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler' });
+  }
   const bundle = (f: any) => path.join(app, 'cdk.out', `asset.${f.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
   expect(fs.readFileSync(bundle(trigger), 'utf8')).toContain('ExecutionAlreadyExists');
   expect(fs.readFileSync(bundle(commit), 'utf8')).toContain('.manifest.json');
   expect(fs.readFileSync(bundle(runManifest), 'utf8')).toContain('ListObjectVersions');
+  expect(fs.readFileSync(bundle(redriveGate), 'utf8')).toContain('BatCat.RunFailed');
 });
 
 test('a project made by batcat init installs, passes doctor, synthesizes, runs its purpose locally, and guards its pull requests from a clean clone', () => {
