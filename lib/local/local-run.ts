@@ -319,26 +319,21 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       }
       return committed;
     },
-    // As on AWS: the window's partitions of each partitioned input listed into a manifest, here from the folders under data/.
-    ListWindowPartitions: async (request: WindowManifestRequest) => {
+    // As on AWS: the window's partitions of each partitioned input listed into a manifest, here from the folders under data/;
+    // errors in the shape Lambda reports them, so the state machine's failure path reads them as on AWS.
+    ListWindowPartitions: asLambda(async (request: WindowManifestRequest) => {
       await afterEntered('ListWindowPartitions');
-      try {
-        const report = await writeWindowManifests(storeOf, request);
-        fs.writeFileSync(path.join(runDir, 'partitions.json'), JSON.stringify(report, null, 2));
-        for (const i of report.inputs) {
-          print(
-            `  input ${i.name}: ${i.days.length} of ${i.days.length + i.missingDays.length} days, ${i.objects} file(s)` +
-              (i.missingDays.length > 0 ? `; no partition for ${i.missingDays.join(', ')}` : '') +
-              `; manifest ${path.relative(o.rootDir, localPathOf(project, dataDir, i.manifest))}`,
-          );
-        }
-        return report;
-      } catch (e) {
-        // The shape Lambda reports a function's error in, so the state machine's failure path reads it as on AWS.
-        const err = e as Error;
-        throw taskError(err.name, JSON.stringify({ errorType: err.name, errorMessage: err.message }));
+      const report = await writeWindowManifests(storeOf, request);
+      fs.writeFileSync(path.join(runDir, 'partitions.json'), JSON.stringify(report, null, 2));
+      for (const i of report.inputs) {
+        print(
+          `  input ${i.name}: ${i.days.length} of ${i.days.length + i.missingDays.length} days, ${i.objects} file(s)` +
+            (i.missingDays.length > 0 ? `; no partition for ${i.missingDays.join(', ')}` : '') +
+            `; manifest ${path.relative(o.rootDir, localPathOf(project, dataDir, i.manifest))}`,
+        );
       }
-    },
+      return report;
+    }),
     // The run manifest, as on AWS, from the files under data/ (a local file has no version: null); a copy goes to the run's folder.
     RecordRunInputs: async (request: RecordInputsRequest) => {
       await afterEntered('RecordRunInputs');
@@ -401,37 +396,32 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         ]),
     ),
     // As on AWS (lib/runtime/output-checks.ts): profiles kept under the data folder's _batcat/, rules checked; a copy in the run's folder.
-    CheckOutputRules: async (request: OutputChecksRequest) => {
+    CheckOutputRules: asLambda(async (request: OutputChecksRequest) => {
       await afterEntered('CheckOutputRules');
-      try {
-        const store = storedProfiles(
-          storeOf(request.bucket),
-          request,
-          (x) => {
-            const p = profiles.get(x.queryExecutionId ?? '');
-            return p ? Promise.resolve(p) : Promise.reject(new Error('DuckDB could not read its files (see above)'));
-          },
-          async (x) => {
-            if (x.sampleQueryExecutionId === undefined) return undefined;
-            const file = samples.get(x.sampleQueryExecutionId);
-            if (file === undefined) throw new Error('DuckDB could not draw it (see above)');
-            return fs.promises.readFile(file, 'utf8');
-          },
-        );
-        const r = await checkOutputs(request, store, (line) => print(`  ${line}`));
-        for (const [output, key] of Object.entries(r.profiles)) {
-          const file = path.join(runDir, 'profiles', `${output}.json`);
-          fs.mkdirSync(path.dirname(file), { recursive: true });
-          fs.copyFileSync(localPathOf(project, dataDir, `s3://${request.bucket}/${key}`), file);
-          profiled.push({ output, file, rows: (JSON.parse(fs.readFileSync(file, 'utf8')) as TableProfile).rows });
-        }
-        if (r.warned && !r.failed) print(r.reason);
-        return r;
-      } catch (e) {
-        const err = e as Error;
-        throw taskError(err.name, JSON.stringify({ errorType: err.name, errorMessage: err.message }));
+      const store = storedProfiles(
+        storeOf(request.bucket),
+        request,
+        (x) => {
+          const p = profiles.get(x.queryExecutionId ?? '');
+          return p ? Promise.resolve(p) : Promise.reject(new Error('DuckDB could not read its files (see above)'));
+        },
+        async (x) => {
+          if (x.sampleQueryExecutionId === undefined) return undefined;
+          const file = samples.get(x.sampleQueryExecutionId);
+          if (file === undefined) throw new Error('DuckDB could not draw it (see above)');
+          return fs.promises.readFile(file, 'utf8');
+        },
+      );
+      const r = await checkOutputs(request, store, (line) => print(`  ${line}`));
+      for (const [output, key] of Object.entries(r.profiles)) {
+        const file = path.join(runDir, 'profiles', `${output}.json`);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.copyFileSync(localPathOf(project, dataDir, `s3://${request.bucket}/${key}`), file);
+        profiled.push({ output, file, rows: (JSON.parse(fs.readFileSync(file, 'utf8')) as TableProfile).rows });
       }
-    },
+      if (r.warned && !r.failed) print(r.reason);
+      return r;
+    }),
     CountRuleWarnings: () => Promise.resolve({}),
     // The runs folder is the local run ledger (status.json), so the state machine's ledger writes are recorded there instead.
     RecordRunStart: () => Promise.resolve({}),
