@@ -55,6 +55,7 @@ export type {
   PurposeQuery,
   PurposeRedshiftQuery,
   PurposeS3Arrival,
+  PurposeSpark,
 } from './constructs/purpose-props';
 export type { IQueryWorkGroup, QueryWorkGroupProps } from './constructs/query-workgroup';
 export type { RedshiftUnloadQueryProps } from './constructs/redshift-unload-query';
@@ -104,6 +105,8 @@ export declare const RunOutcome: typeof purposeMetrics.RunOutcome;
 export type RunOutcome = purposeMetrics.RunOutcome;
 export declare const QueryParameter: typeof purposeProps.QueryParameter;
 export type QueryParameter = purposeProps.QueryParameter;
+export declare const SparkRuntime: typeof purposeProps.SparkRuntime;
+export type SparkRuntime = purposeProps.SparkRuntime;
 export declare const QueryWorkGroup: typeof queryWorkGroup.QueryWorkGroup;
 export type QueryWorkGroup = queryWorkGroup.QueryWorkGroup;
 export declare const RedshiftUnloadFormat: typeof redshiftUnloadQuery.RedshiftUnloadFormat;
@@ -159,6 +162,7 @@ lazy({
   PurposeMetrics: () => (require('./constructs/purpose-metrics') as typeof purposeMetrics).PurposeMetrics,
   RunOutcome: () => (require('./constructs/purpose-metrics') as typeof purposeMetrics).RunOutcome,
   QueryParameter: () => (require('./constructs/purpose-props') as typeof purposeProps).QueryParameter,
+  SparkRuntime: () => (require('./constructs/purpose-props') as typeof purposeProps).SparkRuntime,
   QueryWorkGroup: () => (require('./constructs/query-workgroup') as typeof queryWorkGroup).QueryWorkGroup,
   RedshiftUnloadFormat: () => (require('./constructs/redshift-unload-query') as typeof redshiftUnloadQuery).RedshiftUnloadFormat,
   RedshiftUnloadQuery: () => (require('./constructs/redshift-unload-query') as typeof redshiftUnloadQuery).RedshiftUnloadQuery,

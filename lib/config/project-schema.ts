@@ -550,7 +550,12 @@ const purpose = strict({
     issue(['triggers', 'schedule', 'cron'], schedule.cron, schedulePeriodProblem(`cron(${schedule.cron.trim()})`, windowDays));
   if (schedule?.rate !== undefined)
     issue(['triggers', 'schedule', 'rate'], schedule.rate, schedulePeriodProblem(`rate(${schedule.rate.trim()})`, windowDays));
-  for (const a of argumentProblems('arguments', p.arguments ?? [], Object.keys(p.parameters ?? {})))
+  const placeholders = {
+    parameters: Object.keys(p.parameters ?? {}),
+    inputs: [...inputs.map((i) => i.name), ...(p.query ? ['query'] : [])],
+    outputs: p.outputs.map((o) => o.name),
+  };
+  for (const a of argumentProblems('arguments', p.arguments ?? [], placeholders))
     issue(['arguments', a.index], p.arguments![a.index], a.message);
   for (const x of parameterSpecProblems((p.parameters ?? {}) as Record<string, ParameterSpec>))
     issue(['parameters', ...x.path], p.parameters, x.message);

@@ -14,6 +14,7 @@ import type { Requirement } from '../contract/requirements';
 import type { QueryDataLocation } from './athena-run-query';
 import type { IQueryWorkGroup } from './query-workgroup';
 import type { RedshiftUnloadFormat } from './redshift-unload-query';
+import type { ISparkApplication, SparkCapacity } from './spark-application';
 import type { RunLedger } from './run-ledger';
 import type { UpstreamPurpose } from './run-trigger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from './sagemaker-create-processing-job';
@@ -278,15 +279,25 @@ export interface PurposeProps {
    */
   readonly sourceDirectory?: string;
   /**
+   * Runs `script` (a PySpark script, or a jar with `spark.mainClass`) with Spark, on EMR
+   * Serverless or on SageMaker's Spark image, instead of in a processing container.
+   *
+   * @default - no Spark: the script or image runs as a processing job
+   */
+  readonly spark?: PurposeSpark;
+  /**
    * Replaces the image's entrypoint (`ContainerEntrypoint`). Not with `script`, which sets it.
    *
    * @default - the image's entrypoint, or `python3 <script>` in script mode
    */
   readonly entrypoint?: string[];
   /**
-   * The script's arguments (`ContainerArguments`). `{window.start}`, `{window.end}` and
-   * `{run.id}` are replaced per run, e.g. `['--start', '{window.start}']`, and `{param.<name>}`
-   * by a parameter's value.
+   * The script's arguments (`ContainerArguments`). `{window.start}`, `{window.end}`,
+   * `{window.endExclusive}` and `{run.id}` are replaced per run, e.g. `['--start', '{window.start}']`,
+   * `{param.<name>}` by a parameter's value, `{input.<name>.uri}` by the S3 folder the run reads
+   * of an input (the window start's `dt=` folder of a partitioned input), and
+   * `{output.<name>.uri}` by the S3 folder the run writes an output to (its attempt folder,
+   * which becomes the window's result when the run succeeds).
    *
    * @default - none
    */
@@ -591,4 +602,69 @@ export interface PurposeAlarms {
    * @default - none, for a purpose without such a rule
    */
   readonly ruleWarnings?: cloudwatch.Alarm;
+}
+
+/** Where a Spark purpose runs. */
+export enum SparkRuntime {
+  /** An EMR Serverless application: current EMR releases, billed per vCPU- and GB-second while the job runs. */
+  EMR_SERVERLESS = 'emr-serverless',
+  /** SageMaker Processing with SageMaker's Spark image (what `PySparkProcessor` runs): `instanceCount` instances form the cluster. */
+  SAGEMAKER = 'sagemaker',
+}
+
+/** A purpose whose script runs with Spark. */
+export interface PurposeSpark {
+  /**
+   * Where the job runs.
+   *
+   * @default SparkRuntime.EMR_SERVERLESS
+   */
+  readonly runtime?: SparkRuntime;
+  /**
+   * EMR Serverless: the application the job runs on. A BatCat app gives the Spark purposes of a
+   * stage one application per release, so a day's jobs share its start-up and its capacity bound.
+   *
+   * @default - an application of the purpose's own, `SparkApplication`, of `release` and `maxCapacity`
+   */
+  readonly application?: ISparkApplication;
+  /**
+   * EMR Serverless: the EMR release label (`emr-7.5.0`); SageMaker: the Spark version of its image (`3.5`).
+   * With `application`, the application's release, recorded with each run.
+   *
+   * @default 'emr-7.5.0' (Spark 3.5) on EMR Serverless, '3.5' on SageMaker
+   */
+  readonly release?: string;
+  /**
+   * EMR Serverless, the purpose's own application: the most it may use at once.
+   *
+   * @default - 64 vCPU and 256 GB
+   */
+  readonly maxCapacity?: SparkCapacity;
+  /**
+   * Spark properties (`spark-submit --conf`), such as `spark.executor.memory: 4g`.
+   *
+   * @default - none besides BatCat's (no `_SUCCESS` marker files)
+   */
+  readonly config?: Record<string, string>;
+  /**
+   * Local Python files and package folders (absolute paths), zipped into one archive given to
+   * the driver and executors with `--py-files`: a folder `lib/` is imported as `lib`, a file
+   * `helpers.py` as `helpers`.
+   *
+   * @default - none
+   */
+  readonly pyFiles?: string[];
+  /**
+   * The class to run when `script` is a jar (`--class`).
+   *
+   * @default - `script` is a PySpark script
+   */
+  readonly mainClass?: string;
+  /**
+   * Keeps Spark's event logs in the purpose's bucket, below `_batcat/spark-events/<purpose>/`,
+   * where a Spark history server (the Spark UI) reads them.
+   *
+   * @default false
+   */
+  readonly eventLogs?: boolean;
 }

@@ -39,7 +39,9 @@ import {
   recordRunStart,
   recordRunSuccess,
   resolveRun,
+  renderArguments,
   runProcessingJob,
+  runSparkJobStep,
   publishRunEvent,
   runQuery,
   settleArrivals,
@@ -57,11 +59,15 @@ import { WindowManifests } from './private/window-manifests';
 import { purposeLogGroup } from './private/log-group';
 import { trustOwnStateMachineOnly } from './private/trust';
 import { listFolder } from './private/s3-access';
-import type { PurposeAlarms, PurposeProps } from './purpose-props';
+import { SparkRuntime, type PurposeAlarms, type PurposeProps } from './purpose-props';
 import { PurposeMetrics, RULE_WARNINGS_METRIC, RunOutcome } from './purpose-metrics';
 import { RunLedger } from './run-ledger';
 import { RunTrigger } from './run-trigger';
 import type { SageMakerCreateProcessingJob } from './sagemaker-create-processing-job';
+import type { EmrServerlessStartJobRun } from './emr-serverless-start-job-run';
+import { SageMakerFrameworkImage } from './sagemaker-framework-image';
+import { SparkApplication, type ISparkApplication } from './spark-application';
+import { allowSparkCommits, grantWriteConfiguration, sagemakerSpark, sparkCode } from './private/spark-job';
 
 /**
  * One processing job of a project: its bucket (the one given, or its own), its image, a job role scoped to its folders, a Step
@@ -92,9 +98,15 @@ export class Purpose extends Construct {
   public readonly jobNamePrefix: string;
   /** Runs the job for one window. */
   public readonly stateMachine: sfn.StateMachine;
-  /** The state that runs the processing job. */
-  public readonly processingJob: SageMakerCreateProcessingJob;
-  /** The role the processing job runs as. */
+  /** The state that runs the job: `processingJob` or `sparkJob`. */
+  public readonly job: SageMakerCreateProcessingJob | EmrServerlessStartJobRun;
+  /** The state that runs the processing job; absent for a Spark purpose on EMR Serverless. */
+  public readonly processingJob?: SageMakerCreateProcessingJob;
+  /** The state that runs the Spark job on EMR Serverless; absent otherwise. */
+  public readonly sparkJob?: EmrServerlessStartJobRun;
+  /** The EMR Serverless application the Spark job runs on: the one given, or its own. */
+  public readonly sparkApplication?: ISparkApplication;
+  /** The role the job runs as. */
   public readonly jobRole: iam.IRole;
   /** The state machine's log group. */
   public readonly logGroup: logs.LogGroup;
@@ -120,8 +132,11 @@ export class Purpose extends Construct {
     this.stateMachineName = purpose.stateMachineName;
     this.jobNamePrefix = purpose.jobNamePrefix;
 
-    const image =
-      props.image ?? tasks.DockerImage.fromAsset(this, 'Image', { directory: props.containerDirectory!, platform: Platform.LINUX_AMD64 });
+    const spark = purpose.spark;
+    if (spark?.runtime === SparkRuntime.EMR_SERVERLESS) {
+      this.sparkApplication =
+        spark.application ?? new SparkApplication(this, 'SparkApplication', { releaseLabel: spark.release, maximumCapacity: spark.maxCapacity });
+    }
     this.ledger = props.ledger ?? new RunLedger(this, 'Ledger');
     const table = this.ledger.table;
     const resolve = resolveRun(this, purpose);
@@ -129,13 +144,43 @@ export class Purpose extends Construct {
     const claim = recordRunStart(this, purpose, table, taken);
     const logSettings = { retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR, encryptionKey: props.logEncryptionKey };
     const redriveGate = new RedriveGate(this, 'RedriveGate', { stateMachineName: this.stateMachineName, logs: logSettings });
-    const onFailure = failureHandling(this, purpose, props.notificationTopic, table, redriveGate);
+    const onFailure = failureHandling(this, purpose, props.notificationTopic, table, redriveGate, this.sparkApplication);
     const query = props.query && runQuery(this, props.query, purpose);
     const redshift = props.redshiftQuery && runRedshiftQuery(this, purpose, onFailure.failedIn(REDSHIFT_QUERY_STATE));
     const definition = checkRunInput(this, resolve);
-    const code = props.script !== undefined ? scriptCode(this, props.script, props.sourceDirectory) : undefined;
-    this.processingJob = runProcessingJob(this, purpose, image, code);
-    this.jobRole = this.processingJob.role;
+    // The job, and what it ran (recorded in the run's manifest): an image and a script, or Spark's release and a script.
+    let ran: { image: string; code?: string };
+    let writeConfiguration: sfn.TaskStateBase | undefined;
+    if (spark) {
+      const code = sparkCode(this, props.script!, spark);
+      const script = s3Uri(code.script.bucket.bucketName, code.script.s3ObjectKey);
+      if (this.sparkApplication) {
+        this.sparkJob = runSparkJobStep(this, purpose, this.sparkApplication, code);
+        this.job = this.sparkJob;
+        ran = { image: `emr-serverless:${spark.release}`, code: script };
+      } else {
+        const onSageMaker = sagemakerSpark(this, purpose, code);
+        this.processingJob = runProcessingJob(this, purpose, SageMakerFrameworkImage.spark(spark.release), undefined, onSageMaker);
+        this.job = this.processingJob;
+        writeConfiguration = onSageMaker.writeConfiguration;
+        ran = { image: this.processingJob.imageUri, code: script };
+      }
+      allowSparkCommits(this.job.role, purpose);
+    } else {
+      const image =
+        props.image ?? tasks.DockerImage.fromAsset(this, 'Image', { directory: props.containerDirectory!, platform: Platform.LINUX_AMD64 });
+      const code = props.script !== undefined ? scriptCode(this, props.script, props.sourceDirectory) : undefined;
+      this.processingJob = runProcessingJob(this, purpose, image, code);
+      this.job = this.processingJob;
+      ran = { image: this.processingJob.imageUri, code: code && s3Uri(code.input.bucket.bucketName, code.input.keyPrefix) };
+    }
+    const job = this.job;
+    this.jobRole = job.role;
+    // What runs right before the job, on every way to it (a run, a reproduction, a redrive): the Spark configuration, the arguments.
+    const render = renderArguments(this, purpose);
+    render?.next(job);
+    writeConfiguration?.next(render ?? job);
+    const jobEntry: sfn.TaskStateBase | sfn.Pass = writeConfiguration ?? render ?? job;
     for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(this.jobRole);
     // Not caught: the result is committed, so an event that cannot be put fails the execution visibly, and a redrive puts it.
     const published = publishRunEvent(this, 'PublishRunSucceeded', purpose, RUN_EVENT_TYPES.succeeded);
@@ -179,8 +224,8 @@ export class Purpose extends Construct {
       stateMachineName: this.stateMachineName,
       logs: logSettings,
     });
-    const record = recordRunManifest(this, purpose, runManifests, this.processingJob, code);
-    resolve.next(reproduceOrClaim(this, purpose, claim, this.processingJob));
+    const record = recordRunManifest(this, purpose, runManifests, ran);
+    resolve.next(reproduceOrClaim(this, purpose, claim, jobEntry));
     const settle = purpose.s3Arrival.length > 0 ? settleArrivals(this, purpose, table, taken) : undefined;
     let beforeJob: sfn.INextable = claim;
     if (settle) {
@@ -203,7 +248,7 @@ export class Purpose extends Construct {
         : undefined;
     // What a run wrote is checked before its commit: a run that breaks a rule leaves the window's result as it was.
     // An empty output or a broken rule is the job's result: a redrive runs the job again, over the inputs as they are then.
-    const jobFailed = () => onFailure.failedIn(this.processingJob.stateId);
+    const jobFailed = () => onFailure.failedIn(jobEntry.stateId);
     const dataChecks = outputChecks && checkOutputData(this, purpose, outputChecks, jobFailed(), commit);
     const outputs = checkOutputs(this, purpose, jobFailed, commitUnlessReproduction(this, dataChecks?.first ?? commit));
     for (const step of [query, redshift, partitions, record.inputs]) if (step) beforeJob = beforeJob.next(step);
@@ -212,12 +257,12 @@ export class Purpose extends Construct {
       beforeJob.next(skip.first);
       beforeJob = skip.miss;
     }
-    beforeJob.next(this.processingJob).next(outputs);
-    followExistingJob(this, this.processingJob, outputs, onFailure.caughtIn(this.processingJob.stateId));
-    onFailure.catch(
-      [claim, ...(settle?.catchable ?? []), ...(skip?.catchable ?? []), query, partitions, record.inputs, this.processingJob],
-      { newTry: true },
-    );
+    beforeJob.next(jobEntry);
+    job.next(outputs);
+    // SageMaker refuses a job name it has seen; EMR Serverless answers a repeated idempotency token with the job run it started.
+    if (this.processingJob) followExistingJob(this, this.processingJob, outputs, onFailure.caughtIn(jobEntry.stateId));
+    onFailure.catch([claim, ...(settle?.catchable ?? []), ...(skip?.catchable ?? []), query, partitions, record.inputs], { newTry: true });
+    onFailure.catch([writeConfiguration, job], { newTry: true, resumeAt: jobEntry });
     if (redshift) onFailure.catch(redshift.catchableStates, { newTry: true, resumeAt: redshift.startState });
     onFailure.catch([outputs, commit, ...(dataChecks?.catchable ?? []), record.outputs, success], { newTry: false });
     onFailure.finish();
@@ -226,13 +271,14 @@ export class Purpose extends Construct {
     this.logGroup = purposeLogGroup(this, 'Logs', logSettings, `/aws/vendedlogs/states/${this.stateMachineName}`);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: this.stateMachineName,
-      comment: `BatCat purpose ${props.purposeName}: runs its SageMaker Processing job and reports failures.`,
+      comment: `BatCat purpose ${props.purposeName}: runs its ${this.sparkJob ? 'Spark job on EMR Serverless' : spark ? 'Spark job on SageMaker Processing' : 'SageMaker Processing job'} and reports failures.`,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: purpose.timeout,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
     trustOwnStateMachineOnly(this.stateMachine, this.stateMachineName);
+    if (writeConfiguration) grantWriteConfiguration(this.stateMachine, purpose);
     const keyAccess = topicKeyAccess(props.notificationTopic);
     if (keyAccess) this.stateMachine.addToRolePolicy(keyAccess);
     redshift?.grantRun(this.stateMachine);

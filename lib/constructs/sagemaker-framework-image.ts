@@ -3,7 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { FRAMEWORK_REGISTRIES, frameworkImage, type FrameworkImage } from '../contract/frameworks';
-import { frameworkProblem } from '../contract/rules';
+import { frameworkProblem, sparkReleaseProblem } from '../contract/rules';
+import { sagemakerSparkImage } from '../contract/spark';
 
 /**
  * One of SageMaker's prebuilt framework images (`sklearn:1.2-1`, `xgboost:1.7-1`): what
@@ -20,6 +21,13 @@ export class SageMakerFrameworkImage extends tasks.DockerImage {
     return new SageMakerFrameworkImage(frameworkImage(name)!);
   }
 
+  /** SageMaker's Spark processing image (what PySparkProcessor runs) of a Spark version, `3.5`. */
+  public static spark(version: string): SageMakerFrameworkImage {
+    const image = sagemakerSparkImage(version);
+    if (!image) throw new Error(sparkReleaseProblem('sagemaker', version));
+    return new SageMakerFrameworkImage(image);
+  }
+
   private constructor(
     /** The framework, its repository, tag and Python package. */
     public readonly framework: FrameworkImage,
@@ -31,11 +39,12 @@ export class SageMakerFrameworkImage extends tasks.DockerImage {
     if (!Construct.isConstruct(task))
       throw new Error('SageMakerFrameworkImage binds to a task construct, such as SageMakerCreateProcessingJob');
     const stack = Stack.of(task);
-    const id = 'SageMakerFrameworkRegistries';
+    // One mapping per publishing account table: the framework images share one, the Spark image has its own.
+    const id = this.framework.registries === FRAMEWORK_REGISTRIES ? 'SageMakerFrameworkRegistries' : 'SageMakerSparkRegistries';
     const mapping =
       (stack.node.tryFindChild(id) as CfnMapping | undefined) ??
       new CfnMapping(stack, id, {
-        mapping: Object.fromEntries(Object.entries(FRAMEWORK_REGISTRIES).map(([region, account]) => [region, { account }])),
+        mapping: Object.fromEntries(Object.entries(this.framework.registries).map(([region, account]) => [region, { account }])),
         lazy: true,
       });
     const region = Token.isUnresolved(stack.region) ? Aws.REGION : stack.region;

@@ -80,6 +80,8 @@ export interface FrameworkImage {
   /** The Python package and its `major.minor`, e.g. scikit-learn 1.2. */
   readonly package: string;
   readonly packageVersion: string;
+  /** The account that publishes it, per region. */
+  readonly registries: Readonly<Record<string, string>>;
 }
 
 /** `sklearn:1.2-1` resolved, or undefined for a framework or version SageMaker does not publish. */
@@ -88,7 +90,14 @@ export function frameworkImage(name: string): FrameworkImage | undefined {
   const f = Object.hasOwn(FRAMEWORKS, framework) ? FRAMEWORKS[framework] : undefined;
   const v = f?.versions.find((x) => x.version === version);
   if (!f || !v) return undefined;
-  return { name, repository: f.repository, tag: v.tag, package: f.package, packageVersion: version.split('-')[0] };
+  return {
+    name,
+    repository: f.repository,
+    tag: v.tag,
+    package: f.package,
+    packageVersion: version.split('-')[0],
+    registries: FRAMEWORK_REGISTRIES,
+  };
 }
 
 /** Every `framework:version` BatCat knows, newest last per framework. */
@@ -98,6 +107,6 @@ export function frameworkNames(): string[] {
 
 /** `<account>.dkr.ecr.<region>.<urlSuffix>/<repository>:<tag>` for a region in the table. */
 export function frameworkImageUri(image: FrameworkImage, region: string, urlSuffix = 'amazonaws.com'): string | undefined {
-  const account = FRAMEWORK_REGISTRIES[region];
+  const account = image.registries[region];
   return account && `${account}.dkr.ecr.${region}.${urlSuffix}/${image.repository}:${image.tag}`;
 }

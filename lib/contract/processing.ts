@@ -72,17 +72,52 @@ export const ARGUMENT_PLACEHOLDERS: Readonly<Record<string, string>> = {
   'run.id': RUN_INPUT_PATHS.runId,
 };
 
-/** The run input path a placeholder stands for: one of ARGUMENT_PLACEHOLDERS, or `param.<name>` of a declared parameter. */
-export function placeholderPath(placeholder: string, parameters: readonly string[]): string | undefined {
-  if (placeholder.startsWith(PARAMETER_PLACEHOLDER_PREFIX)) {
-    const name = placeholder.slice(PARAMETER_PLACEHOLDER_PREFIX.length);
-    return parameters.includes(name) ? parameterPath(name) : undefined;
-  }
-  return ARGUMENT_PLACEHOLDERS[placeholder];
+/** The names a purpose's arguments may refer to besides the run's: its parameters, inputs (the query's result is `query`) and outputs. */
+export interface PlaceholderScope {
+  readonly parameters?: readonly string[];
+  readonly inputs?: readonly string[];
+  readonly outputs?: readonly string[];
 }
 
-/** A run-time value in an argument: `{window.start}`; braces around anything else (JSON, say) are literal. */
-const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}/g;
+/**
+ * What a placeholder stands for: a run input path (the window, the run id, a parameter), the
+ * S3 URI RecordRunInputs found for the n-th input (`{input.<name>.uri}`: the window start's
+ * `dt=` folder of a partitioned input, else its folder), or the S3 folder this try's job writes
+ * an output to (`{output.<name>.uri}`, the attempt folder the commit makes the window's result).
+ */
+export type PlaceholderValue =
+  | { readonly kind: 'run'; readonly path: string }
+  | { readonly kind: 'input'; readonly index: number }
+  | { readonly kind: 'output'; readonly name: string };
+
+/** What `placeholder` stands for in `scope`, or undefined for one that does not exist. */
+export function placeholderValue(placeholder: string, scope: PlaceholderScope): PlaceholderValue | undefined {
+  if (placeholder.startsWith(PARAMETER_PLACEHOLDER_PREFIX)) {
+    const name = placeholder.slice(PARAMETER_PLACEHOLDER_PREFIX.length);
+    return scope.parameters?.includes(name) ? { kind: 'run', path: parameterPath(name) } : undefined;
+  }
+  const uri = /^(input|output)\.([a-z0-9][a-z0-9_-]*)\.uri$/.exec(placeholder);
+  if (uri) {
+    const index = (uri[1] === 'input' ? scope.inputs : scope.outputs)?.indexOf(uri[2]) ?? -1;
+    if (index < 0) return undefined;
+    return uri[1] === 'input' ? { kind: 'input', index } : { kind: 'output', name: uri[2] };
+  }
+  const path = ARGUMENT_PLACEHOLDERS[placeholder];
+  return path !== undefined ? { kind: 'run', path } : undefined;
+}
+
+/** Every placeholder `scope` allows, as written in arguments. */
+export function placeholderNames(scope: PlaceholderScope): string[] {
+  return [
+    ...Object.keys(ARGUMENT_PLACEHOLDERS),
+    ...(scope.parameters ?? []).map((p) => `${PARAMETER_PLACEHOLDER_PREFIX}${p}`),
+    ...(scope.inputs ?? []).map((i) => `input.${i}.uri`),
+    ...(scope.outputs ?? []).map((o) => `output.${o}.uri`),
+  ];
+}
+
+/** A run-time value in an argument: `{window.start}`, `{input.usage-raw.uri}`; braces around anything else (JSON, say) are literal. */
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_][A-Za-z0-9_-]*)*)\}/g;
 
 /** An argument cut at its placeholders: literal parts, with the placeholder names between them. */
 export function splitPlaceholders(argument: string): { parts: string[]; placeholders: string[] } {

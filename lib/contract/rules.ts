@@ -1,7 +1,6 @@
 import { daysWithoutLocalTime, isTimeZone } from './dates';
 import { CATCH_UP_WINDOWS } from './ledger';
 import { S3_SETTLE_DEFAULTS } from './run-input';
-import { PARAMETER_PLACEHOLDER_PREFIX } from './parameters';
 import { parseEcrImageUri, tryParseS3Uri } from './s3-uri';
 import { RESERVED_ENV_COUNT, RESERVED_ENV_PREFIX, secretIdVariable } from './environment';
 import {
@@ -17,9 +16,11 @@ import {
 } from './names';
 import { frameworkImage, frameworkNames } from './frameworks';
 import { didYouMean } from './suggest';
+import { EMR_RELEASE_LABEL, SAGEMAKER_SPARK_VERSIONS, SPARK_RUNTIMES, type SparkRuntimeName } from './spark';
 import {
-  ARGUMENT_PLACEHOLDERS,
-  placeholderPath,
+  placeholderNames,
+  placeholderValue,
+  type PlaceholderScope,
   CODE_INPUT_NAME,
   CODE_PATH,
   PROCESSING_INSTANCE_TYPES,
@@ -313,6 +314,80 @@ export function codeInputClashProblem(inputNames: readonly string[]): string | u
 /** Script mode runs `python3 <script>`. */
 export function scriptFileProblem(script: string): string | undefined {
   return script.endsWith('.py') ? undefined : `script ${show(script)} is not a Python file (.py); script mode runs python3 <script>`;
+}
+
+/** A Spark purpose's script: a PySpark script, or a jar with the class it runs. */
+export function sparkScriptProblem(script: string, mainClass: string | undefined): string | undefined {
+  if (script.endsWith('.jar')) {
+    if (mainClass === undefined) return `script ${show(script)} is a jar; name the class it runs in spark.mainClass, e.g. com.example.FleetDaily`;
+    return /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(mainClass)
+      ? undefined
+      : `spark.mainClass ${show(mainClass)} is not a Java class name, such as com.example.FleetDaily`;
+  }
+  if (!script.endsWith('.py')) return `script ${show(script)} is neither a PySpark script (.py) nor a jar (.jar)`;
+  return mainClass !== undefined
+    ? `spark.mainClass ${show(mainClass)} runs a class of a jar, and script ${show(script)} is a PySpark script; leave mainClass out, or give the jar as script`
+    : undefined;
+}
+
+/** `spark.runtime`: one BatCat runs Spark on. */
+export function sparkRuntimeProblem(runtime: string): string | undefined {
+  return (SPARK_RUNTIMES as readonly string[]).includes(runtime)
+    ? undefined
+    : `spark.runtime ${show(runtime)} is not a Spark runtime; allowed: ${SPARK_RUNTIMES.join(', ')}`;
+}
+
+/** `spark.release`: an EMR release label on EMR Serverless, a version of SageMaker's Spark image on SageMaker. */
+export function sparkReleaseProblem(runtime: SparkRuntimeName, release: string): string | undefined {
+  if (runtime === 'emr-serverless') {
+    return EMR_RELEASE_LABEL.test(release)
+      ? undefined
+      : `spark.release ${show(release)} is not an EMR release label; write it like 'emr-7.5.0' (EMR Serverless' releases: ` +
+          'https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/release-versions.html)';
+  }
+  return (SAGEMAKER_SPARK_VERSIONS as readonly string[]).includes(release)
+    ? undefined
+    : `spark.release ${show(release)} is not a Spark version of SageMaker's Spark processing image; allowed: ${SAGEMAKER_SPARK_VERSIONS.join(', ')}` +
+        (EMR_RELEASE_LABEL.test(release) ? ` (${show(release)} is an EMR release, for runtime: emr-serverless)` : '');
+}
+
+/** Spark properties: names as Spark writes them, values spark-submit can carry (StartJobRun passes them as one space-separated string). */
+export function sparkConfigProblems(config: Readonly<Record<string, unknown>>): Array<{ key: string; message: string }> {
+  const out: Array<{ key: string; message: string }> = [];
+  for (const [key, value] of Object.entries(config)) {
+    if (!/^spark\.[A-Za-z0-9_.-]+$/.test(key)) {
+      out.push({ key, message: `spark.config key ${show(key)} is not a Spark property; Spark's start with 'spark.', e.g. spark.executor.memory` });
+    } else if (typeof value !== 'string' || value === '' || /\s/.test(value)) {
+      out.push({
+        key,
+        message: `spark.config ${key}: ${show(value)} must be text without spaces (quote numbers and booleans, e.g. "200"), as spark-submit --conf takes it`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Purpose settings a Spark runtime sets itself or has no use for; `setting` as the caller names it. */
+const SPARK_SETS_ITSELF: Readonly<Record<string, string>> = {
+  container: 'the Spark runtime chooses the image',
+  image: 'the Spark runtime chooses the image',
+  framework: 'the Spark runtime chooses the image',
+  entrypoint: 'the Spark runtime starts the script (spark-submit)',
+  sourceDir: "give the script's modules as spark.pyFiles, which the driver and executors import",
+};
+const NOT_ON_EMR_SERVERLESS: Readonly<Record<string, string>> = {
+  instanceType: 'EMR Serverless sizes its workers itself; bound them with spark.maxCapacity and set spark.executor.memory/cores in spark.config',
+  instanceCount: 'EMR Serverless scales its workers itself; bound them with spark.maxCapacity',
+  volumeSizeGb: 'EMR Serverless gives each worker its disk; set spark.emr-serverless.executor.disk in spark.config',
+  vpc: 'a VPC for EMR Serverless is not supported yet; use runtime: sagemaker, whose job runs in the VPC',
+  networkIsolation: 'EMR Serverless has no network isolation setting; use runtime: sagemaker',
+  quotaWait: 'EMR Serverless has no instance quota to wait for; its application capacity bounds the job',
+};
+
+/** Why `setting` (given) does not apply to a Spark purpose on `runtime`, or undefined when it does. */
+export function sparkSettingProblem(runtime: SparkRuntimeName, setting: string, shownAs = setting): string | undefined {
+  const why = SPARK_SETS_ITSELF[setting] ?? (runtime === 'emr-serverless' ? NOT_ON_EMR_SERVERLESS[setting] : undefined);
+  return why && `${show(shownAs)} does not apply to a Spark purpose on ${runtime}: ${why}; leave it out`;
 }
 
 /** Script mode sets the entrypoint itself. */
@@ -712,16 +787,20 @@ export function channelPathProblems(
 export function argumentProblems(
   what: string,
   args: readonly string[],
-  parameters: readonly string[] = [],
+  scope: PlaceholderScope = {},
 ): Array<{ index: number; message: string }> {
-  const known = [...Object.keys(ARGUMENT_PLACEHOLDERS), ...parameters.map((p) => `${PARAMETER_PLACEHOLDER_PREFIX}${p}`)];
+  const known = placeholderNames(scope);
   const out: Array<{ index: number; message: string }> = [];
   args.forEach((a, index) => {
     for (const p of splitPlaceholders(a).placeholders) {
-      if (!placeholderPath(p, parameters)) {
+      if (!placeholderValue(p, scope)) {
+        const meant = didYouMean(p, known);
         out.push({
           index,
-          message: `${what}[${index}] ${show(a)} uses the placeholder {${p}}, which does not exist; allowed: ${known.map((k) => `{${k}}`).join(', ')}`,
+          message:
+            `${what}[${index}] ${show(a)} uses the placeholder {${p}}, which does not exist; ` +
+            (meant ? `did you mean {${meant}}? ` : '') +
+            `allowed: ${known.map((k) => `{${k}}`).join(', ')}`,
         });
       }
     }

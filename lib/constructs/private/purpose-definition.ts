@@ -11,7 +11,7 @@ import { LEDGER_ATTRIBUTES, LEDGER_KEY } from '../../contract/ledger';
 import { INVALID_RUN_INPUT_ERROR, REDRIVE_REFUSED_ERROR, WINDOW_TAKEN_ERROR } from '../../contract/redrive';
 import { parameterPath, parameterVariable } from '../../contract/parameters';
 import { RUN_EVENT_SOURCE, RUN_EVENT_TYPES, RUN_EVENT_VERSION, type RunEventType } from '../../contract/run-events';
-import { hasInstanceStorage, placeholderPath, processingInstanceType, splitPlaceholders } from '../../contract/processing';
+import { hasInstanceStorage, placeholderValue, processingInstanceType, splitPlaceholders } from '../../contract/processing';
 import { RUN_INPUT_PATHS } from '../../contract/run-input';
 import { AthenaRunQuery } from '../athena-run-query';
 import { CHECKS_NOT_RUN_ERROR, RULE_VIOLATION_ERROR } from '../../contract/data-rules';
@@ -29,6 +29,9 @@ import type { ResolvedPurpose } from './resolve-purpose-props';
 import type { ResultCommit } from './result-commit';
 import type { RunManifests } from './run-manifests';
 import type { ScriptCode } from './script-code';
+import { driverLogFolder, runSparkJob, type SageMakerSpark, type SparkCode } from './spark-job';
+import type { EmrServerlessStartJobRun } from '../emr-serverless-start-job-run';
+import type { ISparkApplication } from '../spark-application';
 import type { WindowManifests } from './window-manifests';
 import { REDRIVE_COUNT, type RedriveGate } from './redrive-gate';
 
@@ -172,14 +175,6 @@ function runFields(purpose: ResolvedPurpose, tryName: string): Record<string, un
     ...(purpose.queryParameters.length > 0 ? { queryParameters: sfn.JsonPath.array(...purpose.queryParameters.map(literal)) } : {}),
     // The profile and sample queries read what this try wrote: attempt = '<its folder's name>'.
     ...(purpose.tables.length > 0 ? { profileParameters: sfn.JsonPath.array(sfn.JsonPath.format("'{}'", tryName)) } : {}),
-    // Each argument by itself: a literal stays plain JSON (its braces need no escaping), a placeholder is formatted per run.
-    ...(hasPlaceholders(purpose.props.arguments)
-      ? {
-          arguments: Object.fromEntries(
-            purpose.props.arguments!.map((a, i) => [`a${i}`, renderPlaceholders(a, Object.keys(purpose.props.parameters ?? {}))]),
-          ),
-        }
-      : {}),
   };
 }
 
@@ -593,6 +588,7 @@ export function runProcessingJob(
   purpose: ResolvedPurpose,
   image: tasks.DockerImage,
   code?: ScriptCode,
+  spark?: SageMakerSpark,
 ): SageMakerCreateProcessingJob {
   const { props } = purpose;
   const attemptFolder = sfn.JsonPath.stringAt(PATHS.attemptFolder);
@@ -600,10 +596,8 @@ export function runProcessingJob(
     jobName: sfn.JsonPath.stringAt(PATHS.jobName),
     jobNamePrefix: purpose.jobNamePrefix,
     image,
-    containerEntrypoint: code?.entrypoint ?? props.entrypoint,
-    containerArguments: hasPlaceholders(props.arguments)
-      ? props.arguments!.map((_, i) => sfn.JsonPath.stringAt(`${PATHS.arguments}.a${i}`))
-      : props.arguments,
+    containerEntrypoint: spark?.entrypoint ?? code?.entrypoint ?? props.entrypoint,
+    containerArguments: props.arguments?.map(argumentOf),
     processingInputs: [
       ...purpose.inputs.map((i, n) => ({
         name: i.name,
@@ -617,7 +611,7 @@ export function runProcessingJob(
         mode: i.mode,
         compression: i.compression,
       })),
-      ...(code ? [code.input] : []),
+      ...(spark ? spark.inputs : code ? [code.input] : []),
       ...(props.query
         ? [
             {
@@ -639,14 +633,17 @@ export function runProcessingJob(
           ]
         : []),
     ],
-    processingOutputs: purpose.outputs.map((o) => ({
-      name: o.name,
-      bucket: props.bucket,
-      keyPrefix: o.keyPrefix,
-      runPrefix: attemptFolder,
-      localPath: o.localPath,
-      uploadMode: props.outputs.find((x) => x.name === o.name)!.uploadMode,
-    })),
+    processingOutputs: [
+      ...purpose.outputs.map((o) => ({
+        name: o.name,
+        bucket: props.bucket,
+        keyPrefix: o.keyPrefix,
+        runPrefix: attemptFolder,
+        localPath: o.localPath,
+        uploadMode: props.outputs.find((x) => x.name === o.name)!.uploadMode,
+      })),
+      ...(spark?.outputs ?? []),
+    ],
     // The project key for the results and, where the instance has an EBS volume, for it too.
     outputEncryptionKey: props.bucket.encryptionKey,
     volumeEncryptionKey: hasInstanceStorage(processingInstanceType(props.instanceType?.toString()))
@@ -684,6 +681,25 @@ export function runProcessingJob(
     },
     resultPath: PATHS.job,
   }).addDocumentedRetries(purpose.quotaWait);
+}
+
+/** The job's `n`-th argument: what RenderArguments made of it when it has a placeholder, else the literal. */
+function argumentOf(argument: string, n: number): string {
+  return splitPlaceholders(argument).placeholders.length > 0 ? sfn.JsonPath.stringAt(`${PATHS.arguments}.a${n}`) : argument;
+}
+
+/** The Spark job on EMR Serverless, with the run's job name, attempt folder and arguments. */
+export function runSparkJobStep(
+  scope: Construct,
+  purpose: ResolvedPurpose,
+  application: ISparkApplication,
+  code: SparkCode,
+): EmrServerlessStartJobRun {
+  return runSparkJob(scope, purpose, application, code, argumentOf, {
+    jobName: PATHS.jobName,
+    attemptFolder: PATHS.attemptFolder,
+    job: PATHS.job,
+  });
 }
 
 function hasPlaceholders(args: readonly string[] | undefined): boolean {
@@ -735,8 +751,7 @@ export function recordRunManifest(
   scope: Construct,
   purpose: ResolvedPurpose,
   manifests: RunManifests,
-  job: SageMakerCreateProcessingJob,
-  code?: ScriptCode,
+  ran: { readonly image: string; readonly code?: string },
 ): { inputs: tasks.LambdaInvoke; outputs: tasks.LambdaInvoke } {
   const { props } = purpose;
   const run = {
@@ -748,8 +763,8 @@ export function recordRunManifest(
     attempt: sfn.JsonPath.numberAt(RUN_INPUT_PATHS.attempt),
     trigger: sfn.JsonPath.objectAt('$.trigger'),
     jobName: sfn.JsonPath.stringAt(PATHS.jobName),
-    image: job.imageUri,
-    ...(code ? { code: s3Uri(code.input.bucket.bucketName, code.input.keyPrefix) } : {}),
+    image: ran.image,
+    ...(ran.code ? { code: ran.code } : {}),
     ...(props.arguments ? { arguments: props.arguments } : {}),
     ...(Object.keys(props.parameters ?? {}).length > 0 ? { parameters: sfn.JsonPath.objectAt('$.parameters') } : {}),
     ...(props.gitCommit ? { gitCommit: props.gitCommit } : {}),
@@ -840,13 +855,44 @@ export function listWindowPartitions(scope: Construct, manifests: WindowManifest
   return manifests.task(scope, { window: RUN_INPUT_PATHS.window, manifestFolder: PATHS.manifestFolder, result: PATHS.partitions });
 }
 
-/** `--start={window.start}` as a JsonPath format of the run input; an argument without placeholders stays literal. */
-function renderPlaceholders(argument: string, parameters: readonly string[]): string {
+/**
+ * The arguments with their placeholders rendered for this try, in `$.batcat.arguments`, just
+ * before the job: `{input.<name>.uri}` reads what RecordRunInputs (or a reproduction's staging)
+ * found, `{output.<name>.uri}` this try's attempt folder. Undefined when no argument has one.
+ */
+export function renderArguments(scope: Construct, purpose: ResolvedPurpose): sfn.Pass | undefined {
+  const args = purpose.props.arguments ?? [];
+  if (!hasPlaceholders(args)) return undefined;
+  return new sfn.Pass(scope, 'RenderArguments', {
+    comment: "Renders the arguments' placeholders for this try: the window, the run, parameters, and the S3 folders it reads and writes.",
+    // Each argument by itself: a literal stays plain JSON (its braces need no escaping), a placeholder is formatted per run.
+    parameters: Object.fromEntries(args.map((a, i) => [`a${i}`, renderPlaceholders(a, purpose)])),
+    resultPath: PATHS.arguments,
+  });
+}
+
+/** `--start={window.start}` as a JsonPath format; an argument without placeholders stays literal. */
+function renderPlaceholders(argument: string, purpose: ResolvedPurpose): string {
   const { parts, placeholders } = splitPlaceholders(argument);
   if (placeholders.length === 0) return argument;
   // States.Format reads '{}' as a slot, so the literal parts' own braces are escaped.
-  const template = parts.map((part) => part.replace(/[{}]/g, '\\$&')).join('{}');
-  return sfn.JsonPath.format(template, ...placeholders.map((p) => sfn.JsonPath.stringAt(placeholderPath(p, parameters)!)));
+  const escape = (part: string) => part.replace(/[{}]/g, '\\$&');
+  let template = escape(parts[0]);
+  const values: string[] = [];
+  placeholders.forEach((p, k) => {
+    const v = placeholderValue(p, purpose.placeholders)!;
+    if (v.kind === 'output') {
+      // The bucket's name is a token (no braces in what it resolves to): the folder up to the attempt, then the attempt folder.
+      const o = purpose.outputs.find((x) => x.name === v.name)!;
+      template += `${s3Uri(purpose.props.bucket.bucketName, o.keyPrefix)}{}`;
+      values.push(sfn.JsonPath.stringAt(PATHS.attemptFolder));
+    } else {
+      template += '{}';
+      values.push(sfn.JsonPath.stringAt(v.kind === 'run' ? v.path : `${PATHS.manifest}.uris.u${v.index}`));
+    }
+    template += escape(parts[k + 1]);
+  });
+  return sfn.JsonPath.format(template, ...values);
 }
 
 /**
@@ -951,6 +997,7 @@ export function failureHandling(
   topic: sns.ITopic,
   ledger: dynamodb.ITable,
   gate: RedriveGate,
+  sparkApplication?: ISparkApplication,
 ): FailureHandling {
   const notify = new tasks.SnsPublish(scope, 'NotifyFailure', {
     topic,
@@ -1022,17 +1069,39 @@ export function failureHandling(
       sfn.JsonPath.stringAt(PATHS.jobName),
     ),
   );
+  // A failed EMR Serverless job run: why, and where its driver's log is (the attempt's log folder, as EMR Serverless lays it out).
+  const useSparkReason =
+    sparkApplication &&
+    failure(
+      'UseSparkJobReason',
+      sfn.JsonPath.format(
+        `{} (the driver log: ${driverLogFolder(purpose, sparkApplication)}stderr.gz)`,
+        sfn.JsonPath.stringAt('$.failedJob.description.JobRun.StateDetails'),
+        sfn.JsonPath.stringAt(PATHS.attemptFolder),
+        sfn.JsonPath.stringAt('$.failedJob.description.JobRun.JobRunId'),
+      ),
+    );
   // A BatCat function's error (a missing day, say): its message is the reason.
   const useFunctionMessage = failure('UseFunctionErrorMessage', sfn.JsonPath.stringAt('$.failedJob.description.errorMessage'));
   const useQueryReason = failure(
     'UseQueryFailureReason',
     sfn.JsonPath.stringAt('$.failedJob.description.QueryExecution.Status.StateChangeReason'),
   );
+  const reasons = new sfn.Choice(scope, 'HasFailureReason');
+  if (useSparkReason) {
+    reasons.when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.failedJob.description.JobRun.StateDetails'),
+        sfn.Condition.isPresent('$.failedJob.description.JobRun.JobRunId'),
+      ),
+      useSparkReason,
+    );
+  }
   const parse = new sfn.Pass(scope, 'ParseJobDescription', {
     parameters: { description: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.error.Cause')) },
     resultPath: '$.failedJob',
   }).next(
-    new sfn.Choice(scope, 'HasFailureReason')
+    reasons
       .when(sfn.Condition.isPresent('$.failedJob.description.FailureReason'), useJobReason)
       .when(sfn.Condition.isPresent('$.failedJob.description.QueryExecution.Status.StateChangeReason'), useQueryReason)
       .when(sfn.Condition.isPresent('$.failedJob.description.errorMessage'), useFunctionMessage)

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -25,13 +27,21 @@ import {
   scriptWithEntrypointProblem,
   sourceWithoutScriptProblem,
   windowDaysProblem,
+  sparkConfigProblems,
+  sparkReleaseProblem,
+  sparkRuntimeProblem,
+  sparkScriptProblem,
+  sparkSettingProblem,
 } from '../../contract/rules';
+import type { PlaceholderScope } from '../../contract/processing';
+import { SPARK_BASE_CONFIG, SPARK_DEFAULTS, sparkEventLogsPrefix, sparkLogsPrefix } from '../../contract/spark';
+import type { ISparkApplication, SparkCapacity } from '../spark-application';
 import { windowManifestsPrefix } from '../../contract/window-manifest';
 import { S3_SETTLE_DEFAULTS } from '../../contract/run-input';
 import { parameterSpecProblems } from '../../contract/parameters';
 import { rulesProblems } from '../../contract/data-rules';
 import { MAX_SAMPLE_ROWS } from '../../contract/profile';
-import { QueryParameter, type OutputTable, type PurposeInput, type PurposeProps } from '../purpose-props';
+import { QueryParameter, SparkRuntime, type OutputTable, type PurposeInput, type PurposeProps } from '../purpose-props';
 import type { IQueryWorkGroup } from '../query-workgroup';
 import { check, scopedError } from './errors';
 import { generatedName } from './generated-name';
@@ -75,6 +85,28 @@ export interface ResolvedPurpose {
   readonly timeout: Duration;
   /** What each `?` of the query is bound to; empty without a query. */
   readonly queryParameters: readonly QueryParameter[];
+  /** The names the arguments' placeholders may refer to. */
+  readonly placeholders: PlaceholderScope;
+  /** How the script runs with Spark; absent for a processing job's script or image. */
+  readonly spark?: ResolvedSpark;
+}
+
+/** A Spark purpose's settings, with defaults. */
+export interface ResolvedSpark {
+  readonly runtime: SparkRuntime;
+  /** The EMR release label or the SageMaker Spark version. */
+  readonly release: string;
+  /** BatCat's properties and the purpose's. */
+  readonly config: Readonly<Record<string, string>>;
+  readonly pyFiles: readonly string[];
+  readonly mainClass?: string;
+  readonly eventLogs: boolean;
+  readonly application?: ISparkApplication;
+  readonly maxCapacity?: SparkCapacity;
+  /** EMR Serverless' logs, one folder per attempt below, in the purpose's bucket. */
+  readonly logsPrefix: string;
+  /** Spark's event logs, in the purpose's bucket. */
+  readonly eventLogsPrefix: string;
 }
 
 /**
@@ -86,8 +118,9 @@ export type BucketedPurposeProps = PurposeProps & { readonly bucket: s3.IBucket 
 
 export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProps): ResolvedPurpose {
   check(scope, purposeNameProblem(props.purposeName));
-  if ((props.containerDirectory === undefined) === (props.image === undefined)) {
-    throw scopedError(scope, `purpose '${props.purposeName}' needs exactly one of containerDirectory or image`);
+  const spark = props.spark && resolveSpark(scope, props);
+  if (!spark && (props.containerDirectory === undefined) === (props.image === undefined)) {
+    throw scopedError(scope, `purpose '${props.purposeName}' needs exactly one of containerDirectory or image (or spark, with a script)`);
   }
   if (props.outputs.length === 0) throw scopedError(scope, 'a purpose needs at least one output; declare e.g. outputs: [{ name: result }]');
   if (props.trigger === false) {
@@ -115,14 +148,19 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
   if (props.query || props.redshiftQuery) check(scope, queryInputClashProblem(inputs.map((i) => i.name)));
   if (props.script !== undefined) {
     check(scope, codeInputClashProblem(inputs.map((i) => i.name)));
-    check(scope, scriptFileProblem(props.script));
+    if (!spark) check(scope, scriptFileProblem(props.script));
   }
   check(scope, scriptWithEntrypointProblem(props.script, props.entrypoint));
   check(scope, sourceWithoutScriptProblem('sourceDirectory', props.sourceDirectory, props.script));
   check(scope, entrypointProblem(props.entrypoint ?? []));
   for (const p of parameterSpecProblems(props.parameters ?? {}))
     check(scope, `parameters${p.path.map((k) => `.${k}`).join('')}: ${p.message}`);
-  for (const p of argumentProblems('arguments', props.arguments ?? [], Object.keys(props.parameters ?? {}))) check(scope, p.message);
+  const placeholders: PlaceholderScope = {
+    parameters: Object.keys(props.parameters ?? {}),
+    inputs: [...inputs.map((i) => i.name), ...(props.query || props.redshiftQuery ? ['query'] : [])],
+    outputs: props.outputs.map((o) => o.name),
+  };
+  for (const p of argumentProblems('arguments', props.arguments ?? [], placeholders)) check(scope, p.message);
 
   const stateMachineName =
     props.namePrefix === undefined
@@ -217,8 +255,12 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
     );
 
   const maxRuntime = props.maxRuntime ?? Duration.seconds(PROCESSING_DEFAULTS.maxRuntimeSeconds);
-  const quotaWait = props.quotaWait ?? Duration.seconds(PROCESSING_DEFAULTS.quotaWaitSeconds);
-  check(scope, quotaWaitProblem(quotaWait.toSeconds(), quotaWait.toHumanString()));
+  // EMR Serverless has no instance quota: its job starts when the application has capacity.
+  const quotaWait =
+    spark?.runtime === SparkRuntime.EMR_SERVERLESS
+      ? Duration.seconds(0)
+      : (props.quotaWait ?? Duration.seconds(PROCESSING_DEFAULTS.quotaWaitSeconds));
+  if (quotaWait.toSeconds() > 0) check(scope, quotaWaitProblem(quotaWait.toSeconds(), quotaWait.toHumanString()));
   return {
     props,
     stateMachineName,
@@ -242,6 +284,64 @@ export function resolvePurposeProps(scope: Construct, props: BucketedPurposeProp
         Math.max(0, ...s3Arrival.filter((a) => a.settleSeconds > 0).map((a) => a.maxSettleSeconds)),
     ),
     queryParameters: props.query ? (props.query.parameters ?? [QueryParameter.WINDOW_START, QueryParameter.WINDOW_END]) : [],
+    placeholders,
+    spark,
+  };
+}
+
+/** A Spark purpose's settings, checked, with the runtime's defaults. */
+function resolveSpark(scope: Construct, props: BucketedPurposeProps): ResolvedSpark {
+  const spark = props.spark!;
+  const runtime = spark.runtime ?? SparkRuntime.EMR_SERVERLESS;
+  check(scope, sparkRuntimeProblem(runtime));
+  if (props.script === undefined) {
+    throw scopedError(scope, `spark runs the purpose's script: add script, the PySpark script (or jar with spark.mainClass) to run`);
+  }
+  check(scope, sparkScriptProblem(props.script, spark.mainClass));
+  const given: Record<string, unknown> = {
+    containerDirectory: props.containerDirectory,
+    image: props.image,
+    entrypoint: props.entrypoint,
+    sourceDirectory: props.sourceDirectory,
+    instanceType: props.instanceType,
+    instanceCount: props.instanceCount,
+    volumeSize: props.volumeSize,
+    vpc: props.vpc,
+    networkIsolation: props.networkIsolation,
+    quotaWait: props.quotaWait,
+  };
+  const named: Record<string, string> = { containerDirectory: 'container', sourceDirectory: 'sourceDir', volumeSize: 'volumeSizeGb' };
+  for (const [setting, value] of Object.entries(given)) {
+    if (value !== undefined) check(scope, sparkSettingProblem(runtime, named[setting] ?? setting, setting));
+  }
+  const sagemaker = runtime === SparkRuntime.SAGEMAKER;
+  if (sagemaker && spark.application) throw scopedError(scope, 'spark.application is an EMR Serverless application; runtime sagemaker runs the job on SageMaker');
+  if (spark.maxCapacity && (sagemaker || spark.application)) {
+    throw scopedError(
+      scope,
+      sagemaker
+        ? "spark.maxCapacity bounds an EMR Serverless application; on SageMaker the cluster is instanceCount instances of instanceType"
+        : 'spark.maxCapacity applies to the application the purpose creates; set it on the application you give',
+    );
+  }
+  const release = spark.release ?? (sagemaker ? SPARK_DEFAULTS.sagemakerVersion : SPARK_DEFAULTS.emrRelease);
+  check(scope, sparkReleaseProblem(runtime, release));
+  for (const p of sparkConfigProblems(spark.config ?? {})) check(scope, p.message);
+  for (const f of spark.pyFiles ?? []) {
+    if (!path.isAbsolute(f)) throw scopedError(scope, `spark.pyFiles: '${f}' must be an absolute path`);
+    if (!fs.existsSync(f)) throw scopedError(scope, `spark.pyFiles: '${f}' does not exist`);
+  }
+  return {
+    runtime,
+    release,
+    config: { ...SPARK_BASE_CONFIG, ...(spark.config ?? {}) },
+    pyFiles: spark.pyFiles ?? [],
+    mainClass: spark.mainClass,
+    eventLogs: spark.eventLogs ?? SPARK_DEFAULTS.eventLogs,
+    application: spark.application,
+    maxCapacity: spark.maxCapacity,
+    logsPrefix: sparkLogsPrefix(props.purposeName),
+    eventLogsPrefix: sparkEventLogsPrefix(props.purposeName),
   };
 }
 
