@@ -29,7 +29,7 @@ import { AlarmTopic } from '../constructs/alarm-topic';
 import { ProjectDashboard } from '../constructs/project-dashboard';
 import { ProjectData } from '../constructs/project-data';
 import type { Purpose } from '../constructs/purpose';
-import { QueryParameter, type PurposeProps } from '../constructs/purpose-props';
+import { QueryParameter, SparkRuntime, type PurposeProps } from '../constructs/purpose-props';
 import { QueryWorkGroup } from '../constructs/query-workgroup';
 import { LakeFormationLocation } from '../constructs/lake-formation-location';
 import { RedshiftUnloadFormat } from '../constructs/redshift-unload-query';
@@ -41,6 +41,7 @@ import { allowCloudWatchLogs } from '../constructs/private/key-policies';
 import { RunLedger } from '../constructs/run-ledger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from '../constructs/sagemaker-create-processing-job';
 import { SageMakerFrameworkImage } from '../constructs/sagemaker-framework-image';
+import { SparkApplication, type ISparkApplication } from '../constructs/spark-application';
 import {
   ADHOC_QUERY_RESULTS_PREFIX,
   attemptsTableName,
@@ -336,6 +337,26 @@ export class ProjectStack extends Stack {
     });
   }
 
+  /**
+   * The EMR Serverless application of the stage's Spark purposes of `release`: one per release,
+   * so a day's jobs share one application's start and one bound on what they use together (the
+   * largest maxCapacity its purposes give).
+   */
+  private sparkApplication(c: ProjectConfig, release: string): ISparkApplication {
+    const id = `Spark-${release}`;
+    const existing = this.node.tryFindChild(id) as SparkApplication | undefined;
+    if (existing) return existing;
+    const capacities = c.purposes.filter(
+      (p) => p.spark?.runtime === 'emr-serverless' && p.spark.release === release && p.spark.maxCapacity,
+    );
+    const cpu = Math.max(0, ...capacities.map((p) => p.spark!.maxCapacity!.cpu));
+    const memoryGb = Math.max(0, ...capacities.map((p) => p.spark!.maxCapacity!.memoryGb));
+    return new SparkApplication(this, id, {
+      releaseLabel: release,
+      maximumCapacity: capacities.length > 0 ? { cpu: Math.max(cpu, 1), memory: Size.gibibytes(Math.max(memoryGb, 1)) } : undefined,
+    });
+  }
+
   /** The props of a purpose's construct, from its resolved config. */
   private purposeProps(c: ProjectConfig, p: PurposeConfig): PurposeProps {
     return {
@@ -348,6 +369,15 @@ export class ProjectStack extends Stack {
       logEncryptionKey: this.data.key,
       containerDirectory: p.containerDir,
       image: p.image ? imageFromUri(this, p) : p.framework ? SageMakerFrameworkImage.of(p.framework.name) : undefined,
+      spark: p.spark && {
+        runtime: p.spark.runtime as SparkRuntime,
+        release: p.spark.release,
+        application: p.spark.runtime === 'emr-serverless' ? this.sparkApplication(c, p.spark.release) : undefined,
+        config: { ...p.spark.config },
+        pyFiles: [...p.spark.pyFiles],
+        mainClass: p.spark.mainClass,
+        eventLogs: p.spark.eventLogs,
+      },
       script: p.script,
       sourceDirectory: p.sourceDir,
       requirements: imageRequirements(p, c.rootDir),
@@ -355,7 +385,7 @@ export class ProjectStack extends Stack {
       arguments: p.arguments && [...p.arguments],
       parameters: Object.keys(p.parameters).length > 0 ? { ...p.parameters } : undefined,
       cache: p.cache || undefined,
-      networkIsolation: p.networkIsolation,
+      networkIsolation: p.spark?.runtime === 'emr-serverless' ? undefined : p.networkIsolation,
       ...(p.vpc ? vpcOf(this, p) : {}),
       inputs: p.inputs.map((i) => ({
         name: i.name,
@@ -385,11 +415,16 @@ export class ProjectStack extends Stack {
           sampleRows: o.sample,
         },
       })),
-      instanceType: new ec2.InstanceType(p.instanceType.replace(/^ml\./, '')),
-      instanceCount: p.instanceCount,
-      volumeSize: Size.gibibytes(p.volumeSizeGb),
+      // EMR Serverless sizes its workers itself and has no instance quota to wait for.
+      ...(p.spark?.runtime === 'emr-serverless'
+        ? {}
+        : {
+            instanceType: new ec2.InstanceType(p.instanceType.replace(/^ml\./, '')),
+            instanceCount: p.instanceCount,
+            volumeSize: Size.gibibytes(p.volumeSizeGb),
+            quotaWait: Duration.seconds(p.quotaWaitSeconds),
+          }),
       maxRuntime: Duration.seconds(p.maxRuntimeSeconds),
-      quotaWait: Duration.seconds(p.quotaWaitSeconds),
       freshness: p.freshnessSeconds !== undefined ? Duration.seconds(p.freshnessSeconds) : undefined,
       environment: p.environment,
       secrets: Object.fromEntries(Object.entries(p.secrets).map(([name, id]) => [name, secretOf(this, p, name, id)])),

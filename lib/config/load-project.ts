@@ -21,7 +21,8 @@ import { parseEcrImageUri, parseS3Uri, type EcrImage } from '../contract/s3-uri'
 import { countPlaceholders, type QueryEngine, type UnloadFormat } from '../contract/sql';
 import { DEFAULT_KEEP_VERSIONS_DAYS, stageProblem } from '../contract/rules';
 import { FIELD_EXAMPLES, projectSchema, type ProjectFile } from './project-schema';
-import { parseDays, parseDuration, parseSize } from './units';
+import { SPARK_DEFAULTS, type SparkRuntimeName } from '../contract/spark';
+import { parseDays, parseDuration, parseSize, parseVcpu } from './units';
 import type { ParameterSpec } from '../contract/parameters';
 
 /** `line L:C: ...` as `file:L:C: ...`, which editors and terminals open at that place. */
@@ -68,6 +69,21 @@ export interface InputConfig {
 }
 
 /** A purpose as the constructs need it: defaults applied, paths absolute, values parsed. */
+/** A Spark purpose's settings, with defaults. */
+export interface SparkConfig {
+  readonly runtime: SparkRuntimeName;
+  /** The EMR release label (emr-serverless) or Spark version (sagemaker). */
+  readonly release: string;
+  /** EMR Serverless: the bound of the purpose's share of the application, when the file gives one. */
+  readonly maxCapacity?: { readonly cpu: number; readonly memoryGb: number };
+  /** Spark properties, as text. */
+  readonly config: Readonly<Record<string, string>>;
+  /** Absolute paths of the --py-files (files and package folders). */
+  readonly pyFiles: readonly string[];
+  readonly mainClass?: string;
+  readonly eventLogs: boolean;
+}
+
 export interface PurposeConfig {
   readonly name: string;
   readonly description?: string;
@@ -81,6 +97,8 @@ export interface PurposeConfig {
   readonly script?: string;
   /** Script mode: the folder uploaded with the script (absolute). */
   readonly sourceDir?: string;
+  /** The script runs with Spark, on EMR Serverless or SageMaker's Spark image. */
+  readonly spark?: SparkConfig;
   /** Replaces the image's entrypoint. */
   readonly entrypoint?: readonly string[];
   /** Container arguments, with `{window.start}`, `{window.end}`, `{window.endExclusive}` and `{run.id}` rendered per run. */
@@ -499,7 +517,16 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
     }
   });
   data.purposes.forEach((p, i) => {
-    if (p.image !== undefined || p.framework !== undefined) return;
+    (p.spark?.pyFiles ?? []).forEach((f, n) => {
+      const file = path.resolve(rootDir, f);
+      if (!fs.existsSync(file)) {
+        problems.push({
+          path: ['purposes', i, 'spark', 'pyFiles', n],
+          message: `py-file '${f}' of purpose '${p.name}' does not exist (looked in ${file}); give a Python file or package folder relative to the project folder`,
+        });
+      }
+    });
+    if (p.image !== undefined || p.framework !== undefined || p.spark !== undefined) return;
     const rel = p.container ?? `containers/${p.name}`;
     const dir = path.resolve(rootDir, rel);
     const at = p.container !== undefined ? ['purposes', i, 'container'] : ['purposes', i, 'name'];
@@ -605,7 +632,10 @@ function projectConfigOf(
         name: p.name,
         description: p.description,
         containerDir:
-          p.image === undefined && p.framework === undefined ? path.resolve(rootDir, p.container ?? `containers/${p.name}`) : undefined,
+          p.image === undefined && p.framework === undefined && p.spark === undefined
+            ? path.resolve(rootDir, p.container ?? `containers/${p.name}`)
+            : undefined,
+        spark: p.spark && sparkConfig(p.spark, rootDir),
         image: p.image !== undefined ? { uri: p.image, ...parseEcrImageUri(p.image)! } : undefined,
         framework: p.framework !== undefined ? frameworkImage(p.framework) : undefined,
         script: p.script !== undefined ? path.resolve(rootDir, p.script) : undefined,
@@ -614,7 +644,8 @@ function projectConfigOf(
         arguments: p.arguments,
         parameters: (p.parameters ?? {}) as Record<string, ParameterSpec>,
         cache: p.cache === true,
-        networkIsolation: p.networkIsolation ?? true,
+        // Spark reads and writes S3 itself: a Spark purpose has the network unless it says otherwise.
+        networkIsolation: p.networkIsolation ?? p.spark === undefined,
         vpc: p.vpc,
         instanceType: p.instanceType ?? PROCESSING_DEFAULTS.instanceType,
         instanceCount: p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount,
@@ -716,4 +747,18 @@ export function loadProjects(rootDir: string, stage?: string): ProjectConfig[] {
     stacks.set(p.stackName, p.file);
   }
   return projects;
+}
+
+/** `spark:` of a purpose, with the runtime's defaults. */
+function sparkConfig(s: NonNullable<ProjectFile['purposes'][number]['spark']>, rootDir: string): SparkConfig {
+  const runtime = (s.runtime ?? SPARK_DEFAULTS.runtime) as SparkRuntimeName;
+  return {
+    runtime,
+    release: s.release ?? (runtime === 'sagemaker' ? SPARK_DEFAULTS.sagemakerVersion : SPARK_DEFAULTS.emrRelease),
+    maxCapacity: s.maxCapacity && { cpu: parseVcpu(s.maxCapacity.cpu)!, memoryGb: Math.floor(parseSize(s.maxCapacity.memory)! / 1e9) },
+    config: Object.fromEntries(Object.entries(s.config ?? {}).map(([k, v]) => [k, String(v)])),
+    pyFiles: (s.pyFiles ?? []).map((f) => path.resolve(rootDir, f)),
+    mainClass: s.mainClass,
+    eventLogs: s.eventLogs === true,
+  };
 }

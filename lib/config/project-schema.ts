@@ -66,12 +66,18 @@ import {
   secretReferenceProblems,
   show,
   sourceWithoutScriptProblem,
+  sparkConfigProblems,
+  sparkReleaseProblem,
+  sparkRuntimeProblem,
+  sparkScriptProblem,
+  sparkSettingProblem,
   stageProblem,
   timeZoneProblem,
   volumeSizeGbProblem,
   windowDaysProblem,
 } from '../contract/rules';
-import { parseDays, parseDuration, parseSize } from './units';
+import { parseDays, parseDuration, parseSize, parseVcpu } from './units';
+import { SPARK_DEFAULTS, SPARK_RUNTIMES, type SparkRuntimeName } from '../contract/spark';
 import { PARAMETER_TYPES, parameterSpecProblems, type ParameterSpec, type ParameterType } from '../contract/parameters';
 
 /*
@@ -491,13 +497,79 @@ const vpc = strict({
     .min(1, { error: 'list at least one security group id' }),
 });
 
+const spark = strict({
+  runtime: string('spark.runtime').check(by(sparkRuntimeProblem)).optional(),
+  release: string('spark.release').optional(),
+  maxCapacity: strict({
+    cpu: z
+      .union([z.string(), z.number()])
+      .check(by((v) => (parseVcpu(v) !== undefined ? undefined : `cpu ${show(v)} is not a number of vCPUs; write e.g. 64 vCPU`))),
+    memory: z
+      .string()
+      .check(
+        by((v) =>
+          parseSize(v) !== undefined && parseSize(v)! >= 1e9
+            ? undefined
+            : `memory ${show(v)} is not a size of at least 1 GB; write e.g. 256 GB`,
+        ),
+      ),
+  }).optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  pyFiles: z.array(relativeFile('Python file or package folder', 'scripts/lib/')).optional(),
+  mainClass: string('spark.mainClass').optional(),
+  eventLogs: z
+    .boolean({ error: (iss) => `eventLogs must be true (keep Spark's event logs for the Spark UI) or false, got ${show(iss.input)}` })
+    .optional(),
+});
+
+/** A Spark purpose: a script Spark runs, the runtime's release, the settings that apply to it. */
+function sparkIssues(
+  p: { readonly spark?: z.infer<typeof spark>; readonly script?: string } & Record<string, unknown>,
+  issue: (path: PropertyKey[], input: unknown, message: string | undefined) => void,
+): void {
+  const s = p.spark!;
+  const runtime = (s.runtime ?? SPARK_DEFAULTS.runtime) as SparkRuntimeName;
+  if (!(SPARK_RUNTIMES as readonly string[]).includes(runtime)) return;
+  if (p.script === undefined)
+    issue(
+      ['spark'],
+      s,
+      "spark runs the purpose's script: add script, e.g. script: scripts/fleet_daily.py (a PySpark script, or a jar with spark.mainClass)",
+    );
+  else issue(['script'], p.script, sparkScriptProblem(p.script, s.mainClass));
+  for (const setting of [
+    'container',
+    'image',
+    'framework',
+    'entrypoint',
+    'sourceDir',
+    'instanceType',
+    'instanceCount',
+    'volumeSizeGb',
+    'vpc',
+    'networkIsolation',
+    'quotaWait',
+  ]) {
+    if (p[setting] !== undefined) issue([setting], p[setting], sparkSettingProblem(runtime, setting));
+  }
+  if (s.release !== undefined) issue(['spark', 'release'], s.release, sparkReleaseProblem(runtime, s.release));
+  if (s.maxCapacity !== undefined && runtime === 'sagemaker') {
+    issue(
+      ['spark', 'maxCapacity'],
+      s.maxCapacity,
+      'spark.maxCapacity bounds an EMR Serverless application; on SageMaker the cluster is instanceCount instances of instanceType',
+    );
+  }
+  for (const c of sparkConfigProblems(s.config ?? {})) issue(['spark', 'config', c.key], s.config![c.key], c.message);
+}
+
 const purpose = strict({
   name: string('purpose name').check(by(purposeNameProblem)),
   description: z.string().max(256).optional(),
   container: z.string().min(1).optional(),
   image: z.string().check(by(ecrImageProblem)).optional(),
   framework: string('framework').check(by(frameworkProblem)).optional(),
-  script: relativeFile('Python script', 'scripts/preprocessing.py').check(by(scriptFileProblem)).optional(),
+  script: relativeFile('Python script', 'scripts/preprocessing.py').optional(),
   sourceDir: relativeFile('folder', 'scripts/').optional(),
   entrypoint: strings('entrypoint', "['python3', '/opt/program/train.py']").check(by(entrypointProblem)).optional(),
   arguments: strings('arguments', "['--train-test-split-ratio', '0.2']").optional(),
@@ -529,6 +601,7 @@ const purpose = strict({
   freshness: freshness.optional(),
   triggers: triggers.optional(),
   query: query.optional(),
+  spark: spark.optional(),
 }).check((ctx) => {
   const p = ctx.value;
   const inputs = p.inputs ?? [];
@@ -561,8 +634,10 @@ const purpose = strict({
     issue(['parameters', ...x.path], p.parameters, x.message);
   const prefixInputs = inputs.filter((x) => x.prefix !== undefined).map((x) => x.name);
   (p.triggers?.s3 ?? []).forEach((a, n) => issue(['triggers', 's3', n, 'input'], a.input, s3ArrivalInputProblem(a.input, prefixInputs)));
+  if (p.spark !== undefined) sparkIssues(p, issue);
+  else if (p.script !== undefined) issue(['script'], p.script, scriptFileProblem(p.script));
   const images = (['container', 'image', 'framework'] as const).filter((k) => p[k] !== undefined);
-  if (images.length > 1) {
+  if (images.length > 1 && p.spark === undefined) {
     issue(
       [images[1]],
       p[images[1]],
@@ -570,7 +645,7 @@ const purpose = strict({
         `or 'framework' for a SageMaker framework image such as 'sklearn:1.2-1'`,
     );
   }
-  if (p.framework !== undefined && p.script === undefined && p.entrypoint === undefined) {
+  if (p.framework !== undefined && p.script === undefined && p.entrypoint === undefined && p.spark === undefined) {
     issue(['framework'], p.framework, `a framework image runs your script: add 'script', e.g. script: scripts/preprocessing.py`);
   }
   issue(['entrypoint'], p.entrypoint, scriptWithEntrypointProblem(p.script, p.entrypoint));

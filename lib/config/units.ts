@@ -22,3 +22,10 @@ export function parseSize(v: string): number | undefined {
   const m = /^(\d+)\s*(MB|GB|TB)$/i.exec(v.trim());
   return m ? Number(m[1]) * { MB: 1e6, GB: 1e9, TB: 1e12 }[m[2].toUpperCase() as 'MB' | 'GB' | 'TB'] : undefined;
 }
+
+/** `64`, `64 vCPU`: EMR Serverless' CPU unit. */
+export function parseVcpu(v: string | number): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v > 0 ? v : undefined;
+  const m = /^(\d+)\s*(vCPU)?$/i.exec(v.trim());
+  return m && Number(m[1]) > 0 ? Number(m[1]) : undefined;
+}

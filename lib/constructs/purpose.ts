@@ -135,7 +135,8 @@ export class Purpose extends Construct {
     const spark = purpose.spark;
     if (spark?.runtime === SparkRuntime.EMR_SERVERLESS) {
       this.sparkApplication =
-        spark.application ?? new SparkApplication(this, 'SparkApplication', { releaseLabel: spark.release, maximumCapacity: spark.maxCapacity });
+        spark.application ??
+        new SparkApplication(this, 'SparkApplication', { releaseLabel: spark.release, maximumCapacity: spark.maxCapacity });
     }
     this.ledger = props.ledger ?? new RunLedger(this, 'Ledger');
     const table = this.ledger.table;

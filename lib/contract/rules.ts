@@ -319,7 +319,8 @@ export function scriptFileProblem(script: string): string | undefined {
 /** A Spark purpose's script: a PySpark script, or a jar with the class it runs. */
 export function sparkScriptProblem(script: string, mainClass: string | undefined): string | undefined {
   if (script.endsWith('.jar')) {
-    if (mainClass === undefined) return `script ${show(script)} is a jar; name the class it runs in spark.mainClass, e.g. com.example.FleetDaily`;
+    if (mainClass === undefined)
+      return `script ${show(script)} is a jar; name the class it runs in spark.mainClass, e.g. com.example.FleetDaily`;
     return /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(mainClass)
       ? undefined
       : `spark.mainClass ${show(mainClass)} is not a Java class name, such as com.example.FleetDaily`;
@@ -356,7 +357,10 @@ export function sparkConfigProblems(config: Readonly<Record<string, unknown>>): 
   const out: Array<{ key: string; message: string }> = [];
   for (const [key, value] of Object.entries(config)) {
     if (!/^spark\.[A-Za-z0-9_.-]+$/.test(key)) {
-      out.push({ key, message: `spark.config key ${show(key)} is not a Spark property; Spark's start with 'spark.', e.g. spark.executor.memory` });
+      out.push({
+        key,
+        message: `spark.config key ${show(key)} is not a Spark property; Spark's start with 'spark.', e.g. spark.executor.memory`,
+      });
     } else if (typeof value !== 'string' || value === '' || /\s/.test(value)) {
       out.push({
         key,
@@ -376,7 +380,8 @@ const SPARK_SETS_ITSELF: Readonly<Record<string, string>> = {
   sourceDir: "give the script's modules as spark.pyFiles, which the driver and executors import",
 };
 const NOT_ON_EMR_SERVERLESS: Readonly<Record<string, string>> = {
-  instanceType: 'EMR Serverless sizes its workers itself; bound them with spark.maxCapacity and set spark.executor.memory/cores in spark.config',
+  instanceType:
+    'EMR Serverless sizes its workers itself; bound them with spark.maxCapacity and set spark.executor.memory/cores in spark.config',
   instanceCount: 'EMR Serverless scales its workers itself; bound them with spark.maxCapacity',
   volumeSizeGb: 'EMR Serverless gives each worker its disk; set spark.emr-serverless.executor.disk in spark.config',
   vpc: 'a VPC for EMR Serverless is not supported yet; use runtime: sagemaker, whose job runs in the VPC',

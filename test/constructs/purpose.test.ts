@@ -588,7 +588,8 @@ describe('Purpose', () => {
     const job = def.States.RunProcessingJob.Parameters;
     expect(job.AppSpecification.ContainerEntrypoint.at(-1)).toBe('/opt/ml/processing/input/code/usage_analysis.py');
     expect(job.AppSpecification['ContainerArguments.$']).toBe('States.Array($.batcat.arguments.a0, $.batcat.arguments.a1)');
-    expect(def.States.ResolveRun.Parameters.arguments).toEqual({ a0: '--day', 'a1.$': "States.Format('{}', $.window.start)" });
+    expect(def.States.RenderArguments.Parameters).toEqual({ a0: '--day', 'a1.$': "States.Format('{}', $.window.start)" });
+    expect(def.States.ResolveRun.Parameters.arguments).toBeUndefined();
     expect(job.ProcessingInputs.at(-1)).toMatchObject({ InputName: 'code', S3Input: { LocalPath: '/opt/ml/processing/input/code' } });
     expect(JSON.stringify(t.toJSON().Mappings)).toContain('"eu-west-1":{"account":"141502667606"}');
   });

@@ -670,7 +670,8 @@ export function runProcessingJob(
       ),
       ...(props.query || props.redshiftQuery ? { [JOB_ENV.queryExecutionId]: sfn.JsonPath.stringAt(PATHS.queryExecutionId) } : {}),
     },
-    networkIsolation: props.networkIsolation,
+    // Spark reads and writes S3 itself.
+    networkIsolation: props.networkIsolation ?? (purpose.spark ? false : undefined),
     vpc: props.vpc,
     vpcSubnets: props.vpcSubnets,
     securityGroups: props.securityGroups,

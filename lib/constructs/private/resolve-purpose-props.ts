@@ -315,12 +315,13 @@ function resolveSpark(scope: Construct, props: BucketedPurposeProps): ResolvedSp
     if (value !== undefined) check(scope, sparkSettingProblem(runtime, named[setting] ?? setting, setting));
   }
   const sagemaker = runtime === SparkRuntime.SAGEMAKER;
-  if (sagemaker && spark.application) throw scopedError(scope, 'spark.application is an EMR Serverless application; runtime sagemaker runs the job on SageMaker');
+  if (sagemaker && spark.application)
+    throw scopedError(scope, 'spark.application is an EMR Serverless application; runtime sagemaker runs the job on SageMaker');
   if (spark.maxCapacity && (sagemaker || spark.application)) {
     throw scopedError(
       scope,
       sagemaker
-        ? "spark.maxCapacity bounds an EMR Serverless application; on SageMaker the cluster is instanceCount instances of instanceType"
+        ? 'spark.maxCapacity bounds an EMR Serverless application; on SageMaker the cluster is instanceCount instances of instanceType'
         : 'spark.maxCapacity applies to the application the purpose creates; set it on the application you give',
     );
   }

@@ -38,7 +38,8 @@ export function sparkCode(scope: Construct, script: string, spark: ResolvedSpark
   if (!path.isAbsolute(script)) throw scopedError(scope, `script must be an absolute path, got '${script}'`);
   if (!fs.existsSync(script) || !fs.statSync(script).isFile()) throw scopedError(scope, `script '${script}' is not a file`);
   const code = new s3assets.Asset(scope, 'Code', { path: script });
-  if (Token.isUnresolved(code.s3ObjectKey)) throw scopedError(scope, 'a Spark purpose needs a stack synthesizer that names asset objects at synth time');
+  if (Token.isUnresolved(code.s3ObjectKey))
+    throw scopedError(scope, 'a Spark purpose needs a stack synthesizer that names asset objects at synth time');
   if (spark.pyFiles.length === 0) return { script: code };
   return { script: code, pyFiles: new s3assets.Asset(scope, 'PyFiles', { path: stagePyFiles(spark.pyFiles) }) };
 }
@@ -179,7 +180,12 @@ export function sagemakerSpark(scope: Construct, purpose: ResolvedPurpose, code:
     iamAction: 's3:PutObject',
     resultPath: sfn.JsonPath.DISCARD,
   });
-  writeConfiguration.addRetry({ errors: ['S3.S3Exception', 'S3.SdkClientException'], interval: Duration.seconds(2), maxAttempts: 4, backoffRate: 2 });
+  writeConfiguration.addRetry({
+    errors: ['S3.S3Exception', 'S3.SdkClientException'],
+    interval: Duration.seconds(2),
+    maxAttempts: 4,
+    backoffRate: 2,
+  });
   const scriptPath = `${CODE_PATH}/${path.posix.basename(code.script.s3ObjectKey)}`;
   return {
     entrypoint: [
@@ -221,7 +227,11 @@ export function grantWriteConfiguration(stateMachineRole: iam.IGrantable, purpos
 export function allowSparkCommits(role: iam.IRole, purpose: ResolvedPurpose): void {
   const objects = purpose.outputs.map((o) => purpose.props.bucket.arnForObjects(`${o.keyPrefix}*`));
   role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject', 's3:PutObject', 's3:GetObject'], resources: objects }));
-  acknowledgeWildcardResources(role, objects, "Prefix-scoped: Spark's committers write, read back and delete temporary objects below the purpose's outputs.");
+  acknowledgeWildcardResources(
+    role,
+    objects,
+    "Prefix-scoped: Spark's committers write, read back and delete temporary objects below the purpose's outputs.",
+  );
 }
 
 /** The driver log of a failed EMR Serverless job run, as EMR Serverless lays out its S3 logs. */
