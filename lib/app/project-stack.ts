@@ -29,7 +29,7 @@ import { AlarmTopic } from '../constructs/alarm-topic';
 import { ProjectDashboard } from '../constructs/project-dashboard';
 import { ProjectData } from '../constructs/project-data';
 import type { Purpose } from '../constructs/purpose';
-import { QueryParameter, SparkRuntime, type PurposeProps } from '../constructs/purpose-props';
+import { QueryParameter, type PurposeProps, type SparkRuntime } from '../constructs/purpose-props';
 import { QueryWorkGroup } from '../constructs/query-workgroup';
 import { LakeFormationLocation } from '../constructs/lake-formation-location';
 import { RedshiftUnloadFormat } from '../constructs/redshift-unload-query';

@@ -105,7 +105,9 @@ export const SMSPARK = {
 } as const;
 
 /** The configuration file smspark-submit reads: EMR's classification list, Spark properties under `spark-defaults`. */
-export function sparkConfiguration(config: Readonly<Record<string, string>>): Array<{ Classification: string; Properties: Record<string, string> }> {
+export function sparkConfiguration(
+  config: Readonly<Record<string, string>>,
+): Array<{ Classification: string; Properties: Record<string, string> }> {
   return [{ Classification: 'spark-defaults', Properties: { ...config } }];
 }
 

@@ -29,6 +29,7 @@ import { awaitRedrive } from '../runtime/redrive';
 import { LocalRunError, readContainerSpec } from './container-spec';
 import { detectEngine, type Engine, type EngineKind } from './engine';
 import { localPathOf, runProcessingJobLocally, type ProcessingJobParams } from './processing-job';
+import { runSparkJobLocally, sparkSubmit } from './spark-job';
 import { imageRequirements } from '../config/requirements';
 import { installCommand, unmetRequirements } from '../contract/requirements';
 import { installedVersions } from './requirements';
@@ -88,7 +89,7 @@ function hasFile(dir: string): boolean {
 }
 
 /** What a purpose must be to run here, checked before anything runs. */
-function checkRunnable(o: LocalRunOptions, engine: Engine): void {
+function checkRunnable(o: LocalRunOptions, engine: Engine | undefined): void {
   const { purpose } = o;
   for (const i of purpose.inputs) {
     if (i.mode === 'Pipe') {
@@ -99,7 +100,7 @@ function checkRunnable(o: LocalRunOptions, engine: Engine): void {
       );
     }
   }
-  if (!purpose.containerDir && !purpose.script && engine.kind === 'namespace') {
+  if (!purpose.containerDir && !purpose.script && engine?.kind === 'namespace') {
     throw new LocalRunError(
       `purpose '${purpose.name}' runs the image ${purpose.image?.uri ?? purpose.framework?.name} with its own entrypoint; without docker or podman, ` +
         `run-local can only run a container folder's script or a script-mode script with the local Python. Start Docker or Podman, or give the purpose a script`,
@@ -145,11 +146,15 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     { ...purpose, purpose: purpose.name, maxBackfillWindows: MAX_BACKFILL_WINDOWS },
     now,
   );
-  const engine = detectEngine(o.engine);
+  // A Spark purpose's script runs with spark-submit here, whatever runs it on AWS; no container engine is needed.
+  const submit = purpose.spark && sparkSubmit(purpose);
+  const engine = purpose.spark ? undefined : detectEngine(o.engine);
   checkRunnable(o, engine);
   const spec = purpose.containerDir ? readContainerSpec(purpose.containerDir) : undefined;
-  print(`engine: ${engine.description}`);
-  if (engine.kind === 'namespace') describeInterpreter(o);
+  print(
+    `engine: ${engine?.description ?? `${submit} in Spark's local mode, standing in for ${purpose.spark!.runtime === 'sagemaker' ? "SageMaker's Spark image" : 'EMR Serverless'}`}`,
+  );
+  if (engine?.kind === 'namespace') describeInterpreter(o);
 
   if (!o.synthesized) print(`synthesizing ${project.stackName} to get the state machine of ${purpose.name}...`);
   const synth = o.synthesized ?? synthesizePurpose(project, purpose.name);
@@ -188,7 +193,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     window_end: input.window.end,
     timezone: input.timezone,
     attempt: String(input.attempt),
-    engine: engine.kind,
+    engine: engine?.kind ?? 'spark-submit',
     data: path.relative(o.rootDir, dataDir) || '.',
   };
   const mlflowTags: Record<string, string> = {
@@ -243,6 +248,15 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       }),
     );
   };
+  const runSpark = async (jobName: string, args: readonly string[]) => {
+    try {
+      await runSparkJobLocally({ project, purpose, dataDir, runDir, jobName, arguments: args, print });
+    } catch (e) {
+      const err = e as Error;
+      jobFailure = err.name === 'States.TaskFailed' ? JSON.parse(err.message).JobRun.StateDetails : err.message;
+      throw e;
+    }
+  };
   const handlers: Record<string, (params: never) => Promise<unknown>> = {
     RunQuery: async (params: { ExecutionParameters?: string[]; Sql?: string }) => {
       await afterEntered('RunQuery');
@@ -286,8 +300,31 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       return { QueryExecution: { QueryExecutionId: id, Status: { State: 'SUCCEEDED' }, Statistics: { DataScannedInBytes: 0 } } };
     },
     DescribeQuery: (params: { Id: string }) => Promise.resolve({ Id: params.Id, Status: 'FINISHED' }),
+    // A Spark purpose on EMR Serverless: the job run's arguments, run with spark-submit.
+    RunSparkJob: async (params: { Name: string; JobDriver: { SparkSubmit: { EntryPointArguments?: string[] } } }) => {
+      await afterEntered('RunSparkJob');
+      rendered.job = params;
+      fs.writeFileSync(path.join(runDir, 'job.json'), JSON.stringify(rendered, null, 2));
+      await runSpark(params.Name, params.JobDriver.SparkSubmit.EntryPointArguments ?? []);
+      return {
+        ApplicationId: 'local',
+        JobRunId: 'local',
+        Arn: `arn:aws:emr-serverless:local:000000000000:/applications/local/jobruns/local`,
+      };
+    },
+    // Where SageMaker's Spark image reads the Spark properties; here spark-submit gets them with --conf.
+    WriteSparkConfiguration: () => Promise.resolve({}),
     RunProcessingJob: async (synthesized: ProcessingJobParams) => {
       await afterEntered('RunProcessingJob');
+      if (purpose.spark) {
+        rendered.job = synthesized;
+        fs.writeFileSync(path.join(runDir, 'job.json'), JSON.stringify(rendered, null, 2));
+        await runSpark(synthesized.ProcessingJobName, synthesized.AppSpecification?.ContainerArguments ?? []);
+        return {
+          ProcessingJobArn: `arn:aws:sagemaker:local:000000000000:processing-job/${synthesized.ProcessingJobName}`,
+          ProcessingJobStatus: 'Completed',
+        };
+      }
       // A secret is given as the project file names it: the synthesized ARN holds this app's stand-in account and region.
       const secretIds = Object.fromEntries(Object.entries(purpose.secrets).map(([name, id]) => [secretIdVariable(name), id]));
       const params = { ...synthesized, Environment: { ...synthesized.Environment, ...secretIds } };
@@ -295,7 +332,18 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       fs.writeFileSync(path.join(runDir, 'job.json'), JSON.stringify(rendered, null, 2));
       try {
         const r = await runProcessingJobLocally(
-          { rootDir: o.rootDir, project, purpose, dataDir, engine, python: o.python ?? 'python3', spec, queryResults, runDir, print },
+          {
+            rootDir: o.rootDir,
+            project,
+            purpose,
+            dataDir,
+            engine: engine!,
+            python: o.python ?? 'python3',
+            spec,
+            queryResults,
+            runDir,
+            print,
+          },
           params,
         );
         written = r.written;
