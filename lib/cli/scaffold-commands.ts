@@ -168,8 +168,11 @@ function checkProjectText(text: string, shown: string, name: string, extraFiles:
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-check-'));
   try {
     if (rootDir) {
-      for (const d of ['containers', 'queries'])
-        if (fs.existsSync(path.join(rootDir, d))) fs.cpSync(path.join(rootDir, d), path.join(tmp, d), { recursive: true });
+      // The files a project file names (containers, queries, scripts, py-files), not its data or runs.
+      const skip = new Set(['projects', 'data', 'runs', 'cdk.out', 'node_modules', 'venv']);
+      for (const e of fs.readdirSync(rootDir, { withFileTypes: true })) {
+        if (e.isDirectory() && !skip.has(e.name) && !e.name.startsWith('.')) fs.cpSync(path.join(rootDir, e.name), path.join(tmp, e.name), { recursive: true });
+      }
     }
     writeFiles(tmp, extraFiles);
     parseProject(text, shown, tmp, name);

@@ -38,9 +38,9 @@ describe('the example project app', () => {
 
   test('is one project stack named from project and stage, with each purpose and the dashboard in a nested stack', () => {
     expect(assembly.stacks.map((s) => s.stackName)).toEqual(['batcat-2022-rnd-battery-dev']);
-    expect(Object.keys(stacks[0].purposes)).toEqual(['usage-analysis', 'fleet-report']);
-    expect(nestedFile).toHaveLength(3);
-    expect(Object.values<any>(stack.template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack')).toHaveLength(3);
+    expect(Object.keys(stacks[0].purposes)).toEqual(['usage-analysis', 'fleet-report', 'fleet-daily']);
+    expect(nestedFile).toHaveLength(4);
+    expect(Object.values<any>(stack.template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack')).toHaveLength(4);
     const dashboards = nestedFile.filter((f) => f.includes('Dashboard'));
     expect(dashboards).toHaveLength(1);
     const dashboard = JSON.parse(fs.readFileSync(path.join(outdir, dashboards[0]), 'utf8'));
@@ -81,11 +81,11 @@ describe('the example project app', () => {
   });
 
   test("every log group of every purpose is encrypted with the project key, which lets this account's CloudWatch Logs use it", () => {
-    const groups = ['usage-analysis', 'fleet-report'].flatMap((p) =>
+    const groups = ['usage-analysis', 'fleet-report', 'fleet-daily'].flatMap((p) =>
       Object.values<any>(nestedOf(p).Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup'),
     );
     // Per purpose: the state machine's, the backfill's, and the trigger, commit, run manifest and redrive gate functions'; usage-analysis's output checks too.
-    expect(groups).toHaveLength(13);
+    expect(groups).toHaveLength(19);
     for (const g of groups) expect(g.Properties.KmsKeyId).toEqual({ Ref: expect.stringMatching(/DataKey.*Arn$/) });
     const key = Object.values<any>(stack.template.Resources).find((r) => r.Type === 'AWS::KMS::Key');
     expect(key.Properties.KeyPolicy.Statement).toContainEqual(
@@ -104,7 +104,7 @@ describe('the example project app', () => {
         .filter((f) => f.endsWith('.template.json'))
         .map((f) => [f, JSON.parse(fs.readFileSync(path.join(outdir, f), 'utf8'))]),
     );
-    expect(Object.keys(templates)).toHaveLength(4);
+    expect(Object.keys(templates)).toHaveLength(5);
     expect(retainedFixedNames(templates)).toEqual([]);
     // What is retained: the data, its key, the ledger and the logs, each under a name of its own stack instance or a generated one.
     const retained = Object.values<any>(templates).flatMap((t) =>
@@ -187,9 +187,9 @@ describe('the example project app', () => {
         .map((a) => a.id.replace(/_check$/, ''))
         .sort(),
     ).toEqual([
-      ...Array(9).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
-      ...Array(7).fill(expect.stringMatching(/^cdk-validator-cfnguard::s3_/)),
-      ...Array(2).fill('cdk-validator-cfnguard::sqs_dlq'),
+      ...Array(13).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
+      ...Array(8).fill(expect.stringMatching(/^cdk-validator-cfnguard::s3_/)),
+      ...Array(3).fill('cdk-validator-cfnguard::sqs_dlq'),
     ]);
     for (const a of acks) expect(String(a.reason).length).toBeGreaterThan(40);
   });
@@ -241,9 +241,10 @@ describe('the example project app', () => {
         'Data/AccessLogs s3_bucket_object_lock_enabled_check',
         'Data/AccessLogs s3_event_notifications_enabled_check',
         'Data/Bucket s3_bucket_object_lock_enabled_check',
+        'Data/Bucket-fleet-daily s3_bucket_object_lock_enabled_check',
         'Data/Bucket-fleet-report s3_bucket_object_lock_enabled_check',
         'Data/Bucket-usage-analysis s3_bucket_object_lock_enabled_check',
-        ...['fleet-report', 'usage-analysis'].flatMap((p) => [
+        ...['fleet-daily', 'fleet-report', 'usage-analysis'].flatMap((p) => [
           `${p}/Purpose/Commit/Function lambda_inside_vpc_check`,
           `${p}/Purpose/RunManifests/Function lambda_inside_vpc_check`,
           `${p}/Purpose/RedriveGate/Function lambda_inside_vpc_check`,
@@ -259,6 +260,7 @@ describe('the example project app', () => {
     expect(stack.template).toMatchSnapshot('project stack');
     expect(nestedOf('usage-analysis')).toMatchSnapshot('usage-analysis nested stack');
     expect(nestedOf('fleet-report')).toMatchSnapshot('fleet-report nested stack');
+    expect(nestedOf('fleet-daily')).toMatchSnapshot('fleet-daily nested stack');
   });
 
   test('every role of every template, nested ones included, is under the stage path, and its trust names its source, but for Lambda execution roles', () => {
@@ -291,7 +293,7 @@ describe('the example project app', () => {
   test('the synth summary names each stack with its purposes, templates and resources, the largest template against the limit, and the checks', () => {
     const lines = synthSummary(assembly, stacks, checks);
     expect(lines[0]).toMatch(
-      /^batcat-2022-rnd-battery-dev: 2 purposes, 4 templates, \d+ resources; largest template \d+ KB of 1000 KB \(\S+\.nested\.template\.json\)$/,
+      /^batcat-2022-rnd-battery-dev: 3 purposes, 5 templates, \d+ resources; largest template \d+ KB of 1000 KB \(\S+\.nested\.template\.json\)$/,
     );
     const acknowledged = assembly
       .getStackByName('batcat-2022-rnd-battery-dev')
@@ -331,7 +333,7 @@ describe('destroy and deploy again, keeping the data: the retained-only synth fo
 
   test('holds exactly the retained resources of the full stack, under the same logical IDs and with the same properties', () => {
     const kept = Object.entries<any>(fullTemplate.Resources).filter(([, r]) => r.DeletionPolicy === 'Retain');
-    expect(kept.map(([, r]) => r.Type).sort()).toEqual(['AWS::DynamoDB::Table', 'AWS::KMS::Key', ...Array(4).fill('AWS::S3::Bucket')]);
+    expect(kept.map(([, r]) => r.Type).sort()).toEqual(['AWS::DynamoDB::Table', 'AWS::KMS::Key', ...Array(5).fill('AWS::S3::Bucket')]);
     expect(retained.Resources).toEqual(Object.fromEntries(kept));
     expect(retained.Outputs).toBeUndefined();
     expect(fs.readdirSync(outdir).filter((f) => f.endsWith('.nested.template.json'))).toEqual([]);

@@ -32,10 +32,10 @@ export async function batcatHere(args: string[], cwd: string): Promise<{ code: n
   return { code, out, err };
 }
 
-/** A copy of the example project (projects/, containers/, queries/) in a temp folder. */
+/** A copy of the example project (projects/, containers/, queries/, spark/) in a temp folder. */
 export function exampleCopy(): string {
   const root = tempDir('batcat-example-');
-  for (const d of ['projects', 'containers', 'queries']) fs.cpSync(path.join(REPO_ROOT, d), path.join(root, d), { recursive: true });
+  for (const d of ['projects', 'containers', 'queries', 'spark']) fs.cpSync(path.join(REPO_ROOT, d), path.join(root, d), { recursive: true });
   return root;
 }
 

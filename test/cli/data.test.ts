@@ -139,6 +139,7 @@ describe('batcat push and pull', () => {
     fs.cpSync(path.join(REPO_ROOT, 'projects'), path.join(root, 'projects'), { recursive: true });
     fs.cpSync(path.join(REPO_ROOT, 'containers'), path.join(root, 'containers'), { recursive: true });
     fs.cpSync(path.join(REPO_ROOT, 'queries'), path.join(root, 'queries'), { recursive: true });
+    fs.cpSync(path.join(REPO_ROOT, 'spark'), path.join(root, 'spark'), { recursive: true });
     const first = await cli(['pull', '2022-rnd-battery', 'raw/pull-test'], { cwd: root });
     expect(first.code).toBe(0);
     const target = path.join(root, 'data', 'raw', 'pull-test');

@@ -216,8 +216,8 @@ describe('batcat add purpose', () => {
     // The old comments are still comments of the same lines.
     for (const comment of before.split('\n').filter((l) => l.includes('#'))) expect(after).toContain(comment);
     const config = loadProject(file, root);
-    expect(config.purposes.map((p) => p.name)).toEqual(['usage-analysis', 'fleet-report', 'anomaly-scan']);
-    expect(config.purposes[2]).toMatchObject({
+    expect(config.purposes.map((p) => p.name)).toEqual(['usage-analysis', 'fleet-report', 'fleet-daily', 'anomaly-scan']);
+    expect(config.purposes[3]).toMatchObject({
       instanceType: 'ml.m5.xlarge',
       schedule: 'cron(0 3 * * ? *)',
       timezone: 'Europe/Berlin',
@@ -236,7 +236,7 @@ describe('batcat add purpose', () => {
     );
     expect(r.code).toBe(0);
     const config = loadProject(path.join(root, 'projects', '2022-rnd-battery.yaml'), root);
-    expect(config.purposes[2].query).toMatchObject({ tables: ['usage_analysis_summary'], parameters: ['start', 'end'] });
+    expect(config.purposes[3].query).toMatchObject({ tables: ['usage_analysis_summary'], parameters: ['start', 'end'] });
     expect(fs.readFileSync(path.join(root, 'queries', 'weekly-report.sql'), 'utf8')).toContain(
       'FROM usage_analysis_summary\nWHERE dt BETWEEN ? AND ?',
     );
@@ -285,7 +285,7 @@ describe('batcat add purpose', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const config = loadProject(path.join(root, 'projects', '2022-rnd-battery.yaml'), root);
-    expect(config.purposes[2]).toMatchObject({ name: 'anomaly-scan', instanceType: 'ml.m5.xlarge', schedule: 'cron(0 4 * * ? *)' });
+    expect(config.purposes[3]).toMatchObject({ name: 'anomaly-scan', instanceType: 'ml.m5.xlarge', schedule: 'cron(0 4 * * ? *)' });
   });
 });
 
@@ -299,9 +299,9 @@ describe('batcat doctor', () => {
     expect(r.out).toMatch(/^✓ python3: OK, Python 3\.\d+/m);
     expect(r.out).toMatch(/^! AWS credentials: none found in the environment or ~\/\.aws\n {4}fix: configure a profile/m);
     expect(r.out).toMatch(/^! CDK bootstrap: cannot be checked offline\n {4}fix: .*npx cdk bootstrap/m);
-    expect(r.out).toContain('✓ project files: OK, projects/2022-rnd-battery.yaml (2 purposes)');
+    expect(r.out).toContain('✓ project files: OK, projects/2022-rnd-battery.yaml (3 purposes)');
     expect(r.out).toContain(
-      "✓ buckets: OK, projects/2022-rnd-battery.yaml: 4 per stage (storage: per-purpose); 12 for 3 stage(s), 0.1% of the account's 10000 general purpose buckets",
+      "✓ buckets: OK, projects/2022-rnd-battery.yaml: 5 per stage (storage: per-purpose); 15 for 3 stage(s), 0.1% of the account's 10000 general purpose buckets",
     );
     expect(r.out).toContain('✓ container usage-analysis: OK, containers/usage-analysis, runs: python3 /opt/program/usage_analysis.py');
     // The example lists no one who may pull and push: a hint with the fix, which does not fail doctor.
@@ -340,13 +340,13 @@ describe('batcat doctor', () => {
       });
       return { code, out };
     };
-    // 4 buckets per stage, 30 stages: 120, above 1% (100) of 10,000.
+    // 5 buckets per stage, 30 stages: 150, above 1% (100) of 10,000.
     const over = await doctor('--stages', '30', '--bucket-share', '1');
     expect(over.out).toMatch(/^! buckets: .*projects\/2022-rnd-battery\.yaml: /m);
     expect(over.out).toContain(
-      "2022-rnd-battery.yaml: 4 per stage (storage: per-purpose); 120 for 30 stage(s), 1.2% of the account's 10000 general purpose buckets, more than the 1% (100) allowed here\n    fix: set storage: shared in the largest project file",
+      "2022-rnd-battery.yaml: 5 per stage (storage: per-purpose); 150 for 30 stage(s), 1.5% of the account's 10000 general purpose buckets, more than the 1% (100) allowed here\n    fix: set storage: shared in the largest project file",
     );
-    expect((await doctor('--stages', '25', '--bucket-share', '1')).out).toMatch(/^✓ buckets: OK, .* 100 for 25 stage\(s\)/m);
+    expect((await doctor('--stages', '20', '--bucket-share', '1')).out).toMatch(/^✓ buckets: OK, .* 100 for 20 stage\(s\)/m);
     const bad = await doctor('--bucket-share', '0');
     expect(bad.code).toBe(2);
     expect(bad.out).toContain("option '--bucket-share <percent>' argument '0' is invalid. expected a percentage above 0, at most 100");

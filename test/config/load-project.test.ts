@@ -728,7 +728,7 @@ purposes:
       problems(`${VALID}    arguments: ['--t', '{param.treshold}']\n    parameters:\n      threshold: { type: number, default: 1 }\n`),
     ).toEqual([
       expect.stringMatching(
-        /^line 11:\d+: purposes\[0\]\.arguments\[1\]: arguments\[1\] '\{param.treshold\}' uses the placeholder \{param.treshold\}, which does not exist; allowed: .*\{param.threshold\}/,
+        /^line 11:\d+: purposes\[0\]\.arguments\[1\]: arguments\[1\] '\{param.treshold\}' uses the placeholder \{param.treshold\}, which does not exist; did you mean \{param.threshold\}\? allowed: .*\{param.threshold\}/,
       ),
     ]);
   });
@@ -999,7 +999,7 @@ purposes:
     [
       'a placeholder that does not exist',
       SCRIPT.replace("'0.2']", "'0.2', '--day', '{window.day}']"),
-      "line 6:61: purposes[0].arguments[3]: arguments[3] '{window.day}' uses the placeholder {window.day}, which does not exist; allowed: {window.start}, {window.end}, {window.endExclusive}, {run.id}",
+      "line 6:61: purposes[0].arguments[3]: arguments[3] '{window.day}' uses the placeholder {window.day}, which does not exist; allowed: {window.start}, {window.end}, {window.endExclusive}, {run.id}, {input.raw.uri}, {output.train.uri}",
     ],
     [
       'two channels on one local path',

@@ -106,7 +106,7 @@ describe('typed parameters reach the job', () => {
 
   test('a placeholder of an undeclared parameter, or a bad declaration, stops the synth at the construct', () => {
     expect(() => synth({ arguments: ['--x', '{param.treshold}'] })).toThrow(
-      /arguments\[1\] '\{param.treshold\}' uses the placeholder \{param.treshold\}, which does not exist; allowed: .*\{param.threshold\}, \{param.mode\}/,
+      /arguments\[1\] '\{param.treshold\}' uses the placeholder \{param.treshold\}, which does not exist; did you mean \{param.threshold\}\? allowed: .*\{param.threshold\}, \{param.mode\}/,
     );
     expect(() => synth({ parameters: { threshold: { type: 'number', default: 2, max: 1 } }, arguments: [] })).toThrow(
       "parameters.threshold.default: default: parameter 'threshold' is number: 2 is above its max 1",

@@ -597,7 +597,7 @@ export function runProcessingJob(
     jobNamePrefix: purpose.jobNamePrefix,
     image,
     containerEntrypoint: spark?.entrypoint ?? code?.entrypoint ?? props.entrypoint,
-    containerArguments: props.arguments?.map(argumentOf),
+    containerArguments: jobArguments(purpose),
     processingInputs: [
       ...purpose.inputs.map((i, n) => ({
         name: i.name,
@@ -684,9 +684,13 @@ export function runProcessingJob(
   }).addDocumentedRetries(purpose.quotaWait);
 }
 
-/** The job's `n`-th argument: what RenderArguments made of it when it has a placeholder, else the literal. */
-function argumentOf(argument: string, n: number): string {
-  return splitPlaceholders(argument).placeholders.length > 0 ? sfn.JsonPath.stringAt(`${PATHS.arguments}.a${n}`) : argument;
+/**
+ * The job's arguments: with a placeholder among them, each from RenderArguments (literals too, so
+ * their braces stay plain JSON instead of escaped intrinsic-function text); else as written.
+ */
+function jobArguments(purpose: ResolvedPurpose): string[] | undefined {
+  const args = purpose.props.arguments;
+  return hasPlaceholders(args) ? args!.map((_, n) => sfn.JsonPath.stringAt(`${PATHS.arguments}.a${n}`)) : args && [...args];
 }
 
 /** The Spark job on EMR Serverless, with the run's job name, attempt folder and arguments. */
@@ -696,7 +700,7 @@ export function runSparkJobStep(
   application: ISparkApplication,
   code: SparkCode,
 ): EmrServerlessStartJobRun {
-  return runSparkJob(scope, purpose, application, code, argumentOf, {
+  return runSparkJob(scope, purpose, application, code, jobArguments(purpose), {
     jobName: PATHS.jobName,
     attemptFolder: PATHS.attemptFolder,
     job: PATHS.job,

@@ -89,9 +89,6 @@ function eventLogsConfig(purpose: ResolvedPurpose): Record<string, string> {
     : {};
 }
 
-/** Where the job's `n`-th argument comes from: `$.batcat.arguments.a<n>` when it has a placeholder, else itself. */
-export type ArgumentOf = (argument: string, n: number) => string;
-
 /**
  * The Spark job on EMR Serverless: the run's job name as the job run's name and idempotency
  * token (a retried start finds the job run it started), logs per attempt in the purpose's
@@ -103,7 +100,7 @@ export function runSparkJob(
   purpose: ResolvedPurpose,
   application: ISparkApplication,
   code: SparkCode,
-  argumentOf: ArgumentOf,
+  args: readonly string[] | undefined,
   paths: { jobName: string; attemptFolder: string; job: string },
 ): EmrServerlessStartJobRun {
   const { props } = purpose;
@@ -114,7 +111,7 @@ export function runSparkJob(
     application,
     entryPoint: { bucket: code.script.bucket, key: code.script.s3ObjectKey },
     pyFiles: code.pyFiles ? [{ bucket: code.pyFiles.bucket, key: code.pyFiles.s3ObjectKey }] : undefined,
-    entryPointArguments: props.arguments?.map(argumentOf),
+    entryPointArguments: args,
     mainClass: spark.mainClass,
     sparkConf: { ...spark.config, ...eventLogsConfig(purpose), ...environmentConfig(purpose) },
     name: sfn.JsonPath.stringAt(paths.jobName),
