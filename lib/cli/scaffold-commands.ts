@@ -171,7 +171,8 @@ function checkProjectText(text: string, shown: string, name: string, extraFiles:
       // The files a project file names (containers, queries, scripts, py-files), not its data or runs.
       const skip = new Set(['projects', 'data', 'runs', 'cdk.out', 'node_modules', 'venv']);
       for (const e of fs.readdirSync(rootDir, { withFileTypes: true })) {
-        if (e.isDirectory() && !skip.has(e.name) && !e.name.startsWith('.')) fs.cpSync(path.join(rootDir, e.name), path.join(tmp, e.name), { recursive: true });
+        if (e.isDirectory() && !skip.has(e.name) && !e.name.startsWith('.'))
+          fs.cpSync(path.join(rootDir, e.name), path.join(tmp, e.name), { recursive: true });
       }
     }
     writeFiles(tmp, extraFiles);

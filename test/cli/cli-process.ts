@@ -35,7 +35,8 @@ export async function batcatHere(args: string[], cwd: string): Promise<{ code: n
 /** A copy of the example project (projects/, containers/, queries/, spark/) in a temp folder. */
 export function exampleCopy(): string {
   const root = tempDir('batcat-example-');
-  for (const d of ['projects', 'containers', 'queries', 'spark']) fs.cpSync(path.join(REPO_ROOT, d), path.join(root, d), { recursive: true });
+  for (const d of ['projects', 'containers', 'queries', 'spark'])
+    fs.cpSync(path.join(REPO_ROOT, d), path.join(root, d), { recursive: true });
   return root;
 }
 
