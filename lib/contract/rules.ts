@@ -361,10 +361,10 @@ export function sparkConfigProblems(config: Readonly<Record<string, unknown>>): 
         key,
         message: `spark.config key ${show(key)} is not a Spark property; Spark's start with 'spark.', e.g. spark.executor.memory`,
       });
-    } else if (typeof value !== 'string' || value === '' || /\s/.test(value)) {
+    } else if (!['string', 'number', 'boolean'].includes(typeof value) || String(value) === '' || /\s/.test(String(value))) {
       out.push({
         key,
-        message: `spark.config ${key}: ${show(value)} must be text without spaces (quote numbers and booleans, e.g. "200"), as spark-submit --conf takes it`,
+        message: `spark.config ${key}: ${show(value)} must be a value without spaces, as spark-submit --conf takes it (e.g. 4g, 200, true)`,
       });
     }
   }

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Duration, Size } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import aslValidator from 'asl-validator';
 import { Purpose } from '../../lib/constructs/purpose';
@@ -181,7 +181,7 @@ describe('a Spark purpose on EMR Serverless', () => {
     expect(() => build({ spark: { config: { 'executor.memory': '4g' } } })).toThrow(
       /spark\.config key 'executor\.memory' is not a Spark property/,
     );
-    expect(() => build({ spark: { config: { 'spark.driver.extraJavaOptions': '-Da=1 -Db=2' } } })).toThrow(/must be text without spaces/);
+    expect(() => build({ spark: { config: { 'spark.driver.extraJavaOptions': '-Da=1 -Db=2' } } })).toThrow(/must be a value without spaces, as spark-submit --conf takes it/);
     expect(() => build({ arguments: ['--in', '{input.usage-raw.uri}'] })).toThrow(
       /uses the placeholder \{input\.usage-raw\.uri\}, which does not exist; .*allowed: .*\{input\.usage\.uri\}, \{output\.summary\.uri\}/,
     );
