@@ -86,7 +86,8 @@ import { allowSparkCommits, grantWriteConfiguration, sagemakerSpark, sparkCode }
  * last two without `bucketEncryptionKey` and `accessLogsBucket`), `Ledger` (without a `ledger`
  * prop), `Image`, `Code` (script mode), `RedshiftQuery` (with `redshiftQuery`), `WindowManifests`
  * (partitioned inputs and runs longer than a day), `RunManifests`, `RedriveGate`,
- * `RunProcessingJob`, `Commit`, `OutputChecks` (with a table output), `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
+ * `RunProcessingJob` (a Spark purpose on EMR Serverless: `RunSparkJob`, and `SparkApplication` without
+ * `spark.application`; with py-files, `PyFiles`), `Commit`, `OutputChecks` (with a table output), `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
  * `Backfill` and `Trigger`. Renaming one replaces its resources.
  */
 export class Purpose extends Construct {

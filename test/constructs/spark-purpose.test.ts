@@ -99,9 +99,9 @@ describe('a Spark purpose on EMR Serverless', () => {
   });
 
   test('is valid ASL', () => {
-    const { isValid, errorsText } = aslValidator(def);
-    expect(errorsText()).toBe('');
-    expect(isValid).toBe(true);
+    const result = aslValidator(def);
+    expect(result.errorsText()).toBe('');
+    expect(result.isValid).toBe(true);
   });
 
   test("the job role: only this application's job runs; the inputs read, the outputs and log folders written, nothing else", () => {
@@ -181,7 +181,9 @@ describe('a Spark purpose on EMR Serverless', () => {
     expect(() => build({ spark: { config: { 'executor.memory': '4g' } } })).toThrow(
       /spark\.config key 'executor\.memory' is not a Spark property/,
     );
-    expect(() => build({ spark: { config: { 'spark.driver.extraJavaOptions': '-Da=1 -Db=2' } } })).toThrow(/must be a value without spaces, as spark-submit --conf takes it/);
+    expect(() => build({ spark: { config: { 'spark.driver.extraJavaOptions': '-Da=1 -Db=2' } } })).toThrow(
+      /must be a value without spaces, as spark-submit --conf takes it/,
+    );
     expect(() => build({ arguments: ['--in', '{input.usage-raw.uri}'] })).toThrow(
       /uses the placeholder \{input\.usage-raw\.uri\}, which does not exist; .*allowed: .*\{input\.usage\.uri\}, \{output\.summary\.uri\}/,
     );
