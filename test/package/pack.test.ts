@@ -28,8 +28,10 @@ const purpose = new Purpose(stack, 'Forecast', {
   inputs: [{ name: 'features', keyPrefix: 'curated/features/' }],
   outputs: [{ name: 'predictions' }],
 });
-const task: SageMakerCreateProcessingJob = purpose.processingJob;
-console.log(JSON.stringify({ jobNamePrefix: purpose.jobNamePrefix, task: task.node.id, projectStack: typeof ProjectStack, loadProject: typeof loadProject }));
+// A processing job here; a Spark purpose on EMR Serverless has none (purpose.job is the state either way).
+const task: SageMakerCreateProcessingJob | undefined = purpose.processingJob;
+if (task !== purpose.job) throw new Error('purpose.job is not its processing job');
+console.log(JSON.stringify({ jobNamePrefix: purpose.jobNamePrefix, task: purpose.job.node.id, projectStack: typeof ProjectStack, loadProject: typeof loadProject }));
 app.synth();
 `;
 
