@@ -46,15 +46,11 @@ export function sparkCode(scope: Construct, script: string, spark: ResolvedSpark
 
 /**
  * The py-files in one folder, which CDK zips: a package folder under its own name (so `import
- * lib` finds `lib/`), a file at the top. The folder is named by what it holds, so a synth of the
- * same files stages them once.
+ * lib` finds `lib/`), a file at the top. A folder of its own per synth (the asset's hash is of
+ * the content, not the path), so parallel synths do not share one.
  */
 function stagePyFiles(pyFiles: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const f of pyFiles) hash.update(`${f}\n`);
-  const stage = path.join(os.tmpdir(), 'batcat-pyfiles', hash.digest('hex').slice(0, 16));
-  fs.rmSync(stage, { recursive: true, force: true });
-  fs.mkdirSync(stage, { recursive: true });
+  const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-pyfiles-'));
   const skip = new Set(['__pycache__', '.venv', '.git']);
   for (const f of pyFiles) {
     fs.cpSync(f, path.join(stage, path.basename(f.replace(/\/+$/, ''))), {
