@@ -21,7 +21,7 @@ import { parseEcrImageUri, parseS3Uri, type EcrImage } from '../contract/s3-uri'
 import { countPlaceholders, type QueryEngine, type UnloadFormat } from '../contract/sql';
 import { DEFAULT_KEEP_VERSIONS_DAYS, stageProblem } from '../contract/rules';
 import { FIELD_EXAMPLES, projectSchema, type ProjectFile } from './project-schema';
-import { SPARK_DEFAULTS, type SparkRuntimeName } from '../contract/spark';
+import { defaultSparkRelease, SPARK_DEFAULTS, type SparkRuntimeName } from '../contract/spark';
 import { parseDays, parseDuration, parseSize, parseVcpu } from './units';
 import type { ParameterSpec } from '../contract/parameters';
 
@@ -754,7 +754,7 @@ function sparkConfig(s: NonNullable<ProjectFile['purposes'][number]['spark']>, r
   const runtime = (s.runtime ?? SPARK_DEFAULTS.runtime) as SparkRuntimeName;
   return {
     runtime,
-    release: s.release ?? (runtime === 'sagemaker' ? SPARK_DEFAULTS.sagemakerVersion : SPARK_DEFAULTS.emrRelease),
+    release: s.release ?? defaultSparkRelease(runtime),
     maxCapacity: s.maxCapacity && { cpu: parseVcpu(s.maxCapacity.cpu)!, memoryGb: Math.floor(parseSize(s.maxCapacity.memory)! / 1e9) },
     config: Object.fromEntries(Object.entries(s.config ?? {}).map(([k, v]) => [k, String(v)])),
     pyFiles: (s.pyFiles ?? []).map((f) => path.resolve(rootDir, f)),

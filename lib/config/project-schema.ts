@@ -66,6 +66,8 @@ import {
   secretReferenceProblems,
   show,
   sourceWithoutScriptProblem,
+  SPARK_CHECKED_SETTINGS,
+  sparkCapacityProblem,
   sparkConfigProblems,
   sparkReleaseProblem,
   sparkRuntimeProblem,
@@ -537,29 +539,11 @@ function sparkIssues(
       "spark runs the purpose's script: add script, e.g. script: scripts/fleet_daily.py (a PySpark script, or a jar with spark.mainClass)",
     );
   else issue(['script'], p.script, sparkScriptProblem(p.script, s.mainClass));
-  for (const setting of [
-    'container',
-    'image',
-    'framework',
-    'entrypoint',
-    'sourceDir',
-    'instanceType',
-    'instanceCount',
-    'volumeSizeGb',
-    'vpc',
-    'networkIsolation',
-    'quotaWait',
-  ]) {
+  for (const setting of SPARK_CHECKED_SETTINGS) {
     if (p[setting] !== undefined) issue([setting], p[setting], sparkSettingProblem(runtime, setting));
   }
   if (s.release !== undefined) issue(['spark', 'release'], s.release, sparkReleaseProblem(runtime, s.release));
-  if (s.maxCapacity !== undefined && runtime === 'sagemaker') {
-    issue(
-      ['spark', 'maxCapacity'],
-      s.maxCapacity,
-      'spark.maxCapacity bounds an EMR Serverless application; on SageMaker the cluster is instanceCount instances of instanceType',
-    );
-  }
+  if (s.maxCapacity !== undefined) issue(['spark', 'maxCapacity'], s.maxCapacity, sparkCapacityProblem(runtime, false));
   for (const c of sparkConfigProblems(s.config ?? {})) issue(['spark', 'config', c.key], s.config![c.key], c.message);
 }
 

@@ -389,6 +389,19 @@ const NOT_ON_EMR_SERVERLESS: Readonly<Record<string, string>> = {
   quotaWait: 'EMR Serverless has no instance quota to wait for; its application capacity bounds the job',
 };
 
+/** The purpose settings (as the project file names them) that `sparkSettingProblem` judges. */
+export const SPARK_CHECKED_SETTINGS: readonly string[] = [...Object.keys(SPARK_SETS_ITSELF), ...Object.keys(NOT_ON_EMR_SERVERLESS)];
+
+/** `spark.maxCapacity` bounds the EMR Serverless application a purpose creates: not SageMaker's cluster, not an application given. */
+export function sparkCapacityProblem(runtime: SparkRuntimeName, applicationGiven: boolean): string | undefined {
+  if (runtime === 'sagemaker') {
+    return 'spark.maxCapacity bounds an EMR Serverless application; on SageMaker the cluster is instanceCount instances of instanceType';
+  }
+  return applicationGiven
+    ? 'spark.maxCapacity applies to the application the purpose creates; set it on the application you give'
+    : undefined;
+}
+
 /** Why `setting` (given) does not apply to a Spark purpose on `runtime`, or undefined when it does. */
 export function sparkSettingProblem(runtime: SparkRuntimeName, setting: string, shownAs = setting): string | undefined {
   const why = SPARK_SETS_ITSELF[setting] ?? (runtime === 'emr-serverless' ? NOT_ON_EMR_SERVERLESS[setting] : undefined);

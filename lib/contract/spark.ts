@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { FrameworkImage } from './frameworks';
 
 /*
@@ -119,8 +121,30 @@ export const SPARK_BASE_CONFIG: Readonly<Record<string, string>> = {
   'spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs': 'false',
 };
 
-/** The file with the purpose's --py-files, zipped: what the job imports from. */
-export const PY_FILES_ARCHIVE = 'pyfiles.zip';
+/** The release a Spark purpose runs on unless it names one. */
+export function defaultSparkRelease(runtime: SparkRuntimeName): string {
+  return runtime === 'sagemaker' ? SPARK_DEFAULTS.sagemakerVersion : SPARK_DEFAULTS.emrRelease;
+}
+
+/** The Spark properties a job gets: BatCat's, then the purpose's. */
+export function sparkProperties(config: Readonly<Record<string, string>>): Record<string, string> {
+  return { ...SPARK_BASE_CONFIG, ...config };
+}
+
+/**
+ * The --py-files laid out in `into` as the archive holds them, on AWS and in run-local alike: a
+ * package folder under its own name (so `import lib` finds `lib/`), a file at the top; no
+ * caches or virtual environments.
+ */
+export function stagePyFiles(pyFiles: readonly string[], into: string): void {
+  const skip = new Set(['__pycache__', '.venv', '.git']);
+  for (const f of pyFiles) {
+    fs.cpSync(f, path.join(into, path.basename(f.replace(/\/+$/, ''))), {
+      recursive: true,
+      filter: (from) => !skip.has(path.basename(from)) && !from.endsWith('.pyc'),
+    });
+  }
+}
 
 /** Where a Spark purpose's S3 logs (EMR Serverless) and event logs go in its bucket, one folder per attempt below. */
 export function sparkLogsPrefix(purpose: string): string {

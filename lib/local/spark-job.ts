@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PurposeConfig, ProjectConfig } from '../config/load-project';
-import { SPARK_BASE_CONFIG } from '../contract/spark';
+import { sparkProperties, stagePyFiles } from '../contract/spark';
 import { LocalRunError } from './container-spec';
 import { taskError } from './interpreter';
 import { localPathOf } from './processing-job';
@@ -52,7 +52,7 @@ function zipPyFiles(job: LocalSparkJob): string | undefined {
   if (files.length === 0) return undefined;
   const stage = path.join(job.runDir, 'pyfiles');
   fs.rmSync(stage, { recursive: true, force: true });
-  for (const f of files) fs.cpSync(f, path.join(stage, path.basename(f.replace(/\/+$/, ''))), { recursive: true });
+  stagePyFiles(files, stage);
   const zip = path.join(job.runDir, 'pyfiles.zip');
   const made = spawnSync(
     'python3',
@@ -84,7 +84,7 @@ export async function runSparkJobLocally(job: LocalSparkJob): Promise<{ outputs:
   const spark = purpose.spark!;
   const submit = sparkSubmit(purpose);
   const pyFiles = zipPyFiles(job);
-  const config = { ...SPARK_BASE_CONFIG, ...spark.config };
+  const config = sparkProperties(spark.config);
   const args = [
     '--master',
     'local[*]',

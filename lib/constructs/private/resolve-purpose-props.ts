@@ -27,6 +27,7 @@ import {
   scriptWithEntrypointProblem,
   sourceWithoutScriptProblem,
   windowDaysProblem,
+  sparkCapacityProblem,
   sparkConfigProblems,
   sparkReleaseProblem,
   sparkRuntimeProblem,
@@ -34,7 +35,7 @@ import {
   sparkSettingProblem,
 } from '../../contract/rules';
 import type { PlaceholderScope } from '../../contract/processing';
-import { SPARK_BASE_CONFIG, SPARK_DEFAULTS, sparkEventLogsPrefix, sparkLogsPrefix } from '../../contract/spark';
+import { defaultSparkRelease, SPARK_DEFAULTS, sparkEventLogsPrefix, sparkLogsPrefix, sparkProperties } from '../../contract/spark';
 import type { ISparkApplication, SparkCapacity } from '../spark-application';
 import { windowManifestsPrefix } from '../../contract/window-manifest';
 import { S3_SETTLE_DEFAULTS } from '../../contract/run-input';
@@ -314,18 +315,10 @@ function resolveSpark(scope: Construct, props: BucketedPurposeProps): ResolvedSp
   for (const [setting, value] of Object.entries(given)) {
     if (value !== undefined) check(scope, sparkSettingProblem(runtime, named[setting] ?? setting, setting));
   }
-  const sagemaker = runtime === SparkRuntime.SAGEMAKER;
-  if (sagemaker && spark.application)
+  if (runtime === SparkRuntime.SAGEMAKER && spark.application)
     throw scopedError(scope, 'spark.application is an EMR Serverless application; runtime sagemaker runs the job on SageMaker');
-  if (spark.maxCapacity && (sagemaker || spark.application)) {
-    throw scopedError(
-      scope,
-      sagemaker
-        ? 'spark.maxCapacity bounds an EMR Serverless application; on SageMaker the cluster is instanceCount instances of instanceType'
-        : 'spark.maxCapacity applies to the application the purpose creates; set it on the application you give',
-    );
-  }
-  const release = spark.release ?? (sagemaker ? SPARK_DEFAULTS.sagemakerVersion : SPARK_DEFAULTS.emrRelease);
+  if (spark.maxCapacity) check(scope, sparkCapacityProblem(runtime, spark.application !== undefined));
+  const release = spark.release ?? defaultSparkRelease(runtime);
   check(scope, sparkReleaseProblem(runtime, release));
   for (const p of sparkConfigProblems(spark.config ?? {})) check(scope, p.message);
   for (const f of spark.pyFiles ?? []) {
@@ -335,7 +328,7 @@ function resolveSpark(scope: Construct, props: BucketedPurposeProps): ResolvedSp
   return {
     runtime,
     release,
-    config: { ...SPARK_BASE_CONFIG, ...(spark.config ?? {}) },
+    config: sparkProperties(spark.config ?? {}),
     pyFiles: spark.pyFiles ?? [],
     mainClass: spark.mainClass,
     eventLogs: spark.eventLogs ?? SPARK_DEFAULTS.eventLogs,

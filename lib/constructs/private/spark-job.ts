@@ -11,7 +11,7 @@ import type { Construct } from 'constructs';
 import { JOB_ENV, secretIdVariable } from '../../contract/environment';
 import { CODE_INPUT_NAME, CODE_PATH } from '../../contract/processing';
 import { s3Uri } from '../../contract/s3-uri';
-import { SMSPARK, sparkConfiguration } from '../../contract/spark';
+import { SMSPARK, sparkConfiguration, stagePyFiles } from '../../contract/spark';
 import { EmrServerlessStartJobRun, type SparkFolder } from '../emr-serverless-start-job-run';
 import { SparkRuntime } from '../purpose-props';
 import { S3UploadMode, type ProcessingInput, type ProcessingOutput } from '../sagemaker-create-processing-job';
@@ -41,27 +41,20 @@ export function sparkCode(scope: Construct, script: string, spark: ResolvedSpark
   if (Token.isUnresolved(code.s3ObjectKey))
     throw scopedError(scope, 'a Spark purpose needs a stack synthesizer that names asset objects at synth time');
   if (spark.pyFiles.length === 0) return { script: code };
-  return { script: code, pyFiles: new s3assets.Asset(scope, 'PyFiles', { path: stagePyFiles(spark.pyFiles) }) };
+  return { script: code, pyFiles: new s3assets.Asset(scope, 'PyFiles', { path: stagedPyFiles(spark.pyFiles) }) };
 }
 
 /**
- * The py-files in one folder, which CDK zips: a package folder under its own name (so `import
- * lib` finds `lib/`), a file at the top. A folder of its own per synth (the asset's hash is of
- * the content, not the path), so parallel synths do not share one.
+ * The py-files staged in one folder, which CDK zips. A folder of its own per synth (the asset's
+ * hash is of the content, not the path), so parallel synths do not share one.
  */
-function stagePyFiles(pyFiles: readonly string[]): string {
+function stagedPyFiles(pyFiles: readonly string[]): string {
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'batcat-pyfiles-'));
-  const skip = new Set(['__pycache__', '.venv', '.git']);
-  for (const f of pyFiles) {
-    fs.cpSync(f, path.join(stage, path.basename(f.replace(/\/+$/, ''))), {
-      recursive: true,
-      filter: (from) => !skip.has(path.basename(from)) && !from.endsWith('.pyc'),
-    });
-  }
+  stagePyFiles(pyFiles, stage);
   return stage;
 }
 
-/** Spark properties that carry what the job gets as its environment on SageMaker: the purpose's variables and the secrets' ids. */
+/** Spark properties that give the driver and executors on EMR Serverless the environment a processing job gets: the purpose's variables and the secrets' ids. */
 function environmentConfig(purpose: ResolvedPurpose): Record<string, string> {
   const { props } = purpose;
   const env: Record<string, string> = {
