@@ -32,12 +32,15 @@ interface Model {
 function loadModel(service: string, operation: string, v2File: string): Model {
   const probe = spawnSync(
     'python3',
-    ['-c', `import json, botocore.loaders as l; print(json.dumps(l.Loader().load_service_model('${service}', 'service-2')['shapes']))`],
+    [
+      '-c',
+      `import json, botocore.loaders as l; m = l.Loader().load_service_model('${service}', 'service-2'); print(json.dumps([m['shapes'], m['operations']['${operation}']['input']['shape']]))`,
+    ],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   if (probe.status === 0) {
-    const shapes = JSON.parse(probe.stdout) as Record<string, Shape>;
-    return { shapes, request: shapes[`${operation}Request`], source: `botocore's ${service} service-2.json` };
+    const [shapes, input] = JSON.parse(probe.stdout) as [Record<string, Shape>, string];
+    return { shapes, request: shapes[input], source: `botocore's ${service} service-2.json` };
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const min = require(`aws-sdk/apis/${v2File}`) as { shapes: Record<string, Shape>; operations: Record<string, { input: Shape }> };
@@ -128,4 +131,45 @@ function requestProblems(model: Model, operation: string, params: unknown, membe
   };
   check(params, model.request, operation);
   return problems;
+}
+
+const FIREHOSE = ['firehose', 'CreateDeliveryStream', 'firehose-2015-08-04.min.json'] as const;
+
+/** What a synthesized template's `Ref`s and `Fn::*`s stand for in a request, by the member that holds them. */
+const STAND_INS: Record<string, string> = {
+  BucketARN: 'arn:aws:s3:::batcat-demo-data',
+  RoleARN: 'arn:aws:iam::123456789012:role/batcat/demo/dev/firehose',
+  RoleArn: 'arn:aws:iam::123456789012:role/batcat/demo/dev/feature-store',
+  AWSKMSKeyARN: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  KeyARN: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  KmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  CatalogId: '123456789012',
+  Catalog: 'AwsDataCatalog',
+  Region: 'eu-west-1',
+  DatabaseName: 'batcat_demo_dev',
+  Database: 'batcat_demo_dev',
+  LogGroupName: '/aws/kinesisfirehose/batcat-demo-dev-telemetry',
+  LogStreamName: 'DestinationDelivery',
+  S3Uri: 's3://batcat-demo-data/features/',
+};
+
+/** `value` with each CloudFormation intrinsic replaced by what it stands for in the member that holds it. */
+function withoutIntrinsics(value: unknown, member = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => withoutIntrinsics(v, member));
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) {
+    if (!(member in STAND_INS)) throw new Error(`no stand-in for an intrinsic in ${member}: ${JSON.stringify(value)}`);
+    return STAND_INS[member];
+  }
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, withoutIntrinsics(v, k)]));
+}
+
+/**
+ * Every way an `AWS::KinesisFirehose::DeliveryStream`'s properties break the CreateDeliveryStream
+ * request shape (CloudFormation passes them as the API's members, same names), intrinsics replaced
+ * by stand-ins of their kind.
+ */
+export function createDeliveryStreamProblems(properties: unknown): string[] {
+  return requestProblems(modelOf(...FIREHOSE), 'CreateDeliveryStream', withoutIntrinsics(properties), (k) => k);
 }

@@ -26,6 +26,7 @@ import type { Construct, IConstruct } from 'constructs';
 import type { InputConfig, ProjectConfig, PurposeConfig } from '../config/load-project';
 import { imageRequirements } from '../config/requirements';
 import { AlarmTopic } from '../constructs/alarm-topic';
+import { IngestStream, IngestStreamFormat } from '../constructs/ingest-stream';
 import { ProjectDashboard } from '../constructs/project-dashboard';
 import { ProjectData } from '../constructs/project-data';
 import type { Purpose } from '../constructs/purpose';
@@ -57,6 +58,7 @@ import {
   ownerOf,
   purposeBucketOutputKey,
 } from '../contract/storage';
+import { ingestOutputKey } from '../contract/ingest';
 import { REPRODUCTIONS_PREFIX } from '../contract/run-manifest';
 import { WINDOW_MANIFEST_RETENTION_DAYS, WINDOW_MANIFESTS_PREFIX } from '../contract/window-manifest';
 import { PurposeStack } from './purpose-stack';
@@ -106,6 +108,8 @@ export class ProjectStack extends Stack {
   public readonly purposes: Record<string, Purpose> = {};
   /** With `storage: per-purpose`, each purpose's own bucket, by purpose name; empty with `shared`. */
   public readonly purposeBuckets: Record<string, s3.Bucket> = {};
+  /** The streams of `ingest:`, by name, in the nested stack `Ingest`. */
+  public readonly ingestStreams: Record<string, IngestStream> = {};
   private readonly ownedFolders: ProjectConfig['ownedFolders'];
   private readonly branch: ProjectConfig['branch'];
 
@@ -184,10 +188,52 @@ export class ProjectStack extends Stack {
       Object.assign(this.resultTables, nested.resultTables);
     }
 
+    this.addIngestStreams(c);
     if (c.lakeFormation) this.grantLakeFormation(c, c.lakeFormation.registerLocations);
     this.dashboards = this.addDashboards(c);
     this.addOutputs();
     if (props.retainedOnly) this.keepOnlyRetained();
+  }
+
+  /**
+   * The `ingest:` streams, in one nested stack: each delivers into the bucket that holds its
+   * folder (that of the first purpose reading it, or the project bucket), so the purposes read
+   * and are triggered by it as by any raw folder.
+   */
+  private addIngestStreams(c: ProjectConfig): void {
+    if (c.ingest.length === 0) return;
+    const nested = new NestedStack(this, 'Ingest', {
+      description: `BatCat streams of ${c.stackName}`,
+      suppressTemplateIndentation: true,
+    });
+    for (const x of c.ingest) {
+      const name = `${c.stackName}-${x.name}`;
+      const stream = new IngestStream(nested, x.name, {
+        bucket: this.bucketHolding(x.prefix),
+        encryptionKey: this.data.key,
+        keyPrefix: x.prefix,
+        format: x.format === 'parquet' ? IngestStreamFormat.PARQUET : IngestStreamFormat.JSON,
+        columns: x.table?.columns.map((col) => ({ name: col.name, type: col.type })),
+        database: x.table && this.resultDatabase,
+        tableName: x.table?.name,
+        description: x.table?.description,
+        partitionBy: x.partitioning.kind === 'field' ? x.partitioning.field : undefined,
+        bufferInterval: Duration.seconds(x.bufferSeconds),
+        bufferSize: Size.mebibytes(x.bufferMb),
+        freshness: Duration.seconds(x.freshnessSeconds),
+        alarmTopic: this.alarmTopic.topic,
+        deliveryStreamName: name.length <= 64 ? name : undefined,
+      });
+      this.ingestStreams[x.name] = stream;
+      new CfnOutput(this, ingestOutputKey(x.name, 'Stream'), {
+        value: stream.deliveryStreamName,
+        description: `The Firehose stream of ingest ${x.name}: producers put records into it`,
+      });
+      new CfnOutput(this, ingestOutputKey(x.name, 'ProducerPolicy'), {
+        value: stream.producerPolicy.managedPolicyArn,
+        description: `Attach to a producer's role to let it put records into ${stream.deliveryStreamName}`,
+      });
+    }
   }
 
   /** Removes every construct that is neither a retained resource of this stack nor on the way to one. */

@@ -2,6 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OnViolation, OutputRules } from '../contract/data-rules';
 import { DEFAULT_SAMPLE_ROWS } from '../contract/profile';
+import {
+  INGEST_BUFFER_DEFAULTS,
+  INGEST_FRESHNESS_MARGIN_SECONDS,
+  ingestTableName,
+  type IngestFormat,
+  type IngestPartitioning,
+} from '../contract/ingest';
 import { ownedFolders, type OwnedFolder, type StorageMode, type StoragePurpose } from '../contract/storage';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -204,6 +211,21 @@ export interface QueryConfig {
   readonly local?: string;
 }
 
+/** A managed stream into a raw folder (`ingest:`). */
+export interface IngestConfig {
+  readonly name: string;
+  /** The folder of the project's storage it delivers into, as `dt=YYYY-MM-DD/` partitions. */
+  readonly prefix: string;
+  readonly format: IngestFormat;
+  /** The Glue table over the folder, in the stream's format; absent for a JSON stream without columns. */
+  readonly table?: Omit<ResultTableConfig, 'format'>;
+  readonly partitioning: IngestPartitioning;
+  readonly bufferSeconds: number;
+  readonly bufferMb: number;
+  /** The freshness alarm's threshold: the age of the oldest record not yet delivered. */
+  readonly freshnessSeconds: number;
+}
+
 /** A validated project file. */
 export interface ProjectConfig {
   /** The file it was read from, relative to the project root where possible. */
@@ -244,6 +266,8 @@ export interface ProjectConfig {
   /** The most bytes one query of the workgroup may scan. */
   readonly bytesScannedCutoff: number;
   readonly purposes: readonly PurposeConfig[];
+  /** The streams that deliver into the project's raw folders. */
+  readonly ingest: readonly IngestConfig[];
   /** What is allowed but probably not meant, one line each as `file:line:column: field: ...`; synth and doctor print them. */
   readonly warnings: readonly string[];
 }
@@ -545,6 +569,26 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
   return { problems, queries };
 }
 
+function ingestConfig(x: NonNullable<ProjectFile['ingest']>[number]): IngestConfig {
+  const format = x.format ?? 'json';
+  const bufferSeconds = x.buffer?.seconds ?? INGEST_BUFFER_DEFAULTS.seconds;
+  return {
+    name: x.name,
+    prefix: x.prefix,
+    format,
+    table: x.columns && {
+      name: x.table ?? ingestTableName(x.name),
+      description: x.description,
+      columns: Object.entries(x.columns).map(([name, type]) => ({ name, type })),
+    },
+    partitioning:
+      x.partitionBy === undefined || x.partitionBy === 'arrival' ? { kind: 'arrival' } : { kind: 'field', field: x.partitionBy },
+    bufferSeconds,
+    bufferMb: x.buffer?.mb ?? INGEST_BUFFER_DEFAULTS.mb,
+    freshnessSeconds: x.freshness !== undefined ? parseDuration(x.freshness)! : bufferSeconds + INGEST_FRESHNESS_MARGIN_SECONDS,
+  };
+}
+
 /** The validated file as the constructs need it: defaults applied, names derived, URIs split, units parsed. */
 function toProjectConfig(
   data: ProjectFile,
@@ -578,6 +622,7 @@ function projectConfigOf(
     return o.prefix ?? resultsPrefix(purpose, output);
   };
   const tableLocation = (table: string) => {
+    for (const x of data.ingest ?? []) if (x.columns && (x.table ?? ingestTableName(x.name)) === table) return x.prefix;
     for (const p of data.purposes) {
       for (const o of p.outputs) {
         if (o.table && (o.table.name ?? resultTableName(p.name, o.name)) === table) return outputPrefix(p.name, o.name);
@@ -610,6 +655,7 @@ function projectConfigOf(
     rolePath: rolePath(data.project, data.stage),
     workgroup: stackName,
     bytesScannedCutoff: parseSize(data.athena?.bytesScannedCutoff ?? DEFAULT_BYTES_SCANNED_CUTOFF)!,
+    ingest: (data.ingest ?? []).map(ingestConfig),
     purposes: data.purposes.map((p): PurposeConfig => {
       const windowDays = p.window !== undefined ? parseDays(p.window)! : RUN_DEFAULTS.windowDays;
       const inputs = (p.inputs ?? []).map((i): InputConfig => {

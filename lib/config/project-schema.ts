@@ -40,6 +40,11 @@ import {
   frameworkProblem,
   imageAccountProblem,
   glueNameProblem,
+  ingestBufferProblem,
+  ingestNameProblem,
+  ingestPartitionFieldProblem,
+  ingestSchemaProblem,
+  type BucketFolder,
   keepVersionsProblem,
   redshiftNameProblem,
   instanceCountProblem,
@@ -80,6 +85,7 @@ import {
 } from '../contract/rules';
 import { parseDays, parseDuration, parseSize, parseVcpu } from './units';
 import { SPARK_DEFAULTS, SPARK_RUNTIMES, type SparkRuntimeName } from '../contract/spark';
+import { INGEST_FORMATS, INGEST_STREAMS, ingestTableName } from '../contract/ingest';
 import { PARAMETER_TYPES, parameterSpecProblems, type ParameterSpec, type ParameterType } from '../contract/parameters';
 
 /*
@@ -677,6 +683,42 @@ const purpose = strict({
   }
 });
 
+/** A managed stream that delivers records into a raw folder of the project's storage. */
+const ingest = strict({
+  name: string('ingest name').check(by(ingestNameProblem)),
+  stream: oneOf('stream', INGEST_STREAMS, 'a Firehose stream that producers put records into (Direct PUT)'),
+  prefix: keyPrefix,
+  format: oneOf('ingest format', INGEST_FORMATS, 'json keeps the records as sent, parquet converts them with the columns').optional(),
+  columns: table.shape.columns.optional(),
+  table: glueName('table name').optional(),
+  description: z.string().max(2048).optional(),
+  partitionBy: string('partitionBy').optional(),
+  buffer: strict({
+    seconds: z
+      .number()
+      .check(by((v: number) => ingestBufferProblem('seconds', v)))
+      .optional(),
+    mb: z
+      .number()
+      .check(by((v: number) => ingestBufferProblem('mb', v)))
+      .optional(),
+  }).optional(),
+  freshness: freshness.optional(),
+}).check((ctx) => {
+  const x = ctx.value;
+  const columns = x.columns ? Object.keys(x.columns) : undefined;
+  const issue = (path: PropertyKey[], input: unknown, message: string | undefined) => {
+    if (message) ctx.issues.push({ code: 'custom', input, path, message });
+  };
+  issue(['format'], x.format, ingestSchemaProblem(x.name, x.format ?? 'json', columns));
+  const byField = x.partitionBy !== undefined && x.partitionBy !== 'arrival';
+  if (byField) issue(['partitionBy'], x.partitionBy, ingestPartitionFieldProblem(x.partitionBy!, columns));
+  const why = x.format === 'parquet' ? 'converting to parquet' : byField ? 'partitioning by a field' : undefined;
+  if (x.buffer?.mb !== undefined && why) issue(['buffer', 'mb'], x.buffer.mb, ingestBufferProblem('mb', x.buffer.mb, why));
+  if (x.table !== undefined && columns === undefined)
+    issue(['table'], x.table, `a table needs the columns it reads: declare columns, e.g. columns: { vehicle_id: string, soc: double }`);
+});
+
 export const projectSchema = strict({
   project: string('project name').check(by(projectNameProblem)),
   stage: z.string().check(by(stageProblem)).default('dev'),
@@ -707,9 +749,17 @@ export const projectSchema = strict({
       },
     )
     .optional(),
+  ingest: z.array(ingest).optional(),
   purposes: z.array(purpose).min(1, { error: 'a project needs at least one purpose' }),
 }).check((ctx) => {
   const purposes = ctx.value.purposes;
+  const ingests = ctx.value.ingest ?? [];
+  for (const d of duplicateProblems(
+    'ingest',
+    ingests.map((x) => x.name),
+  )) {
+    ctx.issues.push({ code: 'custom', input: ingests[d.index].name, path: ['ingest', d.index, 'name'], message: d.message });
+  }
   for (const d of duplicateProblems(
     'purpose',
     purposes.map((p) => p.name),
@@ -723,6 +773,18 @@ export const projectSchema = strict({
   }
   const byName = new Map(purposes.map((p) => [p.name, p]));
   const tables = new Map<string, string>();
+  ingests.forEach((x, n) => {
+    if (x.columns === undefined) return;
+    const name = x.table ?? ingestTableName(x.name);
+    if (tables.has(name))
+      ctx.issues.push({
+        code: 'custom',
+        input: name,
+        path: ['ingest', n, x.table !== undefined ? 'table' : 'name'],
+        message: `table ${show(name)} is also registered by ${tables.get(name)}; give one of them another table name`,
+      });
+    else tables.set(name, `ingest ${show(x.name)}`);
+  });
   purposes.forEach((p, i) =>
     p.outputs.forEach((o, n) => {
       const at = ['purposes', i, 'outputs', n];
@@ -754,7 +816,7 @@ export const projectSchema = strict({
       }
     }),
   );
-  const folders = purposes.flatMap((p, i) => [
+  const folders: Array<BucketFolder & { path: PropertyKey[] }> = purposes.flatMap((p, i) => [
     ...p.outputs.map((o, n) => ({
       name: `purpose ${show(p.name)} output ${show(o.name)}`,
       prefix: o.prefix ?? resultsPrefix(p.name, o.name),
@@ -765,6 +827,9 @@ export const projectSchema = strict({
       .filter((x) => x.prefix !== undefined)
       .map((x) => ({ name: `purpose ${show(p.name)} input ${show(x.name)}`, prefix: x.prefix!, writes: false, path: [] })),
   ]);
+  ingests.forEach((x, n) =>
+    folders.push({ name: `ingest ${show(x.name)}`, prefix: x.prefix, writes: true, delivers: true, path: ['ingest', n, 'prefix'] }),
+  );
   if (ctx.value.storage === 'per-purpose' && purposes.length > MAX_PER_PURPOSE_BUCKETS) {
     ctx.issues.push({
       code: 'custom',

@@ -15,6 +15,8 @@ export enum ResultFormat {
   /** Comma-separated, with a header line, quoted with '"' where needed. */
   CSV = 'csv',
   PARQUET = 'parquet',
+  /** One JSON object a line, as a stream delivers records. */
+  JSON = 'json',
 }
 
 /** A column of a result table. */
@@ -89,10 +91,16 @@ const SERDE = {
     outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
     serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
   },
+  [ResultFormat.JSON]: {
+    inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+    outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+    serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe', parameters: { 'ignore.malformed.json': 'true' } },
+  },
 };
 
 /**
- * A purpose output registered as a Glue table, partitioned by `dt` (the run's window start).
+ * A folder of `dt=YYYY-MM-DD/` partitions (a purpose output, or what a stream delivers)
+ * registered as a Glue table, partitioned by `dt` (a run's window start, a record's day).
  * Partitions are projected: Athena derives `<keyPrefix>dt=<day>/` from the query's `dt`
  * filter, so a run's results can be queried as soon as the run ends, with no crawler and no
  * partition to add.

@@ -16,6 +16,7 @@ import {
 } from './names';
 import { frameworkImage, frameworkNames } from './frameworks';
 import { didYouMean } from './suggest';
+import { INGEST_BUFFER_LIMITS, type IngestFormat } from './ingest';
 import { EMR_RELEASE_LABEL, SAGEMAKER_SPARK_VERSIONS, SPARK_RUNTIMES, type SparkRuntimeName } from './spark';
 import {
   placeholderNames,
@@ -578,6 +579,8 @@ export interface BucketFolder {
   readonly name: string;
   readonly prefix: string;
   readonly writes: boolean;
+  /** A stream delivers into it: purposes read it by prefix, so only other writers may overlap it. */
+  readonly delivers?: boolean;
 }
 
 /**
@@ -601,13 +604,13 @@ export function folderOverlapProblems(
       });
       return;
     }
-    const other = folders.find((g, j) => j !== i && overlap(f.prefix, g.prefix) && (!g.writes || j < i));
+    const other = folders.find((g, j) => j !== i && overlap(f.prefix, g.prefix) && (g.writes ? j < i : !f.delivers));
     if (other) {
       out.push({
         index: i,
         message:
           `${f.name} writes to ${show(f.prefix)}, which overlaps ${show(other.prefix)} that ${other.name} ${other.writes ? 'writes' : 'reads'}; ` +
-          `give each output a folder of its own${other.writes ? '' : ", and read another purpose's output with from: <purpose>/<output>"}`,
+          `give each ${f.delivers ? 'stream' : 'output'} a folder of its own${other.writes ? '' : ", and read another purpose's output with from: <purpose>/<output>"}`,
       });
     }
   });
@@ -1005,4 +1008,39 @@ export function keepVersionsProblem(days: number | undefined, shown: unknown): s
   return ok
     ? undefined
     : `keepVersions ${show(shown)} is invalid: use a whole number of days from '1d' to '${MAX_KEEP_VERSIONS_DAYS}d', e.g. '90d' (replaced versions are kept that long, so older runs can be reproduced)`;
+}
+
+/** An `ingest:` entry's name: it names the stream, its Glue table and its alarms. */
+export function ingestNameProblem(value: string): string | undefined {
+  return kebabNameProblem('ingest name', 'it names the Firehose stream, its table and its alarms', value, 1, 32);
+}
+
+/** Firehose's buffering hints; conversion to Parquet and partitioning by a field need at least 64 MiB. */
+export function ingestBufferProblem(what: 'seconds' | 'mb', value: unknown, why?: string): string | undefined {
+  const L = INGEST_BUFFER_LIMITS;
+  if (what === 'seconds') return wholeNumberProblem('buffer.seconds', value, L.minSeconds, L.maxSeconds);
+  const range = wholeNumberProblem('buffer.mb', value, L.minMb, L.maxMb);
+  if (range || why === undefined || (value as number) >= L.minMbConverted) return range;
+  return `buffer.mb must be at least ${L.minMbConverted} when ${why} (Firehose refuses less), got ${show(value)}; write buffer: { mb: ${L.minMbConverted} } or more`;
+}
+
+/** A Parquet stream converts each JSON record with its table's schema, so it needs the columns. */
+export function ingestSchemaProblem(name: string, format: IngestFormat, columns: readonly string[] | undefined): string | undefined {
+  if (format !== 'parquet' || (columns !== undefined && columns.length > 0)) return undefined;
+  return (
+    `ingest ${show(name)} writes parquet, which Firehose converts each JSON record to with the table's schema: ` +
+    `declare the columns, e.g. columns: { vehicle_id: string, soc: double, recorded_at: timestamp }, or write format: json`
+  );
+}
+
+/** A stream partitions by a field's date: a column of its table, when it has one. */
+export function ingestPartitionFieldProblem(field: string, columns: readonly string[] | undefined): string | undefined {
+  const name = glueNameProblem('partitionBy field', field);
+  if (name) return name;
+  if (columns === undefined || columns.includes(field)) return undefined;
+  const meant = didYouMean(field, columns);
+  return (
+    `partitionBy ${show(field)} is not among the columns (${columns.map(show).join(', ')})${meant ? `; did you mean ${show(meant)}?` : ';'} ` +
+    `give the field whose ISO 8601 date or timestamp decides a record's dt= folder, or 'arrival' for the day it arrived`
+  );
 }
