@@ -69,6 +69,7 @@ export const ARGUMENT_PLACEHOLDERS: Readonly<Record<string, string>> = {
   'window.start': RUN_INPUT_PATHS.windowStart,
   'window.end': RUN_INPUT_PATHS.windowEnd,
   'window.endExclusive': RUN_INPUT_PATHS.windowEndExclusive,
+  'window.timezone': RUN_INPUT_PATHS.timezone,
   'run.id': RUN_INPUT_PATHS.runId,
 };
 
