@@ -148,8 +148,8 @@ const STAND_INS: Record<string, string> = {
   Region: 'eu-west-1',
   DatabaseName: 'batcat_demo_dev',
   Database: 'batcat_demo_dev',
-  LogGroupName: '/aws/kinesisfirehose/batcat-demo-dev-telemetry',
-  LogStreamName: 'DestinationDelivery',
+  LogGroupName: 'batcat-demo-dev-Ingest-telemetryLogs-AbCdEf',
+  LogStreamName: 'batcat-demo-dev-Ingest-telemetryLogsDelivery-AbCdEf',
   S3Uri: 's3://batcat-demo-data/features/',
 };
 

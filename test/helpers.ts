@@ -127,6 +127,9 @@ export function retainedFixedNames(templates: Record<string, any>): string[] {
       if (!['Retain', 'RetainExceptOnCreate'].includes(r.DeletionPolicy)) continue;
       for (const [prop, value] of Object.entries<unknown>(r.Properties ?? {})) {
         if (!/Name$/.test(prop) || (typeof value === 'object' && JSON.stringify(value).includes('AWS::StackId'))) continue;
+        // The name of another resource of the template (a log stream's group): that resource is checked itself.
+        const ref = (value as { Ref?: string } | null)?.Ref;
+        if (ref !== undefined && ref in template.Resources) continue;
         out.push(`${file}: ${id} (${r.Type}) ${prop} ${JSON.stringify(value)}`);
       }
     }

@@ -191,7 +191,7 @@ export class IngestStream extends Construct {
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com', {
-        conditions: { StringEquals: { 'sts:ExternalId': Aws.ACCOUNT_ID } },
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID }, ArnLike: { 'aws:SourceArn': this.deliveryStreamArn } },
       }),
       description: `Delivers the records of ${this.deliveryStreamName} into ${props.keyPrefix}`,
     });
@@ -235,17 +235,16 @@ export class IngestStream extends Construct {
         },
       }),
     );
-    const logGroupName = `/aws/kinesisfirehose/${this.deliveryStreamName}`;
+    // Generated names: the log group is retained, and a fixed name would stop a deploy after a destroy.
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName,
       retention: logs.RetentionDays.ONE_YEAR,
       encryptionKey: props.encryptionKey,
     });
-    const logStream = this.logGroup.addStream('Delivery', { logStreamName: 'DestinationDelivery' });
+    const logStream = this.logGroup.addStream('Delivery');
     const logStreamArn = Stack.of(this).formatArn({
       service: 'logs',
       resource: 'log-group',
-      resourceName: `${logGroupName}:log-stream:${logStream.logStreamName}`,
+      resourceName: `${this.logGroup.logGroupName}:log-stream:${logStream.logStreamName}`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     this.role.addToPolicy(new iam.PolicyStatement({ sid: 'LogDeliveryErrors', actions: ['logs:PutLogEvents'], resources: [logStreamArn] }));

@@ -11,7 +11,7 @@ import { REPO_ROOT } from '../helpers';
 
 test("npm ci on this machine's Node.js warns about no dependency's engines, and ours admit this Node.js", () => {
   const engines = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).engines.node;
-  expect(engines).toBe('>=20');
+  expect(engines).toBe('>=20.19');
   expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(20);
   const r = spawnSync('npm', ['ci', '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: REPO_ROOT, encoding: 'utf8' });
   expect(r.status).toBe(0);

@@ -36,11 +36,26 @@ describe('the example project app', () => {
     return JSON.parse(fs.readFileSync(path.join(outdir, file!), 'utf8'));
   };
 
-  test('is one project stack named from project and stage, with each purpose and the dashboard in a nested stack', () => {
+  test('is one project stack named from project and stage, with each purpose, the dashboard and the streams in a nested stack', () => {
     expect(assembly.stacks.map((s) => s.stackName)).toEqual(['batcat-2022-rnd-battery-dev']);
     expect(Object.keys(stacks[0].purposes)).toEqual(['usage-analysis', 'fleet-report', 'fleet-daily']);
-    expect(nestedFile).toHaveLength(4);
-    expect(Object.values<any>(stack.template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack')).toHaveLength(4);
+    expect(nestedFile).toHaveLength(5);
+    expect(Object.values<any>(stack.template.Resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack')).toHaveLength(5);
+    const streams = JSON.parse(
+      fs.readFileSync(
+        path.join(
+          outdir,
+          nestedFile.find((f) => f.includes('Ingest'))!,
+        ),
+        'utf8',
+      ),
+    );
+    expect(
+      Object.values<any>(streams.Resources)
+        .filter((r) => r.Type === 'AWS::KinesisFirehose::DeliveryStream')
+        .map((r) => r.Properties.DeliveryStreamName),
+    ).toEqual(['batcat-2022-rnd-battery-dev-telemetry']);
+    expect(stack.template.Outputs).toHaveProperty('IngesttelemetryProducerPolicy');
     const dashboards = nestedFile.filter((f) => f.includes('Dashboard'));
     expect(dashboards).toHaveLength(1);
     const dashboard = JSON.parse(fs.readFileSync(path.join(outdir, dashboards[0]), 'utf8'));
@@ -104,7 +119,7 @@ describe('the example project app', () => {
         .filter((f) => f.endsWith('.template.json'))
         .map((f) => [f, JSON.parse(fs.readFileSync(path.join(outdir, f), 'utf8'))]),
     );
-    expect(Object.keys(templates)).toHaveLength(5);
+    expect(Object.keys(templates)).toHaveLength(6);
     expect(retainedFixedNames(templates)).toEqual([]);
     // What is retained: the data, its key, the ledger and the logs, each under a name of its own stack instance or a generated one.
     const retained = Object.values<any>(templates).flatMap((t) =>
@@ -112,7 +127,10 @@ describe('the example project app', () => {
         .filter((r) => r.DeletionPolicy === 'Retain')
         .map((r) => r.Type),
     );
-    expect(new Set(retained)).toEqual(new Set(['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::Logs::LogGroup']));
+    // A stream's delivery log stream holds its events: retained with its group.
+    expect(new Set(retained)).toEqual(
+      new Set(['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::Logs::LogGroup', 'AWS::Logs::LogStream']),
+    );
   });
 
   test('cdk-nag, the CloudFormation validation and the Control Tower controls report nothing, not even warnings', () => {
@@ -293,7 +311,7 @@ describe('the example project app', () => {
   test('the synth summary names each stack with its purposes, templates and resources, the largest template against the limit, and the checks', () => {
     const lines = synthSummary(assembly, stacks, checks);
     expect(lines[0]).toMatch(
-      /^batcat-2022-rnd-battery-dev: 3 purposes, 5 templates, \d+ resources; largest template \d+ KB of 1000 KB \(\S+\.nested\.template\.json\)$/,
+      /^batcat-2022-rnd-battery-dev: 3 purposes, 6 templates, \d+ resources; largest template \d+ KB of 1000 KB \(\S+\.nested\.template\.json\)$/,
     );
     const acknowledged = assembly
       .getStackByName('batcat-2022-rnd-battery-dev')

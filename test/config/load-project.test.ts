@@ -116,7 +116,7 @@ describe('loadProject', () => {
       ),
     );
     expect(p).toEqual([
-      "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, storage, athena, keepVersions, lakeFormation, purposes",
+      "line 3:1: region: unknown key 'region'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, storage, athena, keepVersions, lakeFormation, ingest, purposes",
       "line 10:9: purposes[0].inputs[0].format: unknown key 'format'; allowed keys: name, prefix, uri, kmsKey, from, partitioned, complete, distribution, localPath, mode, compression",
     ]);
   });
@@ -126,7 +126,7 @@ describe('loadProject', () => {
     expect(p).toEqual([
       "line 2:1: stgae: unknown key 'stgae'; did you mean 'stage'?",
       "line 3:1: purpses: unknown key 'purpses'; did you mean 'purposes'?",
-      "line 5:1: regoin: unknown key 'regoin'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, storage, athena, keepVersions, lakeFormation, purposes",
+      "line 5:1: regoin: unknown key 'regoin'; allowed keys: project, stage, description, alarmEmails, allowedImageAccounts, dataAccess, storage, athena, keepVersions, lakeFormation, ingest, purposes",
     ]);
     expect(problems(VALID.replace('      - name: summary', '      - name: summary\n        tabel: { columns: { a: string } }'))).toEqual([
       "line 11:9: purposes[0].outputs[0].tabel: unknown key 'tabel'; did you mean 'table'?",
@@ -999,7 +999,7 @@ purposes:
     [
       'a placeholder that does not exist',
       SCRIPT.replace("'0.2']", "'0.2', '--day', '{window.day}']"),
-      "line 6:61: purposes[0].arguments[3]: arguments[3] '{window.day}' uses the placeholder {window.day}, which does not exist; allowed: {window.start}, {window.end}, {window.endExclusive}, {run.id}, {input.raw.uri}, {output.train.uri}",
+      "line 6:61: purposes[0].arguments[3]: arguments[3] '{window.day}' uses the placeholder {window.day}, which does not exist; allowed: {window.start}, {window.end}, {window.endExclusive}, {window.timezone}, {run.id}, {input.raw.uri}, {output.train.uri}",
     ],
     [
       'two channels on one local path',
