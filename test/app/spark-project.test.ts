@@ -1,8 +1,5 @@
 import { synthesizedProject } from './synthesized-project';
-import { loadProject, ProjectConfigError } from '../../lib/config/load-project';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { tempDir } from '../helpers';
+import { projectProblems } from './project-problems';
 
 /*
  * Spark purposes in a project file: one EMR Serverless application per stage and release, shared
@@ -49,24 +46,7 @@ ${purpose('a', '      maxCapacity: { cpu: 16 vCPU, memory: 64 GB }\n      pyFile
 
 describe('mistakes in spark:', () => {
   function problems(spark: string, extra = '', script = 'spark/daily.py'): string[] {
-    const dir = tempDir('batcat-spark-');
-    for (const [rel, text] of Object.entries(FILES)) {
-      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-      fs.writeFileSync(path.join(dir, rel), text);
-    }
-    const file = path.join(dir, 'projects', 'demo.yaml');
-    fs.mkdirSync(path.dirname(file));
-    fs.writeFileSync(file, `project: demo\npurposes:\n${purpose('a', spark, extra).replace('spark/daily.py', script)}`);
-    try {
-      loadProject(file, dir);
-      return [];
-    } catch (e) {
-      if (!(e instanceof ProjectConfigError)) throw e;
-      return e.message
-        .split('\n')
-        .slice(1)
-        .map((l) => l.trim().replace(/^.*demo\.yaml:/, 'line '));
-    }
+    return projectProblems(`project: demo\npurposes:\n${purpose('a', spark, extra).replace('spark/daily.py', script)}`, FILES);
   }
 
   test('each at its line, with the fix', () => {
