@@ -424,6 +424,13 @@ export class ProjectStack extends Stack {
         mainClass: p.spark.mainClass,
         eventLogs: p.spark.eventLogs,
       },
+      source: p.source && {
+        engine: p.source.engine,
+        secret: secretOf(this, p, 'Source', p.source.secret),
+        table: p.source.table,
+        queryFile: p.source.queryFile,
+        incremental: p.source.incremental,
+      },
       script: p.script,
       sourceDirectory: p.sourceDir,
       requirements: imageRequirements(p, c.rootDir),

@@ -28,6 +28,7 @@ import { parseEcrImageUri, parseS3Uri, type EcrImage } from '../contract/s3-uri'
 import { countPlaceholders, type QueryEngine, type UnloadFormat } from '../contract/sql';
 import { DEFAULT_KEEP_VERSIONS_DAYS, stageProblem } from '../contract/rules';
 import { FIELD_EXAMPLES, projectSchema, type ProjectFile } from './project-schema';
+import type { DbEngine } from '../contract/db-source';
 import { defaultSparkRelease, SPARK_DEFAULTS, type SparkRuntimeName } from '../contract/spark';
 import { parseDays, parseDuration, parseSize, parseVcpu } from './units';
 import type { ParameterSpec } from '../contract/parameters';
@@ -106,6 +107,8 @@ export interface PurposeConfig {
   readonly sourceDir?: string;
   /** The script runs with Spark, on EMR Serverless or SageMaker's Spark image. */
   readonly spark?: SparkConfig;
+  /** BatCat's ingestion program copies a table or query of this database into the purpose's one output. */
+  readonly source?: DatabaseSourceConfig;
   /** Replaces the image's entrypoint. */
   readonly entrypoint?: readonly string[];
   /** Container arguments, with `{window.start}`, `{window.end}`, `{window.endExclusive}` and `{run.id}` rendered per run. */
@@ -170,6 +173,20 @@ export interface PurposeConfig {
   }>;
   /** Runs start when this purpose of the same project succeeds. */
   readonly after?: string;
+}
+
+/** A database source purpose's database and what it copies. */
+export interface DatabaseSourceConfig {
+  readonly engine: DbEngine;
+  /** The Secrets Manager secret (name or ARN) with host, port, username, password and dbname. */
+  readonly secret: string;
+  readonly table?: string;
+  /** The query file (absolute), SQL with `:start` and `:end`. */
+  readonly queryFile?: string;
+  /** The column whose value places a row in a window; absent: every row, each run. */
+  readonly incremental?: string;
+  /** The database run-local reads (a URL without password), unless BATCAT_SOURCE_URL names one. */
+  readonly local?: string;
 }
 
 /** An output registered as a Glue table, partitioned by `dt`. */
@@ -550,7 +567,15 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
         });
       }
     });
-    if (p.image !== undefined || p.framework !== undefined || p.spark !== undefined) return;
+    if (p.source?.query !== undefined) {
+      const file = path.resolve(rootDir, p.source.query);
+      const at = ['purposes', i, 'source', 'query'];
+      if (!fs.existsSync(file) || !fs.statSync(file).isFile())
+        problems.push({ path: at, message: `query file '${p.source.query}' of purpose '${p.name}' does not exist (looked in ${file})` });
+      else if (fs.readFileSync(file, 'utf8').trim() === '')
+        problems.push({ path: at, message: `query file '${p.source.query}' is empty; write the SELECT that reads the window, with :start and :end` });
+    }
+    if (p.image !== undefined || p.framework !== undefined || p.spark !== undefined || p.source !== undefined) return;
     const rel = p.container ?? `containers/${p.name}`;
     const dir = path.resolve(rootDir, rel);
     const at = p.container !== undefined ? ['purposes', i, 'container'] : ['purposes', i, 'name'];
@@ -678,10 +703,18 @@ function projectConfigOf(
         name: p.name,
         description: p.description,
         containerDir:
-          p.image === undefined && p.framework === undefined && p.spark === undefined
+          p.image === undefined && p.framework === undefined && p.spark === undefined && p.source === undefined
             ? path.resolve(rootDir, p.container ?? `containers/${p.name}`)
             : undefined,
         spark: p.spark && sparkConfig(p.spark, rootDir),
+        source: p.source && {
+          engine: p.source.engine,
+          secret: p.source.secret!,
+          table: p.source.table,
+          queryFile: p.source.query !== undefined ? path.resolve(rootDir, p.source.query) : undefined,
+          incremental: p.source.incremental,
+          local: p.source.local,
+        },
         image: p.image !== undefined ? { uri: p.image, ...parseEcrImageUri(p.image)! } : undefined,
         framework: p.framework !== undefined ? frameworkImage(p.framework) : undefined,
         script: p.script !== undefined ? path.resolve(rootDir, p.script) : undefined,
@@ -690,8 +723,8 @@ function projectConfigOf(
         arguments: p.arguments,
         parameters: (p.parameters ?? {}) as Record<string, ParameterSpec>,
         cache: p.cache === true,
-        // Spark reads and writes S3 itself: a Spark purpose has the network unless it says otherwise.
-        networkIsolation: p.networkIsolation ?? p.spark === undefined,
+        // Spark reads and writes S3 itself, a database source reads its database: they have the network.
+        networkIsolation: p.networkIsolation ?? (p.spark === undefined && p.source === undefined),
         vpc: p.vpc,
         instanceType: p.instanceType ?? PROCESSING_DEFAULTS.instanceType,
         instanceCount: p.instanceCount ?? PROCESSING_DEFAULTS.instanceCount,

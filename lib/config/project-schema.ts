@@ -82,10 +82,13 @@ import {
   timeZoneProblem,
   volumeSizeGbProblem,
   windowDaysProblem,
+  databaseSourceProblems,
+  PROGRAM_SETTINGS,
 } from '../contract/rules';
 import { parseDays, parseDuration, parseSize, parseVcpu } from './units';
 import { SPARK_DEFAULTS, SPARK_RUNTIMES, type SparkRuntimeName } from '../contract/spark';
 import { INGEST_FORMATS, INGEST_STREAMS, ingestTableName } from '../contract/ingest';
+import { DB_ENGINES } from '../contract/db-source';
 import { PARAMETER_TYPES, parameterSpecProblems, type ParameterSpec, type ParameterType } from '../contract/parameters';
 
 /*
@@ -530,6 +533,30 @@ const spark = strict({
     .optional(),
 });
 
+/** A database the purpose copies a table or query of (BatCat's ingestion program). */
+const source = strict({
+  engine: oneOf('database engine', DB_ENGINES, 'postgres for PostgreSQL and Aurora PostgreSQL, mysql for MySQL, MariaDB and Aurora MySQL'),
+  secret: z.string({ error: (iss) => `a secret is the name or ARN of a Secrets Manager secret, got ${show(iss.input)}` }).optional(),
+  table: string('source.table').optional(),
+  query: relativeFile('query file', 'queries/orders.sql', /^[^/].*\.sql$/).optional(),
+  incremental: string('source.incremental').optional(),
+  local: string('source.local')
+    .check(
+      by((v: string) => {
+        let u: URL;
+        try {
+          u = new URL(v);
+        } catch {
+          return `${show(v)} is not a database URL; write e.g. postgres://postgres@127.0.0.1:5432/shop (run-local reads this database)`;
+        }
+        if (u.password !== '')
+          return 'source.local holds a password, which does not belong in a committed file: leave it out of the URL and set PGPASSWORD (postgres) or MYSQL_PWD (mysql), or give the whole URL in BATCAT_SOURCE_URL';
+        return undefined;
+      }),
+    )
+    .optional(),
+});
+
 /** A Spark purpose: a script Spark runs, the runtime's release, the settings that apply to it. */
 function sparkIssues(
   p: { readonly spark?: z.infer<typeof spark>; readonly script?: string } & Record<string, unknown>,
@@ -592,6 +619,7 @@ const purpose = strict({
   triggers: triggers.optional(),
   query: query.optional(),
   spark: spark.optional(),
+  source: source.optional(),
 }).check((ctx) => {
   const p = ctx.value;
   const inputs = p.inputs ?? [];
@@ -624,6 +652,19 @@ const purpose = strict({
     issue(['parameters', ...x.path], p.parameters, x.message);
   const prefixInputs = inputs.filter((x) => x.prefix !== undefined).map((x) => x.name);
   (p.triggers?.s3 ?? []).forEach((a, n) => issue(['triggers', 's3', n, 'input'], a.input, s3ArrivalInputProblem(a.input, prefixInputs)));
+  if (p.source !== undefined) {
+    const given = [...PROGRAM_SETTINGS, 'inputs'].filter((k) => p[k as keyof typeof p] !== undefined);
+    for (const x of databaseSourceProblems({
+      ...p.source,
+      otherSettings: given,
+      vpc: p.vpc !== undefined,
+      networkIsolation: p.networkIsolation,
+      outputs: p.outputs.length,
+      tableFormat: p.outputs[0]?.table ? (p.outputs[0].table.format ?? 'csv') : undefined,
+    }))
+      issue(x.field.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)), p, x.message);
+    return;
+  }
   if (p.spark !== undefined) sparkIssues(p, issue);
   else if (p.script !== undefined) issue(['script'], p.script, scriptFileProblem(p.script));
   const images = (['container', 'image', 'framework'] as const).filter((k) => p[k] !== undefined);

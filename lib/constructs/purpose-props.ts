@@ -9,6 +9,7 @@ import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { OnViolation, OutputRules } from '../contract/data-rules';
+import type { DbEngine } from '../contract/db-source';
 import type { ParameterSpec } from '../contract/parameters';
 import type { Requirement } from '../contract/requirements';
 import type { QueryDataLocation } from './athena-run-query';
@@ -23,6 +24,37 @@ import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode }
  * The props of a Purpose and the types they use. The defaults they name are applied, and the
  * props checked, by `resolvePurposeProps` (private/resolve-purpose-props.ts).
  */
+
+/** A database a purpose copies a table or query of, and how. */
+export interface PurposeDatabaseSource {
+  /** The database's engine: 'postgres' (PostgreSQL, Aurora PostgreSQL) or 'mysql' (MySQL, MariaDB, Aurora MySQL). */
+  readonly engine: DbEngine;
+  /**
+   * The secret with `host`, `port`, `username`, `password` and `dbname` (the shape RDS writes);
+   * the job role may read it. A secret encrypted with a customer managed key also needs
+   * `kms:Decrypt` on that key for the job role.
+   */
+  readonly secret: secretsmanager.ISecret;
+  /**
+   * The table (`table` or `schema.table`), read whole or by `incremental`. Give this or `queryFile`.
+   *
+   * @default - `queryFile` is read
+   */
+  readonly table?: string;
+  /**
+   * A SQL file (absolute path) whose `:start` and `:end` are bound to the window's first day and
+   * the day after its last, as timestamps at midnight in the run's time zone. Give this or `table`.
+   *
+   * @default - `table` is read
+   */
+  readonly queryFile?: string;
+  /**
+   * The column of `table` whose value places a row in a window (`start <= column < end`).
+   *
+   * @default - every row, each run (a snapshot)
+   */
+  readonly incremental?: string;
+}
 
 /** A folder (or one object) a purpose reads. */
 export interface PurposeInput {
@@ -285,6 +317,15 @@ export interface PurposeProps {
    * @default - no Spark: the script or image runs as a processing job
    */
   readonly spark?: PurposeSpark;
+  /**
+   * Copies a table or query of a PostgreSQL or MySQL database into the purpose's one output, as
+   * Parquet, one window at a time, with BatCat's ingestion program (its image is built from the
+   * package). Not with `containerDirectory`, `image`, `script`, `spark`, `entrypoint`,
+   * `arguments`, a query or inputs; needs `vpc`, and the network (`networkIsolation` not true).
+   *
+   * @default - no database: the script or image runs
+   */
+  readonly source?: PurposeDatabaseSource;
   /**
    * Replaces the image's entrypoint (`ContainerEntrypoint`). Not with `script`, which sets it.
    *

@@ -53,6 +53,7 @@ import { resolvePurposeProps, type BucketedPurposeProps, type ResolvedPurpose } 
 import { OutputChecks } from './private/output-checks';
 import { ResultCommit } from './private/result-commit';
 import { scriptCode } from './private/script-code';
+import { databaseSourceJob } from './private/database-source';
 import { RedriveGate } from './private/redrive-gate';
 import { RunManifests } from './private/run-manifests';
 import { WindowManifests } from './private/window-manifests';
@@ -84,7 +85,7 @@ import { allowSparkCommits, grantWriteConfiguration, sagemakerSpark, sparkCode }
  *
  * Construct IDs are a contract: `Bucket`, `BucketKey` and `AccessLogs` (without a `bucket`, the
  * last two without `bucketEncryptionKey` and `accessLogsBucket`), `Ledger` (without a `ledger`
- * prop), `Image`, `Code` (script mode), `RedshiftQuery` (with `redshiftQuery`), `WindowManifests`
+ * prop), `Image`, `Code` (script mode, a source's query file), `RedshiftQuery` (with `redshiftQuery`), `WindowManifests`
  * (partitioned inputs and runs longer than a day), `RunManifests`, `RedriveGate`,
  * `RunProcessingJob` (a Spark purpose on EMR Serverless: `RunSparkJob`, and `SparkApplication` without
  * `spark.application`; with py-files, `PyFiles`), `Commit`, `OutputChecks` (with a table output), `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
@@ -127,7 +128,13 @@ export class Purpose extends Construct {
   constructor(scope: Construct, id: string, given: PurposeProps) {
     super(scope, id);
     this.bucket = given.bucket ?? this.createBucket(given);
-    const props: BucketedPurposeProps = { ...given, bucket: this.bucket };
+    // A database source is BatCat's ingestion program in an image of its own, with the network.
+    const source = given.source && databaseSourceJob(this, given);
+    const props: BucketedPurposeProps = {
+      ...given,
+      bucket: this.bucket,
+      ...(source && { image: source.image, entrypoint: source.entrypoint, arguments: source.arguments, networkIsolation: false }),
+    };
     const purpose = resolvePurposeProps(this, props);
     this.purposeName = props.purposeName;
     this.stateMachineName = purpose.stateMachineName;
@@ -171,7 +178,7 @@ export class Purpose extends Construct {
     } else {
       const image =
         props.image ?? tasks.DockerImage.fromAsset(this, 'Image', { directory: props.containerDirectory!, platform: Platform.LINUX_AMD64 });
-      const code = props.script !== undefined ? scriptCode(this, props.script, props.sourceDirectory) : undefined;
+      const code = source ? source.code : props.script !== undefined ? scriptCode(this, props.script, props.sourceDirectory) : undefined;
       this.processingJob = runProcessingJob(this, purpose, image, code);
       this.job = this.processingJob;
       ran = { image: this.processingJob.imageUri, code: code && s3Uri(code.input.bucket.bucketName, code.input.keyPrefix) };
@@ -183,7 +190,7 @@ export class Purpose extends Construct {
     render?.next(job);
     writeConfiguration?.next(render ?? job);
     const jobEntry: sfn.TaskStateBase | sfn.Pass = writeConfiguration ?? render ?? job;
-    for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(this.jobRole);
+    for (const secret of [...Object.values(props.secrets ?? {}), ...(props.source ? [props.source.secret] : [])]) secret.grantRead(this.jobRole);
     // Not caught: the result is committed, so an event that cannot be put fails the execution visibly, and a redrive puts it.
     const published = publishRunEvent(this, 'PublishRunSucceeded', purpose, RUN_EVENT_TYPES.succeeded);
     published.next(new sfn.Succeed(this, 'RunSucceeded'));

@@ -27,8 +27,6 @@ export const DB_COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 /** What the program is asked to copy, as the purpose's arguments carry it. */
 export interface DbIngestRequest {
   readonly engine: DbEngine;
-  /** The Secrets Manager secret (name or ARN) with host, port, username, password and dbname. */
-  readonly secret: string;
   /** The table, or the query file (SQL with `:start` and `:end`) the program reads. */
   readonly table?: string;
   readonly queryFile?: string;
@@ -42,13 +40,19 @@ export interface DbIngestRequest {
   readonly output: string;
 }
 
-/** The container arguments for `request`; `{window.start}` and `{window.end}` are rendered per run. */
+/**
+ * The variable that holds the ARN of the secret the program connects with (host, port, username,
+ * password and dbname): an ARN is a deploy-time value, which an argument's placeholders cannot hold.
+ */
+export const DB_SECRET_ENV = 'BATCAT_SOURCE_SECRET_ID';
+/** Run-local's stand-in for the secret: the database's URL. */
+export const DB_URL_ENV = 'BATCAT_SOURCE_URL';
+
+/** The container arguments for `request`; the window's placeholders are rendered per run. */
 export function dbIngestArguments(r: Omit<DbIngestRequest, 'start' | 'end' | 'timezone'>): string[] {
   return [
     '--engine',
     r.engine,
-    '--secret',
-    r.secret,
     ...(r.table !== undefined ? ['--table', r.table] : []),
     ...(r.queryFile !== undefined ? ['--query-file', r.queryFile] : []),
     ...(r.incremental !== undefined ? ['--incremental', r.incremental] : []),
@@ -71,10 +75,10 @@ export function parseDbIngestArguments(argv: readonly string[]): DbIngestRequest
     if (!flag.startsWith('--') || value === undefined) throw new Error(`unexpected argument '${flag}': give --<name> <value> pairs`);
     flags[flag.slice(2)] = value;
   }
-  const known = ['engine', 'secret', 'table', 'query-file', 'incremental', 'start', 'end', 'timezone', 'output'];
+  const known = ['engine', 'table', 'query-file', 'incremental', 'start', 'end', 'timezone', 'output'];
   const unknown = Object.keys(flags).filter((f) => !known.includes(f));
   if (unknown.length > 0) throw new Error(`unknown argument --${unknown[0]}; known: ${known.map((k) => `--${k}`).join(', ')}`);
-  for (const f of ['engine', 'secret', 'start', 'end', 'timezone', 'output']) if (!flags[f]) throw new Error(`--${f} is missing`);
+  for (const f of ['engine', 'start', 'end', 'timezone', 'output']) if (!flags[f]) throw new Error(`--${f} is missing`);
   if (!(DB_ENGINES as readonly string[]).includes(flags.engine))
     throw new Error(`--engine '${flags.engine}' is not one of ${DB_ENGINES.join(', ')}`);
   if ((flags.table === undefined) === (flags['query-file'] === undefined)) throw new Error('give exactly one of --table and --query-file');
@@ -82,7 +86,6 @@ export function parseDbIngestArguments(argv: readonly string[]): DbIngestRequest
     if (!/^\d{4}-\d{2}-\d{2}$/.test(flags[d])) throw new Error(`--${d} '${flags[d]}' is not a date (YYYY-MM-DD)`);
   return {
     engine: flags.engine as DbEngine,
-    secret: flags.secret,
     table: flags.table,
     queryFile: flags['query-file'],
     incremental: flags.incremental,

@@ -17,6 +17,7 @@ import {
 import { frameworkImage, frameworkNames } from './frameworks';
 import { didYouMean } from './suggest';
 import { INGEST_BUFFER_LIMITS, type IngestFormat } from './ingest';
+import { DB_COLUMN_NAME, DB_ENGINES, DB_TABLE_NAME } from './db-source';
 import { EMR_RELEASE_LABEL, SAGEMAKER_SPARK_VERSIONS, SPARK_RUNTIMES, type SparkRuntimeName } from './spark';
 import {
   placeholderNames,
@@ -1043,4 +1044,72 @@ export function ingestPartitionFieldProblem(field: string, columns: readonly str
     `partitionBy ${show(field)} is not among the columns (${columns.map(show).join(', ')})${meant ? `; did you mean ${show(meant)}?` : ';'} ` +
     `give the field whose ISO 8601 date or timestamp decides a record's dt= folder, or 'arrival' for the day it arrived`
   );
+}
+
+/** What chooses the program of a purpose, besides a database source, as the project file names it. */
+export const PROGRAM_SETTINGS = ['container', 'image', 'framework', 'script', 'spark', 'entrypoint', 'arguments', 'query'] as const;
+
+/** A database source purpose, as far as the rules about it see it. */
+export interface DatabaseSourceShape {
+  readonly engine: string;
+  readonly secret?: string;
+  readonly table?: string;
+  readonly query?: string;
+  readonly incremental?: string;
+  /** The settings given that choose another program, or read S3 (`inputs`), as the caller names them. */
+  readonly otherSettings: readonly string[];
+  readonly vpc: boolean;
+  readonly networkIsolation?: boolean;
+  readonly outputs: number;
+  /** The format of its output's table, when the output has one. */
+  readonly tableFormat?: string;
+}
+
+/**
+ * A database source copies one table or query into one Parquet output, through a secret and a
+ * VPC, with BatCat's ingestion program: each problem names the field (`source.<x>` for the
+ * source's own) and the fix.
+ */
+export function databaseSourceProblems(s: DatabaseSourceShape): Array<{ field: string; message: string }> {
+  const problems: Array<{ field: string; message: string }> = [];
+  const add = (field: string, message: string | undefined) => message && problems.push({ field, message });
+  if (!(DB_ENGINES as readonly string[]).includes(s.engine))
+    add('source.engine', `${show(s.engine)} is not a database engine; allowed: ${DB_ENGINES.map(show).join(', ')}`);
+  if (s.secret === undefined || s.secret === '')
+    add(
+      'source.secret',
+      "a database source needs 'secret': the name or ARN of the Secrets Manager secret with host, port, username, password and dbname (the shape RDS writes), e.g. secret: prod/orders-db",
+    );
+  if ((s.table === undefined) === (s.query === undefined))
+    add(
+      s.table === undefined ? 'source.table' : 'source.query',
+      "give exactly one of 'table' (e.g. table: public.orders, copied whole or by 'incremental') and 'query' (a SQL file with :start and :end, e.g. query: queries/orders.sql)",
+    );
+  if (s.table !== undefined && !DB_TABLE_NAME.test(s.table))
+    add('source.table', `${show(s.table)} is not a table name; write 'table' or 'schema.table' (letters, digits, '_' and '$')`);
+  if (s.incremental !== undefined) {
+    if (s.query !== undefined)
+      add('source.incremental', "'incremental' is for a table; a query file selects its window itself, with :start and :end");
+    else if (!DB_COLUMN_NAME.test(s.incremental))
+      add('source.incremental', `${show(s.incremental)} is not a column name (letters, digits, '_' and '$'), e.g. incremental: updated_at`);
+  }
+  for (const other of s.otherSettings)
+    add(
+      other,
+      `a database source runs BatCat's ingestion program, so '${other}' has nothing to do here; leave it out, ` +
+        'and give what reads the copied rows its own purpose (triggers: { after: <this purpose> })',
+    );
+  if (!s.vpc)
+    add(
+      'vpc',
+      "a database source needs 'vpc': subnets and security groups from which the database is reachable, " +
+        'e.g. vpc: { subnetIds: [subnet-0123456789abcdef0], securityGroupIds: [sg-0123456789abcdef0] }',
+    );
+  if (s.networkIsolation === true)
+    add('networkIsolation', 'networkIsolation: true would cut the job off from the database; leave it out (a database source has its VPC network)');
+  if (s.outputs !== 1)
+    add('outputs', `a database source writes one output, the Parquet files of its table or query; it has ${s.outputs}`);
+  if (s.tableFormat !== undefined && s.tableFormat !== 'parquet')
+    add('outputs.0.table.format', `a database source writes Parquet; its output's table reads ${show(s.tableFormat)}: write format: parquet`);
+  return problems;
 }

@@ -40,6 +40,7 @@ import { profileTable, sampleTable } from './local-profile';
 import { attemptTable, runLocalQuery } from './local-sql';
 import { METRICS_FILE, parseMetrics, writeMlflowRun } from './mlflow-store';
 import { synthesizePurpose, type SynthesizedPurpose } from './synthesized-purpose';
+import { localSourceUrl, runDbSourceLocally } from './db-source-job';
 
 /** The interpreter's task handlers: JSON in, JSON out. */
 type LocalHandlers = NonNullable<
@@ -83,6 +84,11 @@ export interface LocalRunResult {
   readonly cause?: string;
 }
 
+/** A database URL as it may be printed: without its password. */
+function redactedUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/, '$1:***@');
+}
+
 /** Whether any file is below `dir` (what a ListObjectsV2 with MaxKeys 1 tells). */
 function hasFile(dir: string): boolean {
   return fs.readdirSync(dir, { withFileTypes: true }).some((e) => e.isFile() || (e.isDirectory() && hasFile(path.join(dir, e.name))));
@@ -100,7 +106,8 @@ function checkRunnable(o: LocalRunOptions, engine: Engine | undefined): void {
       );
     }
   }
-  if (!purpose.containerDir && !purpose.script && engine?.kind === 'namespace') {
+  if (purpose.source) localSourceUrl(purpose);
+  if (!purpose.containerDir && !purpose.script && !purpose.source && engine?.kind === 'namespace') {
     throw new LocalRunError(
       `purpose '${purpose.name}' runs the image ${purpose.image?.uri ?? purpose.framework?.name} with its own entrypoint; without docker or podman, ` +
         `run-local can only run a container folder's script or a script-mode script with the local Python. Start Docker or Podman, or give the purpose a script`,
@@ -148,11 +155,17 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   );
   // A Spark purpose's script runs with spark-submit here, whatever runs it on AWS; no container engine is needed.
   const submit = purpose.spark && sparkSubmit(purpose);
-  const engine = purpose.spark ? undefined : detectEngine(o.engine);
+  // A database source's program runs in this process: no container engine either.
+  const engine = purpose.spark || purpose.source ? undefined : detectEngine(o.engine);
   checkRunnable(o, engine);
   const spec = purpose.containerDir ? readContainerSpec(purpose.containerDir) : undefined;
   print(
-    `engine: ${engine?.description ?? `${submit} in Spark's local mode, standing in for ${purpose.spark!.runtime === 'sagemaker' ? "SageMaker's Spark image" : 'EMR Serverless'}`}`,
+    `engine: ${
+      engine?.description ??
+      (purpose.source
+        ? `the ingestion program in this process, reading ${redactedUrl(localSourceUrl(purpose))} in place of the secret ${purpose.source.secret}`
+        : `${submit} in Spark's local mode, standing in for ${purpose.spark!.runtime === 'sagemaker' ? "SageMaker's Spark image" : 'EMR Serverless'}`)
+    }`,
   );
   if (engine?.kind === 'namespace') describeInterpreter(o);
 
@@ -193,7 +206,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     window_end: input.window.end,
     timezone: input.timezone,
     attempt: String(input.attempt),
-    engine: engine?.kind ?? 'spark-submit',
+    engine: engine?.kind ?? (purpose.source ? 'db-ingest' : 'spark-submit'),
     data: path.relative(o.rootDir, dataDir) || '.',
   };
   const mlflowTags: Record<string, string> = {
@@ -331,21 +344,19 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       rendered.job = params;
       fs.writeFileSync(path.join(runDir, 'job.json'), JSON.stringify(rendered, null, 2));
       try {
-        const r = await runProcessingJobLocally(
-          {
-            rootDir: o.rootDir,
-            project,
-            purpose,
-            dataDir,
-            engine: engine!,
-            python: o.python ?? 'python3',
-            spec,
-            queryResults,
-            runDir,
-            print,
-          },
-          params,
-        );
+        const localJob = {
+          rootDir: o.rootDir,
+          project,
+          purpose,
+          dataDir,
+          engine: engine!,
+          python: o.python ?? 'python3',
+          spec,
+          queryResults,
+          runDir,
+          print,
+        };
+        const r = purpose.source ? await runDbSourceLocally(localJob, params) : await runProcessingJobLocally(localJob, params);
         written = r.written;
         scriptMetrics = r.metrics;
       } catch (e) {

@@ -96,7 +96,7 @@ export function localPathOf(project: ProjectConfig, dataDir: string, uri: string
 }
 
 /** Files below `dir`, relative to it, sorted (the order S3 lists keys in). */
-function filesBelow(dir: string, skip: (rel: string) => boolean = () => false): string[] {
+export function filesBelow(dir: string, skip: (rel: string) => boolean = () => false): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
     for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
@@ -123,7 +123,7 @@ function copy(from: string, to: string): void {
 }
 
 /** The shape Step Functions reports for a failed .sync job: the state machine takes FailureReason from it. */
-function failure(jobName: string, reason: string): Error {
+export function failure(jobName: string, reason: string): Error {
   return taskError(
     'States.TaskFailed',
     JSON.stringify({ ProcessingJobName: jobName, ProcessingJobStatus: 'Failed', FailureReason: reason }),

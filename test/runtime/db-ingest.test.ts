@@ -58,7 +58,6 @@ withPostgres('db-ingest against PostgreSQL', () => {
   const args = (output: string, extra: { table?: string; queryFile?: string; incremental?: string } = {}) =>
     dbIngestArguments({
       engine: 'postgres',
-      secret: 'prod/shop',
       output,
       table: extra.queryFile ? undefined : `${schema}.orders`,
       ...extra,
@@ -137,7 +136,7 @@ describe('db-ingest without a database', () => {
   });
 
   test('arguments round-trip, and a bad one is named', () => {
-    const a = dbIngestArguments({ engine: 'mysql', secret: 's', table: 't', output: '/o' });
+    const a = dbIngestArguments({ engine: 'mysql', table: 't', output: '/o' });
     expect(
       parseDbIngestArguments(a.map((x) => (x.startsWith('{') ? (x === '{window.timezone}' ? 'UTC' : '2026-01-01') : x))),
     ).toMatchObject({

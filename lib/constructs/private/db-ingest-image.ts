@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
 import { DB_INGEST_PROGRAM } from '../../contract/db-source';
 import { packageRoot } from '../../contract/package-root';
 
@@ -28,19 +27,31 @@ function programEntry(): string {
 
 /** Bundles the program into `file` (one CommonJS file, no dependencies left to install). */
 export function bundleDbIngest(file: string): void {
-  buildSync({
-    entryPoints: [programEntry()],
-    outfile: file,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
-    legalComments: 'none',
-    // pg's optional native binding, which the pure-JavaScript client never loads.
-    external: ['pg-native'],
-    logLevel: 'error',
-  });
+  // Loaded here: a stack without a database source never pays for esbuild.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { buildSync } = require('esbuild') as typeof import('esbuild');
+  const entry = programEntry();
+  try {
+    buildSync({
+      entryPoints: [entry],
+      outfile: file,
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      minify: true,
+      legalComments: 'none',
+      // pg's optional native binding, which the pure-JavaScript client never loads.
+      external: ['pg-native'],
+      logLevel: 'silent',
+    });
+  } catch (e) {
+    const missing = /Could not resolve "([^"]+)"/.exec((e as Error).message);
+    if (!missing) throw e;
+    throw new Error(
+      `the db-ingest program cannot be bundled: ${missing[1]} is not installed; the ingestion image carries it, so install it next to batcat-cdk (npm install --save-dev ${missing[1]})`,
+    );
+  }
 }
 
 let staged: string | undefined;

@@ -29,6 +29,7 @@ import type { ResolvedPurpose } from './resolve-purpose-props';
 import type { ResultCommit } from './result-commit';
 import type { RunManifests } from './run-manifests';
 import type { ScriptCode } from './script-code';
+import { DB_SECRET_ENV } from '../../contract/db-source';
 import { driverLogFolder, runSparkJob, type SageMakerSpark, type SparkCode } from './spark-job';
 import type { EmrServerlessStartJobRun } from '../emr-serverless-start-job-run';
 import type { ISparkApplication } from '../spark-application';
@@ -656,6 +657,7 @@ export function runProcessingJob(
     environment: {
       ...props.environment,
       ...Object.fromEntries(Object.entries(props.secrets ?? {}).map(([name, secret]) => [secretIdVariable(name), secret.secretArn])),
+      ...(props.source ? { [DB_SECRET_ENV]: props.source.secret.secretArn } : {}),
       [JOB_ENV.purpose]: props.purposeName,
       [JOB_ENV.runId]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.runId),
       [JOB_ENV.windowStart]: sfn.JsonPath.stringAt(RUN_INPUT_PATHS.windowStart),
