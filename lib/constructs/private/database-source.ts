@@ -37,7 +37,7 @@ export function databaseSourceJob(scope: Construct, props: PurposeProps): Databa
     query: s.queryFile,
     incremental: s.incremental,
     otherSettings: [...other, ...((props.inputs ?? []).length > 0 ? ['inputs'] : [])],
-    vpc: props.vpc !== undefined,
+    vpc: props.vpc !== undefined || props.vpcSubnets !== undefined,
     networkIsolation: props.networkIsolation,
     outputs: props.outputs.length,
   }))
