@@ -573,7 +573,10 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
       if (!fs.existsSync(file) || !fs.statSync(file).isFile())
         problems.push({ path: at, message: `query file '${p.source.query}' of purpose '${p.name}' does not exist (looked in ${file})` });
       else if (fs.readFileSync(file, 'utf8').trim() === '')
-        problems.push({ path: at, message: `query file '${p.source.query}' is empty; write the SELECT that reads the window, with :start and :end` });
+        problems.push({
+          path: at,
+          message: `query file '${p.source.query}' is empty; write the SELECT that reads the window, with :start and :end`,
+        });
     }
     if (p.image !== undefined || p.framework !== undefined || p.spark !== undefined || p.source !== undefined) return;
     const rel = p.container ?? `containers/${p.name}`;

@@ -662,7 +662,11 @@ const purpose = strict({
       outputs: p.outputs.length,
       tableFormat: p.outputs[0]?.table ? (p.outputs[0].table.format ?? 'csv') : undefined,
     }))
-      issue(x.field.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)), p, x.message);
+      issue(
+        x.field.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)),
+        p,
+        x.message,
+      );
     return;
   }
   if (p.spark !== undefined) sparkIssues(p, issue);

@@ -190,7 +190,8 @@ export class Purpose extends Construct {
     render?.next(job);
     writeConfiguration?.next(render ?? job);
     const jobEntry: sfn.TaskStateBase | sfn.Pass = writeConfiguration ?? render ?? job;
-    for (const secret of [...Object.values(props.secrets ?? {}), ...(props.source ? [props.source.secret] : [])]) secret.grantRead(this.jobRole);
+    for (const secret of [...Object.values(props.secrets ?? {}), ...(props.source ? [props.source.secret] : [])])
+      secret.grantRead(this.jobRole);
     // Not caught: the result is committed, so an event that cannot be put fails the execution visibly, and a redrive puts it.
     const published = publishRunEvent(this, 'PublishRunSucceeded', purpose, RUN_EVENT_TYPES.succeeded);
     published.next(new sfn.Succeed(this, 'RunSucceeded'));

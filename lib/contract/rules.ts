@@ -1106,10 +1106,15 @@ export function databaseSourceProblems(s: DatabaseSourceShape): Array<{ field: s
         'e.g. vpc: { subnetIds: [subnet-0123456789abcdef0], securityGroupIds: [sg-0123456789abcdef0] }',
     );
   if (s.networkIsolation === true)
-    add('networkIsolation', 'networkIsolation: true would cut the job off from the database; leave it out (a database source has its VPC network)');
-  if (s.outputs !== 1)
-    add('outputs', `a database source writes one output, the Parquet files of its table or query; it has ${s.outputs}`);
+    add(
+      'networkIsolation',
+      'networkIsolation: true would cut the job off from the database; leave it out (a database source has its VPC network)',
+    );
+  if (s.outputs !== 1) add('outputs', `a database source writes one output, the Parquet files of its table or query; it has ${s.outputs}`);
   if (s.tableFormat !== undefined && s.tableFormat !== 'parquet')
-    add('outputs.0.table.format', `a database source writes Parquet; its output's table reads ${show(s.tableFormat)}: write format: parquet`);
+    add(
+      'outputs.0.table.format',
+      `a database source writes Parquet; its output's table reads ${show(s.tableFormat)}: write format: parquet`,
+    );
   return problems;
 }

@@ -20,7 +20,8 @@ async function main(): Promise<void> {
   else if (secretId) {
     const secret = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }));
     connection = secretConnection(request.engine, secretId, secret.SecretString ?? '');
-  } else throw new Error(`neither ${DB_SECRET_ENV} (the secret's ARN) nor ${DB_URL_ENV} (a database URL) is set: nothing names the database`);
+  } else
+    throw new Error(`neither ${DB_SECRET_ENV} (the secret's ARN) nor ${DB_URL_ENV} (a database URL) is set: nothing names the database`);
   await runDbIngest(request, connection, (line) => console.log(line));
 }
 

@@ -88,7 +88,7 @@ withPostgres('a database source in batcat run-local', () => {
       'projects/shop.yaml': project(localUrl),
       'scripts/revenue.py': REVENUE_PY,
       'queries/revenue.sql':
-        "SELECT customer, CAST(SUM(CAST(amount AS DECIMAL(12,2))) AS VARCHAR) AS revenue FROM orders_orders WHERE dt = ? AND dt <= ? GROUP BY customer ORDER BY customer\n",
+        'SELECT customer, CAST(SUM(CAST(amount AS DECIMAL(12,2))) AS VARCHAR) AS revenue FROM orders_orders WHERE dt = ? AND dt <= ? GROUP BY customer ORDER BY customer\n',
     })) {
       fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
       fs.writeFileSync(path.join(root, rel), text);
@@ -101,7 +101,9 @@ withPostgres('a database source in batcat run-local', () => {
     const r = batcat(['run-local', 'shop', 'orders', '--date', '2026-12-04'], root, env);
     expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: '' });
     expect(r.out).toContain('engine: the ingestion program in this process, reading postgres://postgres@127.0.0.1:5432/postgres');
-    expect(r.out).toContain(`reading ${schema}.orders from postgres 127.0.0.1:5432/postgres as postgres: rows with 2026-12-04 <= updated_at < 2026-12-05 (UTC)`);
+    expect(r.out).toContain(
+      `reading ${schema}.orders from postgres 127.0.0.1:5432/postgres as postgres: rows with 2026-12-04 <= updated_at < 2026-12-05 (UTC)`,
+    );
     expect(r.out).toContain('wrote 2 row(s) in 1 file(s)');
     const result = path.join(root, 'data', 'result', 'orders', 'dt=2026-12-04', 'orders');
     expect(fs.readdirSync(result)).toEqual(['part-00000.parquet']);

@@ -50,6 +50,7 @@ export function bundleDbIngest(file: string): void {
     if (!missing) throw e;
     throw new Error(
       `the db-ingest program cannot be bundled: ${missing[1]} is not installed; the ingestion image carries it, so install it next to batcat-cdk (npm install --save-dev ${missing[1]})`,
+      { cause: e },
     );
   }
 }
