@@ -231,6 +231,7 @@ export class Purpose extends Construct {
         ...(purpose.redshiftResults ? [{ bucket: purpose.redshiftResults.bucket, keyPrefix: purpose.redshiftResults.prefix }] : []),
         ...purpose.outputs.map((o) => ({ bucket: props.bucket, keyPrefix: o.keyPrefix })),
       ],
+      outputFolders: purpose.outputs.map((o) => ({ bucket: props.bucket, keyPrefix: o.keyPrefix })),
       stateMachineName: this.stateMachineName,
       logs: logSettings,
     });

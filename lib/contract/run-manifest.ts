@@ -38,6 +38,8 @@ export interface ManifestObject {
   readonly size: number;
   readonly etag: string;
   readonly versionId: string | null;
+  /** The rows of a Parquet output file, from its footer. */
+  readonly rows?: number;
 }
 
 /** Where one input or output is, for this run: folders (ending with '/') or objects of one bucket. */
@@ -52,6 +54,8 @@ export interface ManifestChannel extends ManifestLocation {
   readonly objects: readonly ManifestObject[];
   /** More objects than a manifest records (outputs only). */
   readonly truncated?: boolean;
+  /** The rows of its Parquet files (outputs with any). */
+  readonly rows?: number;
 }
 
 /** What ran: as the state machine knows it. */

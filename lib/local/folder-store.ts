@@ -53,5 +53,16 @@ export function folderStore(pathOf: (key: string) => string, root: string): Obje
       fs.writeFileSync(pathOf(key), body);
       return Promise.resolve();
     },
+    // A local file has one version.
+    readRange: async (key, _versionId, start, end) => {
+      const file = await fs.promises.open(pathOf(key));
+      try {
+        const bytes = new Uint8Array(end - start);
+        await file.read(bytes, 0, bytes.length, start);
+        return bytes;
+      } finally {
+        await file.close();
+      }
+    },
   };
 }

@@ -405,8 +405,12 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       await afterEntered('RecordRunOutputs');
       const r = await recordRunOutputs(localVersions, storeOf(request.bucket), request);
       fs.copyFileSync(localPathOf(project, dataDir, r.manifest), path.join(runDir, 'manifest.json'));
+      for (const key of r.unreadableParquet ?? [])
+        print(`  warning: ${key} is named .parquet but its footer cannot be read: no rows recorded`);
       print(
-        `  manifest: ${r.inputObjects} input and ${r.outputObjects} output file(s), in ${path.relative(o.rootDir, path.join(runDir, 'manifest.json'))}`,
+        `  manifest: ${r.inputObjects} input and ${r.outputObjects} output file(s)` +
+          (r.outputRows !== undefined ? ` (${r.outputRows.toLocaleString('en-US')} row(s) in Parquet)` : '') +
+          `, in ${path.relative(o.rootDir, path.join(runDir, 'manifest.json'))}`,
       );
       return r;
     },

@@ -17,6 +17,8 @@ export interface ObjectStore {
   delete(keys: readonly string[]): Promise<void>;
   read(key: string): Promise<string | undefined>;
   write(key: string, body: string): Promise<void>;
+  /** Bytes [start, end) of one version of an object (`null`: the current one), where the store can read ranges. */
+  readRange?(key: string, versionId: string | null, start: number, end: number): Promise<Uint8Array>;
 }
 
 /** One output to commit: the attempt's folder and the window's result folder, both ending with '/'. */

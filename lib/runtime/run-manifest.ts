@@ -19,6 +19,7 @@ import {
 import { s3Uri } from '../contract/s3-uri';
 import { dayPrefix, daysOf } from '../contract/window-manifest';
 import type { ObjectStore } from './commit';
+import { withParquetRows } from './parquet-rows';
 
 /** The current version of each object below `prefix` (no deleted ones), at most `atMost` and then perhaps one more. */
 export type VersionLister = (bucket: string, prefix: string, atMost: number) => Promise<ManifestObject[]>;
@@ -131,20 +132,27 @@ export async function recordRunOutputs(
   request: RecordOutputsRequest,
   limit = MAX_RUN_MANIFEST_OUTPUT_OBJECTS,
   now = () => new Date(),
-): Promise<{ manifest: string; inputObjects: number; outputObjects: number }> {
+): Promise<{ manifest: string; inputObjects: number; outputObjects: number; outputRows?: number; unreadableParquet?: string[] }> {
   const keys = runManifestKeys(request.purpose, request.runId);
   const recorded = await store.read(keys.inputs);
   if (recorded === undefined) throw new Error(`the run's inputs were not recorded: ${s3Uri(request.bucket, keys.inputs)} is missing`);
   const before = JSON.parse(recorded) as { run: ManifestRun; inputs: ManifestChannel[]; inputsRecordedAt: string };
   const outputs: ManifestChannel[] = [];
+  const unreadable: string[] = [];
   for (const o of request.outputs) {
-    const objects = await list(o.bucket, o.prefix, limit);
+    const listed = await list(o.bucket, o.prefix, limit);
+    // The outputs are in the manifest's bucket, whose store reads their footers.
+    const counted = o.bucket === request.bucket ? await withParquetRows(store, listed.slice(0, limit)) : undefined;
+    const objects = counted?.objects ?? listed.slice(0, limit);
+    unreadable.push(...(counted?.unreadable ?? []));
+    const rows = objects.filter((x) => x.rows !== undefined);
     outputs.push({
       name: o.name,
       bucket: o.bucket,
       prefixes: [o.prefix],
-      objects: objects.slice(0, limit),
-      ...(objects.length > limit ? { truncated: true } : {}),
+      objects,
+      ...(listed.length > limit ? { truncated: true } : {}),
+      ...(rows.length > 0 ? { rows: rows.reduce((n, x) => n + x.rows!, 0) } : {}),
     });
   }
   const manifest: RunManifest = {
@@ -160,5 +168,7 @@ export async function recordRunOutputs(
     manifest: s3Uri(request.bucket, keys.manifest),
     inputObjects: before.inputs.reduce((n, i) => n + i.objects.length, 0),
     outputObjects: outputs.reduce((n, o) => n + o.objects.length, 0),
+    ...(outputs.some((o) => o.rows !== undefined) ? { outputRows: outputs.reduce((n, o) => n + (o.rows ?? 0), 0) } : {}),
+    ...(unreadable.length > 0 ? { unreadableParquet: unreadable } : {}),
   };
 }

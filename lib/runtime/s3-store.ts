@@ -88,6 +88,12 @@ export function s3Store(s3: S3Client, bucket: string, sizes = { singleCopyLimit:
     async write(key, body) {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
     },
+    async readRange(key, versionId, start, end) {
+      const out = await s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId ?? undefined, Range: `bytes=${start}-${end - 1}` }),
+      );
+      return out.Body!.transformToByteArray();
+    },
   };
 }
 

@@ -107,6 +107,10 @@ withPostgres('a database source in batcat run-local', () => {
     expect(r.out).toContain('wrote 2 row(s) in 1 file(s)');
     const result = path.join(root, 'data', 'result', 'orders', 'dt=2026-12-04', 'orders');
     expect(fs.readdirSync(result)).toEqual(['part-00000.parquet']);
+    // The run record counts the rows, from the Parquet footers of what the commit wrote.
+    expect(r.out).toContain('output file(s) (2 row(s) in Parquet)');
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'runs', 'orders', 'orders-20261204-a1', 'manifest.json'), 'utf8'));
+    expect(manifest.outputs[0]).toMatchObject({ name: 'orders', rows: 2, objects: [expect.objectContaining({ rows: 2 })] });
 
     // What the state machine asked SageMaker for: the ingestion image's program, the window rendered, the secret by its ARN.
     const runDir = path.join(root, 'runs', 'orders', 'orders-20261204-a1');

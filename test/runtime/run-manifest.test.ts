@@ -10,6 +10,7 @@ import { RUN_MANIFEST_TOO_LARGE, runCacheKey, runManifestKeys, type ManifestRun 
 import { recordRunInputs, recordRunOutputs } from '../../lib/runtime/run-manifest';
 import { s3Store, s3VersionLister } from '../../lib/runtime/s3-store';
 import { motoUnavailable, startMotoServer, type MotoServer } from '../moto-server';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 
 /*
  * The run manifest's two steps against moto's S3 (versioned buckets; s3rver has no versions):
@@ -176,6 +177,37 @@ suite('the run manifest on a versioned S3', () => {
     await expect(
       recordRunOutputs(list, store, { bucket: 'purpose-bucket', purpose: 'weekly', runId: 'never-recorded', outputs: [] }),
     ).rejects.toThrow("the run's inputs were not recorded: s3://purpose-bucket/_batcat/runs/weekly/never-recorded/inputs.json is missing");
+  });
+
+  test("a Parquet output's rows come from its footer, of the version written; a file named .parquet that is not one is reported", async () => {
+    const run = { ...RUN, runId: 'weekly-20261116-20261122-a3' };
+    const list = s3VersionLister(s3);
+    const store = s3Store(s3, 'purpose-bucket');
+    await recordRunInputs(list, store, { bucket: 'purpose-bucket', run, inputs: [] });
+    const parquet = (n: number) =>
+      new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'id', data: Array.from({ length: n }, (_, i) => i), type: 'INT32' }] }));
+    const at = 'results/weekly/orders/dt=2026-11-16/';
+    await s3.send(new PutObjectCommand({ Bucket: 'purpose-bucket', Key: `${at}part-00000.parquet`, Body: parquet(1000) }));
+    await s3.send(new PutObjectCommand({ Bucket: 'purpose-bucket', Key: `${at}part-00001.parquet`, Body: parquet(1000) }));
+    // Overwritten with 7 rows: the manifest counts the version it lists, the current one.
+    await s3.send(new PutObjectCommand({ Bucket: 'purpose-bucket', Key: `${at}part-00001.parquet`, Body: parquet(7) }));
+    await put('purpose-bucket', `${at}notes.parquet`, 'not parquet at all');
+    await put('purpose-bucket', `${at}_SUCCESS`, 'ok');
+    const result = await recordRunOutputs(list, store, {
+      bucket: 'purpose-bucket',
+      purpose: 'weekly',
+      runId: run.runId,
+      outputs: [{ name: 'orders', bucket: 'purpose-bucket', prefix: at }],
+    });
+    expect(result).toMatchObject({ outputObjects: 4, outputRows: 1007, unreadableParquet: [`${at}notes.parquet`] });
+    const manifest = JSON.parse(await get('purpose-bucket', runManifestKeys('weekly', run.runId).manifest));
+    expect(manifest.outputs[0].rows).toBe(1007);
+    expect(manifest.outputs[0].objects.map((o: any) => [o.key.slice(at.length), o.rows])).toEqual([
+      ['_SUCCESS', undefined],
+      ['notes.parquet', undefined],
+      ['part-00000.parquet', 1000],
+      ['part-00001.parquet', 7],
+    ]);
   });
 });
 

@@ -25,6 +25,13 @@ export interface RunManifestsProps {
   readonly bucket: s3.IBucket;
   /** Every folder the job may read or write: the step lists their versions, nothing else. */
   readonly folders: readonly VersionedFolder[];
+  /**
+   * The outputs' folders, in `bucket`: the step reads the footer of each Parquet file there, for
+   * the rows the manifest records.
+   *
+   * @default - none: no rows are counted
+   */
+  readonly outputFolders?: readonly VersionedFolder[];
   /** The state machine's name, for the description. */
   readonly stateMachineName: string;
   readonly logs: LogSettings;
@@ -75,7 +82,16 @@ export class RunManifests extends Construct {
     if (props.bucket.encryptionKey) {
       role.addToPrincipalPolicy(viaS3(['kms:Decrypt', 'kms:GenerateDataKey'], props.bucket.encryptionKey, props.bucket));
     }
+    const outputs = (props.outputFolders ?? []).map((f) => f.bucket.arnForObjects(`${f.keyPrefix}*`));
+    if (outputs.length > 0)
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: outputs }));
     acknowledgeWildcardResources(role, [manifests], "The purpose's own run-manifest folder, one folder per run.");
+    if (outputs.length > 0)
+      acknowledgeWildcardResources(
+        role,
+        outputs,
+        "The purpose's output folders, one dt= partition per window: the footers of their Parquet files.",
+      );
     this.function = handlerFunction(this, 'Function', 'run-manifest', {
       description: `BatCat: records the manifests of runs of ${props.stateMachineName}`,
       memorySize: 1024,
