@@ -173,3 +173,17 @@ function withoutIntrinsics(value: unknown, member = ''): unknown {
 export function createDeliveryStreamProblems(properties: unknown): string[] {
   return requestProblems(modelOf(...FIREHOSE), 'CreateDeliveryStream', withoutIntrinsics(properties), (k) => k);
 }
+
+/**
+ * Every way an `AWS::SageMaker::FeatureGroup`'s properties break the CreateFeatureGroup request
+ * shape (CloudFormation passes them as the API's members, same names), intrinsics replaced by
+ * stand-ins of their kind.
+ */
+export function createFeatureGroupProblems(properties: unknown): string[] {
+  return requestProblems(
+    modelOf(SAGEMAKER[0], 'CreateFeatureGroup', SAGEMAKER[2]),
+    'CreateFeatureGroup',
+    withoutIntrinsics(properties),
+    (k) => k,
+  );
+}

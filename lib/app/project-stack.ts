@@ -42,6 +42,7 @@ import { allowCloudWatchLogs } from '../constructs/private/key-policies';
 import { RunLedger } from '../constructs/run-ledger';
 import type { S3CompressionType, S3DataDistribution, S3InputMode, S3UploadMode } from '../constructs/sagemaker-create-processing-job';
 import { SageMakerFrameworkImage } from '../constructs/sagemaker-framework-image';
+import type { FeatureGroupProps } from '../constructs/feature-group';
 import { SparkApplication, type ISparkApplication } from '../constructs/spark-application';
 import {
   ADHOC_QUERY_RESULTS_PREFIX,
@@ -173,6 +174,7 @@ export class ProjectStack extends Stack {
       const nested = new PurposeStack(this, p.name, {
         purpose: { ...this.purposeProps(c, p), gitCommit: props.gitCommit },
         resultTables: this.resultTablesOf(p),
+        featureGroups: this.featureGroupsOf(c, p),
         queryWorkGroup:
           p.query?.engine !== 'athena' && !p.outputs.some((o) => o.table)
             ? undefined
@@ -185,6 +187,8 @@ export class ProjectStack extends Stack {
         suppressTemplateIndentation: true,
       });
       this.purposes[p.name] = nested.purpose;
+      // SageMaker registers an offline store's table in the project database when it creates the group.
+      if (p.outputs.some((o) => o.featureGroup)) nested.node.addDependency(this.resultDatabase);
       Object.assign(this.resultTables, nested.resultTables);
     }
 
@@ -359,6 +363,33 @@ export class ProjectStack extends Stack {
   }
 
   /** A Glue table for each output of `p` that declares one, and one over its attempts, which the run's data checks read. */
+  /** The feature groups over the purpose's outputs, by output name: offline stores in its bucket, tables in the project database. */
+  private featureGroupsOf(c: ProjectConfig, p: PurposeConfig): Record<string, FeatureGroupProps> {
+    return Object.fromEntries(
+      p.outputs.flatMap((o) =>
+        o.featureGroup
+          ? [
+              [
+                o.name,
+                {
+                  featureGroupName: o.featureGroup.name,
+                  description: o.featureGroup.description ?? `Output '${o.name}' of purpose '${p.name}' of ${c.stackName}`,
+                  columns: o.table!.columns,
+                  recordIdentifier: o.featureGroup.recordId,
+                  eventTime: o.featureGroup.eventTime,
+                  online: o.featureGroup.online,
+                  bucket: this.bucketOf(p.name),
+                  keyPrefix: o.featureGroup.prefix,
+                  database: c.database,
+                  tableName: o.featureGroup.tableName,
+                },
+              ],
+            ]
+          : [],
+      ),
+    );
+  }
+
   private resultTablesOf(p: PurposeConfig): Array<ResultTableProps & { readonly tableName: string }> {
     return p.outputs.flatMap((o) => {
       if (!o.table) return [];

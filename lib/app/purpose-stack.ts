@@ -1,5 +1,6 @@
 import { NestedStack, type NestedStackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { FeatureGroup, type FeatureGroupProps } from '../constructs/feature-group';
 import { Purpose } from '../constructs/purpose';
 import type { PurposeProps } from '../constructs/purpose-props';
 import { QueryWorkGroup, type QueryWorkGroupProps } from '../constructs/query-workgroup';
@@ -23,6 +24,13 @@ export interface PurposeStackProps extends NestedStackProps {
    * @default - the workgroups `purpose` names
    */
   readonly queryWorkGroup?: QueryWorkGroupProps;
+  /**
+   * Feature groups over outputs of the purpose, by output name: each run's committed result is
+   * put into its group.
+   *
+   * @default - none
+   */
+  readonly featureGroups?: Record<string, FeatureGroupProps>;
 }
 
 /**
@@ -32,7 +40,8 @@ export interface PurposeStackProps extends NestedStackProps {
  * resources of another.
  *
  * Construct IDs are a contract: `Purpose`, `Queries` (its workgroup, for its query and its
- * tables' profiles), and `Results` with its tables by table name.
+ * tables' profiles), `Results` with its tables by table name, and `Features` with its feature
+ * groups by output name.
  */
 export class PurposeStack extends NestedStack {
   public readonly purpose: Purpose;
@@ -41,7 +50,11 @@ export class PurposeStack extends NestedStack {
 
   constructor(scope: Construct, id: string, props: PurposeStackProps) {
     super(scope, id, { description: `BatCat purpose ${props.purpose.purposeName}`, ...props });
-    const p = props.purpose;
+    const features = Object.keys(props.featureGroups ?? {}).length > 0 ? new Construct(this, 'Features') : undefined;
+    const groups = Object.fromEntries(
+      Object.entries(props.featureGroups ?? {}).map(([output, g]) => [output, new FeatureGroup(features!, output, g)]),
+    );
+    const p = { ...props.purpose, outputs: props.purpose.outputs.map((o) => ({ ...o, featureGroup: o.featureGroup ?? groups[o.name] })) };
     const workGroup =
       props.queryWorkGroup && (p.query || p.outputs.some((o) => o.table))
         ? new QueryWorkGroup(this, 'Queries', props.queryWorkGroup)

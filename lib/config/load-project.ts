@@ -29,6 +29,7 @@ import { countPlaceholders, type QueryEngine, type UnloadFormat } from '../contr
 import { DEFAULT_KEEP_VERSIONS_DAYS, stageProblem } from '../contract/rules';
 import { FIELD_EXAMPLES, projectSchema, type ProjectFile } from './project-schema';
 import type { DbEngine } from '../contract/db-source';
+import { featureGroupName, featureStorePrefix, featureTableName } from '../contract/feature-store';
 import { defaultSparkRelease, SPARK_DEFAULTS, type SparkRuntimeName } from '../contract/spark';
 import { parseDays, parseDuration, parseSize, parseVcpu } from './units';
 import type { ParameterSpec } from '../contract/parameters';
@@ -149,6 +150,8 @@ export interface PurposeConfig {
     readonly onViolation: OnViolation;
     /** How many rows of the table each run keeps as its sample (0: none). */
     readonly sample: number;
+    /** The feature group each run's committed result is put into. */
+    readonly featureGroup?: FeatureGroupConfig;
   }>;
   /** An Athena query that runs before the job; its result is the job's input `query`. */
   readonly query?: QueryConfig;
@@ -173,6 +176,18 @@ export interface PurposeConfig {
   }>;
   /** Runs start when this purpose of the same project succeeds. */
   readonly after?: string;
+}
+
+/** A feature group over an output: its features are the output table's columns. */
+export interface FeatureGroupConfig {
+  readonly name: string;
+  readonly recordId: string;
+  readonly eventTime: string;
+  readonly online: boolean;
+  readonly description?: string;
+  /** The offline store's folder in the purpose's bucket, and its Glue table in the project database. */
+  readonly prefix: string;
+  readonly tableName: string;
 }
 
 /** A database source purpose's database and what it copies. */
@@ -753,6 +768,15 @@ function projectConfigOf(
           rules: o.rules,
           onViolation: o.onViolation ?? 'fail',
           sample: o.table ? (o.sample ?? DEFAULT_SAMPLE_ROWS) : 0,
+          featureGroup: o.featureGroup && {
+            name: featureGroupName(stackName, p.name, o.name),
+            recordId: o.featureGroup.recordId,
+            eventTime: o.featureGroup.eventTime,
+            online: o.featureGroup.online === true,
+            description: o.featureGroup.description,
+            prefix: featureStorePrefix(p.name, o.name),
+            tableName: featureTableName(p.name, o.name),
+          },
         })),
         query: p.query && {
           engine: p.query.engine ?? 'athena',

@@ -83,6 +83,7 @@ import {
   volumeSizeGbProblem,
   windowDaysProblem,
   databaseSourceProblems,
+  featureGroupProblems,
   PROGRAM_SETTINGS,
 } from '../contract/rules';
 import { parseDays, parseDuration, parseSize, parseVcpu } from './units';
@@ -385,6 +386,16 @@ const output = strict({
   required: z
     .boolean({ error: (iss) => `required must be true (a run that writes nothing here fails) or false, got ${show(iss.input)}` })
     .optional(),
+  featureGroup: strict({
+    recordId: string('featureGroup.recordId'),
+    eventTime: string('featureGroup.eventTime'),
+    online: z
+      .boolean({
+        error: (iss) => `online must be true (also serve the newest record of each id with GetRecord) or false, got ${show(iss.input)}`,
+      })
+      .optional(),
+    description: z.string().max(128).optional(),
+  }).optional(),
 });
 
 /** A query that runs before the job (in Athena, or in Redshift); its result becomes the job's input `query`. */
@@ -652,6 +663,12 @@ const purpose = strict({
     issue(['parameters', ...x.path], p.parameters, x.message);
   const prefixInputs = inputs.filter((x) => x.prefix !== undefined).map((x) => x.name);
   (p.triggers?.s3 ?? []).forEach((a, n) => issue(['triggers', 's3', n, 'input'], a.input, s3ArrivalInputProblem(a.input, prefixInputs)));
+  p.outputs.forEach((o, n) => {
+    if (o.featureGroup === undefined) return;
+    const columns = o.table && Object.entries(o.table.columns).map(([name, type]) => ({ name, type: String(type) }));
+    for (const x of featureGroupProblems(o.name, o.featureGroup, columns))
+      issue(['outputs', n, ...x.field.split('.')], o.featureGroup, x.message);
+  });
   if (p.source !== undefined) {
     const given = [...PROGRAM_SETTINGS, 'inputs'].filter((k) => p[k as keyof typeof p] !== undefined);
     for (const x of databaseSourceProblems({

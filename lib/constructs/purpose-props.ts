@@ -10,6 +10,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { OnViolation, OutputRules } from '../contract/data-rules';
 import type { DbEngine } from '../contract/db-source';
+import type { FeatureGroup } from './feature-group';
 import type { ParameterSpec } from '../contract/parameters';
 import type { Requirement } from '../contract/requirements';
 import type { QueryDataLocation } from './athena-run-query';
@@ -185,6 +186,14 @@ export interface PurposeOutput {
    * @default - no profile and no rules
    */
   readonly table?: OutputTable;
+  /**
+   * After each run's commit, every row of the window's result (its CSV files with a header
+   * line, its Parquet files) is put into this feature group (`IngestFeatures-<name>`, PutRecord
+   * per row); rows need the group's record identifier and event time.
+   *
+   * @default - no feature group
+   */
+  readonly featureGroup?: FeatureGroup;
 }
 
 /** The table over an output, as its profile and rules see it. */

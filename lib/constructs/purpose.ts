@@ -31,6 +31,7 @@ import {
   failureHandling,
   REDSHIFT_QUERY_STATE,
   followExistingJob,
+  ingestFeatures,
   commitUnlessReproduction,
   listWindowPartitions,
   recordRunManifest,
@@ -54,6 +55,7 @@ import { OutputChecks } from './private/output-checks';
 import { ResultCommit } from './private/result-commit';
 import { scriptCode } from './private/script-code';
 import { databaseSourceJob } from './private/database-source';
+import { FeatureIngestion } from './private/feature-ingestion';
 import { RedriveGate } from './private/redrive-gate';
 import { RunManifests } from './private/run-manifests';
 import { WindowManifests } from './private/window-manifests';
@@ -88,7 +90,7 @@ import { allowSparkCommits, grantWriteConfiguration, sagemakerSpark, sparkCode }
  * prop), `Image`, `Code` (script mode, a source's query file), `RedshiftQuery` (with `redshiftQuery`), `WindowManifests`
  * (partitioned inputs and runs longer than a day), `RunManifests`, `RedriveGate`,
  * `RunProcessingJob` (a Spark purpose on EMR Serverless: `RunSparkJob`, and `SparkApplication` without
- * `spark.application`; with py-files, `PyFiles`), `Commit`, `OutputChecks` (with a table output), `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
+ * `spark.application`; with py-files, `PyFiles`), `Commit`, `OutputChecks` (with a table output), `FeatureIngestion` (with a feature group output), `Logs`, `StateMachine`, the alarms, `StoppedRuns` (and its role),
  * `Backfill` and `Trigger`. Renaming one replaces its resources.
  */
 export class Purpose extends Construct {
@@ -244,7 +246,27 @@ export class Purpose extends Construct {
       beforeJob = settle.last;
     }
     record.outputs.next(success);
-    commit.next(record.outputs);
+    const featureOutputs = purpose.outputs.flatMap((o) => {
+      const featureGroup = props.outputs.find((x) => x.name === o.name)!.featureGroup;
+      return featureGroup ? [{ name: o.name, keyPrefix: o.keyPrefix, featureGroup }] : [];
+    });
+    const featureIngestion =
+      featureOutputs.length > 0
+        ? new FeatureIngestion(this, 'FeatureIngestion', {
+            bucket: props.bucket,
+            outputs: featureOutputs,
+            stateMachineName: this.stateMachineName,
+            logs: logSettings,
+          })
+        : undefined;
+    const featureSteps = featureIngestion ? ingestFeatures(this, featureIngestion, featureOutputs) : [];
+    // The committed result goes into its feature groups before the run's outputs are recorded.
+    let afterCommit: sfn.INextable = commit;
+    for (const step of featureSteps) {
+      afterCommit.next(step);
+      afterCommit = step;
+    }
+    afterCommit.next(record.outputs);
     const outputChecks =
       purpose.tables.length > 0
         ? new OutputChecks(this, 'OutputChecks', {
@@ -275,7 +297,7 @@ export class Purpose extends Construct {
     onFailure.catch([claim, ...(settle?.catchable ?? []), ...(skip?.catchable ?? []), query, partitions, record.inputs], { newTry: true });
     onFailure.catch([writeConfiguration, job], { newTry: true, resumeAt: jobEntry });
     if (redshift) onFailure.catch(redshift.catchableStates, { newTry: true, resumeAt: redshift.startState });
-    onFailure.catch([outputs, commit, ...(dataChecks?.catchable ?? []), record.outputs, success], { newTry: false });
+    onFailure.catch([outputs, commit, ...(dataChecks?.catchable ?? []), ...featureSteps, record.outputs, success], { newTry: false });
     onFailure.finish();
 
     // Under /aws/vendedlogs/, so that the log delivery policy need not name each group.
@@ -322,8 +344,9 @@ export class Purpose extends Construct {
         redriveGate.function,
         ...(manifests ? [manifests.function] : []),
         ...(outputChecks ? [outputChecks.function] : []),
+        ...(featureIngestion ? [featureIngestion.function] : []),
       ].map((f) => `${f.functionArn}:*`),
-      "lambda:InvokeFunction on the purpose's own functions' versions and aliases (commit, run manifest, redrive gate, partitions, output checks), as LambdaInvoke grants it.",
+      "lambda:InvokeFunction on the purpose's own functions' versions and aliases (commit, run manifest, redrive gate, partitions, output checks, feature ingestion), as LambdaInvoke grants it.",
     );
     acknowledgeFinding(
       this.stateMachine.role,

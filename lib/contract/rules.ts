@@ -18,6 +18,7 @@ import { frameworkImage, frameworkNames } from './frameworks';
 import { didYouMean } from './suggest';
 import { INGEST_BUFFER_LIMITS, type IngestFormat } from './ingest';
 import { DB_COLUMN_NAME, DB_ENGINES, DB_TABLE_NAME } from './db-source';
+import { FEATURE_NAME, MAX_FEATURES, RESERVED_FEATURE_NAMES } from './feature-store';
 import { EMR_RELEASE_LABEL, SAGEMAKER_SPARK_VERSIONS, SPARK_RUNTIMES, type SparkRuntimeName } from './spark';
 import {
   placeholderNames,
@@ -1116,5 +1117,70 @@ export function databaseSourceProblems(s: DatabaseSourceShape): Array<{ field: s
       'outputs.0.table.format',
       `a database source writes Parquet; its output's table reads ${show(s.tableFormat)}: write format: parquet`,
     );
+  return problems;
+}
+
+/**
+ * A feature group over an output: its features are the columns of the output's table, among
+ * them the record identifier (text or a whole number) and the event time (a timestamp, text in
+ * ISO 8601, or seconds since 1970). Each problem names the field of `featureGroup` (or `table`).
+ */
+export function featureGroupProblems(
+  output: string,
+  fg: { readonly recordId: string; readonly eventTime: string },
+  columns: ReadonlyArray<{ readonly name: string; readonly type: string }> | undefined,
+): Array<{ field: string; message: string }> {
+  if (columns === undefined || columns.length === 0)
+    return [
+      {
+        field: 'featureGroup',
+        message: `the feature group of output ${show(output)} takes its features from the output's table: declare table: { format: parquet, columns: { ... } } with the record identifier and event time among them`,
+      },
+    ];
+  const problems: Array<{ field: string; message: string }> = [];
+  const names = columns.map((c) => c.name);
+  const among = (field: 'recordId' | 'eventTime', what: string, allowed: RegExp, allowedShown: string) => {
+    const column = columns.find((c) => c.name === fg[field]);
+    if (!column) {
+      const meant = didYouMean(fg[field], names);
+      problems.push({
+        field: `featureGroup.${field}`,
+        message: `${field} ${show(fg[field])} is not among the columns of output ${show(output)} (${names.map(show).join(', ')})${meant ? `; did you mean ${show(meant)}?` : ''}: the ${what} must be a column`,
+      });
+    } else if (!allowed.test(column.type.toLowerCase()))
+      problems.push({
+        field: `featureGroup.${field}`,
+        message: `${field} ${show(fg[field])} is a ${column.type} column; the ${what} must be ${allowedShown}`,
+      });
+  };
+  among(
+    'recordId',
+    'record identifier',
+    /^(string|varchar.*|char.*|tinyint|smallint|int|integer|bigint)$/,
+    'a string or a whole number (string, int, bigint)',
+  );
+  among(
+    'eventTime',
+    'event time',
+    /^(timestamp|date|string|varchar.*|char.*|float|double|real)$/,
+    'a timestamp or date, an ISO 8601 string, or seconds since 1970 (double)',
+  );
+  for (const c of columns) {
+    if ((RESERVED_FEATURE_NAMES as readonly string[]).includes(c.name))
+      problems.push({
+        field: `table.columns.${c.name}`,
+        message: `column ${show(c.name)} is a name the feature store's offline store keeps for itself (${RESERVED_FEATURE_NAMES.join(', ')}); rename it`,
+      });
+    else if (!FEATURE_NAME.test(c.name))
+      problems.push({
+        field: `table.columns.${c.name}`,
+        message: `column ${show(c.name)} is not a feature name: letters and digits, with '-' or '_' between them, at most 64`,
+      });
+  }
+  if (columns.length > MAX_FEATURES)
+    problems.push({
+      field: 'table.columns',
+      message: `a feature group has at most ${MAX_FEATURES} features; the table has ${columns.length} columns`,
+    });
   return problems;
 }

@@ -1,5 +1,5 @@
 export * from './athena';
-export * from './csv';
+export * from '../contract/csv';
 export * from './errors';
 export * from './glue';
 export * from './redshift';

@@ -8,7 +8,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parseS3Uri } from '../contract/s3-uri';
-import { castField, csvLine, CsvFormatError, CsvParser, type ColumnType, type CsvValue } from './csv';
+import { castField, csvLine, CsvFormatError, CsvParser, type ColumnType, type CsvValue } from '../contract/csv';
 import { NoSuchBucketError, NoSuchKeyError, S3AccessDeniedError, S3IoError } from './errors';
 
 export { parseS3Uri };

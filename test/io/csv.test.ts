@@ -1,4 +1,4 @@
-import { castField, csvLine, CsvFormatError, CsvParser } from '../../lib/io/csv';
+import { castField, csvLine, CsvFormatError, CsvParser } from '../../lib/contract/csv';
 
 function parseAll(chunks: string[], delimiter?: string): string[][] {
   const p = new CsvParser(delimiter);

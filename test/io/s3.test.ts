@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client, type S3Client as Client } from '@aws-sdk/client-s3';
-import { CsvFormatError } from '../../lib/io/csv';
+import { CsvFormatError } from '../../lib/contract/csv';
 import { NoSuchBucketError, NoSuchKeyError, S3AccessDeniedError } from '../../lib/io/errors';
 import { headObject, listKeys, parseS3Uri, readCsvBatchesFromBucket, readCsvFromBucket, saveToBucket } from '../../lib/io/s3';
 import { startS3Server, type S3Server } from '../s3-server';

@@ -25,7 +25,7 @@ export function functionRole(scope: Construct, description: string, logGroup: lo
 export function handlerFunction(
   scope: Construct,
   id: string,
-  handler: 'trigger' | 'commit' | 'manifest' | 'run-manifest' | 'output-checks' | 'redrive',
+  handler: 'trigger' | 'commit' | 'manifest' | 'run-manifest' | 'output-checks' | 'redrive' | 'feature-ingest',
   props: Pick<NodejsFunctionProps, 'functionName' | 'description' | 'environment' | 'deadLetterQueue' | 'retryAttempts' | 'tracing'> & {
     readonly role: iam.IRole;
     readonly logGroup: logs.ILogGroup;

@@ -29,6 +29,7 @@ import type { ResolvedPurpose } from './resolve-purpose-props';
 import type { ResultCommit } from './result-commit';
 import type { RunManifests } from './run-manifests';
 import type { ScriptCode } from './script-code';
+import type { FeatureIngestion, IngestedOutput } from './feature-ingestion';
 import { DB_SECRET_ENV } from '../../contract/db-source';
 import { driverLogFolder, runSparkJob, type SageMakerSpark, type SparkCode } from './spark-job';
 import type { EmrServerlessStartJobRun } from '../emr-serverless-start-job-run';
@@ -1252,6 +1253,11 @@ export function checkOutputs(
 }
 
 /** After the output check: the commit of this attempt's outputs as the window's result. */
+/** After the commit: each feature group output's result put into its group, one state per output. */
+export function ingestFeatures(scope: Construct, ingestion: FeatureIngestion, outputs: readonly IngestedOutput[]): tasks.LambdaInvoke[] {
+  return outputs.map((o) => ingestion.task(scope, o, PATHS.partition));
+}
+
 export function commitResults(scope: Construct, purpose: ResolvedPurpose, commit: ResultCommit): tasks.LambdaInvoke {
   return commit.task(scope, purpose.props.bucket, purpose.outputs, { attempt: PATHS.attemptFolder, partition: PATHS.partition });
 }
