@@ -59,7 +59,8 @@ export interface FeatureIngestRequest {
 export function featureValue(value: unknown, isEventTime: boolean): string | undefined {
   if (value === null || value === undefined || value === '') return undefined;
   if (value instanceof Date) return value.toISOString();
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | bigint | boolean);
+  const text =
+    typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : (value as number | bigint | boolean).toString();
   if (!isEventTime) return text;
   const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?))?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
   if (!m) return text;
