@@ -53,8 +53,9 @@ export interface FeatureIngestRequest {
 }
 
 /**
- * A value as PutRecord takes it (text); an event time as ISO 8601 with a zone, as Feature Store
- * requires (`2026-12-04 08:00:00` becomes `2026-12-04T08:00:00Z`).
+ * A value as PutRecord takes it (text); an event time as ISO 8601 in UTC, as Feature Store requires
+ * (`yyyy-MM-ddTHH:mm:ss[.SSS]Z`: `2026-12-04 08:00:00` becomes `2026-12-04T08:00:00Z`; a time without
+ * a zone is taken as UTC).
  */
 export function featureValue(value: unknown, isEventTime: boolean): string | undefined {
   if (value === null || value === undefined || value === '') return undefined;
@@ -62,7 +63,11 @@ export function featureValue(value: unknown, isEventTime: boolean): string | und
   const text =
     typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : (value as number | bigint | boolean).toString();
   if (!isEventTime) return text;
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?))?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
   if (!m) return text;
-  return `${m[1]}T${m[2] ?? '00:00:00'}${m[3] ?? 'Z'}`;
+  const [, date, hms = '00:00:00', fraction, zone] = m;
+  const ms = fraction !== undefined ? `.${fraction.padEnd(3, '0').slice(0, 3)}` : '';
+  if (zone === undefined || zone === 'Z') return `${date}T${hms}${ms}Z`;
+  // Feature Store reads the event time in UTC ('Z'): an offset is converted.
+  return new Date(`${date}T${hms}${ms}${zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`).toISOString();
 }

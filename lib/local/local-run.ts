@@ -41,6 +41,8 @@ import { attemptTable, runLocalQuery } from './local-sql';
 import { METRICS_FILE, parseMetrics, writeMlflowRun } from './mlflow-store';
 import { synthesizePurpose, type SynthesizedPurpose } from './synthesized-purpose';
 import { localSourceUrl, runDbSourceLocally } from './db-source-job';
+import { writeOfflineStore } from './offline-store';
+import type { FeatureIngestRequest } from '../contract/feature-store';
 
 /** The interpreter's task handlers: JSON in, JSON out. */
 type LocalHandlers = NonNullable<
@@ -414,6 +416,24 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       );
       return r;
     },
+    // Each feature group output's result, into the offline store's layout under data/, as SageMaker writes it for each PutRecord.
+    ...Object.fromEntries(
+      purpose.outputs
+        .filter((x) => x.featureGroup)
+        .map((output) => [
+          `IngestFeatures-${output.name}`,
+          asLambda(async (request: FeatureIngestRequest) => {
+            await afterEntered(`IngestFeatures-${output.name}`);
+            const folder = localPathOf(project, dataDir, `s3://${request.bucket}/${output.featureGroup!.prefix}`);
+            const r = await writeOfflineStore(storeOf(request.bucket), request, folder, n.name);
+            print(
+              `  feature group ${request.featureGroupName}: ${r.records} record(s) in its offline store, ${path.relative(o.rootDir, folder)}/ (${r.files.length} hour partition(s))` +
+                (output.featureGroup!.online ? '; the online store is not kept here' : ''),
+            );
+            return {};
+          }),
+        ]),
+    ),
     // Each table output's profile, as Athena makes it on AWS, here with DuckDB over what the attempt wrote; a failure as Athena reports one.
     ...Object.fromEntries(
       purpose.outputs
