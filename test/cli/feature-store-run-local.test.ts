@@ -44,7 +44,9 @@ test("each run's result lands in the offline store's layout, and a point-in-time
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
   await c.run(`CREATE VIEW offline AS SELECT * FROM read_parquet('${path.join(root, STORE)}/**/*.parquet', hive_partitioning = true)`);
-  const columns = (await c.runAndReadAll('DESCRIBE offline')).getRowObjectsJS().map((r) => `${r.column_name} ${r.column_type}`);
+  const columns = (await c.runAndReadAll('DESCRIBE offline'))
+    .getRowObjectsJS()
+    .map((r) => `${r.column_name as string} ${r.column_type as string}`);
   expect(columns).toEqual(
     expect.arrayContaining([
       'vin VARCHAR',
