@@ -16,6 +16,8 @@ import type * as athenaRunQuery from './constructs/athena-run-query';
 import type * as backfill from './constructs/backfill';
 import type * as dataBucket from './constructs/data-bucket';
 import type * as emrServerlessStartJobRun from './constructs/emr-serverless-start-job-run';
+import type * as featureGroup from './constructs/feature-group';
+import type * as ingestStream from './constructs/ingest-stream';
 import type * as lakeFormationLocation from './constructs/lake-formation-location';
 import type * as lakeFormationTableAccess from './constructs/lake-formation-table-access';
 import type * as projectDashboard from './constructs/project-dashboard';
@@ -40,6 +42,8 @@ export type { AthenaRunQueryProps, QueryDataLocation } from './constructs/athena
 export type { BackfillProps } from './constructs/backfill';
 export type { DataBucketProps } from './constructs/data-bucket';
 export type { EmrServerlessStartJobRunProps, SparkFolder, SparkObject } from './constructs/emr-serverless-start-job-run';
+export type { FeatureColumn, FeatureGroupProps } from './constructs/feature-group';
+export type { IngestStreamProps } from './constructs/ingest-stream';
 export type { LakeFormationLocationProps } from './constructs/lake-formation-location';
 export type { LakeFormationTableAccessProps } from './constructs/lake-formation-table-access';
 export type { ProjectDashboardProps } from './constructs/project-dashboard';
@@ -49,6 +53,7 @@ export type { PurposeMetricsProps } from './constructs/purpose-metrics';
 export type {
   OutputTable,
   PurposeAlarms,
+  PurposeDatabaseSource,
   PurposeInput,
   PurposeOutput,
   PurposeProps,
@@ -87,6 +92,12 @@ export declare const DataBucket: typeof dataBucket.DataBucket;
 export type DataBucket = dataBucket.DataBucket;
 export declare const EmrServerlessStartJobRun: typeof emrServerlessStartJobRun.EmrServerlessStartJobRun;
 export type EmrServerlessStartJobRun = emrServerlessStartJobRun.EmrServerlessStartJobRun;
+export declare const FeatureGroup: typeof featureGroup.FeatureGroup;
+export type FeatureGroup = featureGroup.FeatureGroup;
+export declare const IngestStream: typeof ingestStream.IngestStream;
+export type IngestStream = ingestStream.IngestStream;
+export declare const IngestStreamFormat: typeof ingestStream.IngestStreamFormat;
+export type IngestStreamFormat = ingestStream.IngestStreamFormat;
 export declare const LakeFormationLocation: typeof lakeFormationLocation.LakeFormationLocation;
 export type LakeFormationLocation = lakeFormationLocation.LakeFormationLocation;
 export declare const LakeFormationTableAccess: typeof lakeFormationTableAccess.LakeFormationTableAccess;
@@ -152,6 +163,9 @@ lazy({
   DataBucket: () => (require('./constructs/data-bucket') as typeof dataBucket).DataBucket,
   EmrServerlessStartJobRun: () =>
     (require('./constructs/emr-serverless-start-job-run') as typeof emrServerlessStartJobRun).EmrServerlessStartJobRun,
+  FeatureGroup: () => (require('./constructs/feature-group') as typeof featureGroup).FeatureGroup,
+  IngestStream: () => (require('./constructs/ingest-stream') as typeof ingestStream).IngestStream,
+  IngestStreamFormat: () => (require('./constructs/ingest-stream') as typeof ingestStream).IngestStreamFormat,
   LakeFormationLocation: () => (require('./constructs/lake-formation-location') as typeof lakeFormationLocation).LakeFormationLocation,
   LakeFormationTableAccess: () =>
     (require('./constructs/lake-formation-table-access') as typeof lakeFormationTableAccess).LakeFormationTableAccess,

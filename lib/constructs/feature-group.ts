@@ -12,7 +12,9 @@ import { viaS3 } from './private/s3-access';
 
 /** A column of the records, with its Glue type (`string`, `bigint`, `double`, `timestamp`, ...). */
 export interface FeatureColumn {
+  /** The column's name, which the feature takes. */
   readonly name: string;
+  /** Its Glue type, which decides the feature's type. */
   readonly type: string;
 }
 
@@ -30,8 +32,9 @@ export interface FeatureGroupProps {
   readonly bucket: s3.IBucket;
   /** The offline store's folder in `bucket`, ending with '/'. */
   readonly keyPrefix: string;
-  /** The Glue database and table SageMaker registers the offline store as. */
+  /** The Glue database SageMaker registers the offline store's table in. */
   readonly database: string;
+  /** The offline store's table, which SageMaker creates. */
   readonly tableName: string;
   /**
    * Also keep the newest record of each identifier in the online store, for GetRecord at serving time.
@@ -45,7 +48,11 @@ export interface FeatureGroupProps {
    * @default - the bucket's key, when it has one
    */
   readonly encryptionKey?: kms.IKey;
-  /** @default - none */
+  /**
+   * The group's description.
+   *
+   * @default - none
+   */
   readonly description?: string;
 }
 
