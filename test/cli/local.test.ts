@@ -63,6 +63,8 @@ describe('batcat run-local', () => {
       '✓ OutputRulesHeld',
       '▶ CommitResults',
       '✓ CommitResults',
+      '▶ IngestFeatures-summary',
+      '✓ IngestFeatures-summary',
       '▶ RecordRunOutputs',
       '✓ RecordRunOutputs',
       '▶ RecordRunSuccess',
