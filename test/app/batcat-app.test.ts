@@ -99,8 +99,8 @@ describe('the example project app', () => {
     const groups = ['usage-analysis', 'fleet-report', 'fleet-daily'].flatMap((p) =>
       Object.values<any>(nestedOf(p).Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup'),
     );
-    // Per purpose: the state machine's, the backfill's, and the trigger, commit, run manifest and redrive gate functions'; usage-analysis's output checks too.
-    expect(groups).toHaveLength(19);
+    // Per purpose: the state machine's, the backfill's, and the trigger, commit, run manifest and redrive gate functions'; usage-analysis's output checks and feature ingestion too.
+    expect(groups).toHaveLength(20);
     for (const g of groups) expect(g.Properties.KmsKeyId).toEqual({ Ref: expect.stringMatching(/DataKey.*Arn$/) });
     const key = Object.values<any>(stack.template.Resources).find((r) => r.Type === 'AWS::KMS::Key');
     expect(key.Properties.KeyPolicy.Statement).toContainEqual(
@@ -173,6 +173,11 @@ describe('the example project app', () => {
         'Purpose/Backfill/StateMachine/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"PurposeStateMachineBFA98837"}]}]}*]',
         // The commit of results: the objects below the purpose's own output folder
         'Purpose/Commit/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/results/usage-analysis/summary/*]',
+        // The feature group: SageMaker writes its offline store folder; the ingestion reads the committed summary
+        'Features/summary/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/features/usage-analysis/summary/*]',
+        'Purpose/FeatureIngestion/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/results/usage-analysis/summary/*]',
+        'Purpose/FeatureIngestion/Function cdk-validator-cfnguard::lambda_inside_vpc_check',
+        'Purpose/StateMachine/Role AwsSolutions-IAM5[Resource::<PurposeFeatureIngestionFunction0032FCEC.Arn>:*]', // the feature ingestion's versions
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::*]', // ecr:GetAuthorizationToken, cloudwatch:PutMetricData (namespace-bound)
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/reproduce/usage-analysis/*]',
         'Purpose/RunProcessingJob/JobRole AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/raw/usage/*]',
@@ -186,6 +191,8 @@ describe('the example project app', () => {
         'Purpose/RedriveGate/Function cdk-validator-cfnguard::lambda_inside_vpc_check',
         // The run manifest: its own folder of the purpose's bucket
         'Purpose/RunManifests/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/_batcat/runs/usage-analysis/*]',
+        // and the footers of the Parquet files its runs write (row counts)
+        'Purpose/RunManifests/Role AwsSolutions-IAM5[Resource::<referencetobatcat2022rndbatterydevDataBucketusageanalysis5ABE681EArn>/results/usage-analysis/summary/*]',
         'Purpose/RunManifests/Function cdk-validator-cfnguard::lambda_inside_vpc_check',
         'Purpose/Trigger/DeadLetters AwsSolutions-SQS3',
         // cfn-guard over the nested template: the dead-letter queue needs none, the functions call AWS APIs only
@@ -205,7 +212,7 @@ describe('the example project app', () => {
         .map((a) => a.id.replace(/_check$/, ''))
         .sort(),
     ).toEqual([
-      ...Array(13).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
+      ...Array(14).fill('cdk-validator-cfnguard::lambda_inside_vpc'),
       ...Array(8).fill(expect.stringMatching(/^cdk-validator-cfnguard::s3_/)),
       ...Array(3).fill('cdk-validator-cfnguard::sqs_dlq'),
     ]);
@@ -270,6 +277,7 @@ describe('the example project app', () => {
           `${p}/Purpose/Trigger/Function lambda_inside_vpc_check`,
         ]),
         'usage-analysis/Purpose/OutputChecks/Function lambda_inside_vpc_check',
+        'usage-analysis/Purpose/FeatureIngestion/Function lambda_inside_vpc_check',
       ].sort(),
     );
   });
@@ -301,8 +309,15 @@ describe('the example project app', () => {
       expect([id, service, keys]).toEqual([id, service, expect.arrayContaining(['aws:SourceAccount'])]);
     }
     const byService = (s: string) => trusts.filter((t) => t.st.Principal.Service === s).map((t) => t.st.Condition);
+    // The feature group's offline store role: this account only. Whether Feature Store sends
+    // aws:SourceArn when it assumes the role is not documented, and a condition on a key it
+    // does not send would stop every write; README.md names this as unverified.
+    const featureStoreRoles = trusts.filter((t) => /^Features.*Role/.test(t.id));
+    expect(featureStoreRoles.map((t) => t.st.Condition)).toEqual([{ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }]);
     // The jobs of this purpose only, and the state machine of this name only.
-    for (const c of byService('sagemaker.amazonaws.com'))
+    for (const c of trusts
+      .filter((t) => t.st.Principal.Service === 'sagemaker.amazonaws.com' && !featureStoreRoles.includes(t))
+      .map((t) => t.st.Condition))
       expect(JSON.stringify(c.ArnLike['aws:SourceArn'])).toMatch(/processing-job\/[a-z-]+-[0-9a-f]{6}-\*"/);
     for (const c of byService('states.amazonaws.com'))
       expect(JSON.stringify(c.ArnEquals['aws:SourceArn'])).toMatch(/stateMachine:batcat-2022-rnd-battery-dev-[a-z-]+"/);

@@ -130,6 +130,8 @@ describe('Purpose', () => {
         Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
         Condition: expect.objectContaining({ StringEquals: expect.anything() }),
       }),
+      // The rows the manifest records come from the footers of the Parquet files the run wrote.
+      { Action: ['s3:GetObject', 's3:GetObjectVersion'], Effect: 'Allow', Resource: data('/results/usage-analysis/summary/*') },
     ]);
   });
 
