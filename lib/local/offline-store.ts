@@ -45,7 +45,9 @@ export async function writeOfflineStore(
     if (Number.isNaN(at.getTime()))
       throw new Error(`event time '${eventTime}' of a record of ${request.featureGroupName} is not a time Feature Store accepts`);
     const hour = at.toISOString().replace(/^(\d{4})-(\d{2})-(\d{2})T(\d{2}).*$/, 'year=$1/month=$2/day=$3/hour=$4');
-    byHour.set(hour, [...(byHour.get(hour) ?? []), values]);
+    const rows = byHour.get(hour) ?? [];
+    rows.push(values);
+    byHour.set(hour, rows);
   }
   const root = path.join(folder, '000000000000', 'sagemaker', 'local', 'offline-store', request.featureGroupName, 'data');
   const files: string[] = [];

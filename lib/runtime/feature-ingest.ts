@@ -2,6 +2,7 @@ import { parquetReadObjects } from 'hyparquet';
 import { CsvParser } from '../contract/csv';
 import { featureValue, type FeatureIngestRequest } from '../contract/feature-store';
 import type { ObjectStore } from './commit';
+import { parquetFile } from './parquet-rows';
 
 /*
  * The feature ingestion of one output of one run: every row of the window's committed result
@@ -21,16 +22,7 @@ async function* fileRows(store: ObjectStore, key: string, size: number): AsyncGe
   if (key.endsWith('.parquet')) {
     const readRange = store.readRange?.bind(store);
     if (!readRange) throw new Error(`cannot read ${key}: the store reads no byte ranges`);
-    const rows = await parquetReadObjects({
-      file: {
-        byteLength: size,
-        slice: async (start, end) => {
-          const b = await readRange(key, null, start, end ?? size);
-          return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-        },
-      },
-    });
-    yield* rows;
+    yield* await parquetReadObjects({ file: parquetFile(size, (start, end) => readRange(key, null, start, end)) });
     return;
   }
   const text = (await store.read(key)) ?? '';
@@ -43,7 +35,7 @@ async function* fileRows(store: ObjectStore, key: string, size: number): AsyncGe
 export async function* featureRecords(
   store: ObjectStore,
   request: FeatureIngestRequest,
-): AsyncGenerator<{ readonly record: FeatureRecord; readonly at: string; readonly row: Record<string, unknown> }> {
+): AsyncGenerator<{ readonly record: FeatureRecord; readonly at: string }> {
   const files = (await store.list(request.prefix)).filter((f) => /\.(csv|parquet)$/.test(f.key));
   for (const f of files) {
     let n = 0;
@@ -62,12 +54,12 @@ export async function* featureRecords(
         if (!record.some((v) => v.FeatureName === name))
           throw new Error(`${at} has no ${what} (column ${name}); feature group ${request.featureGroupName} needs one in every record`);
       }
-      yield { record, at, row };
+      yield { record, at };
     }
   }
 }
 
-/** Puts every record of the result, `PARALLEL_PUTS` at a time; the count, and the files read. */
+/** Puts every record of the result, `PARALLEL_PUTS` at a time; how many were put. */
 export async function ingestFeatures(
   store: ObjectStore,
   request: FeatureIngestRequest,

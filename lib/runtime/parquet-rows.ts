@@ -1,20 +1,24 @@
-import { parquetMetadataAsync } from 'hyparquet';
+import { parquetMetadataAsync, type AsyncBuffer } from 'hyparquet';
 import type { ManifestObject } from '../contract/run-manifest';
 import type { ObjectStore } from './commit';
 
 /** How many footers are read at once. */
 const PARALLEL_READS = 16;
 
-/** The rows a Parquet file of `size` bytes holds, from its footer: its last bytes, read by `range` (mostly one read). */
-export async function parquetRows(size: number, range: (start: number, end: number) => Promise<Uint8Array>): Promise<number> {
-  const metadata = await parquetMetadataAsync({
+/** A Parquet file of `size` bytes as hyparquet reads it: the byte ranges it asks for, read by `range`. */
+export function parquetFile(size: number, range: (start: number, end: number) => Promise<Uint8Array>): AsyncBuffer {
+  return {
     byteLength: size,
     slice: async (start, end) => {
       const bytes = await range(start, end ?? size);
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     },
-  });
-  return Number(metadata.num_rows);
+  };
+}
+
+/** The rows a Parquet file of `size` bytes holds, from its footer: its last bytes, read by `range` (mostly one read). */
+export async function parquetRows(size: number, range: (start: number, end: number) => Promise<Uint8Array>): Promise<number> {
+  return Number((await parquetMetadataAsync(parquetFile(size, range))).num_rows);
 }
 
 /**
