@@ -526,21 +526,27 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
       message: `project ${JSON.stringify(data.project)} does not match the file name; rename the file to projects/${data.project}.yaml or set project: ${expectedName}`,
     });
   }
-  data.purposes.forEach((p, i) => {
-    if (p.query === undefined) return;
-    const file = path.resolve(rootDir, p.query.file);
-    const at = ['purposes', i, 'query', 'file'];
+  /** The text of a purpose's query file, or undefined with the problem recorded at `at`; `empty` says what to write in it. */
+  const queryText = (purpose: string, rel: string, at: PropertyKey[], empty: string): string | undefined => {
+    const file = path.resolve(rootDir, rel);
     if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      problems.push({ path: at, message: `query file '${p.query.file}' of purpose '${p.name}' does not exist (looked in ${file})` });
-      return;
+      problems.push({ path: at, message: `query file '${rel}' of purpose '${purpose}' does not exist (looked in ${file})` });
+      return undefined;
     }
     const sql = fs.readFileSync(file, 'utf8');
+    if (sql.trim() !== '') return sql;
+    problems.push({ path: at, message: `query file '${rel}' is empty${empty}` });
+    return undefined;
+  };
+  data.purposes.forEach((p, i) => {
+    if (p.query === undefined) return;
+    const at = ['purposes', i, 'query', 'file'];
+    const sql = queryText(p.name, p.query.file, at, '');
+    if (sql === undefined) return;
     queries.set(p.name, sql);
     const bound = p.query.parameters ?? DEFAULT_QUERY_PARAMETERS;
     const placeholders = countPlaceholders(sql);
-    if (sql.trim() === '') {
-      problems.push({ path: at, message: `query file '${p.query.file}' is empty` });
-    } else if (placeholders !== bound.length) {
+    if (placeholders !== bound.length) {
       problems.push({
         path: at,
         message:
@@ -582,17 +588,13 @@ function checkOnDisk(data: ProjectFile, rootDir: string, expectedName?: string) 
         });
       }
     });
-    if (p.source?.query !== undefined) {
-      const file = path.resolve(rootDir, p.source.query);
-      const at = ['purposes', i, 'source', 'query'];
-      if (!fs.existsSync(file) || !fs.statSync(file).isFile())
-        problems.push({ path: at, message: `query file '${p.source.query}' of purpose '${p.name}' does not exist (looked in ${file})` });
-      else if (fs.readFileSync(file, 'utf8').trim() === '')
-        problems.push({
-          path: at,
-          message: `query file '${p.source.query}' is empty; write the SELECT that reads the window, with :start and :end`,
-        });
-    }
+    if (p.source?.query !== undefined)
+      queryText(
+        p.name,
+        p.source.query,
+        ['purposes', i, 'source', 'query'],
+        '; write the SELECT that reads the window, with :start and :end',
+      );
     if (p.image !== undefined || p.framework !== undefined || p.spark !== undefined || p.source !== undefined) return;
     const rel = p.container ?? `containers/${p.name}`;
     const dir = path.resolve(rootDir, rel);
